@@ -7,8 +7,8 @@
 #include <stdint.h>
 
 #define LW_PROTO_VERSION     1
-#define LW_FRAME_HDR_LEN     12  /* VT, HOP, net_id, src, dst, fcnt */
-#define LW_FRAME_MIC_LEN     8   /* CCM tag length */
+#define LW_FRAME_HDR_LEN     12 /* VT, HOP, net_id, src, dst, fcnt */
+#define LW_FRAME_MIC_LEN     8  /* CCM tag length */
 #define LW_FRAME_OVERHEAD    (LW_FRAME_HDR_LEN + LW_FRAME_MIC_LEN)
 #define LW_FRAME_MAX_LEN     255 /* largest LoRa PHY payload */
 #define LW_FRAME_MAX_PAYLOAD (LW_FRAME_MAX_LEN - LW_FRAME_OVERHEAD)

@@ -35,20 +35,21 @@ enum lw_tlv_type {
 #define LW_READING_MAX_LEN 32 /* every v1 TLV once: 4+5+4+4+4+4+3 = 28 */
 
 struct lw_reading {
-    uint32_t present;             /* LW_R_* */
-    uint16_t water_mm;            /* mm */
-    uint8_t smoke_alarm;          /* 0 or 1 */
-    uint16_t smoke_obscuration;   /* 0.01 %/m */
-    uint16_t gas_lel_x10;         /* 0.1 %LEL */
-    uint16_t co_ppm;              /* ppm */
-    int16_t temp_c_x10;           /* 0.1 degC */
-    uint16_t battery_mv;          /* mV */
-    uint8_t flags;                /* LW_FLAG_* */
+    uint32_t present;           /* LW_R_* */
+    uint16_t water_mm;          /* mm */
+    uint8_t smoke_alarm;        /* 0 or 1 */
+    uint16_t smoke_obscuration; /* 0.01 %/m */
+    uint16_t gas_lel_x10;       /* 0.1 %LEL */
+    uint16_t co_ppm;            /* ppm */
+    int16_t temp_c_x10;         /* 0.1 degC */
+    uint16_t battery_mv;        /* mV */
+    uint8_t flags;              /* LW_FLAG_* */
 };
 
 /* Encode the present fields as TLVs in ascending type order. Returns bytes written, or
  * LW_ERR_TOOBIG when cap is too small, LW_ERR_RANGE for out-of-range values (smoke_alarm > 1,
- * gas > 1000, reserved flag bits). */
+ * gas > 1000, reserved flag bits), LW_ERR_INVAL for NULL arguments or present bits v1 does not
+ * define (so a field is never silently dropped). Values of absent fields are ignored. */
 int lw_reading_encode(const struct lw_reading *r, uint8_t *out, size_t cap);
 
 /* Decode TLVs strictly. Returns LW_OK; LW_ERR_TRUNCATED (a TLV runs past the end),

@@ -17,15 +17,15 @@ enum lw_simwire_kind {
 };
 
 struct lw_simwire {
-    uint8_t kind;         /* enum lw_simwire_kind */
-    uint8_t sf;           /* 6..12 */
+    uint8_t kind; /* enum lw_simwire_kind */
+    uint8_t sf;   /* 6..12 */
     uint32_t freq_hz;
     uint32_t bw_hz;
-    int16_t rssi_x10;     /* dBm * 10 */
-    int16_t snr_x10;      /* dB * 10 */
-    uint64_t t_ms;        /* virtual Unix time in ms; 0 = receiver uses its own clock */
+    int16_t rssi_x10;       /* dBm * 10 */
+    int16_t snr_x10;        /* dB * 10 */
+    uint64_t t_ms;          /* virtual Unix time in ms; 0 = receiver uses its own clock */
     const uint8_t *payload; /* decode: points into the input buffer */
-    uint16_t len;         /* payload length, 0..255 (0 for TICK) */
+    uint16_t len;           /* payload length, 0..255 (0 for TICK) */
 };
 
 /* Returns bytes written or LW_ERR_INVAL / LW_ERR_TOOBIG. */

@@ -1,0 +1,188 @@
+/* Alert topics and payloads. */
+#include "lw_alert.h"
+
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+static const char *const level_zh[] = {"蓝色", "黄色", "橙色", "红色"};
+static const char *const level_en[] = {"BLUE", "YELLOW", "ORANGE", "RED"};
+static const char *const hazard_zh[] = {"内涝", "火灾", "燃气", "设备故障"};
+static const char *const metric_zh[] = {"水深",     "烟感报警", "烟雾浓度", "可燃气体",
+                                        "一氧化碳", "温度",     "电池电压"};
+static const char *const metric_en[] = {"water depth",     "smoke alarm",     "smoke obscuration",
+                                        "combustible gas", "carbon monoxide", "temperature",
+                                        "battery"};
+
+void lw_alert_topic(char *out, size_t cap, const char *site, int64_t id)
+{
+    snprintf(out, cap, "lorawatch/%s/alert/%lld", site, (long long)id);
+}
+
+void lw_format_time(int64_t unix_ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    char z[8];
+    localtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%dT%H:%M:%S", &tm);
+    strftime(z, sizeof(z), "%z", &tm); /* +0800 -> +08:00 */
+    size_t l = strlen(out);
+    if (strlen(z) == 5 && l + 7 <= cap)
+        snprintf(out + l, cap - l, "%.3s:%.2s", z, z + 3);
+}
+
+/* Where the node is, in the words the duty worker uses: its place text, else its building,
+ * floor and unit, else its label or id. */
+static void place_text(const struct lw_node_conf *n, char *out, size_t cap)
+{
+    if (n->place[0])
+        snprintf(out, cap, "%s", n->place);
+    else if (n->building[0])
+        snprintf(out, cap, "%s %s %s", n->building, n->floor, n->unit);
+    else
+        snprintf(out, cap, "%s", n->label[0] ? n->label : n->name);
+}
+
+static double shown(const struct lw_rule_conf *r, double v)
+{
+    return r->below ? -v : v;
+}
+
+static void duration_text(uint64_t ms, bool zh, char *out, size_t cap)
+{
+    if (ms >= 3600000 && ms % 3600000 == 0)
+        snprintf(out, cap, zh ? "%llu 小时" : "%llu h", (unsigned long long)(ms / 3600000));
+    else if (ms >= 60000 && ms % 60000 == 0)
+        snprintf(out, cap, zh ? "%llu 分钟" : "%llu min", (unsigned long long)(ms / 60000));
+    else
+        snprintf(out, cap, zh ? "%llu 秒" : "%llu s", (unsigned long long)(ms / 1000));
+}
+
+static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
+{
+    const struct lw_rule_conf *r = a->rule;
+    char where[LW_TEXT_MAX * 2], held[32];
+    place_text(a->node, where, sizeof(where));
+    const char *unit = lw_metric_unit(r->metric);
+    double thr = shown(r, r->threshold), clr = shown(r, r->clear);
+    bool is_alarm_flag = r->metric == LW_METRIC_SMOKE;
+    duration_text(r->persistence_ms, zh, held, sizeof(held));
+
+    if (a->cleared && is_alarm_flag) {
+        if (zh)
+            snprintf(out, cap, "解除%s%s预警：%s 烟感探测器已恢复正常。", level_zh[r->level],
+                     hazard_zh[r->hazard], where);
+        else
+            snprintf(out, cap, "All clear (%s %s): %s: smoke detector back to normal.",
+                     level_en[r->level], lw_hazard_name(r->hazard), where);
+        return;
+    }
+    if (a->cleared) {
+        if (zh)
+            snprintf(out, cap, "解除%s%s预警：%s，%s已恢复（%g%s，解除线 %g%s）。",
+                     level_zh[r->level], hazard_zh[r->hazard], where, metric_zh[r->metric],
+                     a->value, unit, clr, unit);
+        else
+            snprintf(out, cap, "All clear (%s %s): %s: %s back to %g %s (clear level %g %s).",
+                     level_en[r->level], lw_hazard_name(r->hazard), where, metric_en[r->metric],
+                     a->value, unit, clr, unit);
+        return;
+    }
+    if (is_alarm_flag) {
+        if (zh)
+            snprintf(out, cap, "%s%s预警：%s 烟感探测器报警，请立即到场确认。", level_zh[r->level],
+                     hazard_zh[r->hazard], where);
+        else
+            snprintf(out, cap, "%s %s warning: %s: smoke detector in alarm, go and check now.",
+                     level_en[r->level], lw_hazard_name(r->hazard), where);
+        return;
+    }
+    const char *cmp_zh = r->below ? "低于" : "超过", *cmp_en = r->below ? "below" : "above";
+    if (zh) {
+        int n = snprintf(out, cap, "%s%s预警：%s，%s %g%s，%s %g%s", level_zh[r->level],
+                         hazard_zh[r->hazard], where, metric_zh[r->metric], a->value, unit, cmp_zh,
+                         thr, unit);
+        if (n > 0 && (size_t)n < cap)
+            snprintf(out + n, cap - (size_t)n, r->persistence_ms ? "（已持续 %s）。" : "%s。",
+                     r->persistence_ms ? held : "");
+    } else {
+        int n = snprintf(out, cap, "%s %s warning: %s: %s %g %s, %s %g %s", level_en[r->level],
+                         lw_hazard_name(r->hazard), where, metric_en[r->metric], a->value, unit,
+                         cmp_en, thr, unit);
+        if (n > 0 && (size_t)n < cap)
+            snprintf(out + n, cap - (size_t)n, r->persistence_ms ? " for %s." : "%s.",
+                     r->persistence_ms ? held : "");
+    }
+}
+
+void lw_alert_sentence_en(const struct lw_alert_info *a, char *out, size_t cap)
+{
+    sentence(a, false, out, cap);
+}
+
+static void add_tags(cJSON *place, const char *tags)
+{
+    cJSON *arr = cJSON_AddArrayToObject(place, "tags");
+    char buf[LW_TEXT_MAX];
+    snprintf(buf, sizeof(buf), "%s", tags);
+    for (char *save, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+        cJSON_AddItemToArray(arr, cJSON_CreateString(t));
+}
+
+char *lw_alert_json(const struct lw_alert_info *a)
+{
+    const struct lw_rule_conf *r = a->rule;
+    const struct lw_node_conf *n = a->node;
+    char buf[LW_TEXT_MAX * 3], eui[17], addr[8];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddNumberToObject(o, "id", (double)a->id);
+    cJSON_AddStringToObject(o, "site", a->site);
+    cJSON_AddStringToObject(o, "state", a->cleared ? "cleared" : "raised");
+    cJSON_AddStringToObject(o, "level", lw_level_name(r->level));
+    cJSON_AddStringToObject(o, "hazard", lw_hazard_name(r->hazard));
+    cJSON_AddStringToObject(o, "rule", r->name);
+
+    cJSON *node = cJSON_AddObjectToObject(o, "node");
+    for (int b = 0; b < 8; b++)
+        snprintf(eui + 2 * b, 3, "%02X", n->eui[b]);
+    snprintf(addr, sizeof(addr), "0x%04X", n->address);
+    cJSON_AddStringToObject(node, "name", n->name);
+    cJSON_AddStringToObject(node, "address", addr);
+    cJSON_AddStringToObject(node, "eui", eui);
+    cJSON_AddStringToObject(node, "kind", lw_kind_name(n->kind));
+    cJSON_AddStringToObject(node, "label", n->label);
+
+    cJSON *place = cJSON_AddObjectToObject(o, "place");
+    cJSON_AddStringToObject(place, "building", n->building);
+    cJSON_AddStringToObject(place, "floor", n->floor);
+    cJSON_AddStringToObject(place, "unit", n->unit);
+    cJSON_AddStringToObject(place, "grid", n->grid);
+    cJSON_AddStringToObject(place, "text", n->place);
+    add_tags(place, n->tags);
+
+    cJSON_AddStringToObject(o, "metric", lw_metric_name(r->metric));
+    cJSON_AddStringToObject(o, "unit", lw_metric_unit(r->metric));
+    cJSON_AddNumberToObject(o, "value", a->value);
+    cJSON_AddNumberToObject(o, "threshold", shown(r, r->threshold));
+    cJSON_AddNumberToObject(o, "clear", shown(r, r->clear));
+    cJSON_AddStringToObject(o, "direction", r->below ? "below" : "above");
+    cJSON_AddNumberToObject(o, "persistence_s", (double)r->persistence_ms / 1000.0);
+    lw_format_time(a->raised_ms, buf, sizeof(buf));
+    cJSON_AddStringToObject(o, "raised", buf);
+    lw_format_time(a->t_ms, buf, sizeof(buf));
+    cJSON_AddStringToObject(o, "time", buf);
+    cJSON_AddNumberToObject(o, "time_ms", (double)a->t_ms);
+    sentence(a, true, buf, sizeof(buf));
+    cJSON_AddStringToObject(o, "text_zh", buf);
+    sentence(a, false, buf, sizeof(buf));
+    cJSON_AddStringToObject(o, "text_en", buf);
+
+    char *out = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return out;
+}

@@ -1,0 +1,33 @@
+/* Alert messages: MQTT topics and JSON payloads (cJSON) with structured fields and a sentence in
+ * Chinese and English, so a generic phone MQTT app is already useful. Pure: no I/O. */
+#ifndef LW_ALERT_H
+#define LW_ALERT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lw_config.h"
+
+struct lw_alert_info {
+    int64_t id;
+    const char *site;
+    const struct lw_rule_conf *rule;
+    const struct lw_node_conf *node;
+    bool cleared;
+    double value;      /* metric value in natural units at this transition */
+    int64_t raised_ms; /* Unix ms */
+    int64_t t_ms;      /* time of this transition */
+};
+
+/* lorawatch/<site>/alert/<id> */
+void lw_alert_topic(char *out, size_t cap, const char *site, int64_t id);
+/* JSON payload; caller frees with free(). NULL on allocation failure. */
+char *lw_alert_json(const struct lw_alert_info *a);
+/* The English sentence alone (for logs). */
+void lw_alert_sentence_en(const struct lw_alert_info *a, char *out, size_t cap);
+
+/* ISO 8601 local time with offset, e.g. 2026-07-15T02:14:00+08:00. */
+void lw_format_time(int64_t unix_ms, char *out, size_t cap);
+
+#endif

@@ -1,0 +1,442 @@
+/* Pipeline wiring. Everything runs on the one libuv loop; the only waits are SQLite commits,
+ * which are batched (storage.batch_rows / storage.batch_interval). */
+#include "lw_gateway.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "lw_alert.h"
+#include "lw_error.h"
+#include "lw_ingest.h"
+#include "lw_log.h"
+#include "lw_mqtt.h"
+#include "lw_registry.h"
+#include "lw_rules.h"
+#include "lw_store.h"
+#include "lw_version.h"
+
+struct lw_gateway {
+    uv_loop_t *loop;
+    const struct lw_config *cfg;
+    struct lw_store *store;
+    struct lw_registry *reg;
+    struct lw_radio *radio;
+    struct lw_mqtt *mqtt;
+    uv_timer_t commit_timer;
+    uv_timer_t status_timer;
+    int handles_open;
+    bool medium_clock;
+    int64_t clock_ms; /* latest reception time: drives the journal when the medium is the clock */
+    int64_t started_ms;
+    struct lw_ingest_stats ingest;
+    struct lw_gateway_counters c;
+    char status_topic[128];
+    void (*done)(void *);
+    void *done_arg;
+};
+
+static int64_t wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int64_t now_ms(const struct lw_gateway *g)
+{
+    return g->medium_clock && g->clock_ms ? g->clock_ms : wall_ms();
+}
+
+static void on_commit_timer(uv_timer_t *t)
+{
+    lw_gateway_flush(t->data);
+}
+
+/* ---- MQTT ------------------------------------------------------------------------------- */
+
+static char *status_json(struct lw_gateway *g, const char *state)
+{
+    char t[40];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    cJSON_AddStringToObject(o, "site", g->cfg->site);
+    cJSON_AddStringToObject(o, "state", state);
+    cJSON_AddStringToObject(o, "version", LW_VERSION);
+    lw_format_time(g->started_ms, t, sizeof(t));
+    cJSON_AddStringToObject(o, "started", t);
+    lw_format_time(wall_ms(), t, sizeof(t));
+    cJSON_AddStringToObject(o, "time", t);
+    cJSON_AddNumberToObject(o, "nodes", (double)lw_registry_count(g->reg));
+    cJSON *c = cJSON_AddObjectToObject(o, "counters");
+    cJSON_AddNumberToObject(c, "frames", (double)g->c.frames);
+    cJSON_AddNumberToObject(c, "accepted", (double)g->ingest.accepted);
+    cJSON_AddNumberToObject(c, "rejected_malformed", (double)g->ingest.malformed);
+    cJSON_AddNumberToObject(c, "rejected_network", (double)g->ingest.network);
+    cJSON_AddNumberToObject(c, "rejected_unknown_node", (double)g->ingest.unknown);
+    cJSON_AddNumberToObject(c, "rejected_mic", (double)g->ingest.mic);
+    cJSON_AddNumberToObject(c, "rejected_replay", (double)g->ingest.replay);
+    cJSON_AddNumberToObject(c, "readings_stored", (double)g->c.readings_stored);
+    cJSON_AddNumberToObject(c, "alerts_raised", (double)g->c.alerts_raised);
+    cJSON_AddNumberToObject(c, "alerts_cleared", (double)g->c.alerts_cleared);
+    if (g->radio) {
+        struct lw_radio_stats rs;
+        lw_radio_stats(g->radio, &rs);
+        cJSON_AddNumberToObject(c, "radio_malformed", (double)rs.rx_malformed);
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+static void publish_status(struct lw_gateway *g)
+{
+    char *s = status_json(g, "online");
+    if (s) {
+        lw_mqtt_publish(g->mqtt, g->status_topic, s, 1, true, 0);
+        free(s);
+    }
+}
+
+static void replay_outbox_row(void *arg, int64_t seq, const char *topic, const char *payload,
+                              bool retain)
+{
+    struct lw_gateway *g = arg;
+    if (!lw_mqtt_tag_pending(g->mqtt, seq))
+        lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, seq);
+}
+
+static void on_mqtt_connected(void *arg)
+{
+    struct lw_gateway *g = arg;
+    publish_status(g);
+    /* Whatever the broker has not acknowledged yet, including from before a restart. */
+    lw_store_each_outbox(g->store, replay_outbox_row, g);
+}
+
+static void on_mqtt_acked(void *arg, int64_t seq)
+{
+    struct lw_gateway *g = arg;
+    int64_t alert = 0;
+    if (lw_store_outbox_done(g->store, seq, &alert) == LW_OK && alert > 0)
+        lw_store_journal(g->store, alert, now_ms(g), "published", NULL);
+    if (!uv_is_active((uv_handle_t *)&g->commit_timer))
+        uv_timer_start(&g->commit_timer, on_commit_timer, g->cfg->batch_ms, 0);
+}
+
+/* ---- alerts ----------------------------------------------------------------------------- */
+
+/* Store the transition (alert row, journal, outbox) and commit before publishing: an alert the
+ * broker has seen is always in the journal, and one in the journal is delivered eventually. */
+static void alert_transition(struct lw_gateway *g, struct lw_node *node,
+                             const struct lw_rule_conf *rule, struct lw_rule_state *st,
+                             bool cleared, double value, int64_t t)
+{
+    struct lw_alert_info info = {
+        .site = g->cfg->site,
+        .rule = rule,
+        .node = node->conf,
+        .cleared = cleared,
+        .value = value,
+        .t_ms = t,
+    };
+    int rc = LW_OK;
+    if (!cleared) {
+        rc = lw_store_alert_insert(g->store, rule->name, lw_hazard_name(rule->hazard),
+                                   lw_level_name(rule->level), node->conf->address, t, value,
+                                   rule->below ? -rule->threshold : rule->threshold, &st->alert_id);
+        st->raised_ms = t;
+        g->c.alerts_raised++;
+    } else {
+        rc = lw_store_alert_set_state(g->store, st->alert_id, "cleared", t);
+        g->c.alerts_cleared++;
+    }
+    info.id = st->alert_id;
+    info.raised_ms = st->raised_ms ? st->raised_ms : t;
+    char sentence[512], topic[128];
+    lw_alert_sentence_en(&info, sentence, sizeof(sentence));
+    lw_alert_topic(topic, sizeof(topic), g->cfg->site, info.id);
+    char *json = lw_alert_json(&info);
+    int64_t seq = 0;
+    if (rc == LW_OK)
+        rc = lw_store_journal(g->store, info.id, t, cleared ? "cleared" : "raised", sentence);
+    if (rc == LW_OK && json)
+        rc = lw_store_outbox_add(g->store, info.id, topic, json, true, &seq);
+    if (rc == LW_OK)
+        rc = lw_store_commit(g->store);
+    lw_log(LW_LOG_NOTICE, "alert #%lld %s: %s", (long long)info.id, cleared ? "cleared" : "raised",
+           sentence);
+    if (!json) {
+        lw_log(LW_LOG_ERR, "alert #%lld: out of memory building the message", (long long)info.id);
+        return;
+    }
+    if (rc != LW_OK) {
+        /* Not durable, but people must still be told: publish without the outbox. */
+        lw_log(LW_LOG_ERR, "alert #%lld could not be journalled; publishing anyway",
+               (long long)info.id);
+        seq = 0;
+    }
+    lw_mqtt_publish(g->mqtt, topic, json, 1, true, seq);
+    free(json);
+}
+
+static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct lw_reading *r,
+                        int64_t t)
+{
+    for (size_t i = 0; i < g->cfg->n_rules; i++) {
+        const struct lw_rule_conf *rule = &g->cfg->rules[i];
+        double v;
+        if (!lw_rule_applies(rule, node->conf) || !lw_rule_value(rule, r, &v))
+            continue;
+        enum lw_rule_event ev = lw_rule_eval(rule, &node->rules[i], v, t);
+        if (ev != LW_RULE_NONE)
+            alert_transition(g, node, rule, &node->rules[i], ev == LW_RULE_CLEAR,
+                             rule->below ? -v : v, t);
+    }
+}
+
+/* ---- node state topic ------------------------------------------------------------------- */
+
+static void publish_node_state(struct lw_gateway *g, const struct lw_node *n,
+                               const struct lw_reading *r, int64_t t)
+{
+    if (!lw_mqtt_connected(g->mqtt))
+        return;
+    char topic[160], ts[40];
+    snprintf(topic, sizeof(topic), "lorawatch/%s/node/%s", g->cfg->site, n->conf->name);
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "node", n->conf->name);
+    cJSON_AddStringToObject(o, "kind", lw_kind_name(n->conf->kind));
+    lw_format_time(t, ts, sizeof(ts));
+    cJSON_AddStringToObject(o, "time", ts);
+    cJSON_AddNumberToObject(o, "rssi", n->last_rssi_x10 / 10.0);
+    cJSON_AddNumberToObject(o, "snr", n->last_snr_x10 / 10.0);
+    for (int m = 0; m < LW_METRIC_COUNT; m++) {
+        double v;
+        if (lw_metric_value((enum lw_metric)m, r, &v))
+            cJSON_AddNumberToObject(o, lw_metric_name((enum lw_metric)m), v);
+    }
+    if (r->present & LW_R_FLAGS)
+        cJSON_AddNumberToObject(o, "flags", r->flags);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (s) {
+        lw_mqtt_publish(g->mqtt, topic, s, 0, true, 0);
+        free(s);
+    }
+}
+
+/* ---- pipeline --------------------------------------------------------------------------- */
+
+void lw_gateway_flush(struct lw_gateway *g)
+{
+    lw_store_commit(g->store);
+}
+
+void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
+{
+    if (rx->t_ms > g->clock_ms)
+        g->clock_ms = rx->t_ms;
+    if (rx->len == 0)
+        return; /* clock tick from a simulated medium */
+    g->c.frames++;
+    struct lw_ingest_result res;
+    int rc =
+        lw_ingest_frame(g->reg, (uint16_t)g->cfg->network_id, rx->buf, rx->len, &res, &g->ingest);
+    if (rc != LW_OK) {
+        g->c.rejected++;
+        /* Outside input: rate-limited so a flood cannot fill the journal. */
+        lw_log_rl(LW_LOG_WARNING, "frame rejected: %s (len %zu, src 0x%04X, fcnt %u, rssi %.1f)",
+                  lw_strerror(rc), rx->len, res.hdr.src, res.hdr.fcnt, rx->rssi_x10 / 10.0);
+        return;
+    }
+    g->c.accepted++;
+    struct lw_node *n = res.node;
+    n->last_seen_ms = rx->t_ms;
+    n->last_rssi_x10 = rx->rssi_x10;
+    n->last_snr_x10 = rx->snr_x10;
+    n->frames++;
+    struct lw_store_reading sr = {
+        .node = n->conf->address,
+        .t_ms = rx->t_ms,
+        .fcnt = res.hdr.fcnt,
+        .type = res.hdr.type,
+        .hops = res.hdr.hop_count,
+        .rssi_x10 = rx->rssi_x10,
+        .snr_x10 = rx->snr_x10,
+        .r = &res.reading,
+    };
+    if (lw_store_add_reading(g->store, &sr) == LW_OK)
+        g->c.readings_stored++;
+    lw_log(LW_LOG_DEBUG, "frame %s from %s fcnt %u", lw_frame_type_name(res.hdr.type),
+           n->conf->name, res.hdr.fcnt);
+    apply_rules(g, n, &res.reading, rx->t_ms);
+    publish_node_state(g, n, &res.reading, rx->t_ms);
+    if (lw_store_pending(g->store) && !uv_is_active((uv_handle_t *)&g->commit_timer))
+        uv_timer_start(&g->commit_timer, on_commit_timer, g->cfg->batch_ms, 0);
+}
+
+static void on_radio_rx(void *arg, const struct lw_radio_rx *rx)
+{
+    lw_gateway_handle_rx(arg, rx);
+}
+
+static void on_status_timer(uv_timer_t *t)
+{
+    publish_status(t->data);
+}
+
+/* ---- start and stop --------------------------------------------------------------------- */
+
+static void restore_counter(void *arg, uint16_t addr, uint32_t fcnt)
+{
+    struct lw_node *n = lw_registry_find(arg, addr);
+    if (n)
+        lw_replay_init_at(&n->replay, fcnt);
+}
+
+static void restore_alert(void *arg, int64_t id, const char *rule, uint16_t addr)
+{
+    struct lw_gateway *g = arg;
+    struct lw_node *n = lw_registry_find(g->reg, addr);
+    for (size_t i = 0; n && i < g->cfg->n_rules; i++)
+        if (strcmp(g->cfg->rules[i].name, rule) == 0) {
+            n->rules[i].active = true;
+            n->rules[i].alert_id = id;
+        }
+}
+
+int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio,
+                   struct lw_gateway **out)
+{
+    char path[LW_PATH_MAX + 32], err[512];
+    struct lw_gateway *g = calloc(1, sizeof(*g));
+    if (!g)
+        return LW_ERR_NOMEM;
+    g->loop = loop;
+    g->cfg = cfg;
+    g->started_ms = wall_ms();
+    g->medium_clock = strcmp(cfg->sim_clock, "medium") == 0;
+    snprintf(g->status_topic, sizeof(g->status_topic), "lorawatch/%s/gateway/status", cfg->site);
+
+    lw_config_db_path(cfg, path, sizeof(path));
+    g->store = lw_store_open(path, cfg->batch_rows, err, sizeof(err));
+    if (!g->store) {
+        lw_log(LW_LOG_ERR, "%s", err);
+        free(g);
+        return LW_ERR_DB;
+    }
+    g->reg = lw_registry_new(cfg);
+    if (!g->reg || lw_store_sync_nodes(g->store, cfg) != LW_OK) {
+        lw_log(LW_LOG_ERR, "cannot set up the node registry");
+        goto fail;
+    }
+    lw_store_each_counter(g->store, restore_counter, g->reg);
+    lw_store_each_active_alert(g->store, restore_alert, g);
+
+    uv_timer_init(loop, &g->commit_timer);
+    uv_timer_init(loop, &g->status_timer);
+    g->commit_timer.data = g;
+    g->status_timer.data = g;
+    g->handles_open = 2;
+
+    char *offline = status_json(g, "offline");
+    struct lw_mqtt_conf mc = {
+        .host = cfg->mqtt_host,
+        .port = (uint16_t)cfg->mqtt_port,
+        .client_id = cfg->mqtt_client_id,
+        .keepalive_s = (unsigned)(cfg->mqtt_keepalive_ms / 1000),
+        .username = cfg->mqtt_username,
+        .password = cfg->mqtt_password,
+        .will_topic = g->status_topic,
+        .will_payload = offline ? offline : "{\"state\":\"offline\"}",
+        .reconnect_min_ms = cfg->mqtt_reconnect_min_ms,
+        .reconnect_max_ms = cfg->mqtt_reconnect_max_ms,
+    };
+    struct lw_mqtt_cbs cbs = {.arg = g, .connected = on_mqtt_connected, .acked = on_mqtt_acked};
+    g->mqtt = lw_mqtt_new(loop, &mc, &cbs);
+    free(offline);
+    if (!g->mqtt)
+        goto fail_handles;
+    lw_mqtt_start(g->mqtt);
+    uv_timer_start(&g->status_timer, on_status_timer, cfg->status_interval_ms,
+                   cfg->status_interval_ms);
+
+    if (with_radio && lw_radio_new(loop, cfg, on_radio_rx, g, &g->radio) != LW_OK)
+        goto fail_handles;
+    lw_log(LW_LOG_INFO, "site %s: %zu nodes, %zu rules, database %s", cfg->site, cfg->n_nodes,
+           cfg->n_rules, path);
+    *out = g;
+    return LW_OK;
+
+fail_handles:
+    /* Handles exist now: release them through the normal stop path. */
+    lw_gateway_stop(g, NULL, NULL);
+    return LW_ERR_IO;
+fail:
+    lw_registry_free(g->reg);
+    lw_store_close(g->store);
+    free(g);
+    return LW_ERR_IO;
+}
+
+static void finish(struct lw_gateway *g)
+{
+    lw_store_close(g->store);
+    lw_registry_free(g->reg);
+    void (*done)(void *) = g->done;
+    void *arg = g->done_arg;
+    free(g);
+    if (done)
+        done(arg);
+}
+
+static void handle_closed(uv_handle_t *h)
+{
+    struct lw_gateway *g = h->data;
+    if (--g->handles_open == 0)
+        finish(g);
+}
+
+static void mqtt_stopped(void *arg)
+{
+    struct lw_gateway *g = arg;
+    g->mqtt = NULL;
+    if (--g->handles_open == 0)
+        finish(g);
+}
+
+void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
+{
+    g->done = done;
+    g->done_arg = arg;
+    /* The last status carries the final counters, radio ones included: build it first. */
+    char *offline = status_json(g, "offline");
+    if (g->radio) {
+        lw_radio_free(g->radio); /* no new frames from here on */
+        g->radio = NULL;
+    }
+    lw_store_commit(g->store);
+    uv_timer_stop(&g->commit_timer);
+    uv_timer_stop(&g->status_timer);
+    uv_close((uv_handle_t *)&g->commit_timer, handle_closed);
+    uv_close((uv_handle_t *)&g->status_timer, handle_closed);
+    lw_log(LW_LOG_INFO, "stopped: %llu frames, %llu accepted, %llu readings stored, %llu alerts",
+           (unsigned long long)g->c.frames, (unsigned long long)g->c.accepted,
+           (unsigned long long)g->c.readings_stored, (unsigned long long)g->c.alerts_raised);
+    if (g->mqtt) {
+        g->handles_open++;
+        lw_mqtt_stop(g->mqtt, g->status_topic, offline ? offline : "{\"state\":\"offline\"}",
+                     mqtt_stopped, g);
+    }
+    free(offline);
+}
+
+void lw_gateway_counters(const struct lw_gateway *g, struct lw_gateway_counters *out)
+{
+    *out = g->c;
+}

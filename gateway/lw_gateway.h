@@ -1,0 +1,36 @@
+/* The daemon's core: owns storage, registry, radio and MQTT, and runs the pipeline
+ * frame -> admission -> SQLite -> rules -> alert journal -> MQTT. */
+#ifndef LW_GATEWAY_H
+#define LW_GATEWAY_H
+
+#include <uv.h>
+
+#include "lw_config.h"
+#include "lw_radio.h"
+
+struct lw_gateway;
+
+/* Start every module in dependency order (store, registry, MQTT, radio). cfg must outlive the
+ * gateway. with_radio false leaves the radio out (benchmarks feed frames directly).
+ * Returns LW_OK or a negative lw_err after logging why. */
+int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio,
+                   struct lw_gateway **out);
+/* One received frame (or clock tick) through the whole pipeline. */
+void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx);
+/* Commit pending readings now. */
+void lw_gateway_flush(struct lw_gateway *g);
+/* Stop in reverse order: radio, pending rows committed, status 'offline' published, MQTT closed,
+ * store closed. done(arg) runs once every handle is released and g is freed. */
+void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg);
+
+struct lw_gateway_counters {
+    uint64_t frames; /* radio frames seen */
+    uint64_t accepted;
+    uint64_t rejected;
+    uint64_t readings_stored;
+    uint64_t alerts_raised;
+    uint64_t alerts_cleared;
+};
+void lw_gateway_counters(const struct lw_gateway *g, struct lw_gateway_counters *out);
+
+#endif

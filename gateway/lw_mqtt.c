@@ -1,0 +1,359 @@
+/* libmosquitto inside libuv. The client's socket changes on every reconnect, so each connection
+ * gets its own heap-allocated uv_poll_t that is closed when the connection ends. */
+#include "lw_mqtt.h"
+
+#include <mosquitto.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lw_error.h"
+#include "lw_log.h"
+
+struct conn_poll {
+    uv_poll_t h;
+    struct lw_mqtt *m;
+};
+
+struct tagmap {
+    int mid;
+    int64_t tag;
+};
+
+struct lw_mqtt {
+    uv_loop_t *loop;
+    struct mosquitto *mosq;
+    struct lw_mqtt_conf conf;
+    char *strings[7]; /* owned copies behind conf */
+    struct lw_mqtt_cbs cbs;
+    uv_timer_t misc; /* 1 s: keepalive and reconnect backoff */
+    struct conn_poll *poll;
+    int poll_events;
+    bool connected;
+    bool socket_up; /* a socket exists (connecting or connected) */
+    bool stopping;
+    uint64_t backoff_ms;
+    uint64_t next_attempt_ms;
+    struct tagmap *tags;
+    size_t ntags, captags;
+    struct lw_mqtt_stats st;
+    int handles_open;
+    void (*done)(void *);
+    void *done_arg;
+};
+
+static void update_poll(struct lw_mqtt *m);
+static void connection_lost(struct lw_mqtt *m, const char *why);
+
+static char *dup_or_null(const char *s)
+{
+    return s && *s ? strdup(s) : NULL;
+}
+
+static void on_connect(struct mosquitto *mosq, void *obj, int rc)
+{
+    struct lw_mqtt *m = obj;
+    (void)mosq;
+    if (rc != 0) {
+        lw_log_rl(LW_LOG_WARNING, "mqtt: broker %s:%u refused the connection: %s", m->conf.host,
+                  m->conf.port, mosquitto_connack_string(rc));
+        return; /* the broker closes the socket; the read path notices */
+    }
+    m->connected = true;
+    m->backoff_ms = m->conf.reconnect_min_ms;
+    m->st.connects++;
+    lw_log(LW_LOG_NOTICE, "mqtt: connected to %s:%u as %s", m->conf.host, m->conf.port,
+           m->conf.client_id);
+    if (m->cbs.connected)
+        m->cbs.connected(m->cbs.arg);
+}
+
+static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+{
+    (void)mosq;
+    (void)rc;
+    struct lw_mqtt *m = obj;
+    if (m->connected) {
+        m->connected = false;
+        m->st.disconnects++;
+        if (!m->stopping)
+            lw_log(LW_LOG_WARNING, "mqtt: lost connection to %s:%u", m->conf.host, m->conf.port);
+        if (m->cbs.disconnected && !m->stopping)
+            m->cbs.disconnected(m->cbs.arg);
+    }
+}
+
+static void on_publish(struct mosquitto *mosq, void *obj, int mid)
+{
+    (void)mosq;
+    struct lw_mqtt *m = obj;
+    for (size_t i = 0; i < m->ntags; i++) {
+        if (m->tags[i].mid != mid)
+            continue;
+        int64_t tag = m->tags[i].tag;
+        m->tags[i] = m->tags[--m->ntags];
+        m->st.acked++;
+        if (m->cbs.acked)
+            m->cbs.acked(m->cbs.arg, tag);
+        return;
+    }
+}
+
+/* Every libuv handle we own counts down here; the last one to close frees the client. */
+static void handle_released(struct lw_mqtt *m)
+{
+    if (--m->handles_open > 0 || !m->stopping)
+        return;
+    mosquitto_destroy(m->mosq);
+    for (size_t i = 0; i < sizeof(m->strings) / sizeof(m->strings[0]); i++)
+        free(m->strings[i]);
+    free(m->tags);
+    void (*done)(void *) = m->done;
+    void *arg = m->done_arg;
+    free(m);
+    mosquitto_lib_cleanup();
+    if (done)
+        done(arg);
+}
+
+static void poll_closed(uv_handle_t *h)
+{
+    struct conn_poll *p = h->data;
+    struct lw_mqtt *m = p->m;
+    free(p);
+    handle_released(m);
+}
+
+static void drop_poll(struct lw_mqtt *m)
+{
+    if (!m->poll)
+        return;
+    uv_close((uv_handle_t *)&m->poll->h, poll_closed);
+    m->poll = NULL;
+    m->poll_events = 0;
+}
+
+/* Called whenever libmosquitto says the connection is gone (or never came up). */
+static void connection_lost(struct lw_mqtt *m, const char *why)
+{
+    drop_poll(m);
+    if (m->socket_up) {
+        m->socket_up = false;
+        /* Closes the socket if libmosquitto has not already done so. */
+        mosquitto_disconnect(m->mosq);
+        on_disconnect(m->mosq, m, 1);
+    }
+    if (m->stopping)
+        return;
+    lw_log_rl(LW_LOG_INFO, "mqtt: %s (next attempt in %llu ms)", why,
+              (unsigned long long)m->backoff_ms);
+    m->next_attempt_ms = uv_now(m->loop) + m->backoff_ms;
+    m->backoff_ms *= 2;
+    if (m->backoff_ms > m->conf.reconnect_max_ms)
+        m->backoff_ms = m->conf.reconnect_max_ms;
+}
+
+static void check_socket(struct lw_mqtt *m, int rc)
+{
+    if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0) {
+        connection_lost(m, rc == MOSQ_ERR_SUCCESS ? "connection closed" : mosquitto_strerror(rc));
+        return;
+    }
+    update_poll(m);
+}
+
+static void on_poll(uv_poll_t *h, int status, int events)
+{
+    struct conn_poll *p = h->data;
+    struct lw_mqtt *m = p->m;
+    int rc = MOSQ_ERR_SUCCESS;
+    if (status < 0) {
+        connection_lost(m, uv_strerror(status));
+        return;
+    }
+    if (events & UV_READABLE)
+        rc = mosquitto_loop_read(m->mosq, 1);
+    if (rc == MOSQ_ERR_SUCCESS && m->poll == p && (events & UV_WRITABLE))
+        rc = mosquitto_loop_write(m->mosq, 1);
+    if (m->poll == p)
+        check_socket(m, rc);
+}
+
+static void update_poll(struct lw_mqtt *m)
+{
+    int fd = mosquitto_socket(m->mosq);
+    if (fd < 0)
+        return;
+    if (!m->poll) {
+        m->poll = calloc(1, sizeof(*m->poll));
+        if (!m->poll || uv_poll_init(m->loop, &m->poll->h, fd) != 0) {
+            free(m->poll);
+            m->poll = NULL;
+            lw_log(LW_LOG_ERR, "mqtt: cannot watch socket");
+            return;
+        }
+        m->poll->m = m;
+        m->poll->h.data = m->poll;
+        m->handles_open++;
+    }
+    int want = UV_READABLE | (mosquitto_want_write(m->mosq) ? UV_WRITABLE : 0);
+    if (want != m->poll_events) {
+        uv_poll_start(&m->poll->h, want, on_poll);
+        m->poll_events = want;
+    }
+}
+
+static void try_connect(struct lw_mqtt *m)
+{
+    /* connect_async may be called again after a failure: it resets host and socket. */
+    int rc = mosquitto_connect_async(m->mosq, m->conf.host, m->conf.port, (int)m->conf.keepalive_s);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        m->socket_up = false;
+        connection_lost(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        return;
+    }
+    m->socket_up = true;
+    update_poll(m);
+}
+
+static void on_misc(uv_timer_t *t)
+{
+    struct lw_mqtt *m = t->data;
+    if (m->stopping)
+        return;
+    if (m->socket_up) {
+        check_socket(m, mosquitto_loop_misc(m->mosq));
+        return;
+    }
+    if (uv_now(m->loop) >= m->next_attempt_ms)
+        try_connect(m);
+}
+
+struct lw_mqtt *lw_mqtt_new(uv_loop_t *loop, const struct lw_mqtt_conf *conf,
+                            const struct lw_mqtt_cbs *cbs)
+{
+    struct lw_mqtt *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->loop = loop;
+    m->cbs = *cbs;
+    m->conf = *conf;
+    m->strings[0] = dup_or_null(conf->host);
+    m->strings[1] = dup_or_null(conf->client_id);
+    m->strings[2] = dup_or_null(conf->username);
+    m->strings[3] = dup_or_null(conf->password);
+    m->strings[4] = dup_or_null(conf->will_topic);
+    m->strings[5] = dup_or_null(conf->will_payload);
+    m->conf.host = m->strings[0];
+    m->conf.client_id = m->strings[1];
+    m->backoff_ms = conf->reconnect_min_ms;
+    mosquitto_lib_init();
+    m->mosq = mosquitto_new(m->conf.client_id, true, m);
+    if (!m->mosq) {
+        lw_log(LW_LOG_ERR, "mqtt: cannot create client");
+        goto fail;
+    }
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    mosquitto_connect_callback_set(m->mosq, on_connect);
+    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+    mosquitto_publish_callback_set(m->mosq, on_publish);
+    if (m->strings[2] && mosquitto_username_pw_set(m->mosq, m->strings[2], m->strings[3]) != 0)
+        goto fail;
+    if (m->strings[4] &&
+        mosquitto_will_set(m->mosq, m->strings[4], (int)strlen(m->strings[5] ? m->strings[5] : ""),
+                           m->strings[5], 1, true) != 0) {
+        lw_log(LW_LOG_ERR, "mqtt: cannot set last will");
+        goto fail;
+    }
+    uv_timer_init(loop, &m->misc);
+    m->misc.data = m;
+    m->handles_open = 1;
+    return m;
+fail:
+    if (m->mosq)
+        mosquitto_destroy(m->mosq);
+    for (size_t i = 0; i < sizeof(m->strings) / sizeof(m->strings[0]); i++)
+        free(m->strings[i]);
+    free(m);
+    return NULL;
+}
+
+void lw_mqtt_start(struct lw_mqtt *m)
+{
+    uv_timer_start(&m->misc, on_misc, 1000, 1000);
+    try_connect(m);
+}
+
+bool lw_mqtt_connected(const struct lw_mqtt *m)
+{
+    return m->connected;
+}
+
+int lw_mqtt_publish(struct lw_mqtt *m, const char *topic, const char *payload, int qos, bool retain,
+                    int64_t tag)
+{
+    if (!m->connected)
+        return LW_ERR_AGAIN;
+    int mid = 0;
+    int rc = mosquitto_publish(m->mosq, &mid, topic, (int)strlen(payload), payload, qos, retain);
+    if (rc != MOSQ_ERR_SUCCESS) {
+        m->st.publish_failures++;
+        lw_log_rl(LW_LOG_WARNING, "mqtt: publish to %s failed: %s", topic, mosquitto_strerror(rc));
+        return LW_ERR_IO;
+    }
+    m->st.published++;
+    if (tag > 0 && qos > 0) {
+        if (m->ntags == m->captags) {
+            size_t cap = m->captags ? 2 * m->captags : 64;
+            struct tagmap *t = realloc(m->tags, cap * sizeof(*t));
+            if (!t)
+                return LW_OK; /* not tracked: redelivered from the outbox after a restart */
+            m->tags = t;
+            m->captags = cap;
+        }
+        m->tags[m->ntags++] = (struct tagmap){.mid = mid, .tag = tag};
+    }
+    update_poll(m);
+    return LW_OK;
+}
+
+bool lw_mqtt_tag_pending(const struct lw_mqtt *m, int64_t tag)
+{
+    for (size_t i = 0; i < m->ntags; i++)
+        if (m->tags[i].tag == tag)
+            return true;
+    return false;
+}
+
+static void misc_closed(uv_handle_t *h)
+{
+    handle_released(h->data);
+}
+
+void lw_mqtt_stop(struct lw_mqtt *m, const char *final_topic, const char *final_payload,
+                  void (*done)(void *arg), void *arg)
+{
+    m->done = done;
+    m->done_arg = arg;
+    if (m->connected && final_topic) {
+        mosquitto_publish(m->mosq, NULL, final_topic, (int)strlen(final_payload), final_payload, 1,
+                          true);
+        /* A clean DISCONNECT tells the broker not to send the will: we said goodbye ourselves. */
+        mosquitto_loop_write(m->mosq, 1);
+    }
+    m->stopping = true;
+    if (m->socket_up) {
+        mosquitto_disconnect(m->mosq);
+        mosquitto_loop_write(m->mosq, 1);
+        m->socket_up = false;
+    }
+    m->connected = false;
+    drop_poll(m);
+    uv_timer_stop(&m->misc);
+    uv_close((uv_handle_t *)&m->misc, misc_closed);
+}
+
+void lw_mqtt_stats(const struct lw_mqtt *m, struct lw_mqtt_stats *out)
+{
+    *out = m->st;
+}

@@ -1,0 +1,58 @@
+/* MQTT client driven from the libuv loop: libmosquitto's socket watched by uv_poll, its keepalive
+ * by a 1 s timer, reconnection with exponential backoff. No threads. */
+#ifndef LW_MQTT_H
+#define LW_MQTT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <uv.h>
+
+struct lw_mqtt_conf {
+    const char *host;
+    uint16_t port;
+    const char *client_id;
+    unsigned keepalive_s;
+    const char *username; /* NULL or "" for none */
+    const char *password;
+    const char *will_topic; /* retained last will, QoS 1 */
+    const char *will_payload;
+    uint64_t reconnect_min_ms;
+    uint64_t reconnect_max_ms;
+};
+
+struct lw_mqtt_cbs {
+    void *arg;
+    void (*connected)(void *arg);          /* session up: (re)publish what is pending */
+    void (*disconnected)(void *arg);       /* session lost; reconnect is scheduled */
+    void (*acked)(void *arg, int64_t tag); /* broker acknowledged a publish with tag > 0 */
+};
+
+struct lw_mqtt;
+
+/* Returns NULL on failure (logged). conf strings are copied. */
+struct lw_mqtt *lw_mqtt_new(uv_loop_t *loop, const struct lw_mqtt_conf *conf,
+                            const struct lw_mqtt_cbs *cbs);
+/* Begin connecting; failures are retried in the background. */
+void lw_mqtt_start(struct lw_mqtt *m);
+bool lw_mqtt_connected(const struct lw_mqtt *m);
+/* Publish. tag > 0 asks for an acked(tag) callback once the broker has the message (QoS >= 1).
+ * Returns LW_OK or LW_ERR_AGAIN when not connected, LW_ERR_IO on other failures. */
+int lw_mqtt_publish(struct lw_mqtt *m, const char *topic, const char *payload, int qos, bool retain,
+                    int64_t tag);
+/* Is a message with this tag handed to the client and not yet acknowledged? */
+bool lw_mqtt_tag_pending(const struct lw_mqtt *m, int64_t tag);
+/* Publish a last retained message (e.g. status offline) if connected, disconnect cleanly, close
+ * the handles; the object is freed once libuv has released them. done(arg) runs at that point. */
+void lw_mqtt_stop(struct lw_mqtt *m, const char *final_topic, const char *final_payload,
+                  void (*done)(void *arg), void *arg);
+
+struct lw_mqtt_stats {
+    uint64_t connects;
+    uint64_t disconnects;
+    uint64_t published;
+    uint64_t acked;
+    uint64_t publish_failures;
+};
+void lw_mqtt_stats(const struct lw_mqtt *m, struct lw_mqtt_stats *out);
+
+#endif

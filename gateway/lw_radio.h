@@ -1,0 +1,61 @@
+/* The radio boundary: every backend (sim today; sx127x, sx126x, udp-forwarder later) is a table of
+ * operations with a void *ctx, chosen by its config name. The daemon watches the backend's fd in
+ * its libuv loop and drains received frames when it is readable: no work in interrupt context. */
+#ifndef LW_RADIO_H
+#define LW_RADIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uv.h>
+
+#include "lw_config.h"
+
+struct lw_radio_rx {
+    uint8_t buf[LW_FRAME_MAX_LEN];
+    size_t len;       /* 0: no frame, only a clock advance (t_ms) from a simulated medium */
+    int16_t rssi_x10; /* dBm * 10 */
+    int16_t snr_x10;  /* dB * 10 */
+    uint32_t freq_hz;
+    uint8_t sf;
+    uint32_t bw_hz;
+    int64_t t_ms; /* reception time, Unix ms: system clock, or the medium's virtual clock */
+};
+
+struct lw_radio_stats {
+    uint64_t rx_frames;
+    uint64_t rx_malformed; /* transport-level garbage the backend dropped */
+    uint64_t tx_frames;
+};
+
+struct lw_radio_ops {
+    const char *name;
+    /* Allocate and configure from cfg; LW_OK or negative lw_err (logged by the backend). */
+    int (*open)(const struct lw_config *cfg, void **ctx);
+    void (*close)(void *ctx);
+    /* File descriptor that becomes readable when frames (or IRQs) are pending. */
+    int (*fd)(void *ctx);
+    /* Fetch one pending frame: LW_OK, LW_ERR_AGAIN when nothing is left, other errors are
+     * faults of the radio. Malformed transport input is dropped and counted, not returned. */
+    int (*read)(void *ctx, struct lw_radio_rx *rx);
+    /* Queue a frame for transmission; LW_OK or negative lw_err. */
+    int (*transmit)(void *ctx, const uint8_t *buf, size_t len);
+    void (*stats)(void *ctx, struct lw_radio_stats *out);
+};
+
+extern const struct lw_radio_ops lw_radio_sim_ops;
+
+/* Find a backend by its config name; NULL when unknown. */
+const struct lw_radio_ops *lw_radio_find(const char *name);
+
+/* The loop side: owns the backend and a uv_poll on its fd, and delivers frames to on_rx. */
+struct lw_radio;
+typedef void (*lw_radio_rx_fn)(void *arg, const struct lw_radio_rx *rx);
+
+int lw_radio_new(uv_loop_t *loop, const struct lw_config *cfg, lw_radio_rx_fn on_rx, void *arg,
+                 struct lw_radio **out);
+/* Stop polling and close; the struct is freed after libuv has released the handle. */
+void lw_radio_free(struct lw_radio *r);
+void lw_radio_stats(struct lw_radio *r, struct lw_radio_stats *out);
+int lw_radio_transmit(struct lw_radio *r, const uint8_t *buf, size_t len);
+
+#endif

@@ -1,0 +1,455 @@
+/* SQLite storage with prepared statements and one open batch transaction at a time. */
+#include "lw_store.h"
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lw_error.h"
+#include "lw_log.h"
+
+/* Application id in the database header ("LWDB"): tells our file from any other SQLite file. */
+#define LW_APP_ID 0x4C574442
+
+enum stmt {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_READING,
+    ST_ALERT_INSERT,
+    ST_ALERT_STATE,
+    ST_JOURNAL,
+    ST_OUTBOX_ADD,
+    ST_OUTBOX_DONE,
+    ST_COUNT
+};
+
+static const char *const stmt_sql[ST_COUNT] = {
+    [ST_BEGIN] = "BEGIN",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_READING] =
+        "INSERT OR IGNORE INTO readings(node, ts_ms, fcnt, type, hops, rssi_x10, snr_x10, "
+        "water_mm, smoke, obscuration, gas_lel_x10, co_ppm, temp_x10, battery_mv, flags) "
+        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_ALERT_INSERT] = "INSERT INTO alerts(rule, hazard, level, node, state, raised_ms, value, "
+                        "threshold) VALUES(?,?,?,?,'raised',?,?,?)",
+    [ST_ALERT_STATE] = "UPDATE alerts SET state = ?, "
+                       "cleared_ms = CASE WHEN ? = 'cleared' THEN ? ELSE cleared_ms END "
+                       "WHERE id = ?",
+    [ST_JOURNAL] = "INSERT INTO alert_journal(alert, ts_ms, event, detail) VALUES(?,?,?,?)",
+    [ST_OUTBOX_ADD] = "INSERT INTO outbox(alert, topic, payload, retain) VALUES(?,?,?,?)",
+    [ST_OUTBOX_DONE] = "DELETE FROM outbox WHERE seq = ? RETURNING alert",
+};
+
+/* Version 1 schema. Readings: one row per accepted frame, keyed (node, time, counter) without a
+ * rowid so the table is the index. Alerts: current state; alert_journal: every transition, never
+ * rewritten; outbox: what the broker has not acknowledged yet. */
+static const char schema_v1[] =
+    "CREATE TABLE nodes(address INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, eui TEXT NOT "
+    "NULL, kind TEXT NOT NULL, label TEXT, building TEXT, floor TEXT, unit TEXT, grid TEXT, "
+    "place TEXT, tags TEXT);"
+    "CREATE TABLE readings(node INTEGER NOT NULL, ts_ms INTEGER NOT NULL, fcnt INTEGER NOT "
+    "NULL, type INTEGER NOT NULL, hops INTEGER NOT NULL, rssi_x10 INTEGER, snr_x10 INTEGER, "
+    "water_mm INTEGER, smoke INTEGER, obscuration INTEGER, gas_lel_x10 INTEGER, co_ppm INTEGER, "
+    "temp_x10 INTEGER, battery_mv INTEGER, flags INTEGER, PRIMARY KEY(node, ts_ms, fcnt)) "
+    "WITHOUT ROWID;"
+    "CREATE TABLE alerts(id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL, hazard TEXT "
+    "NOT NULL, level TEXT NOT NULL, node INTEGER NOT NULL, state TEXT NOT NULL, raised_ms "
+    "INTEGER NOT NULL, cleared_ms INTEGER, value REAL, threshold REAL);"
+    "CREATE INDEX alerts_state ON alerts(state);"
+    "CREATE TABLE alert_journal(id INTEGER PRIMARY KEY, alert INTEGER NOT NULL REFERENCES "
+    "alerts(id), ts_ms INTEGER NOT NULL, event TEXT NOT NULL, detail TEXT);"
+    "CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, alert INTEGER, topic TEXT NOT "
+    "NULL, payload "
+    "TEXT NOT NULL, retain INTEGER NOT NULL);";
+
+struct lw_store {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT];
+    bool in_txn;
+    size_t pending;
+    uint32_t batch_rows;
+    struct lw_store_stats stats;
+};
+
+static int exec(struct lw_store *s, const char *sql, char *err, size_t errcap)
+{
+    char *msg = NULL;
+    if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+        snprintf(err, errcap, "%s", msg ? msg : sqlite3_errmsg(s->db));
+        sqlite3_free(msg);
+        return LW_ERR_DB;
+    }
+    return LW_OK;
+}
+
+static int pragma_int(struct lw_store *s, const char *sql, int *out)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    int rc = sqlite3_step(q);
+    *out = rc == SQLITE_ROW ? sqlite3_column_int(q, 0) : 0;
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? LW_OK : LW_ERR_DB;
+}
+
+/* Create or check the schema. An empty file gets version 1; a file with tables but not our
+ * application id is somebody else's and is refused. */
+static int migrate(struct lw_store *s, const char *path, char *err, size_t errcap)
+{
+    int app, ver, tables;
+    if (pragma_int(s, "PRAGMA application_id", &app) != LW_OK ||
+        pragma_int(s, "PRAGMA user_version", &ver) != LW_OK ||
+        pragma_int(s, "SELECT count(*) FROM sqlite_schema", &tables) != LW_OK) {
+        snprintf(err, errcap,
+                 "%s: not a readable SQLite database (%s); move it aside or restore "
+                 "a backup, lorawatchd will not overwrite it",
+                 path, sqlite3_errmsg(s->db));
+        return LW_ERR_DB;
+    }
+    if (app == 0 && tables == 0 && ver == 0) {
+        char sql[sizeof(schema_v1) + 128];
+        snprintf(sql, sizeof(sql),
+                 "BEGIN;%sPRAGMA application_id=%d;PRAGMA user_version=%d;COMMIT;", schema_v1,
+                 LW_APP_ID, LW_SCHEMA_VERSION);
+        if (exec(s, sql, err, errcap) != LW_OK)
+            return LW_ERR_DB;
+        lw_log(LW_LOG_NOTICE, "created database %s (schema %d)", path, LW_SCHEMA_VERSION);
+        return LW_OK;
+    }
+    if (app != LW_APP_ID) {
+        snprintf(err, errcap,
+                 "%s: this SQLite file is not a lorawatch database (application id "
+                 "0x%08X); point [gateway] database elsewhere or move the file aside",
+                 path, (unsigned)app);
+        return LW_ERR_DB;
+    }
+    if (ver > LW_SCHEMA_VERSION) {
+        snprintf(err, errcap,
+                 "%s: schema version %d is newer than this lorawatchd understands "
+                 "(%d); install the newer lorawatch or restore a backup",
+                 path, ver, LW_SCHEMA_VERSION);
+        return LW_ERR_DB;
+    }
+    /* Future migrations go here, one step per version, each in its own transaction. */
+    return LW_OK;
+}
+
+struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err, size_t errcap)
+{
+    struct lw_store *s = calloc(1, sizeof(*s));
+    if (!s) {
+        snprintf(err, errcap, "out of memory");
+        return NULL;
+    }
+    s->batch_rows = batch_rows ? batch_rows : 1;
+    if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL) !=
+        SQLITE_OK) {
+        snprintf(err, errcap, "%s: cannot open: %s", path,
+                 s->db ? sqlite3_errmsg(s->db) : "out of memory");
+        goto fail;
+    }
+    sqlite3_extended_result_codes(s->db, 1);
+    /* Readers (history, reports) must never block the daemon for long. */
+    sqlite3_busy_timeout(s->db, 2000);
+    if (migrate(s, path, err, errcap) != LW_OK)
+        goto fail;
+    /* WAL: readers work beside the writer; NORMAL sync: a power cut loses at most the last
+     * transactions, never the file (SQLite's documented WAL guarantee). */
+    char e2[256];
+    if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e2,
+             sizeof(e2)) != LW_OK) {
+        snprintf(err, errcap, "%s: %s", path, e2);
+        goto fail;
+    }
+    for (int i = 0; i < ST_COUNT; i++)
+        if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
+                               NULL) != SQLITE_OK) {
+            snprintf(err, errcap, "%s: prepare: %s", path, sqlite3_errmsg(s->db));
+            goto fail;
+        }
+    return s;
+fail:
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s);
+    return NULL;
+}
+
+void lw_store_close(struct lw_store *s)
+{
+    if (!s)
+        return;
+    lw_store_commit(s);
+    for (int i = 0; i < ST_COUNT; i++)
+        sqlite3_finalize(s->st[i]);
+    sqlite3_close(s->db);
+    free(s);
+}
+
+/* Run a prepared statement to completion and reset it. */
+static int run(struct lw_store *s, sqlite3_stmt *q)
+{
+    int rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
+        lw_log_rl(LW_LOG_ERR, "database: %s", sqlite3_errmsg(s->db));
+        return LW_ERR_DB;
+    }
+    return LW_OK;
+}
+
+static int begin(struct lw_store *s)
+{
+    if (s->in_txn)
+        return LW_OK;
+    if (run(s, s->st[ST_BEGIN]) != LW_OK)
+        return LW_ERR_DB;
+    s->in_txn = true;
+    return LW_OK;
+}
+
+int lw_store_commit(struct lw_store *s)
+{
+    if (!s->in_txn)
+        return LW_OK;
+    int rc = run(s, s->st[ST_COMMIT]);
+    if (rc != LW_OK) {
+        /* COMMIT can fail (disk full, I/O error); the transaction must not stay open. */
+        if (!sqlite3_get_autocommit(s->db))
+            run(s, s->st[ST_ROLLBACK]);
+        s->stats.commit_failures++;
+        s->stats.readings_lost += s->pending;
+        lw_log_rl(LW_LOG_ERR, "database: commit failed, %zu readings lost", s->pending);
+    } else {
+        s->stats.commits++;
+        s->stats.readings_committed += s->pending;
+    }
+    s->in_txn = false;
+    s->pending = 0;
+    return rc;
+}
+
+static void bind_opt(sqlite3_stmt *q, int col, bool present, int64_t v)
+{
+    if (present)
+        sqlite3_bind_int64(q, col, v);
+    else
+        sqlite3_bind_null(q, col);
+}
+
+int lw_store_add_reading(struct lw_store *s, const struct lw_store_reading *rd)
+{
+    if (begin(s) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_stmt *q = s->st[ST_READING];
+    const struct lw_reading *r = rd->r;
+    sqlite3_bind_int(q, 1, rd->node);
+    sqlite3_bind_int64(q, 2, rd->t_ms);
+    sqlite3_bind_int64(q, 3, rd->fcnt);
+    sqlite3_bind_int(q, 4, rd->type);
+    sqlite3_bind_int(q, 5, rd->hops);
+    sqlite3_bind_int(q, 6, rd->rssi_x10);
+    sqlite3_bind_int(q, 7, rd->snr_x10);
+    bind_opt(q, 8, r->present & LW_R_WATER, r->water_mm);
+    bind_opt(q, 9, r->present & LW_R_SMOKE, r->smoke_alarm);
+    bind_opt(q, 10, r->present & LW_R_SMOKE, r->smoke_obscuration);
+    bind_opt(q, 11, r->present & LW_R_GAS, r->gas_lel_x10);
+    bind_opt(q, 12, r->present & LW_R_CO, r->co_ppm);
+    bind_opt(q, 13, r->present & LW_R_TEMP, r->temp_c_x10);
+    bind_opt(q, 14, r->present & LW_R_BATTERY, r->battery_mv);
+    bind_opt(q, 15, r->present & LW_R_FLAGS, r->flags);
+    if (run(s, q) != LW_OK)
+        return LW_ERR_DB;
+    s->pending++;
+    if (s->pending >= s->batch_rows)
+        return lw_store_commit(s);
+    return LW_OK;
+}
+
+size_t lw_store_pending(const struct lw_store *s)
+{
+    return s->pending;
+}
+
+int lw_store_sync_nodes(struct lw_store *s, const struct lw_config *cfg)
+{
+    static const char sql[] =
+        "INSERT INTO nodes(address, name, eui, kind, label, building, floor, unit, grid, place, "
+        "tags) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(address) DO UPDATE SET "
+        "name=excluded.name, eui=excluded.eui, kind=excluded.kind, label=excluded.label, "
+        "building=excluded.building, floor=excluded.floor, unit=excluded.unit, "
+        "grid=excluded.grid, place=excluded.place, tags=excluded.tags";
+    sqlite3_stmt *q;
+    if (lw_store_commit(s) != LW_OK || begin(s) != LW_OK)
+        return LW_ERR_DB;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
+        lw_log(LW_LOG_ERR, "database: %s", sqlite3_errmsg(s->db));
+        run(s, s->st[ST_ROLLBACK]);
+        s->in_txn = false;
+        return LW_ERR_DB;
+    }
+    int rc = LW_OK;
+    for (size_t i = 0; i < cfg->n_nodes && rc == LW_OK; i++) {
+        const struct lw_node_conf *n = &cfg->nodes[i];
+        char eui[17];
+        for (int b = 0; b < 8; b++)
+            snprintf(eui + 2 * b, 3, "%02X", n->eui[b]);
+        const char *text[] = {n->name,  eui,         lw_kind_name(n->kind),
+                              n->label, n->building, n->floor,
+                              n->unit,  n->grid,     n->place,
+                              n->tags};
+        sqlite3_bind_int(q, 1, n->address);
+        for (int t = 0; t < 10; t++)
+            sqlite3_bind_text(q, t + 2, text[t], -1, SQLITE_STATIC);
+        rc = run(s, q);
+    }
+    sqlite3_finalize(q);
+    if (rc != LW_OK) {
+        run(s, s->st[ST_ROLLBACK]);
+        s->in_txn = false;
+        return rc;
+    }
+    return lw_store_commit(s);
+}
+
+int lw_store_each_counter(struct lw_store *s, void (*fn)(void *arg, uint16_t node, uint32_t fcnt),
+                          void *arg)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT node, MAX(fcnt) FROM readings GROUP BY node", -1, &q,
+                           NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    while (sqlite3_step(q) == SQLITE_ROW)
+        fn(arg, (uint16_t)sqlite3_column_int(q, 0), (uint32_t)sqlite3_column_int64(q, 1));
+    sqlite3_finalize(q);
+    return LW_OK;
+}
+
+int lw_store_alert_insert(struct lw_store *s, const char *rule, const char *hazard,
+                          const char *level, uint16_t node, int64_t t_ms, double value,
+                          double threshold, int64_t *id)
+{
+    if (begin(s) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_stmt *q = s->st[ST_ALERT_INSERT];
+    sqlite3_bind_text(q, 1, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, hazard, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, level, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 4, node);
+    sqlite3_bind_int64(q, 5, t_ms);
+    sqlite3_bind_double(q, 6, value);
+    sqlite3_bind_double(q, 7, threshold);
+    if (run(s, q) != LW_OK)
+        return LW_ERR_DB;
+    *id = sqlite3_last_insert_rowid(s->db);
+    return LW_OK;
+}
+
+int lw_store_alert_set_state(struct lw_store *s, int64_t id, const char *state, int64_t t_ms)
+{
+    if (begin(s) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_stmt *q = s->st[ST_ALERT_STATE];
+    sqlite3_bind_text(q, 1, state, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 3, t_ms);
+    sqlite3_bind_int64(q, 4, id);
+    return run(s, q);
+}
+
+int lw_store_journal(struct lw_store *s, int64_t alert, int64_t t_ms, const char *event,
+                     const char *detail)
+{
+    if (begin(s) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_stmt *q = s->st[ST_JOURNAL];
+    sqlite3_bind_int64(q, 1, alert);
+    sqlite3_bind_int64(q, 2, t_ms);
+    sqlite3_bind_text(q, 3, event, -1, SQLITE_STATIC);
+    if (detail)
+        sqlite3_bind_text(q, 4, detail, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 4);
+    return run(s, q);
+}
+
+int lw_store_each_active_alert(struct lw_store *s,
+                               void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node),
+                               void *arg)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT id, rule, node FROM alerts WHERE state <> 'cleared'", -1,
+                           &q, NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    while (sqlite3_step(q) == SQLITE_ROW)
+        fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+           (uint16_t)sqlite3_column_int(q, 2));
+    sqlite3_finalize(q);
+    return LW_OK;
+}
+
+int lw_store_outbox_add(struct lw_store *s, int64_t alert, const char *topic, const char *payload,
+                        bool retain, int64_t *seq)
+{
+    if (begin(s) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_stmt *q = s->st[ST_OUTBOX_ADD];
+    if (alert > 0)
+        sqlite3_bind_int64(q, 1, alert);
+    else
+        sqlite3_bind_null(q, 1);
+    sqlite3_bind_text(q, 2, topic, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, payload, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 4, retain);
+    if (run(s, q) != LW_OK)
+        return LW_ERR_DB;
+    *seq = sqlite3_last_insert_rowid(s->db);
+    return LW_OK;
+}
+
+int lw_store_outbox_done(struct lw_store *s, int64_t seq, int64_t *alert)
+{
+    /* Joins the reading batch: losing this delete in a crash only means one more redelivery. */
+    if (begin(s) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_stmt *q = s->st[ST_OUTBOX_DONE];
+    sqlite3_bind_int64(q, 1, seq);
+    int rc = sqlite3_step(q);
+    *alert = rc == SQLITE_ROW ? sqlite3_column_int64(q, 0) : 0;
+    while (rc == SQLITE_ROW)
+        rc = sqlite3_step(q);
+    sqlite3_reset(q);
+    sqlite3_clear_bindings(q);
+    if (rc != SQLITE_DONE) {
+        lw_log_rl(LW_LOG_ERR, "database: %s", sqlite3_errmsg(s->db));
+        return LW_ERR_DB;
+    }
+    return LW_OK;
+}
+
+int lw_store_each_outbox(struct lw_store *s,
+                         void (*fn)(void *arg, int64_t seq, const char *topic, const char *payload,
+                                    bool retain),
+                         void *arg)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT seq, topic, payload, retain FROM outbox ORDER BY seq", -1,
+                           &q, NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    while (sqlite3_step(q) == SQLITE_ROW)
+        fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+           (const char *)sqlite3_column_text(q, 2), sqlite3_column_int(q, 3) != 0);
+    sqlite3_finalize(q);
+    return LW_OK;
+}
+
+void lw_store_stats(const struct lw_store *s, struct lw_store_stats *out)
+{
+    *out = s->stats;
+}

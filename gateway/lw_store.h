@@ -1,0 +1,82 @@
+/* SQLite storage: readings in batched transactions, alerts with their journal, and the MQTT
+ * outbox that makes every alert durable before it is published. One file, WAL mode. */
+#ifndef LW_STORE_H
+#define LW_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lw_config.h"
+#include "lw_reading.h"
+
+#define LW_SCHEMA_VERSION 1
+
+struct lw_store;
+
+struct lw_store_reading {
+    uint16_t node;
+    int64_t t_ms;
+    uint32_t fcnt;
+    uint8_t type;
+    uint8_t hops;
+    int16_t rssi_x10;
+    int16_t snr_x10;
+    const struct lw_reading *r;
+};
+
+/* Open (creating the schema, or migrating an older one) the database at path. A file that is not
+ * a lorawatch database, or one from a newer version, is refused and left untouched.
+ * On failure returns NULL and writes the reason into err. */
+struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err, size_t errcap);
+/* Commits what is pending, then closes. */
+void lw_store_close(struct lw_store *s);
+
+/* Make the nodes table match the config (insert or update each node's place data). */
+int lw_store_sync_nodes(struct lw_store *s, const struct lw_config *cfg);
+/* Highest stored frame counter of each node, so a restart never reopens the replay window. */
+int lw_store_each_counter(struct lw_store *s, void (*fn)(void *arg, uint16_t node, uint32_t fcnt),
+                          void *arg);
+
+/* Queue a reading in the open batch transaction (opened on demand). Commits by itself when the
+ * batch reaches batch_rows. LW_OK or LW_ERR_DB. */
+int lw_store_add_reading(struct lw_store *s, const struct lw_store_reading *rd);
+/* Readings waiting in the open transaction. */
+size_t lw_store_pending(const struct lw_store *s);
+/* Commit the open transaction, if any. On failure the batch is rolled back and lost (logged);
+ * returns LW_ERR_DB. */
+int lw_store_commit(struct lw_store *s);
+
+/* Alerts. Each call joins the open transaction; lw_store_commit makes it durable. The gateway
+ * commits right after so an alert is on disk before it is published. */
+int lw_store_alert_insert(struct lw_store *s, const char *rule, const char *hazard,
+                          const char *level, uint16_t node, int64_t t_ms, double value,
+                          double threshold, int64_t *id);
+int lw_store_alert_set_state(struct lw_store *s, int64_t id, const char *state, int64_t t_ms);
+int lw_store_journal(struct lw_store *s, int64_t alert, int64_t t_ms, const char *event,
+                     const char *detail);
+/* Active (raised, not cleared) alerts: to rebuild rule state after a restart. */
+int lw_store_each_active_alert(struct lw_store *s,
+                               void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node),
+                               void *arg);
+
+/* Outbox: messages that must reach the broker at least once. */
+/* alert: the alert the message belongs to (0: none), journalled as 'published' on ack. */
+int lw_store_outbox_add(struct lw_store *s, int64_t alert, const char *topic, const char *payload,
+                        bool retain, int64_t *seq);
+/* Remove an acknowledged message; *alert receives its alert id (0 when none or unknown). */
+int lw_store_outbox_done(struct lw_store *s, int64_t seq, int64_t *alert);
+int lw_store_each_outbox(struct lw_store *s,
+                         void (*fn)(void *arg, int64_t seq, const char *topic, const char *payload,
+                                    bool retain),
+                         void *arg);
+
+struct lw_store_stats {
+    uint64_t readings_committed;
+    uint64_t commits;
+    uint64_t commit_failures;
+    uint64_t readings_lost; /* rolled back with a failed batch */
+};
+void lw_store_stats(const struct lw_store *s, struct lw_store_stats *out);
+
+#endif

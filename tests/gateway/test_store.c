@@ -1,0 +1,656 @@
+/* Unit tests of lw_store on real SQLite files in a scratch directory: schema, refusal of foreign
+ * files, batches, alerts and the outbox. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lw_config.h"
+#include "lw_error.h"
+#include "lw_store.h"
+
+static char tmpdir[256];
+static int file_no;
+
+/* A fresh path in the scratch directory for each test. */
+static void new_path(char *out, size_t cap)
+{
+    snprintf(out, cap, "%s/db%d.sqlite", tmpdir, ++file_no);
+}
+
+static int group_setup(void **state)
+{
+    const char *base = getenv("TMPDIR");
+    (void)state;
+    snprintf(tmpdir, sizeof(tmpdir), "%s/lwstore.XXXXXX", base && *base ? base : "/tmp");
+    return mkdtemp(tmpdir) ? 0 : -1;
+}
+
+static int group_teardown(void **state)
+{
+    (void)state;
+    DIR *d = opendir(tmpdir);
+    if (d) {
+        struct dirent *e;
+        char p[512];
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            snprintf(p, sizeof(p), "%s/%s", tmpdir, e->d_name);
+            unlink(p);
+        }
+        closedir(d);
+    }
+    return rmdir(tmpdir);
+}
+
+static struct lw_store *open_ok(const char *path, uint32_t batch_rows)
+{
+    char err[512] = "";
+    struct lw_store *s = lw_store_open(path, batch_rows, err, sizeof(err));
+    if (!s)
+        fail_msg("lw_store_open(%s): %s", path, err);
+    return s;
+}
+
+/* Integer result of one SQL query on a separate read-only connection. */
+static int64_t query_ro(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    int64_t v = -1;
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    if (sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK)
+        fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+    if (sqlite3_step(q) == SQLITE_ROW)
+        v = sqlite3_column_type(q, 0) == SQLITE_NULL ? INT64_MIN : sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return v;
+}
+
+static void query_text_ro(const char *path, const char *sql, char *out, size_t cap)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    out[0] = '\0';
+    assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+    if (sqlite3_step(q) == SQLITE_ROW && sqlite3_column_text(q, 0))
+        snprintf(out, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+}
+
+static void exec_rw(const char *path, const char *sql)
+{
+    sqlite3 *db;
+    char *msg = NULL;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("%s: %s", sql, msg);
+    sqlite3_close(db);
+}
+
+/* Whole file contents (for "left byte-identical" checks); caller frees. */
+static unsigned char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    unsigned char *buf = malloc(1 << 20);
+    assert_non_null(buf);
+    *len = fread(buf, 1, 1 << 20, f);
+    fclose(f);
+    return buf;
+}
+
+static void assert_dir_has_no_sidecars(const char *path)
+{
+    char p[512];
+    snprintf(p, sizeof(p), "%s-wal", path);
+    assert_int_not_equal(access(p, F_OK), 0);
+    snprintf(p, sizeof(p), "%s-journal", path);
+    assert_int_not_equal(access(p, F_OK), 0);
+}
+
+static struct lw_reading water_reading(uint16_t mm)
+{
+    struct lw_reading r;
+    memset(&r, 0, sizeof(r));
+    r.present = LW_R_WATER;
+    r.water_mm = mm;
+    return r;
+}
+
+static int add(struct lw_store *s, uint16_t node, int64_t t_ms, uint32_t fcnt,
+               const struct lw_reading *r)
+{
+    struct lw_store_reading rd = {.node = node,
+                                  .t_ms = t_ms,
+                                  .fcnt = fcnt,
+                                  .type = 1,
+                                  .hops = 0,
+                                  .rssi_x10 = -1105,
+                                  .snr_x10 = 72,
+                                  .r = r};
+    return lw_store_add_reading(s, &rd);
+}
+
+/* ---- open / schema ------------------------------------------------------------------------- */
+
+static void test_create_sets_schema_version_and_application_id(void **state)
+{
+    char path[300];
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 10);
+    lw_store_close(s);
+    assert_int_equal(query_ro(path, "PRAGMA user_version"), LW_SCHEMA_VERSION);
+    assert_int_equal(query_ro(path, "PRAGMA user_version"), 1);
+    assert_int_equal(query_ro(path, "PRAGMA application_id"), 0x4C574442);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
+                                    "AND name IN ('nodes','readings','alerts','alert_journal',"
+                                    "'outbox')"),
+                     5);
+    char mode[32];
+    query_text_ro(path, "PRAGMA journal_mode", mode, sizeof(mode));
+    assert_string_equal(mode, "wal");
+}
+
+static void test_reopen_existing_database(void **state)
+{
+    char path[300];
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 1);
+    struct lw_reading r = water_reading(7);
+    assert_int_equal(add(s, 1, 1000, 1, &r), LW_OK);
+    lw_store_close(s);
+    s = open_ok(path, 1);
+    assert_int_equal(add(s, 1, 2000, 2, &r), LW_OK);
+    lw_store_close(s);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 2);
+    assert_int_equal(query_ro(path, "PRAGMA user_version"), 1);
+}
+
+static void test_empty_existing_file_gets_schema(void **state)
+{
+    char path[300];
+    (void)state;
+    new_path(path, sizeof(path));
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    fclose(f);
+    lw_store_close(open_ok(path, 1));
+    assert_int_equal(query_ro(path, "PRAGMA application_id"), 0x4C574442);
+}
+
+static void test_foreign_sqlite_file_refused_and_unchanged(void **state)
+{
+    char path[300], err[512] = "";
+    size_t n0, n1;
+    (void)state;
+    new_path(path, sizeof(path));
+    exec_rw(path, "CREATE TABLE contacts(name TEXT, phone TEXT);"
+                  "INSERT INTO contacts VALUES('Li', '138');");
+    unsigned char *before = slurp(path, &n0);
+    assert_null(lw_store_open(path, 1, err, sizeof(err)));
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "not a lorawatch database"));
+    unsigned char *after = slurp(path, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    assert_dir_has_no_sidecars(path);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM contacts"), 1);
+    assert_int_equal(query_ro(path, "PRAGMA application_id"), 0);
+    free(before);
+    free(after);
+}
+
+static void test_foreign_sqlite_file_with_only_user_version_refused(void **state)
+{
+    char path[300], err[512] = "";
+    (void)state;
+    new_path(path, sizeof(path));
+    exec_rw(path, "PRAGMA user_version = 7;"); /* somebody else's empty database */
+    assert_null(lw_store_open(path, 1, err, sizeof(err)));
+    assert_non_null(strstr(err, path));
+    assert_int_equal(query_ro(path, "PRAGMA user_version"), 7);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM sqlite_schema"), 0);
+}
+
+static void test_garbage_file_refused_and_byte_identical(void **state)
+{
+    char path[300], err[512] = "";
+    unsigned char junk[8192];
+    size_t n0, n1;
+    (void)state;
+    new_path(path, sizeof(path));
+    for (size_t i = 0; i < sizeof(junk); i++)
+        junk[i] = (unsigned char)(i * 131 + 7);
+    memcpy(junk, "flood log 2026-07-15\n", 21);
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(junk, 1, sizeof(junk), f), sizeof(junk));
+    fclose(f);
+
+    assert_null(lw_store_open(path, 1, err, sizeof(err)));
+    assert_non_null(strstr(err, path));
+    unsigned char *after = slurp(path, &n1);
+    n0 = sizeof(junk);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(junk, after, n0);
+    assert_dir_has_no_sidecars(path);
+    free(after);
+}
+
+static void test_newer_schema_version_refused(void **state)
+{
+    char path[300], err[512] = "";
+    (void)state;
+    new_path(path, sizeof(path));
+    lw_store_close(open_ok(path, 1));
+    exec_rw(path, "PRAGMA user_version = 2;");
+    assert_null(lw_store_open(path, 1, err, sizeof(err)));
+    assert_non_null(strstr(err, path));
+    assert_non_null(strstr(err, "newer"));
+    assert_int_equal(query_ro(path, "PRAGMA user_version"), 2);
+}
+
+static void test_unopenable_path_reports_it(void **state)
+{
+    char err[512] = "";
+    char path[300];
+    (void)state;
+    snprintf(path, sizeof(path), "%s/no/such/dir/x.db", tmpdir);
+    assert_null(lw_store_open(path, 1, err, sizeof(err)));
+    assert_non_null(strstr(err, path));
+}
+
+/* ---- readings ------------------------------------------------------------------------------ */
+
+static void test_batch_commits_at_batch_rows(void **state)
+{
+    char path[300];
+    struct lw_store_stats st;
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 3);
+    struct lw_reading r = water_reading(10);
+    assert_int_equal(lw_store_pending(s), 0);
+    assert_int_equal(add(s, 1, 1000, 1, &r), LW_OK);
+    assert_int_equal(add(s, 1, 2000, 2, &r), LW_OK);
+    assert_int_equal(lw_store_pending(s), 2);
+    /* Not visible to another connection before the commit. */
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 0);
+    lw_store_stats(s, &st);
+    assert_int_equal(st.commits, 0);
+    assert_int_equal(add(s, 1, 3000, 3, &r), LW_OK);
+    assert_int_equal(lw_store_pending(s), 0);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 3);
+    lw_store_stats(s, &st);
+    assert_int_equal(st.commits, 1);
+    assert_int_equal(st.readings_committed, 3);
+    assert_int_equal(st.commit_failures, 0);
+    assert_int_equal(st.readings_lost, 0);
+    lw_store_close(s);
+}
+
+static void test_explicit_commit_and_close_commit_pending(void **state)
+{
+    char path[300];
+    struct lw_store_stats st;
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 100);
+    struct lw_reading r = water_reading(10);
+    assert_int_equal(lw_store_commit(s), LW_OK); /* nothing open: fine */
+    assert_int_equal(add(s, 1, 1000, 1, &r), LW_OK);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 0);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    assert_int_equal(lw_store_pending(s), 0);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 1);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    lw_store_stats(s, &st);
+    assert_int_equal(st.commits, 1);
+    assert_int_equal(st.readings_committed, 1);
+    assert_int_equal(add(s, 1, 2000, 2, &r), LW_OK);
+    lw_store_close(s); /* commits the pending one */
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 2);
+}
+
+static void test_absent_fields_stored_as_null(void **state)
+{
+    char path[300];
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 1);
+    struct lw_reading r = water_reading(153);
+    assert_int_equal(add(s, 0x0101, 1784052000000, 9, &r), LW_OK);
+    struct lw_reading all;
+    memset(&all, 0, sizeof(all));
+    all.present = LW_R_SMOKE | LW_R_GAS | LW_R_CO | LW_R_TEMP | LW_R_BATTERY | LW_R_FLAGS;
+    all.smoke_alarm = 1;
+    all.smoke_obscuration = 250;
+    all.gas_lel_x10 = 205;
+    all.co_ppm = 35;
+    all.temp_c_x10 = -55;
+    all.battery_mv = 3310;
+    all.flags = LW_FLAG_WARMUP;
+    assert_int_equal(add(s, 0x0002, 1784052000000, 10, &all), LW_OK);
+    lw_store_close(s);
+
+    assert_int_equal(query_ro(path, "SELECT water_mm FROM readings WHERE node = 257"), 153);
+    assert_int_equal(query_ro(path, "SELECT ts_ms FROM readings WHERE node = 257"), 1784052000000);
+    assert_int_equal(query_ro(path, "SELECT rssi_x10 FROM readings WHERE node = 257"), -1105);
+    assert_int_equal(query_ro(path, "SELECT snr_x10 FROM readings WHERE node = 257"), 72);
+    static const char *const absent[] = {"smoke",    "obscuration", "gas_lel_x10", "co_ppm",
+                                         "temp_x10", "battery_mv",  "flags"};
+    char sql[128];
+    for (size_t i = 0; i < sizeof(absent) / sizeof(absent[0]); i++) {
+        snprintf(sql, sizeof(sql), "SELECT %s FROM readings WHERE node = 257", absent[i]);
+        assert_true(query_ro(path, sql) == INT64_MIN);
+    }
+    assert_true(query_ro(path, "SELECT water_mm FROM readings WHERE node = 2") == INT64_MIN);
+    assert_int_equal(query_ro(path, "SELECT smoke FROM readings WHERE node = 2"), 1);
+    assert_int_equal(query_ro(path, "SELECT obscuration FROM readings WHERE node = 2"), 250);
+    assert_int_equal(query_ro(path, "SELECT gas_lel_x10 FROM readings WHERE node = 2"), 205);
+    assert_int_equal(query_ro(path, "SELECT co_ppm FROM readings WHERE node = 2"), 35);
+    assert_int_equal(query_ro(path, "SELECT temp_x10 FROM readings WHERE node = 2"), -55);
+    assert_int_equal(query_ro(path, "SELECT battery_mv FROM readings WHERE node = 2"), 3310);
+    assert_int_equal(query_ro(path, "SELECT flags FROM readings WHERE node = 2"), 8);
+}
+
+struct counters {
+    int n;
+    uint16_t node[8];
+    uint32_t fcnt[8];
+};
+
+static void on_counter(void *arg, uint16_t node, uint32_t fcnt)
+{
+    struct counters *c = arg;
+    assert_true(c->n < 8);
+    c->node[c->n] = node;
+    c->fcnt[c->n] = fcnt;
+    c->n++;
+}
+
+static void test_each_counter_gives_max_fcnt_per_node(void **state)
+{
+    char path[300];
+    struct counters c;
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 100);
+    struct lw_reading r = water_reading(1);
+    assert_int_equal(add(s, 1, 1000, 5, &r), LW_OK);
+    assert_int_equal(add(s, 1, 2000, 9, &r), LW_OK);
+    assert_int_equal(add(s, 1, 3000, 7, &r), LW_OK); /* reordered: 9 stays the max */
+    assert_int_equal(add(s, 2, 1000, 3, &r), LW_OK);
+    assert_int_equal(add(s, 3, 1000, 0xFFFFFFF0u, &r), LW_OK); /* above INT32_MAX */
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    memset(&c, 0, sizeof(c));
+    assert_int_equal(lw_store_each_counter(s, on_counter, &c), LW_OK);
+    assert_int_equal(c.n, 3);
+    for (int i = 0; i < c.n; i++) {
+        if (c.node[i] == 1)
+            assert_int_equal(c.fcnt[i], 9);
+        else if (c.node[i] == 2)
+            assert_int_equal(c.fcnt[i], 3);
+        else if (c.node[i] == 3)
+            assert_true(c.fcnt[i] == 0xFFFFFFF0u);
+        else
+            fail_msg("unexpected node %u", c.node[i]);
+    }
+    lw_store_close(s);
+}
+
+static void test_duplicate_reading_ignored(void **state)
+{
+    char path[300];
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 1);
+    struct lw_reading r = water_reading(1);
+    assert_int_equal(add(s, 1, 1000, 5, &r), LW_OK);
+    assert_int_equal(add(s, 1, 1000, 5, &r), LW_OK);
+    lw_store_close(s);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 1);
+}
+
+/* ---- alerts -------------------------------------------------------------------------------- */
+
+struct actives {
+    int n;
+    int64_t id[8];
+    char rule[8][32];
+    uint16_t node[8];
+};
+
+static void on_active(void *arg, int64_t id, const char *rule, uint16_t node)
+{
+    struct actives *a = arg;
+    assert_true(a->n < 8);
+    a->id[a->n] = id;
+    snprintf(a->rule[a->n], sizeof(a->rule[0]), "%s", rule);
+    a->node[a->n] = node;
+    a->n++;
+}
+
+static void test_alert_insert_state_journal_and_active(void **state)
+{
+    char path[300], text[64];
+    int64_t a1 = 0, a2 = 0;
+    struct actives act;
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 100);
+    assert_int_equal(lw_store_alert_insert(s, "flood-basement", "flood", "red", 0x0101,
+                                           1784052000000, 63.0, 50.0, &a1),
+                     LW_OK);
+    assert_true(a1 > 0);
+    assert_int_equal(lw_store_journal(s, a1, 1784052000000, "raised", "water 63 mm"), LW_OK);
+    assert_int_equal(
+        lw_store_alert_insert(s, "gas-high", "gas", "red", 0x0002, 1784052001000, 55.5, 50.0, &a2),
+        LW_OK);
+    assert_true(a2 > a1);
+    assert_int_equal(lw_store_journal(s, a2, 1784052001000, "raised", NULL), LW_OK);
+    /* Joins the open transaction: not visible until committed. */
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM alerts"), 0);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM alerts"), 2);
+
+    assert_int_equal(lw_store_alert_set_state(s, a1, "cleared", 1784052600000), LW_OK);
+    assert_int_equal(lw_store_journal(s, a1, 1784052600000, "cleared", "water 18 mm"), LW_OK);
+    assert_int_equal(lw_store_alert_set_state(s, a2, "acked", 1784052002000), LW_OK);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+
+    char sql[160];
+    snprintf(sql, sizeof(sql), "SELECT state FROM alerts WHERE id = %lld", (long long)a1);
+    query_text_ro(path, sql, text, sizeof(text));
+    assert_string_equal(text, "cleared");
+    snprintf(sql, sizeof(sql), "SELECT cleared_ms FROM alerts WHERE id = %lld", (long long)a1);
+    assert_int_equal(query_ro(path, sql), 1784052600000);
+    snprintf(sql, sizeof(sql), "SELECT cleared_ms FROM alerts WHERE id = %lld", (long long)a2);
+    assert_true(query_ro(path, sql) == INT64_MIN); /* not cleared: no clear time */
+    snprintf(sql, sizeof(sql), "SELECT raised_ms FROM alerts WHERE id = %lld", (long long)a2);
+    assert_int_equal(query_ro(path, sql), 1784052001000);
+    snprintf(sql, sizeof(sql), "SELECT count(*) FROM alert_journal WHERE alert = %lld",
+             (long long)a1);
+    assert_int_equal(query_ro(path, sql), 2);
+    query_text_ro(path, "SELECT detail FROM alert_journal ORDER BY id DESC LIMIT 1", text,
+                  sizeof(text));
+    assert_string_equal(text, "water 18 mm");
+    snprintf(sql, sizeof(sql), "SELECT detail IS NULL FROM alert_journal WHERE alert = %lld",
+             (long long)a2);
+    assert_int_equal(query_ro(path, sql), 1);
+
+    memset(&act, 0, sizeof(act));
+    assert_int_equal(lw_store_each_active_alert(s, on_active, &act), LW_OK);
+    assert_int_equal(act.n, 1);
+    assert_true(act.id[0] == a2);
+    assert_string_equal(act.rule[0], "gas-high");
+    assert_int_equal(act.node[0], 0x0002);
+    lw_store_close(s);
+}
+
+/* ---- outbox -------------------------------------------------------------------------------- */
+
+struct outbox {
+    int n;
+    int64_t seq[8];
+    char topic[8][64];
+    char payload[8][64];
+    bool retain[8];
+};
+
+static void on_outbox(void *arg, int64_t seq, const char *topic, const char *payload, bool retain)
+{
+    struct outbox *o = arg;
+    assert_true(o->n < 8);
+    o->seq[o->n] = seq;
+    snprintf(o->topic[o->n], sizeof(o->topic[0]), "%s", topic);
+    snprintf(o->payload[o->n], sizeof(o->payload[0]), "%s", payload);
+    o->retain[o->n] = retain;
+    o->n++;
+}
+
+static void test_outbox_add_each_done(void **state)
+{
+    char path[300];
+    int64_t s1, s2, s3, alert = -1;
+    struct outbox o;
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 100);
+    assert_int_equal(lw_store_outbox_add(s, 7, "lorawatch/estate/alert/7", "{\"a\":7}", true, &s1),
+                     LW_OK);
+    assert_int_equal(lw_store_outbox_add(s, 0, "lorawatch/estate/status", "{}", false, &s2), LW_OK);
+    assert_int_equal(lw_store_outbox_add(s, 9, "lorawatch/estate/alert/9", "{\"a\":9}", true, &s3),
+                     LW_OK);
+    assert_true(s1 < s2 && s2 < s3);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(lw_store_each_outbox(s, on_outbox, &o), LW_OK);
+    assert_int_equal(o.n, 3);
+    assert_true(o.seq[0] == s1 && o.seq[1] == s2 && o.seq[2] == s3);
+    assert_string_equal(o.topic[0], "lorawatch/estate/alert/7");
+    assert_string_equal(o.payload[0], "{\"a\":7}");
+    assert_true(o.retain[0]);
+    assert_string_equal(o.topic[1], "lorawatch/estate/status");
+    assert_false(o.retain[1]);
+    assert_string_equal(o.topic[2], "lorawatch/estate/alert/9");
+
+    assert_int_equal(lw_store_outbox_done(s, s1, &alert), LW_OK);
+    assert_int_equal(alert, 7);
+    assert_int_equal(lw_store_outbox_done(s, s2, &alert), LW_OK);
+    assert_int_equal(alert, 0); /* no alert: NULL column */
+    alert = -1;
+    assert_int_equal(lw_store_outbox_done(s, 12345, &alert), LW_OK);
+    assert_int_equal(alert, 0); /* unknown seq */
+    assert_int_equal(lw_store_commit(s), LW_OK);
+
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(lw_store_each_outbox(s, on_outbox, &o), LW_OK);
+    assert_int_equal(o.n, 1);
+    assert_true(o.seq[0] == s3);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox"), 1);
+    lw_store_close(s);
+
+    /* Survives a restart. */
+    s = open_ok(path, 100);
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(lw_store_each_outbox(s, on_outbox, &o), LW_OK);
+    assert_int_equal(o.n, 1);
+    assert_string_equal(o.payload[0], "{\"a\":9}");
+    lw_store_close(s);
+}
+
+/* ---- nodes --------------------------------------------------------------------------------- */
+
+static void fail_on_config_error(void *arg, const char *msg)
+{
+    (void)arg;
+    fail_msg("config: %s", msg);
+}
+
+static struct lw_config *node_config(const char *label)
+{
+    char text[512];
+    snprintf(text, sizeof(text),
+             "[node:garage]\naddress = 0x0101\neui = 70B3D57ED0000001\n"
+             "key = 6A1F3C9E58B20D47A3E19C5F0B7D2846\nkind = water\nlabel = %s\n"
+             "building = 1\nfloor = B1\nunit = garage\ngrid = 3\nplace = ramp\n"
+             "tags = low-lying,basement\n",
+             label);
+    struct lw_config *cfg =
+        lw_config_parse("store.conf", text, strlen(text), fail_on_config_error, NULL);
+    assert_non_null(cfg);
+    return cfg;
+}
+
+static void test_sync_nodes_inserts_then_updates(void **state)
+{
+    char path[300], text[128];
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 100);
+    struct lw_config *cfg = node_config("Garage sensor");
+    assert_int_equal(lw_store_sync_nodes(s, cfg), LW_OK);
+    lw_config_free(cfg);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM nodes"), 1);
+    query_text_ro(path, "SELECT label FROM nodes WHERE address = 257", text, sizeof(text));
+    assert_string_equal(text, "Garage sensor");
+    query_text_ro(path, "SELECT eui FROM nodes WHERE address = 257", text, sizeof(text));
+    assert_string_equal(text, "70B3D57ED0000001");
+    query_text_ro(path, "SELECT kind FROM nodes WHERE address = 257", text, sizeof(text));
+    assert_string_equal(text, "water");
+    query_text_ro(path, "SELECT tags FROM nodes WHERE address = 257", text, sizeof(text));
+    assert_string_equal(text, "low-lying,basement");
+
+    /* A pending reading batch is committed first, not lost. */
+    struct lw_reading r = water_reading(1);
+    assert_int_equal(add(s, 0x0101, 1000, 1, &r), LW_OK);
+    cfg = node_config("Garage ramp sensor");
+    assert_int_equal(lw_store_sync_nodes(s, cfg), LW_OK);
+    lw_config_free(cfg);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM nodes"), 1);
+    query_text_ro(path, "SELECT label FROM nodes WHERE address = 257", text, sizeof(text));
+    assert_string_equal(text, "Garage ramp sensor");
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 1);
+    lw_store_close(s);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_create_sets_schema_version_and_application_id),
+        cmocka_unit_test(test_reopen_existing_database),
+        cmocka_unit_test(test_empty_existing_file_gets_schema),
+        cmocka_unit_test(test_foreign_sqlite_file_refused_and_unchanged),
+        cmocka_unit_test(test_foreign_sqlite_file_with_only_user_version_refused),
+        cmocka_unit_test(test_garbage_file_refused_and_byte_identical),
+        cmocka_unit_test(test_newer_schema_version_refused),
+        cmocka_unit_test(test_unopenable_path_reports_it),
+        cmocka_unit_test(test_batch_commits_at_batch_rows),
+        cmocka_unit_test(test_explicit_commit_and_close_commit_pending),
+        cmocka_unit_test(test_absent_fields_stored_as_null),
+        cmocka_unit_test(test_each_counter_gives_max_fcnt_per_node),
+        cmocka_unit_test(test_duplicate_reading_ignored),
+        cmocka_unit_test(test_alert_insert_state_journal_and_active),
+        cmocka_unit_test(test_outbox_add_each_done),
+        cmocka_unit_test(test_sync_nodes_inserts_then_updates),
+    };
+
+    return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}

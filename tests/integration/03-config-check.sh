@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# lorawatchd -n: the shipped configuration is valid; a broken one exits non-zero naming FILE:LINE
+# for every problem; usage errors exit 2; a foreign database file is refused, not overwritten.
+. "$(dirname "$0")/common.sh"
+D=$LW_BIN/lorawatchd
+
+"$D" -n -f "$LW_SOURCE_DIR/config/lorawatch.conf" >"$WORK/ok.log" 2>&1 ||
+  fail "shipped config rejected: $(cat "$WORK/ok.log")"
+pass "shipped config valid"
+
+cat >"$WORK/bad.conf" <<'EOC'
+[gateway]
+site = test
+[radio]
+spreading_factor = 13
+[mqtt]
+port = 70000
+colour = blue
+EOC
+rc=0
+"$D" -n -f "$WORK/bad.conf" >"$WORK/bad.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "broken config: exit $rc, expected 1"
+grep -q "bad.conf:4: \[radio\] spreading_factor = 13" "$WORK/bad.log" || fail "no file:line for SF"
+grep -q "bad.conf:6: \[mqtt\] port = 70000" "$WORK/bad.log" || fail "no file:line for port"
+grep -q "bad.conf:7: \[mqtt\] colour: unknown key" "$WORK/bad.log" || fail "unknown key not named"
+pass "broken config: exit 1, every problem as file:line"
+
+rc=0; "$D" --no-such-option >/dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "unknown option: exit $rc, expected 2"
+"$D" --help | grep -q -- '--check' || fail "--help lacks --check"
+"$D" --help-config | grep -q 'spreading_factor' || fail "--help-config lacks keys"
+"$LW_BIN/lorawatch" --version | grep -q '^lorawatch [0-9]' || fail "lorawatch --version"
+rc=0; "$D" -n -f "$WORK/missing.conf" >"$WORK/missing.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "missing.conf: cannot open" "$WORK/missing.log" || fail "missing file"
+pass "usage errors and --help"
+
+# A database that is somebody else's must be refused and left exactly as it was.
+sqlite3 "$WORK/foreign.db" 'CREATE TABLE t(x); INSERT INTO t VALUES (42);'
+sum=$(md5sum <"$WORK/foreign.db")
+sed -e "s#^state_dir = .*#database = $WORK/foreign.db#" "$LW_SOURCE_DIR/config/lorawatch.conf" \
+  | sed -e "s#^sim_listen = .*#sim_listen = 127.0.0.1:$(lw_free_port udp)#" >"$WORK/foreign.conf"
+rc=0; timeout 10 "$D" -d -f "$WORK/foreign.conf" >"$WORK/foreign.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "foreign database: exit $rc, expected 1"
+grep -q "not a lorawatch database" "$WORK/foreign.log" || fail "foreign database: no clear reason"
+[ "$(md5sum <"$WORK/foreign.db")" = "$sum" ] || fail "foreign database was modified"
+pass "foreign database refused and untouched"
