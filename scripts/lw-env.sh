@@ -8,7 +8,7 @@ lw_free_port() {
   [ "$proto" = udp ] && flag=-lun
   for _ in $(seq 1 50); do
     port=$(( 20000 + RANDOM % 40000 ))
-    if ! ss -H $flag "sport = :$port" 2>/dev/null | grep -q .; then
+    if [ -z "$(ss -H $flag "sport = :$port" 2>/dev/null)" ]; then
       echo "$port"
       return 0
     fi

@@ -27,9 +27,13 @@ pass "broken config: exit 1, every problem as file:line"
 
 rc=0; "$D" --no-such-option >/dev/null 2>&1 || rc=$?
 [ $rc -eq 2 ] || fail "unknown option: exit $rc, expected 2"
-"$D" --help | grep -q -- '--check' || fail "--help lacks --check"
-"$D" --help-config | grep -q 'spreading_factor' || fail "--help-config lacks keys"
-"$LW_BIN/lorawatch" --version | grep -q '^lorawatch [0-9]' || fail "lorawatch --version"
+# Outputs go to files first: grep -q would close the pipe early (SIGPIPE under pipefail).
+"$D" --help >"$WORK/help.txt" || fail "--help exit status"
+grep -q -- '--check' "$WORK/help.txt" || fail "--help lacks --check"
+"$D" --help-config >"$WORK/keys.txt" || fail "--help-config exit status"
+grep -q 'spreading_factor' "$WORK/keys.txt" || fail "--help-config lacks keys"
+"$LW_BIN/lorawatch" --version >"$WORK/version.txt" || fail "lorawatch --version exit status"
+grep -q '^lorawatch [0-9]' "$WORK/version.txt" || fail "lorawatch --version output"
 rc=0; "$D" -n -f "$WORK/missing.conf" >"$WORK/missing.log" 2>&1 || rc=$?
 [ $rc -eq 1 ] && grep -q "missing.conf: cannot open" "$WORK/missing.log" || fail "missing file"
 pass "usage errors and --help"
