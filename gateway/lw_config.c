@@ -744,6 +744,25 @@ void lw_config_free(struct lw_config *cfg)
     free(cfg);
 }
 
+void lw_config_keep_restart_keys(const struct lw_config *running, struct lw_config *next,
+                                 void (*note)(void *arg, const char *section, const char *key),
+                                 void *arg)
+{
+    for (size_t i = 0; i < N_SCALAR; i++) {
+        const struct key *k = &scalar_keys[i];
+        if (strcmp(k->name, "log_level") == 0)
+            continue;
+        const char *a = (const char *)running + k->off;
+        char *b = (char *)next + k->off;
+        bool differs = k->type == KT_STR ? strcmp(a, b) != 0 : memcmp(a, b, k->size) != 0;
+        if (differs) {
+            if (note)
+                note(arg, k->section, k->name);
+            memcpy(b, a, k->size);
+        }
+    }
+}
+
 void lw_config_db_path(const struct lw_config *cfg, char *out, size_t cap)
 {
     if (cfg->database[0])

@@ -126,6 +126,12 @@ struct lw_config *lw_config_parse(const char *name, const char *text, size_t len
                                   lw_config_error_fn err, void *arg);
 void lw_config_free(struct lw_config *cfg);
 
+/* For a reload: settings that only take effect at start (everything but log_level, nodes and
+ * rules) keep the running values; each one that differs is reported through note. */
+void lw_config_keep_restart_keys(const struct lw_config *running, struct lw_config *next,
+                                 void (*note)(void *arg, const char *section, const char *key),
+                                 void *arg);
+
 /* Database path after applying the default under state_dir. */
 void lw_config_db_path(const struct lw_config *cfg, char *out, size_t cap);
 /* Does node carry every tag of the comma-separated list? (true for an empty list) */

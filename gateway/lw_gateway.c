@@ -290,6 +290,73 @@ static void on_status_timer(uv_timer_t *t)
     publish_status(t->data);
 }
 
+/* ---- reload ----------------------------------------------------------------------------- */
+
+static void note_restart_key(void *arg, const char *section, const char *key)
+{
+    (void)arg;
+    lw_log(LW_LOG_WARNING, "reload: [%s] %s changed; it takes effect after a restart", section,
+           key);
+}
+
+static long rule_index(const struct lw_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_rules; i++)
+        if (strcmp(cfg->rules[i].name, name) == 0)
+            return (long)i;
+    return -1;
+}
+
+static void restore_new_counter(void *arg, uint16_t addr, uint32_t fcnt)
+{
+    struct lw_node *n = lw_registry_find(arg, addr);
+    if (n && !n->replay.any)
+        lw_replay_init_at(&n->replay, fcnt); /* only nodes that were not running before */
+}
+
+int lw_gateway_reload(struct lw_gateway *g, struct lw_config *next)
+{
+    lw_config_keep_restart_keys(g->cfg, next, note_restart_key, g);
+    struct lw_registry *reg = lw_registry_new(next);
+    if (!reg)
+        return LW_ERR_NOMEM;
+    int64_t t = now_ms(g);
+    size_t closed = 0;
+    for (size_t i = 0; i < lw_registry_count(g->reg); i++) {
+        struct lw_node *old = lw_registry_at(g->reg, i);
+        struct lw_node *n = lw_registry_find(reg, old->conf->address);
+        if (n) {
+            n->replay = old->replay;
+            n->last_seen_ms = old->last_seen_ms;
+            n->last_rssi_x10 = old->last_rssi_x10;
+            n->last_snr_x10 = old->last_snr_x10;
+            n->frames = old->frames;
+        }
+        for (size_t k = 0; k < g->cfg->n_rules; k++) {
+            long j = n ? rule_index(next, g->cfg->rules[k].name) : -1;
+            if (j >= 0 && lw_rule_applies(&next->rules[j], n->conf)) {
+                n->rules[j] = old->rules[k];
+            } else if (old->rules[k].active) {
+                /* Nobody will ever clear it now: close it, on the record. */
+                lw_store_alert_set_state(g->store, old->rules[k].alert_id, "closed", t);
+                lw_store_journal(g->store, old->rules[k].alert_id, t, "closed",
+                                 "rule or node removed by a configuration reload");
+                closed++;
+            }
+        }
+    }
+    lw_store_commit(g->store);
+    lw_store_each_counter(g->store, restore_new_counter, reg);
+    if (lw_store_sync_nodes(g->store, next) != LW_OK)
+        lw_log(LW_LOG_WARNING, "reload: node table not updated in the database");
+    lw_registry_free(g->reg);
+    g->reg = reg;
+    g->cfg = next;
+    lw_log(LW_LOG_NOTICE, "configuration reloaded: %zu nodes, %zu rules%s", next->n_nodes,
+           next->n_rules, closed ? "; alerts of removed rules or nodes closed" : "");
+    return LW_OK;
+}
+
 /* ---- start and stop --------------------------------------------------------------------- */
 
 static void restore_counter(void *arg, uint16_t addr, uint32_t fcnt)

@@ -17,6 +17,12 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
                    struct lw_gateway **out);
 /* One received frame (or clock tick) through the whole pipeline. */
 void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx);
+/* Apply a new, already validated configuration: rules and nodes change at once; node state
+ * (replay windows, rule states, active alerts) carries over by node address and rule name;
+ * settings that need a restart keep their running values and are logged. Active alerts of removed
+ * rules or nodes are closed in the journal. On success g uses next, and the caller frees the old
+ * configuration; on failure (out of memory) nothing changed and the caller frees next. */
+int lw_gateway_reload(struct lw_gateway *g, struct lw_config *next);
 /* Commit pending readings now. */
 void lw_gateway_flush(struct lw_gateway *g);
 /* Stop in reverse order: radio, pending rows committed, status 'offline' published, MQTT closed,

@@ -87,4 +87,5 @@ lw_compose_config() {
     echo
     "$LW_BIN/lorawatch-sim" --emit-node-config -s "$scenario"
   } >"$out"
+  chmod 600 "$out" # it holds node keys: lorawatchd refuses files others can read
 }

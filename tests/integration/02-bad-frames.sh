@@ -22,6 +22,7 @@ eui = 70B3D57ED0000101
 key = $KEY
 kind = water
 EOC
+chmod 600 "$WORK/lorawatchd.conf"
 lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/bad/gateway/status'
 lw_start_daemon "$WORK/lorawatchd.conf"

@@ -43,8 +43,24 @@ sqlite3 "$WORK/foreign.db" 'CREATE TABLE t(x); INSERT INTO t VALUES (42);'
 sum=$(md5sum <"$WORK/foreign.db")
 sed -e "s#^state_dir = .*#database = $WORK/foreign.db#" "$LW_SOURCE_DIR/config/lorawatch.conf" \
   | sed -e "s#^sim_listen = .*#sim_listen = 127.0.0.1:$(lw_free_port udp)#" >"$WORK/foreign.conf"
+chmod 600 "$WORK/foreign.conf" "$WORK/foreign.db"
 rc=0; timeout 10 "$D" -d -f "$WORK/foreign.conf" >"$WORK/foreign.log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "foreign database: exit $rc, expected 1"
 grep -q "not a lorawatch database" "$WORK/foreign.log" || fail "foreign database: no clear reason"
 [ "$(md5sum <"$WORK/foreign.db")" = "$sum" ] || fail "foreign database was modified"
 pass "foreign database refused and untouched"
+
+# Keys and readings open to other users: refuse to start, saying which file and how to fix it.
+sed -e "s#^state_dir = .*#database = $WORK/open.db#" "$LW_SOURCE_DIR/config/lorawatch.conf" \
+  >"$WORK/open.conf"
+chmod 644 "$WORK/open.conf"
+rc=0; timeout 10 "$D" -d -f "$WORK/open.conf" >"$WORK/open.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "world-readable keys: exit $rc, expected 1"
+grep -q "open.conf: configuration with keys is accessible to other users (mode 0644); fix with: chmod o-rwx" \
+  "$WORK/open.log" || fail "world-readable keys: no clear reason"
+chmod 600 "$WORK/open.conf"
+: >"$WORK/open.db"; chmod 644 "$WORK/open.db"
+rc=0; timeout 10 "$D" -d -f "$WORK/open.conf" >"$WORK/open2.log" 2>&1 || rc=$?
+[ $rc -eq 1 ] && grep -q "open.db: database is accessible to other users" "$WORK/open2.log" ||
+  fail "world-readable database not refused"
+pass "secrets or database open to other users: refused with the fix"
