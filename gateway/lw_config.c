@@ -22,6 +22,7 @@ static const char *const backend_names[] = {"sim", NULL};
 static const char *const clock_names[] = {"system", "medium", NULL};
 static const char *const log_names[] = {"err", "warning", "notice", "info", "debug", NULL};
 static const char *const direction_names[] = {"above", "below", NULL};
+static const char *const tls_names[] = {"tlsv1.2", "tlsv1.3", NULL};
 
 const char *lw_kind_name(enum lw_node_kind k)
 {
@@ -108,6 +109,14 @@ static const struct key scalar_keys[] = {
     {"mqtt", "username", KT_STR, CF(mqtt_username), "", 0, 0, NULL, "MQTT user name (optional)."},
     {"mqtt", "password", KT_STR, CF(mqtt_password), "", 0, 0, NULL,
      "MQTT password (optional; never logged)."},
+    {"mqtt", "tls_ca_file", KT_STR, CF(mqtt_tls_ca_file), "", 0, 0, NULL,
+     "CA certificate (PEM) that signed the broker's; setting it turns TLS on."},
+    {"mqtt", "tls_cert_file", KT_STR, CF(mqtt_tls_cert_file), "", 0, 0, NULL,
+     "Client certificate (PEM) when the broker requires one; needs tls_key_file."},
+    {"mqtt", "tls_key_file", KT_STR, CF(mqtt_tls_key_file), "", 0, 0, NULL,
+     "Private key (PEM) of the client certificate; must not be readable by others."},
+    {"mqtt", "tls_version", KT_STR, CF(mqtt_tls_version), "tlsv1.2", 0, 0, tls_names,
+     "Oldest TLS version accepted."},
     {"mqtt", "reconnect_min", KT_DURATION, CF(mqtt_reconnect_min_ms), "1s", 100, 600000, NULL,
      "First delay before reconnecting to the broker; doubles up to reconnect_max."},
     {"mqtt", "reconnect_max", KT_DURATION, CF(mqtt_reconnect_max_ms), "60s", 100, 3600000, NULL,
@@ -668,6 +677,27 @@ static void validate_radio(struct parse *p)
                "[gateway] site = %s: only letters, digits, '-' and '_' "
                "(it is an MQTT topic level)",
                c->site);
+    /* TLS settings must make sense together, and the files must be there to be read. */
+    const char *cert = c->mqtt_tls_cert_file, *key = c->mqtt_tls_key_file;
+    if (cert[0] && !key[0])
+        report(p, sline(p, "tls_cert_file"), "[mqtt] tls_cert_file: needs tls_key_file too");
+    if (key[0] && !cert[0])
+        report(p, sline(p, "tls_key_file"), "[mqtt] tls_key_file: needs tls_cert_file too");
+    if ((cert[0] || key[0]) && !c->mqtt_tls_ca_file[0])
+        report(p, sline(p, cert[0] ? "tls_cert_file" : "tls_key_file"),
+               "[mqtt] client certificate without tls_ca_file: set the CA to turn TLS on");
+    static const char *const tls_keys[] = {"tls_ca_file", "tls_cert_file", "tls_key_file"};
+    const char *tls_files[] = {c->mqtt_tls_ca_file, cert, key};
+    for (int i = 0; i < 3; i++) {
+        FILE *f = tls_files[i][0] ? fopen(tls_files[i], "r") : NULL;
+        if (tls_files[i][0] && !f)
+            report(p, sline(p, tls_keys[i]), "[mqtt] %s = %s: cannot read: %s", tls_keys[i],
+                   tls_files[i], strerror(errno));
+        if (f)
+            fclose(f);
+    }
+    if (c->mqtt_password[0] && !c->mqtt_username[0])
+        report(p, sline(p, "password"), "[mqtt] password: set without a username");
     if (c->mqtt_reconnect_min_ms > c->mqtt_reconnect_max_ms)
         report(p, sline(p, "reconnect_min"), "[mqtt] reconnect_min: longer than reconnect_max");
     if (!c->mqtt_client_id[0])

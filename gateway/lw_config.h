@@ -101,6 +101,10 @@ struct lw_config {
     uint64_t mqtt_keepalive_ms;
     char mqtt_username[64];
     char mqtt_password[128];
+    char mqtt_tls_ca_file[LW_PATH_MAX]; /* non-empty: TLS on, broker verified against it */
+    char mqtt_tls_cert_file[LW_PATH_MAX];
+    char mqtt_tls_key_file[LW_PATH_MAX];
+    char mqtt_tls_version[16];
     uint64_t mqtt_reconnect_min_ms;
     uint64_t mqtt_reconnect_max_ms;
     uint64_t status_interval_ms;

@@ -259,6 +259,21 @@ struct lw_mqtt *lw_mqtt_new(uv_loop_t *loop, const struct lw_mqtt_conf *conf,
     mosquitto_publish_callback_set(m->mosq, on_publish);
     if (m->strings[2] && mosquitto_username_pw_set(m->mosq, m->strings[2], m->strings[3]) != 0)
         goto fail;
+    if (conf->tls_ca_file && conf->tls_ca_file[0]) {
+        bool client = conf->tls_cert_file && conf->tls_cert_file[0];
+        int rc =
+            mosquitto_tls_set(m->mosq, conf->tls_ca_file, NULL, client ? conf->tls_cert_file : NULL,
+                              client ? conf->tls_key_file : NULL, NULL);
+        if (rc == MOSQ_ERR_SUCCESS)
+            /* 1 = SSL_VERIFY_PEER: the broker's certificate and host name are checked. */
+            rc = mosquitto_tls_opts_set(m->mosq, 1, conf->tls_version, NULL);
+        if (rc != MOSQ_ERR_SUCCESS) {
+            lw_log(LW_LOG_ERR, "mqtt: TLS set-up failed: %s", mosquitto_strerror(rc));
+            goto fail;
+        }
+        lw_log(LW_LOG_INFO, "mqtt: TLS (%s) with CA %s%s", conf->tls_version, conf->tls_ca_file,
+               client ? " and a client certificate" : "");
+    }
     if (m->strings[4] &&
         mosquitto_will_set(m->mosq, m->strings[4], (int)strlen(m->strings[5] ? m->strings[5] : ""),
                            m->strings[5], 1, true) != 0) {

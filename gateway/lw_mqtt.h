@@ -14,6 +14,10 @@ struct lw_mqtt_conf {
     unsigned keepalive_s;
     const char *username; /* NULL or "" for none */
     const char *password;
+    const char *tls_ca_file; /* NULL or "": no TLS */
+    const char *tls_cert_file;
+    const char *tls_key_file;
+    const char *tls_version;
     const char *will_topic; /* retained last will, QoS 1 */
     const char *will_payload;
     uint64_t reconnect_min_ms;

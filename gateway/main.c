@@ -136,6 +136,11 @@ static int check_secrets(const struct lw_config *cfg, const char *path)
         lw_log(LW_LOG_ERR, "%s", err);
         bad++;
     }
+    if (cfg->mqtt_tls_key_file[0] &&
+        lw_check_private(cfg->mqtt_tls_key_file, "TLS private key", err, sizeof(err)) != LW_OK) {
+        lw_log(LW_LOG_ERR, "%s", err);
+        bad++;
+    }
     lw_config_db_path(cfg, db, sizeof(db));
     static const char *const suffix[] = {"", "-wal", "-shm"};
     for (int i = 0; i < 3; i++) {
