@@ -86,6 +86,10 @@ static const struct key scalar_keys[] = {
      "SQLite database file; empty means <state_dir>/lorawatch.db."},
     {"gateway", "log_level", KT_STR, CF(log_level), "info", 0, 0, log_names,
      "Most verbose level logged."},
+    {"gateway", "clock_check", KT_STR, CF(clock_check), "kernel", 0, 0, NULL,
+     "How to tell the wall clock is synchronised: kernel (NTP status), none, or the path of a "
+     "flag file such as /run/systemd/timesync/synchronized. Readings received earlier are "
+     "marked and corrected once it is."},
     {"radio", "backend", KT_STR, CF(radio_backend), "sim", 0, 0, backend_names,
      "Radio driver: sim (the simulator's loopback medium)."},
     {"radio", "sim_listen", KT_STR, CF(sim_listen), "127.0.0.1:17000", 0, 0, NULL,
@@ -677,6 +681,11 @@ static void validate_radio(struct parse *p)
                "[gateway] site = %s: only letters, digits, '-' and '_' "
                "(it is an MQTT topic level)",
                c->site);
+    if (strcmp(c->clock_check, "kernel") != 0 && strcmp(c->clock_check, "none") != 0 &&
+        c->clock_check[0] != '/')
+        report(p, sline(p, "clock_check"),
+               "[gateway] clock_check = %s: must be kernel, none or an absolute path",
+               c->clock_check);
     /* TLS settings must make sense together, and the files must be there to be read. */
     const char *cert = c->mqtt_tls_cert_file, *key = c->mqtt_tls_key_file;
     if (cert[0] && !key[0])

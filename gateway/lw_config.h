@@ -86,6 +86,7 @@ struct lw_config {
     char state_dir[LW_PATH_MAX];
     char database[LW_PATH_MAX]; /* empty: STATE_DIR/lorawatch.db */
     char log_level[16];
+    char clock_check[LW_PATH_MAX]; /* "kernel", "none" or a flag file's path */
     /* [radio] */
     char radio_backend[16];
     char sim_listen[64];

@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "lw_alert.h"
+#include "lw_clock.h"
 #include "lw_error.h"
 #include "lw_ingest.h"
 #include "lw_log.h"
@@ -26,6 +27,8 @@ struct lw_gateway {
     struct lw_mqtt *mqtt;
     uv_timer_t commit_timer;
     uv_timer_t status_timer;
+    uv_timer_t sync_timer; /* runs only until the wall clock is synchronised */
+    bool clock_synced;
     int handles_open;
     bool medium_clock;
     int64_t clock_ms; /* latest reception time: drives the journal when the medium is the clock */
@@ -39,9 +42,7 @@ struct lw_gateway {
 
 static int64_t wall_ms(void)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+    return lw_clock_wall_ms();
 }
 
 static int64_t now_ms(const struct lw_gateway *g)
@@ -182,15 +183,16 @@ static void alert_transition(struct lw_gateway *g, struct lw_node *node,
     free(json);
 }
 
+/* rule_ms: monotonic reception time (persistence); t: wall time (alert records). */
 static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct lw_reading *r,
-                        int64_t t)
+                        int64_t rule_ms, int64_t t)
 {
     for (size_t i = 0; i < g->cfg->n_rules; i++) {
         const struct lw_rule_conf *rule = &g->cfg->rules[i];
         double v;
         if (!lw_rule_applies(rule, node->conf) || !lw_rule_value(rule, r, &v))
             continue;
-        enum lw_rule_event ev = lw_rule_eval(rule, &node->rules[i], v, t);
+        enum lw_rule_event ev = lw_rule_eval(rule, &node->rules[i], v, rule_ms);
         if (ev != LW_RULE_NONE)
             alert_transition(g, node, rule, &node->rules[i], ev == LW_RULE_CLEAR,
                              rule->below ? -v : v, t);
@@ -268,13 +270,15 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
         .hops = res.hdr.hop_count,
         .rssi_x10 = rx->rssi_x10,
         .snr_x10 = rx->snr_x10,
+        .unsynced = !g->clock_synced,
+        .mono_ms = rx->mono_ms,
         .r = &res.reading,
     };
     if (lw_store_add_reading(g->store, &sr) == LW_OK)
         g->c.readings_stored++;
     lw_log(LW_LOG_DEBUG, "frame %s from %s fcnt %u", lw_frame_type_name(res.hdr.type),
            n->conf->name, res.hdr.fcnt);
-    apply_rules(g, n, &res.reading, rx->t_ms);
+    apply_rules(g, n, &res.reading, rx->mono_ms, rx->t_ms);
     publish_node_state(g, n, &res.reading, rx->t_ms);
     if (lw_store_pending(g->store) && !uv_is_active((uv_handle_t *)&g->commit_timer))
         uv_timer_start(&g->commit_timer, on_commit_timer, g->cfg->batch_ms, 0);
@@ -288,6 +292,20 @@ static void on_radio_rx(void *arg, const struct lw_radio_rx *rx)
 static void on_status_timer(uv_timer_t *t)
 {
     publish_status(t->data);
+}
+
+/* Until NTP (or whatever clock_check names) says the wall clock is right, readings are stored
+ * with their monotonic time; then all of them are put right in one transaction. */
+static void on_sync_timer(uv_timer_t *t)
+{
+    struct lw_gateway *g = t->data;
+    if (!lw_clock_synced(g->cfg->clock_check))
+        return;
+    g->clock_synced = true;
+    uv_timer_stop(t);
+    int64_t offset = lw_clock_wall_ms() - lw_clock_mono_ms();
+    long n = lw_store_fix_times(g->store, offset);
+    lw_log(LW_LOG_NOTICE, "wall clock synchronised: %ld readings received before it corrected", n);
 }
 
 /* ---- reload ----------------------------------------------------------------------------- */
@@ -405,11 +423,26 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     lw_store_each_counter(g->store, restore_counter, g->reg);
     lw_store_each_active_alert(g->store, restore_alert, g);
 
+    char boot[64];
+    lw_clock_boot_id(boot, sizeof(boot));
+    lw_store_set_boot(g->store, boot);
+
     uv_timer_init(loop, &g->commit_timer);
     uv_timer_init(loop, &g->status_timer);
+    uv_timer_init(loop, &g->sync_timer);
     g->commit_timer.data = g;
     g->status_timer.data = g;
-    g->handles_open = 2;
+    g->sync_timer.data = g;
+    g->handles_open = 3;
+    /* A simulated medium supplies its own clock; otherwise ask whether ours can be trusted. */
+    g->clock_synced = g->medium_clock || lw_clock_synced(cfg->clock_check);
+    if (!g->clock_synced) {
+        lw_log(LW_LOG_WARNING,
+               "wall clock not synchronised (clock_check = %s): readings are "
+               "marked and corrected once it is",
+               cfg->clock_check);
+        uv_timer_start(&g->sync_timer, on_sync_timer, 2000, 2000);
+    }
 
     char *offline = status_json(g, "offline");
     struct lw_mqtt_conf mc = {
@@ -494,8 +527,10 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
     lw_store_commit(g->store);
     uv_timer_stop(&g->commit_timer);
     uv_timer_stop(&g->status_timer);
+    uv_timer_stop(&g->sync_timer);
     uv_close((uv_handle_t *)&g->commit_timer, handle_closed);
     uv_close((uv_handle_t *)&g->status_timer, handle_closed);
+    uv_close((uv_handle_t *)&g->sync_timer, handle_closed);
     lw_log(LW_LOG_INFO, "stopped: %llu frames, %llu accepted, %llu readings stored, %llu alerts",
            (unsigned long long)g->c.frames, (unsigned long long)g->c.accepted,
            (unsigned long long)g->c.readings_stored, (unsigned long long)g->c.alerts_raised);

@@ -19,6 +19,9 @@ struct lw_radio_rx {
     uint8_t sf;
     uint32_t bw_hz;
     int64_t t_ms; /* reception time, Unix ms: system clock, or the medium's virtual clock */
+    /* Reception time on a clock that never jumps (CLOCK_MONOTONIC, or the medium's virtual
+     * clock): rules measure persistence with it, so setting the wall clock cannot fake it. */
+    int64_t mono_ms;
 };
 
 struct lw_radio_stats {

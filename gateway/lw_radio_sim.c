@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "lw_clock.h"
 #include "lw_error.h"
 #include "lw_log.h"
 #include "lw_parse.h"
@@ -80,13 +81,6 @@ static int sim_fd(void *ctx)
     return ((struct sim *)ctx)->fd;
 }
 
-static int64_t wall_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static int sim_read(void *ctx, struct lw_radio_rx *rx)
 {
     struct sim *s = ctx;
@@ -113,7 +107,9 @@ static int sim_read(void *ctx, struct lw_radio_rx *rx)
         }
         memcpy(&s->peer, &from, fromlen);
         s->peer_len = fromlen;
-        rx->t_ms = (s->medium_clock && m.t_ms) ? (int64_t)m.t_ms : wall_ms();
+        bool virt = s->medium_clock && m.t_ms;
+        rx->t_ms = virt ? (int64_t)m.t_ms : lw_clock_wall_ms();
+        rx->mono_ms = virt ? (int64_t)m.t_ms : lw_clock_mono_ms();
         rx->len = 0;
         if (m.kind == LW_SIMWIRE_TICK) {
             if (!s->medium_clock)

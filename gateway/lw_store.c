@@ -31,8 +31,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_READING] =
         "INSERT OR IGNORE INTO readings(node, ts_ms, fcnt, type, hops, rssi_x10, snr_x10, "
-        "water_mm, smoke, obscuration, gas_lel_x10, co_ppm, temp_x10, battery_mv, flags) "
-        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+        "water_mm, smoke, obscuration, gas_lel_x10, co_ppm, temp_x10, battery_mv, flags, "
+        "mono_ms, time_quality) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
     [ST_ALERT_INSERT] = "INSERT INTO alerts(rule, hazard, level, node, state, raised_ms, value, "
                         "threshold) VALUES(?,?,?,?,'raised',?,?,?)",
     [ST_ALERT_STATE] = "UPDATE alerts SET state = ?, "
@@ -64,6 +64,17 @@ static const char schema_v1[] =
     "CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, alert INTEGER, topic TEXT NOT "
     "NULL, payload "
     "TEXT NOT NULL, retain INTEGER NOT NULL);";
+
+/* Version 2: readings received before the wall clock was synchronised keep their monotonic time
+ * and a quality mark, so they can be corrected later; meta holds the boot id. */
+static const char migrate_v2[] =
+    "ALTER TABLE readings ADD COLUMN mono_ms INTEGER;"
+    "ALTER TABLE readings ADD COLUMN time_quality INTEGER;"
+    "CREATE INDEX readings_pending ON readings(time_quality) WHERE time_quality = 1;"
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);";
+
+/* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
+static const char *const migrations[] = {migrate_v2};
 
 struct lw_store {
     sqlite3 *db;
@@ -111,14 +122,15 @@ static int migrate(struct lw_store *s, const char *path, char *err, size_t errca
         return LW_ERR_DB;
     }
     if (app == 0 && tables == 0 && ver == 0) {
+        /* A new file is created at version 1 and migrated like any old one: one code path. */
         char sql[sizeof(schema_v1) + 128];
-        snprintf(sql, sizeof(sql),
-                 "BEGIN;%sPRAGMA application_id=%d;PRAGMA user_version=%d;COMMIT;", schema_v1,
-                 LW_APP_ID, LW_SCHEMA_VERSION);
+        snprintf(sql, sizeof(sql), "BEGIN;%sPRAGMA application_id=%d;PRAGMA user_version=1;COMMIT;",
+                 schema_v1, LW_APP_ID);
         if (exec(s, sql, err, errcap) != LW_OK)
             return LW_ERR_DB;
-        lw_log(LW_LOG_NOTICE, "created database %s (schema %d)", path, LW_SCHEMA_VERSION);
-        return LW_OK;
+        lw_log(LW_LOG_NOTICE, "created database %s", path);
+        app = LW_APP_ID;
+        ver = 1;
     }
     if (app != LW_APP_ID) {
         snprintf(err, errcap,
@@ -134,7 +146,18 @@ static int migrate(struct lw_store *s, const char *path, char *err, size_t errca
                  path, ver, LW_SCHEMA_VERSION);
         return LW_ERR_DB;
     }
-    /* Future migrations go here, one step per version, each in its own transaction. */
+    for (; ver < LW_SCHEMA_VERSION; ver++) {
+        char sql[1024], e2[256];
+        snprintf(sql, sizeof(sql), "BEGIN;%sPRAGMA user_version=%d;COMMIT;", migrations[ver - 1],
+                 ver + 1);
+        if (exec(s, sql, e2, sizeof(e2)) != LW_OK) {
+            exec(s, "ROLLBACK", e2, sizeof(e2));
+            snprintf(err, errcap, "%s: migrating the schema from version %d failed: %s", path, ver,
+                     e2);
+            return LW_ERR_DB;
+        }
+        lw_log(LW_LOG_NOTICE, "database %s: schema migrated to version %d", path, ver + 1);
+    }
     return LW_OK;
 }
 
@@ -264,6 +287,8 @@ int lw_store_add_reading(struct lw_store *s, const struct lw_store_reading *rd)
     bind_opt(q, 13, r->present & LW_R_TEMP, r->temp_c_x10);
     bind_opt(q, 14, r->present & LW_R_BATTERY, r->battery_mv);
     bind_opt(q, 15, r->present & LW_R_FLAGS, r->flags);
+    bind_opt(q, 16, rd->unsynced, rd->mono_ms);
+    bind_opt(q, 17, rd->unsynced, LW_TIME_PENDING);
     if (run(s, q) != LW_OK)
         return LW_ERR_DB;
     s->pending++;
@@ -275,6 +300,57 @@ int lw_store_add_reading(struct lw_store *s, const struct lw_store_reading *rd)
 size_t lw_store_pending(const struct lw_store *s)
 {
     return s->pending;
+}
+
+int lw_store_set_boot(struct lw_store *s, const char *boot_id)
+{
+    sqlite3_stmt *q;
+    char *old = NULL;
+    if (lw_store_commit(s) != LW_OK)
+        return LW_ERR_DB;
+    if (sqlite3_prepare_v2(s->db, "SELECT value FROM meta WHERE key = 'boot_id'", -1, &q, NULL) !=
+        SQLITE_OK)
+        return LW_ERR_DB;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        old = sqlite3_mprintf("%s", sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    int rc = LW_OK;
+    if (!old || strcmp(old, boot_id) != 0) {
+        char *sql = sqlite3_mprintf(
+            "BEGIN;"
+            "UPDATE readings SET time_quality = %d, mono_ms = NULL WHERE time_quality = %d;"
+            "INSERT INTO meta(key, value) VALUES('boot_id', %Q) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value;"
+            "COMMIT;",
+            LW_TIME_UNKNOWN, LW_TIME_PENDING, boot_id);
+        char e2[256];
+        rc = sql ? exec(s, sql, e2, sizeof(e2)) : LW_ERR_NOMEM;
+        if (rc != LW_OK) {
+            exec(s, "ROLLBACK", e2, sizeof(e2));
+            lw_log(LW_LOG_ERR, "database: recording the boot id failed");
+        }
+        sqlite3_free(sql);
+    }
+    sqlite3_free(old);
+    return rc;
+}
+
+long lw_store_fix_times(struct lw_store *s, int64_t offset_ms)
+{
+    char *sql = sqlite3_mprintf("UPDATE readings SET ts_ms = mono_ms + %lld, mono_ms = NULL, "
+                                "time_quality = %d WHERE time_quality = %d",
+                                (long long)offset_ms, LW_TIME_CORRECTED, LW_TIME_PENDING);
+    char e2[256];
+    if (!sql)
+        return LW_ERR_NOMEM;
+    /* Pending rows of the open batch are included: the update runs inside it, then commits. */
+    int rc = begin(s) == LW_OK ? exec(s, sql, e2, sizeof(e2)) : LW_ERR_DB;
+    sqlite3_free(sql);
+    long n = rc == LW_OK ? (long)sqlite3_changes(s->db) : LW_ERR_DB;
+    if (rc != LW_OK)
+        lw_log(LW_LOG_ERR, "database: correcting reading times failed: %s", e2);
+    lw_store_commit(s);
+    return n;
 }
 
 int lw_store_sync_nodes(struct lw_store *s, const struct lw_config *cfg)

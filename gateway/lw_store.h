@@ -10,7 +10,7 @@
 #include "lw_config.h"
 #include "lw_reading.h"
 
-#define LW_SCHEMA_VERSION 1
+#define LW_SCHEMA_VERSION 2
 
 struct lw_store;
 
@@ -22,8 +22,17 @@ struct lw_store_reading {
     uint8_t hops;
     int16_t rssi_x10;
     int16_t snr_x10;
+    /* The wall clock was not synchronised at reception: t_ms is provisional and mono_ms (the
+     * monotonic clock, this boot) lets lw_store_fix_times correct it later. */
+    bool unsynced;
+    int64_t mono_ms;
     const struct lw_reading *r;
 };
+
+/* time_quality column of readings: how far ts_ms can be trusted. NULL: synchronised clock. */
+#define LW_TIME_PENDING 1   /* received unsynchronised, correction pending (mono_ms kept) */
+#define LW_TIME_CORRECTED 2 /* received unsynchronised, corrected once the clock synchronised */
+#define LW_TIME_UNKNOWN 3   /* received unsynchronised, the boot ended before the clock synced */
 
 /* Open (creating the schema, or migrating an older one) the database at path. A file that is not
  * a lorawatch database, or one from a newer version, is refused and left untouched.
@@ -31,6 +40,13 @@ struct lw_store_reading {
 struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err, size_t errcap);
 /* Commits what is pending, then closes. */
 void lw_store_close(struct lw_store *s);
+
+/* Record this boot's id; readings pending correction from an earlier boot can never be
+ * corrected (their monotonic times belong to that boot) and become LW_TIME_UNKNOWN. */
+int lw_store_set_boot(struct lw_store *s, const char *boot_id);
+/* The wall clock is now synchronised and wall = mono + offset_ms: correct the pending readings.
+ * Returns how many were corrected, or a negative lw_err. */
+long lw_store_fix_times(struct lw_store *s, int64_t offset_ms);
 
 /* Make the nodes table match the config (insert or update each node's place data). */
 int lw_store_sync_nodes(struct lw_store *s, const struct lw_config *cfg);

@@ -53,6 +53,11 @@ lw_wait_for() {
   return 1
 }
 
+# lw_tcp_listening PORT: something listens on that loopback TCP port (ss itself always exits 0).
+lw_tcp_listening() {
+  [ -n "$(ss -H -ltn "sport = :$1" 2>/dev/null)" ]
+}
+
 # lw_start_broker DIR: private mosquitto on a free loopback port; sets LW_MQTT_PORT.
 lw_start_broker() {
   local dir=$1
@@ -64,7 +69,7 @@ persistence false
 log_dest stderr
 EOC
   lw_spawn broker "$dir/mosquitto.log" mosquitto -c "$dir/mosquitto.conf"
-  if ! lw_wait_for 10 ss -H -ltn "sport = :$LW_MQTT_PORT"; then
+  if ! lw_wait_for 10 lw_tcp_listening "$LW_MQTT_PORT"; then
     echo "mosquitto did not start:" >&2
     cat "$dir/mosquitto.log" >&2
     return 1

@@ -154,7 +154,6 @@ static void test_create_sets_schema_version_and_application_id(void **state)
     struct lw_store *s = open_ok(path, 10);
     lw_store_close(s);
     assert_int_equal(query_ro(path, "PRAGMA user_version"), LW_SCHEMA_VERSION);
-    assert_int_equal(query_ro(path, "PRAGMA user_version"), 1);
     assert_int_equal(query_ro(path, "PRAGMA application_id"), 0x4C574442);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM sqlite_schema WHERE type = 'table' "
                                     "AND name IN ('nodes','readings','alerts','alert_journal',"
@@ -178,7 +177,7 @@ static void test_reopen_existing_database(void **state)
     assert_int_equal(add(s, 1, 2000, 2, &r), LW_OK);
     lw_store_close(s);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 2);
-    assert_int_equal(query_ro(path, "PRAGMA user_version"), 1);
+    assert_int_equal(query_ro(path, "PRAGMA user_version"), LW_SCHEMA_VERSION);
 }
 
 static void test_empty_existing_file_gets_schema(void **state)
@@ -258,11 +257,13 @@ static void test_newer_schema_version_refused(void **state)
     (void)state;
     new_path(path, sizeof(path));
     lw_store_close(open_ok(path, 1));
-    exec_rw(path, "PRAGMA user_version = 2;");
+    char sql[64];
+    snprintf(sql, sizeof(sql), "PRAGMA user_version = %d;", LW_SCHEMA_VERSION + 1);
+    exec_rw(path, sql);
     assert_null(lw_store_open(path, 1, err, sizeof(err)));
     assert_non_null(strstr(err, path));
     assert_non_null(strstr(err, "newer"));
-    assert_int_equal(query_ro(path, "PRAGMA user_version"), 2);
+    assert_int_equal(query_ro(path, "PRAGMA user_version"), LW_SCHEMA_VERSION + 1);
 }
 
 static void test_unopenable_path_reports_it(void **state)
@@ -325,6 +326,77 @@ static void test_explicit_commit_and_close_commit_pending(void **state)
     assert_int_equal(add(s, 1, 2000, 2, &r), LW_OK);
     lw_store_close(s); /* commits the pending one */
     assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 2);
+}
+
+/* A database written by schema version 1 is migrated on open and keeps its rows. */
+static void test_v1_database_migrated_keeping_rows(void **state)
+{
+    char path[300];
+    (void)state;
+    new_path(path, sizeof(path));
+    exec_rw(path,
+            "CREATE TABLE nodes(address INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, eui TEXT "
+            "NOT NULL, kind TEXT NOT NULL, label TEXT, building TEXT, floor TEXT, unit TEXT, grid "
+            "TEXT, place TEXT, tags TEXT);"
+            "CREATE TABLE readings(node INTEGER NOT NULL, ts_ms INTEGER NOT NULL, fcnt INTEGER NOT "
+            "NULL, type INTEGER NOT NULL, hops INTEGER NOT NULL, rssi_x10 INTEGER, snr_x10 "
+            "INTEGER, water_mm INTEGER, smoke INTEGER, obscuration INTEGER, gas_lel_x10 INTEGER, "
+            "co_ppm INTEGER, temp_x10 INTEGER, battery_mv INTEGER, flags INTEGER, PRIMARY "
+            "KEY(node, ts_ms, fcnt)) WITHOUT ROWID;"
+            "CREATE TABLE alerts(id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL, hazard "
+            "TEXT NOT NULL, level TEXT NOT NULL, node INTEGER NOT NULL, state TEXT NOT NULL, "
+            "raised_ms INTEGER NOT NULL, cleared_ms INTEGER, value REAL, threshold REAL);"
+            "CREATE TABLE alert_journal(id INTEGER PRIMARY KEY, alert INTEGER NOT NULL, ts_ms "
+            "INTEGER NOT NULL, event TEXT NOT NULL, detail TEXT);"
+            "CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, alert INTEGER, topic TEXT "
+            "NOT NULL, payload TEXT NOT NULL, retain INTEGER NOT NULL);"
+            "INSERT INTO readings(node, ts_ms, fcnt, type, hops, water_mm) VALUES(7, 1000, 3, 1, "
+            "0, 42);"
+            "PRAGMA application_id = 1280787522; PRAGMA user_version = 1;");
+    struct lw_store *s = open_ok(path, 10);
+    lw_store_close(s);
+    assert_int_equal(query_ro(path, "PRAGMA user_version"), LW_SCHEMA_VERSION);
+    assert_int_equal(query_ro(path, "SELECT water_mm FROM readings WHERE node = 7"), 42);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings WHERE time_quality IS NULL "
+                                    "AND mono_ms IS NULL"),
+                     1);
+}
+
+/* Readings received before the clock was synchronised are corrected from their monotonic time;
+ * pending ones from an earlier boot can never be and are marked unknown. */
+static void test_unsynced_readings_corrected_or_marked_unknown(void **state)
+{
+    char path[300];
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 10);
+    assert_int_equal(lw_store_set_boot(s, "boot-a"), LW_OK);
+    struct lw_reading r = water_reading(5);
+    struct lw_store_reading rd = {
+        .node = 1, .t_ms = 1000, .fcnt = 1, .type = 1, .r = &r, .unsynced = true, .mono_ms = 500};
+    assert_int_equal(lw_store_add_reading(s, &rd), LW_OK);
+    rd.fcnt = 2;
+    rd.t_ms = 2000;
+    rd.unsynced = false;
+    assert_int_equal(lw_store_add_reading(s, &rd), LW_OK);
+    assert_int_equal(lw_store_fix_times(s, 1700000000000LL), 1);
+    assert_int_equal(query_ro(path, "SELECT ts_ms FROM readings WHERE fcnt = 1"), 1700000000500LL);
+    assert_int_equal(query_ro(path, "SELECT time_quality FROM readings WHERE fcnt = 1"),
+                     LW_TIME_CORRECTED);
+    assert_int_equal(query_ro(path, "SELECT ts_ms FROM readings WHERE fcnt = 2"), 2000);
+    assert_int_equal(lw_store_fix_times(s, 5), 0); /* nothing left to correct */
+
+    rd.fcnt = 3;
+    rd.unsynced = true;
+    assert_int_equal(lw_store_add_reading(s, &rd), LW_OK);
+    assert_int_equal(lw_store_set_boot(s, "boot-a"), LW_OK); /* same boot: still pending */
+    assert_int_equal(query_ro(path, "SELECT time_quality FROM readings WHERE fcnt = 3"),
+                     LW_TIME_PENDING);
+    assert_int_equal(lw_store_set_boot(s, "boot-b"), LW_OK);
+    assert_int_equal(query_ro(path, "SELECT time_quality FROM readings WHERE fcnt = 3"),
+                     LW_TIME_UNKNOWN);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings WHERE mono_ms IS NOT NULL"), 0);
+    lw_store_close(s);
 }
 
 static void test_absent_fields_stored_as_null(void **state)
@@ -644,6 +716,8 @@ int main(void)
         cmocka_unit_test(test_unopenable_path_reports_it),
         cmocka_unit_test(test_batch_commits_at_batch_rows),
         cmocka_unit_test(test_explicit_commit_and_close_commit_pending),
+        cmocka_unit_test(test_v1_database_migrated_keeping_rows),
+        cmocka_unit_test(test_unsynced_readings_corrected_or_marked_unknown),
         cmocka_unit_test(test_absent_fields_stored_as_null),
         cmocka_unit_test(test_each_counter_gives_max_fcnt_per_node),
         cmocka_unit_test(test_duplicate_reading_ignored),

@@ -34,7 +34,7 @@ keyfile $WORK/server.key
 require_certificate true
 EOC
 lw_spawn broker mosquitto.log mosquitto -c mosquitto.conf
-lw_wait_for 10 ss -H -ltn "sport = :$PORT" || fail "TLS broker did not start"
+lw_wait_for 10 lw_tcp_listening "$PORT" || fail "TLS broker did not start"
 
 conf() { # conf CA_FILE NAME [extra lines]
   {

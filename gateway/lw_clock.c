@@ -1,0 +1,50 @@
+/* Clock synchronisation status and the two clocks. */
+#include "lw_clock.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/timex.h>
+#include <time.h>
+#include <unistd.h>
+
+bool lw_clock_synced(const char *check)
+{
+    if (strcmp(check, "none") == 0)
+        return true;
+    if (strcmp(check, "kernel") == 0) {
+        struct timex tx = {.modes = 0}; /* read-only query */
+        int state = adjtimex(&tx);
+        return state != -1 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+    }
+    return access(check, F_OK) == 0;
+}
+
+static int64_t ms_of(clockid_t id)
+{
+    struct timespec ts;
+    clock_gettime(id, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+int64_t lw_clock_mono_ms(void)
+{
+    return ms_of(CLOCK_MONOTONIC);
+}
+
+int64_t lw_clock_wall_ms(void)
+{
+    return ms_of(CLOCK_REALTIME);
+}
+
+void lw_clock_boot_id(char *out, size_t cap)
+{
+    FILE *f = fopen("/proc/sys/kernel/random/boot_id", "r");
+    out[0] = '\0';
+    if (f) {
+        if (fgets(out, (int)cap, f))
+            out[strcspn(out, "\n")] = '\0';
+        fclose(f);
+    }
+    if (!out[0])
+        snprintf(out, cap, "unknown");
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Time without a real-time clock: until the clock is known to be synchronised (here a flag file,
+# as systemd-timesyncd writes one), readings are stored marked, with their monotonic time; when
+# the flag appears they are corrected in one go, and later readings are stored unmarked.
+. "$(dirname "$0")/common.sh"
+
+lw_start_broker "$WORK"
+UDP=$(lw_free_port udp)
+KEY=2A3B4C5D6E7F80910A1B2C3D4E5F6071
+cat >"$WORK/lorawatchd.conf" <<EOC
+[gateway]
+site = rtc
+database = $WORK/lw.db
+clock_check = $WORK/synchronized
+[radio]
+sim_listen = 127.0.0.1:$UDP
+[mqtt]
+port = $LW_MQTT_PORT
+[storage]
+batch_interval = 50ms
+[node:n1]
+address = 1
+eui = 70B3D57ED0000001
+key = $KEY
+kind = water
+EOC
+chmod 600 "$WORK/lorawatchd.conf"
+send() { # send FCNT COUNT
+  "$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$UDP" --network-id 0x4C57 --address 1 \
+    --eui 70B3D57ED0000001 --key "$KEY" --kind water --set water_mm=12 --fcnt-start "$1" \
+    --count "$2" --acceleration 0 || fail "lorawatch-sim failed"
+}
+q() { sqlite3 "$WORK/lw.db" "$1"; }
+
+lw_start_daemon "$WORK/lorawatchd.conf"
+lw_wait_for 10 grep -q 'wall clock not synchronised' "$WORK/lorawatchd.log" ||
+  fail "unsynchronised clock not noticed"
+send 1 3
+lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings WHERE time_quality = 1 AND mono_ms IS NOT NULL') -eq 3 ]" ||
+  fail "readings before synchronisation not marked"
+before=$(q 'SELECT min(ts_ms) FROM readings')
+pass "3 readings stored marked as received before synchronisation"
+
+touch "$WORK/synchronized"
+lw_wait_for 10 grep -q 'wall clock synchronised: 3 readings received before it corrected' \
+  "$WORK/lorawatchd.log" || fail "no correction after the clock synchronised"
+[ "$(q 'SELECT count(*) FROM readings WHERE time_quality = 2 AND mono_ms IS NULL')" -eq 3 ] ||
+  fail "readings not marked corrected"
+after=$(q 'SELECT min(ts_ms) FROM readings')
+drift=$(( after > before ? after - before : before - after ))
+# This machine's wall clock was right all along, so the correction must land where it was.
+[ "$drift" -lt 2000 ] || fail "corrected time moved by $drift ms on a clock that was right"
+pass "corrected once synchronised (moved $drift ms)"
+
+send 10 1
+lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings WHERE time_quality IS NULL') -eq 1 ]" ||
+  fail "reading after synchronisation still marked"
+lw_stop_daemon
+pass "readings after synchronisation unmarked"
