@@ -12,9 +12,11 @@ bool lw_clock_synced(const char *check)
     if (strcmp(check, "none") == 0)
         return true;
     if (strcmp(check, "kernel") == 0) {
-        struct timex tx = {.modes = 0}; /* read-only query */
-        int state = adjtimex(&tx);
-        return state != -1 && state != TIME_ERROR && !(tx.status & STA_UNSYNC);
+        /* Read-only query. As systemd does: trust the clock when the kernel's maximum error
+         * estimate is below its 16 s ceiling; STA_UNSYNC alone stays set with some NTP clients
+         * (chrony without rtcsync) although the clock is fine. */
+        struct timex tx = {.modes = 0};
+        return adjtimex(&tx) != -1 && tx.maxerror < 16000000;
     }
     return access(check, F_OK) == 0;
 }

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* check: "kernel" (the kernel's NTP status, adjtimex), "none" (trust the clock), or an absolute
- * path of a flag file that exists once the clock is synchronised (systemd-timesyncd writes
+/* check: "kernel" (the kernel's NTP error estimate, adjtimex), "none" (trust the clock), or an
+ * absolute path of a flag file that exists once the clock is synchronised (systemd-timesyncd writes
  * /run/systemd/timesync/synchronized). */
 bool lw_clock_synced(const char *check);
 /* Monotonic and wall clocks in milliseconds. */

@@ -90,6 +90,11 @@ static const struct key scalar_keys[] = {
      "How to tell the wall clock is synchronised: kernel (NTP status), none, or the path of a "
      "flag file such as /run/systemd/timesync/synchronized. Readings received earlier are "
      "marked and corrected once it is."},
+    {"gateway", "metrics_file", KT_STR, CF(metrics_file), "", 0, 0, NULL,
+     "Prometheus textfile written every metrics_interval (read by lorawatch status and "
+     "node_exporter); empty: none."},
+    {"gateway", "metrics_interval", KT_DURATION, CF(metrics_interval_ms), "15s", 1000, DAY, NULL,
+     "How often metrics_file is rewritten."},
     {"radio", "backend", KT_STR, CF(radio_backend), "sim", 0, 0, backend_names,
      "Radio driver: sim (the simulator's loopback medium)."},
     {"radio", "sim_listen", KT_STR, CF(sim_listen), "127.0.0.1:17000", 0, 0, NULL,

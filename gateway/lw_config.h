@@ -86,7 +86,9 @@ struct lw_config {
     char state_dir[LW_PATH_MAX];
     char database[LW_PATH_MAX]; /* empty: STATE_DIR/lorawatch.db */
     char log_level[16];
-    char clock_check[LW_PATH_MAX]; /* "kernel", "none" or a flag file's path */
+    char clock_check[LW_PATH_MAX];  /* "kernel", "none" or a flag file's path */
+    char metrics_file[LW_PATH_MAX]; /* node-exporter textfile; empty: none */
+    uint64_t metrics_interval_ms;
     /* [radio] */
     char radio_backend[16];
     char sim_listen[64];

@@ -3,6 +3,7 @@
 #include "lw_gateway.h"
 
 #include <cjson/cJSON.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -12,6 +13,7 @@
 #include "lw_error.h"
 #include "lw_ingest.h"
 #include "lw_log.h"
+#include "lw_metrics.h"
 #include "lw_mqtt.h"
 #include "lw_registry.h"
 #include "lw_rules.h"
@@ -28,6 +30,9 @@ struct lw_gateway {
     uv_timer_t commit_timer;
     uv_timer_t status_timer;
     uv_timer_t sync_timer; /* runs only until the wall clock is synchronised */
+    uv_timer_t metrics_timer;
+    uint64_t metrics_due; /* loop time the metrics timer should fire: its lateness is loop lag */
+    double lag_s, lag_max_s;
     bool clock_synced;
     int handles_open;
     bool medium_clock;
@@ -167,8 +172,8 @@ static void alert_transition(struct lw_gateway *g, struct lw_node *node,
         rc = lw_store_outbox_add(g->store, info.id, topic, json, true, &seq);
     if (rc == LW_OK)
         rc = lw_store_commit(g->store);
-    lw_log(LW_LOG_NOTICE, "alert #%lld %s: %s", (long long)info.id, cleared ? "cleared" : "raised",
-           sentence);
+    lw_log_fields(LW_LOG_NOTICE, node->conf->name, (long long)info.id, "alert #%lld %s: %s",
+                  (long long)info.id, cleared ? "cleared" : "raised", sentence);
     if (!json) {
         lw_log(LW_LOG_ERR, "alert #%lld: out of memory building the message", (long long)info.id);
         return;
@@ -292,6 +297,58 @@ static void on_radio_rx(void *arg, const struct lw_radio_rx *rx)
 static void on_status_timer(uv_timer_t *t)
 {
     publish_status(t->data);
+}
+
+/* ---- metrics ---------------------------------------------------------------------------- */
+
+static void write_metrics(struct lw_gateway *g, bool up)
+{
+    struct lw_metrics m = {
+        .site = g->cfg->site,
+        .up = up,
+        .start_time_s = g->started_ms / 1000.0,
+        .time_s = wall_ms() / 1000.0,
+        .interval_s = g->cfg->metrics_interval_ms / 1000.0,
+        .nodes = lw_registry_count(g->reg),
+        .frames = g->c.frames,
+        .ingest = g->ingest,
+        .db_bytes = lw_store_size(g->store),
+        .alerts_raised = g->c.alerts_raised,
+        .alerts_cleared = g->c.alerts_cleared,
+        .mqtt_connected = g->mqtt && lw_mqtt_connected(g->mqtt),
+        .outbox = lw_store_outbox_count(g->store),
+        .clock_synced = g->clock_synced,
+        .loop_lag_s = g->lag_s,
+        .loop_lag_max_s = g->lag_max_s,
+    };
+    if (g->radio) {
+        struct lw_radio_stats rs;
+        lw_radio_stats(g->radio, &rs);
+        m.radio_malformed = rs.rx_malformed;
+        m.radio_resets = rs.resets;
+    }
+    lw_store_stats(g->store, &m.store);
+    if (g->mqtt)
+        lw_mqtt_stats(g->mqtt, &m.mqtt);
+    for (size_t i = 0; i < lw_registry_count(g->reg); i++) {
+        const struct lw_node *n = lw_registry_at(g->reg, i);
+        for (size_t r = 0; r < g->cfg->n_rules; r++)
+            m.alerts_active += n->rules[r].active;
+    }
+    if (lw_metrics_write(g->cfg->metrics_file, &m) != LW_OK)
+        lw_log_rl(LW_LOG_WARNING, "metrics: cannot write %s: %s", g->cfg->metrics_file,
+                  strerror(errno));
+}
+
+static void on_metrics_timer(uv_timer_t *t)
+{
+    struct lw_gateway *g = t->data;
+    uint64_t now = uv_now(g->loop);
+    g->lag_s = now > g->metrics_due ? (now - g->metrics_due) / 1000.0 : 0;
+    if (g->lag_s > g->lag_max_s)
+        g->lag_max_s = g->lag_s;
+    g->metrics_due = now + g->cfg->metrics_interval_ms;
+    write_metrics(g, true);
 }
 
 /* Until NTP (or whatever clock_check names) says the wall clock is right, readings are stored
@@ -430,10 +487,12 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     uv_timer_init(loop, &g->commit_timer);
     uv_timer_init(loop, &g->status_timer);
     uv_timer_init(loop, &g->sync_timer);
+    uv_timer_init(loop, &g->metrics_timer);
     g->commit_timer.data = g;
     g->status_timer.data = g;
     g->sync_timer.data = g;
-    g->handles_open = 3;
+    g->metrics_timer.data = g;
+    g->handles_open = 4;
     /* A simulated medium supplies its own clock; otherwise ask whether ours can be trusted. */
     g->clock_synced = g->medium_clock || lw_clock_synced(cfg->clock_check);
     if (!g->clock_synced) {
@@ -472,6 +531,12 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
 
     if (with_radio && lw_radio_new(loop, cfg, on_radio_rx, g, &g->radio) != LW_OK)
         goto fail_handles;
+    if (cfg->metrics_file[0]) {
+        g->metrics_due = uv_now(loop) + cfg->metrics_interval_ms;
+        uv_timer_start(&g->metrics_timer, on_metrics_timer, cfg->metrics_interval_ms,
+                       cfg->metrics_interval_ms);
+        write_metrics(g, true);
+    }
     lw_log(LW_LOG_INFO, "site %s: %zu nodes, %zu rules, database %s", cfg->site, cfg->n_nodes,
            cfg->n_rules, path);
     *out = g;
@@ -520,6 +585,8 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
     g->done_arg = arg;
     /* The last status carries the final counters, radio ones included: build it first. */
     char *offline = status_json(g, "offline");
+    if (g->cfg->metrics_file[0])
+        write_metrics(g, false); /* lorawatch status then says "not running", not "stale" */
     if (g->radio) {
         lw_radio_free(g->radio); /* no new frames from here on */
         g->radio = NULL;
@@ -528,6 +595,8 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
     uv_timer_stop(&g->commit_timer);
     uv_timer_stop(&g->status_timer);
     uv_timer_stop(&g->sync_timer);
+    uv_timer_stop(&g->metrics_timer);
+    uv_close((uv_handle_t *)&g->metrics_timer, handle_closed);
     uv_close((uv_handle_t *)&g->commit_timer, handle_closed);
     uv_close((uv_handle_t *)&g->status_timer, handle_closed);
     uv_close((uv_handle_t *)&g->sync_timer, handle_closed);

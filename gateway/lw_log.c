@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <syslog.h>
+#include <systemd/sd-journal.h>
 #include <time.h>
 
 static const char *log_ident = "lorawatchd";
@@ -88,6 +89,29 @@ void lw_log(int level, const char *fmt, ...)
         fprintf(stderr, "%s.%03ld %s[%s]: %s\n", stamp, ts.tv_nsec / 1000000L, log_ident,
                 level_names[level < LW_LOG_ERR ? LW_LOG_ERR : level], msg);
     }
+}
+
+void lw_log_fields(int level, const char *node, long long alert_id, const char *fmt, ...)
+{
+    if (level > log_max)
+        return;
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (!log_journal) {
+        lw_log(level, "%s", msg);
+        return;
+    }
+    char nodef[96], alertf[48];
+    snprintf(nodef, sizeof(nodef), "LORAWATCH_NODE=%s", node ? node : "");
+    snprintf(alertf, sizeof(alertf), "LORAWATCH_ALERT_ID=%lld", alert_id);
+    /* sd_journal_send stops at the first NULL, so absent fields go last. */
+    const char *a = node ? nodef : alert_id ? alertf : NULL;
+    const char *b = node && alert_id ? alertf : NULL;
+    sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", level, "SYSLOG_IDENTIFIER=%s", log_ident, a,
+                    b, NULL);
 }
 
 static uint64_t mono_ms(void)

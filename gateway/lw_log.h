@@ -24,6 +24,11 @@ int lw_log_level_parse(const char *s); /* "err".."debug" -> level, or -1 */
 const char *lw_log_level_name(int level);
 
 void lw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with structured journal fields LORAWATCH_NODE and LORAWATCH_ALERT_ID (omitted when
+ * node is NULL or alert_id is 0), so `journalctl LORAWATCH_NODE=garage-b1` finds a node's story.
+ * Outside the journal the fields are simply dropped: the text names them already. */
+void lw_log_fields(int level, const char *node, long long alert_id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
 
 /* Rate limit state of one call site: a burst of LW_RL_BURST messages per LW_RL_INTERVAL_MS, then
  * silence, then one line saying how many were suppressed. Frames from outside must never be able

@@ -28,6 +28,7 @@ struct lw_radio_stats {
     uint64_t rx_frames;
     uint64_t rx_malformed; /* transport-level garbage the backend dropped */
     uint64_t tx_frames;
+    uint64_t resets; /* chip resets by the radio watchdog */
 };
 
 struct lw_radio_ops {

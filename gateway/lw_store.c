@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "lw_error.h"
 #include "lw_log.h"
@@ -523,6 +524,30 @@ int lw_store_each_outbox(struct lw_store *s,
            (const char *)sqlite3_column_text(q, 2), sqlite3_column_int(q, 3) != 0);
     sqlite3_finalize(q);
     return LW_OK;
+}
+
+int64_t lw_store_outbox_count(struct lw_store *s)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, "SELECT count(*) FROM outbox", -1, &q, NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    int64_t n = sqlite3_step(q) == SQLITE_ROW ? sqlite3_column_int64(q, 0) : LW_ERR_DB;
+    sqlite3_finalize(q);
+    return n;
+}
+
+uint64_t lw_store_size(struct lw_store *s)
+{
+    const char *path = sqlite3_db_filename(s->db, "main");
+    uint64_t total = 0;
+    struct stat st;
+    char wal[4096];
+    if (path && stat(path, &st) == 0)
+        total += (uint64_t)st.st_size;
+    if (path && snprintf(wal, sizeof(wal), "%s-wal", path) < (int)sizeof(wal) &&
+        stat(wal, &st) == 0)
+        total += (uint64_t)st.st_size;
+    return total;
 }
 
 void lw_store_stats(const struct lw_store *s, struct lw_store_stats *out)

@@ -30,9 +30,9 @@ struct lw_store_reading {
 };
 
 /* time_quality column of readings: how far ts_ms can be trusted. NULL: synchronised clock. */
-#define LW_TIME_PENDING 1   /* received unsynchronised, correction pending (mono_ms kept) */
+#define LW_TIME_PENDING   1 /* received unsynchronised, correction pending (mono_ms kept) */
 #define LW_TIME_CORRECTED 2 /* received unsynchronised, corrected once the clock synchronised */
-#define LW_TIME_UNKNOWN 3   /* received unsynchronised, the boot ended before the clock synced */
+#define LW_TIME_UNKNOWN   3 /* received unsynchronised, the boot ended before the clock synced */
 
 /* Open (creating the schema, or migrating an older one) the database at path. A file that is not
  * a lorawatch database, or one from a newer version, is refused and left untouched.
@@ -86,6 +86,11 @@ int lw_store_each_outbox(struct lw_store *s,
                          void (*fn)(void *arg, int64_t seq, const char *topic, const char *payload,
                                     bool retain),
                          void *arg);
+
+/* Messages in the outbox, or a negative lw_err. */
+int64_t lw_store_outbox_count(struct lw_store *s);
+/* Bytes of the database file plus its WAL. */
+uint64_t lw_store_size(struct lw_store *s);
 
 struct lw_store_stats {
     uint64_t readings_committed;

@@ -1,11 +1,22 @@
-/* lorawatch: maintenance and review client. This first version reports its version and usage;
- * node pairing, status and history commands talk to the daemon's control socket or read the
- * database, and arrive with their own features. */
+/* lorawatch: maintenance and review client. `status` summarises the daemon from the metrics file
+ * it keeps; node pairing, alerts and history arrive with their own features. */
+#include <cjson/cJSON.h>
+#include <errno.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "lw_error.h"
+#include "lw_prom.h"
 #include "lw_version.h"
+
+#define DEFAULT_METRICS "/run/lorawatch/metrics.prom"
+
+/* Exit statuses, as documented in lorawatch(1). */
+enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3 };
 
 static void usage(FILE *out)
 {
@@ -13,14 +24,236 @@ static void usage(FILE *out)
                  "\n"
                  "Maintenance and review client for the lorawatchd gateway.\n"
                  "\n"
+                 "Commands:\n"
+                 "  status [-m FILE] [--json]   summary of the running daemon: MQTT, frames,\n"
+                 "                              readings, alerts, clock, loop lag\n"
+                 "\n"
                  "Options:\n"
                  "  -V, --version   print the version and exit\n"
-                 "  -h, --help      print this help and exit\n"
+                 "  -h, --help      print this help and exit (also: lorawatch COMMAND --help)\n"
                  "\n"
-                 "Commands: none yet in this version. Planned: pair, nodes, status, history,\n"
-                 "events, report.\n"
-                 "\n"
-                 "Exit status: 0 success; 2 usage error.\n");
+                 "Exit status: 0 success; 1 failure (unreadable or malformed input); 2 usage\n"
+                 "error; 3 the daemon is not running (status).\n");
+}
+
+static void status_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: lorawatch status [-m FILE] [--json]\n"
+            "\n"
+            "Summarise lorawatchd from the metrics file it rewrites every metrics_interval\n"
+            "([gateway] metrics_file in lorawatch.conf). Works with the daemon stopped: it then\n"
+            "says so and shows the last figures.\n"
+            "\n"
+            "  -m, --metrics FILE   metrics file (default " DEFAULT_METRICS ")\n"
+            "      --json           the figures as one JSON object\n"
+            "  -h, --help           print this help\n"
+            "\n"
+            "Exit status: 0 running; 3 not running or the file is stale (older than three\n"
+            "intervals); 1 file missing, unreadable or malformed; 2 usage error.\n");
+}
+
+/* The figures status shows, filled from the samples. */
+struct figures {
+    char site[64], version[32];
+    double up, start, time, interval, nodes;
+    double frames[7]; /* outcomes in frame_outcomes order */
+    double radio_malformed, radio_resets, stored, lost, commit_failures, db_bytes;
+    double raised, cleared, active;
+    double connected, outbox, published, acked, connects;
+    double clock_synced, lag, lag_max;
+    int seen;
+};
+
+static const char *const frame_outcomes[] = {"accepted", "malformed", "network", "unknown_node",
+                                             "mic",      "replay",    "ignored"};
+
+static int on_sample(void *arg, const struct lw_prom_sample *s)
+{
+    struct figures *f = arg;
+    char v[64];
+    const struct {
+        const char *name;
+        double *dst;
+    } plain[] = {
+        {"lorawatch_up", &f->up},
+        {"lorawatch_start_time_seconds", &f->start},
+        {"lorawatch_metrics_time_seconds", &f->time},
+        {"lorawatch_metrics_interval_seconds", &f->interval},
+        {"lorawatch_nodes", &f->nodes},
+        {"lorawatch_radio_malformed_total", &f->radio_malformed},
+        {"lorawatch_radio_resets_total", &f->radio_resets},
+        {"lorawatch_readings_stored_total", &f->stored},
+        {"lorawatch_readings_lost_total", &f->lost},
+        {"lorawatch_db_commit_failures_total", &f->commit_failures},
+        {"lorawatch_db_bytes", &f->db_bytes},
+        {"lorawatch_alerts_active", &f->active},
+        {"lorawatch_mqtt_connected", &f->connected},
+        {"lorawatch_mqtt_outbox", &f->outbox},
+        {"lorawatch_mqtt_published_total", &f->published},
+        {"lorawatch_mqtt_acked_total", &f->acked},
+        {"lorawatch_mqtt_connects_total", &f->connects},
+        {"lorawatch_clock_synchronized", &f->clock_synced},
+        {"lorawatch_loop_lag_seconds", &f->lag},
+        {"lorawatch_loop_lag_max_seconds", &f->lag_max},
+    };
+    f->seen++;
+    for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
+        if (strcmp(s->name, plain[i].name) == 0) {
+            *plain[i].dst = s->value;
+            return 0;
+        }
+    if (strcmp(s->name, "lorawatch_info") == 0) {
+        lw_prom_label(s->labels, "site", f->site, sizeof(f->site));
+        lw_prom_label(s->labels, "version", f->version, sizeof(f->version));
+    } else if (strcmp(s->name, "lorawatch_frames_total") == 0 &&
+               lw_prom_label(s->labels, "outcome", v, sizeof(v))) {
+        for (size_t i = 0; i < 7; i++)
+            if (strcmp(v, frame_outcomes[i]) == 0)
+                f->frames[i] = s->value;
+    } else if (strcmp(s->name, "lorawatch_alerts_total") == 0 &&
+               lw_prom_label(s->labels, "event", v, sizeof(v))) {
+        if (strcmp(v, "raised") == 0)
+            f->raised = s->value;
+        else if (strcmp(v, "cleared") == 0)
+            f->cleared = s->value;
+    }
+    return 0;
+}
+
+static char *read_file(const char *path, size_t *len)
+{
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return NULL;
+    size_t cap = 1 << 20;
+    char *t = malloc(cap);
+    *len = t ? fread(t, 1, cap, fp) : 0;
+    fclose(fp);
+    return t;
+}
+
+static void duration(double s, char *out, size_t cap)
+{
+    long v = (long)s;
+    if (v >= 86400)
+        snprintf(out, cap, "%ld d %ld h", v / 86400, v % 86400 / 3600);
+    else if (v >= 3600)
+        snprintf(out, cap, "%ld h %ld min", v / 3600, v % 3600 / 60);
+    else
+        snprintf(out, cap, "%ld min %ld s", v / 60, v % 60);
+}
+
+static int cmd_status(int argc, char **argv)
+{
+    static const struct option opts[] = {{"metrics", required_argument, NULL, 'm'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    const char *path = DEFAULT_METRICS;
+    int json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            path = optarg;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            status_usage(stdout);
+            return EXIT_OK;
+        default:
+            status_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "lorawatch status: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    size_t len;
+    char *text = read_file(path, &len);
+    if (!text) {
+        fprintf(stderr,
+                "lorawatch status: %s: %s (is lorawatchd running with [gateway] metrics_file "
+                "set?)\n",
+                path, strerror(errno));
+        return EXIT_FAIL;
+    }
+    struct figures f = {0};
+    int bad = 0;
+    int rc = lw_prom_parse(text, len, on_sample, &f, &bad);
+    free(text);
+    if (rc != 0) {
+        fprintf(stderr, "lorawatch status: %s:%d: not a metrics line\n", path, bad);
+        return EXIT_FAIL;
+    }
+    if (!f.time) {
+        fprintf(stderr, "lorawatch status: %s: no lorawatch metrics in it\n", path);
+        return EXIT_FAIL;
+    }
+    double now = (double)time(NULL), age = now - f.time;
+    double max_age = 3 * (f.interval > 0 ? f.interval : 15);
+    const char *state = !f.up ? "stopped" : age > max_age ? "stale" : "running";
+    int exit_code = strcmp(state, "running") == 0 ? EXIT_OK : EXIT_NOT_RUNNING;
+    double rejected = 0;
+    for (size_t i = 1; i < 7; i++)
+        rejected += f.frames[i];
+
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "state", state);
+        cJSON_AddStringToObject(o, "site", f.site);
+        cJSON_AddStringToObject(o, "version", f.version);
+        cJSON_AddNumberToObject(o, "metrics_age_s", age);
+        cJSON_AddNumberToObject(o, "uptime_s", f.time - f.start);
+        cJSON_AddNumberToObject(o, "nodes", f.nodes);
+        cJSON_AddBoolToObject(o, "mqtt_connected", f.connected > 0);
+        cJSON_AddNumberToObject(o, "mqtt_outbox", f.outbox);
+        cJSON *fr = cJSON_AddObjectToObject(o, "frames");
+        for (size_t i = 0; i < 7; i++)
+            cJSON_AddNumberToObject(fr, frame_outcomes[i], f.frames[i]);
+        cJSON_AddNumberToObject(o, "readings_stored", f.stored);
+        cJSON_AddNumberToObject(o, "readings_lost", f.lost);
+        cJSON_AddNumberToObject(o, "db_bytes", f.db_bytes);
+        cJSON_AddNumberToObject(o, "alerts_active", f.active);
+        cJSON_AddNumberToObject(o, "alerts_raised", f.raised);
+        cJSON_AddNumberToObject(o, "alerts_cleared", f.cleared);
+        cJSON_AddBoolToObject(o, "clock_synchronized", f.clock_synced > 0);
+        cJSON_AddNumberToObject(o, "loop_lag_max_s", f.lag_max);
+        char *s = cJSON_Print(o);
+        cJSON_Delete(o);
+        if (s)
+            puts(s);
+        free(s);
+        return exit_code;
+    }
+    char up[32], ago[32];
+    duration(f.time - f.start, up, sizeof(up));
+    duration(age > 0 ? age : 0, ago, sizeof(ago));
+    printf("lorawatchd %s, site %s: %s", f.version, f.site, state);
+    if (!strcmp(state, "running"))
+        printf(", up %s", up);
+    printf(" (figures %s old)\n", ago);
+    printf("  %-10s %s, outbox %.0f, published %.0f, acknowledged %.0f, connections %.0f\n", "mqtt",
+           f.connected > 0 ? "connected" : "NOT CONNECTED", f.outbox, f.published, f.acked,
+           f.connects);
+    printf("  %-10s accepted %.0f, rejected %.0f (malformed %.0f, other network %.0f, unknown "
+           "node %.0f, bad MIC %.0f, replay %.0f)\n",
+           "frames", f.frames[0], rejected, f.frames[1], f.frames[2], f.frames[3], f.frames[4],
+           f.frames[5]);
+    printf("  %-10s %.0f nodes; radio resets %.0f, malformed transport input %.0f\n", "radio",
+           f.nodes, f.radio_resets, f.radio_malformed);
+    printf("  %-10s stored %.0f, lost %.0f, failed commits %.0f; database %.1f MiB\n", "readings",
+           f.stored, f.lost, f.commit_failures, f.db_bytes / 1048576.0);
+    printf("  %-10s active %.0f; raised %.0f, cleared %.0f\n", "alerts", f.active, f.raised,
+           f.cleared);
+    printf("  %-10s %s\n", "clock",
+           f.clock_synced > 0 ? "synchronised" : "NOT synchronised (readings marked)");
+    printf("  %-10s %.0f ms now, %.0f ms at most\n", "loop lag", f.lag * 1000, f.lag_max * 1000);
+    return exit_code;
 }
 
 int main(int argc, char **argv)
@@ -35,19 +268,22 @@ int main(int argc, char **argv)
         switch (c) {
         case 'V':
             printf("lorawatch %s\n", LW_VERSION);
-            return 0;
+            return EXIT_OK;
         case 'h':
             usage(stdout);
-            return 0;
+            return EXIT_OK;
         default:
             usage(stderr);
-            return 2;
+            return EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "lorawatch: unknown command '%s' (see lorawatch --help)\n", argv[optind]);
-        return 2;
+    if (optind >= argc) {
+        usage(stderr);
+        return EXIT_USAGE;
     }
-    usage(stderr);
-    return 2;
+    const char *cmd = argv[optind];
+    if (strcmp(cmd, "status") == 0)
+        return cmd_status(argc - optind, argv + optind);
+    fprintf(stderr, "lorawatch: unknown command '%s' (see lorawatch --help)\n", cmd);
+    return EXIT_USAGE;
 }

@@ -9,7 +9,11 @@ on_exit() {
   lw_cleanup
   if [ $rc -ne 0 ]; then
     echo "---- failure: logs from $WORK ----"
-    for f in "$WORK"/*.log; do echo "== $f"; tail -n 40 "$f"; done
+    for f in "$WORK"/*.log; do
+      [ -f "$f" ] || continue
+      echo "== $f"
+      tail -n 40 "$f" || true
+    done
   fi
   [ -n "${LW_KEEP:-}" ] || rm -rf "$WORK"
   exit $rc

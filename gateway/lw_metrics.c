@@ -1,0 +1,160 @@
+/* Metrics text and atomic file writes. */
+#include "lw_metrics.h"
+
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lw_error.h"
+#include "lw_version.h"
+
+struct buf {
+    char *p;
+    size_t len, cap;
+    bool failed;
+};
+
+static void put(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct buf *b, const char *fmt, ...)
+{
+    for (int attempt = 0; attempt < 2 && !b->failed; attempt++) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
+        va_end(ap);
+        if (n < 0) {
+            b->failed = true;
+        } else if ((size_t)n < b->cap - b->len) {
+            b->len += (size_t)n;
+            return;
+        } else {
+            size_t cap = b->cap * 2 + (size_t)n;
+            char *p = realloc(b->p, cap);
+            if (!p)
+                b->failed = true;
+            else {
+                b->p = p;
+                b->cap = cap;
+            }
+        }
+    }
+}
+
+/* One metric: HELP and TYPE lines, then the sample. */
+static void metric(struct buf *b, const char *name, const char *type, const char *help,
+                   const char *labels, double v)
+{
+    put(b, "# HELP %s %s\n# TYPE %s %s\n%s%s%s%s %.17g\n", name, help, name, type, name,
+        labels ? "{" : "", labels ? labels : "", labels ? "}" : "", v);
+}
+
+char *lw_metrics_text(const struct lw_metrics *m)
+{
+    struct buf b = {.cap = 4096};
+    b.p = malloc(b.cap);
+    if (!b.p)
+        return NULL;
+    b.p[0] = '\0';
+    char info[160];
+    snprintf(info, sizeof(info), "site=\"%s\",version=\"%s\"", m->site, LW_VERSION);
+    metric(&b, "lorawatch_info", "gauge", "Site and version of this gateway.", info, 1);
+    metric(&b, "lorawatch_up", "gauge", "1 while lorawatchd runs, 0 in its last snapshot.", NULL,
+           m->up);
+    metric(&b, "lorawatch_start_time_seconds", "gauge", "When lorawatchd started (Unix time).",
+           NULL, m->start_time_s);
+    metric(&b, "lorawatch_metrics_time_seconds", "gauge", "When this snapshot was taken.", NULL,
+           m->time_s);
+    metric(&b, "lorawatch_metrics_interval_seconds", "gauge", "How often this file is rewritten.",
+           NULL, m->interval_s);
+    metric(&b, "lorawatch_nodes", "gauge", "Nodes in the registry.", NULL, (double)m->nodes);
+
+    put(&b, "# HELP lorawatch_frames_total Radio frames by admission outcome.\n"
+            "# TYPE lorawatch_frames_total counter\n");
+    const struct {
+        const char *outcome;
+        uint64_t v;
+    } out[] = {
+        {"accepted", m->ingest.accepted}, {"malformed", m->ingest.malformed},
+        {"network", m->ingest.network},   {"unknown_node", m->ingest.unknown},
+        {"mic", m->ingest.mic},           {"replay", m->ingest.replay},
+        {"ignored", m->ingest.ignored},
+    };
+    for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
+        put(&b, "lorawatch_frames_total{outcome=\"%s\"} %llu\n", out[i].outcome,
+            (unsigned long long)out[i].v);
+    metric(&b, "lorawatch_radio_malformed_total", "counter",
+           "Transport-level input the radio backend dropped.", NULL, (double)m->radio_malformed);
+    metric(&b, "lorawatch_radio_resets_total", "counter", "Radio resets by the radio watchdog.",
+           NULL, (double)m->radio_resets);
+
+    metric(&b, "lorawatch_readings_stored_total", "counter", "Readings committed to SQLite.", NULL,
+           (double)m->store.readings_committed);
+    metric(&b, "lorawatch_readings_lost_total", "counter",
+           "Readings rolled back with a failed commit.", NULL, (double)m->store.readings_lost);
+    metric(&b, "lorawatch_db_commit_failures_total", "counter", "Failed SQLite commits.", NULL,
+           (double)m->store.commit_failures);
+    metric(&b, "lorawatch_db_bytes", "gauge", "Database size including its WAL.", NULL,
+           (double)m->db_bytes);
+
+    put(&b,
+        "# HELP lorawatch_alerts_total Alert transitions.\n"
+        "# TYPE lorawatch_alerts_total counter\n"
+        "lorawatch_alerts_total{event=\"raised\"} %llu\n"
+        "lorawatch_alerts_total{event=\"cleared\"} %llu\n",
+        (unsigned long long)m->alerts_raised, (unsigned long long)m->alerts_cleared);
+    metric(&b, "lorawatch_alerts_active", "gauge", "Alerts raised and not cleared.", NULL,
+           (double)m->alerts_active);
+
+    metric(&b, "lorawatch_mqtt_connected", "gauge", "1 while connected to the broker.", NULL,
+           m->mqtt_connected);
+    metric(&b, "lorawatch_mqtt_outbox", "gauge",
+           "Messages stored but not yet acknowledged by the broker.", NULL, (double)m->outbox);
+    metric(&b, "lorawatch_mqtt_published_total", "counter", "MQTT publications.", NULL,
+           (double)m->mqtt.published);
+    metric(&b, "lorawatch_mqtt_acked_total", "counter",
+           "Tracked publications the broker acknowledged.", NULL, (double)m->mqtt.acked);
+    metric(&b, "lorawatch_mqtt_connects_total", "counter", "Successful broker connections.", NULL,
+           (double)m->mqtt.connects);
+
+    metric(&b, "lorawatch_clock_synchronized", "gauge",
+           "1 when the wall clock is known to be synchronised.", NULL, m->clock_synced);
+    metric(&b, "lorawatch_loop_lag_seconds", "gauge",
+           "How late the last periodic loop timer fired.", NULL, m->loop_lag_s);
+    metric(&b, "lorawatch_loop_lag_max_seconds", "gauge", "Largest loop lag since start.", NULL,
+           m->loop_lag_max_s);
+    if (b.failed) {
+        free(b.p);
+        return NULL;
+    }
+    return b.p;
+}
+
+int lw_metrics_write(const char *path, const struct lw_metrics *m)
+{
+    char tmp[4096];
+    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+        return LW_ERR_INVAL;
+    char *text = lw_metrics_text(m);
+    if (!text)
+        return LW_ERR_NOMEM;
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    int rc = LW_ERR_IO;
+    if (fd >= 0) {
+        size_t len = strlen(text), off = 0;
+        while (off < len) {
+            ssize_t n = write(fd, text + off, len - off);
+            if (n <= 0)
+                break;
+            off += (size_t)n;
+        }
+        if (close(fd) == 0 && off == len && rename(tmp, path) == 0)
+            rc = LW_OK;
+        else
+            unlink(tmp);
+    }
+    free(text);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* Metrics as a Prometheus node-exporter textfile: written atomically (temporary file, rename) so
+ * node_exporter and `lorawatch status` never read half a file. */
+#ifndef LW_METRICS_H
+#define LW_METRICS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lw_ingest.h"
+#include "lw_mqtt.h"
+#include "lw_store.h"
+
+struct lw_metrics {
+    const char *site;
+    bool up;             /* false in the last snapshot written at stop */
+    double start_time_s; /* Unix seconds */
+    double time_s;       /* when this snapshot was taken */
+    double interval_s;   /* how often snapshots are taken */
+    size_t nodes;
+    uint64_t frames;
+    struct lw_ingest_stats ingest;
+    uint64_t radio_malformed;
+    uint64_t radio_resets;
+    struct lw_store_stats store;
+    uint64_t db_bytes;
+    uint64_t alerts_raised;
+    uint64_t alerts_cleared;
+    uint64_t alerts_active;
+    bool mqtt_connected;
+    int64_t outbox; /* messages the broker has not acknowledged, -1 unknown */
+    struct lw_mqtt_stats mqtt;
+    bool clock_synced;
+    double loop_lag_s;     /* last measured lateness of a loop timer */
+    double loop_lag_max_s; /* largest since start */
+};
+
+/* The exposition text; caller frees. NULL on allocation failure. */
+char *lw_metrics_text(const struct lw_metrics *m);
+/* Write it to path atomically. LW_OK or LW_ERR_IO (errno set). */
+int lw_metrics_write(const char *path, const struct lw_metrics *m);
+
+#endif

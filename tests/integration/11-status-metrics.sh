@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# Observability: lorawatchd rewrites a Prometheus textfile (frames by outcome, alerts, MQTT
+# outbox, database size, clock, loop lag); `lorawatch status` summarises it, as text and JSON,
+# tells a stopped daemon apart (exit 3), and rejects a malformed file naming the line (exit 1).
+. "$(dirname "$0")/common.sh"
+
+lw_start_broker "$WORK"
+UDP=$(lw_free_port udp)
+KEY=5A4B3C2D1E0F11223344556677889900
+M=$WORK/metrics.prom
+cat >"$WORK/lorawatchd.conf" <<EOC
+[gateway]
+site = obs
+database = $WORK/lw.db
+clock_check = none
+metrics_file = $M
+metrics_interval = 1s
+[radio]
+sim_listen = 127.0.0.1:$UDP
+[mqtt]
+port = $LW_MQTT_PORT
+[rule:wet]
+metric = water_mm
+threshold = 100
+clear = 50
+level = orange
+[node:n1]
+address = 1
+eui = 70B3D57ED0000001
+key = $KEY
+kind = water
+EOC
+chmod 600 "$WORK/lorawatchd.conf"
+sim() {
+  "$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$UDP" --network-id 0x4C57 --address 1 \
+    --eui 70B3D57ED0000001 --key "$KEY" --kind water --acceleration 0 "$@" ||
+    fail "lorawatch-sim failed"
+}
+metric() { awk -v k="$1" '$1 == k {print $2}' "$M"; }
+
+lw_start_daemon "$WORK/lorawatchd.conf"
+lw_wait_for 10 test -s "$M" || fail "no metrics file"
+sim --set water_mm=150 --count 4 --fcnt-start 1
+sim --set water_mm=150 --count 2 --fcnt-start 1 # replays
+sim --set water_mm=150 --count 3 --fcnt-start 20 --mutate mic
+lw_wait_for 10 sh -c "grep -q '^lorawatch_frames_total{outcome=\"mic\"} 3$' '$M'" ||
+  fail "metrics file never showed the 3 forged frames"
+[ "$(metric 'lorawatch_frames_total{outcome="accepted"}')" = 4 ] || fail "accepted != 4"
+[ "$(metric 'lorawatch_frames_total{outcome="replay"}')" = 2 ] || fail "replay != 2"
+[ "$(metric 'lorawatch_alerts_active')" = 1 ] || fail "alerts_active != 1"
+[ "$(metric 'lorawatch_mqtt_connected')" = 1 ] || fail "not connected in metrics"
+[ "$(metric 'lorawatch_db_bytes')" -gt 0 ] || fail "db size missing"
+grep -q '^# TYPE lorawatch_frames_total counter$' "$M" || fail "TYPE lines missing"
+pass "metrics file: frames by outcome, alerts, MQTT, database size"
+
+"$LW_BIN/lorawatch" status -m "$M" >"$WORK/status.txt" || fail "status exit $? while running"
+grep -q 'site obs: running' "$WORK/status.txt" || fail "status: not 'running'"
+grep -q 'accepted 4, rejected 5' "$WORK/status.txt" || fail "status: frame figures wrong"
+"$LW_BIN/lorawatch" status -m "$M" --json >"$WORK/status.json" || fail "status --json exit"
+jq -e '.state == "running" and .frames.mic == 3 and .alerts_active == 1 and .mqtt_connected' \
+  "$WORK/status.json" >/dev/null || fail "status --json figures wrong"
+pass "lorawatch status: text and JSON while running"
+
+lw_stop_daemon
+rc=0; "$LW_BIN/lorawatch" status -m "$M" >"$WORK/stopped.txt" || rc=$?
+[ $rc -eq 3 ] && grep -q ': stopped' "$WORK/stopped.txt" || fail "stopped daemon: exit $rc"
+printf 'lorawatch_up 1\nlorawatch_nodes{broken 3\n' >"$WORK/bad.prom"
+rc=0; "$LW_BIN/lorawatch" status -m "$WORK/bad.prom" 2>"$WORK/bad.txt" || rc=$?
+[ $rc -eq 1 ] && grep -q 'bad.prom:2: not a metrics line' "$WORK/bad.txt" ||
+  fail "malformed metrics file: exit $rc"
+rc=0; "$LW_BIN/lorawatch" status --bogus 2>/dev/null || rc=$?
+[ $rc -eq 2 ] || fail "usage error: exit $rc"
+pass "stopped daemon exit 3; malformed file exit 1 with line; usage error exit 2"
