@@ -95,6 +95,11 @@ static const struct key scalar_keys[] = {
      "node_exporter); empty: none."},
     {"gateway", "metrics_interval", KT_DURATION, CF(metrics_interval_ms), "15s", 1000, DAY, NULL,
      "How often metrics_file is rewritten."},
+    {"gateway", "control_socket", KT_STR, CF(control_socket), "", 0, 0, NULL,
+     "Unix socket the lorawatch CLI talks to; empty: none."},
+    {"gateway", "control_group", KT_STR, CF(control_group), "lorawatch", 0, 0, NULL,
+     "Group allowed on the control socket besides root and the service user; empty: owner "
+     "only."},
     {"radio", "backend", KT_STR, CF(radio_backend), "sim", 0, 0, backend_names,
      "Radio driver: sim (the simulator's loopback medium)."},
     {"radio", "sim_listen", KT_STR, CF(sim_listen), "127.0.0.1:17000", 0, 0, NULL,
@@ -691,6 +696,9 @@ static void validate_radio(struct parse *p)
         report(p, sline(p, "clock_check"),
                "[gateway] clock_check = %s: must be kernel, none or an absolute path",
                c->clock_check);
+    if (c->control_socket[0] && c->control_socket[0] != '/')
+        report(p, sline(p, "control_socket"),
+               "[gateway] control_socket = %s: must be an absolute path", c->control_socket);
     /* TLS settings must make sense together, and the files must be there to be read. */
     const char *cert = c->mqtt_tls_cert_file, *key = c->mqtt_tls_key_file;
     if (cert[0] && !key[0])

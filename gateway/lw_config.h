@@ -88,6 +88,8 @@ struct lw_config {
     char log_level[16];
     char clock_check[LW_PATH_MAX];  /* "kernel", "none" or a flag file's path */
     char metrics_file[LW_PATH_MAX]; /* node-exporter textfile; empty: none */
+    char control_socket[108];       /* Unix socket for the CLI; empty: none */
+    char control_group[LW_NAME_MAX];
     uint64_t metrics_interval_ms;
     /* [radio] */
     char radio_backend[16];

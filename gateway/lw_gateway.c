@@ -10,6 +10,7 @@
 
 #include "lw_alert.h"
 #include "lw_clock.h"
+#include "lw_control.h"
 #include "lw_error.h"
 #include "lw_ingest.h"
 #include "lw_log.h"
@@ -27,6 +28,7 @@ struct lw_gateway {
     struct lw_registry *reg;
     struct lw_radio *radio;
     struct lw_mqtt *mqtt;
+    struct lw_control *control;
     uv_timer_t commit_timer;
     uv_timer_t status_timer;
     uv_timer_t sync_timer; /* runs only until the wall clock is synchronised */
@@ -301,7 +303,7 @@ static void on_status_timer(uv_timer_t *t)
 
 /* ---- metrics ---------------------------------------------------------------------------- */
 
-static void write_metrics(struct lw_gateway *g, bool up)
+static void fill_metrics(struct lw_gateway *g, bool up, struct lw_metrics *out)
 {
     struct lw_metrics m = {
         .site = g->cfg->site,
@@ -335,6 +337,13 @@ static void write_metrics(struct lw_gateway *g, bool up)
         for (size_t r = 0; r < g->cfg->n_rules; r++)
             m.alerts_active += n->rules[r].active;
     }
+    *out = m;
+}
+
+static void write_metrics(struct lw_gateway *g, bool up)
+{
+    struct lw_metrics m;
+    fill_metrics(g, up, &m);
     if (lw_metrics_write(g->cfg->metrics_file, &m) != LW_OK)
         lw_log_rl(LW_LOG_WARNING, "metrics: cannot write %s: %s", g->cfg->metrics_file,
                   strerror(errno));
@@ -349,6 +358,35 @@ static void on_metrics_timer(uv_timer_t *t)
         g->lag_max_s = g->lag_s;
     g->metrics_due = now + g->cfg->metrics_interval_ms;
     write_metrics(g, true);
+}
+
+/* ---- control socket ---------------------------------------------------------------------- */
+
+/* Requests from the lorawatch CLI. "status" answers with the same text as the metrics file, so
+ * the CLI reads one format whether the daemon is reachable or only its last snapshot is. */
+static char *on_control(void *arg, const char *cmd)
+{
+    struct lw_gateway *g = arg;
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    if (strcmp(cmd, "status") == 0) {
+        struct lw_metrics m;
+        fill_metrics(g, true, &m);
+        char *text = lw_metrics_text(&m);
+        cJSON_AddBoolToObject(o, "ok", text != NULL);
+        cJSON_AddStringToObject(o, "metrics", text ? text : "");
+        free(text);
+    } else if (strcmp(cmd, "ping") == 0) {
+        cJSON_AddBoolToObject(o, "ok", 1);
+        cJSON_AddStringToObject(o, "version", LW_VERSION);
+    } else {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
 }
 
 /* Until NTP (or whatever clock_check names) says the wall clock is right, readings are stored
@@ -531,6 +569,10 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
 
     if (with_radio && lw_radio_new(loop, cfg, on_radio_rx, g, &g->radio) != LW_OK)
         goto fail_handles;
+    /* The CLI's socket is a convenience: without it the daemon still does its main job. */
+    if (cfg->control_socket[0] && lw_control_new(loop, cfg->control_socket, cfg->control_group,
+                                                 on_control, g, &g->control) != LW_OK)
+        lw_log(LW_LOG_ERR, "control socket unavailable; lorawatch status falls back to metrics");
     if (cfg->metrics_file[0]) {
         g->metrics_due = uv_now(loop) + cfg->metrics_interval_ms;
         uv_timer_start(&g->metrics_timer, on_metrics_timer, cfg->metrics_interval_ms,
@@ -591,6 +633,8 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
         lw_radio_free(g->radio); /* no new frames from here on */
         g->radio = NULL;
     }
+    lw_control_free(g->control);
+    g->control = NULL;
     lw_store_commit(g->store);
     uv_timer_stop(&g->commit_timer);
     uv_timer_stop(&g->status_timer);

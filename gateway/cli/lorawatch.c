@@ -9,11 +9,17 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "lw_ctlproto.h"
 #include "lw_error.h"
 #include "lw_prom.h"
 #include "lw_version.h"
 
 #define DEFAULT_METRICS "/run/lorawatch/metrics.prom"
+#define DEFAULT_SOCKET  "/run/lorawatch/control.sock"
 
 /* Exit statuses, as documented in lorawatch(1). */
 enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3 };
@@ -39,13 +45,16 @@ static void usage(FILE *out)
 static void status_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: lorawatch status [-m FILE] [--json]\n"
+            "Usage: lorawatch status [-s SOCKET] [-m FILE] [--json]\n"
             "\n"
-            "Summarise lorawatchd from the metrics file it rewrites every metrics_interval\n"
-            "([gateway] metrics_file in lorawatch.conf). Works with the daemon stopped: it then\n"
-            "says so and shows the last figures.\n"
+            "Summarise lorawatchd. Asks the daemon over its control socket ([gateway]\n"
+            "control_socket; root, the service user and the control group only); when the\n"
+            "daemon is not running, reads the metrics file it rewrites every metrics_interval\n"
+            "([gateway] metrics_file) and says it is stopped, with its last figures.\n"
             "\n"
-            "  -m, --metrics FILE   metrics file (default " DEFAULT_METRICS ")\n"
+            "  -s, --socket PATH    control socket (default " DEFAULT_SOCKET ")\n"
+            "  -m, --metrics FILE   read this metrics file, do not ask the daemon (default\n"
+            "                       " DEFAULT_METRICS " when the socket is unreachable)\n"
             "      --json           the figures as one JSON object\n"
             "  -h, --help           print this help\n"
             "\n"
@@ -133,6 +142,76 @@ static char *read_file(const char *path, size_t *len)
     return t;
 }
 
+/* Ask the daemon for its status over the control socket. Returns the metrics text (caller
+ * frees), or NULL with *unreachable set when nobody listens there (fall back to the file), or
+ * NULL after printing why (permission, protocol). */
+static char *ask_daemon(const char *path, int *unreachable)
+{
+    struct sockaddr_un sa = {.sun_family = AF_UNIX};
+    *unreachable = 0;
+    if (strlen(path) >= sizeof(sa.sun_path)) {
+        fprintf(stderr, "lorawatch status: socket path too long: %s\n", path);
+        return NULL;
+    }
+    strcpy(sa.sun_path, path);
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        if (e == ENOENT || e == ECONNREFUSED) {
+            *unreachable = 1;
+            return NULL;
+        }
+        fprintf(stderr, "lorawatch status: %s: %s%s\n", path, strerror(e),
+                e == EACCES ? " (run as root or as a member of the lorawatch group)" : "");
+        return NULL;
+    }
+    struct timeval tv = {.tv_sec = 5};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+    static const char req[] = "{\"cmd\":\"status\"}";
+    uint8_t hdr[4];
+    lw_ctl_header(hdr, sizeof(req) - 1);
+    uint8_t *buf = malloc(4 + LW_CTL_MAX_MSG);
+    size_t len = 0;
+    char *text = NULL;
+    /* MSG_NOSIGNAL: a daemon that refuses us closes at once; that is an error, not SIGPIPE. */
+    if (!buf || send(fd, hdr, 4, MSG_NOSIGNAL) != 4 ||
+        send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
+        fprintf(stderr, "lorawatch status: %s: the daemon closed the connection (not allowed?)\n",
+                path);
+        goto fail;
+    }
+    const uint8_t *body = NULL;
+    size_t blen = 0;
+    long used = 0;
+    while ((used = lw_ctl_take(buf, len, &body, &blen)) == 0 && len < 4 + LW_CTL_MAX_MSG) {
+        ssize_t n = read(fd, buf + len, 4 + LW_CTL_MAX_MSG - len);
+        if (n <= 0)
+            break;
+        len += (size_t)n;
+    }
+    if (used <= 0) {
+        fprintf(stderr, "lorawatch status: %s: the daemon closed the connection%s\n", path,
+                len == 0 ? " (not allowed?)" : " mid-reply");
+        goto fail;
+    }
+    cJSON *o = cJSON_ParseWithLength((const char *)body, blen);
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metrics");
+    if (cJSON_IsString(m))
+        text = strdup(m->valuestring);
+    else {
+        const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
+        fprintf(stderr, "lorawatch status: the daemon answered: %s\n",
+                cJSON_IsString(e) ? e->valuestring : "no metrics");
+    }
+    cJSON_Delete(o);
+fail:
+    free(buf);
+    close(fd);
+    return text;
+}
+
 static void duration(double s, char *out, size_t cap)
 {
     long v = (long)s;
@@ -146,17 +225,22 @@ static void duration(double s, char *out, size_t cap)
 
 static int cmd_status(int argc, char **argv)
 {
-    static const struct option opts[] = {{"metrics", required_argument, NULL, 'm'},
+    static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
+                                         {"metrics", required_argument, NULL, 'm'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *path = DEFAULT_METRICS;
-    int json = 0, c;
+    const char *path = DEFAULT_METRICS, *sock = DEFAULT_SOCKET;
+    int json = 0, file_only = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "m:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "s:m:h", opts, NULL)) != -1) {
         switch (c) {
+        case 's':
+            sock = optarg;
+            break;
         case 'm':
             path = optarg;
+            file_only = 1;
             break;
         case 'j':
             json = 1;
@@ -173,8 +257,20 @@ static int cmd_status(int argc, char **argv)
         fprintf(stderr, "lorawatch status: unexpected argument '%s'\n", argv[optind]);
         return EXIT_USAGE;
     }
-    size_t len;
-    char *text = read_file(path, &len);
+    size_t len = 0;
+    char *text = NULL;
+    int unreachable = 1;
+    if (!file_only) {
+        text = ask_daemon(sock, &unreachable);
+        if (!text && !unreachable)
+            return EXIT_FAIL;
+        if (text) {
+            len = strlen(text);
+            path = sock;
+        }
+    }
+    if (!text)
+        text = read_file(path, &len);
     if (!text) {
         fprintf(stderr,
                 "lorawatch status: %s: %s (is lorawatchd running with [gateway] metrics_file "

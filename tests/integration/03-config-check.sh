@@ -38,6 +38,21 @@ rc=0; "$D" -n -f "$WORK/missing.conf" >"$WORK/missing.log" 2>&1 || rc=$?
 [ $rc -eq 1 ] && grep -q "missing.conf: cannot open" "$WORK/missing.log" || fail "missing file"
 pass "usage errors and --help"
 
+# The shipped file documents every key: settings as "key =" lines (commented out when they keep
+# their default), node and rule keys in the comment blocks of their sections.
+section=""
+while read -r first rest; do
+  case $first in
+    \[*) section=$first; continue ;;
+    key|"") continue ;;
+  esac
+  case $section in
+    "[node:NAME]"|"[rule:NAME]") grep -qw -- "$first" "$LW_SOURCE_DIR/config/lorawatch.conf" ;;
+    *) grep -Eq "^;?$first =" "$LW_SOURCE_DIR/config/lorawatch.conf" ;;
+  esac || fail "config/lorawatch.conf does not document $section $first"
+done <"$WORK/keys.txt"
+pass "config/lorawatch.conf documents every key of --help-config"
+
 # A database that is somebody else's must be refused and left exactly as it was.
 sqlite3 "$WORK/foreign.db" 'CREATE TABLE t(x); INSERT INTO t VALUES (42);'
 sum=$(md5sum <"$WORK/foreign.db")
