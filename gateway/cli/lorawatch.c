@@ -9,12 +9,14 @@
 #include <string.h>
 #include <time.h>
 
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "lw_ctlproto.h"
 #include "lw_error.h"
+#include "lw_parse.h"
 #include "lw_prom.h"
 #include "lw_version.h"
 
@@ -31,8 +33,12 @@ static void usage(FILE *out)
                  "Maintenance and review client for the lorawatchd gateway.\n"
                  "\n"
                  "Commands:\n"
-                 "  status [-m FILE] [--json]   summary of the running daemon: MQTT, frames,\n"
-                 "                              readings, alerts, clock, loop lag\n"
+                 "  status [-s SOCKET] [-m FILE] [--json]\n"
+                 "                  summary of the daemon: MQTT, frames, readings, alerts,\n"
+                 "                  clock, loop lag\n"
+                 "  keygen [--eui EUI] [--json]\n"
+                 "                  a new node root key from the OS random source, printed with\n"
+                 "                  its EUI as a label line and a QR-ready string\n"
                  "\n"
                  "Options:\n"
                  "  -V, --version   print the version and exit\n"
@@ -352,6 +358,92 @@ static int cmd_status(int argc, char **argv)
     return exit_code;
 }
 
+static void keygen_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: lorawatch keygen [--eui EUI] [--json]\n"
+            "\n"
+            "Make a 128-bit node root key from the operating system's random source and print\n"
+            "it with the node's EUI-64: a label line to print and stick on the node, and a\n"
+            "QR-ready string (LW1:EUI:KEY) for the pairing phone. Without --eui a random,\n"
+            "locally administered EUI is made too (for simulated or home-made nodes).\n"
+            "Each key is unique and never stored by this command: keep the label safe.\n"
+            "\n"
+            "  --eui EUI   the node's EUI-64, 16 hex digits (':' or '-' between bytes allowed)\n"
+            "  --json      print {\"eui\", \"key\", \"qr\"}\n"
+            "  -h, --help  print this help\n"
+            "\n"
+            "Exit status: 0 success; 1 no random bytes; 2 usage error (bad EUI).\n");
+}
+
+/* Fill buf from getrandom(2): blocks only until the kernel's pool is initialised at boot. */
+static int random_bytes(uint8_t *buf, size_t n)
+{
+    size_t got = 0;
+    while (got < n) {
+        ssize_t r = getrandom(buf + got, n - got, 0);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        got += (size_t)r;
+    }
+    return 0;
+}
+
+static int cmd_keygen(int argc, char **argv)
+{
+    static const struct option opts[] = {{"eui", required_argument, NULL, 'e'},
+                                         {"json", no_argument, NULL, 'j'},
+                                         {"help", no_argument, NULL, 'h'},
+                                         {NULL, 0, NULL, 0}};
+    uint8_t eui[8], key[16];
+    int have_eui = 0, json = 0, c;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'e':
+            if (lw_parse_hex(optarg, eui, sizeof(eui)) != LW_OK) {
+                fprintf(stderr, "lorawatch keygen: --eui %s: must be 16 hex digits\n", optarg);
+                return EXIT_USAGE;
+            }
+            have_eui = 1;
+            break;
+        case 'j':
+            json = 1;
+            break;
+        case 'h':
+            keygen_usage(stdout);
+            return EXIT_OK;
+        default:
+            keygen_usage(stderr);
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        fprintf(stderr, "lorawatch keygen: unexpected argument '%s'\n", argv[optind]);
+        return EXIT_USAGE;
+    }
+    uint8_t zero[16] = {0};
+    do {
+        if (random_bytes(key, sizeof(key)) != 0 || (!have_eui && random_bytes(eui, 8) != 0)) {
+            fprintf(stderr, "lorawatch keygen: no random bytes: %s\n", strerror(errno));
+            return EXIT_FAIL;
+        }
+    } while (memcmp(key, zero, sizeof(key)) == 0); /* the daemon refuses all-zero keys */
+    if (!have_eui)
+        eui[0] = (uint8_t)((eui[0] & 0xFC) | 0x02); /* unicast, locally administered */
+    char eh[17], kh[33];
+    lw_format_hex(eui, sizeof(eui), eh);
+    lw_format_hex(key, sizeof(key), kh);
+    if (json)
+        printf("{\"eui\":\"%s\",\"key\":\"%s\",\"qr\":\"LW1:%s:%s\"}\n", eh, kh, eh, kh);
+    else
+        printf("EUI %s  KEY %s\nLW1:%s:%s\n", eh, kh, eh, kh);
+    return EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -380,6 +472,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[optind];
     if (strcmp(cmd, "status") == 0)
         return cmd_status(argc - optind, argv + optind);
+    if (strcmp(cmd, "keygen") == 0)
+        return cmd_keygen(argc - optind, argv + optind);
     fprintf(stderr, "lorawatch: unknown command '%s' (see lorawatch --help)\n", cmd);
     return EXIT_USAGE;
 }

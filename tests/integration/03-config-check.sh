@@ -79,3 +79,16 @@ rc=0; timeout 10 "$D" -d -f "$WORK/open.conf" >"$WORK/open2.log" 2>&1 || rc=$?
 [ $rc -eq 1 ] && grep -q "open.db: database is accessible to other users" "$WORK/open2.log" ||
   fail "world-readable database not refused"
 pass "secrets or database open to other users: refused with the fix"
+
+# lorawatch keygen: a fresh key each time, in a form the daemon's config accepts.
+"$LW_BIN/lorawatch" keygen --eui 70B3D57ED0000101 --json >"$WORK/k1.json" || fail "keygen exit"
+"$LW_BIN/lorawatch" keygen --eui 70B3D57ED0000101 --json >"$WORK/k2.json" || fail "keygen exit"
+k1=$(jq -r .key "$WORK/k1.json"); k2=$(jq -r .key "$WORK/k2.json")
+[ ${#k1} -eq 32 ] && [ "$k1" != "$k2" ] || fail "keygen keys: '$k1' '$k2'"
+[ "$(jq -r .qr "$WORK/k1.json")" = "LW1:70B3D57ED0000101:$k1" ] || fail "keygen QR string"
+printf '[node:new]\naddress = 9\neui = 70B3D57ED0000101\nkey = %s\nkind = water\n' "$k1" \
+  >"$WORK/keygen.conf"
+"$D" -n -f "$WORK/keygen.conf" >/dev/null || fail "generated key refused by lorawatchd -n"
+rc=0; "$LW_BIN/lorawatch" keygen --eui 12345 >/dev/null 2>&1 || rc=$?
+[ $rc -eq 2 ] || fail "keygen with a bad EUI: exit $rc"
+pass "lorawatch keygen: unique keys, QR string, accepted by the daemon; bad EUI exit 2"
