@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Journal fields: under systemd (JOURNAL_STREAM names our stderr) alert log lines go to the
+# journal with LORAWATCH_NODE and LORAWATCH_ALERT_ID, so `journalctl LORAWATCH_NODE=n1` finds a
+# node's story. Where no journald runs (CI), a stand-in listens on the journal's native socket.
+. "$(dirname "$0")/common.sh"
+: "${LW_TESTBIN:?}"
+
+JSOCK=/run/systemd/journal/socket
+if [ -e "$JSOCK" ] || [ "$(id -u)" -ne 0 ]; then
+  echo "skipped: a real journald owns $JSOCK, or not root (cannot stand in for it)"
+  exit 0
+fi
+made_dir=0
+[ -d /run/systemd/journal ] || { mkdir -p /run/systemd/journal && made_dir=1; }
+lw_spawn journal "$WORK/journal.log" "$LW_TESTBIN/notify_listen" "$JSOCK"
+trap 'rm -f "$JSOCK"; [ $made_dir -eq 1 ] && rmdir /run/systemd/journal 2>/dev/null; on_exit' EXIT
+lw_wait_for 5 test -S "$JSOCK" || fail "stand-in journal socket not created"
+
+lw_start_broker "$WORK"
+UDP=$(lw_free_port udp)
+KEY=6F5E4D3C2B1A09F8E7D6C5B4A3928170
+cat >"$WORK/lorawatchd.conf" <<EOC
+[gateway]
+site = jf
+database = $WORK/lw.db
+clock_check = none
+[radio]
+sim_listen = 127.0.0.1:$UDP
+[mqtt]
+port = $LW_MQTT_PORT
+[rule:wet]
+metric = water_mm
+threshold = 100
+clear = 50
+level = orange
+[node:n1]
+address = 1
+eui = 70B3D57ED0000001
+key = $KEY
+kind = water
+EOC
+chmod 600 "$WORK/lorawatchd.conf"
+: >"$WORK/lorawatchd.log"
+JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/lorawatchd.log") lw_start_daemon "$WORK/lorawatchd.conf"
+lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon did not start"
+grep -q '^<5>' "$WORK/lorawatchd.log" || fail "stderr lines lack journal priority prefixes"
+"$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$UDP" --network-id 0x4C57 --address 1 \
+  --eui 70B3D57ED0000001 --key "$KEY" --kind water --set water_mm=150 --acceleration 0 ||
+  fail "lorawatch-sim failed"
+lw_wait_for 5 grep -q 'LORAWATCH_NODE=n1' "$WORK/journal.log" || fail "no LORAWATCH_NODE field"
+grep 'LORAWATCH_NODE=n1' "$WORK/journal.log" | grep -q 'LORAWATCH_ALERT_ID=1' ||
+  fail "no LORAWATCH_ALERT_ID field"
+grep 'LORAWATCH_NODE=n1' "$WORK/journal.log" | grep -q 'PRIORITY=5' || fail "no PRIORITY field"
+lw_stop_daemon
+pass "alert lines reach the journal with LORAWATCH_NODE, LORAWATCH_ALERT_ID and PRIORITY"
