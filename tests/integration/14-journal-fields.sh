@@ -13,7 +13,9 @@ fi
 made_dir=0
 [ -d /run/systemd/journal ] || { mkdir -p /run/systemd/journal && made_dir=1; }
 lw_spawn journal "$WORK/journal.log" "$LW_TESTBIN/notify_listen" "$JSOCK"
-trap 'rm -f "$JSOCK"; [ $made_dir -eq 1 ] && rmdir /run/systemd/journal 2>/dev/null; on_exit' EXIT
+# Clean up the stand-in, then hand the test's own exit status on to on_exit.
+trap 'rc=$?; rm -f "$JSOCK"; [ $made_dir -eq 1 ] && rmdir /run/systemd/journal 2>/dev/null
+      (exit $rc); on_exit' EXIT
 lw_wait_for 5 test -S "$JSOCK" || fail "stand-in journal socket not created"
 
 lw_start_broker "$WORK"
