@@ -171,12 +171,20 @@ static void on_poll(uv_poll_t *h, int status, int events)
         connection_lost(m, uv_strerror(status));
         return;
     }
-    if (events & UV_READABLE)
+    if (events & (UV_READABLE | UV_DISCONNECT))
         rc = mosquitto_loop_read(m->mosq, 1);
     if (rc == MOSQ_ERR_SUCCESS && m->poll == p && (events & UV_WRITABLE))
         rc = mosquitto_loop_write(m->mosq, 1);
-    if (m->poll == p)
-        check_socket(m, rc);
+    if (m->poll != p)
+        return;
+    /* A hang-up is final even when the client does not say so: with TLS, libmosquitto keeps a
+     * socket whose handshake can never finish as "pending", and epoll would report the hang-up
+     * again at once, for ever, spinning the loop. */
+    if (rc == MOSQ_ERR_SUCCESS && (events & UV_DISCONNECT)) {
+        connection_lost(m, "connection closed by the broker");
+        return;
+    }
+    check_socket(m, rc);
 }
 
 static void update_poll(struct lw_mqtt *m)
@@ -196,7 +204,7 @@ static void update_poll(struct lw_mqtt *m)
         m->poll->h.data = m->poll;
         m->handles_open++;
     }
-    int want = UV_READABLE | (mosquitto_want_write(m->mosq) ? UV_WRITABLE : 0);
+    int want = UV_READABLE | UV_DISCONNECT | (mosquitto_want_write(m->mosq) ? UV_WRITABLE : 0);
     if (want != m->poll_events) {
         uv_poll_start(&m->poll->h, want, on_poll);
         m->poll_events = want;

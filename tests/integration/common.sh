@@ -29,6 +29,7 @@ lw_start_daemon() {
   local conf=$1
   "$LW_BIN/lorawatchd" -d -f "$conf" >"$WORK/lorawatchd.log" 2>&1 &
   LW_DAEMON_PID=$!
+  LW_PIDS+=("$LW_DAEMON_PID") # a failing test must not leave its daemon behind
 }
 lw_stop_daemon() {
   kill -TERM "$LW_DAEMON_PID"
