@@ -61,6 +61,12 @@ static void duration_text(uint64_t ms, bool zh, char *out, size_t cap)
         snprintf(out, cap, zh ? "%llu 秒" : "%llu s", (unsigned long long)(ms / 1000));
 }
 
+const char *lw_alert_state_name(enum lw_alert_state s)
+{
+    static const char *const names[] = {"raised", "cleared", "closed"};
+    return s <= LW_ALERT_CLOSED ? names[s] : "?";
+}
+
 static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
 {
     const struct lw_rule_conf *r = a->rule;
@@ -71,7 +77,17 @@ static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t c
     bool is_alarm_flag = r->metric == LW_METRIC_SMOKE;
     duration_text(r->persistence_ms, zh, held, sizeof(held));
 
-    if (a->cleared && is_alarm_flag) {
+    if (a->state == LW_ALERT_CLOSED) {
+        if (zh)
+            snprintf(out, cap, "撤销%s%s预警：%s（该规则或节点已从配置中移除）。",
+                     level_zh[r->level], hazard_zh[r->hazard], where);
+        else
+            snprintf(out, cap, "Withdrawn (%s %s): %s: its rule or node was removed from the "
+                     "configuration.", level_en[r->level], lw_hazard_name(r->hazard), where);
+        return;
+    }
+    bool cleared = a->state == LW_ALERT_CLEARED;
+    if (cleared && is_alarm_flag) {
         if (zh)
             snprintf(out, cap, "解除%s%s预警：%s 烟感探测器已恢复正常。", level_zh[r->level],
                      hazard_zh[r->hazard], where);
@@ -80,7 +96,7 @@ static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t c
                      level_en[r->level], lw_hazard_name(r->hazard), where);
         return;
     }
-    if (a->cleared) {
+    if (cleared) {
         if (zh)
             snprintf(out, cap, "解除%s%s预警：%s，%s已恢复（%g%s，解除线 %g%s）。",
                      level_zh[r->level], hazard_zh[r->hazard], where, metric_zh[r->metric],
@@ -142,7 +158,7 @@ char *lw_alert_json(const struct lw_alert_info *a)
         return NULL;
     cJSON_AddNumberToObject(o, "id", (double)a->id);
     cJSON_AddStringToObject(o, "site", a->site);
-    cJSON_AddStringToObject(o, "state", a->cleared ? "cleared" : "raised");
+    cJSON_AddStringToObject(o, "state", lw_alert_state_name(a->state));
     cJSON_AddStringToObject(o, "level", lw_level_name(r->level));
     cJSON_AddStringToObject(o, "hazard", lw_hazard_name(r->hazard));
     cJSON_AddStringToObject(o, "rule", r->name);

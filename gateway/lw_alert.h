@@ -9,12 +9,20 @@
 
 #include "lw_config.h"
 
+enum lw_alert_state {
+    LW_ALERT_RAISED,
+    LW_ALERT_CLEARED, /* the value went back past the clear level */
+    LW_ALERT_CLOSED,  /* withdrawn: its rule or node was removed by a reload */
+};
+
+const char *lw_alert_state_name(enum lw_alert_state s);
+
 struct lw_alert_info {
     int64_t id;
     const char *site;
     const struct lw_rule_conf *rule;
     const struct lw_node_conf *node;
-    bool cleared;
+    enum lw_alert_state state;
     double value;      /* metric value in natural units at this transition */
     int64_t raised_ms; /* Unix ms */
     int64_t t_ms;      /* time of this transition */

@@ -47,6 +47,17 @@ void lw_clock_boot_id(char *out, size_t cap)
             out[strcspn(out, "\n")] = '\0';
         fclose(f);
     }
-    if (!out[0])
-        snprintf(out, cap, "unknown");
+    if (!out[0]) {
+        /* Unreadable (e.g. /proc/sys hidden by a sandbox): treat this start as a new boot, so
+         * monotonic times of an earlier one are never mistaken for ours. */
+        unsigned char r[8] = {0};
+        FILE *u = fopen("/dev/urandom", "rb");
+        if (u) {
+            if (fread(r, 1, sizeof(r), u) != sizeof(r))
+                memset(r, 0, sizeof(r));
+            fclose(u);
+        }
+        snprintf(out, cap, "unreadable-%02x%02x%02x%02x%02x%02x%02x%02x-%lld", r[0], r[1], r[2],
+                 r[3], r[4], r[5], r[6], r[7], (long long)lw_clock_mono_ms());
+    }
 }

@@ -779,6 +779,7 @@ struct lw_config *lw_config_load(const char *path, lw_config_error_fn err, void 
         return NULL;
     }
     struct lw_config *cfg = lw_config_parse(path, text, len, err, arg);
+    explicit_bzero(text, len); /* node keys and the MQTT password */
     free(text);
     return cfg;
 }

@@ -16,13 +16,16 @@
 #include "lw_error.h"
 #include "lw_log.h"
 
-#define MAX_CLIENTS 16 /* a maintenance CLI, not a service: bounded memory under abuse */
+#define MAX_CLIENTS 16      /* a maintenance CLI, not a service: bounded memory under abuse */
+#define IDLE_TIMEOUT_MS 30000 /* an idle client gives its slot back */
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
 #endif
 
 struct client {
     uv_pipe_t pipe;
+    uv_timer_t idle;
+    int handles; /* open libuv handles of this client: pipe and timer */
     struct lw_control *ctl;
     uint8_t *buf;
     size_t len;
@@ -61,6 +64,8 @@ static void client_closed(uv_handle_t *h)
 {
     struct client *cl = h->data;
     struct lw_control *c = cl->ctl;
+    if (--cl->handles > 0)
+        return;
     for (int i = 0; i < MAX_CLIENTS; i++)
         if (c->clients[i] == cl)
             c->clients[i] = NULL;
@@ -75,13 +80,26 @@ static void client_close(struct client *cl)
         return;
     cl->closing = true;
     uv_close((uv_handle_t *)&cl->pipe, client_closed);
+    uv_close((uv_handle_t *)&cl->idle, client_closed);
 }
+
+static void on_idle(uv_timer_t *t)
+{
+    lw_log(LW_LOG_INFO, "control: idle client disconnected");
+    client_close(t->data);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
 
 static void written(uv_write_t *req, int status)
 {
     struct write_req *w = (struct write_req *)req;
+    struct client *cl = w->cl;
     if (status < 0 || w->close_after)
-        client_close(w->cl);
+        client_close(cl);
+    else if (!cl->closing && uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe) == 0)
+        uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, on_read); /* replies drained */
     free(w);
 }
 
@@ -150,6 +168,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     if (nread == 0 || cl->closing)
         return;
+    uv_timer_start(&cl->idle, on_idle, IDLE_TIMEOUT_MS, 0);
     size_t cap = 4 + LW_CTL_MAX_MSG;
     if (cl->len + (size_t)nread > cap) {
         /* More than one whole message could hold: the peer ignores the protocol. */
@@ -178,6 +197,12 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
         handle(cl, body, blen);
         memmove(cl->buf, cl->buf + used, cl->len - (size_t)used);
         cl->len -= (size_t)used;
+        /* A client that sends without reading our replies must not grow our write queue: stop
+         * reading until it has taken what we owe it (written() resumes). */
+        if (uv_stream_get_write_queue_size(s) > 0) {
+            uv_read_stop(s);
+            return;
+        }
     }
 }
 
@@ -213,7 +238,10 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     cl->ctl = c;
     uv_pipe_init(server->loop, &cl->pipe, 0);
+    uv_timer_init(server->loop, &cl->idle);
     cl->pipe.data = cl;
+    cl->idle.data = cl;
+    cl->handles = 2;
     c->open_handles++;
     if (uv_accept(server, (uv_stream_t *)&cl->pipe) != 0) {
         client_close(cl);
@@ -241,6 +269,7 @@ static void on_connection(uv_stream_t *server, int status)
     }
     c->clients[slot] = cl;
     c->st.accepted++;
+    uv_timer_start(&cl->idle, on_idle, IDLE_TIMEOUT_MS, 0);
     uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, on_read);
 }
 
@@ -284,8 +313,12 @@ int lw_control_new(uv_loop_t *loop, const char *path, const char *group, lw_cont
     c->server.data = c;
     c->open_handles = 1;
     int rc = uv_pipe_bind(&c->server, path);
-    if (rc == 0 && (chmod(path, c->have_group ? 0660 : 0600) != 0 ||
-                    (c->have_group && chown(path, (uid_t)-1, c->gid) != 0)))
+    if (rc == 0 && chmod(path, c->have_group ? 0660 : 0600) != 0)
+        rc = -errno;
+    /* Under the service unit the socket is born with the right group (Group=), and chown is
+     * outside its system call filter: only change the group when it differs. */
+    if (rc == 0 && c->have_group && lstat(path, &st) == 0 && st.st_gid != c->gid &&
+        chown(path, (uid_t)-1, c->gid) != 0)
         rc = -errno;
     if (rc == 0)
         rc = uv_listen((uv_stream_t *)&c->server, 8, on_connection);

@@ -39,6 +39,8 @@ struct lw_gateway {
     int handles_open;
     bool medium_clock;
     int64_t clock_ms; /* latest reception time: drives the journal when the medium is the clock */
+    int64_t last_alert_id;     /* highest alert id handed out */
+    int64_t reserved_alert_id; /* ids up to this are reserved in the database */
     int64_t started_ms;
     struct lw_ingest_stats ingest;
     struct lw_gateway_counters c;
@@ -136,52 +138,80 @@ static void on_mqtt_acked(void *arg, int64_t seq)
 
 /* ---- alerts ----------------------------------------------------------------------------- */
 
-/* Store the transition (alert row, journal, outbox) and commit before publishing: an alert the
- * broker has seen is always in the journal, and one in the journal is delivered eventually. */
-static void alert_transition(struct lw_gateway *g, struct lw_node *node,
-                             const struct lw_rule_conf *rule, struct lw_rule_state *st,
-                             bool cleared, double value, int64_t t)
+/* Alert ids come from here, not from SQLite: an id is never handed out twice, even when the
+ * disk fails and a transition could not be journalled but was published all the same. Ids are
+ * reserved in the database a block at a time, so a restart continues above every id that may
+ * have been published. */
+#define ALERT_ID_BLOCK 64
+
+static int64_t next_alert_id(struct lw_gateway *g)
 {
-    struct lw_alert_info info = {
-        .site = g->cfg->site,
-        .rule = rule,
-        .node = node->conf,
-        .cleared = cleared,
-        .value = value,
-        .t_ms = t,
-    };
-    int rc = LW_OK;
-    if (!cleared) {
-        rc = lw_store_alert_insert(g->store, rule->name, lw_hazard_name(rule->hazard),
-                                   lw_level_name(rule->level), node->conf->address, t, value,
-                                   rule->below ? -rule->threshold : rule->threshold, &st->alert_id);
+    int64_t id = ++g->last_alert_id;
+    if (id > g->reserved_alert_id) {
+        int64_t upto = id + ALERT_ID_BLOCK - 1;
+        if (lw_store_reserve_alert_ids(g->store, upto) == LW_OK && lw_store_commit(g->store) ==
+                                                                       LW_OK)
+            g->reserved_alert_id = upto;
+        else
+            lw_log_rl(LW_LOG_ERR, "alert ids could not be reserved in the database: ids may "
+                                  "repeat after a restart");
+    }
+    return id;
+}
+
+/* Store the transition (alert row, journal, outbox) and commit before publishing: an alert the
+ * broker has seen is always in the journal, and one in the journal is delivered eventually. The
+ * rows of one transition go in together or not at all (savepoint); if they cannot be stored, the
+ * message is published anyway: people must be told. */
+static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
+                             const struct lw_rule_conf *rule, struct lw_rule_state *st,
+                             enum lw_alert_state state, double value, int64_t t)
+{
+    if (state == LW_ALERT_RAISED) {
+        st->alert_id = next_alert_id(g);
         st->raised_ms = t;
         g->c.alerts_raised++;
-    } else {
-        rc = lw_store_alert_set_state(g->store, st->alert_id, "cleared", t);
+    } else if (state == LW_ALERT_CLEARED) {
         g->c.alerts_cleared++;
     }
-    info.id = st->alert_id;
-    info.raised_ms = st->raised_ms ? st->raised_ms : t;
+    struct lw_alert_info info = {
+        .id = st->alert_id,
+        .site = g->cfg->site,
+        .rule = rule,
+        .node = node,
+        .state = state,
+        .value = value,
+        .raised_ms = st->raised_ms ? st->raised_ms : t,
+        .t_ms = t,
+    };
     char sentence[512], topic[128];
     lw_alert_sentence_en(&info, sentence, sizeof(sentence));
     lw_alert_topic(topic, sizeof(topic), g->cfg->site, info.id);
     char *json = lw_alert_json(&info);
+    const char *name = lw_alert_state_name(state);
     int64_t seq = 0;
+    int rc = lw_store_savepoint(g->store);
     if (rc == LW_OK)
-        rc = lw_store_journal(g->store, info.id, t, cleared ? "cleared" : "raised", sentence);
-    if (rc == LW_OK && json)
-        rc = lw_store_outbox_add(g->store, info.id, topic, json, true, &seq);
+        rc = state == LW_ALERT_RAISED
+                 ? lw_store_alert_insert(g->store, info.id, rule->name,
+                                         lw_hazard_name(rule->hazard), lw_level_name(rule->level),
+                                         node->address, t, value,
+                                         rule->below ? -rule->threshold : rule->threshold)
+                 : lw_store_alert_set_state(g->store, info.id, name, t);
+    if (rc == LW_OK)
+        rc = lw_store_journal(g->store, info.id, t, name, sentence);
+    if (rc == LW_OK)
+        rc = json ? lw_store_outbox_add(g->store, info.id, topic, json, true, &seq) : LW_ERR_NOMEM;
+    lw_store_savepoint_end(g->store, rc == LW_OK);
     if (rc == LW_OK)
         rc = lw_store_commit(g->store);
-    lw_log_fields(LW_LOG_NOTICE, node->conf->name, (long long)info.id, "alert #%lld %s: %s",
-                  (long long)info.id, cleared ? "cleared" : "raised", sentence);
+    lw_log_fields(LW_LOG_NOTICE, node->name, (long long)info.id, "alert #%lld %s: %s",
+                  (long long)info.id, name, sentence);
     if (!json) {
         lw_log(LW_LOG_ERR, "alert #%lld: out of memory building the message", (long long)info.id);
         return;
     }
     if (rc != LW_OK) {
-        /* Not durable, but people must still be told: publish without the outbox. */
         lw_log(LW_LOG_ERR, "alert #%lld could not be journalled; publishing anyway",
                (long long)info.id);
         seq = 0;
@@ -190,7 +220,6 @@ static void alert_transition(struct lw_gateway *g, struct lw_node *node,
     free(json);
 }
 
-/* rule_ms: monotonic reception time (persistence); t: wall time (alert records). */
 static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct lw_reading *r,
                         int64_t rule_ms, int64_t t)
 {
@@ -201,7 +230,8 @@ static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct
             continue;
         enum lw_rule_event ev = lw_rule_eval(rule, &node->rules[i], v, rule_ms);
         if (ev != LW_RULE_NONE)
-            alert_transition(g, node, rule, &node->rules[i], ev == LW_RULE_CLEAR,
+            alert_transition(g, node->conf, rule, &node->rules[i],
+                             ev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED,
                              rule->below ? -v : v, t);
     }
 }
@@ -450,10 +480,10 @@ int lw_gateway_reload(struct lw_gateway *g, struct lw_config *next)
             if (j >= 0 && lw_rule_applies(&next->rules[j], n->conf)) {
                 n->rules[j] = old->rules[k];
             } else if (old->rules[k].active) {
-                /* Nobody will ever clear it now: close it, on the record. */
-                lw_store_alert_set_state(g->store, old->rules[k].alert_id, "closed", t);
-                lw_store_journal(g->store, old->rules[k].alert_id, t, "closed",
-                                 "rule or node removed by a configuration reload");
+                /* Nobody will ever clear it now: withdraw it, on the record and on the retained
+                 * topic, so no phone keeps showing it as raised. */
+                alert_transition(g, old->conf, &g->cfg->rules[k], &old->rules[k],
+                                 LW_ALERT_CLOSED, 0, t);
                 closed++;
             }
         }
@@ -479,15 +509,25 @@ static void restore_counter(void *arg, uint16_t addr, uint32_t fcnt)
         lw_replay_init_at(&n->replay, fcnt);
 }
 
-static void restore_alert(void *arg, int64_t id, const char *rule, uint16_t addr)
+/* A raised alert of a rule that still applies to its node is live again: it clears as usual.
+ * One whose rule or node is gone was never closed (the daemon stopped first): close it now. */
+static void restore_alert(void *arg, int64_t id, const char *rule, uint16_t addr,
+                          int64_t raised_ms)
 {
     struct lw_gateway *g = arg;
     struct lw_node *n = lw_registry_find(g->reg, addr);
     for (size_t i = 0; n && i < g->cfg->n_rules; i++)
-        if (strcmp(g->cfg->rules[i].name, rule) == 0) {
+        if (strcmp(g->cfg->rules[i].name, rule) == 0 &&
+            lw_rule_applies(&g->cfg->rules[i], n->conf)) {
             n->rules[i].active = true;
             n->rules[i].alert_id = id;
+            n->rules[i].raised_ms = raised_ms;
+            return;
         }
+    lw_log(LW_LOG_NOTICE, "alert #%lld (rule %s) no longer applies: closed", (long long)id, rule);
+    lw_store_alert_set_state(g->store, id, "closed", wall_ms());
+    lw_store_journal(g->store, id, wall_ms(), "closed",
+                     "rule or node no longer configured at start-up");
 }
 
 int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio,
@@ -516,7 +556,9 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         goto fail;
     }
     lw_store_each_counter(g->store, restore_counter, g->reg);
+    g->last_alert_id = g->reserved_alert_id = lw_store_alert_id_floor(g->store);
     lw_store_each_active_alert(g->store, restore_alert, g);
+    lw_store_commit(g->store);
 
     char boot[64];
     lw_clock_boot_id(boot, sizeof(boot));

@@ -2,6 +2,7 @@
 #include "lw_metrics.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -135,14 +136,17 @@ char *lw_metrics_text(const struct lw_metrics *m)
 int lw_metrics_write(const char *path, const struct lw_metrics *m)
 {
     char tmp[4096];
-    if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+    if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
         return LW_ERR_INVAL;
     char *text = lw_metrics_text(m);
     if (!text)
         return LW_ERR_NOMEM;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    /* A fresh, exclusively created file: a link planted at a fixed temporary name in a shared
+     * textfile directory cannot make us write elsewhere. */
+    int fd = mkstemp(tmp);
     int rc = LW_ERR_IO;
     if (fd >= 0) {
+        fchmod(fd, 0640);
         size_t len = strlen(text), off = 0;
         while (off < len) {
             ssize_t n = write(fd, text + off, len - off);

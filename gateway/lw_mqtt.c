@@ -3,7 +3,9 @@
 #include "lw_mqtt.h"
 
 #include <mosquitto.h>
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -29,6 +31,8 @@ struct lw_mqtt {
     uv_timer_t misc; /* 1 s: keepalive and reconnect backoff */
     struct conn_poll *poll;
     int poll_events;
+    uv_getaddrinfo_t resolve;
+    bool resolving;
     bool connected;
     bool socket_up; /* a socket exists (connecting or connected) */
     bool stopping;
@@ -105,8 +109,11 @@ static void handle_released(struct lw_mqtt *m)
     if (--m->handles_open > 0 || !m->stopping)
         return;
     mosquitto_destroy(m->mosq);
-    for (size_t i = 0; i < sizeof(m->strings) / sizeof(m->strings[0]); i++)
+    for (size_t i = 0; i < sizeof(m->strings) / sizeof(m->strings[0]); i++) {
+        if (m->strings[i])
+            explicit_bzero(m->strings[i], strlen(m->strings[i])); /* the password among them */
         free(m->strings[i]);
+    }
     free(m->tags);
     void (*done)(void *) = m->done;
     void *arg = m->done_arg;
@@ -211,7 +218,7 @@ static void update_poll(struct lw_mqtt *m)
     }
 }
 
-static void try_connect(struct lw_mqtt *m)
+static void start_connect(struct lw_mqtt *m)
 {
     /* connect_async may be called again after a failure: it resets host and socket. */
     int rc = mosquitto_connect_async(m->mosq, m->conf.host, m->conf.port, (int)m->conf.keepalive_s);
@@ -224,6 +231,48 @@ static void try_connect(struct lw_mqtt *m)
     update_poll(m);
 }
 
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct lw_mqtt *m = req->data;
+    uv_freeaddrinfo(res);
+    m->resolving = false;
+    if (m->stopping) {
+        handle_released(m);
+        return;
+    }
+    handle_released(m);
+    if (status < 0) {
+        char why[160];
+        snprintf(why, sizeof(why), "cannot resolve %s: %s", m->conf.host, uv_strerror(status));
+        connection_lost(m, why);
+        return;
+    }
+    start_connect(m);
+}
+
+/* libmosquitto resolves the broker's name with a blocking getaddrinfo inside connect_async: a
+ * dead resolver would stall the whole loop (and trip the watchdog). So names are first resolved
+ * on libuv's thread pool; only when that works does libmosquitto get to resolve them again,
+ * which then answers at once. Numeric addresses need no lookup. */
+static void try_connect(struct lw_mqtt *m)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, m->conf.host, buf) == 1 || inet_pton(AF_INET6, m->conf.host, buf) == 1) {
+        start_connect(m);
+        return;
+    }
+    if (m->resolving)
+        return;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    m->resolve.data = m;
+    if (uv_getaddrinfo(m->loop, &m->resolve, on_resolved, m->conf.host, NULL, &hints) != 0) {
+        connection_lost(m, "cannot start a name lookup");
+        return;
+    }
+    m->resolving = true;
+    m->handles_open++; /* the request keeps m alive until its callback */
+}
+
 static void on_misc(uv_timer_t *t)
 {
     struct lw_mqtt *m = t->data;
@@ -233,7 +282,7 @@ static void on_misc(uv_timer_t *t)
         check_socket(m, mosquitto_loop_misc(m->mosq));
         return;
     }
-    if (uv_now(m->loop) >= m->next_attempt_ms)
+    if (uv_now(m->loop) >= m->next_attempt_ms && !m->resolving)
         try_connect(m);
 }
 
@@ -319,10 +368,16 @@ int lw_mqtt_publish(struct lw_mqtt *m, const char *topic, const char *payload, i
         return LW_ERR_AGAIN;
     int mid = 0;
     int rc = mosquitto_publish(m->mosq, &mid, topic, (int)strlen(payload), payload, qos, retain);
+    /* For QoS >= 1 libmosquitto queues the message before writing it: when only the write failed
+     * (the connection just broke) it still holds it, will resend it on reconnect, and its
+     * acknowledgement must find the tag, or the outbox would send it a second time. */
+    bool queued = qos > 0 && mid != 0 &&
+                  (rc == MOSQ_ERR_CONN_LOST || rc == MOSQ_ERR_ERRNO || rc == MOSQ_ERR_NO_CONN);
     if (rc != MOSQ_ERR_SUCCESS) {
         m->st.publish_failures++;
         lw_log_rl(LW_LOG_WARNING, "mqtt: publish to %s failed: %s", topic, mosquitto_strerror(rc));
-        return LW_ERR_IO;
+        if (!queued)
+            return LW_ERR_IO;
     }
     m->st.published++;
     if (tag > 0 && qos > 0) {
@@ -365,6 +420,8 @@ void lw_mqtt_stop(struct lw_mqtt *m, const char *final_topic, const char *final_
         mosquitto_loop_write(m->mosq, 1);
     }
     m->stopping = true;
+    if (m->resolving)
+        uv_cancel((uv_req_t *)&m->resolve); /* its callback releases m's last reference */
     if (m->socket_up) {
         mosquitto_disconnect(m->mosq);
         mosquitto_loop_write(m->mosq, 1);

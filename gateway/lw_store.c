@@ -34,8 +34,8 @@ static const char *const stmt_sql[ST_COUNT] = {
         "INSERT OR IGNORE INTO readings(node, ts_ms, fcnt, type, hops, rssi_x10, snr_x10, "
         "water_mm, smoke, obscuration, gas_lel_x10, co_ppm, temp_x10, battery_mv, flags, "
         "mono_ms, time_quality) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-    [ST_ALERT_INSERT] = "INSERT INTO alerts(rule, hazard, level, node, state, raised_ms, value, "
-                        "threshold) VALUES(?,?,?,?,'raised',?,?,?)",
+    [ST_ALERT_INSERT] = "INSERT INTO alerts(id, rule, hazard, level, node, state, raised_ms, "
+                        "value, threshold) VALUES(?,?,?,?,?,'raised',?,?,?)",
     [ST_ALERT_STATE] = "UPDATE alerts SET state = ?, "
                        "cleared_ms = CASE WHEN ? = 'cleared' THEN ? ELSE cleared_ms END "
                        "WHERE id = ?",
@@ -140,6 +140,13 @@ static int migrate(struct lw_store *s, const char *path, char *err, size_t errca
                  path, (unsigned)app);
         return LW_ERR_DB;
     }
+    if (ver < 1) {
+        snprintf(err, errcap,
+                 "%s: lorawatch database without a schema version; restore a backup or move it "
+                 "aside",
+                 path);
+        return LW_ERR_DB;
+    }
     if (ver > LW_SCHEMA_VERSION) {
         snprintf(err, errcap,
                  "%s: schema version %d is newer than this lorawatchd understands "
@@ -223,6 +230,13 @@ static int run(struct lw_store *s, sqlite3_stmt *q)
     sqlite3_clear_bindings(q);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         lw_log_rl(LW_LOG_ERR, "database: %s", sqlite3_errmsg(s->db));
+        if (s->in_txn && sqlite3_get_autocommit(s->db)) {
+            /* SQLite rolled the transaction back by itself (SQLITE_FULL, IOERR ...). */
+            s->stats.commit_failures++;
+            s->stats.readings_lost += s->pending;
+            s->in_txn = false;
+            s->pending = 0;
+        }
         return LW_ERR_DB;
     }
     return LW_OK;
@@ -243,6 +257,8 @@ int lw_store_commit(struct lw_store *s)
     if (!s->in_txn)
         return LW_OK;
     int rc = run(s, s->st[ST_COMMIT]);
+    if (rc != LW_OK && !s->in_txn)
+        return rc; /* SQLite already rolled back; run() counted the loss */
     if (rc != LW_OK) {
         /* COMMIT can fail (disk full, I/O error); the transaction must not stay open. */
         if (!sqlite3_get_autocommit(s->db))
@@ -341,7 +357,7 @@ long lw_store_fix_times(struct lw_store *s, int64_t offset_ms)
     char *sql = sqlite3_mprintf("UPDATE readings SET ts_ms = mono_ms + %lld, mono_ms = NULL, "
                                 "time_quality = %d WHERE time_quality = %d",
                                 (long long)offset_ms, LW_TIME_CORRECTED, LW_TIME_PENDING);
-    char e2[256];
+    char e2[256] = "";
     if (!sql)
         return LW_ERR_NOMEM;
     /* Pending rows of the open batch are included: the update runs inside it, then commits. */
@@ -408,24 +424,70 @@ int lw_store_each_counter(struct lw_store *s, void (*fn)(void *arg, uint16_t nod
     return LW_OK;
 }
 
-int lw_store_alert_insert(struct lw_store *s, const char *rule, const char *hazard,
+int lw_store_alert_insert(struct lw_store *s, int64_t id, const char *rule, const char *hazard,
                           const char *level, uint16_t node, int64_t t_ms, double value,
-                          double threshold, int64_t *id)
+                          double threshold)
 {
     if (begin(s) != LW_OK)
         return LW_ERR_DB;
     sqlite3_stmt *q = s->st[ST_ALERT_INSERT];
-    sqlite3_bind_text(q, 1, rule, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 2, hazard, -1, SQLITE_STATIC);
-    sqlite3_bind_text(q, 3, level, -1, SQLITE_STATIC);
-    sqlite3_bind_int(q, 4, node);
-    sqlite3_bind_int64(q, 5, t_ms);
-    sqlite3_bind_double(q, 6, value);
-    sqlite3_bind_double(q, 7, threshold);
-    if (run(s, q) != LW_OK)
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, rule, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 3, hazard, -1, SQLITE_STATIC);
+    sqlite3_bind_text(q, 4, level, -1, SQLITE_STATIC);
+    sqlite3_bind_int(q, 5, node);
+    sqlite3_bind_int64(q, 6, t_ms);
+    sqlite3_bind_double(q, 7, value);
+    sqlite3_bind_double(q, 8, threshold);
+    return run(s, q);
+}
+
+int64_t lw_store_alert_id_floor(struct lw_store *s)
+{
+    sqlite3_stmt *q;
+    int64_t floor = 0;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT max(coalesce((SELECT max(id) FROM alerts), 0), coalesce((SELECT "
+                           "CAST(value AS INTEGER) FROM meta WHERE key = 'alert_id_reserved'), 0))",
+                           -1, &q, NULL) != SQLITE_OK)
         return LW_ERR_DB;
-    *id = sqlite3_last_insert_rowid(s->db);
-    return LW_OK;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        floor = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return floor;
+}
+
+int lw_store_reserve_alert_ids(struct lw_store *s, int64_t upto)
+{
+    char sql[160], e2[256] = "";
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO meta(key, value) VALUES('alert_id_reserved', '%lld') ON CONFLICT(key) "
+             "DO UPDATE SET value = excluded.value",
+             (long long)upto);
+    if (begin(s) != LW_OK)
+        return LW_ERR_DB;
+    return exec(s, sql, e2, sizeof(e2));
+}
+
+int lw_store_savepoint(struct lw_store *s)
+{
+    char e2[256] = "";
+    if (begin(s) != LW_OK)
+        return LW_ERR_DB;
+    return exec(s, "SAVEPOINT transition", e2, sizeof(e2));
+}
+
+void lw_store_savepoint_end(struct lw_store *s, bool ok)
+{
+    char e2[256] = "";
+    if (!ok)
+        exec(s, "ROLLBACK TO transition", e2, sizeof(e2));
+    exec(s, "RELEASE transition", e2, sizeof(e2));
+    /* SQLite may have rolled the whole transaction back by itself (disk full, I/O error). */
+    if (sqlite3_get_autocommit(s->db)) {
+        s->in_txn = false;
+        s->pending = 0;
+    }
 }
 
 int lw_store_alert_set_state(struct lw_store *s, int64_t id, const char *state, int64_t t_ms)
@@ -457,16 +519,19 @@ int lw_store_journal(struct lw_store *s, int64_t alert, int64_t t_ms, const char
 }
 
 int lw_store_each_active_alert(struct lw_store *s,
-                               void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node),
+                               void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node,
+                                          int64_t raised_ms),
                                void *arg)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT id, rule, node FROM alerts WHERE state <> 'cleared'", -1,
-                           &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT id, rule, node, raised_ms FROM alerts WHERE state NOT IN ('cleared', "
+                           "'closed')",
+                           -1, &q, NULL) != SQLITE_OK)
         return LW_ERR_DB;
     while (sqlite3_step(q) == SQLITE_ROW)
         fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
-           (uint16_t)sqlite3_column_int(q, 2));
+           (uint16_t)sqlite3_column_int(q, 2), sqlite3_column_int64(q, 3));
     sqlite3_finalize(q);
     return LW_OK;
 }

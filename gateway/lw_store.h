@@ -65,15 +65,24 @@ int lw_store_commit(struct lw_store *s);
 
 /* Alerts. Each call joins the open transaction; lw_store_commit makes it durable. The gateway
  * commits right after so an alert is on disk before it is published. */
-int lw_store_alert_insert(struct lw_store *s, const char *rule, const char *hazard,
+int lw_store_alert_insert(struct lw_store *s, int64_t id, const char *rule, const char *hazard,
                           const char *level, uint16_t node, int64_t t_ms, double value,
-                          double threshold, int64_t *id);
+                          double threshold);
+/* Alert ids are handed out by the gateway, not by SQLite, so an alert published while the disk
+ * fails keeps an id no later alert can get: ids are reserved in blocks recorded in meta.
+ * lw_store_alert_id_floor returns the highest id used or reserved so far (0 for none). */
+int64_t lw_store_alert_id_floor(struct lw_store *s);
+int lw_store_reserve_alert_ids(struct lw_store *s, int64_t upto);
+/* A transition's rows go in or stay out together: savepoint, then release (ok) or roll back. */
+int lw_store_savepoint(struct lw_store *s);
+void lw_store_savepoint_end(struct lw_store *s, bool ok);
 int lw_store_alert_set_state(struct lw_store *s, int64_t id, const char *state, int64_t t_ms);
 int lw_store_journal(struct lw_store *s, int64_t alert, int64_t t_ms, const char *event,
                      const char *detail);
-/* Active (raised, not cleared) alerts: to rebuild rule state after a restart. */
+/* Active alerts (neither cleared nor closed): to rebuild rule state after a restart. */
 int lw_store_each_active_alert(struct lw_store *s,
-                               void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node),
+                               void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node,
+                                          int64_t raised_ms),
                                void *arg);
 
 /* Outbox: messages that must reach the broker at least once. */

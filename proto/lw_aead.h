@@ -1,6 +1,7 @@
-/* Internal AES-128-CCM (8-byte tag, 13-byte nonce) seam: the only place proto touches a crypto
- * library, so a microcontroller build can swap in mbedTLS or hardware AES by replacing the one
- * file that implements it (lw_aead_openssl.c on Linux). Not part of the public API. */
+/* Internal AES-128-CCM (8-byte tag, 13-byte nonce) seam: with its sibling lw_kdf.h (HKDF for the
+ * join procedure) the only place proto touches a crypto library, so a microcontroller build can
+ * swap in mbedTLS or hardware AES by replacing the file that implements each (lw_aead_openssl.c
+ * and lw_kdf_openssl.c on Linux). Not part of the public API. */
 #ifndef LW_AEAD_H
 #define LW_AEAD_H
 

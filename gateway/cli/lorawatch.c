@@ -193,6 +193,12 @@ static char *ask_daemon(const char *path, int *unreachable)
     long used = 0;
     while ((used = lw_ctl_take(buf, len, &body, &blen)) == 0 && len < 4 + LW_CTL_MAX_MSG) {
         ssize_t n = read(fd, buf + len, 4 + LW_CTL_MAX_MSG - len);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            /* A stalled daemon: its metrics file will tell how stale it is. */
+            fprintf(stderr, "lorawatch status: %s: no answer within 5 s\n", path);
+            *unreachable = 1;
+            goto fail;
+        }
         if (n <= 0)
             break;
         len += (size_t)n;
