@@ -18,7 +18,7 @@ static const char *const hazard_names[] = {"flood", "fire", "gas", "trouble", NU
 static const char *const metric_names[] = {"water_mm", "smoke",  "obscuration", "gas_lel",
                                            "co_ppm",   "temp_c", "battery_mv",  NULL};
 static const char *const metric_units[] = {"mm", "", "%/m", "%LEL", "ppm", "°C", "mV"};
-static const char *const backend_names[] = {"sim", NULL};
+static const char *const backend_names[] = {"sim", "udp-forwarder", NULL};
 static const char *const clock_names[] = {"system", "medium", NULL};
 static const char *const log_names[] = {"err", "warning", "notice", "info", "debug", NULL};
 static const char *const direction_names[] = {"above", "below", NULL};
@@ -101,11 +101,18 @@ static const struct key scalar_keys[] = {
      "Group allowed on the control socket besides root and the service user; empty: owner "
      "only."},
     {"radio", "backend", KT_STR, CF(radio_backend), "sim", 0, 0, backend_names,
-     "Radio driver: sim (the simulator's loopback medium)."},
+     "Radio driver: sim (the simulator's loopback medium) or udp-forwarder (a concentrator's "
+     "Semtech UDP packet forwarder, lora_pkt_fwd)."},
     {"radio", "sim_listen", KT_STR, CF(sim_listen), "127.0.0.1:17000", 0, 0, NULL,
      "sim backend: UDP address the simulated medium sends frames to."},
     {"radio", "sim_clock", KT_STR, CF(sim_clock), "system", 0, 0, clock_names,
      "sim backend: 'medium' takes reception time from the simulator's virtual clock."},
+    {"radio", "forwarder_listen", KT_STR, CF(forwarder_listen), "127.0.0.1:1700", 0, 0, NULL,
+     "udp-forwarder backend: UDP address lora_pkt_fwd sends to (its server_address and "
+     "serv_port_up/serv_port_down)."},
+    {"radio", "tx_power_dbm", KT_U32, CF(tx_power_dbm), "14", 0, 27, NULL,
+     "udp-forwarder backend: transmit power of downlinks in dBm; 470-510 MHz micro-power rules "
+     "allow at most 50 mW (17 dBm) e.r.p. including antenna gain."},
     {"radio", "frequency_hz", KT_U32, CF(frequency_hz), "470300000", 137000000, 1020000000, NULL,
      "Channel centre frequency in Hz (CN470 uplink 470.3 + 0.2*n MHz)."},
     {"radio", "spreading_factor", KT_U32, CF(spreading_factor), "9", 7, 12, NULL,
@@ -684,6 +691,9 @@ static void validate_radio(struct parse *p)
     if (lw_parse_hostport(c->sim_listen, host, sizeof(host), &port) != LW_OK)
         report(p, sline(p, "sim_listen"), "[radio] sim_listen = %s: must be HOST:PORT",
                c->sim_listen);
+    if (lw_parse_hostport(c->forwarder_listen, host, sizeof(host), &port) != LW_OK)
+        report(p, sline(p, "forwarder_listen"), "[radio] forwarder_listen = %s: must be HOST:PORT",
+               c->forwarder_listen);
     if (strspn(c->site, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") !=
             strlen(c->site) ||
         !c->site[0])

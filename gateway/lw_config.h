@@ -94,7 +94,9 @@ struct lw_config {
     /* [radio] */
     char radio_backend[16];
     char sim_listen[64];
-    char sim_clock[16]; /* "system" or "medium" */
+    char sim_clock[16];        /* "system" or "medium" */
+    char forwarder_listen[64]; /* udp-forwarder: where lora_pkt_fwd sends its datagrams */
+    uint32_t tx_power_dbm;     /* udp-forwarder: "powe" of every downlink */
     uint32_t frequency_hz;
     uint32_t spreading_factor;
     uint32_t bandwidth_hz;

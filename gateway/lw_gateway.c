@@ -39,6 +39,8 @@ struct lw_gateway {
     int handles_open;
     bool medium_clock;
     int64_t clock_ms; /* latest reception time: drives the journal when the medium is the clock */
+    int64_t ts_cached_s; /* node-state time text, formatted once per second */
+    char ts_cached[40];
     int64_t last_alert_id;     /* highest alert id handed out */
     int64_t reserved_alert_id; /* ids up to this are reserved in the database */
     int64_t started_ms;
@@ -149,8 +151,8 @@ static int64_t next_alert_id(struct lw_gateway *g)
     int64_t id = ++g->last_alert_id;
     if (id > g->reserved_alert_id) {
         int64_t upto = id + ALERT_ID_BLOCK - 1;
-        if (lw_store_reserve_alert_ids(g->store, upto) == LW_OK && lw_store_commit(g->store) ==
-                                                                       LW_OK)
+        if (lw_store_reserve_alert_ids(g->store, upto) == LW_OK &&
+            lw_store_commit(g->store) == LW_OK)
             g->reserved_alert_id = upto;
         else
             lw_log_rl(LW_LOG_ERR, "alert ids could not be reserved in the database: ids may "
@@ -192,12 +194,12 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
     int64_t seq = 0;
     int rc = lw_store_savepoint(g->store);
     if (rc == LW_OK)
-        rc = state == LW_ALERT_RAISED
-                 ? lw_store_alert_insert(g->store, info.id, rule->name,
-                                         lw_hazard_name(rule->hazard), lw_level_name(rule->level),
-                                         node->address, t, value,
-                                         rule->below ? -rule->threshold : rule->threshold)
-                 : lw_store_alert_set_state(g->store, info.id, name, t);
+        rc =
+            state == LW_ALERT_RAISED
+                ? lw_store_alert_insert(g->store, info.id, rule->name, lw_hazard_name(rule->hazard),
+                                        lw_level_name(rule->level), node->address, t, value,
+                                        rule->below ? -rule->threshold : rule->threshold)
+                : lw_store_alert_set_state(g->store, info.id, name, t);
     if (rc == LW_OK)
         rc = lw_store_journal(g->store, info.id, t, name, sentence);
     if (rc == LW_OK)
@@ -226,7 +228,7 @@ static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct
     for (size_t i = 0; i < g->cfg->n_rules; i++) {
         const struct lw_rule_conf *rule = &g->cfg->rules[i];
         double v;
-        if (!lw_rule_applies(rule, node->conf) || !lw_rule_value(rule, r, &v))
+        if (!node->rules[i].applies || !lw_rule_value(rule, r, &v))
             continue;
         enum lw_rule_event ev = lw_rule_eval(rule, &node->rules[i], v, rule_ms);
         if (ev != LW_RULE_NONE)
@@ -238,29 +240,59 @@ static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct
 
 /* ---- node state topic ------------------------------------------------------------------- */
 
+/* A fixed-point reading (v / 10^dec) as the shortest JSON number text. cJSON formats doubles with
+ * sprintf("%1.15g") and parses them back to check: for the per-frame node state that was the
+ * largest single cost of the whole pipeline. cJSON still builds the document (AddRaw). */
+static void add_fixed(cJSON *o, const char *name, long v, int dec)
+{
+    char t[32];
+    long div = dec == 2 ? 100 : dec == 1 ? 10 : 1, ip = labs(v) / div, fp = labs(v) % div;
+    const char *sign = v < 0 ? "-" : "";
+    if (fp == 0)
+        snprintf(t, sizeof(t), "%s%ld", sign, ip);
+    else if (dec == 2 && fp % 10)
+        snprintf(t, sizeof(t), "%s%ld.%02ld", sign, ip, fp);
+    else
+        snprintf(t, sizeof(t), "%s%ld.%ld", sign, ip, dec == 2 ? fp / 10 : fp);
+    cJSON_AddRawToObject(o, name, t);
+}
+
 static void publish_node_state(struct lw_gateway *g, const struct lw_node *n,
                                const struct lw_reading *r, int64_t t)
 {
     if (!lw_mqtt_connected(g->mqtt))
         return;
-    char topic[160], ts[40];
+    char topic[160];
     snprintf(topic, sizeof(topic), "lorawatch/%s/node/%s", g->cfg->site, n->conf->name);
+    if (t / 1000 != g->ts_cached_s) { /* local time formatting once per second, not per frame */
+        g->ts_cached_s = t / 1000;
+        lw_format_time(t, g->ts_cached, sizeof(g->ts_cached));
+    }
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return;
     cJSON_AddStringToObject(o, "node", n->conf->name);
     cJSON_AddStringToObject(o, "kind", lw_kind_name(n->conf->kind));
-    lw_format_time(t, ts, sizeof(ts));
-    cJSON_AddStringToObject(o, "time", ts);
-    cJSON_AddNumberToObject(o, "rssi", n->last_rssi_x10 / 10.0);
-    cJSON_AddNumberToObject(o, "snr", n->last_snr_x10 / 10.0);
-    for (int m = 0; m < LW_METRIC_COUNT; m++) {
-        double v;
-        if (lw_metric_value((enum lw_metric)m, r, &v))
-            cJSON_AddNumberToObject(o, lw_metric_name((enum lw_metric)m), v);
+    cJSON_AddStringToObject(o, "time", g->ts_cached);
+    add_fixed(o, "rssi", n->last_rssi_x10, 1);
+    add_fixed(o, "snr", n->last_snr_x10, 1);
+    if (r->present & LW_R_WATER)
+        add_fixed(o, lw_metric_name(LW_METRIC_WATER), r->water_mm, 0);
+    if (r->present & LW_R_SMOKE) {
+        add_fixed(o, lw_metric_name(LW_METRIC_SMOKE), r->smoke_alarm, 0);
+        add_fixed(o, lw_metric_name(LW_METRIC_OBSCURATION), r->smoke_obscuration, 2);
     }
+    double unused;
+    if (lw_metric_value(LW_METRIC_GAS, r, &unused)) /* not while the sensor warms up */
+        add_fixed(o, lw_metric_name(LW_METRIC_GAS), r->gas_lel_x10, 1);
+    if (r->present & LW_R_CO)
+        add_fixed(o, lw_metric_name(LW_METRIC_CO), r->co_ppm, 0);
+    if (r->present & LW_R_TEMP)
+        add_fixed(o, lw_metric_name(LW_METRIC_TEMP), r->temp_c_x10, 1);
+    if (r->present & LW_R_BATTERY)
+        add_fixed(o, lw_metric_name(LW_METRIC_BATTERY), r->battery_mv, 0);
     if (r->present & LW_R_FLAGS)
-        cJSON_AddNumberToObject(o, "flags", r->flags);
+        add_fixed(o, "flags", r->flags, 0);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     if (s) {
@@ -477,13 +509,14 @@ int lw_gateway_reload(struct lw_gateway *g, struct lw_config *next)
         }
         for (size_t k = 0; k < g->cfg->n_rules; k++) {
             long j = n ? rule_index(next, g->cfg->rules[k].name) : -1;
-            if (j >= 0 && lw_rule_applies(&next->rules[j], n->conf)) {
+            if (j >= 0 && n->rules[j].applies) {
                 n->rules[j] = old->rules[k];
+                n->rules[j].applies = true; /* computed for the new configuration */
             } else if (old->rules[k].active) {
                 /* Nobody will ever clear it now: withdraw it, on the record and on the retained
                  * topic, so no phone keeps showing it as raised. */
-                alert_transition(g, old->conf, &g->cfg->rules[k], &old->rules[k],
-                                 LW_ALERT_CLOSED, 0, t);
+                alert_transition(g, old->conf, &g->cfg->rules[k], &old->rules[k], LW_ALERT_CLOSED,
+                                 0, t);
                 closed++;
             }
         }
@@ -511,8 +544,7 @@ static void restore_counter(void *arg, uint16_t addr, uint32_t fcnt)
 
 /* A raised alert of a rule that still applies to its node is live again: it clears as usual.
  * One whose rule or node is gone was never closed (the daemon stopped first): close it now. */
-static void restore_alert(void *arg, int64_t id, const char *rule, uint16_t addr,
-                          int64_t raised_ms)
+static void restore_alert(void *arg, int64_t id, const char *rule, uint16_t addr, int64_t raised_ms)
 {
     struct lw_gateway *g = arg;
     struct lw_node *n = lw_registry_find(g->reg, addr);

@@ -7,7 +7,7 @@
 #include "lw_error.h"
 #include "lw_log.h"
 
-static const struct lw_radio_ops *const backends[] = {&lw_radio_sim_ops};
+static const struct lw_radio_ops *const backends[] = {&lw_radio_sim_ops, &lw_radio_udpfwd_ops};
 
 const struct lw_radio_ops *lw_radio_find(const char *name)
 {

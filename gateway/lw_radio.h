@@ -1,4 +1,4 @@
-/* The radio boundary: every backend (sim today; sx127x, sx126x, udp-forwarder later) is a table of
+/* The radio boundary: every backend (sim, udp-forwarder; sx127x, sx126x later) is a table of
  * operations with a void *ctx, chosen by its config name. The daemon watches the backend's fd in
  * its libuv loop and drains received frames when it is readable: no work in interrupt context. */
 #ifndef LW_RADIO_H
@@ -26,7 +26,8 @@ struct lw_radio_rx {
 
 struct lw_radio_stats {
     uint64_t rx_frames;
-    uint64_t rx_malformed; /* transport-level garbage the backend dropped */
+    uint64_t rx_malformed; /* transport-level garbage the backend dropped (udp-forwarder: also
+                            * rxpk with a failed or no CRC, or not LoRa) */
     uint64_t tx_frames;
     uint64_t resets; /* chip resets by the radio watchdog */
 };
@@ -47,6 +48,7 @@ struct lw_radio_ops {
 };
 
 extern const struct lw_radio_ops lw_radio_sim_ops;
+extern const struct lw_radio_ops lw_radio_udpfwd_ops;
 
 /* Find a backend by its config name; NULL when unknown. */
 const struct lw_radio_ops *lw_radio_find(const char *name);

@@ -32,8 +32,12 @@ struct lw_registry *lw_registry_new(const struct lw_config *cfg)
         lw_replay_init(&reg->nodes[i].replay);
     }
     qsort(reg->nodes, reg->n, sizeof(*reg->nodes), by_address);
-    for (size_t i = 0; i < reg->n; i++)
+    for (size_t i = 0; i < reg->n; i++) {
         reg->nodes[i].rules = &reg->rule_states[i * cfg->n_rules];
+        /* Kinds and tags are fixed per configuration: not parsed again for every frame. */
+        for (size_t k = 0; k < cfg->n_rules; k++)
+            reg->nodes[i].rules[k].applies = lw_rule_applies(&cfg->rules[k], reg->nodes[i].conf);
+    }
     return reg;
 }
 

@@ -15,6 +15,7 @@ struct lw_rule_state {
     int64_t above_since_ms; /* when the current exceedance began */
     int64_t alert_id;       /* journal id of the active alert */
     int64_t raised_ms;      /* when it was raised */
+    bool applies;           /* lw_rule_applies(rule, node), set once per configuration */
 };
 
 enum lw_rule_event { LW_RULE_NONE, LW_RULE_RAISE, LW_RULE_CLEAR };

@@ -84,7 +84,22 @@ struct lw_store {
     size_t pending;
     uint32_t batch_rows;
     struct lw_store_stats stats;
+    int wal_pages; /* WAL size after the last commit (sqlite3_wal_hook) */
+    bool urgent;   /* the open transaction carries an alert: commit it and nothing more */
 };
+
+/* SQLite's automatic checkpoint runs inside whichever COMMIT takes the WAL past 1000 pages, and
+ * it fsyncs; with readings batched, that COMMIT is most often an alert's. The hook below replaces
+ * it, and lw_store_commit checkpoints only after commits that carry no alert. */
+#define WAL_CHECKPOINT_PAGES 1000
+
+static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
+{
+    (void)db;
+    (void)name;
+    ((struct lw_store *)arg)->wal_pages = pages;
+    return SQLITE_OK;
+}
 
 static int exec(struct lw_store *s, const char *sql, char *err, size_t errcap)
 {
@@ -196,6 +211,7 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
         snprintf(err, errcap, "%s: %s", path, e2);
         goto fail;
     }
+    sqlite3_wal_hook(s->db, on_wal, s); /* replaces the automatic checkpoint */
     for (int i = 0; i < ST_COUNT; i++)
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
                                NULL) != SQLITE_OK) {
@@ -272,6 +288,11 @@ int lw_store_commit(struct lw_store *s)
     }
     s->in_txn = false;
     s->pending = 0;
+    if (!s->urgent && s->wal_pages >= WAL_CHECKPOINT_PAGES) {
+        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        s->wal_pages = 0;
+    }
+    s->urgent = false;
     return rc;
 }
 
@@ -430,6 +451,7 @@ int lw_store_alert_insert(struct lw_store *s, int64_t id, const char *rule, cons
 {
     if (begin(s) != LW_OK)
         return LW_ERR_DB;
+    s->urgent = true;
     sqlite3_stmt *q = s->st[ST_ALERT_INSERT];
     sqlite3_bind_int64(q, 1, id);
     sqlite3_bind_text(q, 2, rule, -1, SQLITE_STATIC);
@@ -494,6 +516,7 @@ int lw_store_alert_set_state(struct lw_store *s, int64_t id, const char *state, 
 {
     if (begin(s) != LW_OK)
         return LW_ERR_DB;
+    s->urgent = true;
     sqlite3_stmt *q = s->st[ST_ALERT_STATE];
     sqlite3_bind_text(q, 1, state, -1, SQLITE_STATIC);
     sqlite3_bind_text(q, 2, state, -1, SQLITE_STATIC);
@@ -524,10 +547,11 @@ int lw_store_each_active_alert(struct lw_store *s,
                                void *arg)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT id, rule, node, raised_ms FROM alerts WHERE state NOT IN ('cleared', "
-                           "'closed')",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT id, rule, node, raised_ms FROM alerts WHERE state NOT IN ('cleared', "
+            "'closed')",
+            -1, &q, NULL) != SQLITE_OK)
         return LW_ERR_DB;
     while (sqlite3_step(q) == SQLITE_ROW)
         fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
