@@ -184,6 +184,32 @@ static int migrate(struct lw_store *s, const char *path, char *err, size_t errca
     return LW_OK;
 }
 
+/* A damaged file must be refused before anything is written into it. quick_check reads every
+ * page once (seconds on a season-sized file on an SD card): the price of never building on
+ * corruption. */
+static int check_pages(struct lw_store *s, const char *path, char *err, size_t errcap)
+{
+    sqlite3_stmt *q;
+    int rc = LW_ERR_DB;
+    if (sqlite3_prepare_v2(s->db, "PRAGMA quick_check(1)", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW) {
+        const char *res = (const char *)sqlite3_column_text(q, 0);
+        if (res && strcmp(res, "ok") == 0)
+            rc = LW_OK;
+        else
+            snprintf(err, errcap,
+                     "%s: the database is damaged (%s); restore a backup or move the file aside "
+                     "(sqlite3 .recover may save its data); lorawatchd will not write into it",
+                     path, res ? res : "?");
+    } else {
+        snprintf(err, errcap,
+                 "%s: the database cannot be checked (%s); restore a backup or move it aside", path,
+                 sqlite3_errmsg(s->db));
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
 struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err, size_t errcap)
 {
     struct lw_store *s = calloc(1, sizeof(*s));
@@ -201,7 +227,7 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
     sqlite3_extended_result_codes(s->db, 1);
     /* Readers (history, reports) must never block the daemon for long. */
     sqlite3_busy_timeout(s->db, 2000);
-    if (migrate(s, path, err, errcap) != LW_OK)
+    if (migrate(s, path, err, errcap) != LW_OK || check_pages(s, path, err, errcap) != LW_OK)
         goto fail;
     /* WAL: readers work beside the writer; NORMAL sync: a power cut loses at most the last
      * transactions, never the file (SQLite's documented WAL guarantee). */
