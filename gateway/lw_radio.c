@@ -1,13 +1,50 @@
 /* Radio backend selection and the loop glue: poll the backend fd, drain frames, hand them on. */
 #include "lw_radio.h"
 
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "lw_error.h"
 #include "lw_log.h"
+#include "lw_parse.h"
 
 static const struct lw_radio_ops *const backends[] = {&lw_radio_sim_ops, &lw_radio_udpfwd_ops};
+
+int lw_radio_udp_bind(const char *backend, const char *key, const char *hostport, int rcvbuf)
+{
+    char host[128], portstr[8];
+    uint16_t port;
+    if (lw_parse_hostport(hostport, host, sizeof(host), &port) != LW_OK)
+        return LW_ERR_CONFIG;
+    struct addrinfo hints = {.ai_family = AF_UNSPEC,
+                             .ai_socktype = SOCK_DGRAM,
+                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
+    snprintf(portstr, sizeof(portstr), "%u", port);
+    struct addrinfo *ai = NULL;
+    int gai = getaddrinfo(host, portstr, &hints, &ai);
+    if (gai != 0) {
+        lw_log(LW_LOG_ERR, "radio %s: %s %s: %s (a numeric address is required)", backend, key,
+               hostport, gai_strerror(gai));
+        return LW_ERR_CONFIG;
+    }
+    int fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0 || bind(fd, ai->ai_addr, ai->ai_addrlen) != 0) {
+        lw_log(LW_LOG_ERR, "radio %s: cannot listen on %s: %s", backend, hostport, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(ai);
+        return LW_ERR_IO;
+    }
+    freeaddrinfo(ai);
+    /* Bursts (many nodes at once, a forwarder after an outage) must queue, not drop. */
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    return fd;
+}
 
 const struct lw_radio_ops *lw_radio_find(const char *name)
 {

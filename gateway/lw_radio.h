@@ -50,6 +50,11 @@ struct lw_radio_ops {
 extern const struct lw_radio_ops lw_radio_sim_ops;
 extern const struct lw_radio_ops lw_radio_udpfwd_ops;
 
+/* For UDP-based backends: a non-blocking UDP socket bound to the numeric HOST:PORT in
+ * hostport (the config key named key, for messages), with a receive buffer of rcvbuf bytes.
+ * Returns the fd, or a negative lw_err after logging why. */
+int lw_radio_udp_bind(const char *backend, const char *key, const char *hostport, int rcvbuf);
+
 /* Find a backend by its config name; NULL when unknown. */
 const struct lw_radio_ops *lw_radio_find(const char *name);
 

@@ -28,41 +28,16 @@ struct sim {
 
 static int sim_open(const struct lw_config *cfg, void **ctx)
 {
-    char host[128];
-    uint16_t port;
-    if (lw_parse_hostport(cfg->sim_listen, host, sizeof(host), &port) != LW_OK)
-        return LW_ERR_CONFIG;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_DGRAM,
-                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
-    char portstr[8];
-    snprintf(portstr, sizeof(portstr), "%u", port);
-    struct addrinfo *ai = NULL;
-    int gai = getaddrinfo(host, portstr, &hints, &ai);
-    if (gai != 0) {
-        lw_log(LW_LOG_ERR, "radio sim: sim_listen %s: %s (a numeric address is required)",
-               cfg->sim_listen, gai_strerror(gai));
-        return LW_ERR_CONFIG;
-    }
     struct sim *s = calloc(1, sizeof(*s));
-    if (!s) {
-        freeaddrinfo(ai);
+    if (!s)
         return LW_ERR_NOMEM;
+    s->fd = lw_radio_udp_bind("sim", "sim_listen", cfg->sim_listen, 4 << 20);
+    if (s->fd < 0) {
+        int rc = s->fd;
+        free(s);
+        return rc;
     }
     s->medium_clock = strcmp(cfg->sim_clock, "medium") == 0;
-    s->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s->fd < 0 || bind(s->fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        lw_log(LW_LOG_ERR, "radio sim: cannot listen on %s: %s", cfg->sim_listen, strerror(errno));
-        if (s->fd >= 0)
-            close(s->fd);
-        free(s);
-        freeaddrinfo(ai);
-        return LW_ERR_IO;
-    }
-    /* Bursts from the simulator (hundreds of nodes at once) must queue, not drop. */
-    int rcvbuf = 4 << 20;
-    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
-    freeaddrinfo(ai);
     lw_log(LW_LOG_INFO, "radio sim: listening on udp %s, %s clock", cfg->sim_listen,
            s->medium_clock ? "medium" : "system");
     *ctx = s;

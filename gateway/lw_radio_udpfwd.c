@@ -102,35 +102,16 @@ static struct fwd_gateway *gateway_of(struct udpfwd *s, const uint8_t *eui,
 
 static int fwd_open(const struct lw_config *cfg, void **ctx)
 {
-    char host[128];
-    uint16_t port;
-    if (lw_parse_hostport(cfg->forwarder_listen, host, sizeof(host), &port) != LW_OK)
-        return LW_ERR_CONFIG;
-    struct addrinfo hints = {.ai_family = AF_UNSPEC,
-                             .ai_socktype = SOCK_DGRAM,
-                             .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV};
-    char portstr[8];
-    snprintf(portstr, sizeof(portstr), "%u", port);
-    struct addrinfo *ai = NULL;
-    int gai = getaddrinfo(host, portstr, &hints, &ai);
-    if (gai != 0) {
-        lw_log(LW_LOG_ERR,
-               "radio udp-forwarder: forwarder_listen %s: %s (a numeric address is "
-               "required)",
-               cfg->forwarder_listen, gai_strerror(gai));
-        return LW_ERR_CONFIG;
-    }
     struct udpfwd *s = calloc(1, sizeof(*s));
-    if (!s) {
-        freeaddrinfo(ai);
+    if (!s)
         return LW_ERR_NOMEM;
-    }
     s->efd = s->ep = -1;
-    s->fd = socket(ai->ai_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    if (s->fd < 0 || bind(s->fd, ai->ai_addr, ai->ai_addrlen) != 0) {
-        lw_log(LW_LOG_ERR, "radio udp-forwarder: cannot listen on %s: %s", cfg->forwarder_listen,
-               strerror(errno));
-        goto fail;
+    /* Several concentrators, or one after an outage, may burst: queue rather than drop. */
+    s->fd = lw_radio_udp_bind("udp-forwarder", "forwarder_listen", cfg->forwarder_listen, 1 << 20);
+    if (s->fd < 0) {
+        int rc = s->fd;
+        free(s);
+        return rc;
     }
     struct epoll_event ev = {.events = EPOLLIN};
     s->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -140,10 +121,6 @@ static int fwd_open(const struct lw_config *cfg, void **ctx)
         lw_log(LW_LOG_ERR, "radio udp-forwarder: cannot set up polling: %s", strerror(errno));
         goto fail;
     }
-    freeaddrinfo(ai);
-    /* Several concentrators, or one after an outage, may burst: queue rather than drop. */
-    int rcvbuf = 1 << 20;
-    setsockopt(s->fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
     s->tx.freq_hz = cfg->frequency_hz;
     s->tx.sf = (uint8_t)cfg->spreading_factor;
     s->tx.bw_hz = cfg->bandwidth_hz;
@@ -164,7 +141,6 @@ fail:
     if (s->ep >= 0)
         close(s->ep);
     free(s);
-    freeaddrinfo(ai);
     return LW_ERR_IO;
 }
 
