@@ -8,7 +8,7 @@
 JSOCK=/run/systemd/journal/socket
 if [ -e "$JSOCK" ] || [ "$(id -u)" -ne 0 ]; then
   echo "skipped: a real journald owns $JSOCK, or not root (cannot stand in for it)"
-  exit 0
+  exit 77 # reported by ctest as skipped, not passed
 fi
 made_dir=0
 [ -d /run/systemd/journal ] || { mkdir -p /run/systemd/journal && made_dir=1; }
