@@ -560,6 +560,12 @@ static void restore_alert(void *arg, int64_t id, const char *rule, uint16_t addr
     lw_store_alert_set_state(g->store, id, "closed", wall_ms());
     lw_store_journal(g->store, id, wall_ms(), "closed",
                      "rule or node no longer configured at start-up");
+    /* Its rule is gone, so no full message can be built: an empty retained message removes the
+     * stale "raised" one from the broker (MQTT's way), delivered through the outbox as usual. */
+    char topic[128];
+    int64_t seq;
+    lw_alert_topic(topic, sizeof(topic), g->cfg->site, id);
+    lw_store_outbox_add(g->store, id, topic, "", true, &seq);
 }
 
 int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio,

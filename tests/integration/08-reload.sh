@@ -85,3 +85,28 @@ lw_stop_daemon
 grep -q 'replayed or stale frame counter.*src 0x0001, fcnt 2' "$WORK/lorawatchd.log" ||
   fail "replay window not carried across reloads"
 pass "replay window carried across reloads"
+
+# An alert still raised when the daemon stops, whose rule is gone when it starts again: closed in
+# the journal, and its retained "raised" message removed from the broker.
+write_conf "$LW_MQTT_PORT" a n2
+lw_start_daemon "$WORK/lorawatchd.conf"
+lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "restart did not connect"
+send 1 "$K1" 4 150
+lw_wait_for 5 sh -c "[ \"\$(sqlite3 '$WORK/lw.db' \"SELECT count(*) FROM alerts WHERE rule='a' AND state='raised'\")\" = 1 ]" ||
+  fail "rule a not raised again"
+id=$(q "SELECT id FROM alerts WHERE rule='a' AND state='raised'")
+topic="lorawatch/rl/alert/$id"
+[ -n "$(mosquitto_sub -p "$LW_MQTT_PORT" -t "$topic" -C 1 -W 3 2>/dev/null)" ] ||
+  fail "alert $id not retained on the broker (the port change must not have applied)"
+lw_stop_daemon
+write_conf "$LW_MQTT_PORT" n2 # no rules at all now
+lw_start_daemon "$WORK/lorawatchd.conf"
+lw_wait_for 10 grep -q "alert #$id (rule a) no longer applies: closed" "$WORK/lorawatchd.log" ||
+  fail "stale alert not closed at start"
+[ "$(q "SELECT state FROM alerts WHERE id=$id")" = closed ] || fail "alert $id not closed in the store"
+lw_wait_for 10 sh -c "[ \"\$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM outbox')\" = 0 ]" ||
+  fail "removal of the retained message not acknowledged"
+[ -z "$(mosquitto_sub -p "$LW_MQTT_PORT" -t "$topic" -C 1 -W 2 2>/dev/null)" ] ||
+  fail "retained message of closed alert $id still on the broker"
+lw_stop_daemon
+pass "alert of a rule removed while stopped: closed at start, retained message removed"
