@@ -456,6 +456,11 @@ int main(int argc, char **argv)
     }
     if (o.linger_ms)
         serve(&s, -1, (int)o.linger_ms);
+    /* Stop pulling and take the acknowledgements still owed, so a PULL_DATA sent just before
+     * the end is not miscounted as unanswered. */
+    s.next_pull_ms = INT64_MAX;
+    for (int64_t until = now_ms() + ACK_WAIT_MS; s.pull_acks < s.pull_data && now_ms() < until;)
+        serve(&s, -1, 50);
     printf("{\"pull_data\":%u,\"pull_acks\":%u,\"push_data\":%u,\"push_acks\":%u,"
            "\"malformed_sent\":%u,\"pull_resp\":%u,\"tx_acks\":%u,\"bad\":%u}\n",
            s.pull_data, s.pull_acks, s.push_data, s.push_acks, s.malformed, s.pull_resp, s.tx_acks,
