@@ -51,14 +51,9 @@ struct lw_gateway {
     void *done_arg;
 };
 
-static int64_t wall_ms(void)
-{
-    return lw_clock_wall_ms();
-}
-
 static int64_t now_ms(const struct lw_gateway *g)
 {
-    return g->medium_clock && g->clock_ms ? g->clock_ms : wall_ms();
+    return g->medium_clock && g->clock_ms ? g->clock_ms : lw_clock_wall_ms();
 }
 
 static void on_commit_timer(uv_timer_t *t)
@@ -79,7 +74,7 @@ static char *status_json(struct lw_gateway *g, const char *state)
     cJSON_AddStringToObject(o, "version", LW_VERSION);
     lw_format_time(g->started_ms, t, sizeof(t));
     cJSON_AddStringToObject(o, "started", t);
-    lw_format_time(wall_ms(), t, sizeof(t));
+    lw_format_time(lw_clock_wall_ms(), t, sizeof(t));
     cJSON_AddStringToObject(o, "time", t);
     cJSON_AddNumberToObject(o, "nodes", (double)lw_registry_count(g->reg));
     cJSON *c = cJSON_AddObjectToObject(o, "counters");
@@ -371,7 +366,7 @@ static void fill_metrics(struct lw_gateway *g, bool up, struct lw_metrics *out)
         .site = g->cfg->site,
         .up = up,
         .start_time_s = g->started_ms / 1000.0,
-        .time_s = wall_ms() / 1000.0,
+        .time_s = lw_clock_wall_ms() / 1000.0,
         .interval_s = g->cfg->metrics_interval_ms / 1000.0,
         .nodes = lw_registry_count(g->reg),
         .frames = g->c.frames,
@@ -557,8 +552,8 @@ static void restore_alert(void *arg, int64_t id, const char *rule, uint16_t addr
             return;
         }
     lw_log(LW_LOG_NOTICE, "alert #%lld (rule %s) no longer applies: closed", (long long)id, rule);
-    lw_store_alert_set_state(g->store, id, "closed", wall_ms());
-    lw_store_journal(g->store, id, wall_ms(), "closed",
+    lw_store_alert_set_state(g->store, id, "closed", lw_clock_wall_ms());
+    lw_store_journal(g->store, id, lw_clock_wall_ms(), "closed",
                      "rule or node no longer configured at start-up");
     /* Its rule is gone, so no full message can be built: an empty retained message removes the
      * stale "raised" one from the broker (MQTT's way), delivered through the outbox as usual. */
@@ -577,7 +572,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         return LW_ERR_NOMEM;
     g->loop = loop;
     g->cfg = cfg;
-    g->started_ms = wall_ms();
+    g->started_ms = lw_clock_wall_ms();
     g->medium_clock = strcmp(cfg->sim_clock, "medium") == 0;
     snprintf(g->status_topic, sizeof(g->status_topic), "lorawatch/%s/gateway/status", cfg->site);
 

@@ -5,34 +5,16 @@
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"
-UDP=$(lw_free_port udp)
-KEY=7C1D92E05A4B36F18E2D0C9B4A7F6E35
-cat >"$WORK/lorawatchd.conf" <<EOC
-[gateway]
-site = bad
-database = $WORK/lw.db
-[radio]
-sim_listen = 127.0.0.1:$UDP
+lw_one_node_conf bad <<EOC
 [mqtt]
-port = $LW_MQTT_PORT
 reconnect_min = 200ms
-[node:n1]
-address = 0x0101
-eui = 70B3D57ED0000101
-key = $KEY
-kind = water
 EOC
-chmod 600 "$WORK/lorawatchd.conf"
 lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/bad/gateway/status'
 lw_start_daemon "$WORK/lorawatchd.conf"
 lw_wait_for 10 grep -q '"state":"online"' "$WORK/mqtt.log" || fail "daemon not online"
 
-sim() {
-  "$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$UDP" --network-id 0x4C57 --address 0x0101 \
-    --eui 70B3D57ED0000101 --key "$KEY" --kind water --set water_mm=10 --acceleration 0 "$@" ||
-    fail "lorawatch-sim $* failed"
-}
+sim() { lw_n1_send --set water_mm=10 "$@"; }
 rows() { sqlite3 "$WORK/lw.db" 'SELECT count(*) FROM readings'; }
 alive() { kill -0 "$LW_DAEMON_PID" 2>/dev/null || fail "daemon died after $1"; }
 
@@ -50,7 +32,7 @@ sim --mutate version --count 1 --fcnt-start 62; alive "bad version"
 sim --mutate netid --count 1 --fcnt-start 63; alive "other network"
 sim --mutate oversize --count 1 --fcnt-start 64; alive oversized
 sim --mutate garbage --count 5 --fcnt-start 65; alive garbage
-"$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$UDP" --network-id 0x4C57 --address 0x0999 \
+"$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$LW_SIM_PORT" --network-id 0x4C57 --address 0x0999 \
   --eui 70B3D57ED0000999 --key 00112233445566778899AABBCCDDEEFF --kind water \
   --set water_mm=10 --acceleration 0; alive "unknown node"
 # The forgeries used counter 20: it must still be free for the genuine node.

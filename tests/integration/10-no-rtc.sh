@@ -5,31 +5,13 @@
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"
-UDP=$(lw_free_port udp)
-KEY=2A3B4C5D6E7F80910A1B2C3D4E5F6071
-cat >"$WORK/lorawatchd.conf" <<EOC
+lw_one_node_conf rtc <<EOC
 [gateway]
-site = rtc
-database = $WORK/lw.db
 clock_check = $WORK/synchronized
-[radio]
-sim_listen = 127.0.0.1:$UDP
-[mqtt]
-port = $LW_MQTT_PORT
 [storage]
 batch_interval = 50ms
-[node:n1]
-address = 1
-eui = 70B3D57ED0000001
-key = $KEY
-kind = water
 EOC
-chmod 600 "$WORK/lorawatchd.conf"
-send() { # send FCNT COUNT
-  "$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$UDP" --network-id 0x4C57 --address 1 \
-    --eui 70B3D57ED0000001 --key "$KEY" --kind water --set water_mm=12 --fcnt-start "$1" \
-    --count "$2" --acceleration 0 || fail "lorawatch-sim failed"
-}
+send() { lw_n1_send --set water_mm=12 --fcnt-start "$1" --count "$2"; } # send FCNT COUNT
 q() { sqlite3 "$WORK/lw.db" "$1"; }
 
 lw_start_daemon "$WORK/lorawatchd.conf"

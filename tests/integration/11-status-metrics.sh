@@ -5,37 +5,19 @@
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"
-UDP=$(lw_free_port udp)
-KEY=5A4B3C2D1E0F11223344556677889900
 M=$WORK/metrics.prom
-cat >"$WORK/lorawatchd.conf" <<EOC
+lw_one_node_conf obs <<EOC
 [gateway]
-site = obs
-database = $WORK/lw.db
 clock_check = none
 metrics_file = $M
 metrics_interval = 1s
-[radio]
-sim_listen = 127.0.0.1:$UDP
-[mqtt]
-port = $LW_MQTT_PORT
 [rule:wet]
 metric = water_mm
 threshold = 100
 clear = 50
 level = orange
-[node:n1]
-address = 1
-eui = 70B3D57ED0000001
-key = $KEY
-kind = water
 EOC
-chmod 600 "$WORK/lorawatchd.conf"
-sim() {
-  "$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$UDP" --network-id 0x4C57 --address 1 \
-    --eui 70B3D57ED0000001 --key "$KEY" --kind water --acceleration 0 "$@" ||
-    fail "lorawatch-sim failed"
-}
+sim() { lw_n1_send "$@"; }
 metric() { awk -v k="$1" '$1 == k {print $2}' "$M"; }
 
 lw_start_daemon "$WORK/lorawatchd.conf"

@@ -19,36 +19,20 @@ trap 'rc=$?; rm -f "$JSOCK"; [ $made_dir -eq 1 ] && rmdir /run/systemd/journal 2
 lw_wait_for 5 test -S "$JSOCK" || fail "stand-in journal socket not created"
 
 lw_start_broker "$WORK"
-UDP=$(lw_free_port udp)
-KEY=6F5E4D3C2B1A09F8E7D6C5B4A3928170
-cat >"$WORK/lorawatchd.conf" <<EOC
+lw_one_node_conf jf <<EOC
 [gateway]
-site = jf
-database = $WORK/lw.db
 clock_check = none
-[radio]
-sim_listen = 127.0.0.1:$UDP
-[mqtt]
-port = $LW_MQTT_PORT
 [rule:wet]
 metric = water_mm
 threshold = 100
 clear = 50
 level = orange
-[node:n1]
-address = 1
-eui = 70B3D57ED0000001
-key = $KEY
-kind = water
 EOC
-chmod 600 "$WORK/lorawatchd.conf"
 : >"$WORK/lorawatchd.log"
 JOURNAL_STREAM=$(stat -c '%d:%i' "$WORK/lorawatchd.log") lw_start_daemon "$WORK/lorawatchd.conf"
 lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon did not start"
 grep -q '^<5>' "$WORK/lorawatchd.log" || fail "stderr lines lack journal priority prefixes"
-"$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$UDP" --network-id 0x4C57 --address 1 \
-  --eui 70B3D57ED0000001 --key "$KEY" --kind water --set water_mm=150 --acceleration 0 ||
-  fail "lorawatch-sim failed"
+lw_n1_send --set water_mm=150
 lw_wait_for 5 grep -q 'LORAWATCH_NODE=n1' "$WORK/journal.log" || fail "no LORAWATCH_NODE field"
 grep 'LORAWATCH_NODE=n1' "$WORK/journal.log" | grep -q 'LORAWATCH_ALERT_ID=1' ||
   fail "no LORAWATCH_ALERT_ID field"

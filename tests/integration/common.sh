@@ -37,3 +37,25 @@ lw_stop_daemon() {
   wait "$LW_DAEMON_PID" || rc=$?
   [ $rc -eq 0 ] || fail "lorawatchd exited with $rc after SIGTERM"
 }
+
+# One-node estate shared by several tests: water node n1 (address 1) on a private simulated radio.
+LW_N1_KEY=5A4B3C2D1E0F11223344556677889900
+# lw_one_node_conf SITE: $WORK/lorawatchd.conf for SITE with node n1, the broker of lw_start_broker
+# and a free sim port (LW_SIM_PORT). Extra sections are read from stdin and appended (a section
+# header may repeat, so "[gateway]" plus keys adds to it); give </dev/null when there are none.
+lw_one_node_conf() {
+  LW_SIM_PORT=$(lw_free_port udp)
+  {
+    printf '[gateway]\nsite = %s\ndatabase = %s/lw.db\n' "$1" "$WORK"
+    printf '[radio]\nsim_listen = 127.0.0.1:%s\n[mqtt]\nport = %s\n' "$LW_SIM_PORT" "$LW_MQTT_PORT"
+    printf '[node:n1]\naddress = 1\neui = 70B3D57ED0000001\nkey = %s\nkind = water\n' "$LW_N1_KEY"
+    cat
+  } >"$WORK/lorawatchd.conf"
+  chmod 600 "$WORK/lorawatchd.conf" # it holds a key: lorawatchd refuses it readable by others
+}
+# lw_n1_send ARGS...: frames from n1 through lorawatch-sim's ad-hoc mode, as fast as possible.
+lw_n1_send() {
+  "$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$LW_SIM_PORT" --network-id 0x4C57 --address 1 \
+    --eui 70B3D57ED0000001 --key "$LW_N1_KEY" --kind water --acceleration 0 "$@" ||
+    fail "lorawatch-sim $* failed"
+}
