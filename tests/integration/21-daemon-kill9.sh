@@ -16,7 +16,7 @@ if [ -n "$LW_LONG" ]; then CYCLES=60; else CYCLES=8; fi
 BATCH_ROWS=50 BATCH_MS=200
 SLACK_MS=${LW_FAULT_SLACK_MS:-300} # loop and scheduling lateness allowed on a loaded 2-core box
 NODES=30 ACCEL=20 PERIOD=60 INTERVAL=2 # 300 frames/s, 10 alert transitions/s
-STORM_S=$((CYCLES * 3 + 20))
+STORM_S=$((CYCLES * 10 + 60)) # a ceiling: the load is stopped (SIGTERM) after the last kill
 DB=$WORK/lw.db
 SCEN=$WORK/storm.ini
 fault_storm_scenario "$SCEN" "$NODES" $((STORM_S * ACCEL)) "$PERIOD" "$INTERVAL" "$ACCEL"
