@@ -2,6 +2,7 @@
 #define _GNU_SOURCE /* struct ucred, SO_PEERGROUPS */
 #include "lw_control.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <grp.h>
 #include <stdbool.h>
@@ -30,6 +31,7 @@ struct client {
     uint8_t *buf;
     size_t len;
     bool closing;
+    struct lw_control_peer peer;
 };
 
 struct lw_control {
@@ -134,14 +136,16 @@ static void handle(struct client *cl, const uint8_t *body, size_t len)
 {
     struct lw_control *c = cl->ctl;
     char cmd[32], why[128];
-    if (lw_ctl_parse_request(body, len, cmd, sizeof(cmd), why, sizeof(why)) != LW_OK) {
+    cJSON *req = NULL;
+    if (lw_ctl_parse_request(body, len, cmd, sizeof(cmd), &req, why, sizeof(why)) != LW_OK) {
         c->st.bad++;
         lw_log_rl(LW_LOG_WARNING, "control: bad request: %s", why);
         send_error(cl, why, false);
         return;
     }
     c->st.requests++;
-    char *reply = c->fn(c->arg, cmd);
+    char *reply = c->fn(c->arg, cmd, req, &cl->peer);
+    cJSON_Delete(req);
     if (!reply) {
         snprintf(why, sizeof(why), "unknown command '%s'", cmd);
         send_error(cl, why, false);
@@ -268,6 +272,7 @@ static void on_connection(uv_stream_t *server, int status)
         return;
     }
     c->clients[slot] = cl;
+    cl->peer = (struct lw_control_peer){.uid = cr.uid, .gid = cr.gid, .pid = cr.pid};
     c->st.accepted++;
     uv_timer_start(&cl->idle, on_idle, IDLE_TIMEOUT_MS, 0);
     uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, on_read);

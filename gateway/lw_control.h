@@ -6,8 +6,17 @@
 
 #include <uv.h>
 
-/* Reply to one request: a malloc'd JSON object text, or NULL for "unknown command". */
-typedef char *(*lw_control_fn)(void *arg, const char *cmd);
+/* Who sent a request: the connection's SO_PEERCRED, for the maintenance journal. */
+struct lw_control_peer {
+    unsigned uid, gid;
+    int pid;
+};
+
+/* Reply to one request (cmd is req's "cmd"; req is the whole parsed object): a malloc'd JSON
+ * object text, or NULL for "unknown command". */
+struct cJSON;
+typedef char *(*lw_control_fn)(void *arg, const char *cmd, const struct cJSON *req,
+                               const struct lw_control_peer *peer);
 
 struct lw_control;
 

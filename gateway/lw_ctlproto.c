@@ -31,8 +31,8 @@ void lw_ctl_header(uint8_t out[4], uint32_t len)
     out[3] = (uint8_t)len;
 }
 
-int lw_ctl_parse_request(const uint8_t *body, size_t len, char *cmd, size_t cmdcap, char *why,
-                         size_t whycap)
+int lw_ctl_parse_request(const uint8_t *body, size_t len, char *cmd, size_t cmdcap, cJSON **req,
+                         char *why, size_t whycap)
 {
     cJSON *o = cJSON_ParseWithLength((const char *)body, len);
     int rc = LW_ERR_INVAL;
@@ -52,6 +52,10 @@ int lw_ctl_parse_request(const uint8_t *body, size_t len, char *cmd, size_t cmdc
     }
     memcpy(cmd, c->valuestring, n + 1);
     rc = LW_OK;
+    if (req) {
+        *req = o;
+        o = NULL;
+    }
 done:
     cJSON_Delete(o);
     return rc;

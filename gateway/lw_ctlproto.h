@@ -17,9 +17,11 @@ long lw_ctl_take(const uint8_t *buf, size_t len, const uint8_t **body, size_t *b
 /* Write the 4-byte header for a body of len bytes. */
 void lw_ctl_header(uint8_t out[4], uint32_t len);
 
-/* Validate a request body: a JSON object whose "cmd" is a string naming a known command
- * (letters, digits, '-'); copies it into cmd. LW_OK, or LW_ERR_INVAL with a reason in why. */
-int lw_ctl_parse_request(const uint8_t *body, size_t len, char *cmd, size_t cmdcap, char *why,
-                         size_t whycap);
+/* Validate a request body: a JSON object whose "cmd" is a string naming a command (lower-case
+ * letters, digits, '-'); copies it into cmd. On LW_OK *req (when req is not NULL) is the parsed
+ * object, for the caller to cJSON_Delete; LW_ERR_INVAL with a reason in why otherwise. */
+struct cJSON;
+int lw_ctl_parse_request(const uint8_t *body, size_t len, char *cmd, size_t cmdcap,
+                         struct cJSON **req, char *why, size_t whycap);
 
 #endif

@@ -421,9 +421,12 @@ static void on_metrics_timer(uv_timer_t *t)
 
 /* Requests from the lorawatch CLI. "status" answers with the same text as the metrics file, so
  * the CLI reads one format whether the daemon is reachable or only its last snapshot is. */
-static char *on_control(void *arg, const char *cmd)
+static char *on_control(void *arg, const char *cmd, const cJSON *req,
+                        const struct lw_control_peer *peer)
 {
     struct lw_gateway *g = arg;
+    (void)req;
+    (void)peer;
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;

@@ -74,8 +74,39 @@ static const char migrate_v2[] =
     "CREATE INDEX readings_pending ON readings(time_quality) WHERE time_quality = 1;"
     "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
+/* Version 3: the node registry lives here instead of in the config file. A node row is a place
+ * (its address keys the readings and alerts, so history follows the place when hardware is
+ * replaced); eui and keys are the hardware currently there. maintenance is the append-only journal
+ * of what maintainers did (who by uid, what, old -> new). */
+static const char migrate_v3[] =
+    "ALTER TABLE nodes ADD COLUMN state TEXT NOT NULL DEFAULT 'active';"
+    "ALTER TABLE nodes ADD COLUMN source TEXT NOT NULL DEFAULT 'config';"
+    "ALTER TABLE nodes ADD COLUMN root_key TEXT;"
+    "ALTER TABLE nodes ADD COLUMN key_up TEXT;"
+    "ALTER TABLE nodes ADD COLUMN key_down TEXT;"
+    "ALTER TABLE nodes ADD COLUMN join_nonce INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN fcnt_down INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE nodes ADD COLUMN mount_height_mm INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN zero_offset_mm INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE nodes ADD COLUMN created_ms INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN first_seen_ms INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN last_seen_ms INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN rssi_x10 INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN snr_x10 INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN battery_mv INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN hops INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN relay INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN retired_ms INTEGER;"
+    "CREATE TABLE maintenance(id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, uid INTEGER, "
+    "action TEXT NOT NULL, node INTEGER, old TEXT, new TEXT, detail TEXT);"
+    "CREATE INDEX maintenance_node ON maintenance(node, ts_ms);"
+    "CREATE TRIGGER maintenance_append_only BEFORE UPDATE ON maintenance "
+    "BEGIN SELECT RAISE(ABORT, 'the maintenance journal is append-only'); END;"
+    "CREATE TRIGGER maintenance_no_delete BEFORE DELETE ON maintenance "
+    "BEGIN SELECT RAISE(ABORT, 'the maintenance journal is append-only'); END;";
+
 /* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
-static const char *const migrations[] = {migrate_v2};
+static const char *const migrations[] = {migrate_v2, migrate_v3};
 
 struct lw_store {
     sqlite3 *db;
@@ -170,11 +201,16 @@ static int migrate(struct lw_store *s, const char *path, char *err, size_t errca
         return LW_ERR_DB;
     }
     for (; ver < LW_SCHEMA_VERSION; ver++) {
-        char sql[1024], e2[256];
-        snprintf(sql, sizeof(sql), "BEGIN;%sPRAGMA user_version=%d;COMMIT;", migrations[ver - 1],
-                 ver + 1);
-        if (exec(s, sql, e2, sizeof(e2)) != LW_OK) {
-            exec(s, "ROLLBACK", e2, sizeof(e2));
+        char e2[256], e3[64];
+        char *sql = sqlite3_mprintf("BEGIN;%sPRAGMA user_version=%d;COMMIT;",
+                                    migrations[ver - 1], ver + 1);
+        int rc = sql ? exec(s, sql, e2, sizeof(e2)) : LW_ERR_NOMEM;
+        sqlite3_free(sql);
+        if (rc != LW_OK) {
+            if (!sql)
+                snprintf(e2, sizeof(e2), "out of memory");
+            if (!sqlite3_get_autocommit(s->db))
+                exec(s, "ROLLBACK", e3, sizeof(e3));
             snprintf(err, errcap, "%s: migrating the schema from version %d failed: %s", path, ver,
                      e2);
             return LW_ERR_DB;

@@ -10,21 +10,15 @@
 #include <time.h>
 
 #include <sys/random.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "lw_ctlproto.h"
 #include "lw_error.h"
 #include "lw_parse.h"
 #include "lw_prom.h"
 #include "lw_version.h"
 
-#define DEFAULT_METRICS "/run/lorawatch/metrics.prom"
-#define DEFAULT_SOCKET  "/run/lorawatch/control.sock"
-
-/* Exit statuses, as documented in lorawatch(1). */
-enum { EXIT_OK = 0, EXIT_FAIL = 1, EXIT_USAGE = 2, EXIT_NOT_RUNNING = 3 };
 
 static void usage(FILE *out)
 {
@@ -58,9 +52,9 @@ static void status_usage(FILE *out)
             "daemon is not running, reads the metrics file it rewrites every metrics_interval\n"
             "([gateway] metrics_file) and says it is stopped, with its last figures.\n"
             "\n"
-            "  -s, --socket PATH    control socket (default " DEFAULT_SOCKET ")\n"
+            "  -s, --socket PATH    control socket (default " CLI_DEFAULT_SOCKET ")\n"
             "  -m, --metrics FILE   read this metrics file, do not ask the daemon (default\n"
-            "                       " DEFAULT_METRICS " when the socket is unreachable)\n"
+            "                       " CLI_DEFAULT_METRICS " when the socket is unreachable)\n"
             "      --json           the figures as one JSON object\n"
             "  -h, --help           print this help\n"
             "\n"
@@ -148,82 +142,6 @@ static char *read_file(const char *path, size_t *len)
     return t;
 }
 
-/* Ask the daemon for its status over the control socket. Returns the metrics text (caller
- * frees), or NULL with *unreachable set when nobody listens there (fall back to the file), or
- * NULL after printing why (permission, protocol). */
-static char *ask_daemon(const char *path, int *unreachable)
-{
-    struct sockaddr_un sa = {.sun_family = AF_UNIX};
-    *unreachable = 0;
-    if (strlen(path) >= sizeof(sa.sun_path)) {
-        fprintf(stderr, "lorawatch status: socket path too long: %s\n", path);
-        return NULL;
-    }
-    strcpy(sa.sun_path, path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-        int e = errno;
-        if (fd >= 0)
-            close(fd);
-        if (e == ENOENT || e == ECONNREFUSED) {
-            *unreachable = 1;
-            return NULL;
-        }
-        fprintf(stderr, "lorawatch status: %s: %s%s\n", path, strerror(e),
-                e == EACCES ? " (run as root or as a member of the lorawatch group)" : "");
-        return NULL;
-    }
-    struct timeval tv = {.tv_sec = 5};
-    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-    static const char req[] = "{\"cmd\":\"status\"}";
-    uint8_t hdr[4];
-    lw_ctl_header(hdr, sizeof(req) - 1);
-    uint8_t *buf = malloc(4 + LW_CTL_MAX_MSG);
-    size_t len = 0;
-    char *text = NULL;
-    /* MSG_NOSIGNAL: a daemon that refuses us closes at once; that is an error, not SIGPIPE. */
-    if (!buf || send(fd, hdr, 4, MSG_NOSIGNAL) != 4 ||
-        send(fd, req, sizeof(req) - 1, MSG_NOSIGNAL) != (ssize_t)(sizeof(req) - 1)) {
-        fprintf(stderr, "lorawatch status: %s: the daemon closed the connection (not allowed?)\n",
-                path);
-        goto fail;
-    }
-    const uint8_t *body = NULL;
-    size_t blen = 0;
-    long used = 0;
-    while ((used = lw_ctl_take(buf, len, &body, &blen)) == 0 && len < 4 + LW_CTL_MAX_MSG) {
-        ssize_t n = read(fd, buf + len, 4 + LW_CTL_MAX_MSG - len);
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-            /* A stalled daemon: its metrics file will tell how stale it is. */
-            fprintf(stderr, "lorawatch status: %s: no answer within 5 s\n", path);
-            *unreachable = 1;
-            goto fail;
-        }
-        if (n <= 0)
-            break;
-        len += (size_t)n;
-    }
-    if (used <= 0) {
-        fprintf(stderr, "lorawatch status: %s: the daemon closed the connection%s\n", path,
-                len == 0 ? " (not allowed?)" : " mid-reply");
-        goto fail;
-    }
-    cJSON *o = cJSON_ParseWithLength((const char *)body, blen);
-    const cJSON *m = cJSON_GetObjectItemCaseSensitive(o, "metrics");
-    if (cJSON_IsString(m))
-        text = strdup(m->valuestring);
-    else {
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(o, "error");
-        fprintf(stderr, "lorawatch status: the daemon answered: %s\n",
-                cJSON_IsString(e) ? e->valuestring : "no metrics");
-    }
-    cJSON_Delete(o);
-fail:
-    free(buf);
-    close(fd);
-    return text;
-}
-
 static void duration(double s, char *out, size_t cap)
 {
     long v = (long)s;
@@ -235,14 +153,14 @@ static void duration(double s, char *out, size_t cap)
         snprintf(out, cap, "%ld min %ld s", v / 60, v % 60);
 }
 
-static int cmd_status(int argc, char **argv)
+int cli_status(int argc, char **argv)
 {
     static const struct option opts[] = {{"socket", required_argument, NULL, 's'},
                                          {"metrics", required_argument, NULL, 'm'},
                                          {"json", no_argument, NULL, 'j'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
-    const char *path = DEFAULT_METRICS, *sock = DEFAULT_SOCKET;
+    const char *path = CLI_DEFAULT_METRICS, *sock = NULL;
     int json = 0, file_only = 0, c;
     optind = 1;
     while ((c = getopt_long(argc, argv, "s:m:h", opts, NULL)) != -1) {
@@ -259,27 +177,35 @@ static int cmd_status(int argc, char **argv)
             break;
         case 'h':
             status_usage(stdout);
-            return EXIT_OK;
+            return CLI_EXIT_OK;
         default:
             status_usage(stderr);
-            return EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "lorawatch status: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     size_t len = 0;
     char *text = NULL;
-    int unreachable = 1;
     if (!file_only) {
-        text = ask_daemon(sock, &unreachable);
-        if (!text && !unreachable)
-            return EXIT_FAIL;
-        if (text) {
-            len = strlen(text);
+        /* Not running or stalled: the metrics file it keeps tells how stale it is. */
+        int rc;
+        sock = cli_socket_path(sock);
+        cJSON *req = cJSON_CreateObject(), *reply = NULL;
+        cJSON_AddStringToObject(req, "cmd", "status");
+        reply = cli_call("status", sock, req, 5, true, &rc);
+        cJSON_Delete(req);
+        if (!reply && rc != CLI_EXIT_NOT_RUNNING && rc != CLI_EXIT_TIMEOUT)
+            return rc;
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(reply, "metrics");
+        if (cJSON_IsString(m)) {
+            text = strdup(m->valuestring);
+            len = text ? strlen(text) : 0;
             path = sock;
         }
+        cJSON_Delete(reply);
     }
     if (!text)
         text = read_file(path, &len);
@@ -288,7 +214,7 @@ static int cmd_status(int argc, char **argv)
                 "lorawatch status: %s: %s (is lorawatchd running with [gateway] metrics_file "
                 "set?)\n",
                 path, strerror(errno));
-        return EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
     struct figures f = {0};
     int bad = 0;
@@ -296,16 +222,16 @@ static int cmd_status(int argc, char **argv)
     free(text);
     if (rc != 0) {
         fprintf(stderr, "lorawatch status: %s:%d: not a metrics line\n", path, bad);
-        return EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
     if (!f.time) {
         fprintf(stderr, "lorawatch status: %s: no lorawatch metrics in it\n", path);
-        return EXIT_FAIL;
+        return CLI_EXIT_FAIL;
     }
     double now = (double)time(NULL), age = now - f.time;
     double max_age = 3 * (f.interval > 0 ? f.interval : 15);
     const char *state = !f.up ? "stopped" : age > max_age ? "stale" : "running";
-    int exit_code = strcmp(state, "running") == 0 ? EXIT_OK : EXIT_NOT_RUNNING;
+    int exit_code = strcmp(state, "running") == 0 ? CLI_EXIT_OK : CLI_EXIT_NOT_RUNNING;
     double rejected = 0;
     for (size_t i = 1; i < 7; i++)
         rejected += f.frames[i];
@@ -398,7 +324,7 @@ static int random_bytes(uint8_t *buf, size_t n)
     return 0;
 }
 
-static int cmd_keygen(int argc, char **argv)
+int cli_keygen(int argc, char **argv)
 {
     static const struct option opts[] = {{"eui", required_argument, NULL, 'e'},
                                          {"json", no_argument, NULL, 'j'},
@@ -412,7 +338,7 @@ static int cmd_keygen(int argc, char **argv)
         case 'e':
             if (lw_parse_hex(optarg, eui, sizeof(eui)) != LW_OK) {
                 fprintf(stderr, "lorawatch keygen: --eui %s: must be 16 hex digits\n", optarg);
-                return EXIT_USAGE;
+                return CLI_EXIT_USAGE;
             }
             have_eui = 1;
             break;
@@ -421,21 +347,21 @@ static int cmd_keygen(int argc, char **argv)
             break;
         case 'h':
             keygen_usage(stdout);
-            return EXIT_OK;
+            return CLI_EXIT_OK;
         default:
             keygen_usage(stderr);
-            return EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
     }
     if (optind < argc) {
         fprintf(stderr, "lorawatch keygen: unexpected argument '%s'\n", argv[optind]);
-        return EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
     uint8_t zero[16] = {0};
     do {
         if (random_bytes(key, sizeof(key)) != 0 || (!have_eui && random_bytes(eui, 8) != 0)) {
             fprintf(stderr, "lorawatch keygen: no random bytes: %s\n", strerror(errno));
-            return EXIT_FAIL;
+            return CLI_EXIT_FAIL;
         }
     } while (memcmp(key, zero, sizeof(key)) == 0); /* the daemon refuses all-zero keys */
     if (!have_eui)
@@ -447,7 +373,7 @@ static int cmd_keygen(int argc, char **argv)
         printf("{\"eui\":\"%s\",\"key\":\"%s\",\"qr\":\"LW1:%s:%s\"}\n", eh, kh, eh, kh);
     else
         printf("EUI %s  KEY %s\nLW1:%s:%s\n", eh, kh, eh, kh);
-    return EXIT_OK;
+    return CLI_EXIT_OK;
 }
 
 int main(int argc, char **argv)
@@ -462,24 +388,30 @@ int main(int argc, char **argv)
         switch (c) {
         case 'V':
             printf("lorawatch %s\n", LW_VERSION);
-            return EXIT_OK;
+            return CLI_EXIT_OK;
         case 'h':
             usage(stdout);
-            return EXIT_OK;
+            return CLI_EXIT_OK;
         default:
             usage(stderr);
-            return EXIT_USAGE;
+            return CLI_EXIT_USAGE;
         }
     }
     if (optind >= argc) {
         usage(stderr);
-        return EXIT_USAGE;
+        return CLI_EXIT_USAGE;
     }
+    static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+    } commands[] = {
+        {"status", cli_status},
+        {"keygen", cli_keygen},
+    };
     const char *cmd = argv[optind];
-    if (strcmp(cmd, "status") == 0)
-        return cmd_status(argc - optind, argv + optind);
-    if (strcmp(cmd, "keygen") == 0)
-        return cmd_keygen(argc - optind, argv + optind);
+    for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+        if (strcmp(cmd, commands[i].name) == 0)
+            return commands[i].run(argc - optind, argv + optind);
     fprintf(stderr, "lorawatch: unknown command '%s' (see lorawatch --help)\n", cmd);
-    return EXIT_USAGE;
+    return CLI_EXIT_USAGE;
 }

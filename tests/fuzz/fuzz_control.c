@@ -19,7 +19,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         if (body < data || body + blen > data + size || blen > LW_CTL_MAX_MSG)
             __builtin_trap();
         char cmd[32], why[128];
-        if (lw_ctl_parse_request(body, blen, cmd, sizeof(cmd), why, sizeof(why)) == LW_OK &&
+        if (lw_ctl_parse_request(body, blen, cmd, sizeof(cmd), NULL, why, sizeof(why)) == LW_OK &&
             (strlen(cmd) == 0 || strlen(cmd) >= sizeof(cmd)))
             __builtin_trap();
         off += (size_t)used;

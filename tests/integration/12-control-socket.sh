@@ -45,11 +45,11 @@ if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
   chmod 755 "$WORK"
   as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$@"; }
   rc=0; as_nobody "$LW_BIN/lorawatch" status -s "$SOCK" 2>"$WORK/nobody.txt" || rc=$?
-  [ $rc -eq 1 ] && grep -q 'Permission denied (run as root or as a member' "$WORK/nobody.txt" ||
+  [ $rc -eq 5 ] && grep -q 'permission denied; run as root or as a member' "$WORK/nobody.txt" ||
     fail "other user not stopped by the socket mode (exit $rc)"
   chmod 666 "$SOCK" # a wrong mode must not be enough to get in
   rc=0; as_nobody "$LW_BIN/lorawatch" status -s "$SOCK" 2>"$WORK/nobody2.txt" || rc=$?
-  [ $rc -eq 1 ] || fail "other user got in through a world-writable socket (exit $rc)"
+  [ $rc -eq 5 ] || fail "other user got in through a world-writable socket (exit $rc)"
   lw_wait_for 5 grep -q 'control: refused connection from uid 65534' "$WORK/lorawatchd.log" ||
     fail "refused connection not logged"
   pass "other users refused by the mode, and by peer credentials when the mode is wrong"

@@ -1,0 +1,51 @@
+/* Shared parts of the lorawatch CLI: exit statuses, the control-socket client, and the command
+ * entry points, one file per family of commands (status/keygen here in lorawatch.c, nodes in
+ * cli_nodes.c, alerts in cli_alerts.c, history and reports in cli_review.c ...). */
+#ifndef LW_CLI_H
+#define LW_CLI_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#define CLI_DEFAULT_METRICS "/run/lorawatch/metrics.prom"
+#define CLI_DEFAULT_SOCKET  "/run/lorawatch/control.sock"
+#define CLI_DEFAULT_CONFIG  "/etc/lorawatch/lorawatch.conf"
+
+/* Exit statuses, as documented in lorawatch(1). */
+enum {
+    CLI_EXIT_OK = 0,
+    CLI_EXIT_FAIL = 1,        /* the request failed (bad data, database or I/O error) */
+    CLI_EXIT_USAGE = 2,       /* bad command line */
+    CLI_EXIT_NOT_RUNNING = 3, /* the daemon is not running (or its figures are stale) */
+    CLI_EXIT_NOT_FOUND = 4,   /* no such node, alert, place ... */
+    CLI_EXIT_DENIED = 5,      /* permission denied (socket or database) */
+    CLI_EXIT_TIMEOUT = 6,     /* waited in vain (pairing window closed, no answer) */
+    CLI_EXIT_CONFLICT = 7,    /* refused because of the current state (duplicate EUI/key,
+                               * retired node, alert already cleared ...) */
+};
+
+/* The control socket: --socket, else $LORAWATCH_SOCKET, else the default. */
+const char *cli_socket_path(const char *opt);
+
+/* Send req (a JSON object with "cmd") to the daemon and wait up to timeout_s for its reply.
+ * Returns the reply object when it says "ok": true (caller deletes it). Otherwise prints one
+ * line "lorawatch PROG: ..." saying what went wrong and what to do, sets *exit_code (NOT_RUNNING
+ * when nobody listens, DENIED when the socket refuses us, else the reply's "code" mapped as
+ * above, FAIL by default) and returns NULL. With quiet_unreachable no line is printed when the
+ * daemon is not running (the caller has a fallback). */
+cJSON *cli_call(const char *prog, const char *socket_path, const cJSON *req, int timeout_s,
+                bool quiet_unreachable, int *exit_code);
+
+/* Exit status for a reply's "code" string ("not_found", "conflict", "denied", "timeout",
+ * "usage"; anything else: FAIL). */
+int cli_exit_for_code(const char *code);
+
+/* Print a JSON value indented, then a newline. */
+void cli_print_json(const cJSON *v);
+
+/* Command entry points: argv[0] is the command name; return an exit status. */
+int cli_status(int argc, char **argv);
+int cli_keygen(int argc, char **argv);
+
+#endif
