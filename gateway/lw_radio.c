@@ -148,3 +148,8 @@ int lw_radio_transmit(struct lw_radio *r, const uint8_t *buf, size_t len)
 {
     return r->ops->transmit(r->ctx, buf, len);
 }
+
+int lw_radio_channel_busy(struct lw_radio *r)
+{
+    return r->ops->cad ? r->ops->cad(r->ctx) : 0;
+}

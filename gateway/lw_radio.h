@@ -45,6 +45,10 @@ struct lw_radio_ops {
     /* Queue a frame for transmission; LW_OK or negative lw_err. */
     int (*transmit)(void *ctx, const uint8_t *buf, size_t len);
     void (*stats)(void *ctx, struct lw_radio_stats *out);
+    /* Optional (NULL: the backend cannot listen, e.g. a concentrator's forwarder schedules its
+     * own TX): channel activity detection for listen-before-talk. 1 the channel is busy, 0 free,
+     * negative lw_err on a radio fault. */
+    int (*cad)(void *ctx);
 };
 
 extern const struct lw_radio_ops lw_radio_sim_ops;
@@ -68,5 +72,7 @@ int lw_radio_new(uv_loop_t *loop, const struct lw_config *cfg, lw_radio_rx_fn on
 void lw_radio_free(struct lw_radio *r);
 void lw_radio_stats(struct lw_radio *r, struct lw_radio_stats *out);
 int lw_radio_transmit(struct lw_radio *r, const uint8_t *buf, size_t len);
+/* Listen before talk: 1 busy, 0 free (also when the backend cannot tell), negative lw_err. */
+int lw_radio_channel_busy(struct lw_radio *r);
 
 #endif

@@ -105,8 +105,33 @@ static const char migrate_v3[] =
     "CREATE TRIGGER maintenance_no_delete BEFORE DELETE ON maintenance "
     "BEGIN SELECT RAISE(ABORT, 'the maintenance journal is append-only'); END;";
 
+/* Version 4: the alert lifecycle. alert_journal events are 'raised', 'published' (the broker
+ * acknowledged a message), 'notified' (sent to a duty tier's topic), 'escalated' (tier raised),
+ * 'reminded', 'acknowledged', 'silenced', 'cleared', 'closed'; actor is who (a duty person's id,
+ * "uid:N" for the CLI, "gateway"), tier the duty tier (1 grid worker, 2 duty room, 3 street
+ * office) and via the channel ("mqtt", "cli", "gateway"). The journal is append-only. */
+static const char migrate_v4[] =
+    "ALTER TABLE alert_journal ADD COLUMN actor TEXT;"
+    "ALTER TABLE alert_journal ADD COLUMN tier INTEGER;"
+    "ALTER TABLE alert_journal ADD COLUMN via TEXT;"
+    "CREATE INDEX alert_journal_alert ON alert_journal(alert, id);"
+    "ALTER TABLE alerts ADD COLUMN tier INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE alerts ADD COLUMN acked_ms INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN acked_by TEXT;"
+    "ALTER TABLE alerts ADD COLUMN incident INTEGER;"
+    "ALTER TABLE alerts ADD COLUMN test INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE incidents(id INTEGER PRIMARY KEY, hazard TEXT NOT NULL, building TEXT, "
+    "level TEXT NOT NULL, opened_ms INTEGER NOT NULL, closed_ms INTEGER);"
+    "CREATE TABLE silences(id INTEGER PRIMARY KEY, created_ms INTEGER NOT NULL, actor TEXT, "
+    "node INTEGER, building TEXT, hazard TEXT, until_ms INTEGER NOT NULL, reason TEXT, "
+    "forced INTEGER NOT NULL DEFAULT 0, lifted_ms INTEGER);"
+    "CREATE TRIGGER alert_journal_append_only BEFORE UPDATE ON alert_journal "
+    "BEGIN SELECT RAISE(ABORT, 'the alert journal is append-only'); END;"
+    "CREATE TRIGGER alert_journal_no_delete BEFORE DELETE ON alert_journal "
+    "BEGIN SELECT RAISE(ABORT, 'the alert journal is append-only'); END;";
+
 /* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
-static const char *const migrations[] = {migrate_v2, migrate_v3};
+static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4};
 
 struct lw_store {
     sqlite3 *db;

@@ -10,7 +10,7 @@
 #include "lw_config.h"
 #include "lw_reading.h"
 
-#define LW_SCHEMA_VERSION 3
+#define LW_SCHEMA_VERSION 4
 
 struct lw_store;
 
