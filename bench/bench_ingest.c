@@ -172,6 +172,7 @@ int main(int argc, char **argv)
         }
         rx[i].len = (size_t)n;
         rx[i].t_ms = 1784052000000LL + (int64_t)i * 10;
+        rx[i].mono_ms = rx[i].t_ms; /* rules run on the monotonic clock: keep it moving too */
         rx[i].rssi_x10 = -900;
         rx[i].snr_x10 = 70;
     }

@@ -1,6 +1,8 @@
 /* Alert topics and payloads. */
 #include "lw_alert.h"
 
+#include "lw_rules.h"
+
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -67,12 +69,89 @@ const char *lw_alert_state_name(enum lw_alert_state s)
     return s <= LW_ALERT_CLOSED ? names[s] : "?";
 }
 
-static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
+/* Rules that watch no value of the metric itself: silence, flags, the gateway's radio. */
+static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *where, char *out,
+                           size_t cap)
+{
+    const struct lw_rule_conf *r = a->rule;
+    bool cleared = a->state == LW_ALERT_CLEARED;
+    const char *lz = level_zh[r->level], *le = level_en[r->level], *hz = hazard_zh[r->hazard];
+    const char *he = lw_hazard_name(r->hazard);
+    char t[32];
+    switch (r->type) {
+    case LW_RULE_SILENCE:
+        duration_text(r->timeout_ms, zh, t, sizeof(t));
+        if (cleared)
+            snprintf(out, cap, zh ? "解除%s%s预警：%s 节点已恢复通信。"
+                                  : "All clear (%s %s): %s: the node is heard again.",
+                     zh ? lz : le, zh ? hz : he, where);
+        else
+            snprintf(out, cap, zh ? "%s%s预警：%s 节点超过 %s 未上报，请检查设备。"
+                                  : "%s %s warning: %s: node silent for more than %s, check it.",
+                     zh ? lz : le, zh ? hz : he, where, t);
+        return true;
+    case LW_RULE_FLAG: {
+        static const char *const what_zh[] = {"", "传感器故障", "设备被拆动或打开", "电池电量低"};
+        static const char *const what_en[] = {"", "sensor fault", "tamper (opened or removed)",
+                                              "low battery"};
+        int f = r->flag <= LW_FLAGBIT_LOW_BATTERY ? (int)r->flag : 0;
+        if (cleared)
+            snprintf(out, cap, zh ? "解除%s%s预警：%s %s已恢复。"
+                                  : "All clear (%s %s): %s: %s no longer reported.",
+                     zh ? lz : le, zh ? hz : he, where, zh ? what_zh[f] : what_en[f]);
+        else
+            snprintf(out, cap, zh ? "%s%s预警：%s 报告%s，请检查设备。"
+                                  : "%s %s warning: %s: node reports %s, check it.",
+                     zh ? lz : le, zh ? hz : he, where, zh ? what_zh[f] : what_en[f]);
+        return true;
+    }
+    case LW_RULE_RADIO_FAULT:
+        if (cleared)
+            snprintf(out, cap, zh ? "解除%s%s预警：网关无线电已恢复接收。"
+                                  : "All clear (%s %s): the gateway's radio receives again.",
+                     zh ? lz : le, zh ? hz : he);
+        else
+            snprintf(out, cap, zh ? "%s%s预警：网关无线电故障，无法接收传感器数据，请立即检修。"
+                                  : "%s %s warning: gateway radio fault: no sensor frames are "
+                                    "received, repair it now.",
+                     zh ? lz : le, zh ? hz : he);
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
 {
     const struct lw_rule_conf *r = a->rule;
     char where[LW_TEXT_MAX * 2], held[32];
     place_text(a->node, where, sizeof(where));
-    const char *unit = lw_metric_unit(r->metric);
+    if (a->state != LW_ALERT_CLOSED && sentence_state(a, zh, where, out, cap))
+        return;
+    const char *unit = lw_rule_value_unit(r);
+    /* The quantity compared: the metric, or a statistic of it. */
+    char mz[64], me[64];
+    switch (r->statistic) {
+    case LW_STAT_MEAN:
+        snprintf(mz, sizeof(mz), "%s平均值", metric_zh[r->metric]);
+        snprintf(me, sizeof(me), "mean %s", metric_en[r->metric]);
+        break;
+    case LW_STAT_RISE:
+        snprintf(mz, sizeof(mz), "%s上涨速度", metric_zh[r->metric]);
+        snprintf(me, sizeof(me), "%s rising at", metric_en[r->metric]);
+        break;
+    case LW_STAT_TWA:
+        snprintf(mz, sizeof(mz), "%s时间加权浓度", metric_zh[r->metric]);
+        snprintf(me, sizeof(me), "time-weighted %s", metric_en[r->metric]);
+        break;
+    case LW_STAT_DAYS_LEFT:
+        snprintf(mz, sizeof(mz), "%s预计剩余天数", metric_zh[r->metric]);
+        snprintf(me, sizeof(me), "%s: days left", metric_en[r->metric]);
+        break;
+    default:
+        snprintf(mz, sizeof(mz), "%s", metric_zh[r->metric]);
+        snprintf(me, sizeof(me), "%s", metric_en[r->metric]);
+    }
     double thr = shown(r, r->threshold), clr = shown(r, r->clear);
     bool is_alarm_flag = r->metric == LW_METRIC_SMOKE;
     duration_text(r->persistence_ms, zh, held, sizeof(held));
@@ -99,11 +178,11 @@ static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t c
     if (cleared) {
         if (zh)
             snprintf(out, cap, "解除%s%s预警：%s，%s已恢复（%g%s，解除线 %g%s）。",
-                     level_zh[r->level], hazard_zh[r->hazard], where, metric_zh[r->metric],
+                     level_zh[r->level], hazard_zh[r->hazard], where, mz,
                      a->value, unit, clr, unit);
         else
             snprintf(out, cap, "All clear (%s %s): %s: %s back to %g %s (clear level %g %s).",
-                     level_en[r->level], lw_hazard_name(r->hazard), where, metric_en[r->metric],
+                     level_en[r->level], lw_hazard_name(r->hazard), where, me,
                      a->value, unit, clr, unit);
         return;
     }
@@ -119,19 +198,29 @@ static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t c
     const char *cmp_zh = r->below ? "低于" : "超过", *cmp_en = r->below ? "below" : "above";
     if (zh) {
         int n = snprintf(out, cap, "%s%s预警：%s，%s %g%s，%s %g%s", level_zh[r->level],
-                         hazard_zh[r->hazard], where, metric_zh[r->metric], a->value, unit, cmp_zh,
+                         hazard_zh[r->hazard], where, mz, a->value, unit, cmp_zh,
                          thr, unit);
         if (n > 0 && (size_t)n < cap)
             snprintf(out + n, cap - (size_t)n, r->persistence_ms ? "（已持续 %s）。" : "%s。",
                      r->persistence_ms ? held : "");
     } else {
         int n = snprintf(out, cap, "%s %s warning: %s: %s %g %s, %s %g %s", level_en[r->level],
-                         lw_hazard_name(r->hazard), where, metric_en[r->metric], a->value, unit,
+                         lw_hazard_name(r->hazard), where, me, a->value, unit,
                          cmp_en, thr, unit);
         if (n > 0 && (size_t)n < cap)
             snprintf(out + n, cap - (size_t)n, r->persistence_ms ? " for %s." : "%s.",
                      r->persistence_ms ? held : "");
     }
+}
+
+/* A test alarm says so first, in both languages, so nobody mistakes it for a real one. */
+static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
+{
+    const char *tag = !a->test ? "" : zh ? "【测试，无需出动】" : "[TEST - no action needed] ";
+    size_t n = strlen(tag);
+    snprintf(out, cap, "%s", tag);
+    if (n < cap)
+        sentence_body(a, zh, out + n, cap - n);
 }
 
 void lw_alert_sentence_en(const struct lw_alert_info *a, char *out, size_t cap)
@@ -162,6 +251,7 @@ char *lw_alert_json(const struct lw_alert_info *a)
     cJSON_AddStringToObject(o, "level", lw_level_name(r->level));
     cJSON_AddStringToObject(o, "hazard", lw_hazard_name(r->hazard));
     cJSON_AddStringToObject(o, "rule", r->name);
+    cJSON_AddBoolToObject(o, "test", a->test);
 
     cJSON *node = cJSON_AddObjectToObject(o, "node");
     for (int b = 0; b < 8; b++)
@@ -182,7 +272,10 @@ char *lw_alert_json(const struct lw_alert_info *a)
     add_tags(place, n->tags);
 
     cJSON_AddStringToObject(o, "metric", lw_metric_name(r->metric));
-    cJSON_AddStringToObject(o, "unit", lw_metric_unit(r->metric));
+    cJSON_AddStringToObject(o, "unit", lw_rule_value_unit(r));
+    cJSON_AddStringToObject(o, "type", lw_rule_type_name(r->type));
+    if (r->type == LW_RULE_THRESHOLD)
+        cJSON_AddStringToObject(o, "statistic", lw_statistic_name(r->statistic));
     cJSON_AddNumberToObject(o, "value", a->value);
     cJSON_AddNumberToObject(o, "threshold", shown(r, r->threshold));
     cJSON_AddNumberToObject(o, "clear", shown(r, r->clear));

@@ -26,6 +26,7 @@ struct lw_alert_info {
     double value;      /* metric value in natural units at this transition */
     int64_t raised_ms; /* Unix ms */
     int64_t t_ms;      /* time of this transition */
+    bool test;         /* a test alarm (lorawatch test-alarm): marked so nobody is paged */
 };
 
 /* lorawatch/<site>/alert/<id> */

@@ -10,6 +10,7 @@
 #include "lw_error.h"
 #include "lw_ini.h"
 #include "lw_parse.h"
+#include "lw_presets.h"
 #include "lw_reading.h"
 
 static const char *const kind_names[] = {"water", "smoke", "gas", "co", "multi", NULL};
@@ -18,15 +19,33 @@ static const char *const hazard_names[] = {"flood", "fire", "gas", "trouble", NU
 static const char *const metric_names[] = {"water_mm", "smoke",  "obscuration", "gas_lel",
                                            "co_ppm",   "temp_c", "battery_mv",  NULL};
 static const char *const metric_units[] = {"mm", "", "%/m", "%LEL", "ppm", "°C", "mV"};
-static const char *const backend_names[] = {"sim", "udp-forwarder", NULL};
+static const char *const backend_names[] = {"sim", "udp-forwarder", "sx127x", "sx126x", NULL};
+static const char *const region_names[] = {"CN470", "EU868", NULL};
 static const char *const clock_names[] = {"system", "medium", NULL};
 static const char *const log_names[] = {"err", "warning", "notice", "info", "debug", NULL};
 static const char *const direction_names[] = {"above", "below", NULL};
+static const char *const rule_type_names[] = {"threshold", "silence", "flag", "radio_fault", NULL};
+static const char *const statistic_names[] = {"value", "mean", "rise", "twa", "days_left", NULL};
+static const char *const filter_names[] = {"none", "floodnet", NULL};
+static const char *const coincidence_names[] = {"none", "building", "zone", NULL};
+static const char *const flag_names[] = {"none", "fault", "tamper", "low_battery", NULL};
 static const char *const tls_names[] = {"tlsv1.2", "tlsv1.3", NULL};
 
 const char *lw_kind_name(enum lw_node_kind k)
 {
     return k < LW_KIND_COUNT ? kind_names[k] : "?";
+}
+int lw_kind_from_name(const char *name)
+{
+    for (int i = 0; kind_names[i]; i++)
+        if (strcmp(kind_names[i], name) == 0)
+            return i;
+    return -1;
+}
+const char *lw_node_state_name(enum lw_node_state s)
+{
+    static const char *const names[] = {"pending", "active", "retired"};
+    return s < LW_NODE_STATE_COUNT ? names[s] : "?";
 }
 const char *lw_level_name(enum lw_level l)
 {
@@ -101,8 +120,9 @@ static const struct key scalar_keys[] = {
      "Group allowed on the control socket besides root and the service user; empty: owner "
      "only."},
     {"radio", "backend", KT_STR, CF(radio_backend), "sim", 0, 0, backend_names,
-     "Radio driver: sim (the simulator's loopback medium) or udp-forwarder (a concentrator's "
-     "Semtech UDP packet forwarder, lora_pkt_fwd)."},
+     "Radio driver: sim (the simulator's loopback medium), udp-forwarder (a concentrator's "
+     "Semtech UDP packet forwarder, lora_pkt_fwd), sx127x (SX1276/77/78/79 HAT) or sx126x "
+     "(SX1262 HAT) over spidev and GPIO. Default: the board's, else sim."},
     {"radio", "sim_listen", KT_STR, CF(sim_listen), "127.0.0.1:17000", 0, 0, NULL,
      "sim backend: UDP address the simulated medium sends frames to."},
     {"radio", "sim_clock", KT_STR, CF(sim_clock), "system", 0, 0, clock_names,
@@ -121,6 +141,47 @@ static const struct key scalar_keys[] = {
      "LoRa bandwidth in Hz: 125000, 250000 or 500000."},
     {"radio", "coding_rate", KT_U32, CF(coding_rate), "5", 5, 8, NULL,
      "LoRa coding rate denominator: 4/5 .. 4/8."},
+    {"radio", "board", KT_STR, CF(radio_board), "", 0, 0, NULL,
+     "Radio HAT preset: dragino-lora-gps-hat (SX1276), waveshare-sx1262-hat (SX1262) or "
+     "sx1302-forwarder (concentrator through lora_pkt_fwd); sets backend, SPI device and pins, "
+     "each of which can still be set below. Empty: none."},
+    {"radio", "region", KT_STR, CF(radio_region), "CN470", 0, 0, region_names,
+     "Regional rules: CN470 (470-510 MHz, 17 dBm, 1 s per transmission, listen before talk) or "
+     "EU868 (863-870 MHz, 16 dBm, 1 % duty cycle). Power is capped to the region's limit; "
+     "settings under which a frame breaks its airtime rules are refused."},
+    {"radio", "spi_device", KT_STR, CF(spi_device), "", 0, 0, NULL,
+     "sx127x/sx126x: spidev device of the radio; empty: the board's (/dev/spidev0.0)."},
+    {"radio", "spi_speed_hz", KT_U32, CF(spi_speed_hz), "1000000", 100000, 10000000, NULL,
+     "sx127x/sx126x: SPI clock in Hz."},
+    {"radio", "gpio_chip", KT_STR, CF(gpio_chip), "gpiochip0", 0, 0, NULL,
+     "sx127x/sx126x: GPIO chip of the pins below (name, number or /dev path)."},
+    {"radio", "pin_reset", KT_STR, CF(pin_reset), "", 0, 0, NULL,
+     "sx127x/sx126x: GPIO line of the chip's NRESET; empty: the board's; none."},
+    {"radio", "pin_cs", KT_STR, CF(pin_cs), "", 0, 0, NULL,
+     "sx127x/sx126x: GPIO line used as software chip-select (NSS); none: the SPI controller's."},
+    {"radio", "pin_dio0", KT_STR, CF(pin_dio0), "", 0, 0, NULL,
+     "sx127x: GPIO line of DIO0 (RxDone, TxDone, CadDone interrupts)."},
+    {"radio", "pin_dio1", KT_STR, CF(pin_dio1), "", 0, 0, NULL,
+     "sx126x: GPIO line of DIO1 (every interrupt)."},
+    {"radio", "pin_busy", KT_STR, CF(pin_busy), "", 0, 0, NULL,
+     "sx126x: GPIO line of BUSY (low when the chip accepts a command)."},
+    {"radio", "tcxo_voltage", KT_STR, CF(tcxo_voltage), "", 0, 0, NULL,
+     "sx126x: TCXO supply the chip drives on DIO3, in volts (1.6 .. 3.3); none for a crystal; "
+     "empty: the board's."},
+    {"radio", "dio2_rf_switch", KT_STR, CF(dio2_rf_switch), "", 0, 0, NULL,
+     "sx126x: yes when DIO2 drives the antenna switch; empty: the board's."},
+    {"radio", "sync_word", KT_U32, CF(sync_word), "0x12", 0, 0xFF, NULL,
+     "sx127x/sx126x: LoRa sync word (0x12 private networks; 0x34 is LoRaWAN's, do not use)."},
+    {"radio", "preamble", KT_U32, CF(preamble), "8", 6, 65535, NULL,
+     "sx127x/sx126x: preamble length in symbols."},
+    {"radio", "watchdog_interval", KT_DURATION, CF(radio_watchdog_interval_ms), "30s", 1000,
+     3600000, NULL,
+     "sx127x/sx126x: how often the radio watchdog reads the chip's configuration back; a "
+     "mismatch (a hung or reset chip) resets and re-initialises it."},
+    {"radio", "watchdog_silence", KT_DURATION, CF(radio_watchdog_silence_ms), "30m", 0, DAY,
+     NULL,
+     "sx127x/sx126x: no interrupt at all for this long is treated as a deaf radio and reset; "
+     "0 turns the check off."},
     {"mqtt", "host", KT_STR, CF(mqtt_host), "127.0.0.1", 0, 0, NULL, "MQTT broker host."},
     {"mqtt", "port", KT_U32, CF(mqtt_port), "1883", 1, 65535, NULL, "MQTT broker port."},
     {"mqtt", "client_id", KT_STR, CF(mqtt_client_id), "", 0, 0, NULL,
@@ -148,6 +209,9 @@ static const struct key scalar_keys[] = {
      "Readings written per transaction at most."},
     {"storage", "batch_interval", KT_DURATION, CF(batch_ms), "200ms", 1, 60000, NULL,
      "Longest time a reading waits in memory before its transaction commits."},
+    {"storage", "retention_days", KT_U32, CF(retention_days), "400", 0, 36500, NULL,
+     "Days raw readings are kept (deleted a little at a time); hourly and daily rollups and "
+     "the journals are kept for good. 0 keeps raw readings for good."},
 };
 
 static const struct key node_keys[] = {
@@ -164,14 +228,20 @@ static const struct key node_keys[] = {
     {"node", "place", KT_STR, NF(place), "", 0, 0, NULL, "Free-text place description."},
     {"node", "tags", KT_STR, NF(tags), "", 0, 0, NULL,
      "Comma-separated place tags used by rules (low-lying, basement, old-building ...)."},
+    {"node", "mount_height", KT_U32, NF(mount_height_mm), "0", 0, 20000, NULL,
+     "Water sensors: mounting height above the zero level in mm (0: not recorded)."},
+    {"node", "zero_offset", KT_U32, NF(zero_offset_mm), "0", 0, 20000, NULL,
+     "Water sensors: mm subtracted from every reported depth (calibration)."},
 };
 
 static const struct key rule_keys[] = {
-    {"rule", "metric", KT_ENUM, RF(metric), NULL, 0, 0, metric_names, "Reading the rule watches."},
-    {"rule", "threshold", KT_DOUBLE, RF(threshold), NULL, 0, 0, NULL,
-     "Raise when the value reaches this (in the metric's unit)."},
-    {"rule", "clear", KT_DOUBLE, RF(clear), NULL, 0, 0, NULL,
-     "Clear when the value is back at or beyond this (hysteresis)."},
+    {"rule", "metric", KT_ENUM, RF(metric), "", 0, 0, metric_names,
+     "Reading the rule watches; required for type threshold."},
+    {"rule", "threshold", KT_DOUBLE, RF(threshold), "", 0, 0, NULL,
+     "Raise when the value (or statistic) reaches this; required for type threshold."},
+    {"rule", "clear", KT_DOUBLE, RF(clear), "", 0, 0, NULL,
+     "Clear when the value is back at or beyond this (hysteresis); required for type "
+     "threshold."},
     {"rule", "level", KT_ENUM, RF(level), NULL, 0, 0, level_names, "blue|yellow|orange|red."},
     {"rule", "hazard", KT_ENUM, RF(hazard), "", 0, 0, hazard_names,
      "flood|fire|gas|trouble; default follows the metric."},
@@ -183,6 +253,70 @@ static const struct key rule_keys[] = {
      "Not for nodes carrying any of these tags (comma-separated)."},
     {"rule", "persistence", KT_DURATION, RF(persistence_ms), "0s", 0, DAY, NULL,
      "How long the threshold must hold before the alert is raised."},
+    /* Rule kinds and statistics (docs/RULES.md); indices below as RK_*. */
+    {"rule", "type", KT_ENUM, RF(type), "threshold", 0, 0, rule_type_names,
+     "threshold (a metric), silence (node not heard for timeout), flag (a bit of the reading's "
+     "flags), radio_fault (the gateway's radio)."},
+    {"rule", "statistic", KT_ENUM, RF(statistic), "value", 0, 0, statistic_names,
+     "What threshold compares: value, mean (sliding, over window), rise (per minute over "
+     "window), twa (time-weighted mean, time constant window, power exponent), days_left (days "
+     "until the trend over window reaches floor)."},
+    {"rule", "window", KT_DURATION, RF(window_ms), "0s", 0, 60 * DAY, NULL,
+     "Window of mean, rise and days_left; time constant of twa."},
+    {"rule", "exponent", KT_DOUBLE, RF(exponent), "1", 0, 0, NULL,
+     "twa: power of the weighted mean, 1..4 (1.75 fits EN 50291 CO alarm times)."},
+    {"rule", "floor", KT_DOUBLE, RF(floor), "0", 0, 0, NULL,
+     "days_left: level at which the metric is exhausted, in its unit (battery cut-off mV)."},
+    {"rule", "filter", KT_ENUM, RF(filter), "none", 0, 0, filter_names,
+     "floodnet: clean water depth before the rule sees it (noise floor, spikes, impossible "
+     "rises, plateaus); none: the readings as they come."},
+    {"rule", "noise_floor", KT_DOUBLE, RF(noise_floor), "10", 0, 0, NULL,
+     "floodnet: depths below this (mm) are 0."},
+    {"rule", "spike", KT_DOUBLE, RF(spike), "100", 0, 0, NULL,
+     "floodnet: a jump of more than this (mm) waits for the next reading to confirm it; "
+     "dropped as a spike when that reading is back."},
+    {"rule", "max_rise", KT_DOUBLE, RF(max_rise), "250", 0, 0, NULL,
+     "floodnet: rises faster than this (mm/min) are artefacts, dropped."},
+    {"rule", "plateau_tol", KT_DOUBLE, RF(plateau_tol), "2", 0, 0, NULL,
+     "floodnet: readings after a jump staying within this (mm) are flat."},
+    {"rule", "plateau_time", KT_DURATION, RF(plateau_ms), "3m", 0, DAY, NULL,
+     "floodnet: flat this long after a jump is a plateau (a parked car), removed; 0: off."},
+    {"rule", "coincidence", KT_ENUM, RF(coincidence), "none", 0, 0, coincidence_names,
+     "building or zone (a shared zone-* tag): raised one level higher when another node of the "
+     "group is in alarm under this rule, or was within coincidence_window."},
+    {"rule", "coincidence_window", KT_DURATION, RF(coincidence_ms), "60s", 0, DAY, NULL,
+     "How recent the other node's alarm must be to agree."},
+    {"rule", "timeout", KT_DURATION, RF(timeout_ms), "0s", 0, 30 * DAY, NULL,
+     "silence: raise when the node was not heard this long (clears when heard); radio_fault: "
+     "also when no node at all was heard this long (0: off)."},
+    {"rule", "flag", KT_ENUM, RF(flag), "none", 0, 0, flag_names,
+     "flag rules: fault, tamper or low_battery bit of the reading's flags."},
+};
+enum {
+    RK_METRIC,
+    RK_THRESHOLD,
+    RK_CLEAR,
+    RK_LEVEL,
+    RK_HAZARD,
+    RK_KINDS,
+    RK_TAGS,
+    RK_EXCEPT,
+    RK_PERSIST,
+    RK_TYPE,
+    RK_STAT,
+    RK_WINDOW,
+    RK_EXPONENT,
+    RK_FLOOR,
+    RK_FILTER,
+    RK_NOISE,
+    RK_SPIKE,
+    RK_MAXRISE,
+    RK_PTOL,
+    RK_PTIME,
+    RK_COINC,
+    RK_CWINDOW,
+    RK_TIMEOUT,
+    RK_FLAG,
 };
 /* Not a field of lw_rule_conf: parsed into the direction sign below. */
 static const struct key rule_direction_key = {"rule",
@@ -589,6 +723,11 @@ static void validate_nodes(struct parse *p)
             else
                 set_value(&node_keys[k], n, node_keys[k].def, why, sizeof(why));
         }
+        /* A [node:] section is a personalised node: one key both ways, always in session. */
+        memcpy(n->key_down, n->key, LW_KEY_LEN);
+        n->has_session = true;
+        n->from_config = true;
+        n->state = LW_NODE_ACTIVE;
         if (p->node_bad[i])
             continue; /* its bad value was reported; comparing it would only repeat that */
         if (p->node_line[i][2] && all_zero(n->key, sizeof(n->key)))
@@ -613,6 +752,118 @@ static void validate_nodes(struct parse *p)
     }
 }
 
+/* Keys that mean something only for some rule types: set elsewhere they are a mistake. */
+static const struct {
+    int key;
+    uint32_t types; /* bit per enum lw_rule_type */
+} rule_key_types[] = {
+    {RK_METRIC, 1u << LW_RULE_THRESHOLD},
+    {RK_THRESHOLD, 1u << LW_RULE_THRESHOLD},
+    {RK_CLEAR, 1u << LW_RULE_THRESHOLD},
+    {RK_STAT, 1u << LW_RULE_THRESHOLD},
+    {RK_WINDOW, 1u << LW_RULE_THRESHOLD},
+    {RK_EXPONENT, 1u << LW_RULE_THRESHOLD},
+    {RK_FLOOR, 1u << LW_RULE_THRESHOLD},
+    {RK_FILTER, 1u << LW_RULE_THRESHOLD},
+    {RK_NOISE, 1u << LW_RULE_THRESHOLD},
+    {RK_SPIKE, 1u << LW_RULE_THRESHOLD},
+    {RK_MAXRISE, 1u << LW_RULE_THRESHOLD},
+    {RK_PTOL, 1u << LW_RULE_THRESHOLD},
+    {RK_PTIME, 1u << LW_RULE_THRESHOLD},
+    {RK_COINC, 1u << LW_RULE_THRESHOLD | 1u << LW_RULE_FLAG},
+    {RK_CWINDOW, 1u << LW_RULE_THRESHOLD | 1u << LW_RULE_FLAG},
+    {RK_TIMEOUT, 1u << LW_RULE_SILENCE | 1u << LW_RULE_RADIO_FAULT},
+    {RK_FLAG, 1u << LW_RULE_FLAG},
+    {RK_KINDS, 1u << LW_RULE_THRESHOLD | 1u << LW_RULE_SILENCE | 1u << LW_RULE_FLAG},
+    {RK_TAGS, 1u << LW_RULE_THRESHOLD | 1u << LW_RULE_SILENCE | 1u << LW_RULE_FLAG},
+    {RK_EXCEPT, 1u << LW_RULE_THRESHOLD | 1u << LW_RULE_SILENCE | 1u << LW_RULE_FLAG},
+};
+
+/* A double key of rule r must lie in [lo, hi]. */
+static void rule_range(struct parse *p, size_t i, int key, double v, double lo, double hi,
+                       const char *unit)
+{
+    if (v < lo || v > hi)
+        report(p, p->rule_line[i][key] ? p->rule_line[i][key] : p->cfg->rules[i].line,
+               "[rule:%s] %s = %g: must be in %g..%g%s", p->cfg->rules[i].name,
+               rule_keys[key].name, v, lo, hi, unit);
+}
+
+/* Threshold rules: metric, threshold and clear with hysteresis, statistic and filter options. */
+static void validate_threshold_rule(struct parse *p, size_t i)
+{
+    struct lw_rule_conf *r = &p->cfg->rules[i];
+    const int *line = p->rule_line[i];
+    /* Defaults that follow from the metric. */
+    if (!line[RK_HAZARD])
+        r->hazard = metric_hazard[r->metric];
+    if (!line[RK_KINDS])
+        r->kinds = metric_kinds[r->metric];
+    double lo = metric_min[r->metric], hi = metric_max[r->metric];
+    const char *unit = "";
+    if (r->statistic == LW_STAT_RISE) {
+        lo = -hi; /* a rate per minute: at most the whole range in a minute */
+        unit = " per minute";
+    } else if (r->statistic == LW_STAT_DAYS_LEFT) {
+        lo = 0;
+        hi = 36500;
+        unit = " days";
+    }
+    if (r->threshold < lo || r->threshold > hi)
+        report(p, line[RK_THRESHOLD], "[rule:%s] threshold = %g: %s must be in %g..%g%s", r->name,
+               r->threshold, metric_names[r->metric], lo, hi, unit);
+    if (r->clear < lo || r->clear > hi)
+        report(p, line[RK_CLEAR], "[rule:%s] clear = %g: %s must be in %g..%g%s", r->name,
+               r->clear, metric_names[r->metric], lo, hi, unit);
+    bool below = p->rule_below[i];
+    if (!below && r->clear >= r->threshold)
+        report(p, line[RK_CLEAR],
+               "[rule:%s] clear = %g: must be below threshold %g for a rising rule", r->name,
+               r->clear, r->threshold);
+    if (below && r->clear <= r->threshold)
+        report(p, line[RK_CLEAR],
+               "[rule:%s] clear = %g: must be above threshold %g for a 'below' rule", r->name,
+               r->clear, r->threshold);
+    if (below) {
+        /* A falling rule is a rising rule on the negated value: one evaluator for both. */
+        r->below = true;
+        r->threshold = -r->threshold;
+        r->clear = -r->clear;
+    }
+    if ((r->kinds & metric_kinds[r->metric]) == 0)
+        report(p, r->line, "[rule:%s]: no node kind in 'kinds' reports %s", r->name,
+               metric_names[r->metric]);
+    if (r->statistic != LW_STAT_VALUE && r->window_ms == 0)
+        report(p, line[RK_STAT] ? line[RK_STAT] : r->line,
+               "[rule:%s] statistic = %s: needs a window", r->name, statistic_names[r->statistic]);
+    if (r->statistic == LW_STAT_VALUE && line[RK_WINDOW])
+        report(p, line[RK_WINDOW], "[rule:%s] window: only for statistic mean, rise, twa or "
+               "days_left", r->name);
+    if (r->statistic != LW_STAT_TWA && line[RK_EXPONENT])
+        report(p, line[RK_EXPONENT], "[rule:%s] exponent: only for statistic = twa", r->name);
+    rule_range(p, i, RK_EXPONENT, r->exponent, 1, 4, "");
+    if (r->statistic == LW_STAT_DAYS_LEFT) {
+        if (!below)
+            report(p, line[RK_STAT], "[rule:%s] statistic = days_left: needs direction = below "
+                   "(raise when few days are left)", r->name);
+        rule_range(p, i, RK_FLOOR, r->floor, metric_min[r->metric], metric_max[r->metric],
+                   metric_units[r->metric][0] ? " (the metric's unit)" : "");
+    } else if (line[RK_FLOOR]) {
+        report(p, line[RK_FLOOR], "[rule:%s] floor: only for statistic = days_left", r->name);
+    }
+    if (r->filter == LW_FILTER_FLOODNET && r->metric != LW_METRIC_WATER)
+        report(p, line[RK_FILTER], "[rule:%s] filter = floodnet: only for metric water_mm",
+               r->name);
+    rule_range(p, i, RK_NOISE, r->noise_floor, 0, 1000, " mm");
+    rule_range(p, i, RK_SPIKE, r->spike, 1, 65535, " mm");
+    rule_range(p, i, RK_MAXRISE, r->max_rise, 1, 65535, " mm/min");
+    rule_range(p, i, RK_PTOL, r->plateau_tol, 0, 1000, " mm");
+    for (int k = RK_NOISE; k <= RK_PTIME; k++)
+        if (line[k] && r->filter != LW_FILTER_FLOODNET)
+            report(p, line[k], "[rule:%s] %s: only with filter = floodnet (metric water_mm)",
+                   r->name, rule_keys[k].name);
+}
+
 static void validate_rules(struct parse *p)
 {
     struct lw_config *c = p->cfg;
@@ -623,7 +874,9 @@ static void validate_rules(struct parse *p)
         for (size_t k = 0; k < N_RULE; k++) {
             if (p->rule_line[i][k])
                 continue;
-            if (!rule_keys[k].def) {
+            /* metric, threshold and clear are required of threshold rules only. */
+            bool required = !rule_keys[k].def || (k <= RK_CLEAR && r->type == LW_RULE_THRESHOLD);
+            if (required) {
                 report(p, r->line, "[rule:%s]: missing required key '%s' (%s)", r->name,
                        rule_keys[k].name, rule_keys[k].help);
                 missing = true;
@@ -633,36 +886,119 @@ static void validate_rules(struct parse *p)
         }
         if (missing || p->rule_bad[i])
             continue;
-        /* Defaults that follow from the metric. */
-        if (!p->rule_line[i][4])
-            r->hazard = metric_hazard[r->metric];
-        if (!p->rule_line[i][5])
-            r->kinds = metric_kinds[r->metric];
-        double lo = metric_min[r->metric], hi = metric_max[r->metric];
-        if (r->threshold < lo || r->threshold > hi)
-            report(p, p->rule_line[i][1], "[rule:%s] threshold = %g: %s must be in %g..%g", r->name,
-                   r->threshold, metric_names[r->metric], lo, hi);
-        if (r->clear < lo || r->clear > hi)
-            report(p, p->rule_line[i][2], "[rule:%s] clear = %g: %s must be in %g..%g", r->name,
-                   r->clear, metric_names[r->metric], lo, hi);
-        bool below = p->rule_below[i];
-        if (!below && r->clear >= r->threshold)
-            report(p, p->rule_line[i][2],
-                   "[rule:%s] clear = %g: must be below threshold %g for a rising rule", r->name,
-                   r->clear, r->threshold);
-        if (below && r->clear <= r->threshold)
-            report(p, p->rule_line[i][2],
-                   "[rule:%s] clear = %g: must be above threshold %g for a 'below' rule", r->name,
-                   r->clear, r->threshold);
-        if (below) {
-            /* A falling rule is a rising rule on the negated value: one evaluator for both. */
-            r->below = true;
-            r->threshold = -r->threshold;
-            r->clear = -r->clear;
+        for (size_t k = 0; k < sizeof(rule_key_types) / sizeof(rule_key_types[0]); k++) {
+            int line = p->rule_line[i][rule_key_types[k].key];
+            if (line && !(rule_key_types[k].types & (1u << r->type)))
+                report(p, line, "[rule:%s] %s: not a key of type = %s rules", r->name,
+                       rule_keys[rule_key_types[k].key].name, rule_type_names[r->type]);
         }
-        if ((r->kinds & metric_kinds[r->metric]) == 0)
-            report(p, r->line, "[rule:%s]: no node kind in 'kinds' reports %s", r->name,
-                   metric_names[r->metric]);
+        if (p->rule_line[i][N_RULE] && r->type != LW_RULE_THRESHOLD)
+            report(p, p->rule_line[i][N_RULE], "[rule:%s] direction: not a key of type = %s rules",
+                   r->name, rule_type_names[r->type]);
+        if (r->type == LW_RULE_THRESHOLD) {
+            validate_threshold_rule(p, i);
+            continue;
+        }
+        /* Trouble rules: a condition that holds (1) or not (0); reported as trouble. */
+        r->metric = LW_METRIC_BATTERY;
+        r->threshold = 1;
+        r->clear = 0;
+        r->filter = LW_FILTER_NONE;
+        if (!p->rule_line[i][RK_HAZARD])
+            r->hazard = LW_HAZARD_TROUBLE;
+        if (!p->rule_line[i][RK_KINDS])
+            r->kinds = r->type == LW_RULE_RADIO_FAULT ? 0 : (1u << LW_KIND_COUNT) - 1;
+        if (r->type == LW_RULE_SILENCE && r->timeout_ms == 0)
+            report(p, p->rule_line[i][RK_TIMEOUT] ? p->rule_line[i][RK_TIMEOUT] : r->line,
+                   "[rule:%s] timeout: a silence rule needs a timeout of at least 1 s", r->name);
+        if (r->type == LW_RULE_SILENCE && r->timeout_ms > 0 && r->timeout_ms < 1000)
+            report(p, p->rule_line[i][RK_TIMEOUT],
+                   "[rule:%s] timeout: a silence rule needs a timeout of at least 1 s", r->name);
+        if (r->type == LW_RULE_FLAG && r->flag == LW_FLAGBIT_NONE)
+            report(p, p->rule_line[i][RK_FLAG] ? p->rule_line[i][RK_FLAG] : r->line,
+                   "[rule:%s]: a flag rule needs flag = fault, tamper or low_battery", r->name);
+    }
+}
+
+/* Board and region presets, pins and chip options of the sx127x/sx126x backends (lw_presets). */
+static void validate_radio_chip(struct parse *p)
+{
+    struct lw_config *c = p->cfg;
+    char names[160], why[200];
+    const struct lw_board *b = NULL;
+    if (c->radio_board[0] && !(b = lw_board_find(c->radio_board))) {
+        lw_board_names(names, sizeof(names));
+        report(p, sline(p, "board"), "[radio] board = %s: must be one of: %s", c->radio_board,
+               names);
+    }
+    if (b && !sline(p, "backend"))
+        snprintf(c->radio_backend, sizeof(c->radio_backend), "%s", b->backend);
+    else if (b && strcmp(b->backend, c->radio_backend) != 0)
+        report(p, sline(p, "backend"), "[radio] backend = %s: board %s needs backend %s",
+               c->radio_backend, b->name, b->backend);
+    const struct lw_region *r = lw_region_find(c->radio_region);
+    bool chip = strcmp(c->radio_backend, "sx127x") == 0 || strcmp(c->radio_backend, "sx126x") == 0;
+    if (r && !sline(p, "frequency_hz"))
+        c->frequency_hz = r->default_freq_hz;
+    if (r && (sline(p, "region") || chip) &&
+        (c->frequency_hz < r->freq_min_hz || c->frequency_hz > r->freq_max_hz))
+        report(p, sline(p, "frequency_hz") ? sline(p, "frequency_hz") : sline(p, "region"),
+               "[radio] frequency_hz = %u: outside the %s band (%u-%u Hz)", c->frequency_hz,
+               r->name, r->freq_min_hz, r->freq_max_hz);
+    if (r && r->duty_permille) {
+        struct lw_lora_params lp;
+        lw_lora_params_default(&lp);
+        lp.sf = (uint8_t)c->spreading_factor;
+        lp.bw_hz = c->bandwidth_hz;
+        lp.cr = (uint8_t)(c->coding_rate - 4);
+        lp.preamble = (uint16_t)c->preamble;
+        size_t biggest = LW_FRAME_OVERHEAD + LW_READING_MAX_LEN;
+        uint32_t us = lw_airtime_us(&lp, biggest);
+        if (us && lw_region_check_airtime(r, us, why, sizeof(why)) != LW_OK)
+            report(p, sline(p, "spreading_factor") ? sline(p, "spreading_factor")
+                                                   : sline(p, "region"),
+                   "[radio] spreading_factor = %u: a %zu-byte frame: %s", c->spreading_factor,
+                   biggest, why);
+    }
+    static const char *const pin_keys[] = {"pin_reset", "pin_cs", "pin_dio0", "pin_dio1",
+                                           "pin_busy"};
+    const char *pin_vals[] = {c->pin_reset, c->pin_cs, c->pin_dio0, c->pin_dio1, c->pin_busy};
+    int pins[5];
+    for (int i = 0; i < 5; i++)
+        if (lw_pin_parse(pin_vals[i], &pins[i]) != LW_OK) {
+            report(p, sline(p, pin_keys[i]),
+                   "[radio] %s = %s: must be a GPIO line number (0-1023) or none", pin_keys[i],
+                   pin_vals[i]);
+            pins[i] = -1;
+        }
+    if (c->tcxo_voltage[0] && strcmp(c->tcxo_voltage, "none") != 0) {
+        double v;
+        if (lw_parse_double(c->tcxo_voltage, 1.6, 3.3, &v) != LW_OK)
+            report(p, sline(p, "tcxo_voltage"),
+                   "[radio] tcxo_voltage = %s: must be volts from 1.6 to 3.3, or none",
+                   c->tcxo_voltage);
+    }
+    if (c->dio2_rf_switch[0] && strcmp(c->dio2_rf_switch, "yes") != 0 &&
+        strcmp(c->dio2_rf_switch, "no") != 0)
+        report(p, sline(p, "dio2_rf_switch"), "[radio] dio2_rf_switch = %s: must be yes or no",
+               c->dio2_rf_switch);
+    if (!chip)
+        return;
+    /* Lines the chip cannot work without: from the key, else from the board. */
+    bool sx126x = strcmp(c->radio_backend, "sx126x") == 0;
+    static const int need127[] = {0, 2}, need126[] = {0, 3, 4};
+    const int *need = sx126x ? need126 : need127;
+    for (int i = 0; i < (sx126x ? 3 : 2); i++) {
+        int k = need[i];
+        bool from_board = false;
+        if (pins[k] == -2 && b) {
+            const int bp[] = {b->pins.reset, b->pins.cs, b->pins.irq, b->pins.irq, b->pins.busy};
+            from_board = bp[k] >= 0 && strcmp(b->backend, c->radio_backend) == 0;
+        }
+        if (pins[k] == -1 || (pins[k] == -2 && !from_board))
+            report(p, sline(p, pin_keys[k]) ? sline(p, pin_keys[k]) : sline(p, "backend"),
+                   "[radio] %s: backend %s needs it (set board, or %s to the GPIO line)",
+                   pin_keys[k], c->radio_backend, pin_keys[k]);
     }
 }
 
@@ -671,6 +1007,7 @@ static void validate_rules(struct parse *p)
 static void validate_radio(struct parse *p)
 {
     struct lw_config *c = p->cfg;
+    validate_radio_chip(p);
     if (c->bandwidth_hz != 125000 && c->bandwidth_hz != 250000 && c->bandwidth_hz != 500000)
         report(p, sline(p, "bandwidth_hz"),
                "[radio] bandwidth_hz = %u: must be 125000, 250000 or 500000", c->bandwidth_hz);

@@ -5,17 +5,25 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdlib.h>
+#include <sys/random.h>
 #include <string.h>
 #include <time.h>
 
 #include "lw_alert.h"
 #include "lw_clock.h"
 #include "lw_control.h"
+#include "lw_downlink.h"
 #include "lw_error.h"
 #include "lw_ingest.h"
 #include "lw_log.h"
+#include "lw_mesh.h"
 #include "lw_metrics.h"
 #include "lw_mqtt.h"
+#include "lw_nodectl.h"
+#include "lw_parse.h"
+#include "lw_nodedb.h"
+#include "lw_pairing.h"
+#include "lw_presets.h"
 #include "lw_registry.h"
 #include "lw_rules.h"
 #include "lw_store.h"
@@ -25,7 +33,10 @@ struct lw_gateway {
     uv_loop_t *loop;
     const struct lw_config *cfg;
     struct lw_store *store;
+    struct lw_nodedb *nodedb;
     struct lw_registry *reg;
+    struct lw_join_limiter join_limiter;
+    struct lw_pairing_stats joins;
     struct lw_radio *radio;
     struct lw_mqtt *mqtt;
     struct lw_control *control;
@@ -33,6 +44,10 @@ struct lw_gateway {
     uv_timer_t status_timer;
     uv_timer_t sync_timer; /* runs only until the wall clock is synchronised */
     uv_timer_t metrics_timer;
+    uv_timer_t retention_timer; /* deletes raw readings past [storage] retention_days */
+    uv_timer_t rules_timer;     /* time-based rules: node silence, the gateway's radio */
+    struct lw_rules *rules;     /* what rules share across nodes (coincidence groups) */
+    int64_t rules_tick_ms;      /* rule clock at the last tick */
     uint64_t metrics_due; /* loop time the metrics timer should fire: its lateness is loop lag */
     double lag_s, lag_max_s;
     bool clock_synced;
@@ -44,7 +59,11 @@ struct lw_gateway {
     int64_t last_alert_id;     /* highest alert id handed out */
     int64_t reserved_alert_id; /* ids up to this are reserved in the database */
     int64_t started_ms;
+    bool test_mode; /* alert_transition is publishing a test alarm */
     struct lw_ingest_stats ingest;
+    struct lw_mesh *mesh; /* mesh sink: created with the first frame, see lw_gateway_handle_rx */
+    struct lw_downlink *dl; /* downlink queue, airtime and listen-before-talk; see send_downlink */
+    uv_timer_t dl_timer;    /* the queue's next due time */
     struct lw_gateway_counters c;
     char status_topic[128];
     void (*done)(void *);
@@ -180,6 +199,7 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
         .value = value,
         .raised_ms = st->raised_ms ? st->raised_ms : t,
         .t_ms = t,
+        .test = g->test_mode,
     };
     char sentence[512], topic[128];
     lw_alert_sentence_en(&info, sentence, sizeof(sentence));
@@ -195,6 +215,8 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
                                         lw_level_name(rule->level), node->address, t, value,
                                         rule->below ? -rule->threshold : rule->threshold)
                 : lw_store_alert_set_state(g->store, info.id, name, t);
+    if (rc == LW_OK && g->test_mode && state == LW_ALERT_RAISED)
+        rc = lw_store_alert_set_test(g->store, info.id);
     if (rc == LW_OK)
         rc = lw_store_journal(g->store, info.id, t, name, sentence);
     if (rc == LW_OK)
@@ -220,16 +242,73 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
 static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct lw_reading *r,
                         int64_t rule_ms, int64_t t)
 {
+    lw_rules_frame(g->rules, rule_ms);
     for (size_t i = 0; i < g->cfg->n_rules; i++) {
         const struct lw_rule_conf *rule = &g->cfg->rules[i];
+        struct lw_rule_state *st = &node->rules[i];
         double v;
-        if (!node->rules[i].applies || !lw_rule_value(rule, r, &v))
+        if (!st->applies)
             continue;
-        enum lw_rule_event ev = lw_rule_eval(rule, &node->rules[i], v, rule_ms);
-        if (ev != LW_RULE_NONE)
-            alert_transition(g, node->conf, rule, &node->rules[i],
-                             ev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED,
-                             rule->below ? -v : v, t);
+        enum lw_rule_event ev = lw_rules_reading(g->rules, rule, node->conf, st, r, rule_ms, &v);
+        if (ev != LW_RULE_NONE) {
+            struct lw_rule_conf scratch; /* a confirmed alarm shows one level up */
+            alert_transition(g, node->conf, lw_rule_for_alert(rule, st, &scratch), st,
+                             ev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED, v, t);
+        }
+    }
+}
+
+/* Time-based rules run on the rule clock (monotonic, or the medium's virtual time) from a timer.
+ * On the monotonic clock it sleeps until the next silence could be due (at most 10 s, for the
+ * radio rules), so an idle gateway wakes rarely; with a simulated medium it looks every 50 ms
+ * whether the virtual clock has moved, so fast runs still see a silence within a few virtual
+ * seconds. */
+#define RULES_TICK_MIN_MS    100
+#define RULES_TICK_MAX_MS    10000
+#define RULES_TICK_MEDIUM_MS 50
+
+static void on_rules_timer(uv_timer_t *timer)
+{
+    struct lw_gateway *g = timer->data;
+    int64_t rule_ms = g->medium_clock ? g->clock_ms : lw_clock_mono_ms();
+    int64_t due = INT64_MAX;
+    if (rule_ms && rule_ms != g->rules_tick_ms) {
+        g->rules_tick_ms = rule_ms;
+        if (!lw_registry_count(g->reg))
+            lw_rules_frame(g->rules, rule_ms); /* no node to hear: the radio is not deaf */
+        if (g->radio) {
+            /* The radio watchdog's verdict: its recovery failed, the radio is down. */
+            struct lw_radio_stats rs;
+            lw_radio_stats(g->radio, &rs);
+            lw_rules_radio_input(g->rules, rs.fault, rule_ms);
+        }
+        int64_t t = now_ms(g);
+        for (size_t i = 0; i < g->cfg->n_rules; i++) {
+            const struct lw_rule_conf *rule = &g->cfg->rules[i];
+            struct lw_rule_state *st;
+            double v;
+            enum lw_rule_event ev = lw_rules_gateway_tick(g->rules, rule, rule_ms, &st, &v);
+            if (ev != LW_RULE_NONE)
+                alert_transition(g, lw_rules_gateway_node(g->rules, g->cfg->site), rule, st,
+                                 ev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED, v, t);
+            for (size_t k = 0; lw_rule_timed(rule) && k < lw_registry_count(g->reg); k++) {
+                struct lw_node *n = lw_registry_at(g->reg, k);
+                if (!n->rules[i].applies)
+                    continue;
+                if (lw_rule_tick(rule, &n->rules[i], rule_ms, &v) == LW_RULE_RAISE)
+                    alert_transition(g, n->conf, rule, &n->rules[i], LW_ALERT_RAISED, v, t);
+                int64_t d = lw_rule_due(rule, &n->rules[i]);
+                if (d < due)
+                    due = d;
+            }
+        }
+    }
+    if (!g->medium_clock) {
+        int64_t wait = due == INT64_MAX ? RULES_TICK_MAX_MS : due - rule_ms;
+        wait = wait < RULES_TICK_MIN_MS ? RULES_TICK_MIN_MS
+               : wait > RULES_TICK_MAX_MS ? RULES_TICK_MAX_MS
+                                          : wait;
+        uv_timer_start(timer, on_rules_timer, (uint64_t)wait, 0);
     }
 }
 
@@ -298,9 +377,208 @@ static void publish_node_state(struct lw_gateway *g, const struct lw_node *n,
 
 /* ---- pipeline --------------------------------------------------------------------------- */
 
+/* Last contact goes to the node's row in the reading's transaction. A joined node's frame counter
+ * must be there with every frame (a restart resumes its replay window from it); for the others
+ * once a minute is enough to show when they were last heard. */
+static void save_contact(struct lw_gateway *g, struct lw_node *n, uint32_t fcnt, int64_t t)
+{
+    if (n->conf->from_config && n->db_saved_ms && t - n->db_saved_ms < 60000 && t >= n->db_saved_ms)
+        return;
+    struct lw_nodedb_seen s = {
+        .first_seen_ms = n->first_seen_ms,
+        .last_seen_ms = t,
+        .rssi_x10 = n->last_rssi_x10,
+        .snr_x10 = n->last_snr_x10,
+        .battery_mv = (n->last.present & LW_R_BATTERY) ? n->last.battery_mv : -1,
+        .hops = n->last_hops,
+        .relay = n->last_relay,
+    };
+    if (lw_nodedb_seen(g->nodedb, n->conf->address, fcnt, &s) == LW_OK) {
+        n->db_saved_ms = t;
+        n->db_seen = s;
+    }
+}
+
 void lw_gateway_flush(struct lw_gateway *g)
 {
     lw_store_commit(g->store);
+}
+
+/* ---- downlinks -------------------------------------------------------------------------- */
+
+static int dl_channel_busy(void *ctx)
+{
+    struct lw_gateway *g = ctx;
+    return g->radio ? lw_radio_channel_busy(g->radio) : 0;
+}
+
+static int dl_transmit(void *ctx, const uint8_t *buf, size_t len)
+{
+    struct lw_gateway *g = ctx;
+    return g->radio ? lw_radio_transmit(g->radio, buf, len) : LW_ERR_STATE;
+}
+
+static uint32_t dl_random(void *ctx)
+{
+    (void)ctx;
+    uint32_t r = 0;
+    if (getrandom(&r, sizeof(r), GRND_NONBLOCK) != (ssize_t)sizeof(r))
+        r = (uint32_t)lw_clock_mono_ms() * 2654435761u; /* spreading only, not secrecy */
+    return r;
+}
+
+/* The scheduler follows the radio's settings and the region's rules (per-frame cap, duty cycle,
+ * listen before talk). */
+static struct lw_downlink *downlink_new(struct lw_gateway *g)
+{
+    struct lw_downlink_config dc;
+    struct lw_radio_settings rs;
+    char why[256];
+    lw_downlink_config_defaults(&dc);
+    if (lw_radio_settings_from_config(g->cfg, &rs, why, sizeof(why)) == LW_OK)
+        lw_radio_settings_lora(&rs, &dc.lora);
+    const struct lw_region *region = lw_region_find(g->cfg->radio_region);
+    if (region) {
+        dc.max_tx_ms = region->max_tx_ms;
+        dc.duty_permille = region->duty_permille;
+        dc.lbt = true; /* also where not mandatory: it costs a CAD, and spares a collision */
+    }
+    struct lw_downlink_io io = {
+        .ctx = g, .channel_busy = dl_channel_busy, .transmit = dl_transmit, .random = dl_random};
+    return lw_downlink_new(&dc, &io);
+}
+
+static void on_dl_timer(uv_timer_t *t);
+
+static void downlink_kick(struct lw_gateway *g)
+{
+    uv_update_time(g->loop);
+    int64_t now = (int64_t)uv_now(g->loop);
+    int64_t next = lw_downlink_run(g->dl, now);
+    if (next < 0)
+        uv_timer_stop(&g->dl_timer);
+    else
+        uv_timer_start(&g->dl_timer, on_dl_timer, next > now ? (uint64_t)(next - now) : 1, 0);
+}
+
+static void on_dl_timer(uv_timer_t *t)
+{
+    downlink_kick(t->data);
+}
+
+/* Queue one sealed frame and send what is due at once. */
+static int send_downlink(struct lw_gateway *g, enum lw_dl_prio prio, const uint8_t *buf,
+                         size_t len)
+{
+    if (!g->dl || !g->radio)
+        return LW_ERR_STATE;
+    int rc = lw_downlink_enqueue(g->dl, prio, buf, len, (int64_t)uv_now(g->loop));
+    if (rc != LW_OK)
+        lw_log_rl(LW_LOG_WARNING, "downlink of %zu bytes not queued: %s", len, lw_strerror(rc));
+    downlink_kick(g);
+    return rc;
+}
+
+/* An ACK or CMD to a node with a session: the next downlink counter (reserved in the database
+ * before first use, so a restart never reuses one under the same key), sealed under the node's
+ * downlink key, sent back along the path of its latest uplink. */
+static int send_to_node(struct lw_gateway *g, const struct lw_node_conf *nc, uint8_t type,
+                        const uint8_t *plain, size_t plain_len, enum lw_dl_prio prio)
+{
+    if (!g->dl || !nc->has_session)
+        return LW_ERR_STATE;
+    struct lw_mesh_path path;
+    uint8_t hops = 0;
+    if (g->mesh && lw_mesh_route(g->mesh, nc->address, &path) == LW_OK)
+        hops = path.hops;
+    uint32_t fcnt, upto;
+    int rc = lw_downlink_fcnt_next(g->dl, nc->address, nc->key_down, nc->fcnt_down, &fcnt, &upto);
+    if (rc != LW_OK) {
+        lw_log_rl(LW_LOG_ERR, "downlink to %s: no counter left (%s): the node must rejoin",
+                  nc->name, lw_strerror(rc));
+        return rc;
+    }
+    if (upto) {
+        rc = lw_nodedb_reserve_fcnt_down(g->nodedb, nc->address, upto);
+        if (rc == LW_OK)
+            rc = lw_store_commit(g->store);
+        if (rc != LW_OK) {
+            lw_downlink_fcnt_unreserved(g->dl, nc->address);
+            lw_log_rl(LW_LOG_ERR, "downlink to %s not sent: its counter could not be reserved",
+                      nc->name);
+            return rc;
+        }
+    }
+    uint8_t frame[LW_FRAME_MAX_LEN];
+    int len = lw_downlink_seal((uint16_t)g->cfg->network_id, nc->address, type, hops, fcnt,
+                               nc->key_down, plain, plain_len, frame, sizeof(frame));
+    if (len < 0)
+        return len;
+    return send_downlink(g, prio, frame, (size_t)len);
+}
+
+/* An authenticated ALARM asking for it: the ACK names the copy's counter (PROTOCOL.md 3.1). */
+static void send_alarm_ack(struct lw_gateway *g, const struct lw_node *n, uint32_t alarm_fcnt)
+{
+    uint8_t p[LW_ACK_PAYLOAD_LEN];
+    lw_downlink_ack_payload(alarm_fcnt, p);
+    int rc = send_to_node(g, n->conf, LW_FT_ACK, p, sizeof(p), LW_DL_URGENT);
+    lw_log(rc == LW_OK ? LW_LOG_DEBUG : LW_LOG_WARNING, "ACK of %s alarm fcnt %u%s%s",
+           n->conf->name, alarm_fcnt, rc == LW_OK ? " queued" : " not sent: ",
+           rc == LW_OK ? "" : lw_strerror(rc));
+}
+
+/* A JOIN_REQ: answered only when it passes every check, after the accepted nonce and the new
+ * session keys are on disk (a reboot must never make the gateway accept the nonce again). */
+static void handle_join(struct lw_gateway *g, const struct lw_radio_rx *rx)
+{
+    uint8_t gw_nonce[LW_JOIN_GW_NONCE_LEN];
+    if (getrandom(gw_nonce, sizeof(gw_nonce), GRND_NONBLOCK) != (ssize_t)sizeof(gw_nonce)) {
+        lw_log_rl(LW_LOG_ERR, "join: no random bytes for the gateway nonce: %s", strerror(errno));
+        return;
+    }
+    struct lw_join_outcome out;
+    int rc = lw_pairing_handle(rx->buf, rx->len, (uint16_t)g->cfg->network_id, g->reg,
+                               &g->join_limiter, lw_clock_wall_ms(), rx->mono_ms, gw_nonce, &out,
+                               &g->joins);
+    if (rc != LW_OK) {
+        char eui[17] = "?";
+        struct lw_join_req peek;
+        if (lw_join_request_peek(rx->buf, rx->len, &peek) == LW_OK)
+            lw_format_hex(peek.eui, 8, eui);
+        /* Refused requests are never answered, and the log does not say which check failed
+         * beyond what an operator needs: unknown, window closed, or not authentic. */
+        lw_log_rl(LW_LOG_WARNING, "join request from EUI %s refused: %s", eui,
+                  rc == LW_ERR_UNKNOWN_NODE ? "not paired (lorawatch pair)"
+                  : rc == LW_ERR_STATE      ? "pairing window closed (lorawatch pair again)"
+                  : rc == LW_ERR_AGAIN      ? "too many join requests, dropped"
+                  : rc == LW_ERR_MIC || rc == LW_ERR_REPLAY
+                      ? "not authentic (wrong key or replayed request)"
+                      : lw_strerror(rc));
+        return;
+    }
+    int64_t now = lw_clock_wall_ms();
+    char nonce[16];
+    snprintf(nonce, sizeof(nonce), "%u", out.req.join_nonce);
+    rc = lw_nodedb_put(g->nodedb, &out.conf);
+    if (rc == LW_OK)
+        rc = lw_nodedb_journal(g->nodedb, now, -1, "join", out.conf.address, NULL, nonce,
+                               "join accepted; new session keys");
+    if (rc == LW_OK)
+        rc = lw_store_commit(g->store);
+    if (rc != LW_OK) {
+        lw_log(LW_LOG_ERR, "join of %s not answered: the accepted nonce could not be stored",
+               out.conf.name);
+        return;
+    }
+    lw_registry_update(g->reg, &out.conf);
+    struct lw_node *n = lw_registry_find(g->reg, out.conf.address);
+    if (n)
+        lw_replay_init(&n->replay); /* the new session's counters start at 1 */
+    rc = send_downlink(g, LW_DL_URGENT, out.accept, out.accept_len);
+    lw_log(LW_LOG_NOTICE, "node %s (0x%04X) joined (join nonce %u)%s%s", out.conf.name,
+           out.conf.address, out.req.join_nonce, rc == LW_OK ? "" : "; JOIN_ACC not sent: ",
+           rc == LW_OK ? "" : lw_strerror(rc));
 }
 
 void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
@@ -310,9 +588,49 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
     if (rx->len == 0)
         return; /* clock tick from a simulated medium */
     g->c.frames++;
+    /* Mesh sink first: hop limit, copies of an accepted frame through other relays, and the
+     * relays' route trailer taken off, so what follows sees the origin's frame. */
+    if (!g->mesh) {
+        struct lw_mesh_config mc;
+        lw_mesh_config_defaults(&mc);
+        g->mesh = lw_mesh_new(&mc);
+    }
+    struct lw_radio_rx local = *rx;
+    struct lw_mesh_frame mf;
+    int mrc = g->mesh ? lw_mesh_admit(g->mesh, local.buf, local.len, &mf) : LW_ERR_NOMEM;
+    struct lw_frame_hdr peeked;
+    if (mrc == LW_ERR_DUP && mf.echo)
+        return; /* our own downlink, forwarded by a relay: not an uplink */
+    if (mrc == LW_ERR_DUP) { /* a copy via another relay (or replayed): counted by the sink */
+        g->c.rejected++;
+        lw_log(LW_LOG_DEBUG, "mesh: copy of src 0x%04X fcnt %u", mf.route.hdr.src,
+               mf.route.hdr.fcnt);
+        return;
+    }
+    if (mrc != LW_OK && mrc != LW_ERR_DUP && lw_frame_peek(rx->buf, rx->len, &peeked) == LW_OK) {
+        g->c.rejected++; /* hop limit, bad route trailer or loop */
+        lw_log_rl(LW_LOG_WARNING, "frame rejected by the mesh sink: %s (len %zu, rssi %.1f)",
+                  lw_strerror(mrc), rx->len, rx->rssi_x10 / 10.0);
+        return;
+    }
+    if (mrc == LW_OK || mrc == LW_ERR_DUP) /* else a bad header: ingest counts it as before */
+        local.len = mf.len;
+    rx = &local;
+    if (rx->len >= 2 && (rx->buf[0] & 0x0F) == LW_FT_JOIN_REQ) {
+        handle_join(g, rx);
+        return;
+    }
     struct lw_ingest_result res;
     int rc =
         lw_ingest_frame(g->reg, (uint16_t)g->cfg->network_id, rx->buf, rx->len, &res, &g->ingest);
+    if (rc == LW_OK) {
+        struct lw_mesh_rx mrx = {rx->mono_ms, rx->rssi_x10, rx->snr_x10};
+        lw_mesh_accepted(g->mesh, &mf, &mrx);
+        res.hdr.hop_count = mf.route.n_hops; /* as received: the sink cleared it */
+        res.node->last_relay = mf.route.n_hops ? mf.route.hops[mf.route.n_hops - 1].relay : 0;
+        if (res.hdr.type == LW_FT_ALARM && res.hdr.ack_req)
+            send_alarm_ack(g, res.node, res.hdr.fcnt); /* first: the node stops retrying */
+    }
     if (rc != LW_OK) {
         g->c.rejected++;
         /* Outside input: rate-limited so a flood cannot fill the journal. */
@@ -322,10 +640,20 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
     }
     g->c.accepted++;
     struct lw_node *n = res.node;
+    if (!n->first_seen_ms)
+        n->first_seen_ms = rx->t_ms;
     n->last_seen_ms = rx->t_ms;
     n->last_rssi_x10 = rx->rssi_x10;
     n->last_snr_x10 = rx->snr_x10;
+    n->last_sf = rx->sf;
+    n->last_hops = res.hdr.hop_count;
     n->frames++;
+    /* Calibration: the depth the node reports, less the zero offset set at the site. */
+    if ((res.reading.present & LW_R_WATER) && n->conf->zero_offset_mm)
+        res.reading.water_mm = res.reading.water_mm > n->conf->zero_offset_mm
+                                   ? (uint16_t)(res.reading.water_mm - n->conf->zero_offset_mm)
+                                   : 0;
+    n->last = res.reading;
     struct lw_store_reading sr = {
         .node = n->conf->address,
         .t_ms = rx->t_ms,
@@ -340,6 +668,7 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
     };
     if (lw_store_add_reading(g->store, &sr) == LW_OK)
         g->c.readings_stored++;
+    save_contact(g, n, res.hdr.fcnt, rx->t_ms);
     lw_log(LW_LOG_DEBUG, "frame %s from %s fcnt %u", lw_frame_type_name(res.hdr.type),
            n->conf->name, res.hdr.fcnt);
     apply_rules(g, n, &res.reading, rx->mono_ms, rx->t_ms);
@@ -385,6 +714,11 @@ static void fill_metrics(struct lw_gateway *g, bool up, struct lw_metrics *out)
         lw_radio_stats(g->radio, &rs);
         m.radio_malformed = rs.rx_malformed;
         m.radio_resets = rs.resets;
+        m.radio_crc_errors = rs.rx_crc_errors;
+        m.radio_watchdog_checks = rs.watchdog_checks;
+        m.radio_tx_timeouts = rs.tx_timeouts;
+        m.radio_recoveries_failed = rs.recoveries_failed;
+        m.radio_fault = rs.fault;
     }
     lw_store_stats(g->store, &m.store);
     if (g->mqtt)
@@ -421,12 +755,62 @@ static void on_metrics_timer(uv_timer_t *t)
 
 /* Requests from the lorawatch CLI. "status" answers with the same text as the metrics file, so
  * the CLI reads one format whether the daemon is reachable or only its last snapshot is. */
+static struct lw_registry *current_registry(void *arg)
+{
+    return ((struct lw_gateway *)arg)->reg;
+}
+
+/* lorawatch test-alarm: a blue test alert of the node's own hazard travels the whole alert path
+ * (journal, outbox, MQTT) marked as a test, and is cleared at once. */
+static int64_t raise_test_alarm(void *arg, struct lw_node *n)
+{
+    struct lw_gateway *g = arg;
+    static const enum lw_metric metric[LW_KIND_COUNT] = {
+        [LW_KIND_WATER] = LW_METRIC_WATER, [LW_KIND_SMOKE] = LW_METRIC_SMOKE,
+        [LW_KIND_GAS] = LW_METRIC_GAS,     [LW_KIND_CO] = LW_METRIC_CO,
+        [LW_KIND_MULTI] = LW_METRIC_SMOKE,
+    };
+    static const enum lw_hazard hazard[LW_KIND_COUNT] = {
+        [LW_KIND_WATER] = LW_HAZARD_FLOOD, [LW_KIND_SMOKE] = LW_HAZARD_FIRE,
+        [LW_KIND_GAS] = LW_HAZARD_GAS,     [LW_KIND_CO] = LW_HAZARD_GAS,
+        [LW_KIND_MULTI] = LW_HAZARD_FIRE,
+    };
+    struct lw_rule_conf rule = {
+        .name = "test-alarm",
+        .hazard = hazard[n->conf->kind],
+        .metric = metric[n->conf->kind],
+        .level = LW_LEVEL_BLUE,
+    };
+    double v = 0;
+    lw_metric_value(rule.metric, &n->last, &v);
+    struct lw_rule_state st = {0};
+    int64_t t = now_ms(g);
+    g->test_mode = true;
+    alert_transition(g, n->conf, &rule, &st, LW_ALERT_RAISED, v, t);
+    alert_transition(g, n->conf, &rule, &st, LW_ALERT_CLEARED, v, t);
+    g->test_mode = false;
+    return st.alert_id;
+}
+
+static int rebuild_registry(void *arg);
+
 static char *on_control(void *arg, const char *cmd, const cJSON *req,
                         const struct lw_control_peer *peer)
 {
     struct lw_gateway *g = arg;
-    (void)req;
-    (void)peer;
+    struct lw_nodectl_env env = {
+        .arg = g,
+        .cfg = g->cfg,
+        .store = g->store,
+        .nodedb = g->nodedb,
+        .registry = current_registry,
+        .rebuild = rebuild_registry,
+        .test_alarm = raise_test_alarm,
+        .now_ms = lw_clock_wall_ms(),
+    };
+    char *reply = lw_nodectl_handle(&env, cmd, req, peer);
+    if (reply)
+        return reply;
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -463,6 +847,37 @@ static void on_sync_timer(uv_timer_t *t)
     lw_log(LW_LOG_NOTICE, "wall clock synchronised: %ld readings received before it corrected", n);
 }
 
+/* ---- registry ----------------------------------------------------------------------------- */
+
+static void log_node_problem(void *arg, const char *msg)
+{
+    (void)arg;
+    lw_log(LW_LOG_ERR, "%s; that node is left out", msg);
+}
+
+/* A registry of the database's nodes for cfg's rules. Joined nodes resume their replay window
+ * from their own row; last contact comes from the row until the node is heard again. */
+static struct lw_registry *load_registry(struct lw_gateway *g, const struct lw_config *cfg)
+{
+    struct lw_node_conf *nodes = NULL;
+    struct lw_nodedb_seen *seen = NULL;
+    size_t n = 0;
+    if (lw_nodedb_load(g->nodedb, false, &nodes, &seen, &n) != LW_OK)
+        return NULL;
+    struct lw_registry *reg = lw_registry_new(cfg, nodes, n);
+    for (size_t i = 0; reg && i < n; i++) {
+        struct lw_node *node = lw_registry_find(reg, nodes[i].address);
+        if (!node)
+            continue;
+        if (!nodes[i].from_config && nodes[i].fcnt_up)
+            lw_replay_init_at(&node->replay, nodes[i].fcnt_up);
+        node->db_seen = seen[i];
+    }
+    free(nodes);
+    free(seen);
+    return reg;
+}
+
 /* ---- reload ----------------------------------------------------------------------------- */
 
 static void note_restart_key(void *arg, const char *section, const char *key)
@@ -483,27 +898,68 @@ static long rule_index(const struct lw_config *cfg, const char *name)
 static void restore_new_counter(void *arg, uint16_t addr, uint32_t fcnt)
 {
     struct lw_node *n = lw_registry_find(arg, addr);
-    if (n && !n->replay.any)
-        lw_replay_init_at(&n->replay, fcnt); /* only nodes that were not running before */
+    /* Only nodes that were not running before; joined nodes resume from their own row (their
+     * counters restart with every session, so older readings say nothing). */
+    if (n && !n->replay.any && n->conf->from_config)
+        lw_replay_init_at(&n->replay, fcnt);
 }
+
+static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
+                             struct lw_registry *reg);
 
 int lw_gateway_reload(struct lw_gateway *g, struct lw_config *next)
 {
     lw_config_keep_restart_keys(g->cfg, next, note_restart_key, g);
-    struct lw_registry *reg = lw_registry_new(next);
+    if (lw_nodedb_sync_config(g->nodedb, next, lw_clock_wall_ms(), log_node_problem, g) != LW_OK)
+        lw_log(LW_LOG_WARNING, "reload: node table not updated in the database");
+    struct lw_registry *reg = load_registry(g, next);
     if (!reg)
         return LW_ERR_NOMEM;
+    size_t closed = adopt_registry(g, next, reg);
+    lw_store_set_rules(g->store, next); /* rollups: time above the new rule levels */
+    lw_log(LW_LOG_NOTICE, "configuration reloaded: %zu nodes, %zu rules%s", lw_registry_count(reg),
+           next->n_rules, closed ? "; alerts of removed rules or nodes closed" : "");
+    return LW_OK;
+}
+
+/* The node registry changed in the database (a maintenance command): same configuration, new
+ * registry. */
+static int rebuild_registry(void *arg)
+{
+    struct lw_gateway *g = arg;
+    struct lw_registry *reg = load_registry(g, g->cfg);
+    if (!reg)
+        return LW_ERR_NOMEM;
+    adopt_registry(g, g->cfg, reg);
+    return LW_OK;
+}
+
+/* Make reg (built for configuration next) the running registry: runtime state carries over by
+ * node address and rule name; alerts whose node or rule is gone, or whose rule no longer applies
+ * to the node, are closed. Returns how many were closed. */
+static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
+                             struct lw_registry *reg)
+{
     int64_t t = now_ms(g);
     size_t closed = 0;
     for (size_t i = 0; i < lw_registry_count(g->reg); i++) {
         struct lw_node *old = lw_registry_at(g->reg, i);
         struct lw_node *n = lw_registry_find(reg, old->conf->address);
         if (n) {
-            n->replay = old->replay;
+            /* The replay window belongs to the session keys: new keys, new window. */
+            if (old->conf->has_session && n->conf->has_session &&
+                !memcmp(old->conf->key, n->conf->key, LW_KEY_LEN))
+                n->replay = old->replay;
+            n->first_seen_ms = old->first_seen_ms;
             n->last_seen_ms = old->last_seen_ms;
             n->last_rssi_x10 = old->last_rssi_x10;
             n->last_snr_x10 = old->last_snr_x10;
+            n->last_sf = old->last_sf;
+            n->last_hops = old->last_hops;
+            n->last_relay = old->last_relay;
+            n->last = old->last;
             n->frames = old->frames;
+            n->db_saved_ms = old->db_saved_ms;
         }
         for (size_t k = 0; k < g->cfg->n_rules; k++) {
             long j = n ? rule_index(next, g->cfg->rules[k].name) : -1;
@@ -521,14 +977,10 @@ int lw_gateway_reload(struct lw_gateway *g, struct lw_config *next)
     }
     lw_store_commit(g->store);
     lw_store_each_counter(g->store, restore_new_counter, reg);
-    if (lw_store_sync_nodes(g->store, next) != LW_OK)
-        lw_log(LW_LOG_WARNING, "reload: node table not updated in the database");
     lw_registry_free(g->reg);
     g->reg = reg;
     g->cfg = next;
-    lw_log(LW_LOG_NOTICE, "configuration reloaded: %zu nodes, %zu rules%s", next->n_nodes,
-           next->n_rules, closed ? "; alerts of removed rules or nodes closed" : "");
-    return LW_OK;
+    return closed;
 }
 
 /* ---- start and stop --------------------------------------------------------------------- */
@@ -536,7 +988,7 @@ int lw_gateway_reload(struct lw_gateway *g, struct lw_config *next)
 static void restore_counter(void *arg, uint16_t addr, uint32_t fcnt)
 {
     struct lw_node *n = lw_registry_find(arg, addr);
-    if (n)
+    if (n && n->conf->from_config)
         lw_replay_init_at(&n->replay, fcnt);
 }
 
@@ -566,6 +1018,18 @@ static void restore_alert(void *arg, int64_t id, const char *rule, uint16_t addr
     lw_store_outbox_add(g->store, id, topic, "", true, &seq);
 }
 
+/* Raw readings past [storage] retention_days go a few hundred at a time, never all at once, and
+ * not while the wall clock is untrusted (a clock years ahead would delete them all). */
+#define RETENTION_INTERVAL_MS 10000
+#define RETENTION_ROWS        500
+
+static void on_retention_timer(uv_timer_t *t)
+{
+    struct lw_gateway *g = t->data;
+    if (g->clock_synced && lw_store_retention_step(g->store, now_ms(g), RETENTION_ROWS) < 0)
+        lw_log_rl(LW_LOG_WARNING, "retention: deleting old readings failed; retried later");
+}
+
 int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio,
                    struct lw_gateway **out)
 {
@@ -586,11 +1050,16 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         free(g);
         return LW_ERR_DB;
     }
-    g->reg = lw_registry_new(cfg);
-    if (!g->reg || lw_store_sync_nodes(g->store, cfg) != LW_OK) {
+    g->nodedb = lw_nodedb_new(g->store);
+    if (!g->nodedb ||
+        lw_nodedb_sync_config(g->nodedb, cfg, lw_clock_wall_ms(), log_node_problem, g) != LW_OK ||
+        !(g->reg = load_registry(g, cfg))) {
         lw_log(LW_LOG_ERR, "cannot set up the node registry");
         goto fail;
     }
+    if (!(g->rules = lw_rules_new()))
+        goto fail;
+    lw_join_limiter_init(&g->join_limiter, LW_JOIN_RATE_PER_S, LW_JOIN_BURST);
     lw_store_each_counter(g->store, restore_counter, g->reg);
     g->last_alert_id = g->reserved_alert_id = lw_store_alert_id_floor(g->store);
     lw_store_each_active_alert(g->store, restore_alert, g);
@@ -599,6 +1068,8 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     char boot[64];
     lw_clock_boot_id(boot, sizeof(boot));
     lw_store_set_boot(g->store, boot);
+    lw_store_set_rules(g->store, cfg); /* rollups: time above each rule level */
+    lw_store_set_retention(g->store, cfg->retention_days);
 
     uv_timer_init(loop, &g->commit_timer);
     uv_timer_init(loop, &g->status_timer);
@@ -609,6 +1080,20 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     g->sync_timer.data = g;
     g->metrics_timer.data = g;
     g->handles_open = 4;
+    uv_timer_init(loop, &g->retention_timer);
+    g->retention_timer.data = g;
+    g->handles_open++;
+    if (cfg->retention_days)
+        uv_timer_start(&g->retention_timer, on_retention_timer, RETENTION_INTERVAL_MS,
+                       RETENTION_INTERVAL_MS);
+    uv_timer_init(loop, &g->rules_timer);
+    g->rules_timer.data = g;
+    g->handles_open++;
+    if (g->medium_clock)
+        uv_timer_start(&g->rules_timer, on_rules_timer, RULES_TICK_MEDIUM_MS,
+                       RULES_TICK_MEDIUM_MS);
+    else
+        uv_timer_start(&g->rules_timer, on_rules_timer, RULES_TICK_MIN_MS, 0);
     /* A simulated medium supplies its own clock; otherwise ask whether ours can be trusted. */
     g->clock_synced = g->medium_clock || lw_clock_synced(cfg->clock_check);
     if (!g->clock_synced) {
@@ -647,6 +1132,11 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
 
     if (with_radio && lw_radio_new(loop, cfg, on_radio_rx, g, &g->radio) != LW_OK)
         goto fail_handles;
+    uv_timer_init(loop, &g->dl_timer);
+    g->dl_timer.data = g;
+    g->handles_open++;
+    if (!(g->dl = downlink_new(g)))
+        goto fail_handles;
     /* The CLI's socket is a convenience: without it the daemon still does its main job. */
     if (cfg->control_socket[0] && lw_control_new(loop, cfg->control_socket, cfg->control_group,
                                                  on_control, g, &g->control) != LW_OK)
@@ -657,8 +1147,8 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
                        cfg->metrics_interval_ms);
         write_metrics(g, true);
     }
-    lw_log(LW_LOG_INFO, "site %s: %zu nodes, %zu rules, database %s", cfg->site, cfg->n_nodes,
-           cfg->n_rules, path);
+    lw_log(LW_LOG_INFO, "site %s: %zu nodes, %zu rules, database %s", cfg->site,
+           lw_registry_count(g->reg), cfg->n_rules, path);
     *out = g;
     return LW_OK;
 
@@ -667,7 +1157,9 @@ fail_handles:
     lw_gateway_stop(g, NULL, NULL);
     return LW_ERR_IO;
 fail:
+    lw_rules_free(g->rules);
     lw_registry_free(g->reg);
+    lw_nodedb_free(g->nodedb);
     lw_store_close(g->store);
     free(g);
     return LW_ERR_IO;
@@ -675,6 +1167,10 @@ fail:
 
 static void finish(struct lw_gateway *g)
 {
+    lw_mesh_free(g->mesh);
+    lw_downlink_free(g->dl);
+    lw_rules_free(g->rules);
+    lw_nodedb_free(g->nodedb);
     lw_store_close(g->store);
     lw_registry_free(g->reg);
     void (*done)(void *) = g->done;
@@ -722,6 +1218,14 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
     uv_close((uv_handle_t *)&g->commit_timer, handle_closed);
     uv_close((uv_handle_t *)&g->status_timer, handle_closed);
     uv_close((uv_handle_t *)&g->sync_timer, handle_closed);
+    uv_timer_stop(&g->retention_timer);
+    uv_close((uv_handle_t *)&g->retention_timer, handle_closed);
+    uv_timer_stop(&g->rules_timer);
+    uv_close((uv_handle_t *)&g->rules_timer, handle_closed);
+    if (g->dl_timer.data) {
+        uv_timer_stop(&g->dl_timer);
+        uv_close((uv_handle_t *)&g->dl_timer, handle_closed);
+    }
     lw_log(LW_LOG_INFO, "stopped: %llu frames, %llu accepted, %llu readings stored, %llu alerts",
            (unsigned long long)g->c.frames, (unsigned long long)g->c.accepted,
            (unsigned long long)g->c.readings_stored, (unsigned long long)g->c.alerts_raised);

@@ -21,7 +21,8 @@ int lw_ingest_frame(struct lw_registry *reg, uint16_t net_id, const uint8_t *buf
         return LW_ERR_NETWORK;
     }
     struct lw_node *node = lw_registry_find(reg, res->hdr.src);
-    if (!node) {
+    /* A paired node that has not joined yet (or was rekeyed) has no session to check against. */
+    if (!node || !node->conf->has_session) {
         st->unknown++;
         return LW_ERR_UNKNOWN_NODE;
     }

@@ -15,7 +15,7 @@ struct lw_ingest_stats {
     uint64_t accepted;
     uint64_t malformed; /* header unparseable, bad version/type/hops, bad TLVs */
     uint64_t network;   /* other network id */
-    uint64_t unknown;   /* source not in the registry */
+    uint64_t unknown;   /* source not in the registry, or without a session (not joined) */
     uint64_t mic;       /* authentication failed */
     uint64_t replay;    /* counter already seen or too old */
     uint64_t ignored;   /* valid but of a type this gateway does not take yet */

@@ -90,6 +90,20 @@ char *lw_metrics_text(const struct lw_metrics *m)
            "Transport-level input the radio backend dropped.", NULL, (double)m->radio_malformed);
     metric(&b, "lorawatch_radio_resets_total", "counter", "Radio resets by the radio watchdog.",
            NULL, (double)m->radio_resets);
+    metric(&b, "lorawatch_radio_crc_errors_total", "counter",
+           "Frames the radio chip received with a bad or no payload CRC.", NULL,
+           (double)m->radio_crc_errors);
+    metric(&b, "lorawatch_radio_watchdog_checks_total", "counter",
+           "Read-backs of the radio chip's configuration by the radio watchdog.", NULL,
+           (double)m->radio_watchdog_checks);
+    metric(&b, "lorawatch_radio_tx_timeouts_total", "counter",
+           "Transmissions whose TX done never came.", NULL, (double)m->radio_tx_timeouts);
+    metric(&b, "lorawatch_radio_recoveries_failed_total", "counter",
+           "Radio resets after which the chip still did not work.", NULL,
+           (double)m->radio_recoveries_failed);
+    metric(&b, "lorawatch_radio_fault", "gauge",
+           "1 while the radio is down (its last recovery failed; retried with backoff).", NULL,
+           m->radio_fault);
 
     metric(&b, "lorawatch_readings_stored_total", "counter", "Readings committed to SQLite.", NULL,
            (double)m->store.readings_committed);

@@ -21,6 +21,12 @@ struct lw_metrics {
     struct lw_ingest_stats ingest;
     uint64_t radio_malformed;
     uint64_t radio_resets;
+    /* Single-chip radio backends (sx127x, sx126x), from struct lw_radio_stats: */
+    uint64_t radio_crc_errors;
+    uint64_t radio_watchdog_checks;
+    uint64_t radio_tx_timeouts;
+    uint64_t radio_recoveries_failed;
+    bool radio_fault; /* the radio is down: its last recovery failed */
     struct lw_store_stats store;
     uint64_t db_bytes;
     uint64_t alerts_raised;

@@ -13,7 +13,8 @@
 #include "lw_log.h"
 #include "lw_parse.h"
 
-static const struct lw_radio_ops *const backends[] = {&lw_radio_sim_ops, &lw_radio_udpfwd_ops};
+static const struct lw_radio_ops *const backends[] = {&lw_radio_sim_ops, &lw_radio_udpfwd_ops,
+                                                       &lw_radio_sx127x_ops, &lw_radio_sx126x_ops};
 
 int lw_radio_udp_bind(const char *backend, const char *key, const char *hostport, int rcvbuf)
 {

@@ -4,6 +4,7 @@
 #ifndef LW_RADIO_H
 #define LW_RADIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <uv.h>
@@ -30,6 +31,12 @@ struct lw_radio_stats {
                             * rxpk with a failed or no CRC, or not LoRa) */
     uint64_t tx_frames;
     uint64_t resets; /* chip resets by the radio watchdog */
+    /* Single-chip backends (sx127x, sx126x; zero elsewhere): */
+    uint64_t rx_crc_errors;     /* frames with a bad or no payload CRC (also in rx_malformed) */
+    uint64_t watchdog_checks;   /* periodic read-backs of the chip's configuration */
+    uint64_t tx_timeouts;       /* transmissions whose TX done never came */
+    uint64_t recoveries_failed; /* resets after which the chip still did not work */
+    bool fault; /* the radio is down: the last recovery failed (retried with backoff) */
 };
 
 struct lw_radio_ops {
@@ -53,6 +60,8 @@ struct lw_radio_ops {
 
 extern const struct lw_radio_ops lw_radio_sim_ops;
 extern const struct lw_radio_ops lw_radio_udpfwd_ops;
+extern const struct lw_radio_ops lw_radio_sx127x_ops; /* lw_radio_chip.c */
+extern const struct lw_radio_ops lw_radio_sx126x_ops;
 
 /* For UDP-based backends: a non-blocking UDP socket bound to the numeric HOST:PORT in
  * hostport (the config key named key, for messages), with a receive buffer of rcvbuf bytes.

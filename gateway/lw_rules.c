@@ -1,5 +1,13 @@
-/* Threshold rules with hysteresis and persistence. */
+/* Rule evaluation: threshold with hysteresis and persistence over values or statistics, water
+ * filtering, coincidence groups, silence, flags and the gateway's radio (docs/RULES.md). */
 #include "lw_rules.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- threshold, hysteresis, persistence ------------------------------------------------- */
 
 enum lw_rule_event lw_rule_eval(const struct lw_rule_conf *rule, struct lw_rule_state *st,
                                 double value, int64_t now_ms)
@@ -73,4 +81,546 @@ bool lw_rule_value(const struct lw_rule_conf *rule, const struct lw_reading *r, 
     if (rule->below)
         *out = -*out;
     return true;
+}
+
+/* ---- statistics ------------------------------------------------------------------------- */
+
+static struct lw_hist_bucket *bucket(struct lw_rule_hist *h, unsigned i)
+{
+    return &h->b[(h->head + i) % LW_HIST_N];
+}
+
+/* Add (t, v) to the history and forget what fell out of the window. Readings older than the
+ * newest bucket (reordered by relays) are left out: the history stays in time order. */
+static void hist_add(const struct lw_rule_conf *rule, struct lw_rule_hist *h, double v,
+                     int64_t t_ms)
+{
+    int64_t width = (int64_t)(rule->window_ms / LW_HIST_N);
+    if (width < 1)
+        width = 1;
+    struct lw_hist_bucket *last = h->n ? bucket(h, h->n - 1u) : NULL;
+    if (last && t_ms < last->t_ms)
+        return;
+    if (last && t_ms - h->last_t0_ms < width) {
+        last->n++;
+        last->v += (float)((v - last->v) / last->n);
+        last->t_ms += (t_ms - last->t_ms) / (int64_t)last->n;
+    } else {
+        if (h->n == LW_HIST_N) { /* drop the oldest */
+            h->head = (uint8_t)((h->head + 1u) % LW_HIST_N);
+            h->n--;
+        }
+        struct lw_hist_bucket *nb = bucket(h, h->n++);
+        nb->t_ms = h->last_t0_ms = t_ms;
+        nb->v = (float)v;
+        nb->n = 1;
+    }
+    while (h->n && bucket(h, 0)->t_ms <= t_ms - (int64_t)rule->window_ms) {
+        h->head = (uint8_t)((h->head + 1u) % LW_HIST_N);
+        h->n--;
+    }
+}
+
+/* Weighted least-squares line through the buckets: slope per unit_ms and value at t_ms. */
+static bool hist_fit(struct lw_rule_hist *h, int64_t t_ms, double unit_ms, double *slope,
+                     double *at_t)
+{
+    if (h->n < 2)
+        return false;
+    double sw = 0, sx = 0, sy = 0;
+    for (unsigned i = 0; i < h->n; i++) {
+        const struct lw_hist_bucket *b = bucket(h, i);
+        double x = (double)(b->t_ms - t_ms) / unit_ms;
+        sw += b->n;
+        sx += b->n * x;
+        sy += b->n * (double)b->v;
+    }
+    double mx = sx / sw, my = sy / sw, sxx = 0, sxy = 0;
+    for (unsigned i = 0; i < h->n; i++) {
+        const struct lw_hist_bucket *b = bucket(h, i);
+        double dx = (double)(b->t_ms - t_ms) / unit_ms - mx;
+        sxx += b->n * dx * dx;
+        sxy += b->n * dx * ((double)b->v - my);
+    }
+    if (sxx <= 0)
+        return false;
+    *slope = sxy / sxx;
+    *at_t = my - *slope * mx; /* x = 0 is t_ms */
+    return true;
+}
+
+#define DAY_MS        86400000.0
+#define DAYS_LEFT_MAX 36500.0
+
+bool lw_rule_statistic(const struct lw_rule_conf *rule, struct lw_rule_state *st,
+                       struct lw_rule_hist *h, double v, int64_t t_ms, double *out)
+{
+    if (!h && (rule->statistic == LW_STAT_MEAN || rule->statistic == LW_STAT_RISE ||
+               rule->statistic == LW_STAT_DAYS_LEFT))
+        return false;
+    switch (rule->statistic) {
+    case LW_STAT_VALUE:
+    case LW_STAT_COUNT:
+        *out = v;
+        return true;
+    case LW_STAT_TWA: {
+        /* dE/dt = (v^p - E) / window with v held since the previous reading (the newer value
+         * counts for the whole gap: an early alarm rather than a late one). The result is the
+         * p-th root of E, a concentration again. */
+        double x = pow(v > 0 ? v : 0, rule->exponent);
+        if (st->twa_ms && t_ms > st->twa_ms) {
+            double a = exp(-(double)(t_ms - st->twa_ms) / (double)rule->window_ms);
+            st->twa = st->twa * a + x * (1 - a);
+        }
+        if (!st->twa_ms || t_ms > st->twa_ms)
+            st->twa_ms = t_ms;
+        *out = pow(st->twa, 1.0 / rule->exponent);
+        return true;
+    }
+    case LW_STAT_MEAN: {
+        hist_add(rule, h, v, t_ms);
+        double sw = 0, s = 0;
+        for (unsigned i = 0; i < h->n; i++) {
+            sw += bucket(h, i)->n;
+            s += bucket(h, i)->n * (double)bucket(h, i)->v;
+        }
+        if (sw <= 0)
+            return false;
+        *out = s / sw;
+        return true;
+    }
+    case LW_STAT_RISE: {
+        hist_add(rule, h, v, t_ms);
+        double at;
+        return hist_fit(h, t_ms, 60000.0, out, &at);
+    }
+    case LW_STAT_DAYS_LEFT: {
+        hist_add(rule, h, v, t_ms);
+        double slope, at;
+        /* A projection over days needs days of data: half the window at least. */
+        if (!h->n ||
+            (uint64_t)(bucket(h, h->n - 1u)->t_ms - bucket(h, 0)->t_ms) < rule->window_ms / 2 ||
+            !hist_fit(h, t_ms, DAY_MS, &slope, &at))
+            return false;
+        double left = at <= rule->floor ? 0 : slope < 0 ? (at - rule->floor) / -slope : INFINITY;
+        *out = left < DAYS_LEFT_MAX ? left : DAYS_LEFT_MAX;
+        return true;
+    }
+    }
+    return false;
+}
+
+/* ---- the engine: coincidence groups and the gateway's own rules ------------------------- */
+
+/* One node of a coincidence group that is, or recently was, in alarm under a rule. */
+struct coinc {
+    char rule[LW_NAME_MAX];
+    char group[LW_NAME_MAX];
+    uint16_t node;
+    bool alarm;            /* its latest reading is at/over the threshold */
+    int64_t last_alarm_ms; /* when it was last known in alarm */
+};
+
+struct gw_rule {
+    char rule[LW_NAME_MAX];
+    struct lw_rule_state st;
+};
+
+/* What a node's rule keeps beyond struct lw_rule_state, allocated only when the rule needs it:
+ * most node/rule pairs have neither, and 1,000 nodes must fit in a few MB. */
+struct ext {
+    struct ext *next;
+    uint32_t hash;
+    uint16_t node;
+    char rule[LW_NAME_MAX];
+    struct lw_rule_hist *hist;
+    struct lw_filter *filter;
+};
+
+struct lw_rules {
+    struct ext **ext; /* hash table, chained */
+    size_t n_ext, cap_ext;
+    struct coinc *coinc;
+    size_t n_coinc, cap_coinc;
+    struct gw_rule *gw;
+    size_t n_gw;
+    bool radio_fault;
+    int64_t heard_ms; /* latest frame from any node, or when watching began */
+    struct lw_node_conf gateway;
+};
+
+struct lw_rules *lw_rules_new(void)
+{
+    return calloc(1, sizeof(struct lw_rules));
+}
+
+void lw_rules_free(struct lw_rules *e)
+{
+    if (!e)
+        return;
+    for (size_t i = 0; i < e->cap_ext; i++)
+        for (struct ext *x = e->ext[i], *next; x; x = next) {
+            next = x->next;
+            free(x->hist);
+            free(x->filter);
+            free(x);
+        }
+    free(e->ext);
+    free(e->coinc);
+    free(e->gw);
+    free(e);
+}
+
+static uint32_t ext_hash(uint16_t node, const char *rule)
+{
+    uint32_t h = 2166136261u ^ node; /* FNV-1a */
+    for (const char *c = rule; *c; c++)
+        h = (h ^ (uint8_t)*c) * 16777619u;
+    return h;
+}
+
+/* The extension of (node, rule); created when create is set (NULL when out of memory). Keyed by
+ * names, not configuration pointers, so a reload finds it again. */
+static struct ext *ext_get(struct lw_rules *e, uint16_t node, const char *rule, bool create)
+{
+    uint32_t h = ext_hash(node, rule);
+    for (struct ext *x = e->cap_ext ? e->ext[h & (e->cap_ext - 1)] : NULL; x; x = x->next)
+        if (x->hash == h && x->node == node && strcmp(x->rule, rule) == 0)
+            return x;
+    if (!create)
+        return NULL;
+    if (e->n_ext >= e->cap_ext) { /* grow: keep chains short */
+        size_t cap = e->cap_ext ? 2 * e->cap_ext : 256;
+        struct ext **t = calloc(cap, sizeof(*t));
+        if (!t)
+            return NULL;
+        for (size_t i = 0; i < e->cap_ext; i++)
+            for (struct ext *x = e->ext[i], *next; x; x = next) {
+                next = x->next;
+                x->next = t[x->hash & (cap - 1)];
+                t[x->hash & (cap - 1)] = x;
+            }
+        free(e->ext);
+        e->ext = t;
+        e->cap_ext = cap;
+    }
+    struct ext *x = calloc(1, sizeof(*x));
+    if (!x)
+        return NULL;
+    x->hash = h;
+    x->node = node;
+    snprintf(x->rule, sizeof(x->rule), "%s", rule);
+    x->next = e->ext[h & (e->cap_ext - 1)];
+    e->ext[h & (e->cap_ext - 1)] = x;
+    e->n_ext++;
+    return x;
+}
+
+const struct lw_filter *lw_rules_filter(struct lw_rules *e, const struct lw_rule_conf *rule,
+                                        const struct lw_node_conf *node)
+{
+    struct ext *x = ext_get(e, node->address, rule->name, false);
+    return x ? x->filter : NULL;
+}
+
+/* The node's group under the rule: its building, or its first zone-* tag. Empty: none. */
+static void coinc_group(const struct lw_rule_conf *rule, const struct lw_node_conf *node, char *out,
+                        size_t cap)
+{
+    out[0] = '\0';
+    if (rule->coincidence == LW_COINC_BUILDING) {
+        snprintf(out, cap, "%s", node->building);
+        return;
+    }
+    for (const char *s = node->tags; *s;) {
+        while (*s == ',' || *s == ' ')
+            s++;
+        size_t l = strcspn(s, ", ");
+        if (l > 5 && strncmp(s, "zone-", 5) == 0) {
+            snprintf(out, cap, "%.*s", (int)l, s);
+            return;
+        }
+        s += l;
+    }
+}
+
+/* Record the node's alarm state in its group; true when another node of the group agrees: in
+ * alarm now, or in alarm within the coincidence window. Entries of nodes whose alarm is over and
+ * older than the window are dropped, so the table holds only recent alarms. */
+static bool coincide(struct lw_rules *e, const struct lw_rule_conf *rule,
+                     const struct lw_node_conf *node, bool alarm, int64_t now_ms)
+{
+    char group[LW_NAME_MAX];
+    coinc_group(rule, node, group, sizeof(group));
+    if (!group[0])
+        return false;
+    bool agree = false;
+    struct coinc *mine = NULL;
+    for (size_t i = 0; i < e->n_coinc;) {
+        struct coinc *c = &e->coinc[i];
+        bool stale = !c->alarm && now_ms - c->last_alarm_ms > (int64_t)rule->coincidence_ms;
+        if (strcmp(c->rule, rule->name) != 0) {
+            i++;
+            continue;
+        }
+        if (c->node == node->address) {
+            mine = c;
+        } else if (stale) {
+            *c = e->coinc[--e->n_coinc];
+            continue;
+        } else if (strcmp(c->group, group) == 0) {
+            agree = true;
+        }
+        i++;
+    }
+    if (!mine && alarm) {
+        if (e->n_coinc == e->cap_coinc) {
+            size_t cap = e->cap_coinc ? 2 * e->cap_coinc : 8;
+            struct coinc *a = realloc(e->coinc, cap * sizeof(*a));
+            if (!a)
+                return agree; /* out of memory: this alarm is not remembered for others */
+            e->coinc = a;
+            e->cap_coinc = cap;
+        }
+        mine = &e->coinc[e->n_coinc++];
+        memset(mine, 0, sizeof(*mine));
+        snprintf(mine->rule, sizeof(mine->rule), "%s", rule->name);
+        mine->node = node->address;
+    }
+    if (mine) {
+        snprintf(mine->group, sizeof(mine->group), "%s", group); /* a reload may move it */
+        /* In alarm until now when this reading ends an alarm: the window counts from here. */
+        if (alarm || mine->alarm)
+            mine->last_alarm_ms = now_ms;
+        mine->alarm = alarm;
+        if (!alarm && now_ms - mine->last_alarm_ms > (int64_t)rule->coincidence_ms)
+            *mine = e->coinc[--e->n_coinc]; /* nothing left to agree with */
+    }
+    return agree;
+}
+
+void lw_rules_frame(struct lw_rules *e, int64_t now_ms)
+{
+    if (now_ms > e->heard_ms)
+        e->heard_ms = now_ms;
+}
+
+void lw_rules_radio_input(struct lw_rules *e, bool fault, int64_t now_ms)
+{
+    (void)now_ms;
+    e->radio_fault = fault;
+}
+
+/* ---- per reading ------------------------------------------------------------------------ */
+
+static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_rule_conf *rule,
+                                            const struct lw_node_conf *node,
+                                            struct lw_rule_state *st, const struct lw_reading *r,
+                                            int64_t now_ms, double *value)
+{
+    double v, s;
+    if (!lw_metric_value(rule->metric, r, &v))
+        return LW_RULE_NONE;
+    int64_t t = now_ms;
+    bool need_hist = rule->statistic == LW_STAT_MEAN || rule->statistic == LW_STAT_RISE ||
+                     rule->statistic == LW_STAT_DAYS_LEFT;
+    struct ext *x = NULL;
+    if (need_hist || rule->filter == LW_FILTER_FLOODNET) {
+        x = ext_get(e, node->address, rule->name, true);
+        if (x && need_hist && !x->hist)
+            x->hist = calloc(1, sizeof(*x->hist));
+        if (x && rule->filter == LW_FILTER_FLOODNET && !x->filter)
+            x->filter = calloc(1, sizeof(*x->filter));
+        if (!x || (need_hist && !x->hist) || (rule->filter == LW_FILTER_FLOODNET && !x->filter))
+            return LW_RULE_NONE; /* out of memory: the rule cannot be evaluated now */
+    }
+    struct lw_rule_hist *h = x ? x->hist : NULL;
+    if (rule->filter == LW_FILTER_FLOODNET) {
+        const struct lw_filter_conf fc = {
+            .noise_floor = rule->noise_floor,
+            .spike = rule->spike,
+            .max_rise = rule->max_rise,
+            .plateau_tol = rule->plateau_tol,
+            .plateau_ms = rule->plateau_ms,
+        };
+        struct lw_sample out[LW_FILTER_HOLD + 1];
+        size_t n;
+        if (lw_filter_feed(&fc, x->filter, v, now_ms, out, &n) != LW_FILT_PASS || n == 0)
+            return LW_RULE_NONE;
+        /* Readings held back and now confirmed go into the statistic's history; the decision
+         * is taken on the newest. */
+        for (size_t i = 0; i + 1 < n; i++)
+            lw_rule_statistic(rule, st, h, out[i].v, out[i].t_ms, &s);
+        v = out[n - 1].v;
+        t = out[n - 1].t_ms;
+    }
+    if (!lw_rule_statistic(rule, st, h, v, t, &s))
+        return LW_RULE_NONE;
+    *value = s;
+    double cmp = rule->below ? -s : s;
+    enum lw_rule_event ev = lw_rule_eval(rule, st, cmp, t);
+    if (rule->coincidence != LW_COINC_NONE) {
+        bool agree = coincide(e, rule, node, cmp >= rule->threshold, t);
+        if (ev == LW_RULE_RAISE)
+            st->confirmed = agree;
+    }
+    return ev;
+}
+
+enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_conf *rule,
+                                    const struct lw_node_conf *node, struct lw_rule_state *st,
+                                    const struct lw_reading *r, int64_t now_ms, double *value)
+{
+    *value = 0;
+    lw_rules_frame(e, now_ms);
+    switch (rule->type) {
+    case LW_RULE_THRESHOLD:
+        return threshold_reading(e, rule, node, st, r, now_ms, value);
+    case LW_RULE_SILENCE: {
+        int64_t gap = st->heard_ms && now_ms > st->heard_ms ? now_ms - st->heard_ms : 0;
+        if (now_ms > st->heard_ms)
+            st->heard_ms = now_ms;
+        *value = (double)gap / 1000.0;
+        if (!st->active)
+            return LW_RULE_NONE;
+        st->active = false;
+        return LW_RULE_CLEAR;
+    }
+    case LW_RULE_FLAG: {
+        static const uint8_t bits[] = {
+            [LW_FLAGBIT_FAULT] = LW_FLAG_FAULT,
+            [LW_FLAGBIT_TAMPER] = LW_FLAG_TAMPER,
+            [LW_FLAGBIT_LOW_BATTERY] = LW_FLAG_LOW_BATT,
+        };
+        if (!(r->present & LW_R_FLAGS) || rule->flag == LW_FLAGBIT_NONE ||
+            (size_t)rule->flag >= sizeof(bits))
+            return LW_RULE_NONE; /* no flags in this frame: nothing known either way */
+        double x = (r->flags & bits[rule->flag]) ? 1 : 0;
+        *value = x;
+        enum lw_rule_event ev = lw_rule_eval(rule, st, x, now_ms);
+        if (rule->coincidence != LW_COINC_NONE) {
+            bool agree = coincide(e, rule, node, x >= rule->threshold, now_ms);
+            if (ev == LW_RULE_RAISE)
+                st->confirmed = agree;
+        }
+        return ev;
+    }
+    case LW_RULE_RADIO_FAULT:
+    case LW_RULE_TYPE_COUNT:
+        break;
+    }
+    return LW_RULE_NONE;
+}
+
+/* ---- periodic ---------------------------------------------------------------------------- */
+
+bool lw_rule_timed(const struct lw_rule_conf *rule)
+{
+    return rule->type == LW_RULE_SILENCE;
+}
+
+int64_t lw_rule_due(const struct lw_rule_conf *rule, const struct lw_rule_state *st)
+{
+    if (rule->type != LW_RULE_SILENCE || st->active)
+        return INT64_MAX;
+    return st->heard_ms ? st->heard_ms + (int64_t)rule->timeout_ms : 0;
+}
+
+enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_state *st,
+                                int64_t now_ms, double *value)
+{
+    *value = 0;
+    if (rule->type != LW_RULE_SILENCE)
+        return LW_RULE_NONE;
+    if (!st->heard_ms) { /* never heard since start: the silence counts from now */
+        st->heard_ms = now_ms;
+        return LW_RULE_NONE;
+    }
+    int64_t gap = now_ms - st->heard_ms;
+    if (st->active || gap < 0 || (uint64_t)gap < rule->timeout_ms)
+        return LW_RULE_NONE;
+    st->active = true;
+    *value = (double)gap / 1000.0;
+    return LW_RULE_RAISE;
+}
+
+enum lw_rule_event lw_rules_gateway_tick(struct lw_rules *e, const struct lw_rule_conf *rule,
+                                         int64_t now_ms, struct lw_rule_state **stp, double *value)
+{
+    *value = 0;
+    *stp = NULL;
+    if (rule->type != LW_RULE_RADIO_FAULT)
+        return LW_RULE_NONE;
+    struct gw_rule *g = NULL;
+    for (size_t i = 0; i < e->n_gw; i++)
+        if (strcmp(e->gw[i].rule, rule->name) == 0)
+            g = &e->gw[i];
+    if (!g) {
+        struct gw_rule *a = realloc(e->gw, (e->n_gw + 1) * sizeof(*a));
+        if (!a)
+            return LW_RULE_NONE;
+        e->gw = a;
+        g = &e->gw[e->n_gw++];
+        memset(g, 0, sizeof(*g));
+        snprintf(g->rule, sizeof(g->rule), "%s", rule->name);
+    }
+    *stp = &g->st;
+    if (!e->heard_ms)
+        e->heard_ms = now_ms; /* nothing heard since start: count from now */
+    bool deaf = rule->timeout_ms && now_ms - e->heard_ms >= (int64_t)rule->timeout_ms;
+    *value = e->radio_fault || deaf ? 1 : 0;
+    return lw_rule_eval(rule, &g->st, *value, now_ms);
+}
+
+const struct lw_node_conf *lw_rules_gateway_node(struct lw_rules *e, const char *site)
+{
+    struct lw_node_conf *n = &e->gateway;
+    snprintf(n->name, sizeof(n->name), "gateway");
+    snprintf(n->label, sizeof(n->label), "Gateway radio");
+    snprintf(n->place, sizeof(n->place), "%s 网关 / %s gateway", site, site);
+    n->kind = LW_KIND_MULTI;
+    return n;
+}
+
+/* ---- messages ---------------------------------------------------------------------------- */
+
+const struct lw_rule_conf *lw_rule_for_alert(const struct lw_rule_conf *rule,
+                                             const struct lw_rule_state *st,
+                                             struct lw_rule_conf *scratch)
+{
+    if (!st->confirmed || rule->level >= LW_LEVEL_RED)
+        return rule;
+    *scratch = *rule;
+    scratch->level = (enum lw_level)(rule->level + 1);
+    return scratch;
+}
+
+const char *lw_rule_type_name(enum lw_rule_type t)
+{
+    static const char *const names[] = {"threshold", "silence", "flag", "radio_fault"};
+    return t < LW_RULE_TYPE_COUNT ? names[t] : "?";
+}
+
+const char *lw_statistic_name(enum lw_statistic s)
+{
+    static const char *const names[] = {"value", "mean", "rise", "twa", "days_left"};
+    return s < LW_STAT_COUNT ? names[s] : "?";
+}
+
+const char *lw_rule_value_unit(const struct lw_rule_conf *rule)
+{
+    static const char *const rise_units[] = {"mm/min",  "/min",   "%/m/min", "%LEL/min",
+                                             "ppm/min", "°C/min", "mV/min"};
+    switch (rule->type) {
+    case LW_RULE_THRESHOLD:
+        if (rule->statistic == LW_STAT_RISE)
+            return rule->metric < LW_METRIC_COUNT ? rise_units[rule->metric] : "";
+        if (rule->statistic == LW_STAT_DAYS_LEFT)
+            return "d";
+        return lw_metric_unit(rule->metric);
+    case LW_RULE_SILENCE:
+        return "s";
+    default:
+        return "";
+    }
 }

@@ -1,5 +1,7 @@
-/* Rule evaluation as a pure function of (rule, state, value, time): threshold with hysteresis and
- * persistence. No I/O and no clock: callers pass the reading's time, so tests inject time. */
+/* Rule evaluation, pure: threshold with hysteresis and persistence over a value or a statistic
+ * (sliding mean, rate of rise, time-weighted mean, days left on a trend), FloodNet-style filtering
+ * of water depth, two-device coincidence, node silence, reading flags and the gateway's radio.
+ * No I/O and no clock: callers pass the reading's time or the tick's, so tests inject time. */
 #ifndef LW_RULES_H
 #define LW_RULES_H
 
@@ -7,15 +9,39 @@
 #include <stdint.h>
 
 #include "lw_config.h"
+#include "lw_filter.h"
 #include "lw_reading.h"
 
+/* History of a rule for mean, rise and days_left: the window is cut into LW_HIST_N buckets and
+ * readings falling into one are averaged, so memory is fixed for any window. Kept by the engine
+ * only for the nodes and rules that need one. */
+#define LW_HIST_N 12
+
+struct lw_hist_bucket {
+    int64_t t_ms; /* mean time of its readings */
+    float v;      /* mean value */
+    uint32_t n;
+};
+
+struct lw_rule_hist {
+    int64_t last_t0_ms; /* first reading of the newest bucket */
+    uint8_t head, n;
+    struct lw_hist_bucket b[LW_HIST_N];
+};
+
+/* Per node, per rule. A zeroed struct is a fresh state; it is a small value type (copied by
+ * reload); histories and filters live in the engine, keyed by node address and rule name. */
 struct lw_rule_state {
     bool above;             /* value currently at/over threshold */
     bool active;            /* alert raised and not yet cleared */
+    bool applies;           /* lw_rule_applies(rule, node), set once per configuration */
+    bool confirmed;         /* raised while another device of its group agreed: one level up */
     int64_t above_since_ms; /* when the current exceedance began */
     int64_t alert_id;       /* journal id of the active alert */
     int64_t raised_ms;      /* when it was raised */
-    bool applies;           /* lw_rule_applies(rule, node), set once per configuration */
+    int64_t heard_ms;       /* silence: node last heard, or when watching began; 0: not yet */
+    double twa;             /* twa: exponentially weighted mean of value^exponent */
+    int64_t twa_ms;         /* time of the last twa update; 0: none yet */
 };
 
 enum lw_rule_event { LW_RULE_NONE, LW_RULE_RAISE, LW_RULE_CLEAR };
@@ -27,7 +53,7 @@ enum lw_rule_event { LW_RULE_NONE, LW_RULE_RAISE, LW_RULE_CLEAR };
 enum lw_rule_event lw_rule_eval(const struct lw_rule_conf *rule, struct lw_rule_state *st,
                                 double value, int64_t now_ms);
 
-/* Does the rule apply to this node (kind and place tags)? */
+/* Does the rule apply to this node (kind and place tags)? Radio-fault rules apply to none. */
 bool lw_rule_applies(const struct lw_rule_conf *rule, const struct lw_node_conf *node);
 
 /* The rule's metric from a reading, in the config's units (mm, %LEL, degC ...), negated for
@@ -36,5 +62,74 @@ bool lw_rule_value(const struct lw_rule_conf *rule, const struct lw_reading *r, 
 
 /* Value in the metric's natural units (not negated), for messages. */
 bool lw_metric_value(enum lw_metric m, const struct lw_reading *r, double *out);
+
+/* The statistic of a threshold rule after adding the natural value v at t_ms to the state (twa)
+ * or the history h (mean, rise, days_left; may be NULL for the others): v itself, the mean over
+ * window, the rise per minute, the time-weighted mean, or days left. false while there is not
+ * enough history (rise: two buckets; days_left: half a window) or h is missing. */
+bool lw_rule_statistic(const struct lw_rule_conf *rule, struct lw_rule_state *st,
+                       struct lw_rule_hist *h, double v, int64_t t_ms, double *out);
+
+/* The gateway's rule engine: whatever is shared between nodes (groups for coincidence) and the
+ * gateway's own rules (radio fault). Holds no pointers into a configuration, so it survives a
+ * reload; groups and gateway states are keyed by rule name. */
+struct lw_rules;
+
+struct lw_rules *lw_rules_new(void);
+void lw_rules_free(struct lw_rules *e);
+
+/* One accepted reading r of node at now_ms, for one rule that applies to it (st: the node's state
+ * for that rule). Handles every rule type: threshold (filter, statistic, coincidence), silence
+ * (heard again clears it), flag. *value is what to report, in natural units: the value or
+ * statistic, the silence in seconds, or 1/0 for a flag. Returns the transition. */
+enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_conf *rule,
+                                    const struct lw_node_conf *node, struct lw_rule_state *st,
+                                    const struct lw_reading *r, int64_t now_ms, double *value);
+
+/* The FloodNet filter state of a node's rule, or NULL when it has none yet (for tests and
+ * diagnostics: its counters tell what was dropped). */
+const struct lw_filter *lw_rules_filter(struct lw_rules *e, const struct lw_rule_conf *rule,
+                                        const struct lw_node_conf *node);
+
+/* Any frame accepted from any node at now_ms (radio_fault rules' "nothing heard" input). */
+void lw_rules_frame(struct lw_rules *e, int64_t now_ms);
+
+/* Time-based evaluation of one node's rule, from a periodic tick: silence rules raise when the
+ * node has not been heard for timeout (counted from the first tick when it never was). Other
+ * types return NONE. *value: seconds silent. */
+enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_state *st,
+                                int64_t now_ms, double *value);
+
+/* Is this rule type evaluated by lw_rule_tick (so a tick loop can skip the others)? */
+bool lw_rule_timed(const struct lw_rule_conf *rule);
+
+/* Rule time at which lw_rule_tick could next raise st: 0 when it wants a tick now (watching not
+ * begun), INT64_MAX when no tick can raise it (not timed, or already raised). Lets the caller
+ * sleep until then instead of polling. */
+int64_t lw_rule_due(const struct lw_rule_conf *rule, const struct lw_rule_state *st);
+
+/* The gateway's radio health as the radio layer sees it (backend error, chip reset, watchdog):
+ * fault until reported healthy again. */
+void lw_rules_radio_input(struct lw_rules *e, bool fault, int64_t now_ms);
+
+/* Tick of a radio_fault rule: faulty when the radio reported a fault, or (timeout > 0) when no
+ * frame at all was accepted for timeout; raised after persistence. *st is the rule's gateway-level
+ * state (for the alert id), *value 1 or 0. NONE for other rule types or out of memory. */
+enum lw_rule_event lw_rules_gateway_tick(struct lw_rules *e, const struct lw_rule_conf *rule,
+                                         int64_t now_ms, struct lw_rule_state **st, double *value);
+
+/* A stand-in node for alerts of the gateway's own rules (address 0, named "gateway"). */
+const struct lw_node_conf *lw_rules_gateway_node(struct lw_rules *e, const char *site);
+
+/* The rule as its alert shows it: one level up (to red at most) when st was confirmed by a
+ * second device; scratch holds the copy. */
+const struct lw_rule_conf *lw_rule_for_alert(const struct lw_rule_conf *rule,
+                                             const struct lw_rule_state *st,
+                                             struct lw_rule_conf *scratch);
+
+/* Names and the unit of *value for messages: "mm", "mm/min", "d", "s", "" ... */
+const char *lw_rule_type_name(enum lw_rule_type t);
+const char *lw_statistic_name(enum lw_statistic s);
+const char *lw_rule_value_unit(const struct lw_rule_conf *rule);
 
 #endif

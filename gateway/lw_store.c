@@ -6,9 +6,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 
 #include "lw_error.h"
 #include "lw_log.h"
+#include "lw_rollup.h"
 
 /* Application id in the database header ("LWDB"): tells our file from any other SQLite file. */
 #define LW_APP_ID 0x4C574442
@@ -97,6 +99,8 @@ static const char migrate_v3[] =
     "ALTER TABLE nodes ADD COLUMN hops INTEGER;"
     "ALTER TABLE nodes ADD COLUMN relay INTEGER;"
     "ALTER TABLE nodes ADD COLUMN retired_ms INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN pairing_until_ms INTEGER;"
+    "ALTER TABLE nodes ADD COLUMN fcnt_up INTEGER NOT NULL DEFAULT 0;"
     "CREATE TABLE maintenance(id INTEGER PRIMARY KEY, ts_ms INTEGER NOT NULL, uid INTEGER, "
     "action TEXT NOT NULL, node INTEGER, old TEXT, new TEXT, detail TEXT);"
     "CREATE INDEX maintenance_node ON maintenance(node, ts_ms);"
@@ -130,8 +134,29 @@ static const char migrate_v4[] =
     "CREATE TRIGGER alert_journal_no_delete BEFORE DELETE ON alert_journal "
     "BEGIN SELECT RAISE(ABORT, 'the alert journal is append-only'); END;";
 
+/* Version 5: history for a season. rollup_hour and rollup_day hold, per node and hour (local
+ * day), the readings stored (frames), count, sum, min and max of the node's main metric (metric:
+ * enum lw_metric, 0 water_mm ... in the metric's unit) and the milliseconds spent at or above
+ * each level's lowest rising-rule threshold (each reading standing for the time since its node's
+ * previous one, at most LW_ROLLUP_GAP_MS); batt_min the lowest battery voltage. They are written
+ * in the transaction of their readings and kept when old raw readings are deleted
+ * ([storage] retention_days). rollup_levels: the thresholds in force for each node, for the
+ * report's level bands. Readings keep their (node, ts_ms, fcnt) key: each node's rows are
+ * appended at the end of its key range, which keeps pages full (bench/RESULTS.md). */
+#define ROLLUP_TABLE(name)                                                                       \
+    "CREATE TABLE " name "(node INTEGER NOT NULL, t_ms INTEGER NOT NULL, metric INTEGER NOT "    \
+    "NULL, frames INTEGER NOT NULL, n INTEGER NOT NULL, vsum REAL, vmin REAL, vmax REAL, "       \
+    "above_blue INTEGER NOT NULL DEFAULT 0, above_yellow INTEGER NOT NULL DEFAULT 0, "          \
+    "above_orange INTEGER NOT NULL DEFAULT 0, above_red INTEGER NOT NULL DEFAULT 0, batt_min "  \
+    "INTEGER, PRIMARY KEY(node, t_ms)) WITHOUT ROWID;"
+static const char migrate_v5[] =
+    ROLLUP_TABLE("rollup_hour") ROLLUP_TABLE("rollup_day")
+    "CREATE TABLE rollup_levels(node INTEGER PRIMARY KEY, metric INTEGER NOT NULL, blue REAL, "
+    "yellow REAL, orange REAL, red REAL, set_ms INTEGER NOT NULL);"
+    "CREATE INDEX alert_journal_time ON alert_journal(ts_ms);";
+
 /* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
-static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4};
+static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5};
 
 struct lw_store {
     sqlite3 *db;
@@ -142,6 +167,9 @@ struct lw_store {
     struct lw_store_stats stats;
     int wal_pages; /* WAL size after the last commit (sqlite3_wal_hook) */
     bool urgent;   /* the open transaction carries an alert: commit it and nothing more */
+    struct lw_rollup *rollup;
+    int64_t retention_ms; /* raw readings older than this are deleted; 0: kept */
+    int64_t retention_node; /* the node retention works on next (-1: start over) */
 };
 
 /* SQLite's automatic checkpoint runs inside whichever COMMIT takes the WAL past 1000 pages, and
@@ -305,8 +333,15 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
             snprintf(err, errcap, "%s: prepare: %s", path, sqlite3_errmsg(s->db));
             goto fail;
         }
+    s->retention_node = -1;
+    s->rollup = lw_rollup_new(s->db, lw_store_tz_offset_ms());
+    if (!s->rollup) {
+        snprintf(err, errcap, "%s: rollups: %s", path, sqlite3_errmsg(s->db));
+        goto fail;
+    }
     return s;
 fail:
+    lw_rollup_free(s->rollup);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
@@ -319,6 +354,7 @@ void lw_store_close(struct lw_store *s)
     if (!s)
         return;
     lw_store_commit(s);
+    lw_rollup_free(s->rollup);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
@@ -335,6 +371,7 @@ static int run(struct lw_store *s, sqlite3_stmt *q)
         lw_log_rl(LW_LOG_ERR, "database: %s", sqlite3_errmsg(s->db));
         if (s->in_txn && sqlite3_get_autocommit(s->db)) {
             /* SQLite rolled the transaction back by itself (SQLITE_FULL, IOERR ...). */
+            lw_rollup_discard(s->rollup);
             s->stats.commit_failures++;
             s->stats.readings_lost += s->pending;
             s->in_txn = false;
@@ -359,13 +396,24 @@ int lw_store_commit(struct lw_store *s)
 {
     if (!s->in_txn)
         return LW_OK;
-    int rc = run(s, s->st[ST_COMMIT]);
+    /* The batch's rollups go in its own transaction: both or neither. */
+    int rc = lw_rollup_flush(s->rollup);
+    /* In WAL mode synchronous=NORMAL leaves a commit to be made durable by the next checkpoint:
+     * fine for readings (a power cut loses at most the last batches), not for an alert, which
+     * must be on disk before it is published. FULL fsyncs the log at this commit. */
+    if (s->urgent)
+        sqlite3_exec(s->db, "PRAGMA synchronous=FULL", NULL, NULL, NULL);
+    if (rc == LW_OK)
+        rc = run(s, s->st[ST_COMMIT]);
+    if (s->urgent)
+        sqlite3_exec(s->db, "PRAGMA synchronous=NORMAL", NULL, NULL, NULL);
     if (rc != LW_OK && !s->in_txn)
         return rc; /* SQLite already rolled back; run() counted the loss */
     if (rc != LW_OK) {
         /* COMMIT can fail (disk full, I/O error); the transaction must not stay open. */
         if (!sqlite3_get_autocommit(s->db))
             run(s, s->st[ST_ROLLBACK]);
+        lw_rollup_discard(s->rollup);
         s->stats.commit_failures++;
         s->stats.readings_lost += s->pending;
         lw_log_rl(LW_LOG_ERR, "database: commit failed, %zu readings lost", s->pending);
@@ -416,6 +464,11 @@ int lw_store_add_reading(struct lw_store *s, const struct lw_store_reading *rd)
     bind_opt(q, 17, rd->unsynced, LW_TIME_PENDING);
     if (run(s, q) != LW_OK)
         return LW_ERR_DB;
+    /* Duplicates (ignored) are not counted twice; readings with a provisional time are rolled
+     * up when lw_store_fix_times corrects them. */
+    if (sqlite3_changes(s->db) == 1 && !rd->unsynced &&
+        lw_rollup_add(s->rollup, rd->node, rd->t_ms, r) != LW_OK)
+        lw_log_rl(LW_LOG_ERR, "database: rollup of a reading failed");
     s->pending++;
     if (s->pending >= s->batch_rows)
         return lw_store_commit(s);
@@ -460,6 +513,41 @@ int lw_store_set_boot(struct lw_store *s, const char *boot_id)
     return rc;
 }
 
+/* Readings stored with a provisional time join the rollups once their time is known. */
+static void rollup_pending(struct lw_store *s, int64_t offset_ms)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT node, mono_ms, water_mm, smoke, obscuration, gas_lel_x10, "
+                           "co_ppm, temp_x10, battery_mv, flags FROM readings WHERE "
+                           "time_quality = 1 ORDER BY node, mono_ms",
+                           -1, &q, NULL) != SQLITE_OK)
+        return;
+    static const uint32_t bit[8] = {LW_R_WATER, LW_R_SMOKE, LW_R_SMOKE,   LW_R_GAS,
+                                    LW_R_CO,    LW_R_TEMP,  LW_R_BATTERY, LW_R_FLAGS};
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        struct lw_reading r;
+        memset(&r, 0, sizeof(r));
+        int v[8];
+        for (int c = 0; c < 8; c++) {
+            v[c] = sqlite3_column_int(q, 2 + c);
+            if (sqlite3_column_type(q, 2 + c) != SQLITE_NULL)
+                r.present |= bit[c];
+        }
+        r.water_mm = (uint16_t)v[0];
+        r.smoke_alarm = (uint8_t)v[1];
+        r.smoke_obscuration = (uint16_t)v[2];
+        r.gas_lel_x10 = (uint16_t)v[3];
+        r.co_ppm = (uint16_t)v[4];
+        r.temp_c_x10 = (int16_t)v[5];
+        r.battery_mv = (uint16_t)v[6];
+        r.flags = (uint8_t)v[7];
+        lw_rollup_add(s->rollup, (uint16_t)sqlite3_column_int(q, 0),
+                      sqlite3_column_int64(q, 1) + offset_ms, &r);
+    }
+    sqlite3_finalize(q);
+}
+
 long lw_store_fix_times(struct lw_store *s, int64_t offset_ms)
 {
     char *sql = sqlite3_mprintf("UPDATE readings SET ts_ms = mono_ms + %lld, mono_ms = NULL, "
@@ -469,7 +557,10 @@ long lw_store_fix_times(struct lw_store *s, int64_t offset_ms)
     if (!sql)
         return LW_ERR_NOMEM;
     /* Pending rows of the open batch are included: the update runs inside it, then commits. */
-    int rc = begin(s) == LW_OK ? exec(s, sql, e2, sizeof(e2)) : LW_ERR_DB;
+    int rc = begin(s);
+    if (rc == LW_OK)
+        rollup_pending(s, offset_ms);
+    rc = rc == LW_OK ? exec(s, sql, e2, sizeof(e2)) : LW_ERR_DB;
     sqlite3_free(sql);
     long n = rc == LW_OK ? (long)sqlite3_changes(s->db) : LW_ERR_DB;
     if (rc != LW_OK)
@@ -594,6 +685,7 @@ void lw_store_savepoint_end(struct lw_store *s, bool ok)
     exec(s, "RELEASE transition", e2, sizeof(e2));
     /* SQLite may have rolled the whole transaction back by itself (disk full, I/O error). */
     if (sqlite3_get_autocommit(s->db)) {
+        lw_rollup_discard(s->rollup);
         s->in_txn = false;
         s->pending = 0;
     }
@@ -729,4 +821,168 @@ uint64_t lw_store_size(struct lw_store *s)
 void lw_store_stats(const struct lw_store *s, struct lw_store_stats *out)
 {
     *out = s->stats;
+}
+
+/* ---- for modules that keep their own tables in this database (lw_store_int.h) ---------- */
+
+sqlite3 *lw_store_handle(struct lw_store *s)
+{
+    return s->db;
+}
+
+int lw_store_begin(struct lw_store *s)
+{
+    return begin(s);
+}
+
+int lw_store_step(struct lw_store *s, sqlite3_stmt *q)
+{
+    return run(s, q);
+}
+
+/* ---- history (schema v5) ------------------------------------------------------------------ */
+
+int64_t lw_store_tz_offset_ms(void)
+{
+    time_t now = time(NULL);
+    struct tm tm;
+    if (!localtime_r(&now, &tm))
+        return 0;
+    return (int64_t)tm.tm_gmtoff * 1000;
+}
+
+int lw_store_set_rules(struct lw_store *s, const struct lw_config *cfg)
+{
+    return lw_rollup_set_rules(s->rollup, cfg->rules, cfg->n_rules);
+}
+
+void lw_store_set_retention(struct lw_store *s, uint32_t days)
+{
+    s->retention_ms = (int64_t)days * 86400000;
+}
+
+/* One step: the next node (in address order, round robin) that has readings older than the
+ * cutoff loses its oldest ones, at most about max_rows. Every statement is an index seek. */
+long lw_store_retention_step(struct lw_store *s, int64_t now_ms, long max_rows)
+{
+    if (s->retention_ms <= 0 || max_rows <= 0)
+        return 0;
+    int64_t cutoff = now_ms - s->retention_ms;
+    sqlite3_stmt *next = NULL, *bound = NULL, *del = NULL;
+    long deleted = 0;
+    int rc = LW_OK;
+    if (sqlite3_prepare_v2(s->db, "SELECT node FROM readings WHERE node > ? ORDER BY node LIMIT 1",
+                           -1, &next, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db,
+                           "SELECT ts_ms FROM readings WHERE node = ?1 AND ts_ms < ?2 ORDER BY "
+                           "ts_ms LIMIT 1 OFFSET ?3",
+                           -1, &bound, NULL) != SQLITE_OK ||
+        sqlite3_prepare_v2(s->db, "DELETE FROM readings WHERE node = ?1 AND ts_ms < ?2", -1, &del,
+                           NULL) != SQLITE_OK) {
+        rc = LW_ERR_DB;
+        goto out;
+    }
+    /* A bounded number of probes per step, so a database with nothing due costs little. */
+    for (int probe = 0; probe < 64 && deleted == 0 && rc == LW_OK; probe++) {
+        sqlite3_bind_int64(next, 1, s->retention_node);
+        int st = sqlite3_step(next);
+        int64_t node = st == SQLITE_ROW ? sqlite3_column_int64(next, 0) : -1;
+        sqlite3_reset(next);
+        if (st != SQLITE_ROW && st != SQLITE_DONE) {
+            rc = LW_ERR_DB;
+            break;
+        }
+        if (node < 0) {
+            if (s->retention_node < 0)
+                break; /* no readings at all */
+            s->retention_node = -1;
+            continue;
+        }
+        /* Delete below the max_rows-th oldest expired reading, or all expired ones. */
+        int64_t upto = cutoff;
+        sqlite3_bind_int64(bound, 1, node);
+        sqlite3_bind_int64(bound, 2, cutoff);
+        sqlite3_bind_int64(bound, 3, max_rows);
+        if (sqlite3_step(bound) == SQLITE_ROW)
+            upto = sqlite3_column_int64(bound, 0);
+        else
+            s->retention_node = node; /* this node is done for now */
+        sqlite3_reset(bound);
+        if (begin(s) != LW_OK) {
+            rc = LW_ERR_DB;
+            break;
+        }
+        sqlite3_bind_int64(del, 1, node);
+        sqlite3_bind_int64(del, 2, upto);
+        if (run(s, del) != LW_OK) {
+            rc = LW_ERR_DB;
+            break;
+        }
+        deleted += sqlite3_changes(s->db);
+    }
+    if (rc == LW_OK && lw_store_commit(s) != LW_OK)
+        rc = LW_ERR_DB;
+out:
+    sqlite3_finalize(next);
+    sqlite3_finalize(bound);
+    sqlite3_finalize(del);
+    return rc == LW_OK ? deleted : rc;
+}
+
+sqlite3 *lw_store_open_readonly(const char *path, int min_version, char *err, size_t errcap)
+{
+    sqlite3 *db = NULL;
+    struct stat st;
+    if (stat(path, &st) != 0) {
+        snprintf(err, errcap, "%s: no such database file", path);
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+        snprintf(err, errcap, "%s: cannot open: %s", path, db ? sqlite3_errmsg(db) : "no memory");
+        sqlite3_close(db);
+        return NULL;
+    }
+    sqlite3_busy_timeout(db, 2000);
+    int app = -1, ver = -1;
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(db, "PRAGMA application_id", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        app = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    q = NULL;
+    if (app != -1 && sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK &&
+        sqlite3_step(q) == SQLITE_ROW)
+        ver = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    if (app == -1 || ver == -1)
+        snprintf(err, errcap, "%s: not a readable SQLite database (%s)", path,
+                 sqlite3_errmsg(db));
+    else if (app != LW_STORE_APP_ID)
+        snprintf(err, errcap, "%s: not a lorawatch database", path);
+    else if (ver > LW_SCHEMA_VERSION)
+        snprintf(err, errcap,
+                 "%s: schema version %d is newer than this lorawatch understands (%d); install "
+                 "the newer lorawatch",
+                 path, ver, LW_SCHEMA_VERSION);
+    else if (ver < min_version)
+        snprintf(err, errcap,
+                 "%s: schema version %d is older than %d; start lorawatchd once to migrate it",
+                 path, ver, min_version);
+    else
+        return db;
+    sqlite3_close(db);
+    return NULL;
+}
+
+int lw_store_alert_set_test(struct lw_store *s, int64_t id)
+{
+    sqlite3_stmt *q;
+    if (begin(s) != LW_OK ||
+        sqlite3_prepare_v2(s->db, "UPDATE alerts SET test = 1 WHERE id = ?", -1, &q, NULL) !=
+            SQLITE_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    int rc = run(s, q);
+    sqlite3_finalize(q);
+    return rc;
 }

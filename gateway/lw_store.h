@@ -10,7 +10,9 @@
 #include "lw_config.h"
 #include "lw_reading.h"
 
-#define LW_SCHEMA_VERSION 4
+#define LW_SCHEMA_VERSION 5
+/* PRAGMA application_id of our files ("LWDB"). */
+#define LW_STORE_APP_ID 0x4C574442
 
 struct lw_store;
 
@@ -77,6 +79,8 @@ int lw_store_reserve_alert_ids(struct lw_store *s, int64_t upto);
 int lw_store_savepoint(struct lw_store *s);
 void lw_store_savepoint_end(struct lw_store *s, bool ok);
 int lw_store_alert_set_state(struct lw_store *s, int64_t id, const char *state, int64_t t_ms);
+/* Mark an alert as a test alarm (alerts.test = 1). */
+int lw_store_alert_set_test(struct lw_store *s, int64_t id);
 int lw_store_journal(struct lw_store *s, int64_t alert, int64_t t_ms, const char *event,
                      const char *detail);
 /* Active alerts (neither cleared nor closed): to rebuild rule state after a restart. */
@@ -108,5 +112,25 @@ struct lw_store_stats {
     uint64_t readings_lost; /* rolled back with a failed batch */
 };
 void lw_store_stats(const struct lw_store *s, struct lw_store_stats *out);
+
+/* ---- history (schema v5) ------------------------------------------------------------------ */
+
+/* Offset of local time from UTC now, in ms: where the rollups' days begin. */
+int64_t lw_store_tz_offset_ms(void);
+/* Rules whose levels the rollups measure time above (copied; call again after a reload). */
+int lw_store_set_rules(struct lw_store *s, const struct lw_config *cfg);
+/* Keep raw readings for days (0: for good); rollups and journals are always kept. */
+void lw_store_set_retention(struct lw_store *s, uint32_t days);
+/* Delete at most about max_rows raw readings older than the retention, oldest of one node at a
+ * time, and commit: call it from a timer so a large backlog never stalls the loop. Returns rows
+ * deleted (0: nothing is due) or a negative lw_err. */
+long lw_store_retention_step(struct lw_store *s, int64_t now_ms, long max_rows);
+
+/* Open a lorawatch database read-only for history and reports (never creates, never migrates,
+ * works with the daemon stopped or running). Refuses a file that is not ours, one newer than
+ * LW_SCHEMA_VERSION and one older than min_version (the daemon migrates it on its next start).
+ * Returns the connection, or NULL with a one-line reason in err. */
+struct sqlite3 *lw_store_open_readonly(const char *path, int min_version, char *err,
+                                       size_t errcap);
 
 #endif

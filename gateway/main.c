@@ -14,6 +14,7 @@
 #include "lw_files.h"
 #include "lw_gateway.h"
 #include "lw_log.h"
+#include "lw_radio_chip.h"
 #include "lw_version.h"
 #include "lw_watchdog.h"
 
@@ -24,6 +25,7 @@ static void usage(FILE *out)
     fprintf(out,
             "Usage: lorawatchd [-dnv] [-f FILE]\n"
             "       lorawatchd --help-config\n"
+            "       lorawatchd --radio-selftest [-f FILE]\n"
             "\n"
             "LoRa flood and fire warning gateway. Receives frames from paired sensor nodes,\n"
             "verifies and stores their readings in SQLite, applies the threshold rules and\n"
@@ -37,6 +39,9 @@ static void usage(FILE *out)
             "                      under systemd, which is detected)\n"
             "  -v, --verbose       log debug messages (overrides [gateway] log_level)\n"
             "      --help-config   list every configuration key with default, range, meaning\n"
+            "      --radio-selftest  probe the radio chip of [radio] backend sx127x/sx126x,\n"
+            "                      configure it, print what was found and exit: 0 when it\n"
+            "                      answers and holds its configuration, 1 when not\n"
             "  -V, --version       print the version and exit\n"
             "  -h, --help          print this help and exit\n"
             "\n"
@@ -160,10 +165,11 @@ int main(int argc, char **argv)
         {"config", required_argument, NULL, 'f'}, {"check", no_argument, NULL, 'n'},
         {"foreground", no_argument, NULL, 'd'},   {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
-        {"help-config", no_argument, NULL, 'C'},  {NULL, 0, NULL, 0},
+        {"help-config", no_argument, NULL, 'C'},  {"radio-selftest", no_argument, NULL, 'R'},
+        {NULL, 0, NULL, 0},
     };
     struct daemon_state d = {.path = DEFAULT_CONFIG};
-    bool check = false, foreground = false;
+    bool check = false, foreground = false, selftest = false;
     int c;
     while ((c = getopt_long(argc, argv, "f:ndvVh", longopts, NULL)) != -1) {
         switch (c) {
@@ -188,6 +194,9 @@ int main(int argc, char **argv)
         case 'C':
             lw_config_print_keys(stdout);
             return 0;
+        case 'R':
+            selftest = true;
+            break;
         default:
             usage(stderr);
             return 2;
@@ -203,6 +212,13 @@ int main(int argc, char **argv)
     if (!d.cfg) {
         fprintf(stderr, "lorawatchd: %s: configuration not valid\n", d.path);
         return 1;
+    }
+    if (selftest) {
+        /* The chip's own messages (what failed and why) go to stderr with the result. */
+        lw_log_init("lorawatchd", d.verbose ? LW_LOG_DEBUG : LW_LOG_INFO);
+        int st = lw_radio_chip_selftest(d.cfg, &lw_spi_linux_ops, &lw_gpio_linux_ops, stdout);
+        lw_config_free(d.cfg);
+        return st == LW_OK ? 0 : 1;
     }
     if (check) {
         printf("%s: configuration OK (%zu nodes, %zu rules)\n", d.path, d.cfg->n_nodes,

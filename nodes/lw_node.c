@@ -2,6 +2,7 @@
 #include "lw_node.h"
 #include "lw_error.h"
 #include "lw_join.h"
+#include "lw_route.h"
 
 #include <string.h>
 
@@ -10,6 +11,10 @@ void lw_node_config_defaults(struct lw_node_config *cfg)
     memset(cfg, 0, sizeof(*cfg));
     cfg->hop_limit = LW_NODE_HOP_LIMIT_DEFAULT;
     cfg->fcnt_start = 1;
+    cfg->join_backoff_min_ms = LW_NODE_JOIN_BACKOFF_MIN_MS;
+    cfg->join_backoff_max_ms = LW_NODE_JOIN_BACKOFF_MAX_MS;
+    cfg->alarm_retry_min_ms = LW_NODE_ALARM_RETRY_MIN_MS;
+    cfg->alarm_retry_max_ms = LW_NODE_ALARM_RETRY_MAX_MS;
 }
 
 static bool lw_node_key_is_zero(const uint8_t key[LW_KEY_LEN])
@@ -38,7 +43,13 @@ int lw_node_init(struct lw_node *n, const struct lw_node_config *cfg, const stru
         return LW_ERR_INVAL;
     personal = !lw_node_key_is_zero(cfg->key);
     joinable = !lw_node_key_is_zero(cfg->root_key);
-    if ((!personal && !joinable) || cfg->hop_limit > LW_HOP_MAX)
+    /* A relay without keys of its own only forwards (it still needs an address for its route
+     * entries); every other node needs a key or a root key. */
+    if ((!personal && !joinable && !cfg->relay) || cfg->hop_limit > LW_HOP_MAX)
+        return LW_ERR_INVAL;
+    if (cfg->relay && (cfg->address == LW_ADDR_GATEWAY || cfg->address == LW_ADDR_BROADCAST))
+        return LW_ERR_INVAL;
+    if (cfg->relay && cfg->relay_rank > LW_HOP_MAX && cfg->relay_rank != LW_NODE_RELAY_RANK_LEARN)
         return LW_ERR_INVAL;
     if (personal && (cfg->address == LW_ADDR_GATEWAY || cfg->address == LW_ADDR_BROADCAST))
         return LW_ERR_INVAL;
@@ -46,6 +57,23 @@ int lw_node_init(struct lw_node *n, const struct lw_node_config *cfg, const stru
         return LW_ERR_INVAL;
     memset(n, 0, sizeof(*n));
     n->cfg = *cfg;
+    if (n->cfg.join_backoff_min_ms == 0)
+        n->cfg.join_backoff_min_ms = LW_NODE_JOIN_BACKOFF_MIN_MS;
+    if (n->cfg.join_backoff_max_ms == 0)
+        n->cfg.join_backoff_max_ms = LW_NODE_JOIN_BACKOFF_MAX_MS;
+    if (n->cfg.join_backoff_max_ms < n->cfg.join_backoff_min_ms)
+        n->cfg.join_backoff_max_ms = n->cfg.join_backoff_min_ms;
+    if (n->cfg.alarm_retry_min_ms == 0)
+        n->cfg.alarm_retry_min_ms = LW_NODE_ALARM_RETRY_MIN_MS;
+    if (n->cfg.alarm_retry_max_ms == 0)
+        n->cfg.alarm_retry_max_ms = LW_NODE_ALARM_RETRY_MAX_MS;
+    if (n->cfg.alarm_retry_max_ms < n->cfg.alarm_retry_min_ms)
+        n->cfg.alarm_retry_max_ms = n->cfg.alarm_retry_min_ms;
+    if (n->cfg.relay_slot_ms == 0)
+        n->cfg.relay_slot_ms = LW_NODE_RELAY_SLOT_MS;
+    n->relay_rank = cfg->relay_rank;
+    if (cfg->relay)
+        n->address = cfg->address; /* route entries name it, also before any join */
     n->hal = *hal;
     n->join_nonce_last = cfg->join_nonce_last;
     lw_replay_init(&n->down_replay);
@@ -61,7 +89,13 @@ int lw_node_init(struct lw_node *n, const struct lw_node_config *cfg, const stru
     return LW_OK;
 }
 
-int lw_node_report(struct lw_node *n, const struct lw_reading *r, bool alarm)
+static uint64_t lw_node_now(const struct lw_node *n);
+static uint64_t lw_node_backoff(const struct lw_node *n, uint32_t attempt, uint32_t min_ms,
+                                uint32_t max_ms);
+
+/* Seal and send one reading; *fcnt_used gets the counter when a frame was sealed. */
+static int lw_node_send_reading(struct lw_node *n, const struct lw_reading *r, bool alarm,
+                                uint32_t *fcnt_used)
 {
     uint8_t plain[LW_READING_MAX_LEN];
     struct lw_frame_hdr hdr;
@@ -91,19 +125,47 @@ int lw_node_report(struct lw_node *n, const struct lw_reading *r, bool alarm)
     memset(plain, 0, sizeof(plain));
     if (flen < 0)
         return flen; /* nothing sealed: the counter may be used again */
+    *fcnt_used = hdr.fcnt;
 
     if (n->fcnt_next == UINT32_MAX)
         n->fcnt_spent = true;
     else
         n->fcnt_next++;
 
-    /* Later: an ALARM frame is kept here and re-sent with a new counter until the gateway's ACK
-     * arrives through hal.on_receive (bounded retries, back-off from hal.random). Relaying of
-     * neighbours' frames (lw_frame_hop) will also be queued from here. */
     int rc = n->hal.send(n->hal.ctx, n->frame, (size_t)flen);
     if (rc < 0)
         return rc;
     return flen;
+}
+
+static void lw_node_alarm_sent(struct lw_node *n, uint32_t fcnt, uint64_t now)
+{
+    n->alarm_last_fcnt = fcnt;
+    n->alarm_attempts++;
+    uint32_t min = n->cfg.alarm_retry_min_ms + n->down_hops * LW_NODE_ALARM_RETRY_PER_HOP_MS;
+    n->alarm_retry_at = now + lw_node_backoff(n, n->alarm_attempts, min,
+                                              min > n->cfg.alarm_retry_max_ms
+                                                  ? min
+                                                  : n->cfg.alarm_retry_max_ms);
+}
+
+int lw_node_report(struct lw_node *n, const struct lw_reading *r, bool alarm)
+{
+    uint32_t fcnt = 0;
+    int rc;
+
+    if (n == NULL || r == NULL)
+        return LW_ERR_INVAL;
+    rc = lw_node_send_reading(n, r, alarm, &fcnt);
+    if (alarm && fcnt != 0 && !n->cfg.alarm_send_once) {
+        /* The newest alarm reading is the one that must arrive; it replaces an older one. */
+        n->alarm_pending = true;
+        n->alarm_reading = *r;
+        n->alarm_first_fcnt = fcnt;
+        n->alarm_attempts = 0;
+        lw_node_alarm_sent(n, fcnt, lw_node_now(n));
+    }
+    return rc;
 }
 
 uint32_t lw_node_fcnt_next(const struct lw_node *n)
@@ -116,21 +178,38 @@ bool lw_node_fcnt_exhausted(const struct lw_node *n)
     return n->fcnt_spent;
 }
 
-int lw_node_join_start(struct lw_node *n)
+static uint64_t lw_node_now(const struct lw_node *n)
+{
+    return n->hal.now_ms != NULL ? n->hal.now_ms(n->hal.ctx) : 0;
+}
+
+/* Delay before retry number attempt (1 = after the first request): min doubling up to max,
+ * then +-25 % from hal.random so that nodes which failed together spread out. */
+static uint64_t lw_node_backoff(const struct lw_node *n, uint32_t attempt, uint32_t min_ms,
+                                uint32_t max_ms)
+{
+    uint64_t d = min_ms;
+
+    for (uint32_t i = 1; i < attempt && d < max_ms; i++)
+        d *= 2;
+    if (d > max_ms)
+        d = max_ms;
+    if (n->hal.random != NULL && d >= 4) {
+        uint64_t span = d / 2; /* [-25 %, +25 %) */
+        d = d - d / 4 + n->hal.random(n->hal.ctx) % span;
+    }
+    return d;
+}
+
+/* One JOIN_REQ with the next nonce, and the retry after it. */
+static int lw_node_join_send(struct lw_node *n, uint64_t now_ms)
 {
     struct lw_join_req req;
     uint32_t nonce;
     int rc, flen;
 
-    if (n == NULL)
-        return LW_ERR_INVAL;
-    if (lw_node_key_is_zero(n->cfg.root_key))
-        return LW_ERR_STATE;
-    if (n->hal.store_join_nonce == NULL)
-        return LW_ERR_INVAL;
     if (n->join_nonce_last == UINT32_MAX)
         return LW_ERR_RANGE;
-
     /* Write ahead: once stored, a reboot resumes after this nonce whether or not it was sent. */
     nonce = n->join_nonce_last + 1;
     rc = n->hal.store_join_nonce(n->hal.ctx, nonce);
@@ -148,10 +227,99 @@ int lw_node_join_start(struct lw_node *n)
     if (flen < 0)
         return flen;
     n->join_pending = true;
+    n->join_attempts++;
+    n->join_retry_at = now_ms + lw_node_backoff(n, n->join_attempts, n->cfg.join_backoff_min_ms,
+                                                n->cfg.join_backoff_max_ms);
     rc = n->hal.send(n->hal.ctx, n->frame, (size_t)flen);
     if (rc < 0)
         return rc;
     return flen;
+}
+
+int lw_node_join_start(struct lw_node *n)
+{
+    if (n == NULL)
+        return LW_ERR_INVAL;
+    if (lw_node_key_is_zero(n->cfg.root_key))
+        return LW_ERR_STATE;
+    if (n->hal.store_join_nonce == NULL)
+        return LW_ERR_INVAL;
+    if (n->join_nonce_last == UINT32_MAX)
+        return LW_ERR_RANGE;
+    n->join_attempts = 0;
+    n->join_failed = false;
+    return lw_node_join_send(n, lw_node_now(n));
+}
+
+static int lw_node_relay_send_due(struct lw_node *n, uint64_t now_ms);
+
+int lw_node_poll(struct lw_node *n, uint64_t now_ms)
+{
+    int rc;
+
+    if (n == NULL)
+        return LW_ERR_INVAL;
+    rc = lw_node_relay_send_due(n, now_ms);
+    if (rc != 0)
+        return rc;
+    if (n->alarm_pending && n->have_session && now_ms >= n->alarm_retry_at) {
+        uint32_t fcnt = 0;
+        rc = lw_node_send_reading(n, &n->alarm_reading, true, &fcnt);
+        if (fcnt != 0)
+            lw_node_alarm_sent(n, fcnt, now_ms);
+        else /* nothing sealed (counter spent): try later, do not spin */
+            n->alarm_retry_at = now_ms + n->cfg.alarm_retry_max_ms;
+        return rc < 0 ? rc : 1;
+    }
+    if (n->join_pending && now_ms >= n->join_retry_at) {
+        if (n->cfg.join_attempts_max != 0 && n->join_attempts >= n->cfg.join_attempts_max) {
+            n->join_pending = false;
+            n->join_failed = true;
+            return 0;
+        }
+        uint32_t before = n->join_nonce_last;
+        rc = lw_node_join_send(n, now_ms);
+        if (rc == LW_ERR_RANGE) {
+            n->join_pending = false; /* no nonce left: only a new root key helps */
+            n->join_failed = true;
+        } else if (rc < 0 && n->join_nonce_last == before) {
+            /* Nothing stored or built: try again after the back-off, do not spin. */
+            n->join_retry_at =
+                now_ms + lw_node_backoff(n, n->join_attempts + 1, n->cfg.join_backoff_min_ms,
+                                         n->cfg.join_backoff_max_ms);
+        }
+        return rc < 0 ? rc : 1;
+    }
+    return 0;
+}
+
+uint64_t lw_node_next_due(const struct lw_node *n)
+{
+    uint64_t due = UINT64_MAX;
+
+    if (n->join_pending)
+        due = n->join_retry_at;
+    if (n->alarm_pending && n->have_session && n->alarm_retry_at < due)
+        due = n->alarm_retry_at;
+    for (size_t i = 0; i < LW_NODE_RELAY_QUEUE; i++)
+        if (n->relay_q[i].used && n->relay_q[i].due < due)
+            due = n->relay_q[i].due;
+    return due;
+}
+
+bool lw_node_alarm_pending(const struct lw_node *n)
+{
+    return n->alarm_pending;
+}
+
+uint32_t lw_node_alarm_attempts(const struct lw_node *n)
+{
+    return n->alarm_attempts;
+}
+
+uint64_t lw_node_alarm_acks(const struct lw_node *n)
+{
+    return n->alarm_acks;
 }
 
 /* JOIN_ACC: switch to the new session only once it opened and its keys exist. */
@@ -181,6 +349,10 @@ static int lw_node_accept(struct lw_node *n, const uint8_t *frame, size_t len)
     lw_replay_init(&n->down_replay);
     n->have_session = true;
     n->joined = true;
+    if (n->alarm_pending) { /* still to deliver, with the new session's counters */
+        n->alarm_first_fcnt = 1;
+        n->alarm_retry_at = lw_node_now(n);
+    }
     n->join_pending = false;
     return LW_OK;
 }
@@ -206,6 +378,17 @@ static int lw_node_downlink(struct lw_node *n, const struct lw_frame_hdr *peeked
     if (plen < 0)
         return plen;
     lw_replay_accept(&n->down_replay, hdr.fcnt);
+    if (hdr.type == LW_FT_ACK && n->alarm_pending) {
+        /* An ACK names the counter of the copy that arrived (empty: the latest alarm). */
+        uint32_t acked = n->alarm_last_fcnt;
+        if (plen >= 4)
+            acked = (uint32_t)plain[0] | (uint32_t)plain[1] << 8 | (uint32_t)plain[2] << 16 |
+                    (uint32_t)plain[3] << 24;
+        if (acked >= n->alarm_first_fcnt && acked <= n->alarm_last_fcnt) {
+            n->alarm_pending = false;
+            n->alarm_acks++;
+        }
+    }
     if (n->hal.on_receive != NULL)
         n->hal.on_receive(n->hal.ctx, &hdr, plain, (size_t)plen);
     memset(plain, 0, sizeof(plain));
@@ -215,27 +398,59 @@ static int lw_node_downlink(struct lw_node *n, const struct lw_frame_hdr *peeked
 int lw_node_handle_downlink(struct lw_node *n, const uint8_t *frame, size_t len)
 {
     struct lw_frame_hdr hdr;
+    uint8_t origin[LW_FRAME_MAX_LEN];
     int rc;
 
-    if (n == NULL)
+    if (n == NULL || frame == NULL)
         return LW_ERR_INVAL;
     rc = lw_frame_peek(frame, len, &hdr);
     if (rc != LW_OK)
         return rc;
+    uint8_t hops = hdr.hop_count;
+    if (hdr.hop_count > 0) {
+        /* Relayed: the origin's frame is the received one less the relays' route entries. */
+        memcpy(origin, frame, len);
+        rc = lw_route_strip(origin, len);
+        if (rc < 0)
+            return rc;
+        frame = origin;
+        len = (size_t)rc;
+        hdr.hop_count = 0;
+    }
     switch (hdr.type) {
     case LW_FT_JOIN_ACC:
-        return lw_node_accept(n, frame, len);
+        rc = lw_node_accept(n, frame, len);
+        break;
     case LW_FT_ACK:
     case LW_FT_CMD:
-        return lw_node_downlink(n, &hdr, frame, len);
+        rc = lw_node_downlink(n, &hdr, frame, len);
+        break;
     default:
         return LW_ERR_TYPE; /* uplink types are not for nodes */
     }
+    if (rc == LW_OK)
+        n->down_hops = hops; /* authentic: the path length back to the gateway */
+    return rc;
 }
 
 bool lw_node_joined(const struct lw_node *n)
 {
     return n->joined;
+}
+
+bool lw_node_join_pending(const struct lw_node *n)
+{
+    return n->join_pending;
+}
+
+bool lw_node_join_failed(const struct lw_node *n)
+{
+    return n->join_failed;
+}
+
+uint32_t lw_node_join_attempts(const struct lw_node *n)
+{
+    return n->join_attempts;
 }
 
 uint16_t lw_node_address(const struct lw_node *n)
@@ -251,4 +466,285 @@ uint32_t lw_node_join_nonce_last(const struct lw_node *n)
 uint32_t lw_node_fcnt_down_top(const struct lw_node *n)
 {
     return n->down_replay.any ? n->down_replay.top : 0;
+}
+
+/* ---- relay role (PROTOCOL.md 8.3) -------------------------------------------------------- */
+
+enum { SEEN_QUEUED = 1, SEEN_FORWARDED, SEEN_CANCELLED, SEEN_SKIPPED };
+
+static struct lw_node_relay_seen *lw_node_seen_find(struct lw_node *n, const struct lw_frame_hdr *h)
+{
+    for (size_t i = 0; i < LW_NODE_RELAY_SEEN; i++) {
+        struct lw_node_relay_seen *e = &n->relay_seen[i];
+        if (e->state && e->src == h->src && e->dst == h->dst && e->fcnt == h->fcnt &&
+            e->type == h->type)
+            return e;
+    }
+    return NULL;
+}
+
+static struct lw_node_relay_seen *lw_node_seen_add(struct lw_node *n, const struct lw_frame_hdr *h,
+                                                   uint8_t state)
+{
+    struct lw_node_relay_seen *e = &n->relay_seen[n->relay_seen_head];
+
+    n->relay_seen_head = (uint8_t)((n->relay_seen_head + 1) % LW_NODE_RELAY_SEEN);
+    /* The oldest entry goes; if its frame still waits in the queue, it waits without a memory
+     * of having been seen, which only costs a possible second copy. */
+    e->src = h->src;
+    e->dst = h->dst;
+    e->fcnt = h->fcnt;
+    e->type = h->type;
+    e->state = state;
+    e->hop_heard = h->hop_count;
+    return e;
+}
+
+static struct lw_node_relay_frame *lw_node_queued(struct lw_node *n, const struct lw_frame_hdr *h)
+{
+    for (size_t i = 0; i < LW_NODE_RELAY_QUEUE; i++) {
+        struct lw_node_relay_frame *q = &n->relay_q[i];
+        if (q->used && q->src == h->src && q->dst == h->dst && q->fcnt == h->fcnt &&
+            q->type == h->type)
+            return q;
+    }
+    return NULL;
+}
+
+static void lw_node_route_note(struct lw_node *n, uint16_t node, uint64_t now_ms)
+{
+    size_t oldest = 0;
+
+    for (size_t i = 0; i < LW_NODE_RELAY_ROUTES; i++) {
+        struct lw_node_relay_route *r = &n->relay_routes[i];
+        if (r->node == node) {
+            r->t = now_ms;
+            return;
+        }
+        if (r->t < n->relay_routes[oldest].t)
+            oldest = i;
+    }
+    n->relay_routes[oldest].node = node;
+    n->relay_routes[oldest].t = now_ms;
+}
+
+static bool lw_node_route_known(const struct lw_node *n, uint16_t node, uint64_t now_ms)
+{
+    for (size_t i = 0; i < LW_NODE_RELAY_ROUTES; i++) {
+        const struct lw_node_relay_route *r = &n->relay_routes[i];
+        if (r->node == node && r->node != 0 && now_ms - r->t <= LW_NODE_RELAY_ROUTE_TTL_MS)
+            return true;
+    }
+    return false;
+}
+
+static uint32_t lw_node_rand(const struct lw_node *n)
+{
+    return n->hal.random != NULL ? n->hal.random(n->hal.ctx) : 0;
+}
+
+/* Rebroadcast delay: relays nearer the gateway (lower rank) go a whole slot earlier, urgent
+ * frames (ALARMs, downlinks, joins) within the first half of their slot, routine ones in the
+ * second half; the random part keeps relays of one rank apart. Downlinks travel away from the
+ * gateway, where rank says nothing: they only get the random part. */
+static uint64_t lw_node_relay_delay(const struct lw_node *n, bool urgent, bool downlink)
+{
+    uint32_t slot = n->cfg.relay_slot_ms, half = slot / 2;
+    uint32_t rank = n->relay_rank > LW_HOP_MAX ? LW_HOP_MAX : n->relay_rank;
+    uint64_t d = downlink ? 0 : (uint64_t)rank * slot;
+
+    if (!urgent)
+        d += half;
+    if (half > 0)
+        d += lw_node_rand(n) % half;
+    return d;
+}
+
+static int lw_node_relay_queue(struct lw_node *n, const struct lw_frame_hdr *h, const uint8_t *frame,
+                               size_t len, int8_t snr_db, bool urgent, bool downlink,
+                               uint64_t now_ms)
+{
+    struct lw_node_relay_frame *slot = NULL;
+    int flen;
+
+    for (size_t i = 0; i < LW_NODE_RELAY_QUEUE && !slot; i++)
+        if (!n->relay_q[i].used)
+            slot = &n->relay_q[i];
+    if (!slot && urgent) { /* an urgent frame pushes out a routine one */
+        for (size_t i = 0; i < LW_NODE_RELAY_QUEUE && !slot; i++)
+            if (!n->relay_q[i].urgent)
+                slot = &n->relay_q[i];
+    }
+    if (!slot) {
+        n->relay_stats.queue_full++;
+        return LW_ERR_AGAIN;
+    }
+    if (slot->used)
+        n->relay_stats.queue_full++;
+    memcpy(slot->buf, frame, len);
+    flen = lw_route_append(slot->buf, len, sizeof(slot->buf), n->address, snr_db);
+    if (flen < 0) {
+        slot->used = false;
+        if (flen == LW_ERR_RANGE || flen == LW_ERR_TOOBIG)
+            n->relay_stats.hop_limit++;
+        else
+            n->relay_stats.invalid++;
+        return flen;
+    }
+    slot->used = true;
+    slot->urgent = urgent;
+    slot->type = h->type;
+    slot->hop_heard = h->hop_count;
+    slot->src = h->src;
+    slot->dst = h->dst;
+    slot->fcnt = h->fcnt;
+    slot->busy_tries = 0;
+    slot->len = (uint16_t)flen;
+    slot->due = now_ms + lw_node_relay_delay(n, urgent, downlink);
+    return LW_OK;
+}
+
+/* Should this relay forward h (a frame of someone else)? */
+static int lw_node_relay_consider(struct lw_node *n, const struct lw_route *rt, const uint8_t *frame,
+                                  size_t len, int8_t snr_db, uint64_t now_ms)
+{
+    const struct lw_frame_hdr *h = &rt->hdr;
+    struct lw_node_relay_seen *seen = lw_node_seen_find(n, h);
+    bool downlink = h->src == LW_ADDR_GATEWAY;
+    bool urgent = downlink || h->type == LW_FT_ALARM || h->type == LW_FT_JOIN_REQ;
+
+    if (seen != NULL) {
+        struct lw_node_relay_frame *q = lw_node_queued(n, h);
+        if (q != NULL && seen->state == SEEN_QUEUED && h->hop_count > q->hop_heard) {
+            /* Another relay forwarded the copy this one was waiting to forward. */
+            q->used = false;
+            seen->state = SEEN_CANCELLED;
+            n->relay_stats.cancelled++;
+            return LW_ERR_DUP;
+        }
+        n->relay_stats.duplicates++;
+        return LW_ERR_DUP;
+    }
+    for (uint8_t i = 0; i < rt->n_hops; i++) {
+        if (rt->hops[i].relay == n->address) { /* it passed here already: a loop */
+            n->relay_stats.invalid++;
+            lw_node_seen_add(n, h, SEEN_SKIPPED);
+            return LW_ERR_DUP;
+        }
+    }
+    if (h->hop_count >= h->hop_limit) {
+        n->relay_stats.hop_limit++;
+        lw_node_seen_add(n, h, SEEN_SKIPPED);
+        return LW_ERR_RANGE;
+    }
+    if (downlink) {
+        bool known;
+        if (h->type == LW_FT_JOIN_ACC) { /* only where the JOIN_REQ with that nonce went */
+            struct lw_frame_hdr req = {.src = LW_ADDR_BROADCAST,
+                                       .dst = LW_ADDR_GATEWAY,
+                                       .fcnt = h->fcnt,
+                                       .type = LW_FT_JOIN_REQ};
+            struct lw_node_relay_seen *r = lw_node_seen_find(n, &req);
+            known = r != NULL && r->state == SEEN_FORWARDED;
+        } else {
+            known = lw_node_route_known(n, h->dst, now_ms);
+        }
+        if (!known) {
+            n->relay_stats.no_route++;
+            lw_node_seen_add(n, h, SEEN_SKIPPED);
+            return LW_ERR_NOTFOUND;
+        }
+    } else if (h->dst != LW_ADDR_GATEWAY) {
+        n->relay_stats.invalid++;
+        return LW_ERR_INVAL;
+    }
+    int rc = lw_node_relay_queue(n, h, frame, len, snr_db, urgent, downlink, now_ms);
+    lw_node_seen_add(n, h, rc == LW_OK ? SEEN_QUEUED : SEEN_SKIPPED);
+    return rc;
+}
+
+int lw_node_hear(struct lw_node *n, const uint8_t *frame, size_t len, int8_t snr_db,
+                 uint64_t now_ms)
+{
+    struct lw_route rt;
+    int rc;
+
+    if (n == NULL || frame == NULL)
+        return LW_ERR_INVAL;
+    n->relay_stats.heard++;
+    rc = lw_route_parse(frame, len, &rt);
+    if (rc != LW_OK) {
+        n->relay_stats.invalid += n->cfg.relay;
+        return rc;
+    }
+    const struct lw_frame_hdr *h = &rt.hdr;
+    if (h->net_id != n->cfg.net_id)
+        return LW_ERR_NETWORK;
+    if (h->src == LW_ADDR_GATEWAY) {
+        /* A frame of the gateway heard after h relays: this node is h + 1 hops from it, and
+         * h relays lie between (its rank). */
+        if (n->cfg.relay_rank == LW_NODE_RELAY_RANK_LEARN && h->hop_count < n->relay_rank)
+            n->relay_rank = h->hop_count;
+        bool mine = (h->type == LW_FT_JOIN_ACC && h->dst == LW_ADDR_BROADCAST &&
+                     n->join_pending && h->fcnt == n->join_nonce_last) ||
+                    (h->type != LW_FT_JOIN_ACC && n->have_session && h->dst == n->address);
+        if (mine)
+            return lw_node_handle_downlink(n, frame, len);
+    }
+    if (!n->cfg.relay)
+        return LW_ERR_INVAL; /* not for this node */
+    if (h->src == n->address && h->src != LW_ADDR_GATEWAY)
+        return LW_ERR_DUP; /* its own frame, forwarded by someone else */
+    if (h->src != LW_ADDR_GATEWAY && h->dst == n->address)
+        return LW_ERR_INVAL;
+    return lw_node_relay_consider(n, &rt, frame, len, snr_db, now_ms);
+}
+
+/* Forward the most urgent due frame: listen first, and while the channel is busy wait a random
+ * part of a slot (a frame that stays unsendable for a whole rank of slots is dropped). */
+static int lw_node_relay_send_due(struct lw_node *n, uint64_t now_ms)
+{
+    struct lw_node_relay_frame *best = NULL;
+
+    for (size_t i = 0; i < LW_NODE_RELAY_QUEUE; i++) {
+        struct lw_node_relay_frame *q = &n->relay_q[i];
+        if (!q->used || q->due > now_ms)
+            continue;
+        if (best == NULL || (q->urgent && !best->urgent) ||
+            (q->urgent == best->urgent && q->due < best->due))
+            best = q;
+    }
+    if (best == NULL)
+        return 0;
+    if (n->hal.channel_busy != NULL && n->hal.channel_busy(n->hal.ctx) > 0) {
+        if (++best->busy_tries > 8) {
+            best->used = false;
+            n->relay_stats.queue_full++;
+            return 0;
+        }
+        uint32_t half = n->cfg.relay_slot_ms / 2 ? n->cfg.relay_slot_ms / 2 : 1;
+        best->due = now_ms + 1 + lw_node_rand(n) % half;
+        return 0;
+    }
+    struct lw_frame_hdr h = {
+        .src = best->src, .dst = best->dst, .fcnt = best->fcnt, .type = best->type};
+    struct lw_node_relay_seen *seen = lw_node_seen_find(n, &h);
+    if (seen != NULL)
+        seen->state = SEEN_FORWARDED;
+    if (best->src != LW_ADDR_GATEWAY && best->type != LW_FT_JOIN_REQ)
+        lw_node_route_note(n, best->src, now_ms); /* the reverse path for its downlinks */
+    best->used = false;
+    n->relay_stats.forwarded++;
+    int rc = n->hal.send(n->hal.ctx, best->buf, best->len);
+    return rc < 0 ? rc : 1;
+}
+
+void lw_node_relay_stats(const struct lw_node *n, struct lw_node_relay_stats *out)
+{
+    *out = n->relay_stats;
+}
+
+uint8_t lw_node_relay_rank(const struct lw_node *n)
+{
+    return n->relay_rank;
 }

@@ -14,6 +14,24 @@
 
 #define LW_NODE_HOP_LIMIT_DEFAULT 3u
 #define LW_NODE_EUI_LEN           8
+/* Join retry back-off (PROTOCOL.md 12.6): 10 s doubling to 1 h, each delay randomised +-25 %. */
+#define LW_NODE_JOIN_BACKOFF_MIN_MS 10000u
+#define LW_NODE_JOIN_BACKOFF_MAX_MS 3600000u
+/* ALARM retransmission until the gateway's ACK (PROTOCOL.md 3.1): 2 s doubling to 60 s, +-25 %. */
+#define LW_NODE_ALARM_RETRY_MIN_MS 2000u
+#define LW_NODE_ALARM_RETRY_MAX_MS 60000u
+/* ... plus this much per relay the gateway's latest answer came through: a retry must not go
+ * out while the answer is still on its way back along the chain. */
+#define LW_NODE_ALARM_RETRY_PER_HOP_MS 1500u
+/* Relay role (PROTOCOL.md 8.3). A relay waits rank * slot (+ a random part of a slot) before it
+ * forwards, so the relay nearest the gateway goes first and the others, overhearing it, cancel.
+ * The slot must exceed a frame's time on air. */
+#define LW_NODE_RELAY_SLOT_MS    400u
+#define LW_NODE_RELAY_RANK_LEARN 0xFFu   /* rank not configured: learnt from downlinks heard */
+#define LW_NODE_RELAY_QUEUE      8u      /* frames waiting for their rebroadcast delay */
+#define LW_NODE_RELAY_SEEN       32u     /* (src, dst, fcnt, type) remembered */
+#define LW_NODE_RELAY_ROUTES     32u     /* nodes whose uplinks were forwarded: reverse paths */
+#define LW_NODE_RELAY_ROUTE_TTL_MS (6u * 3600u * 1000u) /* "recently" for reverse paths */
 
 /* Identity and keys of one node, as provisioned (and as the gateway's registry holds them).
  * Personalised mode: key (and address) set, the node sends at once. Join mode: key all-zero,
@@ -30,20 +48,35 @@ struct lw_node_config {
                                      from flash), 0 = none; every counter <= it counts as seen */
     uint8_t root_key[LW_KEY_LEN]; /* the node's own join root key; all-zero: cannot join */
     uint32_t join_nonce_last;     /* last join nonce used (restored from flash), 0 = none */
+    uint32_t join_backoff_min_ms; /* delay before the first join retry; 0 = the default */
+    uint32_t join_backoff_max_ms; /* longest delay between join retries; 0 = the default */
+    uint32_t join_attempts_max;   /* JOIN_REQs per join before giving up; 0 = no limit */
+    uint32_t alarm_retry_min_ms;  /* first ALARM retransmission delay; 0 = the default */
+    uint32_t alarm_retry_max_ms;  /* longest delay between retransmissions; 0 = the default */
+    bool alarm_send_once;         /* ALARMs are sent once, never re-sent (no ACKs expected) */
+    bool relay;                   /* forward other nodes' frames (mains-powered, always on) */
+    uint32_t relay_slot_ms;       /* rebroadcast slot; 0 = LW_NODE_RELAY_SLOT_MS */
+    uint8_t relay_rank;           /* relays between this one and the gateway (0: the gateway
+                                     hears it directly); LW_NODE_RELAY_RANK_LEARN: learn it */
 };
 
 /* What the node needs from its platform. Designated initialisers, please: more ops will be
  * added and unused ones may stay NULL. */
 struct lw_node_hal {
     void *ctx; /* passed back to every op */
-    /* Milliseconds on any monotonic or wall clock; optional today (retry timing will use it). */
+    /* Milliseconds on any clock that never goes back. Needed for retries (lw_node_poll); without
+     * it the node counts time as 0 and retries only when the caller passes later times. */
     uint64_t (*now_ms)(void *ctx);
     /* Put one frame on the air. Returns >= 0 on success or a negative lw_err. Required. */
     int (*send)(void *ctx, const uint8_t *frame, size_t len);
     /* Optional: an authentic, fresh ACK or CMD opened by lw_node_handle_downlink. In
      * personalised mode persist lw_node_fcnt_down_top() here before acting on the frame. */
     void (*on_receive)(void *ctx, const struct lw_frame_hdr *hdr, const uint8_t *plain, size_t len);
-    /* Reserved: random numbers for retry back-off (join nonces are counters, not random). */
+    /* Optional: is the channel busy (listen before talk)? 1 busy, 0 free. The relay role asks
+     * before forwarding and waits a random part of a slot while it is busy. NULL: never busy. */
+    int (*channel_busy)(void *ctx);
+    /* Optional: random numbers that spread retry back-offs (+-25 %) so nodes that failed
+     * together do not retry together. Join nonces are counters, never random. */
     uint32_t (*random)(void *ctx);
     /* Store nonce durably as the last join nonce used (cfg.join_nonce_last after a reboot).
      * Returns >= 0 once it is stored, or a negative lw_err. Required by lw_node_join_start, which
@@ -55,18 +88,62 @@ struct lw_node_hal {
 struct lw_node {
     struct lw_node_config cfg;
     struct lw_node_hal hal;
-    uint32_t fcnt_next; /* counter of the next frame */
-    bool fcnt_spent;    /* 0xFFFFFFFF has been used: no nonce is left under this key */
-    bool have_session;  /* key_up/key_down/address are usable (personalised or joined) */
-    bool joined;        /* the session came from a join */
-    bool join_pending;  /* a JOIN_REQ with join_nonce_last awaits its JOIN_ACC */
-    uint16_t address;   /* source address of uplinks */
+    uint32_t fcnt_next;     /* counter of the next frame */
+    bool fcnt_spent;        /* 0xFFFFFFFF has been used: no nonce is left under this key */
+    bool have_session;      /* key_up/key_down/address are usable (personalised or joined) */
+    bool joined;            /* the session came from a join */
+    bool join_pending;      /* a JOIN_REQ with join_nonce_last awaits its JOIN_ACC */
+    bool join_failed;       /* join_attempts_max requests went unanswered: the join gave up */
+    uint32_t join_attempts; /* JOIN_REQs sent in the current join */
+    uint64_t join_retry_at; /* hal.now_ms time of the next JOIN_REQ while join_pending */
+    uint16_t address;       /* source address of uplinks */
     uint32_t join_nonce_last;
     uint8_t key_up[LW_KEY_LEN];   /* seals uplinks: cfg.key, or the session's uplink key */
     uint8_t key_down[LW_KEY_LEN]; /* opens downlinks: cfg.key, or the session's downlink key */
     struct lw_replay down_replay; /* downlink counters seen under key_down */
     uint8_t frame[LW_FRAME_MAX_LEN];
-    /* Later: pending ALARM awaiting its ACK (retry count, deadline), relay queue. */
+    /* The latest ALARM awaiting its ACK: re-sent (new counter each time) until acknowledged. */
+    bool alarm_pending;
+    struct lw_reading alarm_reading;
+    uint32_t alarm_first_fcnt, alarm_last_fcnt; /* counters this alarm was sent with */
+    uint32_t alarm_attempts;                    /* transmissions of it so far */
+    uint64_t alarm_retry_at;
+    uint64_t alarm_acks; /* alarms acknowledged */
+    uint8_t down_hops;   /* relays the latest authentic downlink came through */
+    /* Relay role. */
+    struct lw_node_relay_frame {
+        bool used, urgent;
+        uint8_t type, hop_heard; /* hop_count of the copy heard */
+        uint16_t src, dst;
+        uint32_t fcnt;
+        uint32_t busy_tries;
+        uint64_t due; /* hal.now_ms time to forward */
+        uint16_t len;
+        uint8_t buf[LW_FRAME_MAX_LEN];
+    } relay_q[LW_NODE_RELAY_QUEUE];
+    struct lw_node_relay_seen {
+        uint16_t src, dst;
+        uint32_t fcnt;
+        uint8_t type;
+        uint8_t state; /* 1 queued, 2 forwarded, 3 cancelled, 4 not forwarded */
+        uint8_t hop_heard;
+    } relay_seen[LW_NODE_RELAY_SEEN];
+    uint8_t relay_seen_head;
+    struct lw_node_relay_route {
+        uint16_t node;
+        uint64_t t;
+    } relay_routes[LW_NODE_RELAY_ROUTES];
+    uint8_t relay_rank; /* current rank (configured or learnt), LW_NODE_RELAY_RANK_LEARN unknown */
+    struct lw_node_relay_stats {
+        uint64_t heard;       /* frames given to lw_node_hear */
+        uint64_t forwarded;   /* put on the air again */
+        uint64_t cancelled;   /* another relay forwarded it first */
+        uint64_t duplicates;  /* copies of a frame already handled */
+        uint64_t hop_limit;   /* hop limit reached, or the frame would grow past 255 bytes */
+        uint64_t no_route;    /* downlinks to nodes this relay did not carry */
+        uint64_t queue_full;  /* no room: dropped (routine first) */
+        uint64_t invalid;     /* malformed trailer, loops */
+    } relay_stats;
 };
 
 /* Fill cfg with defaults: everything zero, hop_limit LW_NODE_HOP_LIMIT_DEFAULT, fcnt_start 1. */
@@ -80,7 +157,10 @@ int lw_node_init(struct lw_node *n, const struct lw_node_config *cfg,
 
 /* Encode r as TLVs, seal it as a DATA frame (ALARM with ack_req when alarm) to the gateway with
  * the next frame counter, and send it. The counter advances even if hal->send fails, because a
- * sealed frame may have reached the air: a nonce is never used twice.
+ * sealed frame may have reached the air: a nonce is never used twice. An ALARM becomes the
+ * pending alarm (replacing an older one): lw_node_poll re-sends it, each time as a new frame
+ * with a new counter, after alarm_retry_min_ms doubling up to alarm_retry_max_ms (+-25 %),
+ * until an ACK from the gateway names one of its counters (or is empty: the latest alarm).
  * Returns the frame length, or a negative lw_err: LW_ERR_STATE before a join mode node has
  * joined, LW_ERR_RANGE once counter 0xFFFFFFFF has been used (the node needs a new key: rejoin),
  * any lw_reading_encode/lw_frame_seal error, or hal->send's. */
@@ -93,7 +173,8 @@ bool lw_node_fcnt_exhausted(const struct lw_node *n);
 /* Start (or restart) a join: take the last join nonce used (cfg.join_nonce_last at boot) + 1,
  * store it through hal->store_join_nonce, then build and send a JOIN_REQ (src 0xFFFF) with it.
  * A JOIN_ACC for an earlier nonce is refused from now on; an existing session keeps working until
- * the new one is accepted. Call again (with back-off) when no JOIN_ACC arrives. Returns the frame
+ * the new one is accepted. Without an answer lw_node_poll sends the next JOIN_REQ (a new nonce)
+ * after the back-off: join_backoff_min_ms doubling up to join_backoff_max_ms. Returns the frame
  * length, or LW_ERR_STATE (no root key), LW_ERR_INVAL (NULL, no store_join_nonce), LW_ERR_RANGE
  * (nonce 0xFFFFFFFF used: the node needs a new root key), the store's error (nothing sent), a build
  * error, or hal->send's (the request stays pending: it may have reached the air). */
@@ -112,6 +193,42 @@ int lw_node_handle_downlink(struct lw_node *n, const uint8_t *frame, size_t len)
  * a join mode node has no session); the last join nonce used (persisted by the HAL already); the
  * highest downlink counter accepted (persist it in personalised mode). */
 bool lw_node_joined(const struct lw_node *n);
+/* A join awaits its JOIN_ACC; the join gave up after join_attempts_max requests; requests sent
+ * in the current (or last) join. */
+bool lw_node_join_pending(const struct lw_node *n);
+bool lw_node_join_failed(const struct lw_node *n);
+uint32_t lw_node_join_attempts(const struct lw_node *n);
+
+/* Time work: call when hal.now_ms reaches lw_node_next_due (or any time later). Re-sends the
+ * pending ALARM and sends a JOIN_REQ whose back-off has run out (the alarm first). Returns the
+ * number of frames sent (0 or 1), or a negative lw_err from the retry (as lw_node_join_start; it is
+ * tried again after the back-off, except after LW_ERR_RANGE, which ends the join as failed). When
+ * join_attempts_max requests have gone unanswered for one back-off, the join gives up:
+ * lw_node_join_failed turns true, nothing more is scheduled. */
+int lw_node_poll(struct lw_node *n, uint64_t now_ms);
+/* hal.now_ms time at which lw_node_poll has work, or UINT64_MAX when nothing is scheduled. */
+uint64_t lw_node_next_due(const struct lw_node *n);
+
+/* Any frame heard on the air, with the SNR it was heard at (dB) and hal.now_ms time. Frames for
+ * this node (downlinks to its address, the JOIN_ACC it waits for) go to lw_node_handle_downlink
+ * with the route trailer removed. A relay (cfg.relay) also queues other nodes' frames for
+ * forwarding (PROTOCOL.md 8.3): uplinks below their hop limit that it has not handled yet, and
+ * downlinks to nodes whose uplinks it forwarded (a JOIN_ACC if it forwarded the JOIN_REQ with that
+ * nonce), each after its rebroadcast delay, appending its route entry (lw_route_append); a queued
+ * frame is cancelled when a copy forwarded by another relay is overheard. lw_node_poll sends
+ * them when due, ALARMs and downlinks first. Returns LW_OK when the frame was for this node and
+ * accepted or queued for forwarding, LW_ERR_DUP for a copy already handled, or another negative
+ * lw_err when it was ignored (not for this node, not forwardable, invalid). */
+int lw_node_hear(struct lw_node *n, const uint8_t *frame, size_t len, int8_t snr_db,
+                 uint64_t now_ms);
+/* The relay's counters; its current rank (LW_NODE_RELAY_RANK_LEARN: not known yet). */
+void lw_node_relay_stats(const struct lw_node *n, struct lw_node_relay_stats *out);
+uint8_t lw_node_relay_rank(const struct lw_node *n);
+
+/* An ALARM awaits its acknowledgement; transmissions of it so far; alarms acknowledged. */
+bool lw_node_alarm_pending(const struct lw_node *n);
+uint32_t lw_node_alarm_attempts(const struct lw_node *n);
+uint64_t lw_node_alarm_acks(const struct lw_node *n);
 uint16_t lw_node_address(const struct lw_node *n);
 uint32_t lw_node_join_nonce_last(const struct lw_node *n);
 uint32_t lw_node_fcnt_down_top(const struct lw_node *n);

@@ -7,6 +7,7 @@
 #include "sim_report.h"
 #include "sim_run.h"
 #include "sim_scenario.h"
+#include "sim_state.h"
 
 #include <getopt.h>
 #include <stdarg.h>
@@ -42,6 +43,12 @@ enum long_only {
     OPT_ALARM,
     OPT_MUTATE,
     OPT_SEED,
+    OPT_JOIN,
+    OPT_ROOT_KEY,
+    OPT_JOIN_ATTEMPTS,
+    OPT_STATE,
+    OPT_REPLY_WAIT,
+    OPT_ALARM_ACK,
 };
 
 static const struct option long_options[] = {
@@ -72,6 +79,12 @@ static const struct option long_options[] = {
     {"alarm", no_argument, NULL, OPT_ALARM},
     {"mutate", required_argument, NULL, OPT_MUTATE},
     {"seed", required_argument, NULL, OPT_SEED},
+    {"join", no_argument, NULL, OPT_JOIN},
+    {"root-key", required_argument, NULL, OPT_ROOT_KEY},
+    {"join-attempts", required_argument, NULL, OPT_JOIN_ATTEMPTS},
+    {"state", required_argument, NULL, OPT_STATE},
+    {"reply-wait", required_argument, NULL, OPT_REPLY_WAIT},
+    {"alarm-ack", no_argument, NULL, OPT_ALARM_ACK},
     {NULL, 0, NULL, 0},
 };
 
@@ -81,15 +94,18 @@ static void usage(FILE *f)
           "    " PROG " - simulated lorawatch sensor nodes on a loopback UDP radio medium\n"
           "\n"
           "SYNOPSIS\n"
-          "    " PROG " -s FILE [--gateway HOST:PORT] [--acceleration X]\n"
-          "                  [--summary-json FILE] [-v | -q]\n"
+          "    " PROG " -s FILE [--gateway HOST:PORT] [--acceleration X] [--state FILE]\n"
+          "                  [--reply-wait D] [--summary-json FILE] [-v | -q]\n"
           "    " PROG " -s FILE --check | --emit-node-config\n"
           "    " PROG " --network-id N --address A --eui E --key K --kind KIND\n"
           "                  --set METRIC=TRACE... [--gateway HOST:PORT] [--count N]\n"
           "                  [--interval D] [--fcnt-start N] [--rssi DBM] [--snr DB]\n"
           "                  [--hop-limit N] [--time T] [--alarm] [--mutate KIND]\n"
-          "                  [--label TEXT] [--seed N] [--acceleration X]\n"
+          "                  [--label TEXT] [--seed N] [--acceleration X] [--state FILE]\n"
           "                  [--summary-json FILE] [-v | -q]\n"
+          "    " PROG " --join --network-id N --eui E --root-key R --kind KIND\n"
+          "                  --set METRIC=TRACE... [--join-attempts N] [--state FILE]\n"
+          "                  [--reply-wait D] [other ad-hoc options]\n"
           "    " PROG " -h | --help | --version\n"
           "\n"
           "DESCRIPTION\n"
@@ -105,6 +121,15 @@ static void usage(FILE *f)
           "    format is documented in nodes/SCENARIO.md). Without -s, one ad-hoc node is\n"
           "    described on the command line.\n"
           "\n"
+          "    The simulator also listens: the gateway's answers (JOIN_ACC, ACK, CMD) come back\n"
+          "    on the socket the frames leave from and reach the nodes at the current virtual\n"
+          "    time. A node in join mode (scenario key join = yes, or --join) sends a JOIN_REQ\n"
+          "    at its offset and again, with a new join nonce, after 10 s doubling to 1 h\n"
+          "    (+-25 %) until a JOIN_ACC arrives; then it reports with the address and session\n"
+          "    keys of the join. Reports due before that are skipped. After a frame that asks\n"
+          "    for an answer, virtual time does not pass the node's 1 s reply window until the\n"
+          "    answer is in or --reply-wait of real time has gone by.\n"
+          "\n"
           "GENERAL OPTIONS\n"
           "    -s, --scenario FILE    run the scenario in FILE\n"
           "    --gateway HOST:PORT    where the daemon listens (default: the scenario's\n"
@@ -116,6 +141,13 @@ static void usage(FILE *f)
           "                           key, kind, label, building, floor, unit, grid, place,\n"
           "                           tags) to stdout and exit; append them to the daemon config\n"
           "    --summary-json FILE    also write the end-of-run summary as JSON ('-' = stdout)\n"
+          "    --state FILE           keep each node's last join nonce and a bound ahead of its\n"
+          "                           frame counter in FILE (created if missing, rewritten\n"
+          "                           atomically before a nonce or counter is used), so a\n"
+          "                           restarted simulator never reuses either. Without it both\n"
+          "                           start from the scenario's values every run\n"
+          "    --reply-wait D         real time to wait for the gateway's answer before virtual\n"
+          "                           time passes a reply window (default 2s)\n"
           "    -v, --verbose          one line per frame: virtual time, node, type, fcnt, values\n"
           "    -q, --quiet            no summary line; only errors\n"
           "    --version              print the version and exit\n"
@@ -143,7 +175,17 @@ static void usage(FILE *f)
           "                           choice (ALARM when smoke=1, gas_lel>=25 or co_ppm>=100)\n"
           "    --label TEXT           label printed by --emit-node-config (default: ad-hoc node\n"
           "                           0xADDRESS)\n"
-          "    --seed N               PRNG seed for the garbage mutation (default 1)\n"
+          "    --seed N               PRNG seed for jitter, back-off and the garbage mutation\n"
+          "                           (default 1)\n"
+          "    --join                 join mode: the node has no address or node key; it joins\n"
+          "                           with --eui and --root-key and sends its --count reports\n"
+          "                           once the JOIN_ACC has arrived (--address and --key are\n"
+          "                           not allowed)\n"
+          "    --root-key R           the node's root key for the join, 32 hex digits\n"
+          "    --alarm-ack            re-send each ALARM (new counter) after 2s, 4s .. 60s\n"
+          "                           until the gateway's ACK arrives (default: sent once)\n"
+          "    --join-attempts N      give up (exit 1) after N unanswered JOIN_REQs; 0 = never\n"
+          "                           (default 0)\n"
           "    --mutate KIND          send deliberately bad frames, for gateway tests:\n",
           f);
     for (int m = SIM_MUT_REPLAY; m < SIM_MUT_COUNT; m++)
@@ -172,10 +214,17 @@ static void usage(FILE *f)
           "            --set water_mm=180 --set battery_mv=3600 --count 5 --interval 1s\n"
           "    The same node replaying each frame (the gateway must drop the copies):\n"
           "        ... --count 3 --mutate replay\n"
+          "    A new node joining (pair EUI and root key at the gateway first), then sending\n"
+          "    three readings; its join nonce survives in node.state:\n"
+          "        " PROG " --join --network-id 0x4C57 --eui 70B3D57ED0000201 \\\n"
+          "            --root-key 101112131415161718191A1B1C1D1E1F --kind water \\\n"
+          "            --set water_mm=40 --count 3 --acceleration 0 --join-attempts 4 \\\n"
+          "            --state node.state -v\n"
           "\n"
           "EXIT STATUS\n"
           "    0  the run completed (or was stopped by SIGINT/SIGTERM); --check: scenario valid\n"
-          "    1  runtime failure (socket, sends failed, a node could not send);\n"
+          "    1  runtime failure (socket, sends failed, a node could not send, a joining\n"
+          "       node gave up, the state file could not be read or written);\n"
           "       --check: scenario invalid\n"
           "    2  usage error or invalid scenario\n",
           f);
@@ -206,7 +255,9 @@ struct opts {
     const char *scenario;
     const char *gateway;
     const char *json;
-    bool emit, check, verbose, quiet, alarm;
+    const char *state;
+    uint32_t reply_wait_ms;
+    bool emit, check, verbose, quiet, alarm, join;
     bool have_accel;
     double acceleration;
     uint32_t count;
@@ -248,23 +299,42 @@ static int build_adhoc(struct opts *o, struct sim_scenario *sc)
                                               {"--address", "address"},
                                               {"--eui", "eui"},
                                               {"--key", "key"},
-                                              {"--kind", "kind"}};
+                                              {"--kind", "kind"},
+                                              {"--root-key", "root_key"}};
     int errors = 0;
     uint32_t addr = 0;
     char name[32], label[64];
+    uint8_t eui[8] = {0};
 
     for (size_t r = 0; r < sizeof(required) / sizeof(required[0]); r++) {
         bool found = false;
+        const char *key = required[r][1];
+        /* A joining node gets its address and keys from the join; it needs its root key. */
+        if (o->join ? strcmp(key, "address") == 0 || strcmp(key, "key") == 0
+                    : strcmp(key, "root_key") == 0)
+            continue;
         for (size_t i = 0; i < o->n_adhoc; i++)
-            found |= strcmp(o->adhoc[i].key, required[r][1]) == 0;
+            found |= strcmp(o->adhoc[i].key, key) == 0;
         if (!found) {
-            errorf("%s is required without --scenario", required[r][0]);
+            errorf("%s is required without --scenario%s", required[r][0],
+                   o->join ? " when the node joins (--join)" : "");
             errors++;
         }
     }
     if (o->address && lw_parse_u32(o->address, 1, 0xFFFE, &addr) != LW_OK)
         addr = 0; /* reported by apply_one below */
-    snprintf(name, sizeof(name), "sim-%04x", (unsigned)addr);
+    if (o->join) {
+        for (size_t i = 0; i < o->n_adhoc; i++) {
+            if (strcmp(o->adhoc[i].key, "eui") == 0 &&
+                lw_parse_hex(o->adhoc[i].value, eui, sizeof(eui)) != LW_OK)
+                memset(eui, 0, sizeof(eui)); /* reported by apply_one below */
+        }
+        char hex[17];
+        lw_format_hex(eui, sizeof(eui), hex);
+        snprintf(name, sizeof(name), "sim-%s", hex);
+    } else {
+        snprintf(name, sizeof(name), "sim-%04x", (unsigned)addr);
+    }
     struct sim_node *node = sim_scenario_add_node(sc, name, 0);
     if (!node) {
         errorf("out of memory");
@@ -275,9 +345,16 @@ static int build_adhoc(struct opts *o, struct sim_scenario *sc)
     node->interval_ms = 1000; /* ad-hoc default: one frame a second */
     for (size_t i = 0; i < o->n_adhoc; i++)
         errors += apply_one(sc, node, &o->adhoc[i]);
+    if (o->join) {
+        struct adhoc_opt a = {"--join", "join", "yes", false};
+        errors += apply_one(sc, node, &a);
+    }
     if (node->key_line[SIM_NK_LABEL] == 0) {
         struct adhoc_opt a = {"--label", "label", label, false};
-        snprintf(label, sizeof(label), "ad-hoc node 0x%04X", (unsigned)addr);
+        if (o->join)
+            snprintf(label, sizeof(label), "ad-hoc node %s", name + 4);
+        else
+            snprintf(label, sizeof(label), "ad-hoc node 0x%04X", (unsigned)addr);
         errors += apply_one(sc, node, &a);
     }
     if (o->alarm) {
@@ -408,6 +485,35 @@ static int parse_args(int argc, char **argv, struct opts *o)
             o->alarm = true;
             o->any_adhoc = true;
             break;
+        case OPT_JOIN:
+            o->join = true;
+            o->any_adhoc = true;
+            break;
+        case OPT_ALARM_ACK:
+            rc = add_adhoc(o, "--alarm-ack", "alarm_ack", "yes", false);
+            break;
+        case OPT_ROOT_KEY:
+            rc = add_adhoc(o, "--root-key", "root_key", optarg, false);
+            break;
+        case OPT_JOIN_ATTEMPTS:
+            rc = add_adhoc(o, "--join-attempts", "join_attempts", optarg, false);
+            break;
+        case OPT_STATE:
+            if (!*optarg) {
+                errorf("--state needs a file name");
+                return -1;
+            }
+            o->state = optarg;
+            break;
+        case OPT_REPLY_WAIT: {
+            uint64_t ms;
+            if (lw_parse_duration_ms(optarg, 600000, &ms) != LW_OK || ms == 0) {
+                errorf("--reply-wait: '%s' is not a duration in 1ms..10m (e.g. 500ms, 2s)", optarg);
+                return -1;
+            }
+            o->reply_wait_ms = (uint32_t)ms;
+            break;
+        }
         case OPT_MUTATE:
             if (sim_mutation_parse(optarg, &o->mutation) != LW_OK) {
                 errorf("--mutate: '%s' is not one of replay, mic, truncate, oversize, netid, "
@@ -499,6 +605,25 @@ int main(int argc, char **argv)
         return status;
     }
 
+    struct sim_state state;
+    bool joiners = false;
+    for (size_t i = 0; i < sc.n_nodes; i++)
+        joiners |= sc.nodes[i]->join;
+    if (sim_state_init(&state, o.state) != LW_OK) {
+        errorf("out of memory");
+        sim_scenario_free(&sc);
+        return EXIT_RUNTIME;
+    }
+    if (sim_state_load(&state, err, sizeof(err)) != LW_OK) {
+        errorf("--state: %s", err);
+        sim_state_free(&state);
+        sim_scenario_free(&sc);
+        return EXIT_RUNTIME;
+    }
+    if (joiners && !o.state && !o.quiet)
+        errorf("warning: without --state FILE the join nonces of this run are forgotten; a "
+               "later run reuses them and the gateway refuses its requests as replays");
+
     struct sim_run_opts ro = {
         .sc = &sc,
         .acceleration = o.have_accel ? o.acceleration : sc.acceleration,
@@ -506,11 +631,14 @@ int main(int argc, char **argv)
         .final_tick = o.scenario != NULL,
         .mutation = o.mutation,
         .verbose = o.verbose ? stdout : NULL,
+        .state = &state,
+        .reply_wait_ms = o.reply_wait_ms,
     };
     int rc = sim_run(&ro, &st, err, sizeof(err));
     if (!st.started) {
         errorf("%s", err);
         sim_stats_free(&st);
+        sim_state_free(&state);
         sim_scenario_free(&sc);
         return EXIT_RUNTIME;
     }
@@ -533,6 +661,7 @@ int main(int argc, char **argv)
         }
     }
     sim_stats_free(&st);
+    sim_state_free(&state);
     sim_scenario_free(&sc);
     return status;
 }

@@ -3,7 +3,9 @@
 #include "lw_error.h"
 #include "lw_simwire.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -49,8 +51,82 @@ int sim_medium_open(struct sim_medium *m, uv_loop_t *loop, const char *host, uin
     return LW_OK;
 }
 
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct sim_medium *m = h->data;
+    (void)suggested;
+    *buf = uv_buf_init((char *)m->rxbuf, sizeof(m->rxbuf));
+}
+
+/* Same host as the gateway we send to (port ignored: the backend answers from its own socket). */
+static bool from_gateway(const struct sim_medium *m, const struct sockaddr *a)
+{
+    const struct sockaddr *d = (const struct sockaddr *)&m->dest;
+
+    if (a->sa_family != d->sa_family)
+        return false;
+    if (a->sa_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+                   ((const struct sockaddr_in *)d)->sin_addr.s_addr &&
+               ((const struct sockaddr_in *)a)->sin_port ==
+                   ((const struct sockaddr_in *)d)->sin_port;
+    if (a->sa_family == AF_INET6)
+        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                      &((const struct sockaddr_in6 *)d)->sin6_addr, sizeof(struct in6_addr)) == 0 &&
+               ((const struct sockaddr_in6 *)a)->sin6_port ==
+                   ((const struct sockaddr_in6 *)d)->sin6_port;
+    return false;
+}
+
+static void on_recv(uv_udp_t *h, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                    unsigned flags)
+{
+    struct sim_medium *m = h->data;
+    struct lw_simwire w;
+
+    if (nread <= 0 || addr == NULL)
+        return; /* nothing, or an error the next send will report */
+    if ((flags & UV_UDP_PARTIAL) || !from_gateway(m, addr) ||
+        lw_simwire_decode((const uint8_t *)buf->base, (size_t)nread, &w) != LW_OK) {
+        m->rx_malformed++;
+        return;
+    }
+    m->rx_datagrams++;
+    if (m->on_rx)
+        m->on_rx(m->rx_user, &w);
+}
+
+int sim_medium_listen(struct sim_medium *m, sim_medium_rx_fn fn, void *user, char *err,
+                      size_t errlen)
+{
+    struct sockaddr_storage any;
+    int rc;
+
+    memset(&any, 0, sizeof(any));
+    any.ss_family = m->dest.ss_family;
+    if (any.ss_family == AF_INET6) {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&any;
+        a6->sin6_addr = in6addr_any;
+    } else {
+        struct sockaddr_in *a4 = (struct sockaddr_in *)&any;
+        a4->sin_addr.s_addr = htonl(INADDR_ANY);
+    }
+    rc = uv_udp_bind(&m->udp, (const struct sockaddr *)&any, 0);
+    if (rc == 0)
+        rc = uv_udp_recv_start(&m->udp, on_alloc, on_recv);
+    if (rc < 0) {
+        snprintf(err, errlen, "UDP receive socket: %s", uv_strerror(rc));
+        return LW_ERR_IO;
+    }
+    m->on_rx = fn;
+    m->rx_user = user;
+    return LW_OK;
+}
+
 void sim_medium_close(struct sim_medium *m, uv_close_cb close_cb)
 {
+    if (m->open && m->on_rx)
+        uv_udp_recv_stop(&m->udp);
     if (m->open && !uv_is_closing((uv_handle_t *)&m->udp))
         uv_close((uv_handle_t *)&m->udp, close_cb);
     m->open = false;

@@ -17,6 +17,10 @@ struct sim_rf {
     int16_t snr_x10;
 };
 
+struct lw_simwire;
+/* A datagram the gateway sent to the simulator (already decoded; payload valid during the call). */
+typedef void (*sim_medium_rx_fn)(void *user, const struct lw_simwire *w);
+
 struct sim_medium {
     uv_udp_t udp;
     struct sockaddr_storage dest;
@@ -25,12 +29,23 @@ struct sim_medium {
     uint64_t bytes;
     uint64_t errors; /* sends that failed */
     int last_error;  /* libuv error code of the last failure */
+    sim_medium_rx_fn on_rx;
+    void *rx_user;
+    uint64_t rx_datagrams; /* well-formed datagrams received from the gateway */
+    uint64_t rx_malformed; /* received datagrams that were not lw_simwire, or from elsewhere */
+    uint8_t rxbuf[512];
 };
 
 /* Resolve host:port and open an unconnected UDP socket on loop. Returns LW_OK, or
  * LW_ERR_INVAL (host does not resolve) / LW_ERR_IO, with a message in err. */
 int sim_medium_open(struct sim_medium *m, uv_loop_t *loop, const char *host, uint16_t port,
                     char *err, size_t errlen);
+/* Receive the gateway's datagrams (downlinks) on the same socket the frames leave from: the
+ * gateway answers the address that last spoke to it. Binds to an ephemeral port of the gateway's
+ * address family. Datagrams not from the gateway's address or not lw_simwire are counted and
+ * dropped. Returns LW_OK or LW_ERR_IO with a message in err. */
+int sim_medium_listen(struct sim_medium *m, sim_medium_rx_fn fn, void *user, char *err,
+                      size_t errlen);
 /* Start closing; close_cb (may be NULL) runs from the loop once the handle is closed. */
 void sim_medium_close(struct sim_medium *m, uv_close_cb close_cb);
 

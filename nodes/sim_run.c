@@ -1,15 +1,19 @@
-/* Virtual-time scheduler: one uv_timer walks the merged schedule of all nodes, TICKs and the end
- * of the scenario; real delays are virtual delays divided by the acceleration. */
+/* Virtual-time scheduler: one uv_timer walks the merged schedule of all nodes (reports, join
+ * starts, the node core's retries), TICKs, received downlinks and the end of the scenario; real
+ * delays are virtual delays divided by the acceleration, and virtual time waits for answers. */
 #include "sim_run.h"
 #include "lw_airtime.h"
 #include "lw_error.h"
+#include "lw_route.h"
 #include "lw_simwire.h"
+#include "sim_air.h"
 #include "sim_medium.h"
 #include "sim_prng.h"
 
 #include <inttypes.h>
 #include <math.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -17,8 +21,16 @@
 /* Acceleration 0 still yields to the loop every RUN_BATCH events for 1 ms: at most ~16000
  * datagrams a second, so a receiver's socket buffer is not overrun by a burst of thousands. */
 #define RUN_BATCH 16
+/* Downlinks received but not yet delivered; more are dropped (counted as malformed). */
+#define RUN_RXQ 64
 
 struct run;
+
+struct rx_item {
+    uint64_t t; /* virtual time of delivery */
+    uint16_t len;
+    uint8_t buf[LW_FRAME_MAX_LEN];
+};
 
 struct run_node {
     struct run *run;
@@ -26,10 +38,22 @@ struct run_node {
     struct lw_node node;
     struct sim_prng prng;
     struct sim_rf rf;
-    uint64_t k;       /* index of the next report */
-    uint64_t next_ms; /* virtual time of the next report */
-    bool done;
+    uint64_t k;           /* index of the next report */
+    uint64_t base_ms;     /* virtual time of report 0 */
+    uint64_t next_ms;     /* virtual time of the next report */
+    bool done;            /* no more reports */
+    bool stopped;         /* the node failed: nothing more at all */
+    uint64_t join_at;     /* virtual time to start the join, UINT64_MAX = none */
+    uint64_t reply_until; /* end of the open reply window (virtual), 0 = none */
+    uint64_t reply_real;  /* uv_hrtime when that window opened */
+    size_t state_idx;     /* entry in o->state */
     struct sim_node_stats *st;
+    /* Mesh (scenarios with links): endpoint index + 1 in the air, next channel, alarm tracking. */
+    uint32_t channel;     /* channel of the next transmission (listen before talk checks it) */
+    bool dark;            /* failed at fail_at: neither sends nor hears */
+    bool alarm_open;      /* the sim's view: an alarm reading not yet at the gateway */
+    uint64_t alarm_start; /* virtual time of its first transmission */
+    uint64_t acks_seen;   /* lw_node_alarm_acks already counted */
 };
 
 struct run {
@@ -42,11 +66,25 @@ struct run {
     struct lw_lora_params lora;
     struct run_node *nodes;
     size_t n;
-    uint64_t end_ms;     /* virtual end (UINT64_MAX: ad-hoc, ends when all nodes are done) */
-    uint64_t next_tick;  /* UINT64_MAX: no more TICKs */
-    uint64_t vnow;       /* virtual time of the event being processed */
-    uint64_t real_start; /* uv_hrtime at virtual 0 */
+    uint64_t end_ms;      /* virtual end (UINT64_MAX: ad-hoc, ends when all nodes are done) */
+    uint64_t next_tick;   /* UINT64_MAX: no more TICKs */
+    uint64_t vnow;        /* virtual time of the event being processed */
+    uint64_t real_start;  /* uv_hrtime at virtual 0 */
+    uint64_t v_anchor;    /* pacing: virtual time v_anchor is due at real time real_anchor */
+    uint64_t real_anchor; /* (moved when virtual time waited for an answer) */
+    bool held;            /* virtual time is waiting for an answer */
+    struct rx_item rxq[RUN_RXQ];
+    size_t rx_head, rx_n;
     bool stopping;
+    /* Mesh: the air, what reached the gateway, alarm latencies, the gateway's answer hold. */
+    struct sim_air *air;
+    uint64_t *gw_seen; /* open-addressing set of (src << 32 | fcnt) + 1 */
+    size_t gw_seen_cap, gw_seen_n;
+    uint32_t *lat;
+    size_t n_lat, cap_lat;
+    bool gw_hold;          /* a frame that asks for an answer went to the gateway */
+    uint64_t gw_hold_at;   /* at this virtual time */
+    uint64_t gw_hold_real; /* uv_hrtime then */
     int failure; /* lw_err that ends the run as a failure */
     char *err;
     size_t errlen;
@@ -57,11 +95,63 @@ static uint64_t abs_time(const struct run *r, uint64_t v)
     return r->o->sc->start_ms > 0 ? (uint64_t)r->o->sc->start_ms + v : 0;
 }
 
+/* The node core only needs a clock that never goes back: virtual ms since the start. */
 static uint64_t hal_now(void *ctx)
 {
     struct run_node *rn = ctx;
-    return abs_time(rn->run, rn->run->vnow);
+    return rn->run->vnow;
 }
+
+static uint32_t hal_random(void *ctx)
+{
+    struct run_node *rn = ctx;
+    return (uint32_t)sim_prng_next(&rn->prng);
+}
+
+static int save_state(struct run *r)
+{
+    char err[512];
+    int rc = sim_state_save(r->o->state, err, sizeof(err));
+
+    if (rc != LW_OK && !r->failure) {
+        r->failure = rc;
+        snprintf(r->err, r->errlen, "state file: %s", err);
+    }
+    return rc;
+}
+
+/* Write ahead: the nonce is on disk before the JOIN_REQ carrying it exists. */
+static int hal_store_join_nonce(void *ctx, uint32_t nonce)
+{
+    struct run_node *rn = ctx;
+    struct sim_state_node *e = &rn->run->o->state->nodes[rn->state_idx];
+
+    e->join_nonce = nonce;
+    return save_state(rn->run) == LW_OK ? LW_OK : LW_ERR_IO;
+}
+
+static void fmt_vtime(uint64_t v, char *out, size_t cap);
+
+static void vlog(struct run *r, const struct run_node *rn, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void vlog(struct run *r, const struct run_node *rn, const char *fmt, ...)
+{
+    char vt[32];
+    va_list ap;
+
+    if (!r->o->verbose)
+        return;
+    fmt_vtime(r->vnow, vt, sizeof(vt));
+    fprintf(r->o->verbose, "%s %s ", vt, rn->sn->name);
+    va_start(ap, fmt);
+    vfprintf(r->o->verbose, fmt, ap);
+    va_end(ap);
+    fputc('\n', r->o->verbose);
+    fflush(r->o->verbose);
+}
+
+static int air_send(struct run *r, struct run_node *rn, const uint8_t *frame, size_t len);
 
 static int hal_send(void *ctx, const uint8_t *frame, size_t len)
 {
@@ -71,6 +161,14 @@ static int hal_send(void *ctx, const uint8_t *frame, size_t len)
     enum sim_mutation m = r->o->mutation;
     int rc = LW_OK;
 
+    if (r->air)
+        return air_send(r, rn, frame, len);
+
+    /* A JOIN_REQ or a frame with ACK_REQ opens a reply window. */
+    if (len >= 2 && ((frame[0] & 0x0F) == LW_FT_JOIN_REQ || (frame[1] & 0x02))) {
+        rn->reply_until = r->vnow + SIM_REPLY_WINDOW_MS;
+        rn->reply_real = uv_hrtime();
+    }
     r->st->airtime_us += lw_airtime_us(&r->lora, len);
     if (m == SIM_MUT_OVERSIZE) {
         uint8_t buf[LW_SIMWIRE_HDR_LEN + SIM_MUTATE_OVERSIZE_LEN];
@@ -97,8 +195,8 @@ static void schedule_next(struct run *r, struct run_node *rn)
         rn->done = true;
         return;
     }
-    uint64_t t = sn->offset_ms + rn->k * sn->interval_ms + sim_prng_below(&rn->prng, sn->jitter_ms);
-    if (t >= r->end_ms || t < sn->offset_ms) {
+    uint64_t t = rn->base_ms + rn->k * sn->interval_ms + sim_prng_below(&rn->prng, sn->jitter_ms);
+    if (t >= r->end_ms || t < rn->base_ms) {
         rn->done = true;
         return;
     }
@@ -137,11 +235,37 @@ static void report_node(struct run *r, struct run_node *rn)
     bool alarm;
     uint32_t fcnt = lw_node_fcnt_next(&rn->node);
 
+    if (lw_node_address(&rn->node) == 0) {
+        /* A joining node has no session yet: this reading is never sent. */
+        rn->st->skipped++;
+        rn->k++;
+        schedule_next(r, rn);
+        return;
+    }
+    if (!rn->sn->join) {
+        struct sim_state_node *e = &r->o->state->nodes[rn->state_idx];
+        if (fcnt >= e->fcnt_bound && e->fcnt_bound != UINT32_MAX) {
+            /* Write ahead a bound past the counters about to be used. */
+            e->fcnt_bound =
+                fcnt > UINT32_MAX - SIM_STATE_FCNT_STEP ? UINT32_MAX : fcnt + SIM_STATE_FCNT_STEP;
+            if (save_state(r) != LW_OK) {
+                rn->done = rn->stopped = true;
+                rn->st->error = LW_ERR_IO;
+                return;
+            }
+        }
+    }
     sim_node_sample(rn->sn, r->vnow, &rd, &alarm);
+    if (r->air && alarm && !rn->dark) {
+        /* A new alarm reading (one still undelivered is replaced: it counts as lost). */
+        rn->alarm_open = true;
+        rn->alarm_start = r->vnow;
+        r->st->mesh_st.alarms++;
+    }
     int rc = lw_node_report(&rn->node, &rd, alarm);
     if (rc < 0 && rc != LW_ERR_IO) {
         /* The node cannot go on (counter exhausted, bad reading): stop it, fail the run. */
-        rn->done = true;
+        rn->done = rn->stopped = true;
         rn->st->error = rc;
         if (!r->failure) {
             r->failure = rc;
@@ -172,7 +296,7 @@ static void report_node(struct run *r, struct run_node *rn)
         char vt[32];
         fmt_vtime(r->vnow, vt, sizeof(vt));
         fprintf(r->o->verbose, "%s %s 0x%04X %s fcnt=%" PRIu32, vt, rn->sn->name,
-                rn->sn->cfg.address, alarm ? "ALARM" : "DATA", fcnt);
+                lw_node_address(&rn->node), alarm ? "ALARM" : "DATA", fcnt);
         print_reading(r->o->verbose, &rd);
         if (r->o->mutation != SIM_MUT_NONE)
             fprintf(r->o->verbose, " mutate=%s", sim_mutation_name(r->o->mutation));
@@ -181,6 +305,376 @@ static void report_node(struct run *r, struct run_node *rn)
     }
     rn->k++;
     schedule_next(r, rn);
+}
+
+/* A node failed in a way it cannot recover from: stop it, and the run fails with why. */
+static void node_fail(struct run *r, struct run_node *rn, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+static void node_fail(struct run *r, struct run_node *rn, int rc, const char *fmt, ...)
+{
+    va_list ap;
+
+    rn->done = rn->stopped = true;
+    rn->reply_until = 0;
+    rn->st->error = rc;
+    if (r->failure)
+        return;
+    r->failure = rc;
+    va_start(ap, fmt);
+    vsnprintf(r->err, r->errlen, fmt, ap);
+    va_end(ap);
+}
+
+/* A JOIN_REQ left the node (first one or a retry). */
+static void note_join_request(struct run *r, struct run_node *rn)
+{
+    rn->st->join_requests++;
+    vlog(r, rn, "JOIN_REQ nonce=%" PRIu32 " attempt=%" PRIu32, lw_node_join_nonce_last(&rn->node),
+         lw_node_join_attempts(&rn->node));
+}
+
+static void join_start(struct run *r, struct run_node *rn)
+{
+    int rc;
+
+    rn->join_at = UINT64_MAX;
+    rc = lw_node_join_start(&rn->node);
+    if (rc >= 0 || rc == LW_ERR_IO) { /* LW_ERR_IO: the send failed; the retry will come */
+        if (r->failure)
+            node_fail(r, rn, r->failure, "%s", r->err); /* the state file could not be written */
+        else
+            note_join_request(r, rn);
+        return;
+    }
+    node_fail(r, rn, rc, "node %s: join not started: %s", rn->sn->name, lw_strerror(rc));
+}
+
+/* The node core's timed work (join retries). */
+static void poll_node(struct run *r, struct run_node *rn)
+{
+    uint32_t before = lw_node_join_attempts(&rn->node);
+    uint32_t alarm_before = lw_node_alarm_attempts(&rn->node);
+    int rc = lw_node_poll(&rn->node, r->vnow);
+
+    if (lw_node_alarm_attempts(&rn->node) != alarm_before) {
+        /* A retransmission: a new frame with a new counter. */
+        rn->st->frames++;
+        rn->st->alarm_frames++;
+        rn->st->last_fcnt = lw_node_fcnt_next(&rn->node) - 1;
+        r->st->frames++;
+        r->st->alarm_frames++;
+        vlog(r, rn, "ALARM retransmission %" PRIu32 " fcnt=%" PRIu32,
+             lw_node_alarm_attempts(&rn->node), rn->st->last_fcnt);
+    }
+
+    if (r->failure && !rn->stopped) {
+        node_fail(r, rn, r->failure, "%s", r->err);
+        return;
+    }
+    if (lw_node_join_attempts(&rn->node) != before)
+        note_join_request(r, rn);
+    if (rc < 0 && rc != LW_ERR_IO)
+        node_fail(r, rn, rc, "node %s: %s", rn->sn->name, lw_strerror(rc));
+    else if (lw_node_join_failed(&rn->node))
+        node_fail(r, rn, LW_ERR_STATE,
+                  "node %s: no JOIN_ACC after %" PRIu32 " join request%s (is the node paired and "
+                  "the gateway's pairing window open?)",
+                  rn->sn->name, lw_node_join_attempts(&rn->node),
+                  lw_node_join_attempts(&rn->node) == 1 ? "" : "s");
+}
+
+static void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_session,
+                          uint16_t old_addr);
+
+/* A frame from the gateway reaches every node; each keeps what is addressed to it. */
+static void deliver(struct run *r, const struct rx_item *it)
+{
+    uint8_t type = it->len > 0 ? (uint8_t)(it->buf[0] & 0x0F) : 0;
+
+    for (size_t i = 0; i < r->n; i++) {
+        struct run_node *rn = &r->nodes[i];
+        bool had_session = lw_node_address(&rn->node) != 0;
+        uint16_t old_addr = lw_node_address(&rn->node);
+
+        if (rn->stopped)
+            continue;
+        if (lw_node_handle_downlink(&rn->node, it->buf, it->len) != LW_OK)
+            continue;
+        note_downlink(r, rn, type, had_session, old_addr);
+    }
+}
+
+/* A node accepted a downlink addressed to it. */
+static void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_session,
+                          uint16_t old_addr)
+{
+    {
+        rn->st->downlinks++;
+        rn->reply_until = 0;
+        if (type == LW_FT_JOIN_ACC) {
+            rn->st->joined_ms = (int64_t)r->vnow;
+            rn->st->address = lw_node_address(&rn->node);
+            vlog(r, rn, "JOINED address=0x%04X after %" PRIu32 " request%s (was 0x%04X)",
+                 lw_node_address(&rn->node), lw_node_join_attempts(&rn->node),
+                 lw_node_join_attempts(&rn->node) == 1 ? "" : "s", old_addr);
+            if (!had_session && r->o->count) {
+                /* Ad hoc: the count of reports starts with the session. */
+                rn->base_ms = r->vnow;
+                rn->k = 0;
+                rn->done = false;
+                schedule_next(r, rn);
+            }
+        } else {
+            vlog(r, rn, "%s from the gateway", lw_frame_type_name(type));
+        }
+    }
+}
+
+/* ---- mesh: the simulated air ------------------------------------------------------------- */
+
+static uint32_t ep_of(const struct run *r, const struct run_node *rn)
+{
+    return (uint32_t)(rn - r->nodes) + 1;
+}
+
+/* Channels are chosen at random per transmission, as LoRa nodes hop; listen before talk looks
+ * at the channel the next one will use. */
+static int hal_channel_busy(void *ctx)
+{
+    struct run_node *rn = ctx;
+    struct run *r = rn->run;
+    return r->air && sim_air_busy(r->air, ep_of(r, rn), rn->channel, r->vnow * 1000) ? 1 : 0;
+}
+
+/* Remember (src, fcnt) as received by the gateway; false when it was there already. */
+static bool gw_first(struct run *r, uint16_t src, uint32_t fcnt)
+{
+    uint64_t key = ((uint64_t)src << 32 | fcnt) + 1;
+    if (r->gw_seen_n * 2 >= r->gw_seen_cap) {
+        size_t ncap = r->gw_seen_cap ? r->gw_seen_cap * 2 : 1024;
+        uint64_t *nt = calloc(ncap, sizeof(*nt));
+        if (!nt)
+            return true;
+        for (size_t i = 0; i < r->gw_seen_cap; i++) {
+            if (!r->gw_seen[i])
+                continue;
+            size_t h = (size_t)(r->gw_seen[i] * UINT64_C(0x9E3779B97F4A7C15) >> 20) & (ncap - 1);
+            while (nt[h])
+                h = (h + 1) & (ncap - 1);
+            nt[h] = r->gw_seen[i];
+        }
+        free(r->gw_seen);
+        r->gw_seen = nt;
+        r->gw_seen_cap = ncap;
+    }
+    size_t h = (size_t)(key * UINT64_C(0x9E3779B97F4A7C15) >> 20) & (r->gw_seen_cap - 1);
+    while (r->gw_seen[h]) {
+        if (r->gw_seen[h] == key)
+            return false;
+        h = (h + 1) & (r->gw_seen_cap - 1);
+    }
+    r->gw_seen[h] = key;
+    r->gw_seen_n++;
+    return true;
+}
+
+static struct run_node *node_by_address(struct run *r, uint16_t addr)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (lw_node_address(&r->nodes[i].node) == addr)
+            return &r->nodes[i];
+    return NULL;
+}
+
+static int air_send(struct run *r, struct run_node *rn, const uint8_t *frame, size_t len)
+{
+    struct lw_frame_hdr h;
+    uint32_t ch = rn->channel;
+
+    if (rn->dark)
+        return LW_ERR_IO;
+    rn->channel = (uint32_t)sim_prng_below(&rn->prng, sim_air_channels(r->air));
+    uint32_t toa = sim_air_transmit(r->air, ep_of(r, rn), ch, r->vnow * 1000, frame, len);
+    if (toa == 0)
+        return LW_ERR_AGAIN; /* still sending the previous frame */
+    r->st->airtime_us += toa;
+    if (lw_frame_peek(frame, len, &h) != LW_OK)
+        return LW_OK;
+    if (h.hop_count > 0 || h.src != lw_node_address(&rn->node) || h.src == LW_ADDR_BROADCAST) {
+        if (h.hop_count > 0)
+            rn->st->forwarded++;
+        return LW_OK; /* a forward, or a JOIN_REQ */
+    }
+    r->st->mesh_st.sent++;
+    if (h.type == LW_FT_DATA)
+        r->st->mesh_st.routine_sent++;
+    return LW_OK;
+}
+
+static void gw_received(struct run *r, const uint8_t *frame, size_t len, double snr_db)
+{
+    struct lw_route rt;
+    struct sim_rf rf = {
+        .freq_hz = r->o->sc->frequency_hz,
+        .bw_hz = r->o->sc->bw_hz,
+        .sf = r->o->sc->sf,
+        .snr_x10 = (int16_t)lround(snr_db * 10),
+        /* Thermal noise in 125 kHz with a 6 dB noise figure is about -117 dBm. */
+        .rssi_x10 = (int16_t)lround((snr_db > 0 ? -117.0 + snr_db : -117.0) * 10),
+    };
+
+    sim_medium_send_air(&r->medium, &rf, abs_time(r, r->vnow), frame, len);
+    if (lw_route_parse(frame, len, &rt) != LW_OK)
+        return;
+    const struct lw_frame_hdr *h = &rt.hdr;
+    if (h->src == LW_ADDR_GATEWAY)
+        return;
+    bool first = h->type == LW_FT_JOIN_REQ || gw_first(r, h->src, h->fcnt);
+    if (!first) {
+        r->st->mesh_st.copies++;
+        return;
+    }
+    if (h->type == LW_FT_JOIN_REQ || h->ack_req) {
+        r->gw_hold = true;
+        r->gw_hold_at = r->vnow;
+        r->gw_hold_real = uv_hrtime();
+    }
+    if (h->type == LW_FT_JOIN_REQ)
+        return;
+    r->st->mesh_st.delivered++;
+    if (h->type == LW_FT_DATA)
+        r->st->mesh_st.routine_delivered++;
+    struct run_node *src = node_by_address(r, h->src);
+    if (h->type == LW_FT_ALARM && src && src->alarm_open) {
+        src->alarm_open = false;
+        r->st->mesh_st.alarms_delivered++;
+        if (r->n_lat == r->cap_lat) {
+            size_t ncap = r->cap_lat ? r->cap_lat * 2 : 256;
+            uint32_t *nl = realloc(r->lat, ncap * sizeof(*nl));
+            if (!nl)
+                return;
+            r->lat = nl;
+            r->cap_lat = ncap;
+        }
+        uint64_t l = r->vnow - src->alarm_start;
+        r->lat[r->n_lat++] = l > UINT32_MAX ? UINT32_MAX : (uint32_t)l;
+    }
+}
+
+static void on_air_rx(void *user, uint32_t rx, uint32_t tx, const uint8_t *frame, size_t len,
+                      double snr_db, uint64_t t_us)
+{
+    struct run *r = user;
+    (void)tx;
+    (void)t_us;
+    if (rx == SIM_AIR_GATEWAY) {
+        gw_received(r, frame, len, snr_db);
+        return;
+    }
+    struct run_node *rn = &r->nodes[rx - 1];
+    if (rn->dark || rn->stopped)
+        return;
+    uint8_t type = (uint8_t)(frame[0] & 0x0F);
+    bool had_session = lw_node_address(&rn->node) != 0;
+    bool join_pending = lw_node_join_pending(&rn->node);
+    uint16_t old_addr = lw_node_address(&rn->node);
+    uint64_t acks = lw_node_alarm_acks(&rn->node);
+    struct lw_node_relay_stats rs0, rs1;
+    lw_node_relay_stats(&rn->node, &rs0);
+    int8_t snr = (int8_t)(snr_db < -128 ? -128 : snr_db > 127 ? 127 : lround(snr_db));
+    int rc = lw_node_hear(&rn->node, frame, len, snr, r->vnow);
+    lw_node_relay_stats(&rn->node, &rs1);
+    rn->st->cancelled += rs1.cancelled - rs0.cancelled;
+    if (rc != LW_OK || len < 8 || frame[4] != 0 || frame[5] != 0)
+        return; /* not a downlink it took */
+    bool mine = type == LW_FT_JOIN_ACC
+                    ? join_pending && !lw_node_join_pending(&rn->node)
+                    : had_session && (uint16_t)(frame[6] | frame[7] << 8) == old_addr;
+    if (!mine)
+        return;
+    note_downlink(r, rn, type, had_session, old_addr);
+    if (lw_node_alarm_acks(&rn->node) != acks)
+        r->st->mesh_st.alarms_acked++;
+}
+
+static void air_advance(struct run *r)
+{
+    sim_air_advance(r->air, r->vnow * 1000, on_air_rx, r);
+}
+
+/* The gateway's downlink goes on the air from endpoint 0. */
+static void air_downlink(struct run *r, const struct rx_item *it)
+{
+    uint32_t ch = (uint32_t)(r->vnow % sim_air_channels(r->air));
+    if (sim_air_transmit(r->air, SIM_AIR_GATEWAY, ch, r->vnow * 1000, it->buf, it->len) == 0)
+        r->medium.rx_malformed++; /* the gateway sent while still sending: counted, dropped */
+}
+
+static void node_dark(struct run *r, struct run_node *rn)
+{
+    rn->dark = true;
+    rn->done = true;
+    rn->stopped = true; /* nothing more at all, but not a failure of the run */
+    rn->st->failed = true;
+    sim_air_set_down(r->air, ep_of(r, rn), true);
+    vlog(r, rn, "goes dark (fail_at)");
+}
+
+static int air_open(struct run *r)
+{
+    const struct sim_scenario *sc = r->o->sc;
+
+    r->air = sim_air_new((uint32_t)r->n + 1, sc->channels, &r->lora, sc->capture_db, sc->seed);
+    if (!r->air)
+        return LW_ERR_NOMEM;
+    for (size_t i = 0; i < r->n; i++) {
+        const struct sim_node *sn = sc->nodes[i];
+        for (size_t l = 0; l < sn->n_links; l++) {
+            uint32_t other = SIM_AIR_GATEWAY;
+            if (strcmp(sn->links[l].to, SIM_LINK_GATEWAY) != 0)
+                for (size_t j = 0; j < r->n; j++)
+                    if (strcmp(sc->nodes[j]->name, sn->links[l].to) == 0)
+                        other = (uint32_t)j + 1;
+            if (sim_air_link(r->air, (uint32_t)i + 1, other, sn->links[l].snr_db,
+                             sn->links[l].loss) != LW_OK)
+                return LW_ERR_INVAL;
+        }
+    }
+    return LW_OK;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void air_summary(struct run *r)
+{
+    struct sim_mesh_stats *m = &r->st->mesh_st;
+    struct sim_air_stats as;
+
+    sim_air_stats(r->air, &as);
+    r->st->mesh = true;
+    m->transmissions = as.transmissions;
+    m->lost_link = as.lost_link;
+    m->lost_collision = as.lost_collision;
+    m->lost_busy = as.lost_busy;
+    m->lost_weak = as.lost_weak;
+    m->channels = sim_air_channels(r->air);
+    for (uint32_t c = 0; c < m->channels && c < 16; c++)
+        m->utilisation[c] = r->vnow ? (double)as.busy_us[c] / ((double)r->vnow * 1000.0) : 0;
+    for (size_t i = 0; i < r->n; i++) {
+        m->forwarded += r->nodes[i].st->forwarded;
+        m->cancelled += r->nodes[i].st->cancelled;
+    }
+    if (r->n_lat) {
+        qsort(r->lat, r->n_lat, sizeof(*r->lat), cmp_u32);
+        m->alarm_latency_median_ms = r->lat[(r->n_lat - 1) / 2];
+        m->alarm_latency_p99_ms = r->lat[(r->n_lat * 99 + 99) / 100 - 1];
+        m->alarm_latency_max_ms = r->lat[r->n_lat - 1];
+    }
 }
 
 static void on_closed(uv_handle_t *h)
@@ -200,32 +694,117 @@ static void stop(struct run *r)
     sim_medium_close(&r->medium, on_closed);
 }
 
-/* The earliest pending event: 0 node report, 1 TICK, 2 end; ties go to reports first. */
-static int next_event(struct run *r, uint64_t *t, struct run_node **who)
+enum ev { EV_NONE = -1, EV_REPORT, EV_TICK, EV_END, EV_JOIN, EV_POLL, EV_RX, EV_AIR, EV_FAIL };
+
+/* The earliest pending event. Ties: received frames first, then the node core's work, join
+ * starts, reports, TICKs, the end. */
+static enum ev next_event(struct run *r, uint64_t *t, struct run_node **who)
 {
-    int kind = -1;
+    enum ev kind = EV_NONE;
+
+#define TAKE(time, k, w)                                                                           \
+    do {                                                                                           \
+        if (kind == EV_NONE || (time) < *t) {                                                      \
+            *t = (time);                                                                           \
+            kind = (k);                                                                            \
+            *who = (w);                                                                            \
+        }                                                                                          \
+    } while (0)
 
     *t = UINT64_MAX;
     *who = NULL;
+    if (r->rx_n > 0)
+        TAKE(r->rxq[r->rx_head].t, EV_RX, NULL);
+    if (r->air) {
+        uint64_t end = sim_air_next_end(r->air);
+        if (end != UINT64_MAX)
+            TAKE((end + 999) / 1000, EV_AIR, NULL);
+        for (size_t i = 0; i < r->n; i++)
+            if (!r->nodes[i].dark && r->nodes[i].sn->fail_ms != UINT64_MAX)
+                TAKE(r->nodes[i].sn->fail_ms, EV_FAIL, &r->nodes[i]);
+    }
     for (size_t i = 0; i < r->n; i++) {
         struct run_node *rn = &r->nodes[i];
-        if (!rn->done && (kind < 0 || rn->next_ms < *t)) {
-            *t = rn->next_ms;
-            *who = rn;
-            kind = 0;
-        }
+        if (rn->stopped)
+            continue;
+        uint64_t due = lw_node_next_due(&rn->node);
+        if (due != UINT64_MAX)
+            TAKE(due < r->vnow ? r->vnow : due, EV_POLL, rn);
     }
-    if (r->next_tick != UINT64_MAX && (kind < 0 || r->next_tick < *t)) {
-        *t = r->next_tick;
-        *who = NULL;
-        kind = 1;
+    for (size_t i = 0; i < r->n; i++) {
+        struct run_node *rn = &r->nodes[i];
+        if (!rn->stopped && rn->join_at != UINT64_MAX)
+            TAKE(rn->join_at, EV_JOIN, rn);
     }
-    if (r->end_ms != UINT64_MAX && (kind < 0 || r->end_ms < *t)) {
-        *t = r->end_ms;
-        *who = NULL;
-        kind = 2;
+    for (size_t i = 0; i < r->n; i++) {
+        struct run_node *rn = &r->nodes[i];
+        if (!rn->done)
+            TAKE(rn->next_ms, EV_REPORT, rn);
     }
+    if (r->next_tick != UINT64_MAX)
+        TAKE(r->next_tick, EV_TICK, NULL);
+    if (r->end_ms != UINT64_MAX)
+        TAKE(r->end_ms, EV_END, NULL);
+#undef TAKE
     return kind;
+}
+
+/* Virtual time now, on the pacing line (acceleration 0 or waiting: the current event's time). */
+static uint64_t vclock(const struct run *r)
+{
+    double acc = r->o->acceleration;
+
+    if (acc <= 0 || r->held)
+        return r->vnow;
+    double v = (double)r->v_anchor + (double)(uv_hrtime() - r->real_anchor) / 1e6 * acc;
+    return v > (double)r->vnow ? (uint64_t)v : r->vnow;
+}
+
+static uint64_t reply_wait_ns(const struct run *r)
+{
+    return (uint64_t)(r->o->reply_wait_ms ? r->o->reply_wait_ms : SIM_REPLY_WAIT_MS) * 1000000u;
+}
+
+/* Would processing an event at virtual time t pass the end of a reply window whose answer has
+ * neither arrived nor had its real time to arrive? Then wait (returns the real ms to wait). */
+static bool must_wait(struct run *r, uint64_t t, uint64_t *wait_ms)
+{
+    uint64_t now = uv_hrtime(), wait_ns = reply_wait_ns(r), longest = 0;
+    bool wait = false;
+
+    if (r->air) {
+        /* Mesh: relays take virtual time, so the hold is at the gateway: virtual time does not
+         * pass the moment a frame asking for an answer reached it until an answer came back. */
+        if (!r->gw_hold || t <= r->gw_hold_at)
+            return false;
+        if (now - r->gw_hold_real >= wait_ns) {
+            r->gw_hold = false;
+            return false;
+        }
+        *wait_ms = (r->gw_hold_real + wait_ns - now + 999999) / 1000000;
+        return true;
+    }
+
+    for (size_t i = 0; i < r->n; i++) {
+        struct run_node *rn = &r->nodes[i];
+        if (rn->reply_until == 0 || rn->reply_until >= t)
+            continue;
+        if (rn->stopped ||
+            (!lw_node_join_pending(&rn->node) && !lw_node_alarm_pending(&rn->node))) {
+            rn->reply_until = 0; /* answered, or nothing to wait for any more */
+            continue;
+        }
+        if (now - rn->reply_real >= wait_ns) {
+            rn->reply_until = 0; /* the answer did not come: the node retries in time */
+            continue;
+        }
+        uint64_t left = rn->reply_real + wait_ns - now;
+        if (!wait || left < longest)
+            longest = left;
+        wait = true;
+    }
+    *wait_ms = (longest + 999999) / 1000000;
+    return wait;
 }
 
 static void on_timer(uv_timer_t *t);
@@ -241,17 +820,29 @@ static void on_timer(uv_timer_t *th)
     double acc = r->o->acceleration;
 
     for (int batch = 0; !r->stopping; batch++) {
-        uint64_t t;
+        uint64_t t, wait_ms;
         struct run_node *who;
-        int kind = next_event(r, &t, &who);
+        enum ev kind = next_event(r, &t, &who);
 
-        if (kind < 0) { /* ad-hoc: every node has sent its count */
+        if (kind == EV_NONE) { /* ad-hoc: every node has sent its count */
             stop(r);
             return;
         }
+        if (must_wait(r, t, &wait_ms)) {
+            if (!r->held)
+                r->st->reply_waits++;
+            r->held = true;
+            arm(r, wait_ms ? wait_ms : 1); /* a received answer re-arms at once */
+            return;
+        }
+        if (r->held) { /* pacing goes on from here, without a burst to catch up */
+            r->held = false;
+            r->v_anchor = r->vnow;
+            r->real_anchor = uv_hrtime();
+        }
         if (acc > 0) {
-            double due_ns = (double)t / acc * 1e6;
-            uint64_t elapsed = uv_hrtime() - r->real_start;
+            double due_ns = (double)(t > r->v_anchor ? t - r->v_anchor : 0) / acc * 1e6;
+            uint64_t elapsed = uv_hrtime() - r->real_anchor;
             if (due_ns > (double)elapsed) {
                 arm(r, (uint64_t)ceil((due_ns - (double)elapsed) / 1e6));
                 return;
@@ -261,23 +852,73 @@ static void on_timer(uv_timer_t *th)
             return;
         }
 
-        r->vnow = t;
-        if (kind == 0) {
+        if (t > r->vnow)
+            r->vnow = t;
+        switch (kind) {
+        case EV_AIR:
+            air_advance(r);
+            break;
+        case EV_FAIL:
+            node_dark(r, who);
+            break;
+        case EV_RX:
+            if (r->air)
+                air_downlink(r, &r->rxq[r->rx_head]);
+            else
+                deliver(r, &r->rxq[r->rx_head]);
+            r->rx_head = (r->rx_head + 1) % RUN_RXQ;
+            r->rx_n--;
+            break;
+        case EV_POLL:
+            poll_node(r, who);
+            break;
+        case EV_JOIN:
+            join_start(r, who);
+            break;
+        case EV_REPORT:
             report_node(r, who);
-            if (r->failure)
-                stop(r);
-        } else if (kind == 1) {
+            break;
+        case EV_TICK:
             if (sim_medium_send_tick(&r->medium, abs_time(r, t)) == LW_OK)
                 r->st->ticks++;
             uint64_t nt = t + r->o->sc->tick_ms;
             r->next_tick = nt < r->end_ms ? nt : UINT64_MAX;
-        } else {
+            break;
+        case EV_END:
             if (r->o->final_tick && sim_medium_send_tick(&r->medium, abs_time(r, t)) == LW_OK)
                 r->st->ticks++;
             r->end_ms = UINT64_MAX;
             stop(r);
+            break;
+        case EV_NONE:
+            break;
         }
+        if (r->failure)
+            stop(r);
     }
+}
+
+/* A datagram from the gateway: queue its frame at the current virtual time. */
+static void on_medium_rx(void *user, const struct lw_simwire *w)
+{
+    struct run *r = user;
+
+    if (w->kind != LW_SIMWIRE_AIR || r->stopping)
+        return;
+    if (r->rx_n == RUN_RXQ || w->len > LW_FRAME_MAX_LEN) {
+        r->medium.rx_malformed++;
+        return;
+    }
+    struct rx_item *it = &r->rxq[(r->rx_head + r->rx_n) % RUN_RXQ];
+    uint64_t t = vclock(r);
+    if (r->rx_n > 0 && t < r->rxq[(r->rx_head + r->rx_n - 1) % RUN_RXQ].t)
+        t = r->rxq[(r->rx_head + r->rx_n - 1) % RUN_RXQ].t; /* keep the queue in time order */
+    it->t = t;
+    it->len = w->len;
+    memcpy(it->buf, w->payload, w->len);
+    r->rx_n++;
+    r->gw_hold = false; /* the gateway answered */
+    arm(r, 0);
 }
 
 static void on_signal(uv_signal_t *s, int signum)
@@ -291,19 +932,30 @@ static void on_signal(uv_signal_t *s, int signum)
 static int start_nodes(struct run *r)
 {
     const struct sim_scenario *sc = r->o->sc;
+    struct sim_state *state = r->o->state;
+    bool reserved = false;
 
     for (size_t i = 0; i < r->n; i++) {
         struct run_node *rn = &r->nodes[i];
         const struct sim_node *sn = sc->nodes[i];
         struct lw_node_config cfg = sn->cfg;
-        struct lw_node_hal hal = {.ctx = rn, .now_ms = hal_now, .send = hal_send};
+        struct lw_node_hal hal = {.ctx = rn,
+                                  .now_ms = hal_now,
+                                  .send = hal_send,
+                                  .random = hal_random,
+                                  .channel_busy = hal_channel_busy,
+                                  .store_join_nonce = hal_store_join_nonce};
+        bool replaced;
 
         rn->run = r;
         rn->sn = sn;
         rn->st = &r->st->nodes[i];
         rn->st->name = sn->name;
-        rn->st->address = sn->cfg.address;
+        rn->st->address = sn->join ? 0 : sn->cfg.address;
         rn->st->first_alarm_ms = -1;
+        rn->st->joined_ms = -1;
+        rn->st->join = sn->join;
+        rn->join_at = UINT64_MAX;
         rn->rf = (struct sim_rf){
             .freq_hz = sc->frequency_hz,
             .bw_hz = sc->bw_hz,
@@ -311,19 +963,69 @@ static int start_nodes(struct run *r)
             .rssi_x10 = (int16_t)lround(sn->rssi_dbm * 10),
             .snr_x10 = (int16_t)lround(sn->snr_db * 10),
         };
-        /* Per-node stream from the scenario seed and the address: adding a node does not
-         * move the others' reports. */
-        sim_prng_seed(&rn->prng,
-                      sc->seed ^ ((uint64_t)sn->cfg.address * UINT64_C(0x9E3779B97F4A7C15)));
+        /* Per-node stream from the scenario seed and the address (join nodes: the EUI), so
+         * adding a node does not move the others' reports. */
+        uint64_t id = sn->cfg.address;
+        for (size_t b = 0; sn->join && b < sizeof(sn->cfg.eui); b++)
+            id = id << 8 ^ sn->cfg.eui[b];
+        sim_prng_seed(&rn->prng, sc->seed ^ (id * UINT64_C(0x9E3779B97F4A7C15)));
+
+        struct sim_state_node *e = sim_state_node(state, sn->name, sn->cfg.eui, &replaced);
+        if (!e) {
+            snprintf(r->err, r->errlen, "out of memory");
+            return LW_ERR_NOMEM;
+        }
+        rn->state_idx = (size_t)(e - state->nodes);
+        if (replaced)
+            fprintf(stderr,
+                    "lorawatch-sim: state file: node %s had another EUI there; its counters "
+                    "start afresh\n",
+                    sn->name);
         cfg.net_id = sc->network_id;
+        if (sn->join) {
+            if (e->join_nonce > cfg.join_nonce_last)
+                cfg.join_nonce_last = e->join_nonce;
+        } else {
+            /* Counters below the bound may have been used by an earlier run: skip them. */
+            if (e->fcnt_bound > cfg.fcnt_start)
+                cfg.fcnt_start = e->fcnt_bound;
+            uint32_t bound = cfg.fcnt_start > UINT32_MAX - SIM_STATE_FCNT_STEP
+                                 ? UINT32_MAX
+                                 : cfg.fcnt_start + SIM_STATE_FCNT_STEP;
+            if (e->fcnt_bound < bound) {
+                e->fcnt_bound = bound;
+                reserved = true;
+            }
+        }
         sim_mutate_config(r->o->mutation, &cfg);
+        if (cfg.relay && !cfg.relay_slot_ms) {
+            /* A slot must hold a forwarded frame (with its route entries) and a listen. */
+            uint32_t us = lw_airtime_us(&r->lora, 64);
+            cfg.relay_slot_ms = sc->relay_slot_ms ? (uint32_t)sc->relay_slot_ms
+                                                  : us / 1000 + 50;
+        }
         int rc = lw_node_init(&rn->node, &cfg, &hal);
         memset(&cfg, 0, sizeof(cfg));
         if (rc != LW_OK) {
             snprintf(r->err, r->errlen, "node %s: %s", sn->name, lw_strerror(rc));
             return rc;
         }
-        schedule_next(r, rn);
+        rn->base_ms = sn->offset_ms;
+        if (sn->join) {
+            rn->join_at = sn->offset_ms;
+            if (r->o->count) /* ad hoc: reports start once joined */
+                rn->done = true;
+        }
+        if (!rn->done)
+            schedule_next(r, rn);
+    }
+    if (reserved) { /* one write for all the counter bounds of the start */
+        char err[512];
+        int rc = sim_state_save(state, err, sizeof(err));
+        if (rc != LW_OK) {
+            snprintf(r->err, r->errlen, "state file: %s", err);
+            return rc;
+        }
     }
     return LW_OK;
 }
@@ -331,79 +1033,108 @@ static int start_nodes(struct run *r)
 int sim_run(const struct sim_run_opts *o, struct sim_stats *st, char *err, size_t errlen)
 {
     const struct sim_scenario *sc = o->sc;
-    struct run r;
+    struct run *rp;
     int rc;
 
     memset(st, 0, sizeof(*st));
-    memset(&r, 0, sizeof(r));
-    r.o = o;
-    r.st = st;
-    r.err = err;
-    r.errlen = errlen;
-    r.n = sc->n_nodes;
     st->scenario = sc->name;
     st->start_ms = sc->start_ms;
     st->n_nodes = sc->n_nodes;
     st->nodes = calloc(sc->n_nodes ? sc->n_nodes : 1, sizeof(*st->nodes));
-    r.nodes = calloc(sc->n_nodes ? sc->n_nodes : 1, sizeof(*r.nodes));
-    if (!st->nodes || !r.nodes) {
-        free(r.nodes);
+    rp = calloc(1, sizeof(*rp));
+    if (!st->nodes || !rp) {
+        free(rp);
         snprintf(err, errlen, "out of memory");
         return LW_ERR_NOMEM;
     }
-    lw_lora_params_default(&r.lora);
-    r.lora.sf = sc->sf;
-    r.lora.bw_hz = sc->bw_hz;
-    r.end_ms = o->count ? UINT64_MAX : sc->duration_ms;
-    r.next_tick = sc->tick_ms && r.end_ms != UINT64_MAX ? 0 : UINT64_MAX;
-
-    rc = start_nodes(&r);
-    if (rc != LW_OK) {
-        for (size_t i = 0; i < r.n; i++)
-            memset(&r.nodes[i].node, 0, sizeof(r.nodes[i].node));
-        free(r.nodes);
-        return rc;
+    struct run *r = rp;
+    r->o = o;
+    r->st = st;
+    r->err = err;
+    r->errlen = errlen;
+    r->n = sc->n_nodes;
+    r->nodes = calloc(sc->n_nodes ? sc->n_nodes : 1, sizeof(*r->nodes));
+    if (!r->nodes || !o->state) {
+        free(r->nodes);
+        free(rp);
+        snprintf(err, errlen, !o->state ? "no state" : "out of memory");
+        return !o->state ? LW_ERR_INVAL : LW_ERR_NOMEM;
     }
+    lw_lora_params_default(&r->lora);
+    r->lora.sf = sc->sf;
+    r->lora.bw_hz = sc->bw_hz;
+    r->end_ms = o->count ? UINT64_MAX : sc->duration_ms;
+    r->next_tick = sc->tick_ms && r->end_ms != UINT64_MAX ? 0 : UINT64_MAX;
 
-    rc = uv_loop_init(&r.loop);
+    rc = start_nodes(r);
+    if (rc == LW_OK && sc->has_links) {
+        rc = air_open(r);
+        if (rc != LW_OK)
+            snprintf(err, errlen, "mesh topology: %s", lw_strerror(rc));
+    }
+    if (rc != LW_OK)
+        goto fail_nodes;
+
+    rc = uv_loop_init(&r->loop);
     if (rc < 0) {
         snprintf(err, errlen, "event loop: %s", uv_strerror(rc));
-        free(r.nodes);
-        return LW_ERR_IO;
+        rc = LW_ERR_IO;
+        goto fail_nodes;
     }
-    rc = sim_medium_open(&r.medium, &r.loop, sc->gateway_host, sc->gateway_port, err, errlen);
+    rc = sim_medium_open(&r->medium, &r->loop, sc->gateway_host, sc->gateway_port, err, errlen);
+    if (rc == LW_OK) {
+        rc = sim_medium_listen(&r->medium, on_medium_rx, r, err, errlen);
+        if (rc != LW_OK) {
+            sim_medium_close(&r->medium, NULL);
+            uv_run(&r->loop, UV_RUN_DEFAULT);
+        }
+    }
     if (rc != LW_OK) {
-        uv_loop_close(&r.loop);
-        free(r.nodes);
-        return rc;
+        uv_loop_close(&r->loop);
+        goto fail_nodes;
     }
-    uv_timer_init(&r.loop, &r.timer);
-    r.timer.data = &r;
-    uv_signal_init(&r.loop, &r.sigint);
-    uv_signal_init(&r.loop, &r.sigterm);
-    r.sigint.data = r.sigterm.data = &r;
-    uv_signal_start(&r.sigint, on_signal, SIGINT);
-    uv_signal_start(&r.sigterm, on_signal, SIGTERM);
+    uv_timer_init(&r->loop, &r->timer);
+    r->timer.data = r;
+    uv_signal_init(&r->loop, &r->sigint);
+    uv_signal_init(&r->loop, &r->sigterm);
+    r->sigint.data = r->sigterm.data = r;
+    uv_signal_start(&r->sigint, on_signal, SIGINT);
+    uv_signal_start(&r->sigterm, on_signal, SIGTERM);
 
-    r.real_start = uv_hrtime();
+    r->real_start = r->real_anchor = uv_hrtime();
     st->started = true;
-    arm(&r, 0);
-    uv_run(&r.loop, UV_RUN_DEFAULT);
+    arm(r, 0);
+    uv_run(&r->loop, UV_RUN_DEFAULT);
 
-    st->real_ms = (uv_hrtime() - r.real_start) / 1000000;
-    st->virtual_ms = r.vnow;
-    st->datagrams = r.medium.datagrams;
-    st->send_errors = r.medium.errors;
-    st->last_send_error = r.medium.last_error;
-    rc = uv_loop_close(&r.loop);
-    for (size_t i = 0; i < r.n; i++)
-        memset(&r.nodes[i].node, 0, sizeof(r.nodes[i].node)); /* keys */
-    free(r.nodes);
+    st->real_ms = (uv_hrtime() - r->real_start) / 1000000;
+    st->virtual_ms = r->vnow;
+    st->datagrams = r->medium.datagrams;
+    st->send_errors = r->medium.errors;
+    st->last_send_error = r->medium.last_error;
+    st->rx_datagrams = r->medium.rx_datagrams;
+    st->rx_malformed = r->medium.rx_malformed;
+    if (r->air)
+        air_summary(r);
+    rc = uv_loop_close(&r->loop);
     if (rc != 0) {
         snprintf(err, errlen, "event loop not empty at exit: %s", uv_strerror(rc));
-        return LW_ERR_STATE;
+        rc = LW_ERR_STATE;
+    } else {
+        rc = r->failure;
     }
-    return r.failure;
+    goto out;
+
+fail_nodes:
+    /* rc and err are set */
+out:
+    for (size_t i = 0; i < r->n; i++)
+        memset(&r->nodes[i].node, 0, sizeof(r->nodes[i].node)); /* keys */
+    sim_air_free(r->air);
+    free(r->gw_seen);
+    free(r->lat);
+    free(r->nodes);
+    free(rp);
+    return rc;
 }
 
 void sim_stats_free(struct sim_stats *st)

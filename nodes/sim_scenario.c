@@ -35,6 +35,14 @@ static const char *const node_key_names[SIM_NK_COUNT] = {
     [SIM_NK_SNR] = "snr",
     [SIM_NK_HOP_LIMIT] = "hop_limit",
     [SIM_NK_ALARM_FRAMES] = "alarm_frames",
+    [SIM_NK_JOIN] = "join",
+    [SIM_NK_ROOT_KEY] = "root_key",
+    [SIM_NK_JOIN_ATTEMPTS] = "join_attempts",
+    [SIM_NK_ALARM_ACK] = "alarm_ack",
+    [SIM_NK_RELAY] = "relay",
+    [SIM_NK_RELAY_RANK] = "relay_rank",
+    [SIM_NK_LINKS] = "links",
+    [SIM_NK_FAIL_AT] = "fail_at",
     [SIM_NK_METRIC + SIM_M_WATER] = "water_mm",
     [SIM_NK_METRIC + SIM_M_SMOKE] = "smoke",
     [SIM_NK_METRIC + SIM_M_OBSCURATION] = "obscuration",
@@ -58,6 +66,9 @@ static const char *const scenario_key_names[SIM_SK_COUNT] = {
     [SIM_SK_BW] = "bandwidth_hz",
     [SIM_SK_TICK] = "tick",
     [SIM_SK_SEED] = "seed",
+    [SIM_SK_CHANNELS] = "channels",
+    [SIM_SK_CAPTURE] = "capture",
+    [SIM_SK_RELAY_SLOT] = "relay_slot",
 };
 
 static const char *const kind_names[] = {
@@ -142,6 +153,8 @@ void sim_scenario_init(struct sim_scenario *sc)
     sc->bw_hz = 125000;
     sc->tick_ms = 10000;
     sc->seed = 1;
+    sc->channels = 1;
+    sc->capture_db = 6.0;
 }
 
 static void node_free(struct sim_node *n)
@@ -151,7 +164,11 @@ static void node_free(struct sim_node *n)
         free(n->text[i]);
     for (int m = 0; m < SIM_M_COUNT; m++)
         sim_trace_free(&n->traces[m]);
+    for (size_t i = 0; i < n->n_links; i++)
+        free(n->links[i].to);
+    free(n->links);
     memset(n->cfg.key, 0, sizeof(n->cfg.key));
+    memset(n->cfg.root_key, 0, sizeof(n->cfg.root_key));
     free(n);
 }
 
@@ -185,11 +202,13 @@ struct sim_node *sim_scenario_add_node(struct sim_scenario *sc, const char *name
     }
     n->line = line;
     lw_node_config_defaults(&n->cfg);
+    n->cfg.alarm_send_once = true; /* alarm_ack = no until the scenario says yes */
     n->kind = SIM_KIND_MULTI;
     n->interval_ms = 60000;
     n->rssi_dbm = -90.0;
     n->snr_db = 7.0;
     n->alarm_frames = SIM_ALARM_AUTO;
+    n->fail_ms = UINT64_MAX;
     for (int m = 0; m < SIM_M_COUNT; m++)
         sim_trace_init(&n->traces[m]);
     sc->nodes[sc->n_nodes++] = n;
@@ -443,6 +462,12 @@ static int apply_scenario_key(struct sim_scenario *sc, int k, const char *value,
         if (rc == LW_OK)
             sc->tick_ms = d;
         return rc;
+    case SIM_SK_CHANNELS:
+        return parse_u32_key(value, 1, 16, &sc->channels, err, errlen, false);
+    case SIM_SK_CAPTURE:
+        return parse_double_key(value, 0, 30, &sc->capture_db, err, errlen);
+    case SIM_SK_RELAY_SLOT:
+        return parse_duration_key(value, 0, 60000, &sc->relay_slot_ms, err, errlen);
     case SIM_SK_SEED:
         rc = lw_parse_u64(value, 0, UINT64_MAX, &sc->seed);
         if (rc != LW_OK)
@@ -450,6 +475,61 @@ static int apply_scenario_key(struct sim_scenario *sc, int k, const char *value,
         return LW_OK;
     }
     return fail(err, errlen, LW_ERR_INVAL, "unknown key");
+}
+
+/* links = NAME:SNR[:LOSS%], ... (continuation lines add more). */
+static int parse_links(struct sim_node *n, const char *value, char *err, size_t errlen)
+{
+    char buf[256];
+    snprintf(buf, sizeof(buf), "%s", value);
+    if (strlen(value) >= sizeof(buf))
+        return fail(err, errlen, LW_ERR_TOOBIG, "line too long");
+    char *save = NULL;
+    for (char *item = strtok_r(buf, ",", &save); item; item = strtok_r(NULL, ",", &save)) {
+        while (*item == ' ' || *item == '\t')
+            item++;
+        size_t l = strlen(item);
+        while (l > 0 && (item[l - 1] == ' ' || item[l - 1] == '\t'))
+            item[--l] = '\0';
+        char *c1 = strchr(item, ':');
+        char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+        if (!c1 || c1 == item)
+            return fail(err, errlen, LW_ERR_INVAL,
+                        "'%s' is not NAME:SNR or NAME:SNR:LOSS%% (e.g. gateway:6, r1:-3:30%%)",
+                        item);
+        *c1 = '\0';
+        if (c2)
+            *c2 = '\0';
+        double snr, loss = 0;
+        if (lw_parse_double(c1 + 1, -30, 30, &snr) != LW_OK)
+            return fail(err, errlen, LW_ERR_RANGE, "link to %s: SNR '%s' is not -30 .. 30 dB",
+                        item, c1 + 1);
+        if (c2) {
+            size_t pl = strlen(c2 + 1);
+            if (pl < 2 || c2[pl] != '%')
+                return fail(err, errlen, LW_ERR_INVAL,
+                            "link to %s: loss '%s' is not a percentage like 30%%", item, c2 + 1);
+            c2[pl] = '\0';
+            if (lw_parse_double(c2 + 1, 0, 100, &loss) != LW_OK)
+                return fail(err, errlen, LW_ERR_RANGE, "link to %s: loss is not 0 .. 100 %%",
+                            item);
+            loss /= 100.0;
+        }
+        if (strcmp(item, n->name) == 0)
+            return fail(err, errlen, LW_ERR_INVAL, "a link from node %s to itself", item);
+        for (size_t i = 0; i < n->n_links; i++)
+            if (strcmp(n->links[i].to, item) == 0)
+                return fail(err, errlen, LW_ERR_DUP, "link to %s given twice", item);
+        struct sim_link *nl = realloc(n->links, (n->n_links + 1) * sizeof(*nl));
+        if (!nl)
+            return fail(err, errlen, LW_ERR_NOMEM, "out of memory");
+        n->links = nl;
+        nl[n->n_links] = (struct sim_link){.to = strdup(item), .snr_db = snr, .loss = loss};
+        if (!nl[n->n_links].to)
+            return fail(err, errlen, LW_ERR_NOMEM, "out of memory");
+        n->n_links++;
+    }
+    return LW_OK;
 }
 
 static int apply_node_key(struct sim_node *n, int k, const char *value, bool continuation,
@@ -471,7 +551,8 @@ static int apply_node_key(struct sim_node *n, int k, const char *value, bool con
         return rc;
     case SIM_NK_EUI:
         return parse_hex_key(value, n->cfg.eui, sizeof(n->cfg.eui), err, errlen);
-    case SIM_NK_KEY: {
+    case SIM_NK_KEY:
+    case SIM_NK_ROOT_KEY: {
         uint8_t key[LW_KEY_LEN], acc = 0;
         rc = parse_hex_key(value, key, sizeof(key), err, errlen);
         if (rc != LW_OK)
@@ -481,10 +562,40 @@ static int apply_node_key(struct sim_node *n, int k, const char *value, bool con
         if (acc == 0)
             return fail(err, errlen, LW_ERR_INVAL,
                         "an all-zero key is refused (generate one: openssl rand -hex 16)");
-        memcpy(n->cfg.key, key, sizeof(key));
+        memcpy(k == SIM_NK_KEY ? n->cfg.key : n->cfg.root_key, key, sizeof(key));
         memset(key, 0, sizeof(key));
         return LW_OK;
     }
+    case SIM_NK_JOIN:
+        if (lw_parse_bool(value, &n->join) != LW_OK)
+            return fail(err, errlen, LW_ERR_INVAL, "'%s' is not yes or no", value);
+        return LW_OK;
+    case SIM_NK_ALARM_ACK: {
+        bool ack;
+        if (lw_parse_bool(value, &ack) != LW_OK)
+            return fail(err, errlen, LW_ERR_INVAL, "'%s' is not yes or no", value);
+        n->cfg.alarm_send_once = !ack;
+        return LW_OK;
+    }
+    case SIM_NK_RELAY:
+        if (lw_parse_bool(value, &n->cfg.relay) != LW_OK)
+            return fail(err, errlen, LW_ERR_INVAL, "'%s' is not yes or no", value);
+        return LW_OK;
+    case SIM_NK_RELAY_RANK:
+        if (strcmp(value, "auto") == 0) {
+            n->cfg.relay_rank = LW_NODE_RELAY_RANK_LEARN;
+            return LW_OK;
+        }
+        rc = parse_u32_key(value, 0, LW_HOP_MAX, &u, err, errlen, false);
+        if (rc == LW_OK)
+            n->cfg.relay_rank = (uint8_t)u;
+        return rc;
+    case SIM_NK_LINKS:
+        return parse_links(n, value, err, errlen);
+    case SIM_NK_FAIL_AT:
+        return parse_duration_key(value, 0, SIM_TRACE_MAX_TIME_MS, &n->fail_ms, err, errlen);
+    case SIM_NK_JOIN_ATTEMPTS:
+        return parse_u32_key(value, 0, 1000000, &n->cfg.join_attempts_max, err, errlen, false);
     case SIM_NK_KIND:
         for (size_t i = 0; i < sizeof(kind_names) / sizeof(kind_names[0]); i++) {
             if (strcmp(value, kind_names[i]) == 0) {
@@ -546,7 +657,7 @@ static int key_index(const char *const *names, int count, const char *key)
 
 static bool continuable_node_key(int k)
 {
-    return k >= SIM_NK_METRIC;
+    return k >= SIM_NK_METRIC || k == SIM_NK_LINKS;
 }
 
 int sim_scenario_apply(struct sim_scenario *sc, struct sim_node *node, const char *key,
@@ -586,7 +697,7 @@ int sim_scenario_apply(struct sim_scenario *sc, struct sim_node *node, const cha
         }
         if (!may_continue)
             return fail(err, errlen, LW_ERR_INVAL,
-                        "continuation lines are only allowed for traces and description");
+                        "continuation lines are only allowed for traces, links and description");
     } else {
         continuation = false;
         /* Remember the key even if its value is bad: no "missing" error follows, and a
@@ -630,14 +741,38 @@ static int line_of(const struct sim_node *n, int k)
 
 static void check_node(struct diag_sink *d, const struct sim_scenario *sc, struct sim_node *n)
 {
-    static const int required[] = {SIM_NK_ADDRESS, SIM_NK_EUI, SIM_NK_KEY, SIM_NK_KIND,
-                                   SIM_NK_LABEL};
+    static const int required[] = {SIM_NK_EUI, SIM_NK_KIND, SIM_NK_LABEL};
+    static const int personal_required[] = {SIM_NK_ADDRESS, SIM_NK_KEY};
+    static const int join_refused[] = {SIM_NK_ADDRESS, SIM_NK_KEY, SIM_NK_FCNT_START};
     char a[32], b[32];
 
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         if (n->key_line[required[i]] == 0)
             report(d, n->line, node_key_names[required[i]], "missing in [node:%s] (required)",
                    n->name);
+    }
+    if (n->join) {
+        if (n->key_line[SIM_NK_ROOT_KEY] == 0)
+            report(d, line_of(n, SIM_NK_JOIN), "root_key",
+                   "missing in [node:%s] (a node with join = yes needs its root key)", n->name);
+        for (size_t i = 0; i < sizeof(join_refused) / sizeof(join_refused[0]); i++) {
+            if (n->key_line[join_refused[i]] != 0)
+                report(d, line_of(n, join_refused[i]), node_key_names[join_refused[i]],
+                       "not allowed with join = yes (the join assigns the address and session "
+                       "keys, and counters restart with each session)");
+        }
+    } else {
+        for (size_t i = 0; i < sizeof(personal_required) / sizeof(personal_required[0]); i++) {
+            if (n->key_line[personal_required[i]] == 0)
+                report(d, n->line, node_key_names[personal_required[i]],
+                       "missing in [node:%s] (required unless join = yes)", n->name);
+        }
+        if (n->key_line[SIM_NK_ROOT_KEY] != 0)
+            report(d, line_of(n, SIM_NK_ROOT_KEY), "root_key",
+                   "only used with join = yes (add it, or remove root_key)");
+        if (n->key_line[SIM_NK_JOIN_ATTEMPTS] != 0)
+            report(d, line_of(n, SIM_NK_JOIN_ATTEMPTS), "join_attempts",
+                   "only used with join = yes");
     }
     if (n->key_line[SIM_NK_KIND] == 0)
         return; /* metric checks need the kind */
@@ -719,7 +854,55 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
                 report(&d, line_of(n, SIM_NK_KEY), "key",
                        "same key as node %s (line %d): every node needs its own", o->name,
                        line_of(o, SIM_NK_KEY));
+            /* One key, one role: a root key is never anybody's node key, nor shared. */
+            for (int a = 0; a < 2; a++) {
+                int ka = a ? SIM_NK_ROOT_KEY : SIM_NK_KEY;
+                const uint8_t *va = a ? n->cfg.root_key : n->cfg.key;
+                for (int b = 0; b < 2; b++) {
+                    int kb = b ? SIM_NK_ROOT_KEY : SIM_NK_KEY;
+                    const uint8_t *vb = b ? o->cfg.root_key : o->cfg.key;
+                    if ((ka == SIM_NK_KEY && kb == SIM_NK_KEY) || !n->key_line[ka] ||
+                        !o->key_line[kb] || memcmp(va, vb, LW_KEY_LEN) != 0)
+                        continue;
+                    report(&d, line_of(n, ka), node_key_names[ka],
+                           "same key as the %s of node %s (line %d): every key has one role "
+                           "and one node",
+                           node_key_names[kb], o->name, line_of(o, kb));
+                }
+            }
         }
+    }
+    /* Mesh topology: every link names a node of the scenario or the gateway. */
+    sc->has_links = false;
+    for (size_t i = 0; i < sc->n_nodes; i++)
+        sc->has_links |= sc->nodes[i]->n_links > 0;
+    for (size_t i = 0; i < sc->n_nodes; i++) {
+        struct sim_node *n = sc->nodes[i];
+        for (size_t l = 0; l < n->n_links; l++)
+            if (strcmp(n->links[l].to, SIM_LINK_GATEWAY) != 0 && !find_node(sc, n->links[l].to))
+                report(&d, line_of(n, SIM_NK_LINKS), "links",
+                       "no node named %s (links name nodes of this scenario or gateway)",
+                       n->links[l].to);
+        if (sc->has_links && n->n_links == 0) {
+            /* Links are symmetric: one named from the other side is enough. */
+            bool named = false;
+            for (size_t j = 0; j < sc->n_nodes && !named; j++)
+                for (size_t l = 0; l < sc->nodes[j]->n_links && !named; l++)
+                    named = strcmp(sc->nodes[j]->links[l].to, n->name) == 0;
+            if (!named)
+                report(&d, n->line, "links",
+                       "[node:%s] has no links while other nodes have: nothing would hear it",
+                       n->name);
+        }
+        if (n->cfg.relay && n->join)
+            report(&d, line_of(n, SIM_NK_RELAY), "relay",
+                   "a relay needs a fixed address (join = no): its route entries name it");
+        if ((n->cfg.relay || n->key_line[SIM_NK_FAIL_AT]) && !sc->has_links &&
+            (n->cfg.relay || n->key_line[SIM_NK_RELAY_RANK]))
+            report(&d, line_of(n, SIM_NK_RELAY), "relay",
+                   "relays need a topology: give the nodes links (links = NAME:SNR[:LOSS%%])");
+        if (n->key_line[SIM_NK_RELAY_RANK] && !n->cfg.relay)
+            report(&d, line_of(n, SIM_NK_RELAY_RANK), "relay_rank", "only for relay = yes");
     }
     return d.errors;
 }
@@ -1019,6 +1202,15 @@ int sim_scenario_emit_node_config(const struct sim_scenario *sc, FILE *out)
             sc->name ? sc->name : "(unnamed)");
     for (size_t i = 0; i < sc->n_nodes; i++) {
         const struct sim_node *n = sc->nodes[i];
+        if (n->join) {
+            /* Not a [node:] entry: the gateway learns a joining node when it is paired. */
+            lw_format_hex(n->cfg.eui, sizeof(n->cfg.eui), hex);
+            fprintf(out, "\n; node %s joins: pair EUI %s with its root key (", n->name, hex);
+            lw_format_hex(n->cfg.root_key, sizeof(n->cfg.root_key), hex);
+            fprintf(out, "%s), kind %s, label %s\n", hex, sim_kind_name(n->kind),
+                    n->text[SIM_NK_LABEL] ? n->text[SIM_NK_LABEL] : "");
+            continue;
+        }
         fprintf(out, "\n[node:%s]\n", n->name);
         for (int k = 0; k < SIM_NK_GATEWAY_COUNT; k++) {
             if (n->key_line[k] == 0)

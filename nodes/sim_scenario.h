@@ -53,6 +53,14 @@ enum sim_node_key {
     SIM_NK_SNR,
     SIM_NK_HOP_LIMIT,
     SIM_NK_ALARM_FRAMES,
+    SIM_NK_JOIN,
+    SIM_NK_ROOT_KEY,
+    SIM_NK_JOIN_ATTEMPTS,
+    SIM_NK_ALARM_ACK,
+    SIM_NK_RELAY,
+    SIM_NK_RELAY_RANK,
+    SIM_NK_LINKS,
+    SIM_NK_FAIL_AT,
     SIM_NK_METRIC, /* SIM_NK_METRIC + enum sim_metric */
     SIM_NK_COUNT = SIM_NK_METRIC + SIM_M_COUNT
 };
@@ -70,7 +78,19 @@ enum sim_scenario_key {
     SIM_SK_BW,
     SIM_SK_TICK,
     SIM_SK_SEED,
+    SIM_SK_CHANNELS,
+    SIM_SK_CAPTURE,
+    SIM_SK_RELAY_SLOT,
     SIM_SK_COUNT
+};
+
+/* A radio link of a mesh topology (links = NAME:SNR[:LOSS%], ...); links are symmetric. */
+#define SIM_LINK_GATEWAY "gateway"
+struct sim_link {
+    char *to;      /* a node's name, or SIM_LINK_GATEWAY */
+    double snr_db; /* SNR at which either end hears the other */
+    double loss;   /* share of frames lost on the link, 0 .. 1 */
+    int line;
 };
 
 struct sim_node {
@@ -83,8 +103,12 @@ struct sim_node {
     uint64_t interval_ms, jitter_ms, offset_ms;
     double rssi_dbm, snr_db;
     enum sim_alarm_mode alarm_frames;
+    bool join; /* join mode: root_key set, address and session keys come from the JOIN_ACC */
     struct sim_trace traces[SIM_M_COUNT];
     int key_line[SIM_NK_COUNT]; /* where each key was set; 0 = unset, -1 = set, no line */
+    struct sim_link *links; /* mesh topology (scenario has_links) */
+    size_t n_links;
+    uint64_t fail_ms; /* the node goes dark (neither sends nor hears) from here; UINT64_MAX never */
 };
 
 struct sim_scenario {
@@ -100,6 +124,10 @@ struct sim_scenario {
     uint32_t bw_hz;
     uint64_t tick_ms; /* 0 = no TICK datagrams between frames */
     uint64_t seed;
+    uint32_t channels;      /* mesh: uplink channels, frequency_hz + 200 kHz steps */
+    double capture_db;      /* mesh: a frame survives an overlapping one this much weaker */
+    uint64_t relay_slot_ms; /* mesh: rebroadcast slot of relays; 0 = from the time on air */
+    bool has_links;         /* some node has links: the simulator models the air (sim_air) */
     bool have_section; /* a [scenario] section was seen */
     int section_line;
     int key_line[SIM_SK_COUNT];

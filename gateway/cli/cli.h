@@ -47,5 +47,18 @@ void cli_print_json(const cJSON *v);
 /* Command entry points: argv[0] is the command name; return an exit status. */
 int cli_status(int argc, char **argv);
 int cli_keygen(int argc, char **argv);
+/* cli_review.c: read-only on the database file */
+int cli_history(int argc, char **argv);
+int cli_events(int argc, char **argv);
+int cli_report(int argc, char **argv);
+int cli_backup(int argc, char **argv);
+
+/* A family of commands in its own file: a table ending with a NULL name. */
+struct cli_command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary; /* one line for lorawatch --help */
+};
+extern const struct cli_command cli_node_commands[]; /* cli_nodes.c */
 
 #endif

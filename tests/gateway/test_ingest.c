@@ -59,7 +59,7 @@ static int setup(void **state)
     f.cfg = lw_config_parse("ingest.conf", conf_text, sizeof(conf_text) - 1, fail_on_config_error,
                             NULL);
     assert_non_null(f.cfg);
-    f.reg = lw_registry_new(f.cfg);
+    f.reg = lw_registry_new(f.cfg, f.cfg->nodes, f.cfg->n_nodes);
     assert_non_null(f.reg);
     *state = &f;
     return 0;

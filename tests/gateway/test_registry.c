@@ -42,7 +42,7 @@ static struct lw_config *make_config(void)
 static void test_find_by_address_among_unsorted_nodes(void **state)
 {
     struct lw_config *cfg = make_config();
-    struct lw_registry *reg = lw_registry_new(cfg);
+    struct lw_registry *reg = lw_registry_new(cfg, cfg->nodes, cfg->n_nodes);
     char name[16];
     (void)state;
     assert_non_null(reg);
@@ -51,7 +51,9 @@ static void test_find_by_address_among_unsorted_nodes(void **state)
         uint16_t a = cfg->nodes[i].address;
         struct lw_node *n = lw_registry_find(reg, a);
         assert_non_null(n);
-        assert_ptr_equal(n->conf, &cfg->nodes[i]);
+        /* The registry keeps its own copy of the node's description. */
+        assert_ptr_not_equal(n->conf, &cfg->nodes[i]);
+        assert_memory_equal(n->conf, &cfg->nodes[i], sizeof(cfg->nodes[i]));
         snprintf(name, sizeof(name), "n%04x", a);
         assert_string_equal(n->conf->name, name);
         assert_false(n->replay.any);
@@ -73,7 +75,7 @@ static void test_find_by_address_among_unsorted_nodes(void **state)
 static void test_missing_address_gives_null(void **state)
 {
     struct lw_config *cfg = make_config();
-    struct lw_registry *reg = lw_registry_new(cfg);
+    struct lw_registry *reg = lw_registry_new(cfg, cfg->nodes, cfg->n_nodes);
     static const uint16_t missing[] = {0x0000, 0x0002, 0x000F, 0x0011,
                                        0x0250, 0x0301, 0xFFFD, 0xFFFF};
     (void)state;
@@ -86,7 +88,7 @@ static void test_missing_address_gives_null(void **state)
 static void test_rule_state_slots_distinct_per_node(void **state)
 {
     struct lw_config *cfg = make_config();
-    struct lw_registry *reg = lw_registry_new(cfg);
+    struct lw_registry *reg = lw_registry_new(cfg, cfg->nodes, cfg->n_nodes);
     (void)state;
     assert_int_equal(cfg->n_rules, 2);
     /* Every (node, rule) slot is its own, zeroed, and writing one leaves the others alone. */
@@ -119,13 +121,51 @@ static void test_empty_registry(void **state)
     struct lw_config *cfg = lw_config_parse("empty.conf", "", 0, fail_on_config_error, NULL);
     (void)state;
     assert_non_null(cfg);
-    struct lw_registry *reg = lw_registry_new(cfg);
+    struct lw_registry *reg = lw_registry_new(cfg, cfg->nodes, cfg->n_nodes);
     assert_non_null(reg);
     assert_int_equal(lw_registry_count(reg), 0);
     assert_null(lw_registry_find(reg, 1));
     assert_null(lw_registry_at(reg, 0));
     lw_registry_free(reg);
     lw_registry_free(NULL);
+    lw_config_free(cfg);
+}
+
+static void test_retired_nodes_left_out_and_eui_lookup(void **state)
+{
+    struct lw_config *cfg = make_config();
+    (void)state;
+    cfg->nodes[3].state = LW_NODE_RETIRED; /* 0x0200 */
+    struct lw_registry *reg = lw_registry_new(cfg, cfg->nodes, cfg->n_nodes);
+    assert_int_equal(lw_registry_count(reg), 4);
+    assert_null(lw_registry_find(reg, 0x0200));
+    static const uint8_t eui3[8] = {0, 0, 0, 0, 0, 0, 0, 3}, eui4[8] = {0, 0, 0, 0, 0, 0, 0, 4};
+    struct lw_node *n = lw_registry_find_eui(reg, eui3);
+    assert_non_null(n);
+    assert_int_equal(n->conf->address, 0xFFFE);
+    assert_null(lw_registry_find_eui(reg, eui4)); /* retired */
+    lw_registry_free(reg);
+    lw_config_free(cfg);
+}
+
+static void test_update_replaces_description_and_recomputes_rules(void **state)
+{
+    struct lw_config *cfg = make_config();
+    (void)state;
+    struct lw_registry *reg = lw_registry_new(cfg, cfg->nodes, cfg->n_nodes);
+    struct lw_node *n = lw_registry_find(reg, 0x0010);
+    assert_true(n->rules[0].applies); /* water rule on a water node */
+    struct lw_node_conf c = *n->conf;
+    c.kind = LW_KIND_SMOKE;
+    snprintf(c.building, sizeof(c.building), "B7");
+    n->rules[0].active = true; /* runtime state survives an update */
+    assert_int_equal(lw_registry_update(reg, &c), 0);
+    assert_string_equal(n->conf->building, "B7");
+    assert_false(n->rules[0].applies);
+    assert_true(n->rules[0].active);
+    c.address = 0x0999;
+    assert_int_not_equal(lw_registry_update(reg, &c), 0);
+    lw_registry_free(reg);
     lw_config_free(cfg);
 }
 
@@ -136,6 +176,8 @@ int main(void)
         cmocka_unit_test(test_missing_address_gives_null),
         cmocka_unit_test(test_rule_state_slots_distinct_per_node),
         cmocka_unit_test(test_empty_registry),
+        cmocka_unit_test(test_retired_nodes_left_out_and_eui_lookup),
+        cmocka_unit_test(test_update_replaces_description_and_recomputes_rules),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

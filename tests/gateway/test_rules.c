@@ -1,11 +1,15 @@
 /* Unit tests of lw_rules: table-driven threshold, persistence and hysteresis with injected time,
- * rule scope and metric units. */
+ * rule scope and metric units; statistics (mean, rise, time-weighted CO against EN 50291, days
+ * left on a battery trend), flags, silence ticks, coincidence of two devices, the radio rule. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lw_rules.h"
@@ -319,6 +323,816 @@ static void test_gas_suppressed_while_warming_up(void **state)
     assert_false(lw_rule_value(&r, &rd, &v));
 }
 
+/* ---- statistics ------------------------------------------------------------------------- */
+
+#define MIN 60000
+#define SEC 1000
+
+/* A step of a reading-driven table: the reading's value at t, the event, the active state after
+ * it and, unless NAN, the value reported (the statistic). */
+struct rstep {
+    double value;
+    int64_t t_ms;
+    enum lw_rule_event ev;
+    bool active;
+    double reported;
+};
+
+static struct lw_reading water(double mm)
+{
+    struct lw_reading r;
+    memset(&r, 0, sizeof(r));
+    r.present = LW_R_WATER;
+    r.water_mm = (uint16_t)mm;
+    return r;
+}
+
+static struct lw_node_conf node_at(uint16_t address, const char *building, const char *tags)
+{
+    struct lw_node_conf n;
+    memset(&n, 0, sizeof(n));
+    snprintf(n.name, sizeof(n.name), "n%u", address);
+    n.address = address;
+    n.kind = LW_KIND_MULTI;
+    snprintf(n.building, sizeof(n.building), "%s", building);
+    snprintf(n.tags, sizeof(n.tags), "%s", tags);
+    return n;
+}
+
+/* Water readings through lw_rules_reading (filter, statistic, evaluation). */
+static void run_water(const struct lw_rule_conf *r, const struct rstep *steps, size_t n)
+{
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state st;
+    struct lw_node_conf node = node_at(1, "", "");
+    memset(&st, 0, sizeof(st));
+    assert_non_null(e);
+    for (size_t i = 0; i < n; i++) {
+        struct lw_reading rd = water(steps[i].value);
+        double v = -1;
+        enum lw_rule_event ev = lw_rules_reading(e, r, &node, &st, &rd, steps[i].t_ms, &v);
+        if (ev != steps[i].ev || st.active != steps[i].active ||
+            (!isnan(steps[i].reported) && fabs(v - steps[i].reported) > 1e-6))
+            fail_msg("step %zu (%g mm at %lld ms): event %d active %d value %g, expected %d / %d "
+                     "/ %g",
+                     i, steps[i].value, (long long)steps[i].t_ms, ev, st.active, v, steps[i].ev,
+                     steps[i].active, steps[i].reported);
+    }
+    lw_rules_free(e);
+}
+
+#define RUNW(r, steps) run_water(&(r), (steps), sizeof(steps) / sizeof((steps)[0]))
+
+static void test_sliding_mean(void **state)
+{
+    /* FloodNet alerts on the 5-minute mean: one high reading does not, a sustained level does. */
+    struct lw_rule_conf r = rule(76, 40, 0);
+    r.statistic = LW_STAT_MEAN;
+    r.window_ms = 5 * MIN;
+    static const struct rstep s[] = {
+        {0, 0 * MIN, LW_RULE_NONE, false, 0},    {0, 1 * MIN, LW_RULE_NONE, false, 0},
+        {0, 2 * MIN, LW_RULE_NONE, false, 0},    {0, 3 * MIN, LW_RULE_NONE, false, 0},
+        {300, 4 * MIN, LW_RULE_NONE, false, 60}, /* one high reading: (0+0+0+0+300)/5 */
+        {0, 5 * MIN, LW_RULE_NONE, false, 60},   /* 0@0 left the window (t <= now - 5 min) */
+        {100, 6 * MIN, LW_RULE_RAISE, true, 80}, /* (0+0+300+0+100)/5 */
+        {100, 7 * MIN, LW_RULE_NONE, true, 100}, /* (0+300+0+100+100)/5 */
+        {0, 8 * MIN, LW_RULE_NONE, true, 100},   /* (300+0+100+100+0)/5 */
+        {0, 9 * MIN, LW_RULE_CLEAR, false, 40},  /* (0+100+100+0+0)/5: at clear */
+        {0, 30 * MIN, LW_RULE_NONE, false, 0},   /* alone in the window after a long gap */
+    };
+    (void)state;
+    RUNW(r, s);
+}
+
+static void test_mean_with_persistence(void **state)
+{
+    struct lw_rule_conf r = rule(76, 40, 5 * MIN);
+    r.statistic = LW_STAT_MEAN;
+    r.window_ms = 5 * MIN;
+    static const struct rstep s[] = {
+        {100, 0, LW_RULE_NONE, false, 100},
+        {100, 4 * MIN, LW_RULE_NONE, false, 100},
+        {100, 5 * MIN - 1, LW_RULE_NONE, false, 100},
+        {100, 5 * MIN, LW_RULE_RAISE, true, 100},
+    };
+    (void)state;
+    RUNW(r, s);
+}
+
+static void test_rate_of_rise(void **state)
+{
+    /* Rise >= 5 mm/min over a 10-minute window, clear at <= 1 mm/min. */
+    struct lw_rule_conf r = rule(5, 1, 0);
+    r.statistic = LW_STAT_RISE;
+    r.window_ms = 10 * MIN;
+    static const struct rstep s[] = {
+        {20, 0, LW_RULE_NONE, false, NAN}, /* one reading: no slope yet */
+        {22, 1 * MIN, LW_RULE_NONE, false, 2},
+        {24, 2 * MIN, LW_RULE_NONE, false, 2},
+        {30, 3 * MIN, LW_RULE_NONE, false, 3.2},
+        {45, 4 * MIN, LW_RULE_RAISE, true, 5.8}, /* least squares over 20, 22, 24, 30, 45 */
+        {65, 5 * MIN, LW_RULE_NONE, true, NAN},
+        {90, 6 * MIN, LW_RULE_NONE, true, NAN},
+        {90, 7 * MIN, LW_RULE_NONE, true, NAN},  /* levelling off: the window still rises */
+        {90, 20 * MIN, LW_RULE_NONE, true, NAN}, /* alone after a gap: no slope, no change */
+        {90, 21 * MIN, LW_RULE_CLEAR, false, 0},
+    };
+    (void)state;
+    RUNW(r, s);
+}
+
+static void test_rise_exact_slope(void **state)
+{
+    struct lw_rule_conf r = rule(10, 2, 0);
+    struct lw_rule_state st;
+    struct lw_rule_hist h;
+    double v;
+    (void)state;
+    r.statistic = LW_STAT_RISE;
+    r.window_ms = 5 * MIN;
+    memset(&st, 0, sizeof(st));
+    memset(&h, 0, sizeof(h));
+    assert_false(lw_rule_statistic(&r, &st, NULL, 100, 0, &v)); /* no history to keep */
+    assert_false(lw_rule_statistic(&r, &st, &h, 100, 0, &v));
+    for (int k = 1; k <= 20; k++) {
+        assert_true(lw_rule_statistic(&r, &st, &h, 100 + 7.5 * k, k * 30 * SEC, &v));
+        assert_true(fabs(v - 15) < 1e-6); /* 7.5 mm per 30 s */
+        assert_true(h.n <= LW_HIST_N);
+    }
+    /* Falling water: a negative rise. */
+    assert_true(lw_rule_statistic(&r, &st, &h, 0, 21 * 30 * SEC, &v));
+    assert_true(v < 0);
+}
+
+static void test_statistic_history_is_bounded(void **state)
+{
+    /* A 7-day window with a reading every minute keeps 12 buckets, not 10080 readings. */
+    struct lw_rule_conf r = rule(0, 1, 0);
+    struct lw_rule_state st;
+    struct lw_rule_hist h;
+    double v, sum = 0;
+    (void)state;
+    r.statistic = LW_STAT_MEAN;
+    r.window_ms = 7ull * 86400000;
+    memset(&st, 0, sizeof(st));
+    memset(&h, 0, sizeof(h));
+    for (int k = 0; k < 7 * 1440; k++) {
+        sum += k % 100;
+        assert_true(lw_rule_statistic(&r, &st, &h, k % 100, (int64_t)k * MIN, &v));
+        assert_true(h.n <= LW_HIST_N);
+    }
+    assert_true(fabs(v - sum / (7 * 1440)) < 0.5);
+}
+
+/* ---- time-weighted CO (EN 50291) --------------------------------------------------------- */
+
+/* The shipped CO rule: a time-weighted power mean (exponent 1.75, time constant 60 min) alarming
+ * at 40 ppm equivalent (docs/RULES.md shows how the numbers were chosen). */
+static struct lw_rule_conf co_rule(void)
+{
+    struct lw_rule_conf r = rule(40, 25, 0);
+    r.metric = LW_METRIC_CO;
+    r.statistic = LW_STAT_TWA;
+    r.window_ms = 60 * MIN;
+    r.exponent = 1.75;
+    return r;
+}
+
+/* Minutes from the start of a constant exposure to the alarm, readings every period_ms from
+ * t = 0; -1 when no alarm within limit_min. */
+static double co_alarm_min(const struct lw_rule_conf *r, double ppm, int64_t period_ms,
+                           double limit_min)
+{
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state st;
+    struct lw_node_conf node = node_at(9, "", "");
+    struct lw_reading rd;
+    double v, found = -1;
+    memset(&st, 0, sizeof(st));
+    memset(&rd, 0, sizeof(rd));
+    rd.present = LW_R_CO;
+    rd.co_ppm = (uint16_t)ppm;
+    /* Clean air for an hour first: the model starts from whatever came before. */
+    for (int64_t t = 0; t < 60 * MIN; t += period_ms) {
+        struct lw_reading clean = rd;
+        clean.co_ppm = 0;
+        assert_int_equal(lw_rules_reading(e, r, &node, &st, &clean, t, &v), LW_RULE_NONE);
+    }
+    for (int64_t t = 60 * MIN; t <= 60 * MIN + (int64_t)(limit_min * MIN); t += period_ms)
+        if (lw_rules_reading(e, r, &node, &st, &rd, t, &v) == LW_RULE_RAISE) {
+            found = (double)(t - 60 * MIN) / MIN;
+            assert_true(v >= 40);
+            break;
+        }
+    lw_rules_free(e);
+    return found;
+}
+
+static void test_co_twa_en50291_windows(void **state)
+{
+    /* EN 50291: 50 ppm alarm in 60-90 min, 100 ppm in 10-40 min, 300 ppm within 3 min; 30 ppm
+     * no alarm before 120 min. Checked at several reporting periods. */
+    static const struct {
+        double ppm, lo_min, hi_min;
+    } win[] = {{50, 60, 90}, {100, 10, 40}, {300, 0, 3}};
+    static const int64_t periods[] = {10 * SEC, 30 * SEC, 60 * SEC};
+    const struct lw_rule_conf r = co_rule();
+    (void)state;
+    for (size_t p = 0; p < sizeof(periods) / sizeof(periods[0]); p++) {
+        for (size_t i = 0; i < sizeof(win) / sizeof(win[0]); i++) {
+            double t = co_alarm_min(&r, win[i].ppm, periods[p], 240);
+            print_message("  %g ppm, reading every %lld s: alarm after %g min\n", win[i].ppm,
+                          (long long)(periods[p] / SEC), t);
+            if (t < win[i].lo_min || t > win[i].hi_min)
+                fail_msg("%g ppm (every %lld s): alarm at %g min, EN 50291 wants %g..%g",
+                         win[i].ppm, (long long)(periods[p] / SEC), t, win[i].lo_min,
+                         win[i].hi_min);
+        }
+        assert_true(co_alarm_min(&r, 30, periods[p], 120) < 0);
+        assert_true(co_alarm_min(&r, 30, periods[p], 24 * 60) < 0); /* nor ever */
+        assert_true(co_alarm_min(&r, 0, periods[p], 240) < 0);
+    }
+}
+
+static void test_co_twa_clears_after_fresh_air(void **state)
+{
+    const struct lw_rule_conf r = co_rule();
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state st;
+    struct lw_node_conf node = node_at(9, "", "");
+    struct lw_reading rd;
+    double v;
+    int64_t t = 0, raised = -1, cleared = -1;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    memset(&rd, 0, sizeof(rd));
+    rd.present = LW_R_CO;
+    for (; t <= 30 * MIN; t += MIN) {
+        rd.co_ppm = 200;
+        if (lw_rules_reading(e, &r, &node, &st, &rd, t, &v) == LW_RULE_RAISE)
+            raised = t;
+    }
+    for (; t <= 300 * MIN && cleared < 0; t += MIN) {
+        rd.co_ppm = 0;
+        enum lw_rule_event ev = lw_rules_reading(e, &r, &node, &st, &rd, t, &v);
+        assert_true(ev != LW_RULE_RAISE);
+        if (ev == LW_RULE_CLEAR) {
+            cleared = t;
+            assert_true(v <= 25);
+        }
+    }
+    assert_true(raised >= 0 && raised <= 5 * MIN);
+    /* Back under 25 ppm equivalent only after the body would have cleared much of the dose. */
+    assert_true(cleared > 40 * MIN);
+    lw_rules_free(e);
+}
+
+/* ---- battery: days left on the trend ----------------------------------------------------- */
+
+static void test_battery_days_left(void **state)
+{
+    /* 3600 mV falling 10 mV a day towards a 3000 mV floor: empty on day 60. Warn at <= 30 days
+     * left (BS 5839-1), fault at <= 7 (NFPA 72). A reading every hour. */
+    struct lw_rule_conf warn = rule(-30, -45, 0), fault = rule(-7, -10, 0);
+    struct lw_rule_state sw, sf;
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf node = node_at(3, "", "");
+    struct lw_reading rd;
+    double v;
+    int64_t warn_at = -1, fault_at = -1;
+    (void)state;
+    warn.metric = fault.metric = LW_METRIC_BATTERY;
+    warn.below = fault.below = true;
+    warn.statistic = fault.statistic = LW_STAT_DAYS_LEFT;
+    warn.window_ms = fault.window_ms = 7ull * 86400000;
+    warn.floor = fault.floor = 3000;
+    memset(&sw, 0, sizeof(sw));
+    memset(&sf, 0, sizeof(sf));
+    memset(&rd, 0, sizeof(rd));
+    rd.present = LW_R_BATTERY;
+    for (int h = 0; h <= 60 * 24; h++) {
+        int64_t t = (int64_t)h * 3600000;
+        double mv = 3600 - 10.0 * h / 24;
+        rd.battery_mv = (uint16_t)lround(mv + ((h % 3) - 1)); /* 1 mV of noise */
+        if (lw_rules_reading(e, &warn, &node, &sw, &rd, t, &v) == LW_RULE_RAISE) {
+            warn_at = h;
+            assert_true(v <= 30 && v > 25);
+        }
+        if (lw_rules_reading(e, &fault, &node, &sf, &rd, t, &v) == LW_RULE_RAISE) {
+            fault_at = h;
+            assert_true(v <= 7 && v > 5);
+        }
+        if (h < 84) /* less than half the window of data: no projection, no alarm */
+            assert_false(sw.active || sf.active);
+    }
+    print_message("  warning on day %.1f, fault on day %.1f (empty on day 60)\n", warn_at / 24.0,
+                  fault_at / 24.0);
+    assert_true(warn_at >= 29 * 24 && warn_at <= 31 * 24);
+    assert_true(fault_at >= 52 * 24 && fault_at <= 54 * 24);
+
+    /* A new battery clears the warning, and a flat one never projects an end. */
+    bool cleared = false;
+    assert_true(sw.active);
+    for (int h = 60 * 24 + 1; h <= 70 * 24; h++) {
+        rd.battery_mv = 3600;
+        enum lw_rule_event ev =
+            lw_rules_reading(e, &warn, &node, &sw, &rd, (int64_t)h * 3600000, &v);
+        assert_true(ev != LW_RULE_RAISE);
+        cleared |= ev == LW_RULE_CLEAR;
+    }
+    assert_true(cleared && !sw.active);
+    assert_true(v >= 36500);
+    lw_rules_free(e);
+}
+
+/* ---- flags ----------------------------------------------------------------------------------- */
+
+static void test_flag_rules(void **state)
+{
+    static const struct {
+        enum lw_flag_bit bit;
+        uint32_t present;
+        uint8_t flags;
+        enum lw_rule_event ev;
+        bool active;
+    } s[] = {
+        {LW_FLAGBIT_TAMPER, LW_R_FLAGS, 0, LW_RULE_NONE, false},
+        {LW_FLAGBIT_TAMPER, LW_R_FLAGS, LW_FLAG_FAULT, LW_RULE_NONE, false}, /* another bit */
+        {LW_FLAGBIT_TAMPER, LW_R_FLAGS, LW_FLAG_TAMPER, LW_RULE_RAISE, true},
+        {LW_FLAGBIT_TAMPER, LW_R_FLAGS, LW_FLAG_TAMPER | 1, LW_RULE_NONE, true},
+        {LW_FLAGBIT_TAMPER, LW_R_WATER, 0, LW_RULE_NONE, true}, /* no flags TLV: unknown */
+        {LW_FLAGBIT_TAMPER, LW_R_FLAGS, 0, LW_RULE_CLEAR, false},
+        {LW_FLAGBIT_FAULT, LW_R_FLAGS, LW_FLAG_FAULT, LW_RULE_RAISE, true},
+        {LW_FLAGBIT_FAULT, LW_R_FLAGS, LW_FLAG_LOW_BATT, LW_RULE_CLEAR, false},
+        {LW_FLAGBIT_LOW_BATTERY, LW_R_FLAGS, LW_FLAG_LOW_BATT, LW_RULE_RAISE, true},
+        {LW_FLAGBIT_LOW_BATTERY, LW_R_FLAGS, 0, LW_RULE_CLEAR, false},
+    };
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf node = node_at(4, "", "");
+    struct lw_rule_state st[4];
+    (void)state;
+    memset(st, 0, sizeof(st));
+    for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        struct lw_rule_conf r = rule(1, 0, 0);
+        struct lw_reading rd;
+        double v;
+        r.type = LW_RULE_FLAG;
+        r.flag = s[i].bit;
+        memset(&rd, 0, sizeof(rd));
+        rd.present = s[i].present;
+        rd.flags = s[i].flags;
+        enum lw_rule_event ev = lw_rules_reading(e, &r, &node, &st[s[i].bit], &rd, (int64_t)i, &v);
+        if (ev != s[i].ev || st[s[i].bit].active != s[i].active)
+            fail_msg("step %zu: event %d active %d", i, ev, st[s[i].bit].active);
+    }
+    lw_rules_free(e);
+}
+
+/* ---- silence ------------------------------------------------------------------------------- */
+
+static void test_silence_from_ticks(void **state)
+{
+    /* Fire-class default: trouble when not heard for 200 s (NFPA 72); cleared when heard. */
+    struct lw_rule_conf r = rule(1, 0, 0);
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf node = node_at(5, "", "");
+    struct lw_rule_state st;
+    struct lw_reading rd;
+    static const struct {
+        char what; /* 't' tick, 'r' reading */
+        int64_t t_ms;
+        enum lw_rule_event ev;
+        bool active;
+        double value; /* seconds silent reported */
+    } s[] = {
+        {'t', 1000 * SEC, LW_RULE_NONE, false, 0}, /* never heard: counting starts now */
+        {'t', 1199 * SEC, LW_RULE_NONE, false, 0},
+        {'t', 1200 * SEC, LW_RULE_RAISE, true, 200},  /* silent since start */
+        {'t', 1300 * SEC, LW_RULE_NONE, true, 0},     /* raised once */
+        {'r', 1310 * SEC, LW_RULE_CLEAR, false, 310}, /* heard again after 310 s */
+        {'t', 1400 * SEC, LW_RULE_NONE, false, 0},
+        {'r', 1450 * SEC, LW_RULE_NONE, false, 140},
+        {'t', 1649 * SEC, LW_RULE_NONE, false, 0},
+        {'r', 1400 * SEC, LW_RULE_NONE, false, 0}, /* an older copy does not move it back */
+        {'t', 1650 * SEC, LW_RULE_RAISE, true, 200},
+        {'r', 1651 * SEC, LW_RULE_CLEAR, false, 201},
+    };
+    (void)state;
+    r.type = LW_RULE_SILENCE;
+    r.timeout_ms = 200 * SEC;
+    memset(&st, 0, sizeof(st));
+    memset(&rd, 0, sizeof(rd));
+    rd.present = LW_R_BATTERY;
+    rd.battery_mv = 3300;
+    assert_true(lw_rule_timed(&r));
+    for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        double v = -1;
+        enum lw_rule_event ev = s[i].what == 't'
+                                    ? lw_rule_tick(&r, &st, s[i].t_ms, &v)
+                                    : lw_rules_reading(e, &r, &node, &st, &rd, s[i].t_ms, &v);
+        if (ev != s[i].ev || st.active != s[i].active || fabs(v - s[i].value) > 1e-9)
+            fail_msg("step %zu (%c at %lld s): event %d active %d value %g", i, s[i].what,
+                     (long long)(s[i].t_ms / SEC), ev, st.active, v);
+    }
+    /* When the next tick is worth having: now when never heard, at heard + timeout, never while
+     * raised. */
+    struct lw_rule_state fresh;
+    memset(&fresh, 0, sizeof(fresh));
+    assert_true(lw_rule_due(&r, &fresh) == 0);
+    fresh.heard_ms = 5000 * SEC;
+    assert_true(lw_rule_due(&r, &fresh) == 5200 * SEC);
+    fresh.active = true;
+    assert_true(lw_rule_due(&r, &fresh) == INT64_MAX);
+    /* Other rule types are not timed and ticks leave them alone. */
+    struct lw_rule_conf thr = rule(1, 0, 0);
+    double v;
+    assert_false(lw_rule_timed(&thr));
+    assert_true(lw_rule_due(&thr, &st) == INT64_MAX);
+    assert_int_equal(lw_rule_tick(&thr, &st, 99999 * SEC, &v), LW_RULE_NONE);
+    lw_rules_free(e);
+}
+
+/* ---- coincidence ------------------------------------------------------------------------- */
+
+static void test_smoke_coincidence(void **state)
+{
+    /* Smoke alarms at once (orange); a second independent device of the same building agreeing
+     * within 60 s raises red (GB 50116-2013: two independent devices). */
+    struct lw_rule_conf r = rule(1, 0, 0);
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf a = node_at(1, "2", ""), b = node_at(2, "2", ""), c = node_at(3, "7", ""),
+                        d = node_at(4, "", "");
+    const struct lw_node_conf *nodes[] = {&a, &b, &c, &d};
+    struct lw_rule_state st[4];
+    static const struct {
+        int node;
+        int smoke;
+        int64_t t_ms;
+        enum lw_rule_event ev;
+        bool confirmed; /* after the step */
+        enum lw_level shown;
+    } s[] = {
+        {0, 1, 0, LW_RULE_RAISE, false, LW_LEVEL_ORANGE},        /* a alone */
+        {2, 1, 10 * SEC, LW_RULE_RAISE, false, LW_LEVEL_ORANGE}, /* another building */
+        {3, 1, 11 * SEC, LW_RULE_RAISE, false, LW_LEVEL_ORANGE}, /* no building: no group */
+        {1, 1, 30 * SEC, LW_RULE_RAISE, true, LW_LEVEL_RED},     /* b agrees with a */
+        {1, 0, 40 * SEC, LW_RULE_CLEAR, true, LW_LEVEL_RED},     /* clear shows what was raised */
+        {0, 0, 50 * SEC, LW_RULE_CLEAR, false, LW_LEVEL_ORANGE},
+        {1, 1, 100 * SEC, LW_RULE_RAISE, true, LW_LEVEL_RED}, /* a's alarm ended 50 s ago */
+        {1, 0, 110 * SEC, LW_RULE_CLEAR, true, LW_LEVEL_RED},
+        {1, 1, 300 * SEC, LW_RULE_RAISE, false, LW_LEVEL_ORANGE}, /* a's is 250 s old: alone */
+        {0, 1, 310 * SEC, LW_RULE_RAISE, true, LW_LEVEL_RED},     /* and now a agrees with b */
+        {0, 1, 320 * SEC, LW_RULE_NONE, true, LW_LEVEL_RED},
+    };
+    (void)state;
+    r.metric = LW_METRIC_SMOKE;
+    r.level = LW_LEVEL_ORANGE;
+    r.coincidence = LW_COINC_BUILDING;
+    r.coincidence_ms = 60 * SEC;
+    memset(st, 0, sizeof(st));
+    for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        struct lw_reading rd;
+        struct lw_rule_conf scratch;
+        double v;
+        memset(&rd, 0, sizeof(rd));
+        rd.present = LW_R_SMOKE;
+        rd.smoke_alarm = (uint8_t)s[i].smoke;
+        struct lw_rule_state *x = &st[s[i].node];
+        enum lw_rule_event ev = lw_rules_reading(e, &r, nodes[s[i].node], x, &rd, s[i].t_ms, &v);
+        enum lw_level shown = lw_rule_for_alert(&r, x, &scratch)->level;
+        if (ev != s[i].ev || x->confirmed != s[i].confirmed || shown != s[i].shown)
+            fail_msg("step %zu: event %d confirmed %d level %d", i, ev, x->confirmed, shown);
+    }
+    /* A red rule stays red: there is no level above. */
+    struct lw_rule_conf red = r, scratch;
+    red.level = LW_LEVEL_RED;
+    assert_int_equal(lw_rule_for_alert(&red, &st[0], &scratch)->level, LW_LEVEL_RED);
+    lw_rules_free(e);
+}
+
+static void test_coincidence_by_zone_tag_and_rule(void **state)
+{
+    struct lw_rule_conf r = rule(1, 0, 0), other;
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf a = node_at(1, "2", "old-building,zone-b2-stair"),
+                        b = node_at(2, "3", "zone-b2-stair"), c = node_at(3, "2", "zone-b2-roof");
+    struct lw_rule_state sa, sb, sc, so;
+    struct lw_reading rd;
+    double v;
+    (void)state;
+    r.metric = LW_METRIC_SMOKE;
+    r.coincidence = LW_COINC_ZONE;
+    r.coincidence_ms = 60 * SEC;
+    other = r;
+    strcpy(other.name, "other-rule");
+    memset(&sa, 0, sizeof(sa));
+    memset(&sb, 0, sizeof(sb));
+    memset(&sc, 0, sizeof(sc));
+    memset(&so, 0, sizeof(so));
+    memset(&rd, 0, sizeof(rd));
+    rd.present = LW_R_SMOKE;
+    rd.smoke_alarm = 1;
+    assert_int_equal(lw_rules_reading(e, &r, &a, &sa, &rd, 0, &v), LW_RULE_RAISE);
+    assert_false(sa.confirmed);
+    /* Same building, other zone: not a second device of the zone. */
+    assert_int_equal(lw_rules_reading(e, &r, &c, &sc, &rd, SEC, &v), LW_RULE_RAISE);
+    assert_false(sc.confirmed);
+    /* Another rule's alarms are not this rule's. */
+    assert_int_equal(lw_rules_reading(e, &other, &b, &so, &rd, 2 * SEC, &v), LW_RULE_RAISE);
+    assert_false(so.confirmed);
+    /* Same zone tag, other building: agrees. */
+    assert_int_equal(lw_rules_reading(e, &r, &b, &sb, &rd, 3 * SEC, &v), LW_RULE_RAISE);
+    assert_true(sb.confirmed);
+    /* The same device twice is not two devices. */
+    struct lw_rule_state again;
+    memset(&again, 0, sizeof(again));
+    struct lw_rules *e2 = lw_rules_new();
+    assert_int_equal(lw_rules_reading(e2, &r, &a, &again, &rd, 0, &v), LW_RULE_RAISE);
+    rd.smoke_alarm = 0;
+    assert_int_equal(lw_rules_reading(e2, &r, &a, &again, &rd, SEC, &v), LW_RULE_CLEAR);
+    rd.smoke_alarm = 1;
+    assert_int_equal(lw_rules_reading(e2, &r, &a, &again, &rd, 2 * SEC, &v), LW_RULE_RAISE);
+    assert_false(again.confirmed);
+    lw_rules_free(e2);
+    lw_rules_free(e);
+}
+
+/* ---- gateway radio ----------------------------------------------------------------------- */
+
+static void test_radio_fault(void **state)
+{
+    struct lw_rule_conf r = rule(1, 0, 30 * SEC);
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state *st = NULL;
+    double v;
+    (void)state;
+    r.type = LW_RULE_RADIO_FAULT;
+    r.kinds = 0;
+    r.timeout_ms = 600 * SEC;
+    /* Applies to no node: it is the gateway's own. */
+    struct lw_node_conf n = node_at(1, "", "");
+    for (int k = 0; k < LW_KIND_COUNT; k++) {
+        n.kind = (enum lw_node_kind)k;
+        assert_false(lw_rule_applies(&r, &n));
+    }
+    assert_int_equal(lw_rules_gateway_tick(e, &r, 1000 * SEC, &st, &v), LW_RULE_NONE);
+    assert_non_null(st);
+    lw_rules_radio_input(e, true, 1001 * SEC);
+    assert_int_equal(lw_rules_gateway_tick(e, &r, 1002 * SEC, &st, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rules_gateway_tick(e, &r, 1031 * SEC, &st, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rules_gateway_tick(e, &r, 1032 * SEC, &st, &v), LW_RULE_RAISE);
+    assert_true(v == 1 && st->active);
+    lw_rules_radio_input(e, false, 1040 * SEC);
+    assert_int_equal(lw_rules_gateway_tick(e, &r, 1041 * SEC, &st, &v), LW_RULE_CLEAR);
+    assert_false(st->active);
+    /* Deaf: no frame from any node for the timeout (counted from the first tick). */
+    assert_int_equal(lw_rules_gateway_tick(e, &r, 1599 * SEC, &st, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rules_gateway_tick(e, &r, 1600 * SEC, &st, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rules_gateway_tick(e, &r, 1630 * SEC, &st, &v), LW_RULE_RAISE);
+    lw_rules_frame(e, 1631 * SEC);
+    assert_int_equal(lw_rules_gateway_tick(e, &r, 1632 * SEC, &st, &v), LW_RULE_CLEAR);
+    /* Node rules get nothing from the gateway tick; the gateway node is named. */
+    struct lw_rule_conf thr = rule(1, 0, 0);
+    assert_int_equal(lw_rules_gateway_tick(e, &thr, 2000 * SEC, &st, &v), LW_RULE_NONE);
+    assert_null(st);
+    assert_string_equal(lw_rules_gateway_node(e, "estate")->name, "gateway");
+    lw_rules_free(e);
+}
+
+/* ---- water through the FloodNet filter --------------------------------------------------- */
+
+static struct lw_rule_conf floodnet_rule(double threshold, double clear)
+{
+    struct lw_rule_conf r = rule(threshold, clear, 0);
+    r.filter = LW_FILTER_FLOODNET;
+    r.noise_floor = 10;
+    r.spike = 100;
+    r.max_rise = 250;
+    r.plateau_tol = 2;
+    r.plateau_ms = 3 * MIN;
+    return r;
+}
+
+static void test_water_rule_filtered(void **state)
+{
+    struct lw_rule_conf r = floodnet_rule(76, 40);
+    static const struct rstep s[] = {
+        {5, 0, LW_RULE_NONE, false, 0},           /* noise floor: 0 */
+        {400, 1 * MIN, LW_RULE_NONE, false, NAN}, /* impossible rise: dropped */
+        {0, 2 * MIN, LW_RULE_NONE, false, 0},
+        {180, 3 * MIN, LW_RULE_NONE, false, NAN}, /* jump: held back */
+        {3, 4 * MIN, LW_RULE_NONE, false, 0},     /* back: it was a spike */
+        {50, 5 * MIN, LW_RULE_NONE, false, 50},
+        {80, 6 * MIN, LW_RULE_RAISE, true, 80},   /* gradual water passes at once */
+        {200, 7 * MIN, LW_RULE_NONE, true, NAN},  /* a jump waits one reading */
+        {230, 8 * MIN, LW_RULE_NONE, true, 230},  /* ... and is water */
+        {20, 9 * MIN, LW_RULE_NONE, true, NAN},   /* a sudden drop is held too */
+        {21, 10 * MIN, LW_RULE_CLEAR, false, 21}, /* confirmed */
+    };
+    (void)state;
+    RUNW(r, s);
+}
+
+static void test_parked_car_plateau_never_alarms(void **state)
+{
+    struct lw_rule_conf r = floodnet_rule(76, 40);
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rule_state st;
+    double v;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    /* Dry, then a car parks under the sensor for an hour: 1300 mm "deep", flat. */
+    for (int m = 0; m < 120; m++) {
+        double mm = m >= 10 && m < 70 ? 1300 : 0;
+        struct lw_reading rd = water(mm);
+        assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, (int64_t)m * MIN, &v),
+                         LW_RULE_NONE);
+    }
+    assert_non_null(lw_rules_filter(e, &r, &node));
+    assert_true(lw_rules_filter(e, &r, &node)->dropped_plateau > 0);
+    assert_false(st.active);
+    lw_rules_free(e);
+}
+
+/* ---- rules as data: the shipped set and the rule keys ----------------------------------- */
+
+static const struct lw_rule_conf *find_rule(const struct lw_config *cfg, const char *name)
+{
+    for (size_t i = 0; i < cfg->n_rules; i++)
+        if (strcmp(cfg->rules[i].name, name) == 0)
+            return &cfg->rules[i];
+    fail_msg("shipped configuration has no rule %s", name);
+    return NULL;
+}
+
+static void test_shipped_rules(void **state)
+{
+    const char *src = getenv("LW_SOURCE_DIR");
+    char path[1024];
+    (void)state;
+    assert_non_null(src);
+    snprintf(path, sizeof(path), "%s/config/lorawatch.conf", src);
+    struct lw_config *cfg = lw_config_load(path, NULL, NULL);
+    assert_non_null(cfg);
+    const struct lw_rule_conf *r;
+
+    r = find_rule(cfg, "flood-watch"); /* FloodNet: 76 mm on the 5-minute mean, filtered */
+    assert_int_equal(r->statistic, LW_STAT_MEAN);
+    assert_true(r->window_ms == 5 * MIN && r->threshold == 76);
+    assert_int_equal(r->filter, LW_FILTER_FLOODNET);
+    assert_true(r->noise_floor == 10 && r->max_rise == 250);
+    r = find_rule(cfg, "flood-rising");
+    assert_int_equal(r->statistic, LW_STAT_RISE);
+    assert_int_equal(r->filter, LW_FILTER_FLOODNET);
+    assert_int_equal(find_rule(cfg, "flood-street")->filter, LW_FILTER_FLOODNET);
+    assert_int_equal(find_rule(cfg, "flood-basement")->filter, LW_FILTER_FLOODNET);
+    r = find_rule(cfg, "gas-low"); /* two stages */
+    assert_true(r->threshold >= 10 && r->threshold <= 25 && r->metric == LW_METRIC_GAS);
+    r = find_rule(cfg, "gas-high");
+    assert_true(r->threshold == 50 && r->metric == LW_METRIC_GAS && r->level == LW_LEVEL_RED);
+    r = find_rule(cfg, "fire-smoke");
+    assert_int_equal(r->coincidence, LW_COINC_BUILDING);
+    assert_true(r->coincidence_ms == 60 * SEC && r->persistence_ms == 0);
+    assert_int_equal(r->level, LW_LEVEL_ORANGE);
+    assert_int_equal(r->filter, LW_FILTER_NONE);
+    r = find_rule(cfg, "silence-fire");
+    assert_int_equal(r->type, LW_RULE_SILENCE);
+    assert_true(r->timeout_ms <= 200 * SEC);
+    assert_int_equal(r->hazard, LW_HAZARD_TROUBLE);
+    for (int k = LW_KIND_SMOKE; k <= LW_KIND_CO; k++)
+        assert_true(r->kinds & (1u << k));
+    assert_false(r->kinds & (1u << LW_KIND_WATER));
+    r = find_rule(cfg, "silence-water");
+    assert_true(r->kinds == 1u << LW_KIND_WATER);
+    r = find_rule(cfg, "battery-warn");
+    assert_true(r->statistic == LW_STAT_DAYS_LEFT && r->below && r->threshold == -30);
+    r = find_rule(cfg, "battery-fault");
+    assert_true(r->statistic == LW_STAT_DAYS_LEFT && r->below && r->threshold == -7);
+    assert_int_equal(find_rule(cfg, "tamper")->flag, LW_FLAGBIT_TAMPER);
+    assert_int_equal(find_rule(cfg, "sensor-fault")->flag, LW_FLAGBIT_FAULT);
+    r = find_rule(cfg, "radio-fault");
+    assert_int_equal(r->type, LW_RULE_RADIO_FAULT);
+    assert_true(r->kinds == 0);
+
+    /* The shipped CO rule itself meets EN 50291 at a reading a minute. */
+    r = find_rule(cfg, "co-twa");
+    double t50 = co_alarm_min(r, 50, MIN, 240), t100 = co_alarm_min(r, 100, MIN, 240),
+           t300 = co_alarm_min(r, 300, MIN, 240);
+    assert_true(t50 >= 60 && t50 <= 90);
+    assert_true(t100 >= 10 && t100 <= 40);
+    assert_true(t300 >= 0 && t300 <= 3);
+    assert_true(co_alarm_min(r, 30, MIN, 120) < 0);
+    lw_config_free(cfg);
+}
+
+struct errs {
+    char text[4096];
+    int n;
+};
+
+static void collect(void *arg, const char *msg)
+{
+    struct errs *e = arg;
+    size_t l = strlen(e->text);
+    snprintf(e->text + l, sizeof(e->text) - l, "%s\n", msg);
+    e->n++;
+}
+
+static void test_rule_keys_checked(void **state)
+{
+    /* Each bad section and the error it must give, as file:line. */
+    static const struct {
+        const char *text, *want;
+    } cases[] = {
+        {"[rule:r]\nmetric = water_mm\nthreshold = 5\nclear = 1\nlevel = red\nstatistic = rise\n",
+         "t.conf:6: [rule:r] statistic = rise: needs a window"},
+        {"[rule:r]\nmetric = water_mm\nthreshold = 5\nclear = 1\nlevel = red\nwindow = 5m\n",
+         "t.conf:6: [rule:r] window: only for statistic mean, rise, twa or days_left"},
+        {"[rule:r]\nmetric = co_ppm\nthreshold = 40\nclear = 20\nlevel = red\nstatistic = twa\n"
+         "window = 1h\nexponent = 9\n",
+         "t.conf:8: [rule:r] exponent = 9: must be in 1..4"},
+        {"[rule:r]\nmetric = co_ppm\nthreshold = 40\nclear = 20\nlevel = red\nexponent = 2\n",
+         "t.conf:6: [rule:r] exponent: only for statistic = twa"},
+        {"[rule:r]\nmetric = battery_mv\nthreshold = 30\nclear = 45\nlevel = red\n"
+         "statistic = days_left\nwindow = 7d\n",
+         "[rule:r] clear = 45: must be below threshold 30 for a rising rule"},
+        {"[rule:r]\nmetric = battery_mv\nthreshold = 3\nclear = 1\nlevel = red\n"
+         "statistic = days_left\nwindow = 7d\n",
+         "t.conf:6: [rule:r] statistic = days_left: needs direction = below"},
+        {"[rule:r]\nmetric = gas_lel\nthreshold = 20\nclear = 10\nlevel = red\nfilter = floodnet\n",
+         "t.conf:6: [rule:r] filter = floodnet: only for metric water_mm"},
+        {"[rule:r]\nmetric = water_mm\nthreshold = 20\nclear = 10\nlevel = red\nfilter = auto\n",
+         "t.conf:6: [rule:r] filter = auto: must be one of: none, floodnet"},
+        {"[rule:r]\nmetric = gas_lel\nthreshold = 20\nclear = 10\nlevel = red\nspike = 30\n",
+         "t.conf:6: [rule:r] spike: only with filter = floodnet"},
+        {"[rule:r]\nmetric = water_mm\nthreshold = 20\nclear = 10\nlevel = red\nmax_rise = 5\n",
+         "t.conf:6: [rule:r] max_rise: only with filter = floodnet"},
+        {"[rule:r]\nmetric = water_mm\nthreshold = 20\nclear = 10\nlevel = red\n"
+         "filter = floodnet\nmax_rise = 0\n",
+         "t.conf:7: [rule:r] max_rise = 0: must be in 1..65535 mm/min"},
+        {"[rule:r]\nmetric = water_mm\nthreshold = 20\nclear = 10\nlevel = red\nstatistic = sum\n",
+         "t.conf:6: [rule:r] statistic = sum: must be one of: value, mean, rise, twa, days_left"},
+        {"[rule:r]\nmetric = smoke\nthreshold = 1\nclear = 0\nlevel = red\ncoincidence = street\n",
+         "t.conf:6: [rule:r] coincidence = street: must be one of: none, building, zone"},
+        {"[rule:s]\ntype = silence\nlevel = blue\n",
+         "t.conf:1: [rule:s] timeout: a silence rule needs a timeout of at least 1 s"},
+        {"[rule:s]\ntype = silence\nlevel = blue\ntimeout = 200s\nthreshold = 3\n",
+         "t.conf:5: [rule:s] threshold: not a key of type = silence rules"},
+        {"[rule:s]\ntype = silence\nlevel = blue\ntimeout = 200s\ndirection = below\n",
+         "t.conf:5: [rule:s] direction: not a key of type = silence rules"},
+        {"[rule:f]\ntype = flag\nlevel = blue\n",
+         "t.conf:1: [rule:f]: a flag rule needs flag = fault, tamper or low_battery"},
+        {"[rule:f]\ntype = flag\nlevel = blue\nflag = smoke\n",
+         "t.conf:4: [rule:f] flag = smoke: must be one of: none, fault, tamper, low_battery"},
+        {"[rule:g]\ntype = radio_fault\nlevel = blue\ntags = basement\n",
+         "t.conf:4: [rule:g] tags: not a key of type = radio_fault rules"},
+        {"[rule:t]\ntype = threshold\nlevel = blue\n",
+         "t.conf:1: [rule:t]: missing required key 'metric'"},
+        {"[rule:t]\ntype = alarm\nlevel = blue\n",
+         "t.conf:2: [rule:t] type = alarm: must be one of: threshold, silence, flag, radio_fault"},
+    };
+    (void)state;
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct errs e;
+        memset(&e, 0, sizeof(e));
+        struct lw_config *cfg =
+            lw_config_parse("t.conf", cases[i].text, strlen(cases[i].text), collect, &e);
+        if (cfg || !strstr(e.text, cases[i].want))
+            fail_msg("case %zu: expected \"%s\", got:\n%s", i, cases[i].want, e.text);
+    }
+}
+
+static void test_rule_keys_parsed(void **state)
+{
+    static const char text[] = "[rule:s]\ntype = silence\nlevel = yellow\ntimeout = 3m\n"
+                               "[rule:f]\ntype = flag\nflag = low_battery\nlevel = blue\n"
+                               "kinds = smoke\n"
+                               "[rule:w]\nmetric = water_mm\nthreshold = 5\nclear = 1\n"
+                               "level = red\n"
+                               "[rule:c]\nmetric = smoke\nthreshold = 1\nclear = 0\n"
+                               "level = blue\ncoincidence = zone\ncoincidence_window = 2m\n";
+    struct errs e;
+    (void)state;
+    memset(&e, 0, sizeof(e));
+    struct lw_config *cfg = lw_config_parse("t.conf", text, strlen(text), collect, &e);
+    if (!cfg)
+        fail_msg("%s", e.text);
+    assert_int_equal(cfg->rules[0].type, LW_RULE_SILENCE);
+    assert_true(cfg->rules[0].timeout_ms == 3 * MIN);
+    assert_int_equal(cfg->rules[0].hazard, LW_HAZARD_TROUBLE);
+    assert_true(cfg->rules[0].kinds == (1u << LW_KIND_COUNT) - 1);
+    assert_int_equal(cfg->rules[1].flag, LW_FLAGBIT_LOW_BATTERY);
+    assert_true(cfg->rules[1].kinds == 1u << LW_KIND_SMOKE);
+    assert_true(cfg->rules[1].threshold == 1 && cfg->rules[1].clear == 0);
+    assert_int_equal(cfg->rules[2].filter, LW_FILTER_NONE);
+    assert_int_equal(cfg->rules[3].coincidence, LW_COINC_ZONE);
+    assert_true(cfg->rules[3].coincidence_ms == 2 * MIN);
+    assert_string_equal(lw_rule_value_unit(&cfg->rules[0]), "s");
+    assert_string_equal(lw_rule_type_name(cfg->rules[1].type), "flag");
+    lw_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -335,6 +1149,24 @@ int main(void)
         cmocka_unit_test(test_metric_value_units),
         cmocka_unit_test(test_metric_value_absent_fields),
         cmocka_unit_test(test_gas_suppressed_while_warming_up),
+        cmocka_unit_test(test_sliding_mean),
+        cmocka_unit_test(test_mean_with_persistence),
+        cmocka_unit_test(test_rate_of_rise),
+        cmocka_unit_test(test_rise_exact_slope),
+        cmocka_unit_test(test_statistic_history_is_bounded),
+        cmocka_unit_test(test_co_twa_en50291_windows),
+        cmocka_unit_test(test_co_twa_clears_after_fresh_air),
+        cmocka_unit_test(test_battery_days_left),
+        cmocka_unit_test(test_flag_rules),
+        cmocka_unit_test(test_silence_from_ticks),
+        cmocka_unit_test(test_smoke_coincidence),
+        cmocka_unit_test(test_coincidence_by_zone_tag_and_rule),
+        cmocka_unit_test(test_radio_fault),
+        cmocka_unit_test(test_water_rule_filtered),
+        cmocka_unit_test(test_parked_car_plateau_never_alarms),
+        cmocka_unit_test(test_shipped_rules),
+        cmocka_unit_test(test_rule_keys_checked),
+        cmocka_unit_test(test_rule_keys_parsed),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -41,7 +41,7 @@ check_options lorawatch.1 lorawatch
 # The client's commands, from the "Commands:" block of its help, each with its own options.
 "$LW_BIN/lorawatch" --help >"$WORK/cli.help" || fail "lorawatch --help exit status"
 for cmd in $(sed -n '/^Commands:/,/^$/s/^  \([a-z][a-z-]*\) .*/\1/p' "$WORK/cli.help"); do
-  grep -Eq "^\.B $cmd\$" "$MAN/lorawatch.1" || fail "lorawatch.1 does not document command $cmd"
+  grep -qxF ".B $(roff "$cmd")" "$MAN/lorawatch.1" || fail "lorawatch.1 does not document command $cmd"
   check_options lorawatch.1 lorawatch "$cmd"
 done
 pass "every option and command of lorawatchd and lorawatch is documented"

@@ -562,6 +562,110 @@ static void test_join_nonce_exhausted(void **state)
 }
 
 /* A personalised node that also holds a root key moves to a joined session. */
+/* Without an answer the core sends a new JOIN_REQ (new nonce) after 10 s, 20 s, 40 s ... up to
+ * the cap; an accepted JOIN_ACC ends the retries; join_attempts_max gives up. */
+static void test_join_retry_backoff(void **state)
+{
+    struct lw_node n;
+    struct fake_radio fr;
+    uint64_t expect[] = {10000, 20000, 40000, 80000};
+    (void)state;
+
+    make_join_node(&n, &fr, 0x100);
+    assert_int_equal(lw_node_next_due(&n), UINT64_MAX);
+    assert_int_equal(lw_node_join_start(&n), LW_JOIN_REQ_LEN);
+    for (size_t i = 0; i < 4; i++) {
+        uint64_t due = lw_node_next_due(&n);
+        assert_int_equal(due - fr.now, expect[i]); /* no hal.random: no spread */
+        fr.now = due - 1;
+        assert_int_equal(lw_node_poll(&n, fr.now), 0);
+        fr.now = due;
+        assert_int_equal(lw_node_poll(&n, fr.now), 1);
+        assert_int_equal(fr.stored_nonce, 0x102 + i);
+    }
+    assert_int_equal(fr.n, 5);
+    assert_int_equal(lw_node_join_attempts(&n), 5);
+    /* The gateway answers the latest request: retries stop. */
+    uint8_t acc[LW_JOIN_ACC_LEN];
+    gateway_answer(&fr, 4, 0x104, root_r, 0x0123, acc, NULL);
+    assert_int_equal(lw_node_handle_downlink(&n, acc, sizeof(acc)), LW_OK);
+    assert_false(lw_node_join_pending(&n));
+    assert_int_equal(lw_node_next_due(&n), UINT64_MAX);
+    assert_int_equal(lw_node_poll(&n, fr.now + 10000000), 0);
+    assert_int_equal(fr.n, 5);
+
+    /* A cap on attempts. */
+    struct lw_node_config cfg = n.cfg;
+    struct lw_node_hal hal = n.hal;
+    cfg.join_attempts_max = 2;
+    cfg.join_backoff_max_ms = 15000;
+    assert_int_equal(lw_node_init(&n, &cfg, &hal), LW_OK);
+    fr.now = 0;
+    assert_int_equal(lw_node_join_start(&n), LW_JOIN_REQ_LEN);
+    assert_int_equal(lw_node_poll(&n, 10000), 1);
+    assert_int_equal(lw_node_next_due(&n), 25000); /* capped at 15 s */
+    assert_int_equal(lw_node_poll(&n, 25000), 0);
+    assert_true(lw_node_join_failed(&n));
+    assert_false(lw_node_join_pending(&n));
+    assert_int_equal(lw_node_next_due(&n), UINT64_MAX);
+}
+
+/* An ALARM is re-sent with new counters and growing delays until the gateway's ACK names one of
+ * its counters; routine reports are not. */
+static void test_alarm_retransmitted_until_ack(void **state)
+{
+    struct lw_node n;
+    struct fake_radio fr;
+    struct lw_frame_hdr hdr;
+    uint8_t ack[LW_FRAME_MAX_LEN];
+    (void)state;
+
+    make_node(&n, &fr, 1);
+    n.hal.on_receive = fake_on_receive;
+    assert_true(lw_node_report(&n, &water_reading, false) > 0);
+    assert_false(lw_node_alarm_pending(&n));
+    assert_int_equal(lw_node_next_due(&n), UINT64_MAX);
+    assert_true(lw_node_report(&n, &water_reading, true) > 0); /* fcnt 2 */
+    assert_true(lw_node_alarm_pending(&n));
+    assert_int_equal(lw_node_next_due(&n), 2000);
+    fr.now = 2000;
+    assert_int_equal(lw_node_poll(&n, fr.now), 1); /* fcnt 3 */
+    assert_int_equal(lw_node_next_due(&n), 6000);
+    fr.now = 6000;
+    assert_int_equal(lw_node_poll(&n, fr.now), 1); /* fcnt 4 */
+    assert_int_equal(fr.n, 4);
+    assert_int_equal(lw_frame_peek(fr.frames[3], fr.lens[3], &hdr), LW_OK);
+    assert_int_equal(hdr.type, LW_FT_ALARM);
+    assert_true(hdr.ack_req);
+    assert_int_equal(hdr.fcnt, 4);
+    assert_int_equal(lw_node_alarm_attempts(&n), 3);
+
+    /* An ACK naming a counter of another frame changes nothing; one naming fcnt 3 (the copy
+     * that arrived) ends the retries. */
+    struct lw_frame_hdr h = {
+        .type = LW_FT_ACK, .net_id = 0x4C57, .src = 0, .dst = 0x0101, .fcnt = 1};
+    uint8_t named[4] = {1, 0, 0, 0};
+    int len = lw_frame_seal(&h, test_key, named, 4, ack, sizeof(ack));
+    assert_int_equal(lw_node_handle_downlink(&n, ack, (size_t)len), LW_OK);
+    assert_true(lw_node_alarm_pending(&n));
+    h.fcnt = 2;
+    named[0] = 3;
+    len = lw_frame_seal(&h, test_key, named, 4, ack, sizeof(ack));
+    assert_int_equal(lw_node_handle_downlink(&n, ack, (size_t)len), LW_OK);
+    assert_false(lw_node_alarm_pending(&n));
+    assert_int_equal(lw_node_alarm_acks(&n), 1);
+    assert_int_equal(lw_node_next_due(&n), UINT64_MAX);
+    assert_int_equal(lw_node_poll(&n, 1000000), 0);
+    assert_int_equal(fr.n, 4);
+
+    /* An empty ACK acknowledges the latest alarm. */
+    assert_true(lw_node_report(&n, &water_reading, true) > 0);
+    h.fcnt = 3;
+    len = lw_frame_seal(&h, test_key, NULL, 0, ack, sizeof(ack));
+    assert_int_equal(lw_node_handle_downlink(&n, ack, (size_t)len), LW_OK);
+    assert_false(lw_node_alarm_pending(&n));
+}
+
 static void test_personalised_node_can_join(void **state)
 {
     struct lw_node n;
@@ -679,6 +783,8 @@ int main(void)
         cmocka_unit_test(test_join_send_failure_keeps_nonce_spent),
         cmocka_unit_test(test_join_reboot_resumes_after_stored_nonce),
         cmocka_unit_test(test_join_nonce_exhausted),
+        cmocka_unit_test(test_join_retry_backoff),
+        cmocka_unit_test(test_alarm_retransmitted_until_ack),
         cmocka_unit_test(test_personalised_node_can_join),
         cmocka_unit_test(test_personalised_downlink_and_reboot),
     };

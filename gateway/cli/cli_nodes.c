@@ -1,0 +1,826 @@
+/* lorawatch pair, nodes, node, unpair, retire, replace, locate, calibrate, rekey, test-alarm:
+ * the node registry, through the daemon's control socket. Human tables by default, --json for
+ * scripts; every failure is one line saying what to do, with the exit status of cli.h. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "lw_error.h"
+#include "lw_parse.h"
+
+/* Options every node command takes. */
+struct common {
+    const char *socket;
+    int json;
+};
+
+enum { OPT_SOCKET = 's', OPT_JSON = 'j', OPT_HELP = 'h', OPT_BASE = 256 };
+
+/* ---- output helpers ---------------------------------------------------------------------- */
+
+static const char *jstr(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static bool jnum(const cJSON *o, const char *name, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(v))
+        return false;
+    *out = v->valuedouble;
+    return true;
+}
+
+static void ago(double ms_then, char *out, size_t cap)
+{
+    double s = (double)time(NULL) - ms_then / 1000.0;
+    if (s < 0)
+        s = 0;
+    if (s < 120)
+        snprintf(out, cap, "%.0f s ago", s);
+    else if (s < 7200)
+        snprintf(out, cap, "%.0f min ago", s / 60);
+    else if (s < 172800)
+        snprintf(out, cap, "%.0f h ago", s / 3600);
+    else
+        snprintf(out, cap, "%.0f d ago", s / 86400);
+}
+
+static void clock_time(double ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
+}
+
+static void place_of(const cJSON *node, char *out, size_t cap)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(node, "place");
+    const char *b = jstr(p, "building"), *f = jstr(p, "floor"), *u = jstr(p, "unit");
+    snprintf(out, cap, "%s%s%s%s%s%s%s", b, *b && (*f || *u) ? "/" : "", *f ? "F" : "", f,
+             *f && *u ? "/" : "", u, !*b && !*f && !*u ? jstr(p, "text") : "");
+}
+
+/* Reading as one line of "name value unit". */
+static void reading_text(const cJSON *r, char *out, size_t cap)
+{
+    static const struct {
+        const char *name, *label, *unit;
+    } f[] = {{"water_mm", "water", "mm"},   {"smoke", "smoke", ""},
+             {"obscuration", "obsc.", "%/m"}, {"gas_lel", "gas", "%LEL"},
+             {"co_ppm", "CO", "ppm"},       {"temp_c", "temp", "°C"},
+             {"battery_mv", "battery", "mV"}};
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]) && n < cap; i++) {
+        double v;
+        if (jnum(r, f[i].name, &v))
+            n += (size_t)snprintf(out + n, cap - n, "%s%s %g%s%s", n ? ", " : "", f[i].label, v,
+                                  *f[i].unit ? " " : "", f[i].unit);
+    }
+}
+
+/* ---- shared option parsing --------------------------------------------------------------- */
+
+/* Parse argv with the command's own options plus --socket/--json/--help. handle(arg, opt,
+ * optarg) returns 0, or an exit status to stop with. */
+static int parse(const char *cmd, int argc, char **argv, const struct option *extra, size_t n_extra,
+                 void (*usage)(FILE *), struct common *c, int (*handle)(void *, int, const char *),
+                 void *arg)
+{
+    struct option opts[32];
+    size_t n = 0;
+    for (size_t i = 0; i < n_extra && n < 28; i++)
+        opts[n++] = extra[i];
+    opts[n++] = (struct option){"socket", required_argument, NULL, OPT_SOCKET};
+    opts[n++] = (struct option){"json", no_argument, NULL, OPT_JSON};
+    opts[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+    opts[n] = (struct option){NULL, 0, NULL, 0};
+    int o;
+    optind = 0; /* GNU getopt: 0 re-initialises it fully (main has used it already) */
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, "s:jh", opts, NULL)) != -1) {
+        if (o == OPT_SOCKET) {
+            c->socket = optarg;
+        } else if (o == OPT_JSON) {
+            c->json = 1;
+        } else if (o == OPT_HELP) {
+            usage(stdout);
+            return CLI_EXIT_OK + 1000; /* stop, successfully */
+        } else if (o == '?' || o == ':') {
+            if (optopt >= OPT_BASE || (optopt > 0 && optopt < 128 && optopt != '?'))
+                fprintf(stderr, "lorawatch %s: option needs a value or is unknown: %s\n", cmd,
+                        argv[optind - 1]);
+            else
+                fprintf(stderr, "lorawatch %s: unknown option %s\n", cmd, argv[optind - 1]);
+            usage(stderr);
+            return CLI_EXIT_USAGE;
+        } else {
+            int rc = handle(arg, o, optarg);
+            if (rc)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+/* Send req; print the reply as JSON (--json) or let show() print it. */
+static int call(const char *cmd, const struct common *c, cJSON *req, void (*show)(const cJSON *))
+{
+    int rc;
+    cJSON *reply = cli_call(cmd, cli_socket_path(c->socket), req, 10, false, &rc);
+    cJSON_Delete(req);
+    if (!reply)
+        return rc;
+    if (c->json)
+        cli_print_json(reply);
+    else if (show)
+        show(reply);
+    cJSON_Delete(reply);
+    return CLI_EXIT_OK;
+}
+
+static cJSON *request(const char *cmd)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "cmd", cmd);
+    return o;
+}
+
+/* Exactly one positional NODE argument. */
+static const char *one_node(const char *cmd, int argc, char **argv, void (*usage)(FILE *))
+{
+    if (optind != argc - 1) {
+        fprintf(stderr, "lorawatch %s: %s\n", cmd,
+                optind >= argc ? "which node? give its name, address or EUI"
+                               : "only one node at a time");
+        usage(stderr);
+        return NULL;
+    }
+    return argv[optind];
+}
+
+#define COMMON_HELP                                                                                \
+    "  -s, --socket PATH  the daemon's control socket (default $LORAWATCH_SOCKET, else\n"          \
+    "                     " CLI_DEFAULT_SOCKET ")\n"                                               \
+    "  -j, --json         print the daemon's reply as JSON\n"                                      \
+    "  -h, --help         print this help\n"
+
+#define EXIT_HELP                                                                                  \
+    "\nExit status: 0 done; 1 failed (database); 2 usage; 3 daemon not running; 4 no such\n"      \
+    "node; 5 permission denied; 6 timed out; 7 refused in the node's current state.\n"
+
+/* ---- place options shared by pair and locate --------------------------------------------- */
+
+enum {
+    O_EUI = OPT_BASE,
+    O_KEY,
+    O_KIND,
+    O_NAME,
+    O_BUILDING,
+    O_FLOOR,
+    O_UNIT,
+    O_GRID,
+    O_PLACE,
+    O_TAGS,
+    O_LABEL,
+    O_WAIT,
+    O_MOUNT,
+    O_ZERO,
+    O_ALL,
+    O_WINDOW,
+};
+
+#define PLACE_OPTIONS                                                                              \
+    {"building", required_argument, NULL, O_BUILDING}, {"floor", required_argument, NULL, O_FLOOR}, \
+        {"unit", required_argument, NULL, O_UNIT}, {"grid", required_argument, NULL, O_GRID},      \
+        {"place", required_argument, NULL, O_PLACE}, {"tags", required_argument, NULL, O_TAGS},   \
+        {"label", required_argument, NULL, O_LABEL}
+
+#define PLACE_HELP                                                                                 \
+    "  --building B --floor F --unit U   where the node hangs: the duty worker is sent there\n"    \
+    "  --grid G           grid sector (its worker is paged first)\n"                              \
+    "  --place TEXT       free-text description (\"ramp, left wall\")\n"                          \
+    "  --tags T1,T2       place tags the rules use (low-lying, basement, old-building ...)\n"     \
+    "  --label TEXT       human name shown with alerts\n"
+
+static int place_opt(cJSON *req, int o, const char *v)
+{
+    static const struct {
+        int opt;
+        const char *field;
+    } m[] = {{O_BUILDING, "building"}, {O_FLOOR, "floor"}, {O_UNIT, "unit"}, {O_GRID, "grid"},
+             {O_PLACE, "place"},       {O_TAGS, "tags"},   {O_LABEL, "label"}};
+    for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
+        if (m[i].opt == o) {
+            cJSON_DeleteItemFromObject(req, m[i].field);
+            cJSON_AddStringToObject(req, m[i].field, v);
+            return 1;
+        }
+    return 0;
+}
+
+/* ---- nodes ------------------------------------------------------------------------------- */
+
+static void nodes_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch nodes [--all] [OPTIONS]\n"
+                 "\n"
+                 "List the paired nodes: address, name, kind, place, state, when last heard,\n"
+                 "RSSI/SNR of the last frame, battery and hops. States: pending (paired, not\n"
+                 "joined yet), active, silent (not heard for 200 s, water nodes 15 min),\n"
+                 "never-heard, retired (with --all).\n"
+                 "\n"
+                 "  -a, --all          include retired nodes\n" COMMON_HELP EXIT_HELP);
+}
+
+static void show_nodes(const cJSON *reply)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(reply, "nodes");
+    printf("%-6s %-20s %-6s %-24s %-11s %-13s %-13s %-8s %s\n", "ADDR", "NAME", "KIND", "PLACE",
+           "STATE", "LAST SEEN", "RSSI/SNR", "BATTERY", "HOPS");
+    const cJSON *n;
+    int count = 0;
+    cJSON_ArrayForEach(n, arr)
+    {
+        double addr = 0, last, rssi, snr, batt, hops;
+        char place[64], seen[32] = "-", link[32] = "-", bat[16] = "-", hop[8] = "-";
+        jnum(n, "address", &addr);
+        place_of(n, place, sizeof(place));
+        if (jnum(n, "last_seen_ms", &last))
+            ago(last, seen, sizeof(seen));
+        if (jnum(n, "rssi", &rssi) && jnum(n, "snr", &snr))
+            snprintf(link, sizeof(link), "%.0f/%.1f", rssi, snr);
+        if (jnum(n, "battery_mv", &batt))
+            snprintf(bat, sizeof(bat), "%.2f V", batt / 1000);
+        if (jnum(n, "hops", &hops))
+            snprintf(hop, sizeof(hop), "%.0f", hops);
+        printf("0x%04X %-20s %-6s %-24s %-11s %-13s %-13s %-8s %s\n", (unsigned)addr,
+               jstr(n, "name"), jstr(n, "kind"), place, jstr(n, "state"), seen, link, bat, hop);
+        count++;
+    }
+    if (!count)
+        printf("(no nodes: pair one with 'lorawatch pair')\n");
+}
+
+static int nodes_opt(void *arg, int o, const char *v)
+{
+    (void)v;
+    if (o == O_ALL)
+        cJSON_AddBoolToObject(arg, "all", 1);
+    return 0;
+}
+
+static int cli_nodes(int argc, char **argv)
+{
+    static const struct option opts[] = {{"all", no_argument, NULL, O_ALL}};
+    struct common c = {0};
+    cJSON *req = request("nodes");
+    int rc = parse("nodes", argc, argv, opts, 1, nodes_usage, &c, nodes_opt, req);
+    if (rc == 0 && optind < argc) {
+        fprintf(stderr, "lorawatch nodes: unexpected argument '%s'\n", argv[optind]);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc) {
+        cJSON_Delete(req);
+        return rc >= 1000 ? rc - 1000 : rc;
+    }
+    return call("nodes", &c, req, show_nodes);
+}
+
+/* ---- node show --------------------------------------------------------------------------- */
+
+static void show_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch node show NODE [OPTIONS]\n"
+                 "\n"
+                 "Everything known about one node (by name, address such as 0x0012, or EUI):\n"
+                 "place, state, link (RSSI, SNR, spreading factor and the margin above the\n"
+                 "demodulation floor), hops and relay, battery, the latest reading, calibration.\n"
+                 "\n" COMMON_HELP EXIT_HELP);
+}
+
+static void print_node(const cJSON *n)
+{
+    double v, w;
+    char t[64], place[160];
+    printf("%s  (address 0x%04X, EUI %s, %s, %s)\n", jstr(n, "name"),
+           jnum(n, "address", &v) ? (unsigned)v : 0u, jstr(n, "eui"), jstr(n, "kind"),
+           jstr(n, "source"));
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(n, "place");
+    snprintf(place, sizeof(place), "building %s, floor %s, unit %s, grid %s", jstr(p, "building"),
+             jstr(p, "floor"), jstr(p, "unit"), jstr(p, "grid"));
+    printf("  %-12s %s\n", "place", place);
+    if (*jstr(p, "text"))
+        printf("  %-12s %s\n", "", jstr(p, "text"));
+    if (*jstr(p, "tags"))
+        printf("  %-12s %s\n", "tags", jstr(p, "tags"));
+    printf("  %-12s %s", "state", jstr(n, "state"));
+    if (jnum(n, "pairing_until_ms", &v)) {
+        clock_time(v, t, sizeof(t));
+        printf(" (pairing open until %s)", t);
+    }
+    printf("\n");
+    if (jnum(n, "last_seen_ms", &v)) {
+        ago(v, t, sizeof(t));
+        printf("  %-12s %s", "last heard", t);
+        if (jnum(n, "frames", &w))
+            printf(", %.0f frames since the daemon started", w);
+        printf("\n");
+    } else {
+        printf("  %-12s never\n", "last heard");
+    }
+    if (jnum(n, "rssi", &v) && jnum(n, "snr", &w)) {
+        double sf = 0, m = 0;
+        jnum(n, "sf", &sf);
+        jnum(n, "link_margin_db", &m);
+        printf("  %-12s RSSI %.1f dBm, SNR %.1f dB, SF%.0f: margin %.1f dB%s\n", "link", v, w, sf,
+               m, m < 5 ? " (weak: move the node, or add a relay)" : "");
+    }
+    if (jnum(n, "hops", &v)) {
+        double relay;
+        printf("  %-12s %.0f", "hops", v);
+        if (jnum(n, "relay", &relay))
+            printf(" (last relay 0x%04X)", (unsigned)relay);
+        printf("\n");
+    }
+    if (jnum(n, "battery_mv", &v))
+        printf("  %-12s %.2f V\n", "battery", v / 1000);
+    const cJSON *r = cJSON_GetObjectItemCaseSensitive(n, "reading");
+    if (r) {
+        char text[256];
+        reading_text(r, text, sizeof(text));
+        printf("  %-12s %s\n", "reading", text);
+    }
+    if (jnum(n, "mount_height_mm", &v) && jnum(n, "zero_offset_mm", &w))
+        printf("  %-12s mount height %.0f mm, zero offset %.0f mm\n", "calibration", v, w);
+}
+
+static void show_node(const cJSON *reply)
+{
+    print_node(cJSON_GetObjectItemCaseSensitive(reply, "node"));
+}
+
+static int no_opt(void *arg, int o, const char *v)
+{
+    (void)arg;
+    (void)o;
+    (void)v;
+    return 0;
+}
+
+static int cli_node(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "show") != 0) {
+        if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+            show_usage(stdout);
+            return CLI_EXIT_OK;
+        }
+        fprintf(stderr, "lorawatch node: expected 'show NODE'\n");
+        show_usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    struct common c = {0};
+    int rc = parse("node show", argc - 1, argv + 1, NULL, 0, show_usage, &c, no_opt, NULL);
+    if (rc)
+        return rc >= 1000 ? rc - 1000 : rc;
+    const char *id = one_node("node show", argc - 1, argv + 1, show_usage);
+    if (!id)
+        return CLI_EXIT_USAGE;
+    cJSON *req = request("node-show");
+    cJSON_AddStringToObject(req, "node", id);
+    return call("node show", &c, req, show_node);
+}
+
+/* ---- pair -------------------------------------------------------------------------------- */
+
+static void pair_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: lorawatch pair --eui EUI --key KEY --kind KIND --name NAME\n"
+            "                      [--building B --floor F --unit U --grid G] [OPTIONS]\n"
+            "\n"
+            "Pair a node standing next to it: the daemon opens a pairing window for this EUI,\n"
+            "the node (switched into pairing mode) joins, and once its first reading arrives\n"
+            "this prints it with the link quality: RSSI, SNR and the margin above the\n"
+            "demodulation floor at its spreading factor, hops and relay. Pairing the same\n"
+            "pending name again reopens its window.\n"
+            "\n"
+            "  --eui EUI          the node's EUI-64, 16 hex digits (on its label)\n"
+            "  --key KEY          its 128-bit root key, 32 hex digits (on its label; from\n"
+            "                     'lorawatch keygen' when you program it yourself)\n"
+            "  --kind KIND        water, smoke, gas, co or multi\n"
+            "  --name NAME        a unique name (letters, digits, '-', '_', '.')\n" PLACE_HELP
+            "  --mount-height MM  water sensors: height above the zero level\n"
+            "  --wait S           wait this long for the join and first reading (default 120;\n"
+            "                     0: open the window and return at once)\n"
+            "  --window S         how long the daemon accepts the join (default: --wait, at\n"
+            "                     least 60)\n" COMMON_HELP EXIT_HELP);
+}
+
+struct pair_args {
+    cJSON *req;
+    double wait_s;
+    double window_s;
+    const char *cmd;
+};
+
+static int pair_opt(void *arg, int o, const char *v)
+{
+    struct pair_args *a = arg;
+    uint32_t u;
+    if (place_opt(a->req, o, v))
+        return 0;
+    switch (o) {
+    case O_EUI:
+        cJSON_AddStringToObject(a->req, "eui", v);
+        return 0;
+    case O_KEY:
+        cJSON_AddStringToObject(a->req, "key", v);
+        return 0;
+    case O_KIND:
+        cJSON_AddStringToObject(a->req, "kind", v);
+        return 0;
+    case O_NAME:
+        cJSON_AddStringToObject(a->req, "name", v);
+        return 0;
+    case O_MOUNT:
+        if (lw_parse_u32(v, 0, 20000, &u) != LW_OK) {
+            fprintf(stderr, "lorawatch %s: --mount-height %s: 0 to 20000 (mm)\n", a->cmd, v);
+            return CLI_EXIT_USAGE;
+        }
+        cJSON_AddNumberToObject(a->req, "mount_height_mm", u);
+        return 0;
+    case O_WAIT:
+    case O_WINDOW:
+        if (lw_parse_u32(v, 0, 86400, &u) != LW_OK) {
+            fprintf(stderr, "lorawatch %s: %s %s: seconds, 0 to 86400\n", a->cmd,
+                    o == O_WAIT ? "--wait" : "--window", v);
+            return CLI_EXIT_USAGE;
+        }
+        *(o == O_WAIT ? &a->wait_s : &a->window_s) = u;
+        return 0;
+    }
+    return 0;
+}
+
+/* Poll the node until it is active and has sent a reading, or the wait is over. */
+static int wait_for_join(const char *cmd, const struct common *c, const char *name, double wait_s,
+                         cJSON **node_out)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    bool joined = false;
+    for (;;) {
+        cJSON *req = request("node-show");
+        cJSON_AddStringToObject(req, "node", name);
+        int rc;
+        cJSON *reply = cli_call(cmd, cli_socket_path(c->socket), req, 10, false, &rc);
+        cJSON_Delete(req);
+        if (!reply)
+            return rc;
+        cJSON *n = cJSON_DetachItemFromObjectCaseSensitive(reply, "node");
+        cJSON_Delete(reply);
+        bool active = n && strcmp(jstr(n, "state"), "pending") != 0;
+        if (active && !joined && !c->json) {
+            printf("%s joined; waiting for its first reading ...\n", name);
+            fflush(stdout);
+        }
+        joined = joined || active;
+        if (active && cJSON_GetObjectItemCaseSensitive(n, "reading")) {
+            *node_out = n;
+            return CLI_EXIT_OK;
+        }
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        double el = (double)(now.tv_sec - start.tv_sec) + (now.tv_nsec - start.tv_nsec) / 1e9;
+        if (el >= wait_s) {
+            cJSON_Delete(n);
+            fprintf(stderr,
+                    joined ? "lorawatch %s: %s joined but sent no reading within %.0f s; check "
+                             "'lorawatch node show %s' later\n"
+                           : "lorawatch %s: no join from %s within %.0f s: is the node in pairing "
+                             "mode, in range, and is the key the one on its label? The window "
+                             "stays open ('lorawatch node show %s'; 'lorawatch unpair' to "
+                             "cancel)\n",
+                    cmd, name, wait_s, name);
+            return CLI_EXIT_TIMEOUT;
+        }
+        cJSON_Delete(n);
+        usleep(300 * 1000);
+    }
+}
+
+static int pair_like(const char *cmd, int argc, char **argv, const struct option *opts,
+                     size_t n_opts, void (*usage)(FILE *), bool named)
+{
+    struct common c = {0};
+    struct pair_args a = {.req = request(cmd), .wait_s = 120, .window_s = -1, .cmd = cmd};
+    int rc = parse(cmd, argc, argv, opts, n_opts, usage, &c, pair_opt, &a);
+    if (rc) {
+        cJSON_Delete(a.req);
+        return rc >= 1000 ? rc - 1000 : rc;
+    }
+    const char *name = NULL;
+    if (named) {
+        name = one_node(cmd, argc, argv, usage);
+        if (!name) {
+            cJSON_Delete(a.req);
+            return CLI_EXIT_USAGE;
+        }
+        cJSON_AddStringToObject(a.req, "node", name);
+    } else if (optind < argc) {
+        fprintf(stderr, "lorawatch %s: unexpected argument '%s'\n", cmd, argv[optind]);
+        cJSON_Delete(a.req);
+        return CLI_EXIT_USAGE;
+    }
+    /* Refuse on this side what can be checked here, so the message names the option. */
+    static const char *const required[] = {"eui", "key", "kind", "name"};
+    for (size_t i = 0; i < (named ? 2u : 4u); i++)
+        if (!cJSON_GetObjectItemCaseSensitive(a.req, required[i])) {
+            fprintf(stderr, "lorawatch %s: --%s is required\n", cmd, required[i]);
+            usage(stderr);
+            cJSON_Delete(a.req);
+            return CLI_EXIT_USAGE;
+        }
+    double window = a.window_s >= 0 ? a.window_s : (a.wait_s > 60 ? a.wait_s : 60);
+    cJSON_AddNumberToObject(a.req, "window_s", window > 0 ? window : 60);
+    int crc;
+    cJSON *reply = cli_call(cmd, cli_socket_path(c.socket), a.req, 10, false, &crc);
+    cJSON_Delete(a.req);
+    if (!reply)
+        return crc;
+    char node_name[64];
+    snprintf(node_name, sizeof(node_name), "%s", jstr(reply, "name"));
+    double addr = 0, until = 0;
+    jnum(reply, "address", &addr);
+    jnum(reply, "pairing_until_ms", &until);
+    cJSON_Delete(reply);
+    char t[64];
+    clock_time(until, t, sizeof(t));
+    if (a.wait_s <= 0) {
+        if (c.json)
+            printf("{\"ok\":true,\"name\":\"%s\",\"address\":%.0f,\"state\":\"pending\"}\n",
+                   node_name, addr);
+        else
+            printf("%s (0x%04X): pairing open until %s; switch the node into pairing mode\n",
+                   node_name, (unsigned)addr, t);
+        return CLI_EXIT_OK;
+    }
+    if (!c.json) {
+        printf("%s (0x%04X): pairing open until %s; waiting up to %.0f s for the node to "
+               "join ...\n",
+               node_name, (unsigned)addr, t, a.wait_s);
+        fflush(stdout);
+    }
+    cJSON *n = NULL;
+    rc = wait_for_join(cmd, &c, node_name, a.wait_s, &n);
+    if (rc != CLI_EXIT_OK)
+        return rc;
+    if (c.json)
+        cli_print_json(n);
+    else
+        print_node(n);
+    cJSON_Delete(n);
+    return CLI_EXIT_OK;
+}
+
+static int cli_pair(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"eui", required_argument, NULL, O_EUI},
+        {"key", required_argument, NULL, O_KEY},
+        {"kind", required_argument, NULL, O_KIND},
+        {"name", required_argument, NULL, O_NAME},
+        PLACE_OPTIONS,
+        {"mount-height", required_argument, NULL, O_MOUNT},
+        {"wait", required_argument, NULL, O_WAIT},
+        {"window", required_argument, NULL, O_WINDOW},
+    };
+    return pair_like("pair", argc, argv, opts, sizeof(opts) / sizeof(opts[0]), pair_usage, false);
+}
+
+/* ---- replace ----------------------------------------------------------------------------- */
+
+static void replace_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch replace NODE --eui EUI --key KEY [--wait S] [OPTIONS]\n"
+                 "\n"
+                 "New hardware at the same place: the node keeps its name, address, place,\n"
+                 "rules and history; the new device (EUI and root key from its label) must join\n"
+                 "within the pairing window, and this waits for its first reading as 'pair' does.\n"
+                 "\n"
+                 "  --eui EUI --key KEY  the new device's identity\n"
+                 "  --wait S             wait this long for the join (default 120; 0: do not wait)\n"
+                 "  --window S           how long the daemon accepts the join\n" COMMON_HELP
+                     EXIT_HELP);
+}
+
+static int cli_replace(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"eui", required_argument, NULL, O_EUI},
+        {"key", required_argument, NULL, O_KEY},
+        {"wait", required_argument, NULL, O_WAIT},
+        {"window", required_argument, NULL, O_WINDOW},
+    };
+    return pair_like("replace", argc, argv, opts, sizeof(opts) / sizeof(opts[0]), replace_usage,
+                     true);
+}
+
+/* ---- one-node commands: unpair, retire, locate, calibrate, rekey, test-alarm ------------- */
+
+static void unpair_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch unpair NODE [OPTIONS]\n"
+                 "\n"
+                 "Cancel a pairing: forget a node that has no readings or alerts yet (a pairing\n"
+                 "typed wrongly, a device that never joined). A node with history is retired\n"
+                 "instead ('lorawatch retire').\n"
+                 "\n" COMMON_HELP EXIT_HELP);
+}
+
+static void retire_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch retire NODE [OPTIONS]\n"
+                 "\n"
+                 "Take a node out of service for good: its frames are refused, nobody is paged\n"
+                 "about its silence, its open alerts are closed; its readings, alerts and\n"
+                 "journal stay for the review. Its name can then be given to a new node only\n"
+                 "after the old one is renamed; to put new hardware at the same place use\n"
+                 "'lorawatch replace' instead.\n"
+                 "\n" COMMON_HELP EXIT_HELP);
+}
+
+static void locate_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch locate NODE [--building B] [--floor F] [--unit U] [--grid G]\n"
+                 "                        [--place TEXT] [--tags T1,T2] [--label TEXT] [OPTIONS]\n"
+                 "\n"
+                 "Record where the node hangs now. Only the given fields change; the old and new\n"
+                 "place go to the maintenance journal. Rules follow the new tags at once.\n"
+                 "\n" PLACE_HELP COMMON_HELP EXIT_HELP);
+}
+
+static void calibrate_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch calibrate NODE (--mount-height MM | --zero) [OPTIONS]\n"
+                 "\n"
+                 "Water sensors. --mount-height records the sensor's height above the zero level.\n"
+                 "--zero takes the depth the node reports now as the dry level: from then on that\n"
+                 "much is subtracted from every reading (the node must have reported since the\n"
+                 "daemon started).\n"
+                 "\n"
+                 "  --mount-height MM  0 to 20000\n"
+                 "  --zero             the current reading is zero\n" COMMON_HELP EXIT_HELP);
+}
+
+static void rekey_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch rekey NODE [--key KEY] [--window S] [OPTIONS]\n"
+                 "\n"
+                 "End the node's session: its frames are refused until it joins again and gets\n"
+                 "fresh session keys (within the pairing window, default 300 s). With --key the\n"
+                 "root key changes too (after the node was re-programmed with it).\n"
+                 "\n"
+                 "  --key KEY    the node's new root key, 32 hex digits\n"
+                 "  --window S   how long the daemon accepts the join\n" COMMON_HELP EXIT_HELP);
+}
+
+static void test_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch test-alarm NODE [OPTIONS]\n"
+                 "\n"
+                 "Publish a test alarm for the node through the whole alert path (journal,\n"
+                 "outbox, MQTT), with the node's real place, marked \"test\": true and with\n"
+                 "sentences that say it is a test, so nobody is paged for a real alarm. It is\n"
+                 "cleared at once. Prints the alert id.\n"
+                 "\n" COMMON_HELP EXIT_HELP);
+}
+
+struct one_args {
+    cJSON *req;
+    const char *cmd;
+};
+
+static int one_opt(void *arg, int o, const char *v)
+{
+    struct one_args *a = arg;
+    uint32_t u;
+    if (place_opt(a->req, o, v))
+        return 0;
+    switch (o) {
+    case O_KEY:
+        cJSON_AddStringToObject(a->req, "key", v);
+        return 0;
+    case O_ZERO:
+        cJSON_AddBoolToObject(a->req, "zero", 1);
+        return 0;
+    case O_MOUNT:
+    case O_WINDOW:
+        if (lw_parse_u32(v, o == O_WINDOW ? 1 : 0, o == O_WINDOW ? 86400 : 20000, &u) != LW_OK) {
+            fprintf(stderr, "lorawatch %s: %s %s: %s\n", a->cmd,
+                    o == O_WINDOW ? "--window" : "--mount-height", v,
+                    o == O_WINDOW ? "seconds, 1 to 86400" : "0 to 20000 (mm)");
+            return CLI_EXIT_USAGE;
+        }
+        cJSON_AddNumberToObject(a->req, o == O_WINDOW ? "window_s" : "mount_height_mm", u);
+        return 0;
+    }
+    return 0;
+}
+
+static void show_done(const cJSON *reply)
+{
+    double v;
+    printf("%s: done", jstr(reply, "name"));
+    if (jnum(reply, "alert", &v))
+        printf("; test alert #%.0f published", v);
+    if (jnum(reply, "zero_offset_mm", &v)) {
+        double m = 0;
+        jnum(reply, "mount_height_mm", &m);
+        printf("; mount height %.0f mm, zero offset %.0f mm", m, v);
+    }
+    if (jnum(reply, "pairing_until_ms", &v)) {
+        char t[64];
+        clock_time(v, t, sizeof(t));
+        printf("; the node must join again before %s", t);
+    }
+    printf("\n");
+}
+
+static int one_node_cmd(const char *cmd, const char *wire, int argc, char **argv,
+                        const struct option *opts, size_t n_opts, void (*usage)(FILE *))
+{
+    struct common c = {0};
+    struct one_args a = {.req = request(wire), .cmd = cmd};
+    int rc = parse(cmd, argc, argv, opts, n_opts, usage, &c, one_opt, &a);
+    if (rc) {
+        cJSON_Delete(a.req);
+        return rc >= 1000 ? rc - 1000 : rc;
+    }
+    const char *id = one_node(cmd, argc, argv, usage);
+    if (!id) {
+        cJSON_Delete(a.req);
+        return CLI_EXIT_USAGE;
+    }
+    cJSON_AddStringToObject(a.req, "node", id);
+    return call(cmd, &c, a.req, show_done);
+}
+
+static int cli_unpair(int argc, char **argv)
+{
+    return one_node_cmd("unpair", "unpair", argc, argv, NULL, 0, unpair_usage);
+}
+
+static int cli_retire(int argc, char **argv)
+{
+    return one_node_cmd("retire", "retire", argc, argv, NULL, 0, retire_usage);
+}
+
+static int cli_locate(int argc, char **argv)
+{
+    static const struct option opts[] = {PLACE_OPTIONS};
+    return one_node_cmd("locate", "locate", argc, argv, opts, sizeof(opts) / sizeof(opts[0]),
+                        locate_usage);
+}
+
+static int cli_calibrate(int argc, char **argv)
+{
+    static const struct option opts[] = {{"mount-height", required_argument, NULL, O_MOUNT},
+                                         {"zero", no_argument, NULL, O_ZERO}};
+    return one_node_cmd("calibrate", "calibrate", argc, argv, opts, 2, calibrate_usage);
+}
+
+static int cli_rekey(int argc, char **argv)
+{
+    static const struct option opts[] = {{"key", required_argument, NULL, O_KEY},
+                                         {"window", required_argument, NULL, O_WINDOW}};
+    return one_node_cmd("rekey", "rekey", argc, argv, opts, 2, rekey_usage);
+}
+
+static int cli_test_alarm(int argc, char **argv)
+{
+    return one_node_cmd("test-alarm", "test-alarm", argc, argv, NULL, 0, test_usage);
+}
+
+const struct cli_command cli_node_commands[] = {
+    {"pair", cli_pair, "pair a node: open a pairing window, wait for its join and first reading"},
+    {"nodes", cli_nodes, "list the nodes with place, state, last contact, link, battery"},
+    {"node", cli_node, "node show NODE: everything known about one node"},
+    {"unpair", cli_unpair, "cancel a pairing (a node without history)"},
+    {"retire", cli_retire, "take a node out of service, keeping its history"},
+    {"replace", cli_replace, "new hardware at a node's place (keeps place, rules, history)"},
+    {"locate", cli_locate, "change where a node hangs"},
+    {"calibrate", cli_calibrate, "water sensors: mount height, or zero at the current level"},
+    {"rekey", cli_rekey, "end a node's session (and change its root key)"},
+    {"test-alarm", cli_test_alarm, "publish a test alarm for a node, marked as a test"},
+    {NULL, NULL, NULL},
+};

@@ -1,0 +1,54 @@
+/* Hourly and daily rollups of the readings (count, min, max, mean, time above each rule level),
+ * accumulated in memory while a batch is open and written in that batch's own transaction. */
+#ifndef LW_ROLLUP_H
+#define LW_ROLLUP_H
+
+#include <sqlite3.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "lw_config.h"
+#include "lw_reading.h"
+
+#define LW_ROLLUP_HOUR_MS 3600000LL
+#define LW_ROLLUP_DAY_MS  86400000LL
+/* A reading stands for the time since its node's previous reading, but for at most this long: a
+ * lost frame or two still counts as time at that level, a node silent for hours does not. */
+#define LW_ROLLUP_GAP_MS (15 * 60 * 1000LL)
+
+/* ---- pure helpers ------------------------------------------------------------------------ */
+
+/* The metric a node's rollups summarise: its kind's main quantity (water depth, smoke alarm,
+ * gas, CO); a multi-sensor node takes the first one its reading carries (water, smoke, gas, CO,
+ * temperature). */
+enum lw_metric lw_rollup_metric(enum lw_node_kind kind, const struct lw_reading *r);
+/* For each level, the lowest threshold (in the metric's unit) of the rising rules on that metric
+ * that apply to the node; NAN where no such rule exists. */
+void lw_rollup_levels(const struct lw_rule_conf *rules, size_t n_rules,
+                      const struct lw_node_conf *node, enum lw_metric metric,
+                      double thr[LW_LEVEL_COUNT]);
+/* Start (Unix ms) of the hour, or of the local day with the zone offset tz_off_ms, holding t. */
+int64_t lw_rollup_hour(int64_t t_ms);
+int64_t lw_rollup_day(int64_t t_ms, int64_t tz_off_ms);
+
+/* ---- accumulator bound to the daemon's connection ---------------------------------------- */
+
+struct lw_rollup;
+
+/* Prepare the statements on db (schema version 5 or later). tz_off_ms: offset of local time from
+ * UTC, for the day boundaries. NULL when out of memory or the schema lacks the tables. */
+struct lw_rollup *lw_rollup_new(sqlite3 *db, int64_t tz_off_ms);
+void lw_rollup_free(struct lw_rollup *ru);
+/* Rules for the time above each level (copied). Without rules the time-above columns stay 0.
+ * Node levels are worked out again from the nodes table on their next reading. */
+int lw_rollup_set_rules(struct lw_rollup *ru, const struct lw_rule_conf *rules, size_t n_rules);
+/* Account one reading just inserted in the open transaction (duplicates must not be passed).
+ * May read the nodes table and the node's previous reading. LW_OK, LW_ERR_NOMEM, LW_ERR_DB. */
+int lw_rollup_add(struct lw_rollup *ru, uint16_t node, int64_t t_ms, const struct lw_reading *r);
+/* Write what the open batch added, inside the caller's transaction, just before COMMIT. */
+int lw_rollup_flush(struct lw_rollup *ru);
+/* The transaction was rolled back: forget the batch, and what was learnt about nodes with it. */
+void lw_rollup_discard(struct lw_rollup *ru);
+
+#endif
