@@ -12,6 +12,7 @@
 #include "lw_parse.h"
 #include "lw_presets.h"
 #include "lw_reading.h"
+#include "lw_roster.h"
 
 static const char *const kind_names[] = {"water", "smoke", "gas", "co", "multi", NULL};
 static const char *const level_names[] = {"blue", "yellow", "orange", "red", NULL};
@@ -205,6 +206,23 @@ static const struct key scalar_keys[] = {
      "Longest delay between reconnection attempts."},
     {"mqtt", "status_interval", KT_DURATION, CF(status_interval_ms), "60s", 1000, DAY, NULL,
      "How often the retained gateway status (with counters) is refreshed."},
+    {"alerts", "escalate_after", KT_DURATION, CF(escalate_after_ms), "5m", 1000, DAY, NULL,
+     "Unacknowledged this long at one duty tier, an alert goes to the next (worker, duty room, "
+     "street office): teams are expected out within 5 minutes."},
+    {"alerts", "remind_every", KT_DURATION, CF(remind_every_ms), "2m", 0, DAY, NULL,
+     "Repeat an unacknowledged alert to its current tier this often (0: never)."},
+    {"alerts", "max_silence", KT_DURATION, CF(max_silence_ms), "24h", 60000, 7 * DAY, NULL,
+     "Longest maintenance silence lorawatch silence accepts; every silence has an expiry."},
+    {"mesh", "hop_limit", KT_U32, CF(mesh_hop_limit), "3", 0, 7, NULL,
+     "Most relays a frame may have crossed: frames asking for (hop_limit) or showing (hop count) "
+     "more are dropped before any cryptography. The protocol allows 7."},
+    {"mesh", "relay_silence", KT_DURATION, CF(mesh_relay_silence_ms), "300s", 10000, DAY, NULL,
+     "A relay not heard this long raises one trouble alert naming it and the nodes behind it "
+     "(EN 54-25: loss of communication within 300 s). Relays should report more often."},
+    {"mesh", "event_interval", KT_DURATION, CF(mesh_event_interval_ms), "15s", 10000, 3600000,
+     NULL,
+     "Reporting interval of the nodes of a building while a flood incident there is open "
+     "(event mode, sent to them as a CMD downlink); back to their own when it closes."},
     {"storage", "batch_rows", KT_U32, CF(batch_rows), "256", 1, 100000, NULL,
      "Readings written per transaction at most."},
     {"storage", "batch_interval", KT_DURATION, CF(batch_ms), "200ms", 1, 60000, NULL,
@@ -366,7 +384,7 @@ struct parse {
     bool *node_bad; /* a value failed to parse: skip cross-checks that would repeat it */
     bool *rule_bad;
     /* The section the pairs now belong to, decided at its header. */
-    enum { SEC_NONE, SEC_SCALAR, SEC_NODE, SEC_RULE, SEC_BAD } cur;
+    enum { SEC_NONE, SEC_SCALAR, SEC_NODE, SEC_RULE, SEC_DUTY, SEC_BAD } cur;
     size_t cur_index;
 };
 
@@ -594,6 +612,10 @@ static int on_section(void *user, int line, const char *section)
         return new_entry(p, line, section, section + 5, true);
     if (strncmp(section, "rule:", 5) == 0)
         return new_entry(p, line, section, section + 5, false);
+    if (strncmp(section, "duty:", 5) == 0) {
+        p->cur = SEC_DUTY; /* the duty roster's own parser reads these (lw_roster.c) */
+        return LW_OK;
+    }
     for (size_t j = 0; j < N_SCALAR; j++)
         if (strcmp(scalar_keys[j].section, section) == 0) {
             p->cur = SEC_SCALAR;
@@ -601,8 +623,8 @@ static int on_section(void *user, int line, const char *section)
         }
     p->cur = SEC_BAD;
     report(p, line,
-           "[%s]: unknown section (expected gateway, radio, mqtt, storage, node:NAME or "
-           "rule:NAME)",
+           "[%s]: unknown section (expected gateway, radio, mesh, mqtt, storage, alerts, node:NAME, "
+           "rule:NAME or duty:ID)",
            section);
     return LW_ERR_CONFIG;
 }
@@ -621,6 +643,8 @@ static int on_pair(void *user, int line, const char *section, const char *name, 
     case SEC_NONE:
         report(p, line, "%s: key outside any [section]", name);
         return LW_ERR_CONFIG;
+    case SEC_DUTY:
+        return LW_OK;
     case SEC_BAD:
         return LW_ERR_CONFIG; /* the header was reported; its keys would only repeat it */
     case SEC_NODE:
@@ -1091,6 +1115,7 @@ struct lw_config *lw_config_parse(const char *name, const char *text, size_t len
     free(p.rule_below);
     free(p.node_bad);
     free(p.rule_bad);
+    p.errors += lw_roster_parse(name, text, len, &cfg->roster, err, arg);
     if (p.errors) {
         lw_config_free(cfg);
         return NULL;
@@ -1140,6 +1165,7 @@ void lw_config_free(struct lw_config *cfg)
         memset(cfg->nodes, 0, cfg->n_nodes * sizeof(*cfg->nodes));
     free(cfg->nodes);
     free(cfg->rules);
+    lw_roster_free(cfg->roster);
     memset(cfg->mqtt_password, 0, sizeof(cfg->mqtt_password));
     free(cfg);
 }
@@ -1228,9 +1254,9 @@ static void print_table(FILE *out, const struct key *tab, size_t n, const char *
 
 void lw_config_print_keys(FILE *out)
 {
-    static const char *const sections[] = {"gateway", "radio", "mqtt", "storage"};
+    static const char *const sections[] = {"gateway", "radio", "mesh", "mqtt", "storage"};
     fprintf(out, "%-20s %-20s %s\n", "  key", "default", "meaning");
-    for (size_t s = 0; s < 4; s++) {
+    for (size_t s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
         fprintf(out, "[%s]\n", sections[s]);
         print_table(out, scalar_keys, N_SCALAR, sections[s]);
     }
@@ -1239,4 +1265,5 @@ void lw_config_print_keys(FILE *out)
     fprintf(out, "[rule:NAME]   (one section per rule)\n");
     print_table(out, rule_keys, N_RULE, NULL);
     print_table(out, &rule_direction_key, 1, NULL);
+    lw_roster_print_keys(out);
 }

@@ -178,6 +178,10 @@ struct lw_config {
     uint32_t preamble;
     uint64_t radio_watchdog_interval_ms;
     uint64_t radio_watchdog_silence_ms; /* 0: off */
+    /* [mesh] */
+    uint32_t mesh_hop_limit;        /* most relays a frame may cross (0..7) */
+    uint64_t mesh_relay_silence_ms; /* a relay not heard this long: one trouble alert */
+    uint64_t mesh_event_interval_ms; /* reporting interval of nodes in event mode */
     /* [mqtt] */
     char mqtt_host[128];
     uint32_t mqtt_port;
@@ -196,6 +200,11 @@ struct lw_config {
     uint32_t batch_rows;
     uint64_t batch_ms;
     uint32_t retention_days; /* raw readings older than this are deleted; 0: kept */
+    /* [alerts] */
+    uint64_t escalate_after_ms; /* unacknowledged this long at a tier: the next tier is told */
+    uint64_t remind_every_ms;   /* repeat to the current tier while unacknowledged; 0: never */
+    uint64_t max_silence_ms;    /* longest maintenance silence */
+    struct lw_roster *roster;   /* [duty:ID] sections (lw_roster.h); never NULL once loaded */
 
     struct lw_node_conf *nodes;
     size_t n_nodes;

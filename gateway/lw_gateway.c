@@ -10,7 +10,11 @@
 #include <time.h>
 
 #include "lw_alert.h"
+#include "lw_alertdb.h"
+#include "lw_command.h"
+#include "lw_duty.h"
 #include "lw_clock.h"
+#include "lw_cmd.h"
 #include "lw_control.h"
 #include "lw_downlink.h"
 #include "lw_error.h"
@@ -36,6 +40,9 @@ struct lw_gateway {
     struct lw_nodedb *nodedb;
     struct lw_registry *reg;
     struct lw_join_limiter join_limiter;
+    struct lw_duty *duty;
+    uv_timer_t duty_timer; /* escalations, reminders, silence expiry: runs only when due */
+    char command_prefix[128]; /* lorawatch/<site>/command/ */
     struct lw_pairing_stats joins;
     struct lw_radio *radio;
     struct lw_mqtt *mqtt;
@@ -64,6 +71,19 @@ struct lw_gateway {
     struct lw_mesh *mesh; /* mesh sink: created with the first frame, see lw_gateway_handle_rx */
     struct lw_downlink *dl; /* downlink queue, airtime and listen-before-talk; see send_downlink */
     uv_timer_t dl_timer;    /* the queue's next due time */
+    uv_timer_t relay_timer; /* relays gone silent: see on_relay_timer */
+    struct relay_alert {    /* one trouble alert per silent relay */
+        uint16_t relay;
+        struct lw_rule_state st;
+    } *relay_alerts;
+    size_t n_relay_alerts;
+    struct pending_cmd { /* a CMD sent again after the node's next uplinks */
+        uint16_t node;
+        uint8_t sends_left;
+        uint8_t len;
+        uint8_t buf[LW_CMD_MAX_LEN];
+    } *pending_cmds;
+    size_t n_pending_cmds;
     struct lw_gateway_counters c;
     char status_topic[128];
     void (*done)(void *);
@@ -179,6 +199,10 @@ static int64_t next_alert_id(struct lw_gateway *g)
  * broker has seen is always in the journal, and one in the journal is delivered eventually. The
  * rows of one transition go in together or not at all (savepoint); if they cannot be stored, the
  * message is published anyway: people must be told. */
+static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *node,
+                            const struct lw_rule_conf *rule, enum lw_alert_state state,
+                            const struct lw_alert_info *info, const char *json);
+
 static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                              const struct lw_rule_conf *rule, struct lw_rule_state *st,
                              enum lw_alert_state state, double value, int64_t t)
@@ -236,6 +260,9 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
         seq = 0;
     }
     lw_mqtt_publish(g->mqtt, topic, json, 1, true, seq);
+    /* Then the people on duty: tier topics, escalation, reminders (test alarms page nobody). */
+    if (!g->test_mode && rc == LW_OK)
+        duty_transition(g, node, rule, state, &info, json);
     free(json);
 }
 
@@ -310,6 +337,184 @@ static void on_rules_timer(uv_timer_t *timer)
                                           : wait;
         uv_timer_start(timer, on_rules_timer, (uint64_t)wait, 0);
     }
+}
+
+/* ---- configuration downlinks (event mode) ------------------------------------------------- */
+
+static int send_to_node(struct lw_gateway *g, const struct lw_node_conf *nc, uint8_t type,
+                        const uint8_t *plain, size_t plain_len, enum lw_dl_prio prio);
+
+/* After an uplink the node listens: a command waiting for it goes now. */
+static void send_pending_cmd(struct lw_gateway *g, const struct lw_node *n)
+{
+    for (size_t i = 0; i < g->n_pending_cmds; i++) {
+        struct pending_cmd *pc = &g->pending_cmds[i];
+        if (pc->node != n->conf->address)
+            continue;
+        if (send_to_node(g, n->conf, LW_FT_CMD, pc->buf, pc->len, LW_DL_ROUTINE) == LW_OK &&
+            --pc->sends_left == 0)
+            g->pending_cmds[i] = g->pending_cmds[--g->n_pending_cmds];
+        return;
+    }
+}
+
+static void queue_cmd(struct lw_gateway *g, uint16_t node, const uint8_t *buf, size_t len)
+{
+    struct pending_cmd *pc = NULL;
+    for (size_t i = 0; i < g->n_pending_cmds && !pc; i++)
+        if (g->pending_cmds[i].node == node)
+            pc = &g->pending_cmds[i]; /* the newer command replaces it */
+    if (!pc) {
+        struct pending_cmd *np =
+            realloc(g->pending_cmds, (g->n_pending_cmds + 1) * sizeof(*np));
+        if (!np)
+            return;
+        g->pending_cmds = np;
+        pc = &np[g->n_pending_cmds++];
+    }
+    pc->node = node;
+    pc->sends_left = 1;
+    pc->len = (uint8_t)len;
+    memcpy(pc->buf, buf, len);
+}
+
+size_t lw_gateway_event_mode(struct lw_gateway *g, const char *building, bool on)
+{
+    struct lw_cmd c = {
+        .present = LW_CMD_HAS_EVENT,
+        .event_on = on,
+        .event_interval_s = (uint16_t)(g->cfg->mesh_event_interval_ms / 1000),
+    };
+    uint8_t buf[LW_CMD_MAX_LEN];
+    int len = lw_cmd_encode(&c, buf, sizeof(buf));
+    size_t count = 0;
+    if (len < 0 || !building || !building[0])
+        return 0;
+    for (size_t i = 0; i < lw_registry_count(g->reg); i++) {
+        const struct lw_node *n = lw_registry_at(g->reg, i);
+        if (!n->conf->has_session || n->conf->state != LW_NODE_ACTIVE ||
+            strcmp(n->conf->building, building) != 0)
+            continue;
+        send_to_node(g, n->conf, LW_FT_CMD, buf, (size_t)len, LW_DL_ROUTINE);
+        queue_cmd(g, n->conf->address, buf, (size_t)len);
+        count++;
+    }
+    lw_log(LW_LOG_NOTICE, "event mode %s for building %s: %zu node%s", on ? "on" : "off", building,
+           count, count == 1 ? "" : "s");
+    return count;
+}
+
+/* Control request {"cmd": "event-mode", "building": B, "on": true|false}. */
+static char *control_event_mode(struct lw_gateway *g, const cJSON *req)
+{
+    const cJSON *b = cJSON_GetObjectItemCaseSensitive(req, "building");
+    const cJSON *on = cJSON_GetObjectItemCaseSensitive(req, "on");
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return NULL;
+    if (!cJSON_IsString(b) || !b->valuestring[0] || !cJSON_IsBool(on)) {
+        cJSON_AddBoolToObject(o, "ok", 0);
+        cJSON_AddStringToObject(o, "code", "usage");
+        cJSON_AddStringToObject(o, "error", "event-mode needs \"building\" and \"on\"");
+    } else {
+        size_t n = lw_gateway_event_mode(g, b->valuestring, cJSON_IsTrue(on));
+        cJSON_AddBoolToObject(o, "ok", n > 0);
+        cJSON_AddNumberToObject(o, "nodes", (double)n);
+        if (!n) {
+            cJSON_AddStringToObject(o, "code", "not_found");
+            cJSON_AddStringToObject(o, "error", "no node with a session in that building");
+        }
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
+/* ---- relays gone silent ----------------------------------------------------------------- */
+
+/* When a relay goes silent, the nodes behind it are unreachable through it: one trouble alert
+ * names the relay and lists them, instead of one silence alert per node. It clears when the relay
+ * is heard again. The rule is synthetic (not in the configuration), like the test alarm's. */
+#define RELAY_TICK_MS        1000
+#define RELAY_TICK_MEDIUM_MS 20
+
+static struct relay_alert *relay_alert_state(struct lw_gateway *g, uint16_t relay)
+{
+    for (size_t i = 0; i < g->n_relay_alerts; i++)
+        if (g->relay_alerts[i].relay == relay)
+            return &g->relay_alerts[i];
+    struct relay_alert *na = realloc(g->relay_alerts, (g->n_relay_alerts + 1) * sizeof(*na));
+    if (!na)
+        return NULL;
+    g->relay_alerts = na;
+    memset(&na[g->n_relay_alerts], 0, sizeof(*na));
+    na[g->n_relay_alerts].relay = relay;
+    return &na[g->n_relay_alerts++];
+}
+
+static void on_relay_event(void *user, uint16_t relay, bool silent, const uint16_t *behind,
+                           size_t n_behind, int64_t last_heard_ms)
+{
+    struct lw_gateway *g = user;
+    struct relay_alert *ra = relay_alert_state(g, relay);
+    (void)last_heard_ms;
+    if (!ra || silent == ra->st.active)
+        return;
+    struct lw_rule_conf rule = {
+        .name = "relay-silent",
+        .hazard = LW_HAZARD_TROUBLE,
+        .type = LW_RULE_SILENCE,
+        .level = LW_LEVEL_YELLOW,
+        .timeout_ms = g->cfg->mesh_relay_silence_ms,
+    };
+    /* The relay as the alert's node: its registry entry when it is also a sensor, else a name
+     * made from its address. The place lists who is cut off. */
+    struct lw_node_conf node;
+    const struct lw_node *rn = lw_registry_find(g->reg, relay);
+    if (rn) {
+        node = *rn->conf;
+    } else {
+        memset(&node, 0, sizeof(node));
+        node.address = relay;
+        node.kind = LW_KIND_MULTI;
+        snprintf(node.name, sizeof(node.name), "relay-%04X", relay);
+        snprintf(node.label, sizeof(node.label), "relay 0x%04X", relay);
+    }
+    char where[LW_TEXT_MAX * 2];
+    int len = snprintf(where, sizeof(where), "relay %s%s%s%s; %zu node%s behind it%s", node.name,
+                       node.place[0] || node.building[0] ? " (" : "",
+                       node.place[0] ? node.place : node.building,
+                       node.place[0] || node.building[0] ? ")" : "", n_behind,
+                       n_behind == 1 ? "" : "s", n_behind ? ":" : "");
+    for (size_t i = 0; silent && i < n_behind && len > 0 && (size_t)len < sizeof(where); i++) {
+        const struct lw_node *b = lw_registry_find(g->reg, behind[i]);
+        char one[LW_NAME_MAX + 8];
+        if (b)
+            snprintf(one, sizeof(one), " %s", b->conf->name);
+        else
+            snprintf(one, sizeof(one), " 0x%04X", behind[i]);
+        len += snprintf(where + len, sizeof(where) - (size_t)len, "%s%s", i ? "," : "", one);
+    }
+    size_t wl = strlen(where);
+    if (wl >= sizeof(node.place)) { /* a long list is cut, and says so */
+        wl = sizeof(node.place) - 1;
+        memcpy(where + wl - 3, "...", 3);
+    }
+    memcpy(node.place, where, wl);
+    node.place[wl] = '\0';
+    lw_log(LW_LOG_NOTICE, "mesh: relay 0x%04X %s (%zu nodes behind it)", relay,
+           silent ? "silent" : "heard again", n_behind);
+    alert_transition(g, &node, &rule, &ra->st, silent ? LW_ALERT_RAISED : LW_ALERT_CLEARED,
+                     (double)n_behind, now_ms(g));
+    ra->st.active = silent;
+}
+
+static void on_relay_timer(uv_timer_t *t)
+{
+    struct lw_gateway *g = t->data;
+    int64_t now = g->medium_clock ? g->clock_ms : lw_clock_mono_ms();
+    if (g->mesh && now)
+        lw_mesh_check_relays(g->mesh, now, on_relay_event, g);
 }
 
 /* ---- node state topic ------------------------------------------------------------------- */
@@ -593,6 +798,8 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
     if (!g->mesh) {
         struct lw_mesh_config mc;
         lw_mesh_config_defaults(&mc);
+        mc.hop_limit_max = (uint8_t)g->cfg->mesh_hop_limit;
+        mc.relay_silence_ms = (uint32_t)g->cfg->mesh_relay_silence_ms;
         g->mesh = lw_mesh_new(&mc);
     }
     struct lw_radio_rx local = *rx;
@@ -601,19 +808,19 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
     struct lw_frame_hdr peeked;
     if (mrc == LW_ERR_DUP && mf.echo)
         return; /* our own downlink, forwarded by a relay: not an uplink */
-    if (mrc == LW_ERR_DUP) { /* a copy via another relay (or replayed): counted by the sink */
-        g->c.rejected++;
-        lw_log(LW_LOG_DEBUG, "mesh: copy of src 0x%04X fcnt %u", mf.route.hdr.src,
-               mf.route.hdr.fcnt);
-        return;
-    }
-    if (mrc != LW_OK && mrc != LW_ERR_DUP && lw_frame_peek(rx->buf, rx->len, &peeked) == LW_OK) {
+    /* A counter the sink has seen: a copy through another relay, a replay, or the first frames
+     * of a new session (counters restart at every join). The node's replay window, which a join
+     * resets, decides; the sink's verdict only tells a relay copy from a replay below. */
+    bool mesh_copy = mrc == LW_ERR_DUP && mf.copy;
+    if (mesh_copy)
+        mrc = LW_OK;
+    if (mrc != LW_OK && lw_frame_peek(rx->buf, rx->len, &peeked) == LW_OK) {
         g->c.rejected++; /* hop limit, bad route trailer or loop */
         lw_log_rl(LW_LOG_WARNING, "frame rejected by the mesh sink: %s (len %zu, rssi %.1f)",
                   lw_strerror(mrc), rx->len, rx->rssi_x10 / 10.0);
         return;
     }
-    if (mrc == LW_OK || mrc == LW_ERR_DUP) /* else a bad header: ingest counts it as before */
+    if (mrc == LW_OK) /* else a bad header: ingest counts it as before */
         local.len = mf.len;
     rx = &local;
     if (rx->len >= 2 && (rx->buf[0] & 0x0F) == LW_FT_JOIN_REQ) {
@@ -630,6 +837,14 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
         res.node->last_relay = mf.route.n_hops ? mf.route.hops[mf.route.n_hops - 1].relay : 0;
         if (res.hdr.type == LW_FT_ALARM && res.hdr.ack_req)
             send_alarm_ack(g, res.node, res.hdr.fcnt); /* first: the node stops retrying */
+        if (g->n_pending_cmds)
+            send_pending_cmd(g, res.node); /* the node listens right after its uplink */
+    }
+    if (rc == LW_ERR_REPLAY && mesh_copy && mf.route.n_hops > 0) {
+        g->ingest.replay--; /* the same frame through a second relay: expected, not an attack */
+        lw_log(LW_LOG_DEBUG, "mesh: copy of src 0x%04X fcnt %u", mf.route.hdr.src,
+               mf.route.hdr.fcnt);
+        return;
     }
     if (rc != LW_OK) {
         g->c.rejected++;
@@ -751,6 +966,391 @@ static void on_metrics_timer(uv_timer_t *t)
     write_metrics(g, true);
 }
 
+/* ---- duty: escalation, acknowledgements, silences ---------------------------------------- */
+
+static int duty_publish(void *arg, int64_t alert, const char *topic, const char *payload,
+                        bool retain)
+{
+    struct lw_gateway *g = arg;
+    int64_t seq = 0;
+    /* Into the outbox; duty_commit publishes once the rows are on disk. */
+    return lw_store_outbox_add(g->store, alert, topic, payload, retain, &seq);
+}
+
+static int duty_journal(void *arg, int64_t alert, const char *event, const char *actor,
+                        unsigned tier, const char *via, const char *detail)
+{
+    struct lw_gateway *g = arg;
+    return lw_alertdb_journal(g->store, alert, now_ms(g), event, actor, tier, via, detail);
+}
+
+static int duty_update(void *arg, int64_t alert, unsigned tier, const char *acked_by,
+                       int64_t acked_ms)
+{
+    return lw_alertdb_update(((struct lw_gateway *)arg)->store, alert, tier, acked_by, acked_ms);
+}
+
+static void duty_silence_ended(void *arg, int64_t silence, int64_t wall_ms)
+{
+    struct lw_gateway *g = arg;
+    lw_alertdb_silence_end(g->store, silence, wall_ms);
+    lw_log(LW_LOG_NOTICE, "silence #%lld ended", (long long)silence);
+}
+
+static void duty_schedule(struct lw_gateway *g);
+
+/* Commit, then hand every outbox row not yet with the client to MQTT, in order. */
+static int duty_commit(void *arg)
+{
+    struct lw_gateway *g = arg;
+    int rc = lw_store_commit(g->store);
+    lw_store_each_outbox(g->store, replay_outbox_row, g);
+    duty_schedule(g);
+    return rc;
+}
+
+static void on_duty_timer(uv_timer_t *t)
+{
+    struct lw_gateway *g = t->data;
+    lw_duty_tick(g->duty, lw_clock_mono_ms(), lw_clock_wall_ms());
+    duty_schedule(g);
+}
+
+/* Sleep until the next escalation, reminder or silence expiry: an idle gateway does not wake. */
+static void duty_schedule(struct lw_gateway *g)
+{
+    if (!g->duty || uv_is_closing((uv_handle_t *)&g->duty_timer))
+        return;
+    int64_t mono = lw_clock_mono_ms(), wall = lw_clock_wall_ms();
+    int64_t due = lw_duty_next_due(g->duty), wait = INT64_MAX;
+    if (due != INT64_MAX)
+        wait = due - mono;
+    const struct lw_silence *s;
+    size_t n = lw_duty_silences(g->duty, &s);
+    for (size_t i = 0; i < n; i++)
+        if (s[i].until_ms - wall < wait)
+            wait = s[i].until_ms - wall;
+    if (wait == INT64_MAX) {
+        uv_timer_stop(&g->duty_timer);
+        return;
+    }
+    uv_timer_start(&g->duty_timer, on_duty_timer, wait < 10 ? 10 : (uint64_t)wait, 0);
+}
+
+static void duty_alert_of(const struct lw_node_conf *node, const struct lw_rule_conf *rule,
+                          int64_t id, struct lw_duty_alert *a)
+{
+    memset(a, 0, sizeof(*a));
+    a->id = id;
+    a->node = node->address;
+    a->hazard = rule->hazard;
+    snprintf(a->grid, sizeof(a->grid), "%s", node->grid);
+    snprintf(a->building, sizeof(a->building), "%s", node->building);
+}
+
+static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *node,
+                            const struct lw_rule_conf *rule, enum lw_alert_state state,
+                            const struct lw_alert_info *info, const char *json)
+{
+    if (!g->duty)
+        return;
+    if (state == LW_ALERT_RAISED) {
+        struct lw_duty_alert a;
+        duty_alert_of(node, rule, info->id, &a);
+        lw_duty_raised(g->duty, &a, json, lw_clock_mono_ms(), lw_clock_wall_ms());
+    } else {
+        lw_duty_resolved(g->duty, info->id, json);
+    }
+    duty_commit(g);
+}
+
+/* An open alert found at start-up: its duty state resumes at the stored tier. */
+static void restore_duty(void *arg, int64_t id, const char *rule_name, uint16_t addr,
+                         int64_t raised_ms, unsigned tier, bool acked)
+{
+    struct lw_gateway *g = arg;
+    struct lw_node *n = lw_registry_find(g->reg, addr);
+    for (size_t i = 0; n && i < g->cfg->n_rules; i++) {
+        const struct lw_rule_conf *rule = &g->cfg->rules[i];
+        if (strcmp(rule->name, rule_name) != 0)
+            continue;
+        struct lw_alert_info info = {.id = id, .site = g->cfg->site, .rule = rule,
+                                     .node = n->conf, .state = LW_ALERT_RAISED,
+                                     .raised_ms = raised_ms, .t_ms = raised_ms};
+        char *json = lw_alert_json(&info);
+        struct lw_duty_alert a;
+        duty_alert_of(n->conf, rule, id, &a);
+        if (json)
+            lw_duty_restore(g->duty, &a, json, tier, acked, lw_clock_mono_ms(),
+                            lw_clock_wall_ms());
+        free(json);
+        return;
+    }
+}
+
+static void restore_silence(void *arg, const struct lw_silence *s)
+{
+    struct lw_gateway *g = arg;
+    char why[160];
+    struct lw_silence c = *s;
+    c.forced = true; /* accepted when it was made; the rules of its making stand */
+    c.hazard = s->hazard;
+    lw_duty_silence_add(g->duty, &c, lw_clock_mono_ms(), lw_clock_wall_ms() - 1, why, sizeof(why));
+}
+
+/* Acknowledge alert id for actor; the reply's error text and code on failure. */
+static int ack_alert(struct lw_gateway *g, int64_t id, const char *actor, unsigned tier,
+                     const char *via, const char *note, char *why, size_t cap, const char **code)
+{
+    int rc = lw_duty_ack(g->duty, id, actor, tier, via, note, lw_clock_wall_ms(), why, cap);
+    if (rc == LW_ERR_UNKNOWN_NODE) {
+        char state[16];
+        if (lw_alertdb_state(g->store, id, state, sizeof(state)) == LW_OK) {
+            snprintf(why, cap, "alert #%lld is %s: nothing to acknowledge", (long long)id, state);
+            *code = "conflict";
+        } else {
+            snprintf(why, cap, "no alert #%lld", (long long)id);
+            *code = "not_found";
+        }
+        return rc;
+    }
+    if (rc != LW_OK) {
+        *code = "conflict";
+        return rc;
+    }
+    lw_log_fields(LW_LOG_NOTICE, NULL, (long long)id, "alert #%lld acknowledged by %s via %s",
+                  (long long)id, actor, via);
+    duty_commit(g);
+    return LW_OK;
+}
+
+/* Resolve a silence request into a silence; the node may be named by name or address. */
+static int make_silence(struct lw_gateway *g, const char *node, const char *building, int hazard,
+                        uint64_t for_ms, bool force, const char *actor, const char *reason,
+                        struct lw_silence *s, char *why, size_t cap, const char **code)
+{
+    memset(s, 0, sizeof(*s));
+    s->hazard = hazard;
+    s->forced = force;
+    s->until_ms = lw_clock_wall_ms() + (int64_t)for_ms;
+    snprintf(s->actor, sizeof(s->actor), "%s", actor);
+    snprintf(s->reason, sizeof(s->reason), "%s", reason);
+    snprintf(s->building, sizeof(s->building), "%s", building ? building : "");
+    if (node && node[0]) {
+        for (size_t i = 0; i < lw_registry_count(g->reg); i++) {
+            const struct lw_node *n = lw_registry_at(g->reg, i);
+            if (strcmp(n->conf->name, node) == 0)
+                s->node = n->conf->address;
+        }
+        if (!s->node) {
+            snprintf(why, cap, "no node '%s'", node);
+            *code = "not_found";
+            return LW_ERR_UNKNOWN_NODE;
+        }
+    }
+    int rc = lw_duty_silence_add(g->duty, s, lw_clock_mono_ms(), lw_clock_wall_ms(), why, cap);
+    if (rc != LW_OK) {
+        *code = rc == LW_ERR_STATE ? "conflict" : "usage";
+        return rc;
+    }
+    if (lw_alertdb_silence_add(g->store, s, lw_clock_wall_ms()) != LW_OK) {
+        /* Not stored: not kept either, or it would vanish silently at the next restart. */
+        lw_duty_silence_lift(g->duty, s->id, lw_clock_mono_ms(), lw_clock_wall_ms());
+        snprintf(why, cap, "the silence could not be stored (database error)");
+        *code = "db";
+        return LW_ERR_DB;
+    }
+    /* The id came from the database: the copy duty holds must carry it too. */
+    const struct lw_silence *all;
+    size_t n = lw_duty_silences(g->duty, &all);
+    for (size_t i = 0; i < n; i++)
+        if (all[i].id == 0)
+            ((struct lw_silence *)all)[i].id = s->id;
+    lw_log(LW_LOG_NOTICE, "silence #%lld by %s for %llu s: %s", (long long)s->id, actor,
+           (unsigned long long)(for_ms / 1000), reason);
+    duty_commit(g);
+    return LW_OK;
+}
+
+static int lift_silence(struct lw_gateway *g, int64_t id, char *why, size_t cap, const char **code)
+{
+    if (lw_duty_silence_lift(g->duty, id, lw_clock_mono_ms(), lw_clock_wall_ms()) != LW_OK) {
+        snprintf(why, cap, "no active silence #%lld", (long long)id);
+        *code = "not_found";
+        return LW_ERR_UNKNOWN_NODE;
+    }
+    lw_alertdb_silence_end(g->store, id, lw_clock_wall_ms());
+    duty_commit(g);
+    return LW_OK;
+}
+
+/* A command from a duty phone on lorawatch/<site>/command/<mqtt_user>; the answer goes to
+ * lorawatch/<site>/reply/<mqtt_user>. The identity is the topic's (the broker's ACL lets each
+ * user publish only there); a "by" naming somebody else is refused. Nothing changes on refusal. */
+static void on_mqtt_message(void *arg, const char *topic, const void *payload, size_t len)
+{
+    struct lw_gateway *g = arg;
+    size_t pl = strlen(g->command_prefix);
+    if (strncmp(topic, g->command_prefix, pl) != 0)
+        return;
+    const char *user = topic + pl;
+    if (!user[0] || strchr(user, '/') || strlen(user) >= 64)
+        return;
+    char reply_topic[192], why[256] = "";
+    snprintf(reply_topic, sizeof(reply_topic), "lorawatch/%s/reply/%s", g->cfg->site, user);
+    struct lw_command c;
+    const char *code = "usage";
+    const struct lw_duty_person *who = lw_roster_by_user(g->cfg->roster, user);
+    int rc = lw_command_parse(payload, len, &c, why, sizeof(why));
+    if (!who) {
+        snprintf(why, sizeof(why), "'%s' is not on the duty roster", user);
+        code = "denied";
+        rc = LW_ERR_INVAL;
+    } else if (rc == LW_OK && c.by[0] && strcmp(c.by, user) != 0 && strcmp(c.by, who->id) != 0) {
+        snprintf(why, sizeof(why), "\"by\" says '%s' but the command came from '%s'", c.by, user);
+        code = "denied";
+        rc = LW_ERR_INVAL;
+    }
+    if (rc == LW_OK) {
+        switch (c.kind) {
+        case LW_CMD_ACK:
+            rc = ack_alert(g, c.alert, who->id, who->tier, "mqtt", c.note, why, sizeof(why), &code);
+            break;
+        case LW_CMD_SILENCE: {
+            struct lw_silence s;
+            rc = make_silence(g, c.node, c.building, c.hazard, c.for_ms, c.force, who->id,
+                              c.reason, &s, why, sizeof(why), &code);
+            if (rc == LW_OK)
+                snprintf(why, sizeof(why), "silence #%lld", (long long)s.id);
+            break;
+        }
+        case LW_CMD_UNSILENCE:
+            rc = lift_silence(g, c.silence, why, sizeof(why), &code);
+            break;
+        }
+    }
+    if (rc != LW_OK)
+        lw_log_rl(LW_LOG_WARNING, "mqtt command from '%s' refused: %s", user, why);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "ok", rc == LW_OK);
+    if (c.request_id[0])
+        cJSON_AddStringToObject(o, "id", c.request_id);
+    if (rc == LW_OK && c.kind == LW_CMD_ACK)
+        cJSON_AddNumberToObject(o, "alert", (double)c.alert);
+    if (rc == LW_OK && why[0])
+        cJSON_AddStringToObject(o, "result", why);
+    if (rc != LW_OK) {
+        cJSON_AddStringToObject(o, "error", why);
+        cJSON_AddStringToObject(o, "code", code);
+    }
+    char *text = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    if (text)
+        lw_mqtt_publish(g->mqtt, reply_topic, text, 1, false, 0);
+    free(text);
+}
+
+/* Control-socket commands of the alert lifecycle; NULL when cmd is not one. */
+static char *alert_control(struct lw_gateway *g, const char *cmd, const cJSON *req,
+                           const struct lw_control_peer *peer)
+{
+    char why[256] = "", actor[32];
+    const char *code = "usage";
+    int rc = LW_OK;
+    snprintf(actor, sizeof(actor), "uid:%u", peer->uid);
+    cJSON *o = cJSON_CreateObject();
+    if (strcmp(cmd, "alerts") == 0) {
+        bool all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "all"));
+        cJSON *arr = lw_alertdb_list(g->store, all, all ? 200 : 1000);
+        const cJSON *a;
+        cJSON_ArrayForEach(a, arr)
+        {
+            unsigned tier;
+            bool acked, held;
+            const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
+            if (cJSON_IsNumber(id) &&
+                lw_duty_state(g->duty, (int64_t)id->valuedouble, &tier, &acked, &held))
+                cJSON_AddBoolToObject((cJSON *)a, "held", held);
+        }
+        cJSON_AddItemToObject(o, "alerts", arr ? arr : cJSON_CreateArray());
+        const struct lw_silence *s;
+        size_t n = lw_duty_silences(g->duty, &s);
+        cJSON_AddNumberToObject(o, "silences", (double)n);
+    } else if (strcmp(cmd, "ack") == 0) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "alert");
+        const cJSON *note = cJSON_GetObjectItemCaseSensitive(req, "note");
+        if (!cJSON_IsNumber(id) || id->valuedouble < 1) {
+            snprintf(why, sizeof(why), "which alert? (\"alert\": its id)");
+            rc = LW_ERR_INVAL;
+        } else if (note && (!cJSON_IsString(note) || strlen(note->valuestring) > 159)) {
+            snprintf(why, sizeof(why), "the note is text of at most 159 bytes");
+            rc = LW_ERR_INVAL;
+        } else {
+            rc = ack_alert(g, (int64_t)id->valuedouble, actor, 0, "cli",
+                           note ? note->valuestring : NULL, why, sizeof(why), &code);
+        }
+    } else if (strcmp(cmd, "silence") == 0) {
+        /* The same fields as the MQTT command, checked by the same parser. */
+        char *text = cJSON_PrintUnformatted(req);
+        cJSON *copy = cJSON_Parse(text ? text : "{}");
+        free(text);
+        cJSON_ReplaceItemInObjectCaseSensitive(copy, "cmd", cJSON_CreateString("silence"));
+        char *body = cJSON_PrintUnformatted(copy);
+        cJSON_Delete(copy);
+        struct lw_command c;
+        rc = body ? lw_command_parse(body, strlen(body), &c, why, sizeof(why)) : LW_ERR_NOMEM;
+        free(body);
+        struct lw_silence s;
+        if (rc == LW_OK)
+            rc = make_silence(g, c.node, c.building, c.hazard, c.for_ms, c.force, actor, c.reason,
+                              &s, why, sizeof(why), &code);
+        if (rc == LW_OK) {
+            cJSON_AddNumberToObject(o, "silence", (double)s.id);
+            cJSON_AddNumberToObject(o, "until_ms", (double)s.until_ms);
+        }
+    } else if (strcmp(cmd, "silences") == 0) {
+        const struct lw_silence *s;
+        size_t n = lw_duty_silences(g->duty, &s);
+        cJSON *arr = cJSON_AddArrayToObject(o, "silences");
+        for (size_t i = 0; i < n; i++) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddNumberToObject(j, "id", (double)s[i].id);
+            const struct lw_node *nd = s[i].node ? lw_registry_find(g->reg, s[i].node) : NULL;
+            if (nd)
+                cJSON_AddStringToObject(j, "node", nd->conf->name);
+            if (s[i].building[0])
+                cJSON_AddStringToObject(j, "building", s[i].building);
+            cJSON_AddStringToObject(j, "hazard",
+                                    s[i].hazard < 0 ? "any"
+                                                    : lw_hazard_name((enum lw_hazard)s[i].hazard));
+            cJSON_AddNumberToObject(j, "until_ms", (double)s[i].until_ms);
+            cJSON_AddStringToObject(j, "by", s[i].actor);
+            cJSON_AddStringToObject(j, "reason", s[i].reason);
+            cJSON_AddBoolToObject(j, "forced", s[i].forced);
+            cJSON_AddItemToArray(arr, j);
+        }
+    } else if (strcmp(cmd, "unsilence") == 0) {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "silence");
+        if (!cJSON_IsNumber(id) || id->valuedouble < 1) {
+            snprintf(why, sizeof(why), "which silence? (\"silence\": its id)");
+            rc = LW_ERR_INVAL;
+        } else {
+            rc = lift_silence(g, (int64_t)id->valuedouble, why, sizeof(why), &code);
+        }
+    } else {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    cJSON_AddBoolToObject(o, "ok", rc == LW_OK);
+    if (rc != LW_OK) {
+        cJSON_AddStringToObject(o, "error", why);
+        cJSON_AddStringToObject(o, "code", code);
+    }
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    return s;
+}
+
 /* ---- control socket ---------------------------------------------------------------------- */
 
 /* Requests from the lorawatch CLI. "status" answers with the same text as the metrics file, so
@@ -811,6 +1411,8 @@ static char *on_control(void *arg, const char *cmd, const cJSON *req,
     char *reply = lw_nodectl_handle(&env, cmd, req, peer);
     if (reply)
         return reply;
+    if ((reply = alert_control(g, cmd, req, peer)))
+        return reply;
     cJSON *o = cJSON_CreateObject();
     if (!o)
         return NULL;
@@ -821,6 +1423,9 @@ static char *on_control(void *arg, const char *cmd, const cJSON *req,
         cJSON_AddBoolToObject(o, "ok", text != NULL);
         cJSON_AddStringToObject(o, "metrics", text ? text : "");
         free(text);
+    } else if (strcmp(cmd, "event-mode") == 0) {
+        cJSON_Delete(o);
+        return control_event_mode(g, req);
     } else if (strcmp(cmd, "ping") == 0) {
         cJSON_AddBoolToObject(o, "ok", 1);
         cJSON_AddStringToObject(o, "version", LW_VERSION);
@@ -917,6 +1522,7 @@ int lw_gateway_reload(struct lw_gateway *g, struct lw_config *next)
         return LW_ERR_NOMEM;
     size_t closed = adopt_registry(g, next, reg);
     lw_store_set_rules(g->store, next); /* rollups: time above the new rule levels */
+    lw_duty_set_config(g->duty, next);  /* the roster and timings reload with the rules */
     lw_log(LW_LOG_NOTICE, "configuration reloaded: %zu nodes, %zu rules%s", lw_registry_count(reg),
            next->n_rules, closed ? "; alerts of removed rules or nodes closed" : "");
     return LW_OK;
@@ -1064,6 +1670,17 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     g->last_alert_id = g->reserved_alert_id = lw_store_alert_id_floor(g->store);
     lw_store_each_active_alert(g->store, restore_alert, g);
     lw_store_commit(g->store);
+    struct lw_duty_ops dops = {.arg = g, .publish = duty_publish, .journal = duty_journal,
+                               .update = duty_update, .silence_ended = duty_silence_ended,
+                               .commit = duty_commit};
+    snprintf(g->command_prefix, sizeof(g->command_prefix), "lorawatch/%s/command/", cfg->site);
+    g->duty = lw_duty_new(cfg->site, cfg, &dops);
+    if (!g->duty) {
+        lw_log(LW_LOG_ERR, "out of memory");
+        goto fail;
+    }
+    lw_alertdb_each_silence(g->store, lw_clock_wall_ms(), restore_silence, g);
+    lw_alertdb_each_open(g->store, restore_duty, g);
 
     char boot[64];
     lw_clock_boot_id(boot, sizeof(boot));
@@ -1086,6 +1703,10 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     if (cfg->retention_days)
         uv_timer_start(&g->retention_timer, on_retention_timer, RETENTION_INTERVAL_MS,
                        RETENTION_INTERVAL_MS);
+    uv_timer_init(loop, &g->duty_timer);
+    g->duty_timer.data = g;
+    g->handles_open++;
+    duty_schedule(g); /* alerts restored above may be due for escalation */
     uv_timer_init(loop, &g->rules_timer);
     g->rules_timer.data = g;
     g->handles_open++;
@@ -1104,6 +1725,8 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         uv_timer_start(&g->sync_timer, on_sync_timer, 2000, 2000);
     }
 
+    char command_filter[160];
+    snprintf(command_filter, sizeof(command_filter), "%s+", g->command_prefix);
     char *offline = status_json(g, "offline");
     struct lw_mqtt_conf mc = {
         .host = cfg->mqtt_host,
@@ -1120,8 +1743,12 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         .will_payload = offline ? offline : "{\"state\":\"offline\"}",
         .reconnect_min_ms = cfg->mqtt_reconnect_min_ms,
         .reconnect_max_ms = cfg->mqtt_reconnect_max_ms,
+        .subscribe = command_filter,
     };
-    struct lw_mqtt_cbs cbs = {.arg = g, .connected = on_mqtt_connected, .acked = on_mqtt_acked};
+    struct lw_mqtt_cbs cbs = {.arg = g,
+                              .connected = on_mqtt_connected,
+                              .acked = on_mqtt_acked,
+                              .message = on_mqtt_message};
     g->mqtt = lw_mqtt_new(loop, &mc, &cbs);
     free(offline);
     if (!g->mqtt)
@@ -1135,6 +1762,11 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     uv_timer_init(loop, &g->dl_timer);
     g->dl_timer.data = g;
     g->handles_open++;
+    uv_timer_init(loop, &g->relay_timer);
+    g->relay_timer.data = g;
+    g->handles_open++;
+    uint64_t relay_tick = g->medium_clock ? RELAY_TICK_MEDIUM_MS : RELAY_TICK_MS;
+    uv_timer_start(&g->relay_timer, on_relay_timer, relay_tick, relay_tick);
     if (!(g->dl = downlink_new(g)))
         goto fail_handles;
     /* The CLI's socket is a convenience: without it the daemon still does its main job. */
@@ -1167,8 +1799,11 @@ fail:
 
 static void finish(struct lw_gateway *g)
 {
+    lw_duty_free(g->duty);
     lw_mesh_free(g->mesh);
     lw_downlink_free(g->dl);
+    free(g->relay_alerts);
+    free(g->pending_cmds);
     lw_rules_free(g->rules);
     lw_nodedb_free(g->nodedb);
     lw_store_close(g->store);
@@ -1218,6 +1853,8 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
     uv_close((uv_handle_t *)&g->commit_timer, handle_closed);
     uv_close((uv_handle_t *)&g->status_timer, handle_closed);
     uv_close((uv_handle_t *)&g->sync_timer, handle_closed);
+    uv_timer_stop(&g->duty_timer);
+    uv_close((uv_handle_t *)&g->duty_timer, handle_closed);
     uv_timer_stop(&g->retention_timer);
     uv_close((uv_handle_t *)&g->retention_timer, handle_closed);
     uv_timer_stop(&g->rules_timer);
@@ -1225,6 +1862,10 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
     if (g->dl_timer.data) {
         uv_timer_stop(&g->dl_timer);
         uv_close((uv_handle_t *)&g->dl_timer, handle_closed);
+    }
+    if (g->relay_timer.data) {
+        uv_timer_stop(&g->relay_timer);
+        uv_close((uv_handle_t *)&g->relay_timer, handle_closed);
     }
     lw_log(LW_LOG_INFO, "stopped: %llu frames, %llu accepted, %llu readings stored, %llu alerts",
            (unsigned long long)g->c.frames, (unsigned long long)g->c.accepted,

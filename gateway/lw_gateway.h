@@ -39,4 +39,10 @@ struct lw_gateway_counters {
 };
 void lw_gateway_counters(const struct lw_gateway *g, struct lw_gateway_counters *out);
 
+/* Event mode for every node with a session in building (its place's building, exact match): on,
+ * they report every [mesh] event_interval; off, at their normal interval again. The CMD goes out
+ * at once (for nodes that listen) and again after each node's next uplink (a sensor listens
+ * right after it sends). Returns the number of nodes addressed. */
+size_t lw_gateway_event_mode(struct lw_gateway *g, const char *building, bool on);
+
 #endif

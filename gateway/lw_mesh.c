@@ -135,6 +135,7 @@ int lw_mesh_admit(struct lw_mesh *m, uint8_t *buf, size_t len, struct lw_mesh_fr
         const struct mesh_node *n = lookup(m, h->src);
         if (n && seen(n, h->fcnt)) {
             m->st.duplicates++;
+            f->copy = true;
             return LW_ERR_DUP;
         }
     }

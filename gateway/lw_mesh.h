@@ -41,6 +41,7 @@ struct lw_mesh_frame {
     struct lw_route route; /* the path as received (unauthenticated until accepted) */
     size_t len;            /* length of the origin's frame now at the start of the buffer */
     bool echo;             /* a downlink of the gateway's own, heard back from a relay */
+    bool copy;             /* LW_ERR_DUP for a copy of an accepted frame (not a route loop) */
 };
 
 /* The path of a node's latest accepted frame: the reverse route for downlinks. */

@@ -28,6 +28,7 @@ struct lw_mqtt {
     struct lw_mqtt_conf conf;
     char *strings[7]; /* owned copies behind conf */
     struct lw_mqtt_cbs cbs;
+    char *subscribe;
     uv_timer_t misc; /* 1 s: keepalive and reconnect backoff */
     struct conn_poll *poll;
     int poll_events;
@@ -68,8 +69,23 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     m->st.connects++;
     lw_log(LW_LOG_NOTICE, "mqtt: connected to %s:%u as %s", m->conf.host, m->conf.port,
            m->conf.client_id);
+    /* A clean session forgets subscriptions: subscribe again on every connect. */
+    if (m->subscribe) {
+        int src = mosquitto_subscribe(m->mosq, NULL, m->subscribe, 1);
+        if (src != MOSQ_ERR_SUCCESS)
+            lw_log(LW_LOG_WARNING, "mqtt: cannot subscribe to %s: %s", m->subscribe,
+                   mosquitto_strerror(src));
+    }
     if (m->cbs.connected)
         m->cbs.connected(m->cbs.arg);
+}
+
+static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
+{
+    struct lw_mqtt *m = obj;
+    (void)mosq;
+    if (m->cbs.message && msg->topic && msg->payloadlen >= 0)
+        m->cbs.message(m->cbs.arg, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
 
 static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
@@ -115,6 +131,7 @@ static void handle_released(struct lw_mqtt *m)
         free(m->strings[i]);
     }
     free(m->tags);
+    free(m->subscribe);
     void (*done)(void *) = m->done;
     void *arg = m->done_arg;
     free(m);
@@ -314,6 +331,9 @@ struct lw_mqtt *lw_mqtt_new(uv_loop_t *loop, const struct lw_mqtt_conf *conf,
     mosquitto_connect_callback_set(m->mosq, on_connect);
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
+    mosquitto_message_callback_set(m->mosq, on_message);
+    if (conf->subscribe && conf->subscribe[0] && !(m->subscribe = strdup(conf->subscribe)))
+        goto fail;
     if (m->strings[2] && mosquitto_username_pw_set(m->mosq, m->strings[2], m->strings[3]) != 0)
         goto fail;
     if (conf->tls_ca_file && conf->tls_ca_file[0]) {
@@ -346,6 +366,7 @@ fail:
         mosquitto_destroy(m->mosq);
     for (size_t i = 0; i < sizeof(m->strings) / sizeof(m->strings[0]); i++)
         free(m->strings[i]);
+    free(m->subscribe);
     free(m);
     return NULL;
 }

@@ -22,6 +22,7 @@ struct lw_mqtt_conf {
     const char *will_payload;
     uint64_t reconnect_min_ms;
     uint64_t reconnect_max_ms;
+    const char *subscribe; /* topic filter subscribed at QoS 1 on every connect; NULL: none */
 };
 
 struct lw_mqtt_cbs {
@@ -29,6 +30,8 @@ struct lw_mqtt_cbs {
     void (*connected)(void *arg);          /* session up: (re)publish what is pending */
     void (*disconnected)(void *arg);       /* session lost; reconnect is scheduled */
     void (*acked)(void *arg, int64_t tag); /* broker acknowledged a publish with tag > 0 */
+    /* A message on the subscribed filter (payload not NUL-terminated). */
+    void (*message)(void *arg, const char *topic, const void *payload, size_t len);
 };
 
 struct lw_mqtt;

@@ -357,6 +357,75 @@ static int lw_node_accept(struct lw_node *n, const uint8_t *frame, size_t len)
     return LW_OK;
 }
 
+/* A configuration command: idempotent settings (the gateway may send one twice). */
+static void lw_node_apply_cmd(struct lw_node *n, const uint8_t *plain, size_t len)
+{
+    struct lw_cmd c;
+
+    if (lw_cmd_decode(plain, len, &c) != LW_OK) {
+        n->cmds_bad++;
+        return;
+    }
+    if (c.present & LW_CMD_HAS_INTERVAL)
+        n->interval_ms = (uint32_t)c.interval_s * 1000u;
+    if (c.present & LW_CMD_HAS_EVENT) {
+        n->event_mode = c.event_on;
+        n->event_interval_ms = (uint32_t)c.event_interval_s * 1000u;
+    }
+    for (unsigned t = 0; t < LW_CMD_THRESHOLDS; t++) {
+        if (!(c.thresholds & (1u << t)))
+            continue;
+        if (c.threshold[t] == LW_CMD_THRESHOLD_NONE) {
+            n->thresholds &= (uint8_t)~(1u << t);
+        } else {
+            n->thresholds |= (uint8_t)(1u << t);
+            n->threshold[t] = c.threshold[t];
+        }
+    }
+    n->cmds++;
+}
+
+uint32_t lw_node_report_interval(const struct lw_node *n, uint32_t dflt_ms)
+{
+    if (n->event_mode && n->event_interval_ms)
+        return n->event_interval_ms;
+    return n->interval_ms ? n->interval_ms : dflt_ms;
+}
+
+bool lw_node_event_mode(const struct lw_node *n)
+{
+    return n->event_mode;
+}
+
+uint64_t lw_node_commands(const struct lw_node *n)
+{
+    return n->cmds;
+}
+
+bool lw_node_over_threshold(const struct lw_node *n, const struct lw_reading *r)
+{
+    static const struct {
+        uint32_t present;
+    } map[LW_CMD_THRESHOLDS] = {{LW_R_WATER}, {LW_R_SMOKE}, {LW_R_GAS},
+                                {LW_R_CO},    {LW_R_TEMP},  {LW_R_BATTERY}};
+    for (unsigned t = 0; t < LW_CMD_THRESHOLDS; t++) {
+        if (!(n->thresholds & (1u << t)) || !(r->present & map[t].present))
+            continue;
+        int32_t v;
+        switch (t) {
+        case 0: v = r->water_mm; break;
+        case 1: v = r->smoke_alarm; break;
+        case 2: v = r->gas_lel_x10; break;
+        case 3: v = r->co_ppm; break;
+        case 4: v = r->temp_c_x10; break;
+        default: v = r->battery_mv; break;
+        }
+        if (v >= (int32_t)n->threshold[t])
+            return true;
+    }
+    return false;
+}
+
 /* ACK or CMD: header checks, replay window, MIC, then the application. */
 static int lw_node_downlink(struct lw_node *n, const struct lw_frame_hdr *peeked,
                             const uint8_t *frame, size_t len)
@@ -378,6 +447,8 @@ static int lw_node_downlink(struct lw_node *n, const struct lw_frame_hdr *peeked
     if (plen < 0)
         return plen;
     lw_replay_accept(&n->down_replay, hdr.fcnt);
+    if (hdr.type == LW_FT_CMD)
+        lw_node_apply_cmd(n, plain, (size_t)plen);
     if (hdr.type == LW_FT_ACK && n->alarm_pending) {
         /* An ACK names the counter of the copy that arrived (empty: the latest alarm). */
         uint32_t acked = n->alarm_last_fcnt;
@@ -538,6 +609,35 @@ static bool lw_node_route_known(const struct lw_node *n, uint16_t node, uint64_t
     return false;
 }
 
+/* A downlink's route entries name the relays that carried it away from the gateway: the k-th
+ * (from 0) is k relays from it, its rank. */
+static void lw_node_learn_ranks(struct lw_node *n, const struct lw_route *rt)
+{
+    for (uint8_t k = 0; k < rt->n_hops; k++) {
+        uint16_t relay = rt->hops[k].relay;
+        struct lw_node_relay_neighbour *slot = NULL;
+        for (size_t i = 0; i < LW_NODE_RELAY_NEIGHBOURS && !slot; i++)
+            if (n->relay_ranks[i].relay == relay)
+                slot = &n->relay_ranks[i];
+        if (!slot) {
+            slot = &n->relay_ranks[n->relay_ranks_head];
+            n->relay_ranks_head = (uint8_t)((n->relay_ranks_head + 1) % LW_NODE_RELAY_NEIGHBOURS);
+            slot->relay = relay;
+            slot->rank = k;
+        } else if (k < slot->rank) {
+            slot->rank = k;
+        }
+    }
+}
+
+static uint8_t lw_node_rank_of(const struct lw_node *n, uint16_t relay)
+{
+    for (size_t i = 0; i < LW_NODE_RELAY_NEIGHBOURS; i++)
+        if (n->relay_ranks[i].relay == relay && relay != 0)
+            return n->relay_ranks[i].rank;
+    return LW_NODE_RELAY_RANK_LEARN;
+}
+
 static uint32_t lw_node_rand(const struct lw_node *n)
 {
     return n->hal.random != NULL ? n->hal.random(n->hal.ctx) : 0;
@@ -657,6 +757,15 @@ static int lw_node_relay_consider(struct lw_node *n, const struct lw_route *rt, 
     } else if (h->dst != LW_ADDR_GATEWAY) {
         n->relay_stats.invalid++;
         return LW_ERR_INVAL;
+    } else if (rt->n_hops > 0 && n->relay_rank != LW_NODE_RELAY_RANK_LEARN) {
+        /* Forward only towards the gateway: a copy last carried by a relay known to be at
+         * least as near it needs nobody here (neighbouring roofs would flood each other). */
+        uint8_t last = lw_node_rank_of(n, rt->hops[rt->n_hops - 1].relay);
+        if (last != LW_NODE_RELAY_RANK_LEARN && last <= n->relay_rank) {
+            n->relay_stats.no_progress++;
+            lw_node_seen_add(n, h, SEEN_SKIPPED);
+            return LW_ERR_RANGE;
+        }
     }
     int rc = lw_node_relay_queue(n, h, frame, len, snr_db, urgent, downlink, now_ms);
     lw_node_seen_add(n, h, rc == LW_OK ? SEEN_QUEUED : SEEN_SKIPPED);
@@ -685,6 +794,8 @@ int lw_node_hear(struct lw_node *n, const uint8_t *frame, size_t len, int8_t snr
          * h relays lie between (its rank). */
         if (n->cfg.relay_rank == LW_NODE_RELAY_RANK_LEARN && h->hop_count < n->relay_rank)
             n->relay_rank = h->hop_count;
+        if (n->cfg.relay)
+            lw_node_learn_ranks(n, &rt);
         bool mine = (h->type == LW_FT_JOIN_ACC && h->dst == LW_ADDR_BROADCAST &&
                      n->join_pending && h->fcnt == n->join_nonce_last) ||
                     (h->type != LW_FT_JOIN_ACC && n->have_session && h->dst == n->address);

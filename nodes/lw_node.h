@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lw_cmd.h"
 #include "lw_frame.h"
 #include "lw_reading.h"
 #include "lw_replay.h"
@@ -32,6 +33,7 @@
 #define LW_NODE_RELAY_SEEN       32u     /* (src, dst, fcnt, type) remembered */
 #define LW_NODE_RELAY_ROUTES     32u     /* nodes whose uplinks were forwarded: reverse paths */
 #define LW_NODE_RELAY_ROUTE_TTL_MS (6u * 3600u * 1000u) /* "recently" for reverse paths */
+#define LW_NODE_RELAY_NEIGHBOURS   16u  /* other relays whose rank was learnt */
 
 /* Identity and keys of one node, as provisioned (and as the gateway's registry holds them).
  * Personalised mode: key (and address) set, the node sends at once. Join mode: key all-zero,
@@ -110,6 +112,14 @@ struct lw_node {
     uint64_t alarm_retry_at;
     uint64_t alarm_acks; /* alarms acknowledged */
     uint8_t down_hops;   /* relays the latest authentic downlink came through */
+    /* Set by CMD downlinks (PROTOCOL.md section 13); kept in RAM like the session. */
+    uint32_t interval_ms;       /* reporting interval; 0: the application's own */
+    bool event_mode;            /* an incident is open nearby: report every event_interval_ms */
+    uint32_t event_interval_ms;
+    uint8_t thresholds;         /* bit (TLV type - 1): threshold[] holds an alarm threshold */
+    uint16_t threshold[LW_CMD_THRESHOLDS];
+    uint64_t cmds;              /* commands applied */
+    uint64_t cmds_bad;          /* authentic CMD frames whose command did not decode */
     /* Relay role. */
     struct lw_node_relay_frame {
         bool used, urgent;
@@ -134,6 +144,11 @@ struct lw_node {
         uint64_t t;
     } relay_routes[LW_NODE_RELAY_ROUTES];
     uint8_t relay_rank; /* current rank (configured or learnt), LW_NODE_RELAY_RANK_LEARN unknown */
+    struct lw_node_relay_neighbour {
+        uint16_t relay;
+        uint8_t rank;
+    } relay_ranks[LW_NODE_RELAY_NEIGHBOURS]; /* learnt from the route trailers of downlinks */
+    uint8_t relay_ranks_head;
     struct lw_node_relay_stats {
         uint64_t heard;       /* frames given to lw_node_hear */
         uint64_t forwarded;   /* put on the air again */
@@ -143,6 +158,7 @@ struct lw_node {
         uint64_t no_route;    /* downlinks to nodes this relay did not carry */
         uint64_t queue_full;  /* no room: dropped (routine first) */
         uint64_t invalid;     /* malformed trailer, loops */
+        uint64_t no_progress; /* forwarded last by a relay at least as near the gateway */
     } relay_stats;
 };
 
@@ -224,6 +240,15 @@ int lw_node_hear(struct lw_node *n, const uint8_t *frame, size_t len, int8_t snr
 /* The relay's counters; its current rank (LW_NODE_RELAY_RANK_LEARN: not known yet). */
 void lw_node_relay_stats(const struct lw_node *n, struct lw_node_relay_stats *out);
 uint8_t lw_node_relay_rank(const struct lw_node *n);
+
+/* Reporting interval to use now: the event interval while event mode is on, else the one a CMD
+ * set, else dflt_ms (the application's). */
+uint32_t lw_node_report_interval(const struct lw_node *n, uint32_t dflt_ms);
+bool lw_node_event_mode(const struct lw_node *n);
+/* Does r reach an alarm threshold a CMD set (water, gas, CO, temperature, battery: at or above;
+ * smoke: the alarm bit at or above)? The application then reports it as an ALARM. */
+bool lw_node_over_threshold(const struct lw_node *n, const struct lw_reading *r);
+uint64_t lw_node_commands(const struct lw_node *n);
 
 /* An ALARM awaits its acknowledgement; transmissions of it so far; alarms acknowledged. */
 bool lw_node_alarm_pending(const struct lw_node *n);

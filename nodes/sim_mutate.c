@@ -20,6 +20,11 @@ static const struct {
     [SIM_MUT_KEY] = {"key", "seal with a wrong key (bad MIC at the gateway)"},
     [SIM_MUT_VERSION] = {"version", "set the version nibble to 2 after sealing"},
     [SIM_MUT_GARBAGE] = {"garbage", "random bytes of the frame's length instead of the frame"},
+    [SIM_MUT_ROUTE_LOOP] = {"route-loop", "a route trailer naming one relay twice (a loop)"},
+    [SIM_MUT_HOP_LIMIT] = {"hop-limit", "sealed with hop limit 7, above the gateway's maximum"},
+    [SIM_MUT_HOP_FORGED] = {"hop-forged",
+                            "a relay hop added to a frame sealed with hop limit 1: the entry "
+                            "moves where the MIC is read"},
 };
 
 int sim_mutation_parse(const char *name, enum sim_mutation *out)
@@ -47,6 +52,10 @@ void sim_mutate_config(enum sim_mutation m, struct lw_node_config *cfg)
 {
     if (m == SIM_MUT_NETID) {
         cfg->net_id ^= 0x0001;
+    } else if (m == SIM_MUT_HOP_LIMIT) {
+        cfg->hop_limit = LW_HOP_MAX;
+    } else if (m == SIM_MUT_HOP_FORGED) {
+        cfg->hop_limit = 1;
     } else if (m == SIM_MUT_KEY) {
         uint8_t acc = 0;
         for (size_t i = 0; i < LW_KEY_LEN; i++)
@@ -83,6 +92,20 @@ size_t sim_mutate_frame(enum sim_mutation m, const uint8_t *frame, size_t len, u
     case SIM_MUT_GARBAGE:
         for (size_t i = 0; i < len; i++)
             out[i] = (uint8_t)sim_prng_next(prng);
+        break;
+    case SIM_MUT_ROUTE_LOOP:
+        if (len >= 2 && len + 6 <= LW_FRAME_MAX_LEN) {
+            static const uint8_t loop[6] = {0x77, 0x07, 0xFB, 0x77, 0x07, 0xFB};
+            out[1] = (uint8_t)((out[1] & 0x1F) | (2u << 5));
+            memcpy(out + len, loop, sizeof(loop));
+            len += sizeof(loop);
+        }
+        break;
+    case SIM_MUT_HOP_FORGED:
+        /* One hop counted, but the "route entry" is the frame's own last 3 bytes (the MIC's
+         * tail): the receiver strips them and verifies a MIC that is not there. */
+        if (len >= 2)
+            out[1] = (uint8_t)((out[1] & 0x1F) | (1u << 5));
         break;
     default:
         break;

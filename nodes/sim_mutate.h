@@ -19,6 +19,10 @@ enum sim_mutation {
     SIM_MUT_KEY,      /* seal with a wrong key */
     SIM_MUT_VERSION,  /* version nibble 2 after sealing */
     SIM_MUT_GARBAGE,  /* random bytes instead of the frame */
+    SIM_MUT_ROUTE_LOOP, /* route trailer naming relay 0x0777 twice (a loop), hop_count 2 */
+    SIM_MUT_HOP_LIMIT,  /* seal with hop_limit 7: more than the gateway allows */
+    SIM_MUT_HOP_FORGED, /* hop_count raised to 1 with a made-up route entry on a frame sealed
+                           with hop_limit 0: the origin frame then fails its MIC */
     SIM_MUT_COUNT
 };
 

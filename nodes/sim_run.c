@@ -54,6 +54,7 @@ struct run_node {
     bool alarm_open;      /* the sim's view: an alarm reading not yet at the gateway */
     uint64_t alarm_start; /* virtual time of its first transmission */
     uint64_t acks_seen;   /* lw_node_alarm_acks already counted */
+    uint32_t cur_interval; /* reporting interval in force (a CMD may change it) */
 };
 
 struct run {
@@ -195,7 +196,15 @@ static void schedule_next(struct run *r, struct run_node *rn)
         rn->done = true;
         return;
     }
-    uint64_t t = rn->base_ms + rn->k * sn->interval_ms + sim_prng_below(&rn->prng, sn->jitter_ms);
+    uint32_t iv = lw_node_report_interval(&rn->node, (uint32_t)sn->interval_ms);
+    if (rn->cur_interval && iv != rn->cur_interval) {
+        /* A command changed the interval (event mode): the schedule restarts from now. */
+        rn->base_ms = r->vnow;
+        rn->k = 1;
+    }
+    rn->cur_interval = iv;
+    uint64_t jitter = sn->jitter_ms < iv / 2 ? sn->jitter_ms : iv / 2;
+    uint64_t t = rn->base_ms + rn->k * iv + sim_prng_below(&rn->prng, jitter);
     if (t >= r->end_ms || t < rn->base_ms) {
         rn->done = true;
         return;
@@ -256,6 +265,8 @@ static void report_node(struct run *r, struct run_node *rn)
         }
     }
     sim_node_sample(rn->sn, r->vnow, &rd, &alarm);
+    if (rn->sn->alarm_frames == SIM_ALARM_AUTO && lw_node_over_threshold(&rn->node, &rd))
+        alarm = true; /* a threshold the gateway set on the node */
     if (r->air && alarm && !rn->dark) {
         /* A new alarm reading (one still undelivered is replaced: it counts as lost). */
         rn->alarm_open = true;
@@ -426,7 +437,17 @@ static void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool
                 schedule_next(r, rn);
             }
         } else {
-            vlog(r, rn, "%s from the gateway", lw_frame_type_name(type));
+            vlog(r, rn, "%s from the gateway%s", lw_frame_type_name(type),
+                 type == LW_FT_CMD ? (lw_node_event_mode(&rn->node) ? " (event mode on)"
+                                                                     : " (event mode off)")
+                                   : "");
+            if (type == LW_FT_CMD && !rn->done &&
+                lw_node_report_interval(&rn->node, (uint32_t)rn->sn->interval_ms) !=
+                    rn->cur_interval) {
+                rn->k = 0; /* reschedule at once with the new interval */
+                rn->cur_interval = 1;
+                schedule_next(r, rn);
+            }
         }
     }
 }

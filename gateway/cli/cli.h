@@ -59,6 +59,8 @@ struct cli_command {
     int (*run)(int argc, char **argv);
     const char *summary; /* one line for lorawatch --help */
 };
-extern const struct cli_command cli_node_commands[]; /* cli_nodes.c */
+extern const struct cli_command cli_node_commands[];  /* cli_nodes.c */
+extern const struct cli_command cli_alert_commands[]; /* cli_alerts.c */
+extern const struct cli_command cli_radio_commands[]; /* cli_radio.c */
 
 #endif

@@ -50,6 +50,16 @@ static void usage(FILE *out)
                  "  rekey NODE [--key K]\n"
                  "                  end the session: the node must join again\n"
                  "  test-alarm NODE publish a test alarm marked as a test\n"
+                 "  alerts [--all]  the open alerts: level, node and place, tier told, who\n"
+                 "                  acknowledged\n"
+                 "  ack ALERT [--note TEXT]\n"
+                 "                  acknowledge an alert: escalation and reminders stop\n"
+                 "  silence (--node N | --building B) --for D --reason TEXT [--hazard H]\n"
+                 "          [--force]\n"
+                 "                  hold back paging for maintenance (fire only with --force)\n"
+                 "  silences        the active silences\n"
+                 "  unsilence SILENCE\n"
+                 "                  end a silence early\n"
                  "  history (--node N | --place P | --kind K) [--from T] [--to T] [--every S]\n"
                  "                  readings, raw or per 5min/hour/day, as a table, --csv or\n"
                  "                  --json (read from the database; the daemon may be stopped)\n"
@@ -58,6 +68,12 @@ static void usage(FILE *out)
                  "  report --from T --to T -o FILE [--place P] [--format html|csv|json]\n"
                  "                  the flood-season review as one printable HTML file\n"
                  "  backup FILE     a consistent copy of the database while the daemon runs\n"
+                 "  airtime [--sf SF] [--bw HZ] [--cr N] [--payload B] [--region R]\n"
+                 "                  time on air of one frame; refused beyond the region's limit\n"
+                 "  plan --nodes N --interval S --sf SF [--channels C] [--payload B]\n"
+                 "                  channel load G and ALOHA delivery e^-2G of an estate\n"
+                 "  event-mode BUILDING on|off [-s SOCKET]\n"
+                 "                  fast sampling for the nodes of a building, or back\n"
                  "\n"
                  "Options:\n"
                  "  -V, --version   print the version and exit\n"
@@ -462,7 +478,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
         if (strcmp(cmd, commands[i].name) == 0)
             return commands[i].run(argc - optind, argv + optind);
-    static const struct cli_command *const families[] = {cli_node_commands};
+    static const struct cli_command *const families[] = {cli_node_commands, cli_alert_commands,
+                                                         cli_radio_commands};
     for (size_t f = 0; f < sizeof(families) / sizeof(families[0]); f++)
         for (const struct cli_command *k = families[f]; k->name; k++)
             if (strcmp(cmd, k->name) == 0)

@@ -47,7 +47,7 @@ while read -r first rest; do
     key|"") continue ;;
   esac
   case $section in
-    "[node:NAME]"|"[rule:NAME]") grep -qw -- "$first" "$LW_SOURCE_DIR/config/lorawatch.conf" ;;
+    "[node:NAME]"|"[rule:NAME]"|"[duty:ID]") grep -qw -- "$first" "$LW_SOURCE_DIR/config/lorawatch.conf" ;;
     *) grep -Eq "^;?$first =" "$LW_SOURCE_DIR/config/lorawatch.conf" ;;
   esac || fail "config/lorawatch.conf does not document $section $first"
 done <"$WORK/keys.txt"

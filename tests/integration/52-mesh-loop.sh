@@ -25,4 +25,17 @@ lw_wait_for 5 grep -q 'rejected by the mesh sink' "$WORK/lorawatchd.log" || fail
 sleep 1
 [ "$(q 'SELECT count(*) FROM readings')" -eq "$before" ] || fail "a looping frame was stored"
 pass "a frame whose route loops is rejected by the mesh sink"
+
+# Bad hop fields: a hop limit above the gateway's maximum (authenticated, so set by the origin),
+# and a hop counted without a real route entry (the MIC is then read at the wrong place).
+for m in hop-limit hop-forged; do
+  "$LW_BIN/lorawatch-sim" -q --gateway "127.0.0.1:$LW_SIM_PORT" --network-id 0x4C57 --address 1 \
+    --eui 70B3D57ED0000001 --key "$LW_N1_KEY" --kind water --acceleration 0 --set water_mm=3 \
+    --count 2 --fcnt-start 100 --mutate $m || fail "sim --mutate $m"
+done
+lw_wait_for 5 grep -q 'rejected by the mesh sink: value out of range' "$WORK/lorawatchd.log" ||
+  fail "hop limit above the maximum not rejected"
+sleep 1
+[ "$(q 'SELECT count(*) FROM readings')" -eq "$before" ] || fail "a frame with bad hop fields was stored"
+pass "hop limit above the gateway's maximum and a forged hop count: dropped, nothing stored"
 lw_stop_daemon

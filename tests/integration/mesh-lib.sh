@@ -8,7 +8,8 @@ mesh_start() {
   {
     printf '[radio]\nsim_clock = medium\n'
     cat
-  } | lw_one_node_conf "$1"
+  } >"$WORK/extra.conf"
+  lw_one_node_conf "$1" <"$WORK/extra.conf" # not in a pipe: it sets LW_SIM_PORT
   "$LW_BIN/lorawatch-sim" -s "$MESH_SC" --emit-node-config >>"$WORK/lorawatchd.conf" ||
     fail "emit-node-config"
   lw_start_daemon "$WORK/lorawatchd.conf"

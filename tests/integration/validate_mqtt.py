@@ -21,6 +21,9 @@ TOPICS = [
     (re.compile(r"^lorawatch/(?P<site>[^/]+)/alert/(?P<id>[^/]+)$"), "alert"),
     (re.compile(r"^lorawatch/(?P<site>[^/]+)/gateway/status$"), "gateway-status"),
     (re.compile(r"^lorawatch/(?P<site>[^/]+)/node/(?P<node>[^/]+)$"), "node-state"),
+    (re.compile(r"^lorawatch/(?P<site>[^/]+)/duty/(person/[^/]+|tier/[1-3])$"), "alert"),
+    (re.compile(r"^lorawatch/(?P<site>[^/]+)/reply/(?P<user>[^/]+)$"), "reply"),
+    (re.compile(r"^lorawatch/(?P<site>[^/]+)/command/(?P<user>[^/]+)$"), "command"),
 ]
 MAX_REPORTED = 10  # per kind of message, so one broken kind cannot hide another
 
@@ -53,7 +56,7 @@ def topic_checks(kind, m, msg):
         return problems
     if "site" in msg and msg["site"] != m.group("site"):
         problems.append("$.site: %r differs from the topic's site %r" % (msg["site"], m.group("site")))
-    if kind == "alert" and msg.get("id") is not None and str(msg.get("id")) != m.group("id"):
+    if kind == "alert" and "id" in m.groupdict() and msg.get("id") is not None and str(msg.get("id")) != m.group("id"):
         problems.append("$.id: %r differs from the topic's alert id %r" % (msg["id"], m.group("id")))
     if kind == "node-state" and msg.get("node") != m.group("node"):
         problems.append("$.node: %r differs from the topic's node %r" % (msg.get("node"), m.group("node")))
@@ -65,7 +68,7 @@ def main(argv):
         print("usage: validate_mqtt.py SCHEMA_DIR < messages", file=sys.stderr)
         return 2
     validators = {}
-    for kind in ("alert", "gateway-status", "node-state"):
+    for kind in ("alert", "gateway-status", "node-state", "reply", "command"):
         with open(os.path.join(argv[1], kind + ".schema.json"), encoding="utf-8") as f:
             schema = json.load(f)
         cls = jsonschema.validators.validator_for(schema)

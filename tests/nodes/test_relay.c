@@ -9,6 +9,7 @@
 
 #include <string.h>
 
+#include "lw_cmd.h"
 #include "lw_error.h"
 #include "lw_frame.h"
 #include "lw_node.h"
@@ -300,6 +301,55 @@ static void relay_and_sensor(void **state)
     assert_int_equal(lw_node_report(&bad, &rd, false), LW_ERR_STATE);
 }
 
+static void commands_event_mode_and_thresholds(void **state)
+{
+    (void)state;
+    struct air a = {0};
+    struct lw_node s;
+    make(&s, &a, 0x0101, false, 0, k_sensor);
+    assert_int_equal(lw_node_report_interval(&s, 60000), 60000);
+    struct lw_cmd c = {.present = LW_CMD_HAS_EVENT | LW_CMD_HAS_INTERVAL,
+                       .interval_s = 120,
+                       .event_on = true,
+                       .event_interval_s = 15,
+                       .thresholds = 1u << 0,
+                       .threshold = {200}};
+    uint8_t p[LW_CMD_MAX_LEN], f[LW_FRAME_MAX_LEN];
+    int pl = lw_cmd_encode(&c, p, sizeof(p));
+    struct lw_frame_hdr h = {.type = LW_FT_CMD,
+                             .hop_limit = 1,
+                             .net_id = 0x4C57,
+                             .src = 0,
+                             .dst = 0x0101,
+                             .fcnt = 9};
+    int fl = lw_frame_seal(&h, k_sensor, p, (size_t)pl, f, sizeof(f));
+    fl = lw_route_append(f, (size_t)fl, sizeof(f), 0x0201, 3); /* through a relay */
+    assert_int_equal(lw_node_hear(&s, f, (size_t)fl, 1, 0), LW_OK);
+    assert_true(lw_node_event_mode(&s));
+    assert_int_equal(lw_node_report_interval(&s, 60000), 15000);
+    assert_int_equal(lw_node_commands(&s), 1);
+    struct lw_reading low = {.present = LW_R_WATER, .water_mm = 199};
+    struct lw_reading high = {.present = LW_R_WATER, .water_mm = 200};
+    assert_false(lw_node_over_threshold(&s, &low));
+    assert_true(lw_node_over_threshold(&s, &high));
+    /* The same frame again is a replay: nothing changes. */
+    assert_int_equal(lw_node_hear(&s, f, (size_t)fl, 1, 0), LW_ERR_REPLAY);
+    /* Event off: back to the interval the command set. */
+    struct lw_cmd off = {.present = LW_CMD_HAS_EVENT};
+    pl = lw_cmd_encode(&off, p, sizeof(p));
+    h.fcnt = 10;
+    fl = lw_frame_seal(&h, k_sensor, p, (size_t)pl, f, sizeof(f));
+    assert_int_equal(lw_node_hear(&s, f, (size_t)fl, 1, 0), LW_OK);
+    assert_false(lw_node_event_mode(&s));
+    assert_int_equal(lw_node_report_interval(&s, 60000), 120000);
+    /* An authentic CMD that does not decode changes nothing. */
+    h.fcnt = 11;
+    fl = lw_frame_seal(&h, k_sensor, (const uint8_t *)"\x04\x00", 2, f, sizeof(f));
+    assert_int_equal(lw_node_hear(&s, f, (size_t)fl, 1, 0), LW_OK);
+    assert_int_equal(lw_node_commands(&s), 2);
+    assert_int_equal(s.cmds_bad, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -310,6 +360,7 @@ int main(void)
         cmocka_unit_test(hop_limit_and_loops),
         cmocka_unit_test(reverse_path_downlinks),
         cmocka_unit_test(relay_and_sensor),
+        cmocka_unit_test(commands_event_mode_and_thresholds),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

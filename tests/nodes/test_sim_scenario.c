@@ -504,6 +504,80 @@ static void test_bundled_demo(void **state)
     sim_scenario_free(&sc);
 }
 
+/* Mesh keys: links (symmetric, continuation lines), relays, fail_at, and their errors; the
+ * bundled mesh scenarios of the system tests are valid. */
+static void test_mesh_topology(void **state)
+{
+    struct sim_scenario sc;
+    struct diags ds;
+    char text[4096];
+    (void)state;
+
+    snprintf(text, sizeof(text),
+             "%s"
+             "links = relay-a:4:30%%\n"
+             "[node:relay-a]\naddress = 0x0301\neui = 70B3D57ED0000301\n"
+             "key = 11223344556677889900AABBCCDDEEFF\nkind = water\nlabel = relay\n"
+             "water_mm = 0\nrelay = yes\nrelay_rank = auto\nfail_at = 10m\n"
+             "links = gateway:6\n   stair-2-3f:-3\n"
+             "[scenario]\nchannels = 3\ncapture = 4\nrelay_slot = 300ms\n",
+             valid);
+    assert_int_equal(parse(&sc, text, &ds), 0);
+    assert_true(sc.has_links);
+    assert_int_equal(sc.channels, 3);
+    assert_int_equal(sc.relay_slot_ms, 300);
+    const struct sim_node *r = sc.nodes[2];
+    assert_true(r->cfg.relay);
+    assert_int_equal(r->cfg.relay_rank, LW_NODE_RELAY_RANK_LEARN);
+    assert_int_equal(r->fail_ms, 600000);
+    assert_int_equal(r->n_links, 2);
+    assert_string_equal(r->links[1].to, "stair-2-3f");
+    assert_true(r->links[1].snr_db == -3.0);
+    assert_true(sc.nodes[1]->links[0].loss == 0.3);
+    sim_scenario_free(&sc);
+
+    static const char *const bad[] = {
+        "links = nobody:4\n",           /* no such node */
+        "links = stair-2-3f:4\n",       /* itself */
+        "links = gateway:40\n",         /* SNR out of range */
+        "links = gateway:4:30\n",       /* loss without % */
+        "links = gateway:4:130%%\n",    /* loss over 100 */
+        "links = gateway\n",            /* no SNR */
+        "links = gateway:1, gateway:2\n", /* twice */
+        "relay_rank = 1\nlinks = gateway:3\n", /* rank without relay */
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(text, sizeof(text), "%s%s", valid, bad[i]);
+        if (parse(&sc, text, &ds) == 0)
+            fail_msg("accepted: %s", bad[i]);
+        sim_scenario_free(&sc);
+    }
+    /* One node with links makes it a mesh: the other needs a link too. */
+    snprintf(text, sizeof(text), "%slinks = gateway:3\n", valid);
+    assert_int_equal(parse(&sc, text, &ds), 1);
+    assert_non_null(strstr(ds.d[0].msg, "garage-b1"));
+    sim_scenario_free(&sc);
+    /* A relay without a topology. */
+    snprintf(text, sizeof(text), "%srelay = yes\n", valid);
+    assert_int_equal(parse(&sc, text, &ds), 1);
+    sim_scenario_free(&sc);
+
+    const char *src = getenv("LW_SOURCE_DIR");
+    static const char *const files[] = {"mesh-chain", "mesh-diamond", "mesh-loop",
+                                        "mesh-relay-fail", "mesh-lossy-alarm", "mesh-event"};
+    for (size_t i = 0; src && i < sizeof(files) / sizeof(files[0]); i++) {
+        char path[1024];
+        snprintf(path, sizeof(path), "%s/config/scenarios/%s.ini", src, files[i]);
+        memset(&ds, 0, sizeof(ds));
+        sim_scenario_init(&sc);
+        int errors = sim_scenario_load(&sc, path, capture, &ds);
+        dump(&ds);
+        assert_int_equal(errors, 0);
+        assert_true(sc.has_links);
+        sim_scenario_free(&sc);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -517,6 +591,7 @@ int main(void)
         cmocka_unit_test(test_apply_for_command_line),
         cmocka_unit_test(test_mutations),
         cmocka_unit_test(test_bundled_demo),
+        cmocka_unit_test(test_mesh_topology),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

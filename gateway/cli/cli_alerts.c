@@ -1,0 +1,383 @@
+/* lorawatch alerts, ack, silence, silences, unsilence: the alert lifecycle through the daemon's
+ * control socket. An acknowledgement from here is journalled as "uid:N" via "cli". */
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli.h"
+#include "lw_error.h"
+#include "lw_parse.h"
+
+enum { O_SOCKET = 's', O_JSON = 'j', O_HELP = 'h', O_ALL = 'a', O_BASE = 256 };
+enum { O_NOTE = O_BASE, O_NODE, O_BUILDING, O_HAZARD, O_FOR, O_REASON, O_FORCE };
+
+#define COMMON_HELP                                                                                \
+    "  -s, --socket PATH  the daemon's control socket (default $LORAWATCH_SOCKET, else\n"          \
+    "                     " CLI_DEFAULT_SOCKET ")\n"                                               \
+    "  -j, --json         print the daemon's reply as JSON\n"                                      \
+    "  -h, --help         print this help\n"
+#define EXIT_HELP                                                                                  \
+    "\nExit status: 0 done; 1 failed; 2 usage; 3 daemon not running; 4 no such alert or\n"        \
+    "silence; 5 permission denied; 7 refused (already acknowledged, cleared, fire without\n"      \
+    "--force).\n"
+
+static const char *jstr(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+static double jnum(const cJSON *o, const char *name, double dflt)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+}
+
+static void when(double ms, char *out, size_t cap)
+{
+    time_t t = (time_t)(ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    strftime(out, cap, "%m-%d %H:%M:%S", &tm);
+}
+
+struct args {
+    const char *socket;
+    int json;
+    cJSON *req;
+    const char *cmd;
+    void (*usage)(FILE *);
+};
+
+/* Options shared by all, plus the command's own; returns 0, an exit status, or -1 for --help. */
+static int parse(struct args *a, int argc, char **argv, const struct option *extra, size_t n)
+{
+    struct option opts[16];
+    size_t k = 0;
+    for (size_t i = 0; i < n && k < 12; i++)
+        opts[k++] = extra[i];
+    opts[k++] = (struct option){"socket", required_argument, NULL, O_SOCKET};
+    opts[k++] = (struct option){"json", no_argument, NULL, O_JSON};
+    opts[k++] = (struct option){"help", no_argument, NULL, O_HELP};
+    opts[k] = (struct option){NULL, 0, NULL, 0};
+    int o;
+    optind = 0; /* GNU getopt: re-initialise fully (main used it already) */
+    opterr = 0;
+    while ((o = getopt_long(argc, argv, "s:jha", opts, NULL)) != -1) {
+        uint64_t ms;
+        switch (o) {
+        case O_SOCKET:
+            a->socket = optarg;
+            break;
+        case O_JSON:
+            a->json = 1;
+            break;
+        case O_HELP:
+            a->usage(stdout);
+            return -1;
+        case O_ALL:
+            cJSON_AddBoolToObject(a->req, "all", 1);
+            break;
+        case O_NOTE:
+            cJSON_AddStringToObject(a->req, "note", optarg);
+            break;
+        case O_NODE:
+            cJSON_AddStringToObject(a->req, "node", optarg);
+            break;
+        case O_BUILDING:
+            cJSON_AddStringToObject(a->req, "building", optarg);
+            break;
+        case O_HAZARD:
+            cJSON_AddStringToObject(a->req, "hazard", optarg);
+            break;
+        case O_FOR:
+            if (lw_parse_duration_ms(optarg, 7ULL * 86400 * 1000, &ms) != LW_OK || ms < 1000) {
+                fprintf(stderr, "lorawatch %s: --for %s: a duration such as 30m or 2h\n", a->cmd,
+                        optarg);
+                return CLI_EXIT_USAGE;
+            }
+            cJSON_AddStringToObject(a->req, "for", optarg);
+            break;
+        case O_REASON:
+            cJSON_AddStringToObject(a->req, "reason", optarg);
+            break;
+        case O_FORCE:
+            cJSON_AddBoolToObject(a->req, "force", 1);
+            break;
+        default:
+            fprintf(stderr, "lorawatch %s: unknown option or missing value: %s\n", a->cmd,
+                    argv[optind - 1]);
+            a->usage(stderr);
+            return CLI_EXIT_USAGE;
+        }
+    }
+    return 0;
+}
+
+static int run(struct args *a, void (*show)(const cJSON *))
+{
+    int rc;
+    cJSON *reply = cli_call(a->cmd, cli_socket_path(a->socket), a->req, 10, false, &rc);
+    cJSON_Delete(a->req);
+    if (!reply)
+        return rc;
+    if (a->json)
+        cli_print_json(reply);
+    else
+        show(reply);
+    cJSON_Delete(reply);
+    return CLI_EXIT_OK;
+}
+
+/* A positive integer argument (alert or silence id). */
+static int id_arg(struct args *a, int argc, char **argv, const char *field, const char *what)
+{
+    uint64_t v;
+    if (optind != argc - 1 || lw_parse_u64(argv[optind], 1, 9007199254740991ULL, &v) != LW_OK) {
+        fprintf(stderr, "lorawatch %s: give one %s id (a positive number)\n", a->cmd, what);
+        a->usage(stderr);
+        return CLI_EXIT_USAGE;
+    }
+    cJSON_AddNumberToObject(a->req, field, (double)v);
+    return 0;
+}
+
+static cJSON *request(const char *cmd)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "cmd", cmd);
+    return o;
+}
+
+/* ---- alerts ------------------------------------------------------------------------------ */
+
+static void alerts_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch alerts [--all] [OPTIONS]\n"
+                 "\n"
+                 "The open alerts, newest first: id, level, hazard, node and place, when raised,\n"
+                 "the duty tier told so far (1 grid worker, 2 duty room, 3 street office), and\n"
+                 "who acknowledged it. HELD marks an alert a maintenance silence keeps from\n"
+                 "paging. With --all, the latest 200 alerts of any state.\n"
+                 "\n"
+                 "  -a, --all          alerts of any state, not only open ones\n" COMMON_HELP
+                     EXIT_HELP);
+}
+
+static void show_alerts(const cJSON *reply)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(reply, "alerts"), *a;
+    printf("%-6s %-7s %-8s %-18s %-20s %-15s %-8s %-4s %s\n", "ID", "LEVEL", "HAZARD", "NODE",
+           "PLACE", "RAISED", "STATE", "TIER", "ACKNOWLEDGED");
+    int n = 0;
+    cJSON_ArrayForEach(a, arr)
+    {
+        char t[32], place[64], ack[64] = "-";
+        when(jnum(a, "raised_ms", 0), t, sizeof(t));
+        snprintf(place, sizeof(place), "%s%s%s%s%s", jstr(a, "building"),
+                 *jstr(a, "floor") ? "/F" : "", jstr(a, "floor"), *jstr(a, "unit") ? "/" : "",
+                 jstr(a, "unit"));
+        if (*jstr(a, "acked_by")) {
+            char at[32];
+            when(jnum(a, "acked_ms", 0), at, sizeof(at));
+            snprintf(ack, sizeof(ack), "%s %s", jstr(a, "acked_by"), at);
+        }
+        bool held = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "held"));
+        bool test = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "test"));
+        printf("%-6.0f %-7s %-8s %-18s %-20s %-15s %-8s %-4.0f %s%s\n", jnum(a, "id", 0),
+               jstr(a, "level"), jstr(a, "hazard"), jstr(a, "node"), place, t,
+               held ? "HELD" : test ? "test" : jstr(a, "state"), jnum(a, "tier", 0), ack,
+               test ? " (test)" : "");
+        n++;
+    }
+    if (!n)
+        printf("(no open alerts)\n");
+    double s = jnum(reply, "silences", 0);
+    if (s > 0)
+        printf("%.0f maintenance silence%s active (lorawatch silences)\n", s, s == 1 ? "" : "s");
+}
+
+static int cli_alerts(int argc, char **argv)
+{
+    static const struct option o[] = {{"all", no_argument, NULL, O_ALL}};
+    struct args a = {.req = request("alerts"), .cmd = "alerts", .usage = alerts_usage};
+    int rc = parse(&a, argc, argv, o, 1);
+    if (rc == 0 && optind < argc) {
+        fprintf(stderr, "lorawatch alerts: unexpected argument '%s'\n", argv[optind]);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc) {
+        cJSON_Delete(a.req);
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    return run(&a, show_alerts);
+}
+
+/* ---- ack --------------------------------------------------------------------------------- */
+
+static void ack_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch ack ALERT [--note TEXT] [OPTIONS]\n"
+                 "\n"
+                 "Acknowledge an open alert: escalation and reminders stop, everyone told so far\n"
+                 "learns that someone is on it, and the journal records who (your user id), when,\n"
+                 "and via the command line. Duty phones acknowledge over MQTT instead.\n"
+                 "\n"
+                 "  --note TEXT        a note for the journal (\"team on the way\")\n" COMMON_HELP
+                     EXIT_HELP);
+}
+
+static void show_ack(const cJSON *reply)
+{
+    (void)reply;
+    printf("acknowledged\n");
+}
+
+static int cli_ack(int argc, char **argv)
+{
+    static const struct option o[] = {{"note", required_argument, NULL, O_NOTE}};
+    struct args a = {.req = request("ack"), .cmd = "ack", .usage = ack_usage};
+    int rc = parse(&a, argc, argv, o, 1);
+    if (rc == 0)
+        rc = id_arg(&a, argc, argv, "alert", "alert");
+    if (rc) {
+        cJSON_Delete(a.req);
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    return run(&a, show_ack);
+}
+
+/* ---- silences ---------------------------------------------------------------------------- */
+
+static void silence_usage(FILE *out)
+{
+    fprintf(out,
+            "Usage: lorawatch silence (--node NODE | --building B) --for DURATION\n"
+            "                         --reason TEXT [--hazard H] [--force] [OPTIONS]\n"
+            "\n"
+            "Hold back paging for maintenance: alerts of that node or building (and hazard)\n"
+            "are still raised, journalled and published on their alert topic, but duty staff\n"
+            "are not paged until the silence ends; then they are, if the alert is still open.\n"
+            "Every silence has an expiry ([alerts] max_silence at most). Fire alarms are held\n"
+            "back only with --force.\n"
+            "\n"
+            "  --node NODE        one node (its name)\n"
+            "  --building B       every node of a building\n"
+            "  --hazard H         only flood, fire, gas or trouble alerts (default: all)\n"
+            "  --for DURATION     how long, e.g. 30m, 2h\n"
+            "  --reason TEXT      why (required; it goes to the journal)\n"
+            "  --force            also hold back fire alarms\n" COMMON_HELP EXIT_HELP);
+}
+
+static void show_silence(const cJSON *reply)
+{
+    char t[32];
+    when(jnum(reply, "until_ms", 0), t, sizeof(t));
+    printf("silence #%.0f until %s\n", jnum(reply, "silence", 0), t);
+}
+
+static int cli_silence(int argc, char **argv)
+{
+    static const struct option o[] = {
+        {"node", required_argument, NULL, O_NODE},     {"building", required_argument, NULL, O_BUILDING},
+        {"hazard", required_argument, NULL, O_HAZARD}, {"for", required_argument, NULL, O_FOR},
+        {"reason", required_argument, NULL, O_REASON}, {"force", no_argument, NULL, O_FORCE},
+    };
+    struct args a = {.req = request("silence"), .cmd = "silence", .usage = silence_usage};
+    int rc = parse(&a, argc, argv, o, 6);
+    if (rc == 0 && optind < argc) {
+        fprintf(stderr, "lorawatch silence: unexpected argument '%s'\n", argv[optind]);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc == 0 && !cJSON_GetObjectItemCaseSensitive(a.req, "for")) {
+        fprintf(stderr, "lorawatch silence: --for is required (every silence ends)\n");
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc) {
+        cJSON_Delete(a.req);
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    return run(&a, show_silence);
+}
+
+static void silences_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch silences [OPTIONS]\n"
+                 "\n"
+                 "The active maintenance silences: id, what they cover, until when, who made\n"
+                 "them and why.\n"
+                 "\n" COMMON_HELP EXIT_HELP);
+}
+
+static void show_silences(const cJSON *reply)
+{
+    const cJSON *arr = cJSON_GetObjectItemCaseSensitive(reply, "silences"), *s;
+    int n = 0;
+    cJSON_ArrayForEach(s, arr)
+    {
+        char t[32];
+        when(jnum(s, "until_ms", 0), t, sizeof(t));
+        printf("#%-4.0f %s%s%s%s hazard %s until %s by %s%s: %s\n", jnum(s, "id", 0),
+               *jstr(s, "node") ? "node " : "", jstr(s, "node"),
+               *jstr(s, "building") ? "building " : "", jstr(s, "building"), jstr(s, "hazard"), t,
+               jstr(s, "by"), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "forced"))
+                                  ? " (forced)"
+                                  : "",
+               jstr(s, "reason"));
+        n++;
+    }
+    if (!n)
+        printf("(no active silences)\n");
+}
+
+static int cli_silences(int argc, char **argv)
+{
+    struct args a = {.req = request("silences"), .cmd = "silences", .usage = silences_usage};
+    int rc = parse(&a, argc, argv, NULL, 0);
+    if (rc == 0 && optind < argc) {
+        fprintf(stderr, "lorawatch silences: unexpected argument '%s'\n", argv[optind]);
+        rc = CLI_EXIT_USAGE;
+    }
+    if (rc) {
+        cJSON_Delete(a.req);
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    return run(&a, show_silences);
+}
+
+static void unsilence_usage(FILE *out)
+{
+    fprintf(out, "Usage: lorawatch unsilence SILENCE [OPTIONS]\n"
+                 "\n"
+                 "End a silence early; alerts it held back are paged at once.\n"
+                 "\n" COMMON_HELP EXIT_HELP);
+}
+
+static void show_unsilence(const cJSON *reply)
+{
+    (void)reply;
+    printf("silence ended\n");
+}
+
+static int cli_unsilence(int argc, char **argv)
+{
+    struct args a = {.req = request("unsilence"), .cmd = "unsilence", .usage = unsilence_usage};
+    int rc = parse(&a, argc, argv, NULL, 0);
+    if (rc == 0)
+        rc = id_arg(&a, argc, argv, "silence", "silence");
+    if (rc) {
+        cJSON_Delete(a.req);
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    return run(&a, show_unsilence);
+}
+
+const struct cli_command cli_alert_commands[] = {
+    {"alerts", cli_alerts, "the open alerts with tier and acknowledgement"},
+    {"ack", cli_ack, "acknowledge an alert"},
+    {"silence", cli_silence, "hold back paging for maintenance, for a while"},
+    {"silences", cli_silences, "the active silences"},
+    {"unsilence", cli_unsilence, "end a silence early"},
+    {NULL, NULL, NULL},
+};

@@ -1,0 +1,205 @@
+/* Alert lifecycle rows. Statements are prepared per call: these run per alert transition or
+ * command, never per reading. */
+#include "lw_alertdb.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lw_config.h"
+#include "lw_error.h"
+#include "lw_log.h"
+#include "lw_store_int.h"
+
+static int prep(struct lw_store *s, const char *sql, sqlite3_stmt **q)
+{
+    if (sqlite3_prepare_v2(lw_store_handle(s), sql, -1, q, NULL) != SQLITE_OK) {
+        lw_log_rl(LW_LOG_ERR, "database: %s", sqlite3_errmsg(lw_store_handle(s)));
+        return LW_ERR_DB;
+    }
+    return LW_OK;
+}
+
+static void bind_text(sqlite3_stmt *q, int col, const char *t)
+{
+    if (t && t[0])
+        sqlite3_bind_text(q, col, t, -1, SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(q, col);
+}
+
+/* Run a write statement in the open transaction. */
+static int write(struct lw_store *s, sqlite3_stmt *q)
+{
+    int rc = lw_store_begin(s) == LW_OK ? lw_store_step(s, q) : LW_ERR_DB;
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int lw_alertdb_journal(struct lw_store *s, int64_t alert, int64_t ts_ms, const char *event,
+                       const char *actor, unsigned tier, const char *via, const char *detail)
+{
+    sqlite3_stmt *q;
+    if (prep(s, "INSERT INTO alert_journal(alert, ts_ms, event, detail, actor, tier, via) "
+                "VALUES(?,?,?,?,?,?,?)",
+             &q) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, alert);
+    sqlite3_bind_int64(q, 2, ts_ms);
+    sqlite3_bind_text(q, 3, event, -1, SQLITE_STATIC);
+    bind_text(q, 4, detail);
+    bind_text(q, 5, actor);
+    if (tier)
+        sqlite3_bind_int(q, 6, (int)tier);
+    bind_text(q, 7, via);
+    return write(s, q);
+}
+
+int lw_alertdb_update(struct lw_store *s, int64_t alert, unsigned tier, const char *acked_by,
+                      int64_t acked_ms)
+{
+    sqlite3_stmt *q;
+    if (prep(s, acked_by ? "UPDATE alerts SET tier = ?2, acked_by = ?3, acked_ms = ?4 WHERE id = ?1"
+                         : "UPDATE alerts SET tier = ?2 WHERE id = ?1",
+             &q) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, alert);
+    sqlite3_bind_int(q, 2, (int)tier);
+    if (acked_by) {
+        sqlite3_bind_text(q, 3, acked_by, -1, SQLITE_TRANSIENT);
+        sqlite3_bind_int64(q, 4, acked_ms);
+    }
+    return write(s, q);
+}
+
+int lw_alertdb_state(struct lw_store *s, int64_t alert, char *state, size_t cap)
+{
+    sqlite3_stmt *q;
+    if (prep(s, "SELECT state FROM alerts WHERE id = ?", &q) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, alert);
+    int rc = sqlite3_step(q) == SQLITE_ROW ? LW_OK : LW_ERR_UNKNOWN_NODE;
+    if (rc == LW_OK)
+        snprintf(state, cap, "%s", (const char *)sqlite3_column_text(q, 0));
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int lw_alertdb_each_open(struct lw_store *s,
+                         void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node,
+                                    int64_t raised_ms, unsigned tier, bool acked),
+                         void *arg)
+{
+    sqlite3_stmt *q;
+    if (prep(s, "SELECT id, rule, node, raised_ms, tier, acked_ms IS NOT NULL FROM alerts "
+                "WHERE state = 'raised' AND test = 0 ORDER BY id",
+             &q) != LW_OK)
+        return LW_ERR_DB;
+    while (sqlite3_step(q) == SQLITE_ROW)
+        fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+           (uint16_t)sqlite3_column_int(q, 2), sqlite3_column_int64(q, 3),
+           (unsigned)sqlite3_column_int(q, 4), sqlite3_column_int(q, 5) != 0);
+    sqlite3_finalize(q);
+    return LW_OK;
+}
+
+cJSON *lw_alertdb_list(struct lw_store *s, bool all, int limit)
+{
+    sqlite3_stmt *q;
+    char sql[640];
+    snprintf(sql, sizeof(sql),
+             "SELECT a.id, a.rule, a.hazard, a.level, a.state, a.raised_ms, a.cleared_ms, a.value, "
+             "a.tier, a.acked_by, a.acked_ms, a.test, n.name, n.building, n.floor, n.unit, n.grid "
+             "FROM alerts a LEFT JOIN nodes n ON n.address = a.node %s ORDER BY a.id DESC LIMIT %d",
+             all ? "" : "WHERE a.state = 'raised'", limit);
+    if (prep(s, sql, &q) != LW_OK)
+        return NULL;
+    cJSON *arr = cJSON_CreateArray();
+    static const char *const names[] = {"id",       "rule",       "hazard", "level",  "state",
+                                        "raised_ms", "cleared_ms", "value",  "tier",   "acked_by",
+                                        "acked_ms", "test",       "node",   "building", "floor",
+                                        "unit",     "grid"};
+    while (arr && sqlite3_step(q) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        for (int c = 0; c < 17; c++) {
+            int t = sqlite3_column_type(q, c);
+            if (t == SQLITE_NULL)
+                continue;
+            if (c == 11)
+                cJSON_AddBoolToObject(o, names[c], sqlite3_column_int(q, c));
+            else if (t == SQLITE_INTEGER || t == SQLITE_FLOAT)
+                cJSON_AddNumberToObject(o, names[c], sqlite3_column_double(q, c));
+            else
+                cJSON_AddStringToObject(o, names[c], (const char *)sqlite3_column_text(q, c));
+        }
+        cJSON_AddItemToArray(arr, o);
+    }
+    sqlite3_finalize(q);
+    return arr;
+}
+
+int lw_alertdb_silence_add(struct lw_store *st, struct lw_silence *s, int64_t created_ms)
+{
+    sqlite3_stmt *q;
+    if (prep(st, "INSERT INTO silences(created_ms, actor, node, building, hazard, until_ms, "
+                 "reason, forced) VALUES(?,?,?,?,?,?,?,?) RETURNING id",
+             &q) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, created_ms);
+    bind_text(q, 2, s->actor);
+    if (s->node)
+        sqlite3_bind_int(q, 3, s->node);
+    bind_text(q, 4, s->building);
+    if (s->hazard >= 0)
+        sqlite3_bind_text(q, 5, lw_hazard_name((enum lw_hazard)s->hazard), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 6, s->until_ms);
+    bind_text(q, 7, s->reason);
+    sqlite3_bind_int(q, 8, s->forced);
+    int rc = LW_ERR_DB;
+    if (lw_store_begin(st) == LW_OK && sqlite3_step(q) == SQLITE_ROW) {
+        s->id = sqlite3_column_int64(q, 0);
+        rc = LW_OK;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int lw_alertdb_silence_end(struct lw_store *st, int64_t id, int64_t ts_ms)
+{
+    sqlite3_stmt *q;
+    if (prep(st, "UPDATE silences SET lifted_ms = ?2 WHERE id = ?1 AND lifted_ms IS NULL", &q) !=
+        LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, ts_ms);
+    return write(st, q);
+}
+
+int lw_alertdb_each_silence(struct lw_store *st, int64_t wall_ms,
+                            void (*fn)(void *arg, const struct lw_silence *s), void *arg)
+{
+    sqlite3_stmt *q;
+    if (prep(st, "SELECT id, node, building, hazard, until_ms, forced, actor, reason FROM silences "
+                 "WHERE lifted_ms IS NULL AND until_ms > ? ORDER BY id",
+             &q) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, wall_ms);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        struct lw_silence s = {.id = sqlite3_column_int64(q, 0), .hazard = -1};
+        s.node = (uint16_t)sqlite3_column_int(q, 1);
+        const char *b = (const char *)sqlite3_column_text(q, 2);
+        snprintf(s.building, sizeof(s.building), "%s", b ? b : "");
+        const char *h = (const char *)sqlite3_column_text(q, 3);
+        for (int i = 0; h && i < LW_HAZARD_COUNT; i++)
+            if (strcmp(h, lw_hazard_name((enum lw_hazard)i)) == 0)
+                s.hazard = i;
+        s.until_ms = sqlite3_column_int64(q, 4);
+        s.forced = sqlite3_column_int(q, 5) != 0;
+        const char *a = (const char *)sqlite3_column_text(q, 6);
+        snprintf(s.actor, sizeof(s.actor), "%s", a ? a : "");
+        const char *r = (const char *)sqlite3_column_text(q, 7);
+        snprintf(s.reason, sizeof(s.reason), "%s", r ? r : "");
+        fn(arg, &s);
+    }
+    sqlite3_finalize(q);
+    return LW_OK;
+}

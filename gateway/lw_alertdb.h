@@ -1,0 +1,35 @@
+/* The alert lifecycle's rows: journal rows with who/tier/channel, the alert's tier and
+ * acknowledgement, maintenance silences, and the open alerts for `lorawatch alerts`. On the
+ * store's connection; writes join the open transaction (commit with lw_store_commit). */
+#ifndef LW_ALERTDB_H
+#define LW_ALERTDB_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lw_duty.h"
+#include "lw_store.h"
+
+int lw_alertdb_journal(struct lw_store *s, int64_t alert, int64_t ts_ms, const char *event,
+                       const char *actor, unsigned tier, const char *via, const char *detail);
+/* tier always; acked_by/acked_ms only when acked_by is not NULL. */
+int lw_alertdb_update(struct lw_store *s, int64_t alert, unsigned tier, const char *acked_by,
+                      int64_t acked_ms);
+/* The alert's state ("raised", "cleared", "closed") into state; LW_ERR_UNKNOWN_NODE if none. */
+int lw_alertdb_state(struct lw_store *s, int64_t alert, char *state, size_t cap);
+/* Open alerts (state raised) with their tier and acknowledgement, oldest first. */
+int lw_alertdb_each_open(struct lw_store *s,
+                         void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node,
+                                    int64_t raised_ms, unsigned tier, bool acked),
+                         void *arg);
+/* Alerts as JSON for the CLI: open ones, or with all the latest limit of any state. */
+cJSON *lw_alertdb_list(struct lw_store *s, bool all, int limit);
+
+/* Silences: insert (s->id is set), end (lifted or expired), and the active ones at wall_ms. */
+int lw_alertdb_silence_add(struct lw_store *st, struct lw_silence *s, int64_t created_ms);
+int lw_alertdb_silence_end(struct lw_store *st, int64_t id, int64_t ts_ms);
+int lw_alertdb_each_silence(struct lw_store *st, int64_t wall_ms,
+                            void (*fn)(void *arg, const struct lw_silence *s), void *arg);
+
+#endif

@@ -1,0 +1,297 @@
+/* Unit tests of lw_duty (escalation, reminders, acknowledgements, silences) with injected time
+ * and recording ops, and of lw_command (the duty phones' command payloads). */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <string.h>
+
+#include "lw_command.h"
+#include "lw_duty.h"
+#include "lw_error.h"
+
+static void fail_on_config_error(void *arg, const char *msg)
+{
+    (void)arg;
+    fail_msg("config: %s", msg);
+}
+
+/* What the ops saw: one line per call, "publish TOPIC kind=K tier=T" or "journal EVENT ...". */
+struct rec {
+    char lines[256][160];
+    int n;
+};
+static struct rec R;
+
+static int r_publish(void *arg, int64_t alert, const char *topic, const char *payload, bool retain)
+{
+    (void)arg;
+    (void)retain;
+    const char *k = strstr(payload, "\"kind\":\"");
+    char kind[16] = "-";
+    if (k)
+        sscanf(k + 8, "%15[a-z]", kind);
+    snprintf(R.lines[R.n++ % 256], 160, "publish %lld %s %s", (long long)alert, topic, kind);
+    return LW_OK;
+}
+
+static int r_journal(void *arg, int64_t alert, const char *event, const char *actor, unsigned tier,
+                     const char *via, const char *detail)
+{
+    (void)arg;
+    (void)detail;
+    snprintf(R.lines[R.n++ % 256], 160, "journal %lld %s %s %u %s", (long long)alert, event,
+             actor ? actor : "", tier, via ? via : "");
+    return LW_OK;
+}
+
+static int r_update(void *arg, int64_t alert, unsigned tier, const char *by, int64_t ms)
+{
+    (void)arg;
+    (void)ms;
+    snprintf(R.lines[R.n++ % 256], 160, "update %lld %u %s", (long long)alert, tier, by ? by : "");
+    return LW_OK;
+}
+
+static void r_silence_ended(void *arg, int64_t id, int64_t ms)
+{
+    (void)arg;
+    (void)ms;
+    snprintf(R.lines[R.n++ % 256], 160, "silence-ended %lld", (long long)id);
+}
+
+static int r_commit(void *arg)
+{
+    (void)arg;
+    return LW_OK;
+}
+
+static bool saw(const char *line)
+{
+    for (int i = 0; i < R.n && i < 256; i++)
+        if (strcmp(R.lines[i], line) == 0)
+            return true;
+    return false;
+}
+
+static int count_prefix(const char *prefix)
+{
+    int c = 0;
+    for (int i = 0; i < R.n && i < 256; i++)
+        c += strncmp(R.lines[i], prefix, strlen(prefix)) == 0;
+    return c;
+}
+
+static const char conf_text[] = "[gateway]\nsite = s\n[alerts]\nescalate_after = 5m\n"
+                                "remind_every = 2m\nmax_silence = 24h\n"
+                                "[duty:wang]\ntier = 1\ngrids = G1, G3\n"
+                                "[duty:zhao]\ntier = 1\ngrids = G2\n"
+                                "[duty:room]\ntier = 2\n"
+                                "[duty:office]\ntier = 3\nmqtt_user = office-1\n";
+
+struct fixture {
+    struct lw_config *cfg;
+    struct lw_duty *d;
+};
+
+static int setup(void **state)
+{
+    static struct fixture f;
+    memset(&R, 0, sizeof(R));
+    f.cfg = lw_config_parse("duty.conf", conf_text, sizeof(conf_text) - 1, fail_on_config_error,
+                            NULL);
+    assert_non_null(f.cfg);
+    struct lw_duty_ops ops = {.publish = r_publish, .journal = r_journal, .update = r_update,
+                              .silence_ended = r_silence_ended, .commit = r_commit};
+    f.d = lw_duty_new("s", f.cfg, &ops);
+    assert_non_null(f.d);
+    *state = &f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    lw_duty_free(f->d);
+    lw_config_free(f->cfg);
+    return 0;
+}
+
+static struct lw_duty_alert alert(int64_t id, const char *grid, enum lw_hazard h)
+{
+    struct lw_duty_alert a = {.id = id, .node = 7, .hazard = h};
+    snprintf(a.grid, sizeof(a.grid), "%s", grid);
+    snprintf(a.building, sizeof(a.building), "B7");
+    return a;
+}
+
+#define MIN 60000
+
+static void test_worker_of_the_sector_first_then_up_the_tiers(void **state)
+{
+    struct fixture *f = *state;
+    struct lw_duty_alert a = alert(1, "G3", LW_HAZARD_FLOOD);
+    lw_duty_raised(f->d, &a, "{\"id\":1}", 0, 0);
+    assert_true(saw("publish 1 lorawatch/s/duty/person/wang notified"));
+    assert_true(saw("publish 1 lorawatch/s/duty/tier/1 notified"));
+    assert_false(saw("publish 1 lorawatch/s/duty/person/zhao notified")); /* other sector */
+    assert_true(saw("journal 1 notified wang 1 mqtt"));
+    assert_int_equal(lw_duty_next_due(f->d), 2 * MIN); /* the first reminder */
+    lw_duty_tick(f->d, 2 * MIN, 0);
+    lw_duty_tick(f->d, 4 * MIN, 0);
+    assert_int_equal(count_prefix("journal 1 reminded wang 1"), 2);
+    assert_false(saw("publish 1 lorawatch/s/duty/person/room escalated"));
+    lw_duty_tick(f->d, 5 * MIN, 0);
+    assert_true(saw("publish 1 lorawatch/s/duty/person/room escalated"));
+    assert_true(saw("journal 1 escalated room 2 mqtt"));
+    assert_true(saw("update 1 2 "));
+    lw_duty_tick(f->d, 10 * MIN, 0);
+    assert_true(saw("publish 1 lorawatch/s/duty/person/office-1 escalated"));
+    /* Tier 3 is the top: reminders only from now on. */
+    int before = count_prefix("journal 1 escalated");
+    lw_duty_tick(f->d, 15 * MIN, 0);
+    lw_duty_tick(f->d, 20 * MIN, 0);
+    assert_int_equal(count_prefix("journal 1 escalated"), before);
+    assert_true(count_prefix("journal 1 reminded office 3") >= 2);
+}
+
+static void test_ack_stops_escalation_and_is_told(void **state)
+{
+    struct fixture *f = *state;
+    struct lw_duty_alert a = alert(2, "G1", LW_HAZARD_FIRE);
+    char why[128];
+    lw_duty_raised(f->d, &a, "{\"id\":2}", 0, 0);
+    lw_duty_tick(f->d, 5 * MIN, 0); /* room told */
+    assert_int_equal(lw_duty_ack(f->d, 2, "room", 2, "mqtt", "on the way", 1000, why, sizeof(why)),
+                     LW_OK);
+    assert_true(saw("journal 2 acknowledged room 2 mqtt"));
+    assert_true(saw("update 2 2 room"));
+    assert_true(saw("publish 2 lorawatch/s/duty/person/wang acknowledged"));
+    assert_true(saw("publish 2 lorawatch/s/duty/person/room acknowledged"));
+    assert_int_equal(lw_duty_next_due(f->d), INT64_MAX);
+    lw_duty_tick(f->d, 60 * MIN, 0);
+    assert_false(saw("publish 2 lorawatch/s/duty/person/office-1 escalated"));
+    assert_int_equal(lw_duty_ack(f->d, 2, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
+                     LW_ERR_STATE);
+    assert_int_equal(lw_duty_ack(f->d, 99, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
+                     LW_ERR_UNKNOWN_NODE);
+    lw_duty_resolved(f->d, 2, "{\"id\":2,\"state\":\"cleared\"}");
+    assert_true(saw("publish 2 lorawatch/s/duty/person/wang cleared"));
+    assert_true(saw("publish 2 lorawatch/s/duty/person/room cleared"));
+    assert_false(saw("publish 2 lorawatch/s/duty/person/office-1 cleared")); /* never told */
+    assert_int_equal(lw_duty_ack(f->d, 2, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
+                     LW_ERR_UNKNOWN_NODE);
+}
+
+static void test_sector_without_worker_goes_to_tier_2(void **state)
+{
+    struct fixture *f = *state;
+    struct lw_duty_alert a = alert(3, "G9", LW_HAZARD_GAS);
+    lw_duty_raised(f->d, &a, "{\"id\":3}", 0, 0);
+    assert_true(saw("journal 3 notified  1 mqtt"));
+    assert_true(saw("publish 3 lorawatch/s/duty/person/room escalated"));
+    unsigned tier;
+    bool acked, held;
+    assert_true(lw_duty_state(f->d, 3, &tier, &acked, &held));
+    assert_int_equal(tier, 2);
+}
+
+static void test_silences(void **state)
+{
+    struct fixture *f = *state;
+    char why[160];
+    struct lw_silence s = {.id = 5, .hazard = -1, .until_ms = 3600000};
+    snprintf(s.building, sizeof(s.building), "B7");
+    snprintf(s.actor, sizeof(s.actor), "uid:0");
+    /* Fire is never silenced without force; no target; too long. */
+    assert_int_equal(lw_duty_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_ERR_STATE);
+    s.hazard = LW_HAZARD_FLOOD;
+    s.until_ms = 25 * 3600000LL;
+    assert_int_equal(lw_duty_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_ERR_RANGE);
+    s.until_ms = 3600000;
+    s.building[0] = 0;
+    assert_int_equal(lw_duty_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_ERR_INVAL);
+    snprintf(s.building, sizeof(s.building), "B7");
+    assert_int_equal(lw_duty_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_OK);
+    struct lw_duty_alert flood = alert(6, "G1", LW_HAZARD_FLOOD);
+    struct lw_duty_alert fire = alert(7, "G1", LW_HAZARD_FIRE);
+    lw_duty_raised(f->d, &flood, "{\"id\":6}", 0, 0);
+    lw_duty_raised(f->d, &fire, "{\"id\":7}", 0, 0);
+    assert_true(saw("journal 6 silenced uid:0 0 gateway"));
+    assert_false(saw("publish 6 lorawatch/s/duty/person/wang notified"));
+    assert_true(saw("publish 7 lorawatch/s/duty/person/wang notified")); /* fire goes through */
+    lw_duty_tick(f->d, 10 * MIN, 30 * MIN); /* held: no escalation while silenced */
+    assert_false(saw("publish 6 lorawatch/s/duty/person/room escalated"));
+    lw_duty_tick(f->d, 61 * MIN, 3600000); /* the silence runs out */
+    assert_true(saw("silence-ended 5"));
+    assert_true(saw("publish 6 lorawatch/s/duty/person/wang notified"));
+    const struct lw_silence *all;
+    assert_int_equal(lw_duty_silences(f->d, &all), 0);
+}
+
+static void test_commands(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int rc;
+        const char *why;
+    } cases[] = {
+        {"{\"cmd\":\"ack\",\"alert\":17,\"id\":\"r1\",\"note\":\"ok\"}", LW_OK, NULL},
+        {"{\"cmd\":\"ack\",\"alert\":0}", LW_ERR_INVAL, "positive whole number"},
+        {"{\"cmd\":\"ack\",\"alert\":1.5}", LW_ERR_INVAL, "positive whole number"},
+        {"{\"cmd\":\"ack\",\"alert\":\"7\"}", LW_ERR_INVAL, "positive whole number"},
+        {"{\"cmd\":\"ack\"}", LW_ERR_INVAL, "positive whole number"},
+        {"{\"cmd\":\"ack\",\"alert\":3,\"extra\":1}", LW_ERR_INVAL, "unknown field"},
+        {"[1,2]", LW_ERR_INVAL, "not a JSON object"},
+        {"{\"cmd\":\"launch\"}", LW_ERR_INVAL, "\"cmd\" must be"},
+        {"{\"cmd\":\"silence\",\"building\":\"7\",\"for\":\"2h\",\"reason\":\"pump\"}", LW_OK, NULL},
+        {"{\"cmd\":\"silence\",\"for\":\"2h\",\"reason\":\"pump\"}", LW_ERR_INVAL, "node\" or"},
+        {"{\"cmd\":\"silence\",\"node\":\"n\",\"for\":\"2h\"}", LW_ERR_INVAL, "reason"},
+        {"{\"cmd\":\"silence\",\"node\":\"n\",\"for\":\"soon\",\"reason\":\"x\"}", LW_ERR_INVAL,
+         "duration"},
+        {"{\"cmd\":\"silence\",\"node\":\"n\",\"for\":\"1h\",\"reason\":\"x\",\"hazard\":\"ice\"}",
+         LW_ERR_INVAL, "hazard"},
+        {"{\"cmd\":\"silence\",\"node\":\"n\",\"for\":\"1h\",\"reason\":\"x\",\"force\":1}",
+         LW_ERR_INVAL, "force"},
+        {"{\"cmd\":\"unsilence\",\"silence\":4}", LW_OK, NULL},
+        {"{\"cmd\":\"ack\",\"alert\":1,\"note\":\"a\\u0007b\"}", LW_ERR_INVAL, "note"},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        struct lw_command c;
+        char why[160] = "";
+        int rc = lw_command_parse(cases[i].text, strlen(cases[i].text), &c, why, sizeof(why));
+        if (rc != cases[i].rc)
+            fail_msg("case %zu (%s): rc %d, want %d (%s)", i, cases[i].text, rc, cases[i].rc, why);
+        if (cases[i].why && !strstr(why, cases[i].why))
+            fail_msg("case %zu: why '%s' lacks '%s'", i, why, cases[i].why);
+    }
+    struct lw_command c;
+    char why[160], big[LW_COMMAND_MAX_BYTES + 2];
+    memset(big, ' ', sizeof(big));
+    assert_int_equal(lw_command_parse(big, sizeof(big), &c, why, sizeof(why)), LW_ERR_TOOBIG);
+    const char *ok = "{\"cmd\":\"silence\",\"node\":\"n1\",\"for\":\"90m\",\"reason\":\"x\","
+                     "\"hazard\":\"fire\",\"force\":true,\"id\":\"q\"}";
+    assert_int_equal(lw_command_parse(ok, strlen(ok), &c, why, sizeof(why)), LW_OK);
+    assert_int_equal(c.kind, LW_CMD_SILENCE);
+    assert_int_equal(c.for_ms, 90 * MIN);
+    assert_int_equal(c.hazard, LW_HAZARD_FIRE);
+    assert_true(c.force);
+    assert_string_equal(c.request_id, "q");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_worker_of_the_sector_first_then_up_the_tiers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_ack_stops_escalation_and_is_told, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sector_without_worker_goes_to_tier_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
+        cmocka_unit_test(test_commands),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
