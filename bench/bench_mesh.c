@@ -19,13 +19,13 @@
 #include "sim_air.h"
 #include "sim_prng.h"
 
-#define BUILDINGS     10
-#define RELAYS_PER_B  3 /* roof (rank 0), mid (rank 1), basement (rank 2) */
-#define NET_ID        0x4C57
+#define BUILDINGS    10
+#define RELAYS_PER_B 3 /* roof (rank 0), mid (rank 1), basement (rank 2) */
+#define NET_ID       0x4C57
 
 struct bnode {
     struct lw_node node;
-    uint32_t ep;           /* endpoint in the air */
+    uint32_t ep; /* endpoint in the air */
     uint16_t addr;
     uint8_t key[LW_KEY_LEN];
     bool relay;
@@ -145,8 +145,8 @@ static void gateway_rx(const uint8_t *frame, size_t len, double snr)
     size_t i = (size_t)(n - B.nodes);
     int al = lw_downlink_seal(NET_ID, n->addr, LW_FT_ACK, hops, ++B.fcnt_down[i], n->key, p,
                               sizeof(p), ack, sizeof(ack));
-    if (al > 0 && lw_downlink_enqueue(B.dl, LW_DL_URGENT, ack, (size_t)al, (int64_t)B.now_ms) ==
-                      LW_OK)
+    if (al > 0 &&
+        lw_downlink_enqueue(B.dl, LW_DL_URGENT, ack, (size_t)al, (int64_t)B.now_ms) == LW_OK)
         B.acks_sent++;
 }
 
@@ -189,32 +189,60 @@ int main(int argc, char **argv)
     double hours = 2.0;
     const char *json = NULL;
     static const struct option opts[] = {
-        {"nodes", required_argument, NULL, 'n'},  {"hours", required_argument, NULL, 'H'},
-        {"interval", required_argument, NULL, 'i'}, {"alarms", required_argument, NULL, 'a'},
-        {"sf", required_argument, NULL, 's'},     {"channels", required_argument, NULL, 'c'},
-        {"seed", required_argument, NULL, 'S'},   {"quick", no_argument, NULL, 'q'},
-        {"json", required_argument, NULL, 'j'},   {"help", no_argument, NULL, 'h'},
+        {"nodes", required_argument, NULL, 'n'},
+        {"hours", required_argument, NULL, 'H'},
+        {"interval", required_argument, NULL, 'i'},
+        {"alarms", required_argument, NULL, 'a'},
+        {"sf", required_argument, NULL, 's'},
+        {"channels", required_argument, NULL, 'c'},
+        {"seed", required_argument, NULL, 'S'},
+        {"quick", no_argument, NULL, 'q'},
+        {"json", required_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int o;
     B.channels = 2;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (o) {
-        case 'n': sensors = (uint32_t)atoi(optarg); break;
-        case 'H': hours = atof(optarg); break;
-        case 'i': interval_s = (uint32_t)atoi(optarg); break;
-        case 'a': n_alarms = (uint32_t)atoi(optarg); break;
-        case 's': sf = (uint32_t)atoi(optarg); break;
-        case 'c': B.channels = (uint32_t)atoi(optarg); break;
-        case 'S': seed = (uint32_t)atoi(optarg); break;
-        case 'q': hours = 0.5; n_alarms = 100; break;
-        case 'j': json = optarg; break;
-        case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case 'n':
+            sensors = (uint32_t)atoi(optarg);
+            break;
+        case 'H':
+            hours = atof(optarg);
+            break;
+        case 'i':
+            interval_s = (uint32_t)atoi(optarg);
+            break;
+        case 'a':
+            n_alarms = (uint32_t)atoi(optarg);
+            break;
+        case 's':
+            sf = (uint32_t)atoi(optarg);
+            break;
+        case 'c':
+            B.channels = (uint32_t)atoi(optarg);
+            break;
+        case 'S':
+            seed = (uint32_t)atoi(optarg);
+            break;
+        case 'q':
+            hours = 0.5;
+            n_alarms = 100;
+            break;
+        case 'j':
+            json = optarg;
+            break;
+        case 'h':
+            usage(stdout);
+            return 0;
+        default:
+            usage(stderr);
+            return 2;
         }
     }
-    if (sensors < BUILDINGS || sensors > 5000 || hours <= 0 || sf < 7 || sf > 12 ||
-        !B.channels || B.channels > 16 || interval_s < 10) {
+    if (sensors < BUILDINGS || sensors > 5000 || hours <= 0 || sf < 7 || sf > 12 || !B.channels ||
+        B.channels > 16 || interval_s < 10) {
         usage(stderr);
         return 2;
     }
@@ -234,8 +262,8 @@ int main(int argc, char **argv)
     lw_downlink_config_defaults(&dc);
     dc.lora = lp;
     dc.max_tx_ms = 1000;
-    struct lw_downlink_io io = {.transmit = dl_transmit, .channel_busy = dl_busy,
-                                .random = hal_random};
+    struct lw_downlink_io io = {
+        .transmit = dl_transmit, .channel_busy = dl_busy, .random = hal_random};
     B.dl = lw_downlink_new(&dc, &io);
     if (!B.nodes || !B.fcnt_down || !B.air || !B.mesh || !B.dl) {
         fprintf(stderr, "bench_mesh: out of memory\n");
@@ -351,9 +379,8 @@ int main(int argc, char **argv)
             if (lw_node_next_due(&n->node) <= t)
                 lw_node_poll(&n->node, t);
             if (n->next_report <= t) {
-                struct lw_reading r = {.present = LW_R_WATER | LW_R_BATTERY,
-                                       .water_mm = 0,
-                                       .battery_mv = 3600};
+                struct lw_reading r = {
+                    .present = LW_R_WATER | LW_R_BATTERY, .water_mm = 0, .battery_mv = 3600};
                 if (!n->relay)
                     B.routine_sent++;
                 lw_node_report(&n->node, &r, false);
@@ -385,8 +412,8 @@ int main(int argc, char **argv)
     lw_downlink_stats(B.dl, &ds);
     printf("mesh estate: %u sensors + %u relays in %u buildings, up to 3 hops; SF%u, %u "
            "channel%s; %.1f h virtual\n",
-           sensors, BUILDINGS * RELAYS_PER_B, BUILDINGS, sf, B.channels,
-           B.channels == 1 ? "" : "s", hours);
+           sensors, BUILDINGS * RELAYS_PER_B, BUILDINGS, sf, B.channels, B.channels == 1 ? "" : "s",
+           hours);
     printf("  alarm_delivery_ratio      %.4f   (%llu of %llu alarms reached the gateway; goal "
            ">= 0.999)\n",
            alarm_ratio, (unsigned long long)B.alarms_delivered, (unsigned long long)B.alarms);
@@ -414,14 +441,15 @@ int main(int argc, char **argv)
             perror(json);
             return 1;
         }
-        fprintf(f,
-                "{\"mesh_sensors\": %u, \"mesh_relays\": %u, \"mesh_hours\": %.2f, \"mesh_sf\": %u, "
-                "\"mesh_channels\": %u, \"mesh_alarms\": %llu, \"mesh_alarm_delivery_ratio\": %.5f, "
-                "\"mesh_alarm_latency_p50_ms\": %.0f, \"mesh_alarm_latency_p99_ms\": %.0f, "
-                "\"mesh_routine_delivery\": %.5f, \"mesh_offered_load_g\": %.4f, "
-                "\"mesh_aloha_bound\": %.5f}\n",
-                sensors, BUILDINGS * RELAYS_PER_B, hours, sf, B.channels,
-                (unsigned long long)B.alarms, alarm_ratio, p50, p99, routine, g, aloha);
+        fprintf(
+            f,
+            "{\"mesh_sensors\": %u, \"mesh_relays\": %u, \"mesh_hours\": %.2f, \"mesh_sf\": %u, "
+            "\"mesh_channels\": %u, \"mesh_alarms\": %llu, \"mesh_alarm_delivery_ratio\": %.5f, "
+            "\"mesh_alarm_latency_p50_ms\": %.0f, \"mesh_alarm_latency_p99_ms\": %.0f, "
+            "\"mesh_routine_delivery\": %.5f, \"mesh_offered_load_g\": %.4f, "
+            "\"mesh_aloha_bound\": %.5f}\n",
+            sensors, BUILDINGS * RELAYS_PER_B, hours, sf, B.channels, (unsigned long long)B.alarms,
+            alarm_ratio, p50, p99, routine, g, aloha);
         fclose(f);
     }
     for (size_t i = 0; i < B.n; i++)

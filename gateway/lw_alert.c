@@ -252,6 +252,8 @@ char *lw_alert_json(const struct lw_alert_info *a)
     cJSON_AddStringToObject(o, "hazard", lw_hazard_name(r->hazard));
     cJSON_AddStringToObject(o, "rule", r->name);
     cJSON_AddBoolToObject(o, "test", a->test);
+    if (a->incident > 0)
+        cJSON_AddNumberToObject(o, "incident", (double)a->incident);
 
     cJSON *node = cJSON_AddObjectToObject(o, "node");
     for (int b = 0; b < 8; b++)

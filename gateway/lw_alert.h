@@ -27,6 +27,7 @@ struct lw_alert_info {
     int64_t raised_ms; /* Unix ms */
     int64_t t_ms;      /* time of this transition */
     bool test;         /* a test alarm (lorawatch test-alarm): marked so nobody is paged */
+    int64_t incident;  /* the incident it belongs to (0: none) */
 };
 
 /* lorawatch/<site>/alert/<id> */

@@ -203,3 +203,70 @@ int lw_alertdb_each_silence(struct lw_store *st, int64_t wall_ms,
     sqlite3_finalize(q);
     return LW_OK;
 }
+
+int lw_alertdb_incident_open(struct lw_store *s, enum lw_hazard hazard, const char *building,
+                             enum lw_level level, int64_t ts_ms, int64_t *id)
+{
+    sqlite3_stmt *q;
+    if (prep(s, "INSERT INTO incidents(hazard, building, level, opened_ms) VALUES(?,?,?,?) "
+                "RETURNING id",
+             &q) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_text(q, 1, lw_hazard_name(hazard), -1, SQLITE_STATIC);
+    bind_text(q, 2, building);
+    sqlite3_bind_text(q, 3, lw_level_name(level), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 4, ts_ms);
+    int rc = LW_ERR_DB;
+    if (lw_store_begin(s) == LW_OK && sqlite3_step(q) == SQLITE_ROW) {
+        *id = sqlite3_column_int64(q, 0);
+        rc = LW_OK;
+    }
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int lw_alertdb_incident_close(struct lw_store *s, int64_t id, int64_t ts_ms)
+{
+    sqlite3_stmt *q;
+    if (prep(s, "UPDATE incidents SET closed_ms = ?2 WHERE id = ?1 AND closed_ms IS NULL", &q) !=
+        LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_int64(q, 2, ts_ms);
+    return write(s, q);
+}
+
+int lw_alertdb_set_incident(struct lw_store *s, int64_t alert, int64_t incident)
+{
+    sqlite3_stmt *q;
+    if (prep(s, "UPDATE alerts SET incident = ?2 WHERE id = ?1", &q) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, alert);
+    sqlite3_bind_int64(q, 2, incident);
+    return write(s, q);
+}
+
+int lw_alertdb_each_incident_alert(struct lw_store *s, int64_t ts_ms,
+                                   void (*fn)(void *arg, int64_t incident, const char *hazard,
+                                              const char *building, int64_t alert),
+                                   void *arg)
+{
+    /* Incidents whose alerts all ended while the daemon was down are closed first. */
+    sqlite3_stmt *q;
+    if (prep(s, "UPDATE incidents SET closed_ms = ? WHERE closed_ms IS NULL AND id NOT IN "
+                "(SELECT incident FROM alerts WHERE state = 'raised' AND incident IS NOT NULL)",
+             &q) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, ts_ms);
+    if (write(s, q) != LW_OK)
+        return LW_ERR_DB;
+    if (prep(s, "SELECT i.id, i.hazard, coalesce(i.building, ''), a.id FROM incidents i JOIN "
+                "alerts a ON a.incident = i.id WHERE i.closed_ms IS NULL AND a.state = 'raised'",
+             &q) != LW_OK)
+        return LW_ERR_DB;
+    while (sqlite3_step(q) == SQLITE_ROW)
+        fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
+           (const char *)sqlite3_column_text(q, 2), sqlite3_column_int64(q, 3));
+    sqlite3_finalize(q);
+    return LW_OK;
+}

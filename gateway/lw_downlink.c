@@ -9,7 +9,7 @@
 struct dl_frame {
     bool used;
     uint8_t prio;
-    uint64_t seq;       /* arrival order within a priority */
+    uint64_t seq; /* arrival order within a priority */
     int64_t queued_ms;
     int64_t next_try_ms;
     uint32_t busy_tries;
@@ -99,8 +99,8 @@ uint32_t lw_downlink_airtime_us(const struct lw_downlink *d, size_t len)
     return lw_airtime_us(&d->cfg.lora, len);
 }
 
-int lw_downlink_enqueue(struct lw_downlink *d, enum lw_dl_prio prio, const uint8_t *buf,
-                        size_t len, int64_t now_ms)
+int lw_downlink_enqueue(struct lw_downlink *d, enum lw_dl_prio prio, const uint8_t *buf, size_t len,
+                        int64_t now_ms)
 {
     if (!d || !buf || len == 0 || prio >= LW_DL_PRIO_COUNT)
         return LW_ERR_INVAL;
@@ -120,8 +120,8 @@ int lw_downlink_enqueue(struct lw_downlink *d, enum lw_dl_prio prio, const uint8
             break;
         }
         /* The newest of the least urgent frames is the one to give up for a more urgent one. */
-        if (f->prio > prio &&
-            (!victim || f->prio > victim->prio || (f->prio == victim->prio && f->seq > victim->seq)))
+        if (f->prio > prio && (!victim || f->prio > victim->prio ||
+                               (f->prio == victim->prio && f->seq > victim->seq)))
             victim = f;
     }
     if (!slot) {
@@ -257,9 +257,9 @@ void lw_downlink_stats(const struct lw_downlink *d, struct lw_downlink_stats *ou
     *out = d->st;
 }
 
-int lw_downlink_seal(uint16_t net_id, uint16_t node, uint8_t type, uint8_t hop_limit,
-                     uint32_t fcnt, const uint8_t key_down[LW_KEY_LEN], const uint8_t *plain,
-                     size_t plain_len, uint8_t *out, size_t cap)
+int lw_downlink_seal(uint16_t net_id, uint16_t node, uint8_t type, uint8_t hop_limit, uint32_t fcnt,
+                     const uint8_t key_down[LW_KEY_LEN], const uint8_t *plain, size_t plain_len,
+                     uint8_t *out, size_t cap)
 {
     if ((type != LW_FT_ACK && type != LW_FT_CMD) || node == LW_ADDR_GATEWAY ||
         node == LW_ADDR_BROADCAST || hop_limit > LW_HOP_MAX)

@@ -15,11 +15,11 @@
 /* Alarm acknowledgements and join accepts go before configuration in the queue. */
 enum lw_dl_prio { LW_DL_URGENT = 0, LW_DL_ROUTINE = 1, LW_DL_PRIO_COUNT };
 
-#define LW_DOWNLINK_QUEUE_DEFAULT       32u
-#define LW_DOWNLINK_LBT_BACKOFF_MIN_MS  20u   /* first wait after a busy channel ... */
-#define LW_DOWNLINK_LBT_BACKOFF_MAX_MS  640u  /* ... doubling up to this, randomised */
-#define LW_DOWNLINK_LBT_ATTEMPTS        8u    /* busy answers before a frame is given up */
-#define LW_DOWNLINK_MAX_AGE_MS          30000u /* a frame not sent by then is given up */
+#define LW_DOWNLINK_QUEUE_DEFAULT      32u
+#define LW_DOWNLINK_LBT_BACKOFF_MIN_MS 20u    /* first wait after a busy channel ... */
+#define LW_DOWNLINK_LBT_BACKOFF_MAX_MS 640u   /* ... doubling up to this, randomised */
+#define LW_DOWNLINK_LBT_ATTEMPTS       8u     /* busy answers before a frame is given up */
+#define LW_DOWNLINK_MAX_AGE_MS         30000u /* a frame not sent by then is given up */
 /* Downlink counters are reserved in the database this many at a time. */
 #define LW_DOWNLINK_FCNT_BLOCK 64u
 
@@ -73,8 +73,8 @@ uint32_t lw_downlink_airtime_us(const struct lw_downlink *d, size_t len);
  * region's limit for one transmission: never sendable), LW_ERR_TOOBIG (len > 255), or LW_ERR_AGAIN
  * (queue full of frames at least as urgent). A full queue makes room for an urgent frame by
  * dropping its newest routine one. Call lw_downlink_run afterwards. */
-int lw_downlink_enqueue(struct lw_downlink *d, enum lw_dl_prio prio, const uint8_t *buf,
-                        size_t len, int64_t now_ms);
+int lw_downlink_enqueue(struct lw_downlink *d, enum lw_dl_prio prio, const uint8_t *buf, size_t len,
+                        int64_t now_ms);
 
 /* Do what is due at now_ms: give up frames older than max_age_ms, then, if the radio is idle and
  * the duty cycle allows the most urgent frame (oldest first within a priority), listen and
@@ -87,9 +87,9 @@ void lw_downlink_stats(const struct lw_downlink *d, struct lw_downlink_stats *ou
 /* Seal a gateway -> node frame (ACK or CMD) under key_down: src 0x0000, dst node, hop_limit the
  * hops of the node's latest uplink (relays carry it back along that path), no ACK_REQ. Returns
  * the frame length or a negative lw_frame_seal error. */
-int lw_downlink_seal(uint16_t net_id, uint16_t node, uint8_t type, uint8_t hop_limit,
-                     uint32_t fcnt, const uint8_t key_down[LW_KEY_LEN], const uint8_t *plain,
-                     size_t plain_len, uint8_t *out, size_t cap);
+int lw_downlink_seal(uint16_t net_id, uint16_t node, uint8_t type, uint8_t hop_limit, uint32_t fcnt,
+                     const uint8_t key_down[LW_KEY_LEN], const uint8_t *plain, size_t plain_len,
+                     uint8_t *out, size_t cap);
 
 /* Payload of an ACK naming the acknowledged ALARM's counter (PROTOCOL.md 3.1): 4 bytes. */
 #define LW_ACK_PAYLOAD_LEN 4

@@ -13,6 +13,7 @@
 #include "lw_alertdb.h"
 #include "lw_command.h"
 #include "lw_duty.h"
+#include "lw_incident.h"
 #include "lw_clock.h"
 #include "lw_cmd.h"
 #include "lw_control.h"
@@ -41,6 +42,7 @@ struct lw_gateway {
     struct lw_registry *reg;
     struct lw_join_limiter join_limiter;
     struct lw_duty *duty;
+    struct lw_incidents *incidents;
     uv_timer_t duty_timer; /* escalations, reminders, silence expiry: runs only when due */
     char command_prefix[128]; /* lorawatch/<site>/command/ */
     struct lw_pairing_stats joins;
@@ -195,14 +197,44 @@ static int64_t next_alert_id(struct lw_gateway *g)
     return id;
 }
 
-/* Store the transition (alert row, journal, outbox) and commit before publishing: an alert the
- * broker has seen is always in the journal, and one in the journal is delivered eventually. The
- * rows of one transition go in together or not at all (savepoint); if they cannot be stored, the
- * message is published anyway: people must be told. */
 static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                             const struct lw_rule_conf *rule, enum lw_alert_state state,
                             const struct lw_alert_info *info, const char *json);
 
+/* Flood and fire alerts of one building form one incident while any of them is open; trouble
+ * alerts stand alone. Returns the alert's incident (0: none), opening or closing it. */
+static int64_t incident_of(struct lw_gateway *g, const struct lw_node_conf *node,
+                           const struct lw_rule_conf *rule, enum lw_alert_state state,
+                           int64_t alert, int64_t t)
+{
+    if (!g->incidents || rule->hazard == LW_HAZARD_TROUBLE)
+        return 0;
+    if (state != LW_ALERT_RAISED) {
+        bool closed;
+        int64_t id = lw_incident_remove(g->incidents, alert, &closed);
+        if (id && closed) {
+            lw_alertdb_incident_close(g->store, id, t);
+            lw_log(LW_LOG_NOTICE, "incident #%lld (%s, building %s) closed", (long long)id,
+                   lw_hazard_name(rule->hazard), node->building);
+        }
+        return id;
+    }
+    int64_t id = lw_incident_find(g->incidents, rule->hazard, node->building);
+    if (!id) {
+        if (lw_alertdb_incident_open(g->store, rule->hazard, node->building, rule->level, t, &id) !=
+            LW_OK)
+            return 0;
+        lw_log(LW_LOG_NOTICE, "incident #%lld opened: %s in building %s", (long long)id,
+               lw_hazard_name(rule->hazard), node->building[0] ? node->building : "(none)");
+    }
+    lw_incident_add(g->incidents, id, rule->hazard, node->building, alert);
+    return id;
+}
+
+/* Store the transition (alert row, journal, outbox) and commit before publishing: an alert the
+ * broker has seen is always in the journal, and one in the journal is delivered eventually. The
+ * rows of one transition go in together or not at all (savepoint); if they cannot be stored, the
+ * message is published anyway: people must be told. */
 static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                              const struct lw_rule_conf *rule, struct lw_rule_state *st,
                              enum lw_alert_state state, double value, int64_t t)
@@ -224,6 +256,7 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
         .raised_ms = st->raised_ms ? st->raised_ms : t,
         .t_ms = t,
         .test = g->test_mode,
+        .incident = g->test_mode ? 0 : incident_of(g, node, rule, state, st->alert_id, t),
     };
     char sentence[512], topic[128];
     lw_alert_sentence_en(&info, sentence, sizeof(sentence));
@@ -241,6 +274,8 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
                 : lw_store_alert_set_state(g->store, info.id, name, t);
     if (rc == LW_OK && g->test_mode && state == LW_ALERT_RAISED)
         rc = lw_store_alert_set_test(g->store, info.id);
+    if (rc == LW_OK && info.incident && state == LW_ALERT_RAISED)
+        rc = lw_alertdb_set_incident(g->store, info.id, info.incident);
     if (rc == LW_OK)
         rc = lw_store_journal(g->store, info.id, t, name, sentence);
     if (rc == LW_OK)
@@ -1054,6 +1089,20 @@ static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *nod
 {
     if (!g->duty)
         return;
+    int64_t flood = rule->type == LW_RULE_SILENCE && g->incidents
+                        ? lw_incident_find(g->incidents, LW_HAZARD_FLOOD, node->building)
+                        : 0;
+    if (state == LW_ALERT_RAISED && flood) {
+        /* A node gone quiet while its building floods is most likely under water: the flood
+         * incident already has everyone's attention; one page per drowned node helps nobody. */
+        char detail[96];
+        snprintf(detail, sizeof(detail), "not paged: building in flood incident #%lld",
+                 (long long)flood);
+        lw_alertdb_journal(g->store, info->id, now_ms(g), "silenced", "gateway", 0, "gateway",
+                           detail);
+        duty_commit(g);
+        return;
+    }
     if (state == LW_ALERT_RAISED) {
         struct lw_duty_alert a;
         duty_alert_of(node, rule, info->id, &a);
@@ -1086,6 +1135,15 @@ static void restore_duty(void *arg, int64_t id, const char *rule_name, uint16_t 
         free(json);
         return;
     }
+}
+
+static void restore_incident(void *arg, int64_t incident, const char *hazard,
+                             const char *building, int64_t alert)
+{
+    struct lw_gateway *g = arg;
+    for (int h = 0; h < LW_HAZARD_COUNT && g->incidents; h++)
+        if (strcmp(hazard, lw_hazard_name((enum lw_hazard)h)) == 0)
+            lw_incident_add(g->incidents, incident, (enum lw_hazard)h, building, alert);
 }
 
 static void restore_silence(void *arg, const struct lw_silence *s)
@@ -1679,6 +1737,8 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         lw_log(LW_LOG_ERR, "out of memory");
         goto fail;
     }
+    g->incidents = lw_incidents_new();
+    lw_alertdb_each_incident_alert(g->store, lw_clock_wall_ms(), restore_incident, g);
     lw_alertdb_each_silence(g->store, lw_clock_wall_ms(), restore_silence, g);
     lw_alertdb_each_open(g->store, restore_duty, g);
 
@@ -1800,6 +1860,7 @@ fail:
 static void finish(struct lw_gateway *g)
 {
     lw_duty_free(g->duty);
+    lw_incidents_free(g->incidents);
     lw_mesh_free(g->mesh);
     lw_downlink_free(g->dl);
     free(g->relay_alerts);

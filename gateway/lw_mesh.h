@@ -62,12 +62,12 @@ void lw_mesh_free(struct lw_mesh *m);
 /* Step 1, before any cryptography. Parses the route trailer, enforces the hop limit and spots
  * copies of frames already accepted; on LW_OK and LW_ERR_DUP the buffer holds the origin's frame
  * (trailer removed, hop_count 0) of f->len bytes, to authenticate as usual. Returns LW_OK,
- * LW_ERR_DUP (a copy: the replay window will refuse it), LW_ERR_RANGE (hop_limit or hop_count above the gateway's maximum), or
- * a lw_route_parse error. JOIN_REQ frames skip the duplicate check (their counter is the join
- * nonce, and the join procedure refuses repeats itself). A downlink type from the gateway's
- * address (its own ACK, CMD or JOIN_ACC forwarded by a relay) gives LW_ERR_DUP with f->echo set:
- * not an uplink, nothing to reject. Nothing is remembered here: a forged
- * copy cannot keep the genuine frame out. */
+ * LW_ERR_DUP (a copy: the replay window will refuse it), LW_ERR_RANGE (hop_limit or hop_count above
+ * the gateway's maximum), or a lw_route_parse error. JOIN_REQ frames skip the duplicate check
+ * (their counter is the join nonce, and the join procedure refuses repeats itself). A downlink type
+ * from the gateway's address (its own ACK, CMD or JOIN_ACC forwarded by a relay) gives LW_ERR_DUP
+ * with f->echo set: not an uplink, nothing to reject. Nothing is remembered here: a forged copy
+ * cannot keep the genuine frame out. */
 int lw_mesh_admit(struct lw_mesh *m, uint8_t *buf, size_t len, struct lw_mesh_frame *f);
 
 /* Step 2, only once the frame authenticated (src and fcnt are genuine): remember (src, fcnt)

@@ -143,10 +143,9 @@ static void lw_node_alarm_sent(struct lw_node *n, uint32_t fcnt, uint64_t now)
     n->alarm_last_fcnt = fcnt;
     n->alarm_attempts++;
     uint32_t min = n->cfg.alarm_retry_min_ms + n->down_hops * LW_NODE_ALARM_RETRY_PER_HOP_MS;
-    n->alarm_retry_at = now + lw_node_backoff(n, n->alarm_attempts, min,
-                                              min > n->cfg.alarm_retry_max_ms
-                                                  ? min
-                                                  : n->cfg.alarm_retry_max_ms);
+    n->alarm_retry_at =
+        now + lw_node_backoff(n, n->alarm_attempts, min,
+                              min > n->cfg.alarm_retry_max_ms ? min : n->cfg.alarm_retry_max_ms);
 }
 
 int lw_node_report(struct lw_node *n, const struct lw_reading *r, bool alarm)
@@ -376,7 +375,7 @@ static void lw_node_apply_cmd(struct lw_node *n, const uint8_t *plain, size_t le
         if (!(c.thresholds & (1u << t)))
             continue;
         if (c.threshold[t] == LW_CMD_THRESHOLD_NONE) {
-            n->thresholds &= (uint8_t)~(1u << t);
+            n->thresholds &= (uint8_t) ~(1u << t);
         } else {
             n->thresholds |= (uint8_t)(1u << t);
             n->threshold[t] = c.threshold[t];
@@ -413,12 +412,24 @@ bool lw_node_over_threshold(const struct lw_node *n, const struct lw_reading *r)
             continue;
         int32_t v;
         switch (t) {
-        case 0: v = r->water_mm; break;
-        case 1: v = r->smoke_alarm; break;
-        case 2: v = r->gas_lel_x10; break;
-        case 3: v = r->co_ppm; break;
-        case 4: v = r->temp_c_x10; break;
-        default: v = r->battery_mv; break;
+        case 0:
+            v = r->water_mm;
+            break;
+        case 1:
+            v = r->smoke_alarm;
+            break;
+        case 2:
+            v = r->gas_lel_x10;
+            break;
+        case 3:
+            v = r->co_ppm;
+            break;
+        case 4:
+            v = r->temp_c_x10;
+            break;
+        default:
+            v = r->battery_mv;
+            break;
         }
         if (v >= (int32_t)n->threshold[t])
             return true;
@@ -660,9 +671,9 @@ static uint64_t lw_node_relay_delay(const struct lw_node *n, bool urgent, bool d
     return d;
 }
 
-static int lw_node_relay_queue(struct lw_node *n, const struct lw_frame_hdr *h, const uint8_t *frame,
-                               size_t len, int8_t snr_db, bool urgent, bool downlink,
-                               uint64_t now_ms)
+static int lw_node_relay_queue(struct lw_node *n, const struct lw_frame_hdr *h,
+                               const uint8_t *frame, size_t len, int8_t snr_db, bool urgent,
+                               bool downlink, uint64_t now_ms)
 {
     struct lw_node_relay_frame *slot = NULL;
     int flen;
@@ -705,8 +716,8 @@ static int lw_node_relay_queue(struct lw_node *n, const struct lw_frame_hdr *h, 
 }
 
 /* Should this relay forward h (a frame of someone else)? */
-static int lw_node_relay_consider(struct lw_node *n, const struct lw_route *rt, const uint8_t *frame,
-                                  size_t len, int8_t snr_db, uint64_t now_ms)
+static int lw_node_relay_consider(struct lw_node *n, const struct lw_route *rt,
+                                  const uint8_t *frame, size_t len, int8_t snr_db, uint64_t now_ms)
 {
     const struct lw_frame_hdr *h = &rt->hdr;
     struct lw_node_relay_seen *seen = lw_node_seen_find(n, h);
@@ -796,8 +807,8 @@ int lw_node_hear(struct lw_node *n, const uint8_t *frame, size_t len, int8_t snr
             n->relay_rank = h->hop_count;
         if (n->cfg.relay)
             lw_node_learn_ranks(n, &rt);
-        bool mine = (h->type == LW_FT_JOIN_ACC && h->dst == LW_ADDR_BROADCAST &&
-                     n->join_pending && h->fcnt == n->join_nonce_last) ||
+        bool mine = (h->type == LW_FT_JOIN_ACC && h->dst == LW_ADDR_BROADCAST && n->join_pending &&
+                     h->fcnt == n->join_nonce_last) ||
                     (h->type != LW_FT_JOIN_ACC && n->have_session && h->dst == n->address);
         if (mine)
             return lw_node_handle_downlink(n, frame, len);

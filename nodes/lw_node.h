@@ -27,13 +27,13 @@
 /* Relay role (PROTOCOL.md 8.3). A relay waits rank * slot (+ a random part of a slot) before it
  * forwards, so the relay nearest the gateway goes first and the others, overhearing it, cancel.
  * The slot must exceed a frame's time on air. */
-#define LW_NODE_RELAY_SLOT_MS    400u
-#define LW_NODE_RELAY_RANK_LEARN 0xFFu   /* rank not configured: learnt from downlinks heard */
-#define LW_NODE_RELAY_QUEUE      8u      /* frames waiting for their rebroadcast delay */
-#define LW_NODE_RELAY_SEEN       32u     /* (src, dst, fcnt, type) remembered */
-#define LW_NODE_RELAY_ROUTES     32u     /* nodes whose uplinks were forwarded: reverse paths */
+#define LW_NODE_RELAY_SLOT_MS      400u
+#define LW_NODE_RELAY_RANK_LEARN   0xFFu /* rank not configured: learnt from downlinks heard */
+#define LW_NODE_RELAY_QUEUE        8u    /* frames waiting for their rebroadcast delay */
+#define LW_NODE_RELAY_SEEN         32u   /* (src, dst, fcnt, type) remembered */
+#define LW_NODE_RELAY_ROUTES       32u   /* nodes whose uplinks were forwarded: reverse paths */
 #define LW_NODE_RELAY_ROUTE_TTL_MS (6u * 3600u * 1000u) /* "recently" for reverse paths */
-#define LW_NODE_RELAY_NEIGHBOURS   16u  /* other relays whose rank was learnt */
+#define LW_NODE_RELAY_NEIGHBOURS   16u                  /* other relays whose rank was learnt */
 
 /* Identity and keys of one node, as provisioned (and as the gateway's registry holds them).
  * Personalised mode: key (and address) set, the node sends at once. Join mode: key all-zero,
@@ -113,13 +113,13 @@ struct lw_node {
     uint64_t alarm_acks; /* alarms acknowledged */
     uint8_t down_hops;   /* relays the latest authentic downlink came through */
     /* Set by CMD downlinks (PROTOCOL.md section 13); kept in RAM like the session. */
-    uint32_t interval_ms;       /* reporting interval; 0: the application's own */
-    bool event_mode;            /* an incident is open nearby: report every event_interval_ms */
+    uint32_t interval_ms; /* reporting interval; 0: the application's own */
+    bool event_mode;      /* an incident is open nearby: report every event_interval_ms */
     uint32_t event_interval_ms;
-    uint8_t thresholds;         /* bit (TLV type - 1): threshold[] holds an alarm threshold */
+    uint8_t thresholds; /* bit (TLV type - 1): threshold[] holds an alarm threshold */
     uint16_t threshold[LW_CMD_THRESHOLDS];
-    uint64_t cmds;              /* commands applied */
-    uint64_t cmds_bad;          /* authentic CMD frames whose command did not decode */
+    uint64_t cmds;     /* commands applied */
+    uint64_t cmds_bad; /* authentic CMD frames whose command did not decode */
     /* Relay role. */
     struct lw_node_relay_frame {
         bool used, urgent;

@@ -11,14 +11,14 @@
 
 enum sim_mutation {
     SIM_MUT_NONE,
-    SIM_MUT_REPLAY,   /* send each frame twice, identical */
-    SIM_MUT_MIC,      /* flip a bit in the MIC */
-    SIM_MUT_TRUNCATE, /* cut the frame to 10 bytes */
-    SIM_MUT_OVERSIZE, /* simwire datagram declaring (and carrying) 300 payload bytes */
-    SIM_MUT_NETID,    /* seal with network_id XOR 0x0001 */
-    SIM_MUT_KEY,      /* seal with a wrong key */
-    SIM_MUT_VERSION,  /* version nibble 2 after sealing */
-    SIM_MUT_GARBAGE,  /* random bytes instead of the frame */
+    SIM_MUT_REPLAY,     /* send each frame twice, identical */
+    SIM_MUT_MIC,        /* flip a bit in the MIC */
+    SIM_MUT_TRUNCATE,   /* cut the frame to 10 bytes */
+    SIM_MUT_OVERSIZE,   /* simwire datagram declaring (and carrying) 300 payload bytes */
+    SIM_MUT_NETID,      /* seal with network_id XOR 0x0001 */
+    SIM_MUT_KEY,        /* seal with a wrong key */
+    SIM_MUT_VERSION,    /* version nibble 2 after sealing */
+    SIM_MUT_GARBAGE,    /* random bytes instead of the frame */
     SIM_MUT_ROUTE_LOOP, /* route trailer naming relay 0x0777 twice (a loop), hop_count 2 */
     SIM_MUT_HOP_LIMIT,  /* seal with hop_limit 7: more than the gateway allows */
     SIM_MUT_HOP_FORGED, /* hop_count raised to 1 with a made-up route entry on a frame sealed

@@ -49,11 +49,11 @@ struct run_node {
     size_t state_idx;     /* entry in o->state */
     struct sim_node_stats *st;
     /* Mesh (scenarios with links): endpoint index + 1 in the air, next channel, alarm tracking. */
-    uint32_t channel;     /* channel of the next transmission (listen before talk checks it) */
-    bool dark;            /* failed at fail_at: neither sends nor hears */
-    bool alarm_open;      /* the sim's view: an alarm reading not yet at the gateway */
-    uint64_t alarm_start; /* virtual time of its first transmission */
-    uint64_t acks_seen;   /* lw_node_alarm_acks already counted */
+    uint32_t channel;      /* channel of the next transmission (listen before talk checks it) */
+    bool dark;             /* failed at fail_at: neither sends nor hears */
+    bool alarm_open;       /* the sim's view: an alarm reading not yet at the gateway */
+    uint64_t alarm_start;  /* virtual time of its first transmission */
+    uint64_t acks_seen;    /* lw_node_alarm_acks already counted */
     uint32_t cur_interval; /* reporting interval in force (a CMD may change it) */
 };
 
@@ -86,7 +86,7 @@ struct run {
     bool gw_hold;          /* a frame that asks for an answer went to the gateway */
     uint64_t gw_hold_at;   /* at this virtual time */
     uint64_t gw_hold_real; /* uv_hrtime then */
-    int failure; /* lw_err that ends the run as a failure */
+    int failure;           /* lw_err that ends the run as a failure */
     char *err;
     size_t errlen;
 };
@@ -438,9 +438,9 @@ static void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool
             }
         } else {
             vlog(r, rn, "%s from the gateway%s", lw_frame_type_name(type),
-                 type == LW_FT_CMD ? (lw_node_event_mode(&rn->node) ? " (event mode on)"
-                                                                     : " (event mode off)")
-                                   : "");
+                 type == LW_FT_CMD
+                     ? (lw_node_event_mode(&rn->node) ? " (event mode on)" : " (event mode off)")
+                     : "");
             if (type == LW_FT_CMD && !rn->done &&
                 lw_node_report_interval(&rn->node, (uint32_t)rn->sn->interval_ms) !=
                     rn->cur_interval) {
@@ -1022,8 +1022,7 @@ static int start_nodes(struct run *r)
         if (cfg.relay && !cfg.relay_slot_ms) {
             /* A slot must hold a forwarded frame (with its route entries) and a listen. */
             uint32_t us = lw_airtime_us(&r->lora, 64);
-            cfg.relay_slot_ms = sc->relay_slot_ms ? (uint32_t)sc->relay_slot_ms
-                                                  : us / 1000 + 50;
+            cfg.relay_slot_ms = sc->relay_slot_ms ? (uint32_t)sc->relay_slot_ms : us / 1000 + 50;
         }
         int rc = lw_node_init(&rn->node, &cfg, &hal);
         memset(&cfg, 0, sizeof(cfg));

@@ -48,12 +48,12 @@ struct sim_node_stats {
 
 /* What the air model saw (scenarios with links). */
 struct sim_mesh_stats {
-    uint64_t sent;              /* the nodes' own uplink frames */
-    uint64_t delivered;         /* of those, reached the gateway (first copy) */
-    uint64_t copies;            /* further copies at the gateway (another relay, a retry's echo) */
-    uint64_t alarms;            /* alarm readings (each retransmission of one counts once) */
-    uint64_t alarms_delivered;  /* reached the gateway at least once */
-    uint64_t alarms_acked;      /* acknowledged back at the node */
+    uint64_t sent;             /* the nodes' own uplink frames */
+    uint64_t delivered;        /* of those, reached the gateway (first copy) */
+    uint64_t copies;           /* further copies at the gateway (another relay, a retry's echo) */
+    uint64_t alarms;           /* alarm readings (each retransmission of one counts once) */
+    uint64_t alarms_delivered; /* reached the gateway at least once */
+    uint64_t alarms_acked;     /* acknowledged back at the node */
     double alarm_latency_median_ms, alarm_latency_p99_ms, alarm_latency_max_ms;
     uint64_t routine_sent, routine_delivered; /* DATA frames */
     uint64_t transmissions, forwarded, cancelled;

@@ -502,8 +502,8 @@ static int parse_links(struct sim_node *n, const char *value, char *err, size_t 
             *c2 = '\0';
         double snr, loss = 0;
         if (lw_parse_double(c1 + 1, -30, 30, &snr) != LW_OK)
-            return fail(err, errlen, LW_ERR_RANGE, "link to %s: SNR '%s' is not -30 .. 30 dB",
-                        item, c1 + 1);
+            return fail(err, errlen, LW_ERR_RANGE, "link to %s: SNR '%s' is not -30 .. 30 dB", item,
+                        c1 + 1);
         if (c2) {
             size_t pl = strlen(c2 + 1);
             if (pl < 2 || c2[pl] != '%')
@@ -511,8 +511,7 @@ static int parse_links(struct sim_node *n, const char *value, char *err, size_t 
                             "link to %s: loss '%s' is not a percentage like 30%%", item, c2 + 1);
             c2[pl] = '\0';
             if (lw_parse_double(c2 + 1, 0, 100, &loss) != LW_OK)
-                return fail(err, errlen, LW_ERR_RANGE, "link to %s: loss is not 0 .. 100 %%",
-                            item);
+                return fail(err, errlen, LW_ERR_RANGE, "link to %s: loss is not 0 .. 100 %%", item);
             loss /= 100.0;
         }
         if (strcmp(item, n->name) == 0)

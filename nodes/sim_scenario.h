@@ -106,7 +106,7 @@ struct sim_node {
     bool join; /* join mode: root_key set, address and session keys come from the JOIN_ACC */
     struct sim_trace traces[SIM_M_COUNT];
     int key_line[SIM_NK_COUNT]; /* where each key was set; 0 = unset, -1 = set, no line */
-    struct sim_link *links; /* mesh topology (scenario has_links) */
+    struct sim_link *links;     /* mesh topology (scenario has_links) */
     size_t n_links;
     uint64_t fail_ms; /* the node goes dark (neither sends nor hears) from here; UINT64_MAX never */
 };
@@ -128,7 +128,7 @@ struct sim_scenario {
     double capture_db;      /* mesh: a frame survives an overlapping one this much weaker */
     uint64_t relay_slot_ms; /* mesh: rebroadcast slot of relays; 0 = from the time on air */
     bool has_links;         /* some node has links: the simulator models the air (sim_air) */
-    bool have_section; /* a [scenario] section was seen */
+    bool have_section;      /* a [scenario] section was seen */
     int section_line;
     int key_line[SIM_SK_COUNT];
     struct sim_node **nodes;

@@ -127,7 +127,7 @@ int lw_cmd_decode(const uint8_t *buf, size_t len, struct lw_cmd *c)
             }
             if (!c->event_on)
                 c->event_interval_s = 0; /* meaningless when off */
-        } else { /* LW_CMD_THRESHOLD */
+        } else {                         /* LW_CMD_THRESHOLD */
             if (l != 3) {
                 rc = LW_ERR_INVAL;
                 break;

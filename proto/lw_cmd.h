@@ -27,11 +27,11 @@ enum lw_cmd_tlv {
 #define LW_CMD_HAS_EVENT    (1u << 1)
 
 struct lw_cmd {
-    uint8_t present;         /* LW_CMD_HAS_* */
-    uint16_t interval_s;     /* LW_CMD_HAS_INTERVAL */
-    bool event_on;           /* LW_CMD_HAS_EVENT */
+    uint8_t present;     /* LW_CMD_HAS_* */
+    uint16_t interval_s; /* LW_CMD_HAS_INTERVAL */
+    bool event_on;       /* LW_CMD_HAS_EVENT */
     uint16_t event_interval_s;
-    uint8_t thresholds;      /* bit (type - 1) set: threshold[type - 1] given */
+    uint8_t thresholds; /* bit (type - 1) set: threshold[type - 1] given */
     uint16_t threshold[LW_CMD_THRESHOLDS];
 };
 

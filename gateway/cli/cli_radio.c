@@ -101,10 +101,14 @@ static const char *region_verdict(const struct radio_opts *r, uint32_t us, char 
 static int cli_airtime(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"sf", required_argument, NULL, 'S'},       {"bw", required_argument, NULL, 'B'},
-        {"cr", required_argument, NULL, 'C'},       {"payload", required_argument, NULL, 'P'},
-        {"preamble", required_argument, NULL, 'p'}, {"region", required_argument, NULL, 'R'},
-        {"json", no_argument, NULL, 'j'},           {"help", no_argument, NULL, 'h'},
+        {"sf", required_argument, NULL, 'S'},
+        {"bw", required_argument, NULL, 'B'},
+        {"cr", required_argument, NULL, 'C'},
+        {"payload", required_argument, NULL, 'P'},
+        {"preamble", required_argument, NULL, 'p'},
+        {"region", required_argument, NULL, 'R'},
+        {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     struct radio_opts r;
@@ -130,7 +134,8 @@ static int cli_airtime(int argc, char **argv)
                    "  --region R        CN470 or EU868\n"
                    "  --json            print JSON\n"
                    "\n"
-                   "Exit status: 0 allowed in the region; 1 longer than the region allows; 2 usage.\n");
+                   "Exit status: 0 allowed in the region; 1 longer than the region allows; 2 "
+                   "usage.\n");
             return CLI_EXIT_OK;
         }
         int rc = parse_common("airtime", o, optarg, &r);
@@ -175,12 +180,12 @@ static int cli_airtime(int argc, char **argv)
 static int cli_plan(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"nodes", required_argument, NULL, 'n'},    {"interval", required_argument, NULL, 'i'},
-        {"sf", required_argument, NULL, 'S'},       {"bw", required_argument, NULL, 'B'},
-        {"cr", required_argument, NULL, 'C'},       {"channels", required_argument, NULL, 'c'},
-        {"payload", required_argument, NULL, 'P'},  {"preamble", required_argument, NULL, 'p'},
-        {"region", required_argument, NULL, 'R'},   {"json", no_argument, NULL, 'j'},
-        {"help", no_argument, NULL, 'h'},           {NULL, 0, NULL, 0},
+        {"nodes", required_argument, NULL, 'n'},   {"interval", required_argument, NULL, 'i'},
+        {"sf", required_argument, NULL, 'S'},      {"bw", required_argument, NULL, 'B'},
+        {"cr", required_argument, NULL, 'C'},      {"channels", required_argument, NULL, 'c'},
+        {"payload", required_argument, NULL, 'P'}, {"preamble", required_argument, NULL, 'p'},
+        {"region", required_argument, NULL, 'R'},  {"json", no_argument, NULL, 'j'},
+        {"help", no_argument, NULL, 'h'},          {NULL, 0, NULL, 0},
     };
     struct radio_opts r;
     uint32_t nodes = 0, channels = 1;
@@ -282,9 +287,8 @@ static int cli_plan(int argc, char **argv)
         cJSON_Delete(j);
         return CLI_EXIT_OK;
     }
-    printf("%u nodes, one %u-byte frame every %.0f s, SF%u/%u Hz, %u channel%s\n", nodes,
-           r.payload, interval_ms / 1000.0, r.lp.sf, r.lp.bw_hz, channels,
-           channels == 1 ? "" : "s");
+    printf("%u nodes, one %u-byte frame every %.0f s, SF%u/%u Hz, %u channel%s\n", nodes, r.payload,
+           interval_ms / 1000.0, r.lp.sf, r.lp.bw_hz, channels, channels == 1 ? "" : "s");
     printf("time on air      %.1f ms per frame\n", us / 1000.0);
     printf("frames           %.0f per hour (%.0f per channel)\n", per_hour, per_hour / channels);
     printf("offered load G   %.3f per channel\n", g);

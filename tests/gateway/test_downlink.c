@@ -288,8 +288,7 @@ static void counters_reserved_ahead(void **state)
     assert_int_equal(lw_downlink_fcnt_next(d2, 0x0102, k2, 0, &fcnt, &upto), LW_OK);
     assert_int_equal(fcnt, 1);
     /* Exhausted: the node must rejoin. */
-    assert_int_equal(lw_downlink_fcnt_next(d2, 0x0200, key_b, UINT32_MAX - 1, &fcnt, &upto),
-                     LW_OK);
+    assert_int_equal(lw_downlink_fcnt_next(d2, 0x0200, key_b, UINT32_MAX - 1, &fcnt, &upto), LW_OK);
     assert_int_equal(fcnt, UINT32_MAX);
     assert_int_equal(upto, UINT32_MAX);
     assert_int_equal(lw_downlink_fcnt_next(d2, 0x0200, key_b, UINT32_MAX, &fcnt, &upto),
@@ -388,16 +387,11 @@ static void nodedb_keeps_bound(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(urgent_goes_first),
-        cmocka_unit_test(radio_one_at_a_time),
-        cmocka_unit_test(busy_channel_gives_up),
-        cmocka_unit_test(region_cap_refuses_long_frames),
-        cmocka_unit_test(duty_cycle_defers),
-        cmocka_unit_test(stale_and_full),
-        cmocka_unit_test(transmit_error_counted),
-        cmocka_unit_test(counters_reserved_ahead),
-        cmocka_unit_test(ack_frame_format),
-        cmocka_unit_test(nodedb_keeps_bound),
+        cmocka_unit_test(urgent_goes_first),      cmocka_unit_test(radio_one_at_a_time),
+        cmocka_unit_test(busy_channel_gives_up),  cmocka_unit_test(region_cap_refuses_long_frames),
+        cmocka_unit_test(duty_cycle_defers),      cmocka_unit_test(stale_and_full),
+        cmocka_unit_test(transmit_error_counted), cmocka_unit_test(counters_reserved_ahead),
+        cmocka_unit_test(ack_frame_format),       cmocka_unit_test(nodedb_keeps_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -231,12 +231,8 @@ static void reverse_path_downlinks(void **state)
     make(&relay, &ar, 0x0201, true, LW_NODE_RELAY_RANK_LEARN, NULL);
     make(&sensor, &as, 0x0101, false, 0, k_sensor);
     uint8_t ack[LW_FRAME_MAX_LEN];
-    struct lw_frame_hdr h = {.type = LW_FT_ACK,
-                             .hop_limit = 1,
-                             .net_id = 0x4C57,
-                             .src = 0,
-                             .dst = 0x0101,
-                             .fcnt = 1};
+    struct lw_frame_hdr h = {
+        .type = LW_FT_ACK, .hop_limit = 1, .net_id = 0x4C57, .src = 0, .dst = 0x0101, .fcnt = 1};
     int alen = lw_frame_seal(&h, k_sensor, NULL, 0, ack, sizeof(ack));
     assert_true(alen > 0);
     /* No uplink of 0x0101 went through this relay: its downlinks are not its business. */
@@ -316,12 +312,8 @@ static void commands_event_mode_and_thresholds(void **state)
                        .threshold = {200}};
     uint8_t p[LW_CMD_MAX_LEN], f[LW_FRAME_MAX_LEN];
     int pl = lw_cmd_encode(&c, p, sizeof(p));
-    struct lw_frame_hdr h = {.type = LW_FT_CMD,
-                             .hop_limit = 1,
-                             .net_id = 0x4C57,
-                             .src = 0,
-                             .dst = 0x0101,
-                             .fcnt = 9};
+    struct lw_frame_hdr h = {
+        .type = LW_FT_CMD, .hop_limit = 1, .net_id = 0x4C57, .src = 0, .dst = 0x0101, .fcnt = 9};
     int fl = lw_frame_seal(&h, k_sensor, p, (size_t)pl, f, sizeof(f));
     fl = lw_route_append(f, (size_t)fl, sizeof(f), 0x0201, 3); /* through a relay */
     assert_int_equal(lw_node_hear(&s, f, (size_t)fl, 1, 0), LW_OK);

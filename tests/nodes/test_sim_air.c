@@ -53,7 +53,11 @@ static void delivers_over_links(void **state)
     assert_int_equal(sim_air_link(a, 2, 0, 8, 0), LW_OK);
     assert_int_equal(sim_air_link(a, 1, 1, 5, 0), LW_ERR_INVAL);
     uint32_t toa = sim_air_transmit(a, 1, 0, 1000, frame, sizeof(frame));
-    assert_int_equal(toa, lw_airtime_us(&(struct lw_lora_params){.sf = 9, .bw_hz = 125000, .cr = 1, .preamble = 8, .crc = true, .ldro = -1}, 30));
+    assert_int_equal(
+        toa, lw_airtime_us(
+                 &(struct lw_lora_params){
+                     .sf = 9, .bw_hz = 125000, .cr = 1, .preamble = 8, .crc = true, .ldro = -1},
+                 30));
     /* A second frame while still sending is refused. */
     assert_int_equal(sim_air_transmit(a, 1, 0, 1001, frame, sizeof(frame)), 0);
     assert_int_equal(sim_air_next_end(a), 1000 + toa);
@@ -108,7 +112,7 @@ static void half_duplex_loss_down_and_lbt(void **state)
     struct got g = {0};
     /* 2 is sending while 1's frame arrives: lost. */
     sim_air_transmit(a, 2, 0, 0, frame, sizeof(frame));
-    assert_true(sim_air_busy(a, 1, 0, 100)); /* 1 hears 2 on the channel */
+    assert_true(sim_air_busy(a, 1, 0, 100));  /* 1 hears 2 on the channel */
     assert_false(sim_air_busy(a, 0, 0, 100)); /* the gateway does not */
     sim_air_transmit(a, 1, 0, 100, frame, sizeof(frame));
     sim_air_advance(a, 10000000, on_rx, &g);

@@ -513,16 +513,22 @@ static void test_mesh_topology(void **state)
     char text[4096];
     (void)state;
 
+    /* The valid scenario with mesh keys added to [scenario] and to garage-b1. */
+    const char *seed = strstr(valid, "seed = 7\n"), *gb = strstr(valid, "battery_mv = 3600\n");
+    assert_non_null(seed);
+    assert_non_null(gb);
+    int k = (int)(seed - valid) + 9, m = (int)(gb - valid) + 18;
     snprintf(text, sizeof(text),
-             "%s"
+             "%.*schannels = 3\ncapture = 4\nrelay_slot = 300ms\n%.*slinks = relay-a:2\n%s"
              "links = relay-a:4:30%%\n"
              "[node:relay-a]\naddress = 0x0301\neui = 70B3D57ED0000301\n"
              "key = 11223344556677889900AABBCCDDEEFF\nkind = water\nlabel = relay\n"
              "water_mm = 0\nrelay = yes\nrelay_rank = auto\nfail_at = 10m\n"
-             "links = gateway:6\n   stair-2-3f:-3\n"
-             "[scenario]\nchannels = 3\ncapture = 4\nrelay_slot = 300ms\n",
-             valid);
-    assert_int_equal(parse(&sc, text, &ds), 0);
+             "links = gateway:6\n   stair-2-3f:-3\n",
+             k, valid, m - k, valid + k, valid + m);
+    int errors = parse(&sc, text, &ds);
+    dump(&ds);
+    assert_int_equal(errors, 0);
     assert_true(sc.has_links);
     assert_int_equal(sc.channels, 3);
     assert_int_equal(sc.relay_slot_ms, 300);
@@ -537,13 +543,13 @@ static void test_mesh_topology(void **state)
     sim_scenario_free(&sc);
 
     static const char *const bad[] = {
-        "links = nobody:4\n",           /* no such node */
-        "links = stair-2-3f:4\n",       /* itself */
-        "links = gateway:40\n",         /* SNR out of range */
-        "links = gateway:4:30\n",       /* loss without % */
-        "links = gateway:4:130%%\n",    /* loss over 100 */
-        "links = gateway\n",            /* no SNR */
-        "links = gateway:1, gateway:2\n", /* twice */
+        "links = nobody:4\n",                  /* no such node */
+        "links = stair-2-3f:4\n",              /* itself */
+        "links = gateway:40\n",                /* SNR out of range */
+        "links = gateway:4:30\n",              /* loss without % */
+        "links = gateway:4:130%%\n",           /* loss over 100 */
+        "links = gateway\n",                   /* no SNR */
+        "links = gateway:1, gateway:2\n",      /* twice */
         "relay_rank = 1\nlinks = gateway:3\n", /* rank without relay */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -563,14 +569,14 @@ static void test_mesh_topology(void **state)
     sim_scenario_free(&sc);
 
     const char *src = getenv("LW_SOURCE_DIR");
-    static const char *const files[] = {"mesh-chain", "mesh-diamond", "mesh-loop",
+    static const char *const files[] = {"mesh-chain",      "mesh-diamond",     "mesh-loop",
                                         "mesh-relay-fail", "mesh-lossy-alarm", "mesh-event"};
     for (size_t i = 0; src && i < sizeof(files) / sizeof(files[0]); i++) {
         char path[1024];
         snprintf(path, sizeof(path), "%s/config/scenarios/%s.ini", src, files[i]);
         memset(&ds, 0, sizeof(ds));
         sim_scenario_init(&sc);
-        int errors = sim_scenario_load(&sc, path, capture, &ds);
+        errors = sim_scenario_load(&sc, path, capture, &ds);
         dump(&ds);
         assert_int_equal(errors, 0);
         assert_true(sc.has_links);

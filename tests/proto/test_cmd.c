@@ -20,8 +20,8 @@ static void round_trip_and_layout(void **state)
                        .event_interval_s = 15,
                        .thresholds = 1u << 0,
                        .threshold = {150}};
-    uint8_t buf[LW_CMD_MAX_LEN], want[] = {0x01, 0x02, 0x2c, 0x01,       /* interval 300 s */
-                                           0x02, 0x03, 0x01, 0x0f, 0x00, /* event on, 15 s */
+    uint8_t buf[LW_CMD_MAX_LEN], want[] = {0x01, 0x02, 0x2c, 0x01,        /* interval 300 s */
+                                           0x02, 0x03, 0x01, 0x0f, 0x00,  /* event on, 15 s */
                                            0x03, 0x03, 0x01, 0x96, 0x00}; /* water >= 150 mm */
     int n = lw_cmd_encode(&c, buf, sizeof(buf));
     assert_int_equal(n, sizeof(want));
@@ -56,21 +56,21 @@ static void rejects(void **state)
         size_t len;
         int rc;
     } bad[] = {
-        {"", 0, LW_ERR_INVAL},                             /* nothing to do */
-        {"\x01", 1, LW_ERR_TRUNCATED},                      /* lone type */
-        {"\x01\x02\x3c", 3, LW_ERR_TRUNCATED},              /* value cut */
-        {"\x04\x00", 2, LW_ERR_TYPE},                       /* reserved */
-        {"\x00\x00", 2, LW_ERR_TYPE},                       /* reserved */
-        {"\x01\x01\x3c", 3, LW_ERR_INVAL},                  /* wrong length */
-        {"\x01\x02\x05\x00", 4, LW_ERR_RANGE},              /* 5 s: too short */
+        {"", 0, LW_ERR_INVAL},                               /* nothing to do */
+        {"\x01", 1, LW_ERR_TRUNCATED},                       /* lone type */
+        {"\x01\x02\x3c", 3, LW_ERR_TRUNCATED},               /* value cut */
+        {"\x04\x00", 2, LW_ERR_TYPE},                        /* reserved */
+        {"\x00\x00", 2, LW_ERR_TYPE},                        /* reserved */
+        {"\x01\x01\x3c", 3, LW_ERR_INVAL},                   /* wrong length */
+        {"\x01\x02\x05\x00", 4, LW_ERR_RANGE},               /* 5 s: too short */
         {"\x01\x02\x3c\x00\x01\x02\x3c\x00", 8, LW_ERR_DUP}, /* twice */
-        {"\x02\x03\x02\x0f\x00", 5, LW_ERR_RANGE},          /* on = 2 */
-        {"\x02\x03\x01\x05\x00", 5, LW_ERR_RANGE},          /* event interval 5 s */
-        {"\x02\x03\x01\x11\x0e", 5, LW_ERR_RANGE},          /* 3601 s */
-        {"\x03\x03\x07\x01\x00", 5, LW_ERR_RANGE},          /* flags: no threshold */
+        {"\x02\x03\x02\x0f\x00", 5, LW_ERR_RANGE},           /* on = 2 */
+        {"\x02\x03\x01\x05\x00", 5, LW_ERR_RANGE},           /* event interval 5 s */
+        {"\x02\x03\x01\x11\x0e", 5, LW_ERR_RANGE},           /* 3601 s */
+        {"\x03\x03\x07\x01\x00", 5, LW_ERR_RANGE},           /* flags: no threshold */
         {"\x03\x03\x01\x01\x00\x03\x03\x01\x02\x00", 10, LW_ERR_DUP},
-        {"\x90\x01", 2, LW_ERR_TRUNCATED},                  /* optional, value cut */
-        {"\x90\x00", 2, LW_ERR_INVAL},                      /* only optional: nothing to do */
+        {"\x90\x01", 2, LW_ERR_TRUNCATED}, /* optional, value cut */
+        {"\x90\x00", 2, LW_ERR_INVAL},     /* only optional: nothing to do */
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         memset(&d, 0xAA, sizeof(d));
