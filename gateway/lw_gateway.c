@@ -216,6 +216,8 @@ static int64_t incident_of(struct lw_gateway *g, const struct lw_node_conf *node
             lw_alertdb_incident_close(g->store, id, t);
             lw_log(LW_LOG_NOTICE, "incident #%lld (%s, building %s) closed", (long long)id,
                    lw_hazard_name(rule->hazard), node->building);
+            if (rule->hazard == LW_HAZARD_FLOOD && node->building[0])
+                lw_gateway_event_mode(g, node->building, false); /* back to routine sampling */
         }
         return id;
     }
@@ -226,6 +228,9 @@ static int64_t incident_of(struct lw_gateway *g, const struct lw_node_conf *node
             return 0;
         lw_log(LW_LOG_NOTICE, "incident #%lld opened: %s in building %s", (long long)id,
                lw_hazard_name(rule->hazard), node->building[0] ? node->building : "(none)");
+        /* The building's nodes sample fast while the water is there (event mode). */
+        if (rule->hazard == LW_HAZARD_FLOOD && node->building[0])
+            lw_gateway_event_mode(g, node->building, true);
     }
     lw_incident_add(g->incidents, id, rule->hazard, node->building, alert);
     return id;
@@ -329,6 +334,21 @@ static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct
 #define RULES_TICK_MAX_MS    10000
 #define RULES_TICK_MEDIUM_MS 50
 
+/* Is the node reachable only through a relay that is silent now (its trouble alert raised)? */
+static bool behind_silent_relay(struct lw_gateway *g, uint16_t node)
+{
+    uint16_t behind[256];
+    for (size_t i = 0; g->mesh && i < g->n_relay_alerts; i++) {
+        if (!g->relay_alerts[i].st.active)
+            continue;
+        size_t n = lw_mesh_behind(g->mesh, g->relay_alerts[i].relay, behind, 256);
+        for (size_t k = 0; k < n && k < 256; k++)
+            if (behind[k] == node)
+                return true;
+    }
+    return false;
+}
+
 static void on_rules_timer(uv_timer_t *timer)
 {
     struct lw_gateway *g = timer->data;
@@ -355,8 +375,8 @@ static void on_rules_timer(uv_timer_t *timer)
                                  ev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED, v, t);
             for (size_t k = 0; lw_rule_timed(rule) && k < lw_registry_count(g->reg); k++) {
                 struct lw_node *n = lw_registry_at(g->reg, k);
-                if (!n->rules[i].applies)
-                    continue;
+                if (!n->rules[i].applies || behind_silent_relay(g, n->conf->address))
+                    continue; /* the relay's one trouble alert speaks for its nodes */
                 if (lw_rule_tick(rule, &n->rules[i], rule_ms, &v) == LW_RULE_RAISE)
                     alert_transition(g, n->conf, rule, &n->rules[i], LW_ALERT_RAISED, v, t);
                 int64_t d = lw_rule_due(rule, &n->rules[i]);
@@ -973,6 +993,11 @@ static void fill_metrics(struct lw_gateway *g, bool up, struct lw_metrics *out)
     lw_store_stats(g->store, &m.store);
     if (g->mqtt)
         lw_mqtt_stats(g->mqtt, &m.mqtt);
+    if (g->mesh)
+        lw_mesh_stats(g->mesh, &m.mesh);
+    if (g->control)
+        lw_control_stats(g->control, &m.control);
+    m.joins = g->joins;
     for (size_t i = 0; i < lw_registry_count(g->reg); i++) {
         const struct lw_node *n = lw_registry_at(g->reg, i);
         for (size_t r = 0; r < g->cfg->n_rules; r++)

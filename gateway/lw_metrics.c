@@ -86,6 +86,38 @@ char *lw_metrics_text(const struct lw_metrics *m)
     for (size_t i = 0; i < sizeof(out) / sizeof(out[0]); i++)
         put(&b, "lorawatch_frames_total{outcome=\"%s\"} %llu\n", out[i].outcome,
             (unsigned long long)out[i].v);
+    metric(&b, "lorawatch_radio_frames_total", "counter",
+           "Frames the radio handed to the gateway (every outcome below starts here).", NULL,
+           (double)m->frames);
+    put(&b, "# HELP lorawatch_mesh_dropped_total Frames the mesh sink refused before admission "
+            "(bad_route includes frames whose header is malformed, also counted as such above).\n"
+            "# TYPE lorawatch_mesh_dropped_total counter\n"
+            "lorawatch_mesh_dropped_total{reason=\"hop_limit\"} %llu\n"
+            "lorawatch_mesh_dropped_total{reason=\"bad_route\"} %llu\n",
+        (unsigned long long)m->mesh.hop_limit, (unsigned long long)m->mesh.bad_route);
+    metric(&b, "lorawatch_mesh_duplicates_total", "counter",
+           "Copies of accepted frames (through other relays, or replayed) dropped by the mesh sink.",
+           NULL, (double)m->mesh.duplicates);
+    put(&b, "# HELP lorawatch_join_requests_total Join requests by outcome.\n"
+            "# TYPE lorawatch_join_requests_total counter\n");
+    const struct {
+        const char *outcome;
+        uint64_t v;
+    } jo[] = {
+        {"accepted", m->joins.accepted},         {"malformed", m->joins.malformed},
+        {"rate_limited", m->joins.rate_limited}, {"unknown_eui", m->joins.unknown},
+        {"window_closed", m->joins.window},      {"refused", m->joins.refused},
+    };
+    for (size_t i = 0; i < sizeof(jo) / sizeof(jo[0]); i++)
+        put(&b, "lorawatch_join_requests_total{outcome=\"%s\"} %llu\n", jo[i].outcome,
+            (unsigned long long)jo[i].v);
+    put(&b, "# HELP lorawatch_control_connections_total Control-socket connections by outcome.\n"
+            "# TYPE lorawatch_control_connections_total counter\n"
+            "lorawatch_control_connections_total{outcome=\"accepted\"} %llu\n"
+            "lorawatch_control_connections_total{outcome=\"refused\"} %llu\n",
+        m->control.accepted, m->control.refused);
+    metric(&b, "lorawatch_control_bad_requests_total", "counter",
+           "Malformed or oversized control-socket messages.", NULL, (double)m->control.bad);
     metric(&b, "lorawatch_radio_malformed_total", "counter",
            "Transport-level input the radio backend dropped.", NULL, (double)m->radio_malformed);
     metric(&b, "lorawatch_radio_resets_total", "counter", "Radio resets by the radio watchdog.",

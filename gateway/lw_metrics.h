@@ -6,8 +6,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lw_control.h"
 #include "lw_ingest.h"
+#include "lw_mesh.h"
 #include "lw_mqtt.h"
+#include "lw_pairing.h"
 #include "lw_store.h"
 
 struct lw_metrics {
@@ -19,6 +22,9 @@ struct lw_metrics {
     size_t nodes;
     uint64_t frames;
     struct lw_ingest_stats ingest;
+    struct lw_mesh_stats mesh;      /* the mesh sink's drops, before admission */
+    struct lw_pairing_stats joins;  /* JOIN_REQs by outcome, the join rate limiter's included */
+    struct lw_control_stats control; /* control-socket connections and bad requests */
     uint64_t radio_malformed;
     uint64_t radio_resets;
     /* Single-chip radio backends (sx127x, sx126x), from struct lw_radio_stats: */

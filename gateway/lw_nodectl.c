@@ -552,6 +552,7 @@ static char *cmd_retire(const struct lw_nodectl_env *env, const cJSON *req,
     if (e)
         return e;
     struct lw_node_conf row = *c;
+    enum lw_node_state was = c->state;
     rows_free(&r);
     row.state = LW_NODE_RETIRED;
     row.has_session = false;
@@ -559,7 +560,7 @@ static char *cmd_retire(const struct lw_nodectl_env *env, const cJSON *req,
     memset(row.key_down, 0, LW_KEY_LEN);
     cJSON *o = ok_reply();
     cJSON_AddStringToObject(o, "name", row.name);
-    return commit_change(env, peer, "retire", &row, lw_node_state_name(c->state), "retired",
+    return commit_change(env, peer, "retire", &row, lw_node_state_name(was), "retired",
                          "frames refused from now on; history kept", o);
 }
 

@@ -115,8 +115,13 @@ struct figures {
     double raised, cleared, active;
     double connected, outbox, published, acked, connects;
     double clock_synced, lag, lag_max;
+    double joins[6]; /* join requests, outcomes in join_outcomes order */
+    double mesh_dropped[2], mesh_dup, ctl_refused, ctl_bad;
     int seen;
 };
+
+static const char *const join_outcomes[] = {"accepted",    "rate_limited",  "unknown_eui",
+                                            "refused",     "window_closed", "malformed"};
 
 static const char *const frame_outcomes[] = {"accepted", "malformed", "network", "unknown_node",
                                              "mic",      "replay",    "ignored"};
@@ -154,6 +159,8 @@ static int on_sample(void *arg, const struct lw_prom_sample *s)
         {"lorawatch_clock_synchronized", &f->clock_synced},
         {"lorawatch_loop_lag_seconds", &f->lag},
         {"lorawatch_loop_lag_max_seconds", &f->lag_max},
+        {"lorawatch_mesh_duplicates_total", &f->mesh_dup},
+        {"lorawatch_control_bad_requests_total", &f->ctl_bad},
     };
     f->seen++;
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
@@ -169,6 +176,18 @@ static int on_sample(void *arg, const struct lw_prom_sample *s)
         for (size_t i = 0; i < 7; i++)
             if (strcmp(v, frame_outcomes[i]) == 0)
                 f->frames[i] = s->value;
+    } else if (strcmp(s->name, "lorawatch_join_requests_total") == 0 &&
+               lw_prom_label(s->labels, "outcome", v, sizeof(v))) {
+        for (size_t i = 0; i < 6; i++)
+            if (strcmp(v, join_outcomes[i]) == 0)
+                f->joins[i] = s->value;
+    } else if (strcmp(s->name, "lorawatch_mesh_dropped_total") == 0 &&
+               lw_prom_label(s->labels, "reason", v, sizeof(v))) {
+        f->mesh_dropped[strcmp(v, "hop_limit") == 0 ? 0 : 1] += s->value;
+    } else if (strcmp(s->name, "lorawatch_control_connections_total") == 0 &&
+               lw_prom_label(s->labels, "outcome", v, sizeof(v))) {
+        if (strcmp(v, "refused") == 0)
+            f->ctl_refused = s->value;
     } else if (strcmp(s->name, "lorawatch_alerts_total") == 0 &&
                lw_prom_label(s->labels, "event", v, sizeof(v))) {
         if (strcmp(v, "raised") == 0)
@@ -306,6 +325,16 @@ int cli_status(int argc, char **argv)
         cJSON_AddNumberToObject(ra, "crc_errors", f.radio_crc);
         cJSON_AddNumberToObject(ra, "malformed", f.radio_malformed);
         cJSON_AddBoolToObject(ra, "fault", f.radio_fault > 0);
+        cJSON *jo = cJSON_AddObjectToObject(o, "joins");
+        for (size_t i = 0; i < 6; i++)
+            cJSON_AddNumberToObject(jo, join_outcomes[i], f.joins[i]);
+        cJSON *me = cJSON_AddObjectToObject(o, "mesh");
+        cJSON_AddNumberToObject(me, "dropped_hop_limit", f.mesh_dropped[0]);
+        cJSON_AddNumberToObject(me, "dropped_bad_route", f.mesh_dropped[1]);
+        cJSON_AddNumberToObject(me, "duplicates", f.mesh_dup);
+        cJSON *ct = cJSON_AddObjectToObject(o, "control");
+        cJSON_AddNumberToObject(ct, "refused", f.ctl_refused);
+        cJSON_AddNumberToObject(ct, "bad_requests", f.ctl_bad);
         cJSON_AddNumberToObject(o, "readings_stored", f.stored);
         cJSON_AddNumberToObject(o, "readings_lost", f.lost);
         cJSON_AddNumberToObject(o, "db_bytes", f.db_bytes);
@@ -335,6 +364,20 @@ int cli_status(int argc, char **argv)
            "node %.0f, bad MIC %.0f, replay %.0f)\n",
            "frames", f.frames[0], rejected, f.frames[1], f.frames[2], f.frames[3], f.frames[4],
            f.frames[5]);
+    double joins_refused = 0;
+    for (size_t i = 1; i < 6; i++)
+        joins_refused += f.joins[i];
+    if (f.joins[0] || joins_refused)
+        printf("  %-10s accepted %.0f, refused %.0f (rate-limited %.0f, unknown EUI %.0f, not "
+               "authentic %.0f, window closed %.0f, malformed %.0f)\n",
+               "joins", f.joins[0], joins_refused, f.joins[1], f.joins[2], f.joins[3], f.joins[4],
+               f.joins[5]);
+    if (f.mesh_dropped[0] || f.mesh_dropped[1] || f.mesh_dup)
+        printf("  %-10s dropped: hop limit %.0f, bad route %.0f; duplicates %.0f\n", "mesh",
+               f.mesh_dropped[0], f.mesh_dropped[1], f.mesh_dup);
+    if (f.ctl_refused || f.ctl_bad)
+        printf("  %-10s refused connections %.0f, bad requests %.0f\n", "control", f.ctl_refused,
+               f.ctl_bad);
     printf("  %-10s %.0f nodes; radio resets %.0f, malformed transport input %.0f\n", "radio",
            f.nodes, f.radio_resets, f.radio_malformed);
     if (f.radio_checks || f.radio_fault > 0 || f.radio_crc || f.radio_failed)
