@@ -82,12 +82,14 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *w
     case LW_RULE_SILENCE:
         duration_text(r->timeout_ms, zh, t, sizeof(t));
         if (cleared)
-            snprintf(out, cap, zh ? "解除%s%s预警：%s 节点已恢复通信。"
-                                  : "All clear (%s %s): %s: the node is heard again.",
+            snprintf(out, cap,
+                     zh ? "解除%s%s预警：%s 节点已恢复通信。"
+                        : "All clear (%s %s): %s: the node is heard again.",
                      zh ? lz : le, zh ? hz : he, where);
         else
-            snprintf(out, cap, zh ? "%s%s预警：%s 节点超过 %s 未上报，请检查设备。"
-                                  : "%s %s warning: %s: node silent for more than %s, check it.",
+            snprintf(out, cap,
+                     zh ? "%s%s预警：%s 节点超过 %s 未上报，请检查设备。"
+                        : "%s %s warning: %s: node silent for more than %s, check it.",
                      zh ? lz : le, zh ? hz : he, where, t);
         return true;
     case LW_RULE_FLAG: {
@@ -96,24 +98,28 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *w
                                               "low battery"};
         int f = r->flag <= LW_FLAGBIT_LOW_BATTERY ? (int)r->flag : 0;
         if (cleared)
-            snprintf(out, cap, zh ? "解除%s%s预警：%s %s已恢复。"
-                                  : "All clear (%s %s): %s: %s no longer reported.",
+            snprintf(out, cap,
+                     zh ? "解除%s%s预警：%s %s已恢复。"
+                        : "All clear (%s %s): %s: %s no longer reported.",
                      zh ? lz : le, zh ? hz : he, where, zh ? what_zh[f] : what_en[f]);
         else
-            snprintf(out, cap, zh ? "%s%s预警：%s 报告%s，请检查设备。"
-                                  : "%s %s warning: %s: node reports %s, check it.",
+            snprintf(out, cap,
+                     zh ? "%s%s预警：%s 报告%s，请检查设备。"
+                        : "%s %s warning: %s: node reports %s, check it.",
                      zh ? lz : le, zh ? hz : he, where, zh ? what_zh[f] : what_en[f]);
         return true;
     }
     case LW_RULE_RADIO_FAULT:
         if (cleared)
-            snprintf(out, cap, zh ? "解除%s%s预警：网关无线电已恢复接收。"
-                                  : "All clear (%s %s): the gateway's radio receives again.",
+            snprintf(out, cap,
+                     zh ? "解除%s%s预警：网关无线电已恢复接收。"
+                        : "All clear (%s %s): the gateway's radio receives again.",
                      zh ? lz : le, zh ? hz : he);
         else
-            snprintf(out, cap, zh ? "%s%s预警：网关无线电故障，无法接收传感器数据，请立即检修。"
-                                  : "%s %s warning: gateway radio fault: no sensor frames are "
-                                    "received, repair it now.",
+            snprintf(out, cap,
+                     zh ? "%s%s预警：网关无线电故障，无法接收传感器数据，请立即检修。"
+                        : "%s %s warning: gateway radio fault: no sensor frames are "
+                          "received, repair it now.",
                      zh ? lz : le, zh ? hz : he);
         return true;
     default:
@@ -161,8 +167,10 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
             snprintf(out, cap, "撤销%s%s预警：%s（该规则或节点已从配置中移除）。",
                      level_zh[r->level], hazard_zh[r->hazard], where);
         else
-            snprintf(out, cap, "Withdrawn (%s %s): %s: its rule or node was removed from the "
-                     "configuration.", level_en[r->level], lw_hazard_name(r->hazard), where);
+            snprintf(out, cap,
+                     "Withdrawn (%s %s): %s: its rule or node was removed from the "
+                     "configuration.",
+                     level_en[r->level], lw_hazard_name(r->hazard), where);
         return;
     }
     bool cleared = a->state == LW_ALERT_CLEARED;
@@ -178,12 +186,12 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
     if (cleared) {
         if (zh)
             snprintf(out, cap, "解除%s%s预警：%s，%s已恢复（%g%s，解除线 %g%s）。",
-                     level_zh[r->level], hazard_zh[r->hazard], where, mz,
-                     a->value, unit, clr, unit);
+                     level_zh[r->level], hazard_zh[r->hazard], where, mz, a->value, unit, clr,
+                     unit);
         else
             snprintf(out, cap, "All clear (%s %s): %s: %s back to %g %s (clear level %g %s).",
-                     level_en[r->level], lw_hazard_name(r->hazard), where, me,
-                     a->value, unit, clr, unit);
+                     level_en[r->level], lw_hazard_name(r->hazard), where, me, a->value, unit, clr,
+                     unit);
         return;
     }
     if (is_alarm_flag) {
@@ -198,15 +206,13 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
     const char *cmp_zh = r->below ? "低于" : "超过", *cmp_en = r->below ? "below" : "above";
     if (zh) {
         int n = snprintf(out, cap, "%s%s预警：%s，%s %g%s，%s %g%s", level_zh[r->level],
-                         hazard_zh[r->hazard], where, mz, a->value, unit, cmp_zh,
-                         thr, unit);
+                         hazard_zh[r->hazard], where, mz, a->value, unit, cmp_zh, thr, unit);
         if (n > 0 && (size_t)n < cap)
             snprintf(out + n, cap - (size_t)n, r->persistence_ms ? "（已持续 %s）。" : "%s。",
                      r->persistence_ms ? held : "");
     } else {
         int n = snprintf(out, cap, "%s %s warning: %s: %s %g %s, %s %g %s", level_en[r->level],
-                         lw_hazard_name(r->hazard), where, me, a->value, unit,
-                         cmp_en, thr, unit);
+                         lw_hazard_name(r->hazard), where, me, a->value, unit, cmp_en, thr, unit);
         if (n > 0 && (size_t)n < cap)
             snprintf(out + n, cap - (size_t)n, r->persistence_ms ? " for %s." : "%s.",
                      r->persistence_ms ? held : "");

@@ -39,8 +39,9 @@ int lw_alertdb_journal(struct lw_store *s, int64_t alert, int64_t ts_ms, const c
                        const char *actor, unsigned tier, const char *via, const char *detail)
 {
     sqlite3_stmt *q;
-    if (prep(s, "INSERT INTO alert_journal(alert, ts_ms, event, detail, actor, tier, via) "
-                "VALUES(?,?,?,?,?,?,?)",
+    if (prep(s,
+             "INSERT INTO alert_journal(alert, ts_ms, event, detail, actor, tier, via) "
+             "VALUES(?,?,?,?,?,?,?)",
              &q) != LW_OK)
         return LW_ERR_DB;
     sqlite3_bind_int64(q, 1, alert);
@@ -58,8 +59,9 @@ int lw_alertdb_update(struct lw_store *s, int64_t alert, unsigned tier, const ch
                       int64_t acked_ms)
 {
     sqlite3_stmt *q;
-    if (prep(s, acked_by ? "UPDATE alerts SET tier = ?2, acked_by = ?3, acked_ms = ?4 WHERE id = ?1"
-                         : "UPDATE alerts SET tier = ?2 WHERE id = ?1",
+    if (prep(s,
+             acked_by ? "UPDATE alerts SET tier = ?2, acked_by = ?3, acked_ms = ?4 WHERE id = ?1"
+                      : "UPDATE alerts SET tier = ?2 WHERE id = ?1",
              &q) != LW_OK)
         return LW_ERR_DB;
     sqlite3_bind_int64(q, 1, alert);
@@ -90,8 +92,9 @@ int lw_alertdb_each_open(struct lw_store *s,
                          void *arg)
 {
     sqlite3_stmt *q;
-    if (prep(s, "SELECT id, rule, node, raised_ms, tier, acked_ms IS NOT NULL FROM alerts "
-                "WHERE state = 'raised' AND test = 0 ORDER BY id",
+    if (prep(s,
+             "SELECT id, rule, node, raised_ms, tier, acked_ms IS NOT NULL FROM alerts "
+             "WHERE state = 'raised' AND test = 0 ORDER BY id",
              &q) != LW_OK)
         return LW_ERR_DB;
     while (sqlite3_step(q) == SQLITE_ROW)
@@ -114,10 +117,10 @@ cJSON *lw_alertdb_list(struct lw_store *s, bool all, int limit)
     if (prep(s, sql, &q) != LW_OK)
         return NULL;
     cJSON *arr = cJSON_CreateArray();
-    static const char *const names[] = {"id",       "rule",       "hazard", "level",  "state",
-                                        "raised_ms", "cleared_ms", "value",  "tier",   "acked_by",
-                                        "acked_ms", "test",       "node",   "building", "floor",
-                                        "unit",     "grid"};
+    static const char *const names[] = {"id",        "rule",       "hazard", "level",    "state",
+                                        "raised_ms", "cleared_ms", "value",  "tier",     "acked_by",
+                                        "acked_ms",  "test",       "node",   "building", "floor",
+                                        "unit",      "grid"};
     while (arr && sqlite3_step(q) == SQLITE_ROW) {
         cJSON *o = cJSON_CreateObject();
         for (int c = 0; c < 17; c++) {
@@ -140,8 +143,9 @@ cJSON *lw_alertdb_list(struct lw_store *s, bool all, int limit)
 int lw_alertdb_silence_add(struct lw_store *st, struct lw_silence *s, int64_t created_ms)
 {
     sqlite3_stmt *q;
-    if (prep(st, "INSERT INTO silences(created_ms, actor, node, building, hazard, until_ms, "
-                 "reason, forced) VALUES(?,?,?,?,?,?,?,?) RETURNING id",
+    if (prep(st,
+             "INSERT INTO silences(created_ms, actor, node, building, hazard, until_ms, "
+             "reason, forced) VALUES(?,?,?,?,?,?,?,?) RETURNING id",
              &q) != LW_OK)
         return LW_ERR_DB;
     sqlite3_bind_int64(q, 1, created_ms);
@@ -178,8 +182,9 @@ int lw_alertdb_each_silence(struct lw_store *st, int64_t wall_ms,
                             void (*fn)(void *arg, const struct lw_silence *s), void *arg)
 {
     sqlite3_stmt *q;
-    if (prep(st, "SELECT id, node, building, hazard, until_ms, forced, actor, reason FROM silences "
-                 "WHERE lifted_ms IS NULL AND until_ms > ? ORDER BY id",
+    if (prep(st,
+             "SELECT id, node, building, hazard, until_ms, forced, actor, reason FROM silences "
+             "WHERE lifted_ms IS NULL AND until_ms > ? ORDER BY id",
              &q) != LW_OK)
         return LW_ERR_DB;
     sqlite3_bind_int64(q, 1, wall_ms);
@@ -208,8 +213,9 @@ int lw_alertdb_incident_open(struct lw_store *s, enum lw_hazard hazard, const ch
                              enum lw_level level, int64_t ts_ms, int64_t *id)
 {
     sqlite3_stmt *q;
-    if (prep(s, "INSERT INTO incidents(hazard, building, level, opened_ms) VALUES(?,?,?,?) "
-                "RETURNING id",
+    if (prep(s,
+             "INSERT INTO incidents(hazard, building, level, opened_ms) VALUES(?,?,?,?) "
+             "RETURNING id",
              &q) != LW_OK)
         return LW_ERR_DB;
     sqlite3_bind_text(q, 1, lw_hazard_name(hazard), -1, SQLITE_STATIC);
@@ -253,15 +259,17 @@ int lw_alertdb_each_incident_alert(struct lw_store *s, int64_t ts_ms,
 {
     /* Incidents whose alerts all ended while the daemon was down are closed first. */
     sqlite3_stmt *q;
-    if (prep(s, "UPDATE incidents SET closed_ms = ? WHERE closed_ms IS NULL AND id NOT IN "
-                "(SELECT incident FROM alerts WHERE state = 'raised' AND incident IS NOT NULL)",
+    if (prep(s,
+             "UPDATE incidents SET closed_ms = ? WHERE closed_ms IS NULL AND id NOT IN "
+             "(SELECT incident FROM alerts WHERE state = 'raised' AND incident IS NOT NULL)",
              &q) != LW_OK)
         return LW_ERR_DB;
     sqlite3_bind_int64(q, 1, ts_ms);
     if (write(s, q) != LW_OK)
         return LW_ERR_DB;
-    if (prep(s, "SELECT i.id, i.hazard, coalesce(i.building, ''), a.id FROM incidents i JOIN "
-                "alerts a ON a.incident = i.id WHERE i.closed_ms IS NULL AND a.state = 'raised'",
+    if (prep(s,
+             "SELECT i.id, i.hazard, coalesce(i.building, ''), a.id FROM incidents i JOIN "
+             "alerts a ON a.incident = i.id WHERE i.closed_ms IS NULL AND a.state = 'raised'",
              &q) != LW_OK)
         return LW_ERR_DB;
     while (sqlite3_step(q) == SQLITE_ROW)

@@ -9,17 +9,6 @@
 #include "lw_error.h"
 #include "lw_parse.h"
 
-static bool text_ok(const char *s, size_t cap)
-{
-    size_t n = strlen(s);
-    if (n >= cap)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
-            return false;
-    return true;
-}
-
 /* Copy an optional string field; false (with why) when present but not acceptable text. */
 static bool take_str(const cJSON *o, const char *name, char *dst, size_t cap, char *why,
                      size_t whycap)
@@ -27,7 +16,7 @@ static bool take_str(const cJSON *o, const char *name, char *dst, size_t cap, ch
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
     if (!v)
         return true;
-    if (!cJSON_IsString(v) || !text_ok(v->valuestring, cap)) {
+    if (!cJSON_IsString(v) || !lw_text_ok(v->valuestring, cap)) {
         snprintf(why, whycap, "\"%s\" must be text of at most %zu bytes", name, cap - 1);
         return false;
     }
@@ -50,8 +39,9 @@ static bool take_id(const cJSON *o, const char *name, int64_t *out, char *why, s
 int lw_command_parse(const char *payload, size_t len, struct lw_command *out, char *why,
                      size_t whycap)
 {
-    static const char *const allowed[] = {"cmd",  "id",       "by",     "alert",  "note", "node",
-                                          "building", "hazard", "for", "reason", "force", "silence"};
+    static const char *const allowed[] = {"cmd",  "id",     "by",       "alert",
+                                          "note", "node",   "building", "hazard",
+                                          "for",  "reason", "force",    "silence"};
     memset(out, 0, sizeof(*out));
     out->hazard = -1;
     if (len > LW_COMMAND_MAX_BYTES) {

@@ -12,10 +12,10 @@
 struct entry {
     struct lw_duty_alert a;
     char *payload;
-    unsigned tier;          /* highest tier told (0: nobody yet) */
-    unsigned told;          /* bit t: tier t was told */
-    int64_t tier_since;     /* monotonic: when the current tier was told */
-    int64_t next_remind;    /* monotonic */
+    unsigned tier;       /* highest tier told (0: nobody yet) */
+    unsigned told;       /* bit t: tier t was told */
+    int64_t tier_since;  /* monotonic: when the current tier was told */
+    int64_t next_remind; /* monotonic */
     unsigned reminders;
     bool acked;
     bool held; /* a silence holds paging back */
@@ -144,7 +144,8 @@ static void tell(struct lw_duty *d, struct entry *e, unsigned tier, int64_t mono
 
 static bool matches(const struct lw_silence *s, const struct lw_duty_alert *a)
 {
-    return (!s->node || s->node == a->node) && (!s->building[0] || !strcmp(s->building, a->building)) &&
+    return (!s->node || s->node == a->node) &&
+           (!s->building[0] || !strcmp(s->building, a->building)) &&
            (s->hazard < 0 || s->hazard == (int)a->hazard) &&
            (a->hazard != LW_HAZARD_FIRE || s->forced);
 }

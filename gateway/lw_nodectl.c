@@ -61,17 +61,6 @@ static const char *str_field(const cJSON *req, const char *name, bool *bad)
 }
 
 /* Text a maintainer typed: printable, no control characters, fits the field. */
-static bool text_ok(const char *s, size_t cap)
-{
-    size_t n = strlen(s);
-    if (n >= cap)
-        return false;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
-            return false;
-    return true;
-}
-
 static bool name_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -187,9 +176,8 @@ static void add_hex(cJSON *o, const char *name, const uint8_t *b, size_t n)
 static cJSON *node_json(const struct lw_nodectl_env *env, const struct lw_node_conf *c,
                         const struct lw_nodedb_seen *seen, bool detail)
 {
-    struct lw_node *live = c->state != LW_NODE_RETIRED
-                               ? lw_registry_find(env->registry(env->arg), c->address)
-                               : NULL;
+    struct lw_node *live =
+        c->state != LW_NODE_RETIRED ? lw_registry_find(env->registry(env->arg), c->address) : NULL;
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "address", c->address);
     cJSON_AddStringToObject(o, "name", c->name);
@@ -221,8 +209,8 @@ static cJSON *node_json(const struct lw_nodectl_env *env, const struct lw_node_c
         cJSON_AddNumberToObject(o, "sf", sf);
         cJSON_AddNumberToObject(o, "link_margin_db", lw_link_margin_db(snr, sf));
     }
-    int batt = live && (live->last.present & LW_R_BATTERY) ? live->last.battery_mv
-                                                           : seen->battery_mv;
+    int batt =
+        live && (live->last.present & LW_R_BATTERY) ? live->last.battery_mv : seen->battery_mv;
     if (batt >= 0)
         cJSON_AddNumberToObject(o, "battery_mv", batt);
     int hops = live && live->last_seen_ms ? live->last_hops : seen->hops;
@@ -305,9 +293,9 @@ static char *commit_change(const struct lw_nodectl_env *env, const struct lw_con
         cJSON_Delete(reply);
         return fail("db", "the change could not be stored (database error; see the log)");
     }
-    lw_log(LW_LOG_NOTICE, "node %s (0x%04X): %s by uid %u%s%s%s%s", row->name, row->address,
-           action, peer->uid, old_value ? ": " : "", old_value ? old_value : "",
-           new_value ? " -> " : "", new_value ? new_value : "");
+    lw_log(LW_LOG_NOTICE, "node %s (0x%04X): %s by uid %u%s%s%s%s", row->name, row->address, action,
+           peer->uid, old_value ? ": " : "", old_value ? old_value : "", new_value ? " -> " : "",
+           new_value ? new_value : "");
     if (env->rebuild(env->arg) != LW_OK)
         lw_log(LW_LOG_ERR, "node registry not reloaded after %s; restart the daemon", action);
     return finish(reply);
@@ -332,7 +320,7 @@ static bool take_place(const cJSON *req, struct lw_node_conf *c, bool *changed, 
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
         bool bad = false;
         const char *v = str_field(req, f[i].name, &bad);
-        if (bad || (v && !text_ok(v, f[i].cap))) {
+        if (bad || (v && !lw_text_ok(v, f[i].cap))) {
             snprintf(why, cap, "%s: must be text of at most %zu bytes without control characters",
                      f[i].name, f[i].cap - 1);
             return false;
@@ -377,8 +365,8 @@ static char *take_hardware(const struct lw_nodectl_env *env, const cJSON *req, s
                         "EUI %s is already node '%s' (%s); use 'lorawatch replace' or 'lorawatch "
                         "retire' first",
                         e, o->name, lw_node_state_name(o->state));
-        if (!memcmp(o->root_key, key, LW_KEY_LEN) || (o->from_config && !memcmp(o->key, key,
-                                                                                LW_KEY_LEN)))
+        if (!memcmp(o->root_key, key, LW_KEY_LEN) ||
+            (o->from_config && !memcmp(o->key, key, LW_KEY_LEN)))
             return fail("conflict",
                         "that key already belongs to node '%s'; every node needs its own key "
                         "(lorawatch keygen)",
@@ -403,8 +391,7 @@ static char *cmd_pair(const struct lw_nodectl_env *env, const cJSON *req,
     const char *name = str_field(req, "name", &bad);
     const char *kind = str_field(req, "kind", &bad);
     if (bad || !name || !name_ok(name))
-        return fail("usage",
-                    "--name %s: a node name is 1-%d letters, digits, '-', '_' or '.'",
+        return fail("usage", "--name %s: a node name is 1-%d letters, digits, '-', '_' or '.'",
                     name ? name : "(missing)", LW_NAME_MAX - 1);
     int k = kind ? lw_kind_from_name(kind) : -1;
     if (k < 0)
@@ -530,8 +517,8 @@ static char *cmd_unpair(const struct lw_nodectl_env *env, const cJSON *req,
     char eh[17];
     lw_format_hex(row.eui, 8, eh);
     if (rc == LW_OK)
-        rc = lw_nodedb_journal(env->nodedb, env->now_ms, (long)peer->uid, "unpair", row.address,
-                               eh, NULL, row.name);
+        rc = lw_nodedb_journal(env->nodedb, env->now_ms, (long)peer->uid, "unpair", row.address, eh,
+                               NULL, row.name);
     if (rc == LW_OK)
         rc = lw_store_commit(env->store);
     if (rc != LW_OK)
@@ -634,8 +621,8 @@ static char *cmd_calibrate(const struct lw_nodectl_env *env, const cJSON *req,
     struct lw_node_conf row = *c;
     rows_free(&r);
     if (row.kind != LW_KIND_WATER && row.kind != LW_KIND_MULTI)
-        return fail("usage", "node '%s' is a %s node: only water sensors are calibrated",
-                    row.name, lw_kind_name(row.kind));
+        return fail("usage", "node '%s' is a %s node: only water sensors are calibrated", row.name,
+                    lw_kind_name(row.kind));
     const cJSON *mh = cJSON_GetObjectItemCaseSensitive(req, "mount_height_mm");
     bool zero = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "zero"));
     if ((mh != NULL) == zero)

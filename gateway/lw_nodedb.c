@@ -28,17 +28,19 @@ enum {
 };
 
 static const char *const sql[Q_COUNT] = {
-    [Q_PUT] = "INSERT INTO nodes(address, name, eui, kind, label, building, floor, unit, grid, "
-              "place, tags, state, source, root_key, key_up, key_down, join_nonce, "
-              "mount_height_mm, zero_offset_mm, created_ms, pairing_until_ms, fcnt_up, "
-              "retired_ms, fcnt_down) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
-              "?18,?19,?20,?21,?22,CASE WHEN ?12='retired' THEN ?23 END,?24) ON CONFLICT(address) DO UPDATE SET name=?2, eui=?3, "
-              /* A downlink counter never goes back under the same key; a new key starts anew. */
-              "fcnt_down=CASE WHEN key_down IS ?16 THEN max(fcnt_down, ?24) ELSE ?24 END, "
-              "kind=?4, label=?5, building=?6, floor=?7, unit=?8, grid=?9, place=?10, tags=?11, "
-              "state=?12, source=?13, root_key=?14, key_up=?15, key_down=?16, join_nonce=?17, "
-              "mount_height_mm=?18, zero_offset_mm=?19, pairing_until_ms=?21, fcnt_up=?22, "
-              "retired_ms=CASE WHEN ?12='retired' THEN coalesce(retired_ms, ?23) END",
+    [Q_PUT] =
+        "INSERT INTO nodes(address, name, eui, kind, label, building, floor, unit, grid, "
+        "place, tags, state, source, root_key, key_up, key_down, join_nonce, "
+        "mount_height_mm, zero_offset_mm, created_ms, pairing_until_ms, fcnt_up, "
+        "retired_ms, fcnt_down) VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14,?15,?16,?17,"
+        "?18,?19,?20,?21,?22,CASE WHEN ?12='retired' THEN ?23 END,?24) ON CONFLICT(address) DO "
+        "UPDATE SET name=?2, eui=?3, "
+        /* A downlink counter never goes back under the same key; a new key starts anew. */
+        "fcnt_down=CASE WHEN key_down IS ?16 THEN max(fcnt_down, ?24) ELSE ?24 END, "
+        "kind=?4, label=?5, building=?6, floor=?7, unit=?8, grid=?9, place=?10, tags=?11, "
+        "state=?12, source=?13, root_key=?14, key_up=?15, key_down=?16, join_nonce=?17, "
+        "mount_height_mm=?18, zero_offset_mm=?19, pairing_until_ms=?21, fcnt_up=?22, "
+        "retired_ms=CASE WHEN ?12='retired' THEN coalesce(retired_ms, ?23) END",
     [Q_SEEN] = "UPDATE nodes SET first_seen_ms=coalesce(first_seen_ms, ?2), last_seen_ms=?2, "
                "rssi_x10=?3, snr_x10=?4, battery_mv=coalesce(?5, battery_mv), hops=?6, "
                "relay=?7 WHERE address=?1",
@@ -129,10 +131,17 @@ int lw_nodedb_put(struct lw_nodedb *d, const struct lw_node_conf *n)
     char eui[17];
     eui_hex(n->eui, eui);
     sqlite3_bind_int(q, 1, n->address);
-    const char *text[] = {n->name,     eui,    lw_kind_name(n->kind),
-                          n->label,    n->building, n->floor,
-                          n->unit,     n->grid,     n->place,
-                          n->tags,     lw_node_state_name(n->state),
+    const char *text[] = {n->name,
+                          eui,
+                          lw_kind_name(n->kind),
+                          n->label,
+                          n->building,
+                          n->floor,
+                          n->unit,
+                          n->grid,
+                          n->place,
+                          n->tags,
+                          lw_node_state_name(n->state),
                           n->from_config ? "config" : "paired"};
     for (int t = 0; t < 12; t++)
         sqlite3_bind_text(q, t + 2, text[t], -1, SQLITE_STATIC);
@@ -240,9 +249,8 @@ int lw_nodedb_load(struct lw_nodedb *d, bool include_retired, struct lw_node_con
         s->rssi_x10 = sqlite3_column_type(q, 24) == SQLITE_NULL
                           ? INT16_MIN
                           : (int16_t)sqlite3_column_int(q, 24);
-        s->snr_x10 = sqlite3_column_type(q, 25) == SQLITE_NULL
-                         ? INT16_MIN
-                         : (int16_t)sqlite3_column_int(q, 25);
+        s->snr_x10 = sqlite3_column_type(q, 25) == SQLITE_NULL ? INT16_MIN
+                                                               : (int16_t)sqlite3_column_int(q, 25);
         s->battery_mv = sqlite3_column_type(q, 26) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 26);
         s->hops = sqlite3_column_type(q, 27) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 27);
         s->relay = sqlite3_column_type(q, 28) == SQLITE_NULL ? -1 : sqlite3_column_int(q, 28);
@@ -397,8 +405,9 @@ static void describe(char *out, size_t cap, const char *name, const char *eui, c
                      const char *building, const char *floor, const char *unit, const char *grid,
                      const char *place, const char *tags)
 {
-    snprintf(out, cap, "name=%s eui=%s kind=%s building=%s floor=%s unit=%s grid=%s place=%s tags=%s",
-             name, eui, kind, building, floor, unit, grid, place, tags);
+    snprintf(out, cap,
+             "name=%s eui=%s kind=%s building=%s floor=%s unit=%s grid=%s place=%s tags=%s", name,
+             eui, kind, building, floor, unit, grid, place, tags);
 }
 
 static const char *col(sqlite3_stmt *q, int i)
@@ -504,8 +513,8 @@ int lw_nodedb_sync_config(struct lw_nodedb *d, const struct lw_config *cfg, int6
         bool existed = sqlite3_step(q) == SQLITE_ROW;
         bool was_retired = existed && strcmp(col(q, 10), "retired") == 0;
         if (existed)
-            describe(before, sizeof(before), col(q, 1), col(q, 2), col(q, 3), col(q, 4),
-                     col(q, 5), col(q, 6), col(q, 7), col(q, 8), col(q, 9));
+            describe(before, sizeof(before), col(q, 1), col(q, 2), col(q, 3), col(q, 4), col(q, 5),
+                     col(q, 6), col(q, 7), col(q, 8), col(q, 9));
         sqlite3_reset(q);
         struct lw_node_conf row = *c;
         row.created_ms = now_ms;

@@ -78,8 +78,8 @@ int lw_pairing_handle(const uint8_t *buf, size_t len, uint16_t net_id, struct lw
     };
     memcpy(acc.gw_nonce, gw_nonce, LW_JOIN_GW_NONCE_LEN);
     struct lw_join_keys keys;
-    int alen = lw_join_accept_build(&acc, n->conf->root_key, req.eui, out->accept,
-                                    sizeof(out->accept));
+    int alen =
+        lw_join_accept_build(&acc, n->conf->root_key, req.eui, out->accept, sizeof(out->accept));
     if (alen < 0 || lw_join_derive_keys(n->conf->root_key, req.eui, &acc, &keys) != LW_OK) {
         memset(out, 0, sizeof(*out));
         st->refused++;

@@ -15,8 +15,9 @@
 
 /* Join requests are refused before any lookup or crypto once this bucket is empty: a flood of
  * requests from unknown EUIs costs a counter increment each, and no memory. */
-#define LW_JOIN_RATE_PER_S 2.0 /* a maintainer pairs one node at a time; an estate-wide power cut
-                                * makes every node rejoin: 300 nodes in 150 s, nodes back off */
+#define LW_JOIN_RATE_PER_S                                                                         \
+    2.0 /* a maintainer pairs one node at a time; an estate-wide power cut                         \
+         * makes every node rejoin: 300 nodes in 150 s, nodes back off */
 #define LW_JOIN_BURST 10.0
 struct lw_join_limiter {
     double rate;  /* tokens per second */
@@ -38,8 +39,8 @@ struct lw_pairing_stats {
 };
 
 struct lw_join_outcome {
-    struct lw_node *node;      /* the node that joined (registry entry, not yet updated) */
-    struct lw_node_conf conf;  /* its new description: session keys, nonce, state active */
+    struct lw_node *node;     /* the node that joined (registry entry, not yet updated) */
+    struct lw_node_conf conf; /* its new description: session keys, nonce, state active */
     uint8_t accept[LW_JOIN_ACC_LEN];
     size_t accept_len;
     struct lw_join_req req;

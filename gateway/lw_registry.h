@@ -24,10 +24,10 @@ struct lw_node {
     uint8_t last_hops;
     uint16_t last_relay; /* address of the last relay (0: heard directly) */
     uint64_t frames;
-    struct lw_reading last; /* latest reading (last.present == 0: none yet) */
+    struct lw_reading last;        /* latest reading (last.present == 0: none yet) */
     struct lw_nodedb_seen db_seen; /* last contact as stored: shown until the node is heard */
     int64_t db_saved_ms;           /* when last contact was last written to the database */
-    struct lw_rule_state *rules; /* one per config rule, same order */
+    struct lw_rule_state *rules;   /* one per config rule, same order */
 };
 
 struct lw_registry;

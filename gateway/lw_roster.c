@@ -94,14 +94,6 @@ static int on_section(void *user, int line, const char *section)
     return LW_OK;
 }
 
-static bool text_ok(const char *v)
-{
-    for (const char *c = v; *c; c++)
-        if ((unsigned char)*c < 0x20 || *c == 0x7F)
-            return false;
-    return true;
-}
-
 static int on_pair(void *user, int line, const char *section, const char *name, const char *value)
 {
     struct parse *p = user;
@@ -128,7 +120,7 @@ static int on_pair(void *user, int line, const char *section, const char *name, 
     case 4: {
         char *dst = k == 0 ? d->name : k == 2 ? d->grids : d->phone;
         size_t cap = k == 0 ? sizeof(d->name) : k == 2 ? sizeof(d->grids) : sizeof(d->phone);
-        if (strlen(value) >= cap || !text_ok(value)) {
+        if (!lw_text_ok(value, cap)) {
             report(p, line, "[%s] %s: text of at most %zu bytes without control characters",
                    section, name, cap - 1);
             return LW_ERR_CONFIG;
@@ -138,8 +130,9 @@ static int on_pair(void *user, int line, const char *section, const char *name, 
     }
     case 1:
         if (lw_parse_u32(value, 1, LW_TIERS, &tier) != LW_OK) {
-            report(p, line, "[%s] tier = %s: must be 1 (grid worker), 2 (duty room) or 3 (street "
-                            "office)",
+            report(p, line,
+                   "[%s] tier = %s: must be 1 (grid worker), 2 (duty room) or 3 (street "
+                   "office)",
                    section, value);
             d->tier = LW_TIERS + 1; /* reported: not "missing" as well */
             return LW_ERR_CONFIG;
@@ -192,8 +185,8 @@ int lw_roster_parse(const char *name, const char *text, size_t len, struct lw_ro
             snprintf(d->mqtt_user, sizeof(d->mqtt_user), "%s", d->id);
         for (size_t j = 0; j < i; j++)
             if (strcmp(p.r->p[j].mqtt_user, d->mqtt_user) == 0)
-                report(&p, d->line, "[duty:%s] mqtt_user %s: already [duty:%s]'s (line %d)",
-                       d->id, d->mqtt_user, p.r->p[j].id, p.r->p[j].line);
+                report(&p, d->line, "[duty:%s] mqtt_user %s: already [duty:%s]'s (line %d)", d->id,
+                       d->mqtt_user, p.r->p[j].id, p.r->p[j].line);
     }
     if (p.errors) {
         lw_roster_free(p.r);

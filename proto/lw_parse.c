@@ -258,3 +258,14 @@ void lw_format_hex(const uint8_t *in, size_t n, char *out)
     }
     out[2 * n] = '\0';
 }
+
+bool lw_text_ok(const char *s, size_t cap)
+{
+    size_t n = strlen(s);
+    if (n >= cap)
+        return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7F)
+            return false;
+    return true;
+}

@@ -29,6 +29,10 @@ int lw_parse_hostport(const char *s, char *host, size_t hostcap, uint16_t *port)
  * "@<unix seconds>". Result in Unix milliseconds. */
 int lw_parse_time(const char *s, int64_t *unix_ms);
 
+/* Text a person typed (a place, a note, a reason): shorter than cap bytes and free of control
+ * characters, so it can go into a log line, a journal row or a topic payload as it is. */
+bool lw_text_ok(const char *s, size_t cap);
+
 /* Formatting helpers used in messages: hex string of n bytes (out needs 2n+1). */
 void lw_format_hex(const uint8_t *in, size_t n, char *out);
 

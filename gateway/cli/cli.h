@@ -44,6 +44,19 @@ int cli_exit_for_code(const char *code);
 /* Print a JSON value indented, then a newline. */
 void cli_print_json(const cJSON *v);
 
+/* Reading replies: a string field ("" when absent), a number field (false when absent). */
+const char *cli_jstr(const cJSON *o, const char *name);
+bool cli_jnum(const cJSON *o, const char *name, double *out);
+/* Unix milliseconds as local time: "2026-07-21 03:12:00", or "07-21 03:12:00" for tables. */
+void cli_local_time(double unix_ms, bool with_date, char *out, size_t cap);
+
+/* The --help lines of the options every control-socket command takes. */
+#define CLI_SOCKET_HELP                                                                            \
+    "  -s, --socket PATH  the daemon's control socket (default $LORAWATCH_SOCKET, else\n"          \
+    "                     " CLI_DEFAULT_SOCKET ")\n"                                               \
+    "  -j, --json         print the daemon's reply as JSON\n"                                      \
+    "  -h, --help         print this help\n"
+
 /* Command entry points: argv[0] is the command name; return an exit status. */
 int cli_status(int argc, char **argv);
 int cli_keygen(int argc, char **argv);

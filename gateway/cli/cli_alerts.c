@@ -12,34 +12,21 @@
 enum { O_SOCKET = 's', O_JSON = 'j', O_HELP = 'h', O_ALL = 'a', O_BASE = 256 };
 enum { O_NOTE = O_BASE, O_NODE, O_BUILDING, O_HAZARD, O_FOR, O_REASON, O_FORCE };
 
-#define COMMON_HELP                                                                                \
-    "  -s, --socket PATH  the daemon's control socket (default $LORAWATCH_SOCKET, else\n"          \
-    "                     " CLI_DEFAULT_SOCKET ")\n"                                               \
-    "  -j, --json         print the daemon's reply as JSON\n"                                      \
-    "  -h, --help         print this help\n"
 #define EXIT_HELP                                                                                  \
-    "\nExit status: 0 done; 1 failed; 2 usage; 3 daemon not running; 4 no such alert or\n"        \
-    "silence; 5 permission denied; 7 refused (already acknowledged, cleared, fire without\n"      \
+    "\nExit status: 0 done; 1 failed; 2 usage; 3 daemon not running; 4 no such alert or\n"         \
+    "silence; 5 permission denied; 7 refused (already acknowledged, cleared, fire without\n"       \
     "--force).\n"
 
-static const char *jstr(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
+/* A number field, or dflt. */
 static double jnum(const cJSON *o, const char *name, double dflt)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
+    double v;
+    return cli_jnum(o, name, &v) ? v : dflt;
 }
 
 static void when(double ms, char *out, size_t cap)
 {
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(out, cap, "%m-%d %H:%M:%S", &tm);
+    cli_local_time(ms, false, out, cap);
 }
 
 struct args {
@@ -154,15 +141,16 @@ static cJSON *request(const char *cmd)
 
 static void alerts_usage(FILE *out)
 {
-    fprintf(out, "Usage: lorawatch alerts [--all] [OPTIONS]\n"
-                 "\n"
-                 "The open alerts, newest first: id, level, hazard, node and place, when raised,\n"
-                 "the duty tier told so far (1 grid worker, 2 duty room, 3 street office), and\n"
-                 "who acknowledged it. HELD marks an alert a maintenance silence keeps from\n"
-                 "paging. With --all, the latest 200 alerts of any state.\n"
-                 "\n"
-                 "  -a, --all          alerts of any state, not only open ones\n" COMMON_HELP
-                     EXIT_HELP);
+    fprintf(
+        out,
+        "Usage: lorawatch alerts [--all] [OPTIONS]\n"
+        "\n"
+        "The open alerts, newest first: id, level, hazard, node and place, when raised,\n"
+        "the duty tier told so far (1 grid worker, 2 duty room, 3 street office), and\n"
+        "who acknowledged it. HELD marks an alert a maintenance silence keeps from\n"
+        "paging. With --all, the latest 200 alerts of any state.\n"
+        "\n"
+        "  -a, --all          alerts of any state, not only open ones\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void show_alerts(const cJSON *reply)
@@ -175,20 +163,22 @@ static void show_alerts(const cJSON *reply)
     {
         char t[32], place[64], ack[64] = "-";
         when(jnum(a, "raised_ms", 0), t, sizeof(t));
-        snprintf(place, sizeof(place), "%s%s%s%s%s", jstr(a, "building"),
-                 *jstr(a, "floor") ? "/F" : "", jstr(a, "floor"), *jstr(a, "unit") ? "/" : "",
-                 jstr(a, "unit"));
-        if (*jstr(a, "acked_by")) {
+        snprintf(place, sizeof(place), "%s%s%s%s%s", cli_jstr(a, "building"),
+                 *cli_jstr(a, "floor") ? "/F" : "", cli_jstr(a, "floor"),
+                 *cli_jstr(a, "unit") ? "/" : "", cli_jstr(a, "unit"));
+        if (*cli_jstr(a, "acked_by")) {
             char at[32];
             when(jnum(a, "acked_ms", 0), at, sizeof(at));
-            snprintf(ack, sizeof(ack), "%s %s", jstr(a, "acked_by"), at);
+            snprintf(ack, sizeof(ack), "%s %s", cli_jstr(a, "acked_by"), at);
         }
         bool held = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "held"));
         bool test = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "test"));
         printf("%-6.0f %-7s %-8s %-18s %-20s %-15s %-8s %-4.0f %s%s\n", jnum(a, "id", 0),
-               jstr(a, "level"), jstr(a, "hazard"), jstr(a, "node"), place, t,
-               held ? "HELD" : test ? "test" : jstr(a, "state"), jnum(a, "tier", 0), ack,
-               test ? " (test)" : "");
+               cli_jstr(a, "level"), cli_jstr(a, "hazard"), cli_jstr(a, "node"), place, t,
+               held   ? "HELD"
+               : test ? "test"
+                      : cli_jstr(a, "state"),
+               jnum(a, "tier", 0), ack, test ? " (test)" : "");
         n++;
     }
     if (!n)
@@ -218,14 +208,15 @@ static int cli_alerts(int argc, char **argv)
 
 static void ack_usage(FILE *out)
 {
-    fprintf(out, "Usage: lorawatch ack ALERT [--note TEXT] [OPTIONS]\n"
-                 "\n"
-                 "Acknowledge an open alert: escalation and reminders stop, everyone told so far\n"
-                 "learns that someone is on it, and the journal records who (your user id), when,\n"
-                 "and via the command line. Duty phones acknowledge over MQTT instead.\n"
-                 "\n"
-                 "  --note TEXT        a note for the journal (\"team on the way\")\n" COMMON_HELP
-                     EXIT_HELP);
+    fprintf(out,
+            "Usage: lorawatch ack ALERT [--note TEXT] [OPTIONS]\n"
+            "\n"
+            "Acknowledge an open alert: escalation and reminders stop, everyone told so far\n"
+            "learns that someone is on it, and the journal records who (your user id), when,\n"
+            "and via the command line. Duty phones acknowledge over MQTT instead.\n"
+            "\n"
+            "  --note TEXT        a note for the journal (\"team on the way\")\n" CLI_SOCKET_HELP
+                EXIT_HELP);
 }
 
 static void show_ack(const cJSON *reply)
@@ -267,7 +258,7 @@ static void silence_usage(FILE *out)
             "  --hazard H         only flood, fire, gas or trouble alerts (default: all)\n"
             "  --for DURATION     how long, e.g. 30m, 2h\n"
             "  --reason TEXT      why (required; it goes to the journal)\n"
-            "  --force            also hold back fire alarms\n" COMMON_HELP EXIT_HELP);
+            "  --force            also hold back fire alarms\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void show_silence(const cJSON *reply)
@@ -280,9 +271,12 @@ static void show_silence(const cJSON *reply)
 static int cli_silence(int argc, char **argv)
 {
     static const struct option o[] = {
-        {"node", required_argument, NULL, O_NODE},     {"building", required_argument, NULL, O_BUILDING},
-        {"hazard", required_argument, NULL, O_HAZARD}, {"for", required_argument, NULL, O_FOR},
-        {"reason", required_argument, NULL, O_REASON}, {"force", no_argument, NULL, O_FORCE},
+        {"node", required_argument, NULL, O_NODE},
+        {"building", required_argument, NULL, O_BUILDING},
+        {"hazard", required_argument, NULL, O_HAZARD},
+        {"for", required_argument, NULL, O_FOR},
+        {"reason", required_argument, NULL, O_REASON},
+        {"force", no_argument, NULL, O_FORCE},
     };
     struct args a = {.req = request("silence"), .cmd = "silence", .usage = silence_usage};
     int rc = parse(&a, argc, argv, o, 6);
@@ -307,7 +301,7 @@ static void silences_usage(FILE *out)
                  "\n"
                  "The active maintenance silences: id, what they cover, until when, who made\n"
                  "them and why.\n"
-                 "\n" COMMON_HELP EXIT_HELP);
+                 "\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void show_silences(const cJSON *reply)
@@ -319,12 +313,11 @@ static void show_silences(const cJSON *reply)
         char t[32];
         when(jnum(s, "until_ms", 0), t, sizeof(t));
         printf("#%-4.0f %s%s%s%s hazard %s until %s by %s%s: %s\n", jnum(s, "id", 0),
-               *jstr(s, "node") ? "node " : "", jstr(s, "node"),
-               *jstr(s, "building") ? "building " : "", jstr(s, "building"), jstr(s, "hazard"), t,
-               jstr(s, "by"), cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "forced"))
-                                  ? " (forced)"
-                                  : "",
-               jstr(s, "reason"));
+               *cli_jstr(s, "node") ? "node " : "", cli_jstr(s, "node"),
+               *cli_jstr(s, "building") ? "building " : "", cli_jstr(s, "building"),
+               cli_jstr(s, "hazard"), t, cli_jstr(s, "by"),
+               cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "forced")) ? " (forced)" : "",
+               cli_jstr(s, "reason"));
         n++;
     }
     if (!n)
@@ -351,7 +344,7 @@ static void unsilence_usage(FILE *out)
     fprintf(out, "Usage: lorawatch unsilence SILENCE [OPTIONS]\n"
                  "\n"
                  "End a silence early; alerts it held back are paged at once.\n"
-                 "\n" COMMON_HELP EXIT_HELP);
+                 "\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void show_unsilence(const cJSON *reply)

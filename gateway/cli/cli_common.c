@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -24,8 +25,10 @@ int cli_exit_for_code(const char *code)
     static const struct {
         const char *code;
         int exit;
-    } map[] = {{"not_found", CLI_EXIT_NOT_FOUND}, {"conflict", CLI_EXIT_CONFLICT},
-               {"denied", CLI_EXIT_DENIED},       {"timeout", CLI_EXIT_TIMEOUT},
+    } map[] = {{"not_found", CLI_EXIT_NOT_FOUND},
+               {"conflict", CLI_EXIT_CONFLICT},
+               {"denied", CLI_EXIT_DENIED},
+               {"timeout", CLI_EXIT_TIMEOUT},
                {"usage", CLI_EXIT_USAGE}};
     for (size_t i = 0; code && i < sizeof(map) / sizeof(map[0]); i++)
         if (strcmp(code, map[i].code) == 0)
@@ -157,4 +160,30 @@ out:
     free(buf);
     close(fd);
     return reply;
+}
+
+const char *cli_jstr(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+bool cli_jnum(const cJSON *o, const char *name, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (!cJSON_IsNumber(v))
+        return false;
+    *out = v->valuedouble;
+    return true;
+}
+
+void cli_local_time(double unix_ms, bool with_date, char *out, size_t cap)
+{
+    time_t t = (time_t)(unix_ms / 1000);
+    struct tm tm;
+    localtime_r(&t, &tm);
+    if (with_date)
+        strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
+    else
+        strftime(out, cap, "%m-%d %H:%M:%S", &tm);
 }

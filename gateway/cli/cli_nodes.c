@@ -22,21 +22,6 @@ enum { OPT_SOCKET = 's', OPT_JSON = 'j', OPT_HELP = 'h', OPT_BASE = 256 };
 
 /* ---- output helpers ---------------------------------------------------------------------- */
 
-static const char *jstr(const cJSON *o, const char *name)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    return cJSON_IsString(v) ? v->valuestring : "";
-}
-
-static bool jnum(const cJSON *o, const char *name, double *out)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
-    if (!cJSON_IsNumber(v))
-        return false;
-    *out = v->valuedouble;
-    return true;
-}
-
 static void ago(double ms_then, char *out, size_t cap)
 {
     double s = (double)time(NULL) - ms_then / 1000.0;
@@ -52,20 +37,12 @@ static void ago(double ms_then, char *out, size_t cap)
         snprintf(out, cap, "%.0f d ago", s / 86400);
 }
 
-static void clock_time(double ms, char *out, size_t cap)
-{
-    time_t t = (time_t)(ms / 1000);
-    struct tm tm;
-    localtime_r(&t, &tm);
-    strftime(out, cap, "%Y-%m-%d %H:%M:%S", &tm);
-}
-
 static void place_of(const cJSON *node, char *out, size_t cap)
 {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(node, "place");
-    const char *b = jstr(p, "building"), *f = jstr(p, "floor"), *u = jstr(p, "unit");
+    const char *b = cli_jstr(p, "building"), *f = cli_jstr(p, "floor"), *u = cli_jstr(p, "unit");
     snprintf(out, cap, "%s%s%s%s%s%s%s", b, *b && (*f || *u) ? "/" : "", *f ? "F" : "", f,
-             *f && *u ? "/" : "", u, !*b && !*f && !*u ? jstr(p, "text") : "");
+             *f && *u ? "/" : "", u, !*b && !*f && !*u ? cli_jstr(p, "text") : "");
 }
 
 /* Reading as one line of "name value unit". */
@@ -73,15 +50,15 @@ static void reading_text(const cJSON *r, char *out, size_t cap)
 {
     static const struct {
         const char *name, *label, *unit;
-    } f[] = {{"water_mm", "water", "mm"},   {"smoke", "smoke", ""},
+    } f[] = {{"water_mm", "water", "mm"},     {"smoke", "smoke", ""},
              {"obscuration", "obsc.", "%/m"}, {"gas_lel", "gas", "%LEL"},
-             {"co_ppm", "CO", "ppm"},       {"temp_c", "temp", "°C"},
+             {"co_ppm", "CO", "ppm"},         {"temp_c", "temp", "°C"},
              {"battery_mv", "battery", "mV"}};
     size_t n = 0;
     out[0] = 0;
     for (size_t i = 0; i < sizeof(f) / sizeof(f[0]) && n < cap; i++) {
         double v;
-        if (jnum(r, f[i].name, &v))
+        if (cli_jnum(r, f[i].name, &v))
             n += (size_t)snprintf(out + n, cap - n, "%s%s %g%s%s", n ? ", " : "", f[i].label, v,
                                   *f[i].unit ? " " : "", f[i].unit);
     }
@@ -167,14 +144,8 @@ static const char *one_node(const char *cmd, int argc, char **argv, void (*usage
     return argv[optind];
 }
 
-#define COMMON_HELP                                                                                \
-    "  -s, --socket PATH  the daemon's control socket (default $LORAWATCH_SOCKET, else\n"          \
-    "                     " CLI_DEFAULT_SOCKET ")\n"                                               \
-    "  -j, --json         print the daemon's reply as JSON\n"                                      \
-    "  -h, --help         print this help\n"
-
 #define EXIT_HELP                                                                                  \
-    "\nExit status: 0 done; 1 failed (database); 2 usage; 3 daemon not running; 4 no such\n"      \
+    "\nExit status: 0 done; 1 failed (database); 2 usage; 3 daemon not running; 4 no such\n"       \
     "node; 5 permission denied; 6 timed out; 7 refused in the node's current state.\n"
 
 /* ---- place options shared by pair and locate --------------------------------------------- */
@@ -199,16 +170,19 @@ enum {
 };
 
 #define PLACE_OPTIONS                                                                              \
-    {"building", required_argument, NULL, O_BUILDING}, {"floor", required_argument, NULL, O_FLOOR}, \
-        {"unit", required_argument, NULL, O_UNIT}, {"grid", required_argument, NULL, O_GRID},      \
-        {"place", required_argument, NULL, O_PLACE}, {"tags", required_argument, NULL, O_TAGS},   \
-        {"label", required_argument, NULL, O_LABEL}
+    {"building", required_argument, NULL, O_BUILDING},                                             \
+        {"floor", required_argument, NULL, O_FLOOR}, {"unit", required_argument, NULL, O_UNIT},    \
+        {"grid", required_argument, NULL, O_GRID}, {"place", required_argument, NULL, O_PLACE},    \
+        {"tags", required_argument, NULL, O_TAGS},                                                 \
+    {                                                                                              \
+        "label", required_argument, NULL, O_LABEL                                                  \
+    }
 
 #define PLACE_HELP                                                                                 \
     "  --building B --floor F --unit U   where the node hangs: the duty worker is sent there\n"    \
-    "  --grid G           grid sector (its worker is paged first)\n"                              \
-    "  --place TEXT       free-text description (\"ramp, left wall\")\n"                          \
-    "  --tags T1,T2       place tags the rules use (low-lying, basement, old-building ...)\n"     \
+    "  --grid G           grid sector (its worker is paged first)\n"                               \
+    "  --place TEXT       free-text description (\"ramp, left wall\")\n"                           \
+    "  --tags T1,T2       place tags the rules use (low-lying, basement, old-building ...)\n"      \
     "  --label TEXT       human name shown with alerts\n"
 
 static int place_opt(cJSON *req, int o, const char *v)
@@ -216,7 +190,7 @@ static int place_opt(cJSON *req, int o, const char *v)
     static const struct {
         int opt;
         const char *field;
-    } m[] = {{O_BUILDING, "building"}, {O_FLOOR, "floor"}, {O_UNIT, "unit"}, {O_GRID, "grid"},
+    } m[] = {{O_BUILDING, "building"}, {O_FLOOR, "floor"}, {O_UNIT, "unit"},  {O_GRID, "grid"},
              {O_PLACE, "place"},       {O_TAGS, "tags"},   {O_LABEL, "label"}};
     for (size_t i = 0; i < sizeof(m) / sizeof(m[0]); i++)
         if (m[i].opt == o) {
@@ -238,7 +212,7 @@ static void nodes_usage(FILE *out)
                  "joined yet), active, silent (not heard for 200 s, water nodes 15 min),\n"
                  "never-heard, retired (with --all).\n"
                  "\n"
-                 "  -a, --all          include retired nodes\n" COMMON_HELP EXIT_HELP);
+                 "  -a, --all          include retired nodes\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void show_nodes(const cJSON *reply)
@@ -252,18 +226,19 @@ static void show_nodes(const cJSON *reply)
     {
         double addr = 0, last, rssi, snr, batt, hops;
         char place[64], seen[32] = "-", link[32] = "-", bat[16] = "-", hop[8] = "-";
-        jnum(n, "address", &addr);
+        cli_jnum(n, "address", &addr);
         place_of(n, place, sizeof(place));
-        if (jnum(n, "last_seen_ms", &last))
+        if (cli_jnum(n, "last_seen_ms", &last))
             ago(last, seen, sizeof(seen));
-        if (jnum(n, "rssi", &rssi) && jnum(n, "snr", &snr))
+        if (cli_jnum(n, "rssi", &rssi) && cli_jnum(n, "snr", &snr))
             snprintf(link, sizeof(link), "%.0f/%.1f", rssi, snr);
-        if (jnum(n, "battery_mv", &batt))
+        if (cli_jnum(n, "battery_mv", &batt))
             snprintf(bat, sizeof(bat), "%.2f V", batt / 1000);
-        if (jnum(n, "hops", &hops))
+        if (cli_jnum(n, "hops", &hops))
             snprintf(hop, sizeof(hop), "%.0f", hops);
         printf("0x%04X %-20s %-6s %-24s %-11s %-13s %-13s %-8s %s\n", (unsigned)addr,
-               jstr(n, "name"), jstr(n, "kind"), place, jstr(n, "state"), seen, link, bat, hop);
+               cli_jstr(n, "name"), cli_jstr(n, "kind"), place, cli_jstr(n, "state"), seen, link,
+               bat, hop);
         count++;
     }
     if (!count)
@@ -304,54 +279,55 @@ static void show_usage(FILE *out)
                  "Everything known about one node (by name, address such as 0x0012, or EUI):\n"
                  "place, state, link (RSSI, SNR, spreading factor and the margin above the\n"
                  "demodulation floor), hops and relay, battery, the latest reading, calibration.\n"
-                 "\n" COMMON_HELP EXIT_HELP);
+                 "\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void print_node(const cJSON *n)
 {
     double v, w;
     char t[64], place[160];
-    printf("%s  (address 0x%04X, EUI %s, %s, %s)\n", jstr(n, "name"),
-           jnum(n, "address", &v) ? (unsigned)v : 0u, jstr(n, "eui"), jstr(n, "kind"),
-           jstr(n, "source"));
+    printf("%s  (address 0x%04X, EUI %s, %s, %s)\n", cli_jstr(n, "name"),
+           cli_jnum(n, "address", &v) ? (unsigned)v : 0u, cli_jstr(n, "eui"), cli_jstr(n, "kind"),
+           cli_jstr(n, "source"));
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(n, "place");
-    snprintf(place, sizeof(place), "building %s, floor %s, unit %s, grid %s", jstr(p, "building"),
-             jstr(p, "floor"), jstr(p, "unit"), jstr(p, "grid"));
+    snprintf(place, sizeof(place), "building %s, floor %s, unit %s, grid %s",
+             cli_jstr(p, "building"), cli_jstr(p, "floor"), cli_jstr(p, "unit"),
+             cli_jstr(p, "grid"));
     printf("  %-12s %s\n", "place", place);
-    if (*jstr(p, "text"))
-        printf("  %-12s %s\n", "", jstr(p, "text"));
-    if (*jstr(p, "tags"))
-        printf("  %-12s %s\n", "tags", jstr(p, "tags"));
-    printf("  %-12s %s", "state", jstr(n, "state"));
-    if (jnum(n, "pairing_until_ms", &v)) {
-        clock_time(v, t, sizeof(t));
+    if (*cli_jstr(p, "text"))
+        printf("  %-12s %s\n", "", cli_jstr(p, "text"));
+    if (*cli_jstr(p, "tags"))
+        printf("  %-12s %s\n", "tags", cli_jstr(p, "tags"));
+    printf("  %-12s %s", "state", cli_jstr(n, "state"));
+    if (cli_jnum(n, "pairing_until_ms", &v)) {
+        cli_local_time(v, true, t, sizeof(t));
         printf(" (pairing open until %s)", t);
     }
     printf("\n");
-    if (jnum(n, "last_seen_ms", &v)) {
+    if (cli_jnum(n, "last_seen_ms", &v)) {
         ago(v, t, sizeof(t));
         printf("  %-12s %s", "last heard", t);
-        if (jnum(n, "frames", &w))
+        if (cli_jnum(n, "frames", &w))
             printf(", %.0f frames since the daemon started", w);
         printf("\n");
     } else {
         printf("  %-12s never\n", "last heard");
     }
-    if (jnum(n, "rssi", &v) && jnum(n, "snr", &w)) {
+    if (cli_jnum(n, "rssi", &v) && cli_jnum(n, "snr", &w)) {
         double sf = 0, m = 0;
-        jnum(n, "sf", &sf);
-        jnum(n, "link_margin_db", &m);
+        cli_jnum(n, "sf", &sf);
+        cli_jnum(n, "link_margin_db", &m);
         printf("  %-12s RSSI %.1f dBm, SNR %.1f dB, SF%.0f: margin %.1f dB%s\n", "link", v, w, sf,
                m, m < 5 ? " (weak: move the node, or add a relay)" : "");
     }
-    if (jnum(n, "hops", &v)) {
+    if (cli_jnum(n, "hops", &v)) {
         double relay;
         printf("  %-12s %.0f", "hops", v);
-        if (jnum(n, "relay", &relay))
+        if (cli_jnum(n, "relay", &relay))
             printf(" (last relay 0x%04X)", (unsigned)relay);
         printf("\n");
     }
-    if (jnum(n, "battery_mv", &v))
+    if (cli_jnum(n, "battery_mv", &v))
         printf("  %-12s %.2f V\n", "battery", v / 1000);
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(n, "reading");
     if (r) {
@@ -359,7 +335,7 @@ static void print_node(const cJSON *n)
         reading_text(r, text, sizeof(text));
         printf("  %-12s %s\n", "reading", text);
     }
-    if (jnum(n, "mount_height_mm", &v) && jnum(n, "zero_offset_mm", &w))
+    if (cli_jnum(n, "mount_height_mm", &v) && cli_jnum(n, "zero_offset_mm", &w))
         printf("  %-12s mount height %.0f mm, zero offset %.0f mm\n", "calibration", v, w);
 }
 
@@ -422,7 +398,7 @@ static void pair_usage(FILE *out)
             "  --wait S           wait this long for the join and first reading (default 120;\n"
             "                     0: open the window and return at once)\n"
             "  --window S         how long the daemon accepts the join (default: --wait, at\n"
-            "                     least 60)\n" COMMON_HELP EXIT_HELP);
+            "                     least 60)\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 struct pair_args {
@@ -488,7 +464,7 @@ static int wait_for_join(const char *cmd, const struct common *c, const char *na
             return rc;
         cJSON *n = cJSON_DetachItemFromObjectCaseSensitive(reply, "node");
         cJSON_Delete(reply);
-        bool active = n && strcmp(jstr(n, "state"), "pending") != 0;
+        bool active = n && strcmp(cli_jstr(n, "state"), "pending") != 0;
         if (active && !joined && !c->json) {
             printf("%s joined; waiting for its first reading ...\n", name);
             fflush(stdout);
@@ -558,13 +534,13 @@ static int pair_like(const char *cmd, int argc, char **argv, const struct option
     if (!reply)
         return crc;
     char node_name[64];
-    snprintf(node_name, sizeof(node_name), "%s", jstr(reply, "name"));
+    snprintf(node_name, sizeof(node_name), "%s", cli_jstr(reply, "name"));
     double addr = 0, until = 0;
-    jnum(reply, "address", &addr);
-    jnum(reply, "pairing_until_ms", &until);
+    cli_jnum(reply, "address", &addr);
+    cli_jnum(reply, "pairing_until_ms", &until);
     cJSON_Delete(reply);
     char t[64];
-    clock_time(until, t, sizeof(t));
+    cli_local_time(until, true, t, sizeof(t));
     if (a.wait_s <= 0) {
         if (c.json)
             printf("{\"ok\":true,\"name\":\"%s\",\"address\":%.0f,\"state\":\"pending\"}\n",
@@ -611,16 +587,17 @@ static int cli_pair(int argc, char **argv)
 
 static void replace_usage(FILE *out)
 {
-    fprintf(out, "Usage: lorawatch replace NODE --eui EUI --key KEY [--wait S] [OPTIONS]\n"
-                 "\n"
-                 "New hardware at the same place: the node keeps its name, address, place,\n"
-                 "rules and history; the new device (EUI and root key from its label) must join\n"
-                 "within the pairing window, and this waits for its first reading as 'pair' does.\n"
-                 "\n"
-                 "  --eui EUI --key KEY  the new device's identity\n"
-                 "  --wait S             wait this long for the join (default 120; 0: do not wait)\n"
-                 "  --window S           how long the daemon accepts the join\n" COMMON_HELP
-                     EXIT_HELP);
+    fprintf(
+        out,
+        "Usage: lorawatch replace NODE --eui EUI --key KEY [--wait S] [OPTIONS]\n"
+        "\n"
+        "New hardware at the same place: the node keeps its name, address, place,\n"
+        "rules and history; the new device (EUI and root key from its label) must join\n"
+        "within the pairing window, and this waits for its first reading as 'pair' does.\n"
+        "\n"
+        "  --eui EUI --key KEY  the new device's identity\n"
+        "  --wait S             wait this long for the join (default 120; 0: do not wait)\n"
+        "  --window S           how long the daemon accepts the join\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static int cli_replace(int argc, char **argv)
@@ -644,7 +621,7 @@ static void unpair_usage(FILE *out)
                  "Cancel a pairing: forget a node that has no readings or alerts yet (a pairing\n"
                  "typed wrongly, a device that never joined). A node with history is retired\n"
                  "instead ('lorawatch retire').\n"
-                 "\n" COMMON_HELP EXIT_HELP);
+                 "\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void retire_usage(FILE *out)
@@ -656,7 +633,7 @@ static void retire_usage(FILE *out)
                  "journal stay for the review. Its name can then be given to a new node only\n"
                  "after the old one is renamed; to put new hardware at the same place use\n"
                  "'lorawatch replace' instead.\n"
-                 "\n" COMMON_HELP EXIT_HELP);
+                 "\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void locate_usage(FILE *out)
@@ -666,7 +643,7 @@ static void locate_usage(FILE *out)
                  "\n"
                  "Record where the node hangs now. Only the given fields change; the old and new\n"
                  "place go to the maintenance journal. Rules follow the new tags at once.\n"
-                 "\n" PLACE_HELP COMMON_HELP EXIT_HELP);
+                 "\n" PLACE_HELP CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void calibrate_usage(FILE *out)
@@ -679,7 +656,7 @@ static void calibrate_usage(FILE *out)
                  "daemon started).\n"
                  "\n"
                  "  --mount-height MM  0 to 20000\n"
-                 "  --zero             the current reading is zero\n" COMMON_HELP EXIT_HELP);
+                 "  --zero             the current reading is zero\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void rekey_usage(FILE *out)
@@ -691,7 +668,7 @@ static void rekey_usage(FILE *out)
                  "root key changes too (after the node was re-programmed with it).\n"
                  "\n"
                  "  --key KEY    the node's new root key, 32 hex digits\n"
-                 "  --window S   how long the daemon accepts the join\n" COMMON_HELP EXIT_HELP);
+                 "  --window S   how long the daemon accepts the join\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void test_usage(FILE *out)
@@ -702,7 +679,7 @@ static void test_usage(FILE *out)
                  "outbox, MQTT), with the node's real place, marked \"test\": true and with\n"
                  "sentences that say it is a test, so nobody is paged for a real alarm. It is\n"
                  "cleared at once. Prints the alert id.\n"
-                 "\n" COMMON_HELP EXIT_HELP);
+                 "\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 struct one_args {
@@ -740,17 +717,17 @@ static int one_opt(void *arg, int o, const char *v)
 static void show_done(const cJSON *reply)
 {
     double v;
-    printf("%s: done", jstr(reply, "name"));
-    if (jnum(reply, "alert", &v))
+    printf("%s: done", cli_jstr(reply, "name"));
+    if (cli_jnum(reply, "alert", &v))
         printf("; test alert #%.0f published", v);
-    if (jnum(reply, "zero_offset_mm", &v)) {
+    if (cli_jnum(reply, "zero_offset_mm", &v)) {
         double m = 0;
-        jnum(reply, "mount_height_mm", &m);
+        cli_jnum(reply, "mount_height_mm", &m);
         printf("; mount height %.0f mm, zero offset %.0f mm", m, v);
     }
-    if (jnum(reply, "pairing_until_ms", &v)) {
+    if (cli_jnum(reply, "pairing_until_ms", &v)) {
         char t[64];
-        clock_time(v, t, sizeof(t));
+        cli_local_time(v, true, t, sizeof(t));
         printf("; the node must join again before %s", t);
     }
     printf("\n");

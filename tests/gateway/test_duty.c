@@ -101,11 +101,14 @@ static int setup(void **state)
 {
     static struct fixture f;
     memset(&R, 0, sizeof(R));
-    f.cfg = lw_config_parse("duty.conf", conf_text, sizeof(conf_text) - 1, fail_on_config_error,
-                            NULL);
+    f.cfg =
+        lw_config_parse("duty.conf", conf_text, sizeof(conf_text) - 1, fail_on_config_error, NULL);
     assert_non_null(f.cfg);
-    struct lw_duty_ops ops = {.publish = r_publish, .journal = r_journal, .update = r_update,
-                              .silence_ended = r_silence_ended, .commit = r_commit};
+    struct lw_duty_ops ops = {.publish = r_publish,
+                              .journal = r_journal,
+                              .update = r_update,
+                              .silence_ended = r_silence_ended,
+                              .commit = r_commit};
     f.d = lw_duty_new("s", f.cfg, &ops);
     assert_non_null(f.d);
     *state = &f;
@@ -248,7 +251,8 @@ static void test_commands(void **state)
         {"{\"cmd\":\"ack\",\"alert\":3,\"extra\":1}", LW_ERR_INVAL, "unknown field"},
         {"[1,2]", LW_ERR_INVAL, "not a JSON object"},
         {"{\"cmd\":\"launch\"}", LW_ERR_INVAL, "\"cmd\" must be"},
-        {"{\"cmd\":\"silence\",\"building\":\"7\",\"for\":\"2h\",\"reason\":\"pump\"}", LW_OK, NULL},
+        {"{\"cmd\":\"silence\",\"building\":\"7\",\"for\":\"2h\",\"reason\":\"pump\"}", LW_OK,
+         NULL},
         {"{\"cmd\":\"silence\",\"for\":\"2h\",\"reason\":\"pump\"}", LW_ERR_INVAL, "node\" or"},
         {"{\"cmd\":\"silence\",\"node\":\"n\",\"for\":\"2h\"}", LW_ERR_INVAL, "reason"},
         {"{\"cmd\":\"silence\",\"node\":\"n\",\"for\":\"soon\",\"reason\":\"x\"}", LW_ERR_INVAL,

@@ -78,9 +78,8 @@ static void test_join_accepted_and_keys_agree_with_node(void **state)
     uint8_t buf[LW_JOIN_REQ_LEN];
     size_t len = request(buf, EUI, ROOT, 7);
     struct lw_join_outcome out;
-    assert_int_equal(lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 1, GW_NONCE, &out,
-                                       &f->st),
-                     LW_OK);
+    assert_int_equal(
+        lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 1, GW_NONCE, &out, &f->st), LW_OK);
     assert_int_equal(f->st.accepted, 1);
     assert_int_equal(out.conf.address, 0x0021);
     assert_int_equal(out.conf.join_nonce, 7);
@@ -108,9 +107,9 @@ static void test_wrong_key_refused(void **state)
     memset(other, 0x5A, sizeof(other));
     size_t len = request(buf, EUI, other, 1);
     struct lw_join_outcome out;
-    assert_int_equal(lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 1, GW_NONCE, &out,
-                                       &f->st),
-                     LW_ERR_MIC);
+    assert_int_equal(
+        lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 1, GW_NONCE, &out, &f->st),
+        LW_ERR_MIC);
     assert_int_equal(f->st.refused, 1);
     assert_int_equal(out.accept_len, 0);
 }
@@ -128,14 +127,13 @@ static void test_replayed_nonce_refused(void **state)
     struct lw_join_outcome out;
     for (uint32_t nonce = 1; nonce <= 9; nonce += 8) {
         size_t len = request(buf, EUI, ROOT, nonce);
-        assert_int_equal(lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 99999, 1, GW_NONCE,
-                                           &out, &f->st),
-                         LW_ERR_REPLAY);
+        assert_int_equal(
+            lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 99999, 1, GW_NONCE, &out, &f->st),
+            LW_ERR_REPLAY);
     }
     size_t len = request(buf, EUI, ROOT, 10);
     assert_int_equal(
-        lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 99999, 1, GW_NONCE, &out, &f->st),
-        LW_OK);
+        lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 99999, 1, GW_NONCE, &out, &f->st), LW_OK);
     assert_int_equal(f->st.refused, 2);
 }
 
@@ -145,32 +143,31 @@ static void test_window_closed_unknown_and_config_nodes(void **state)
     uint8_t buf[LW_JOIN_REQ_LEN];
     struct lw_join_outcome out;
     size_t len = request(buf, EUI, ROOT, 1);
-    assert_int_equal(lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 10001, 1, GW_NONCE, &out,
-                                       &f->st),
-                     LW_ERR_STATE);
+    assert_int_equal(
+        lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 10001, 1, GW_NONCE, &out, &f->st),
+        LW_ERR_STATE);
     assert_int_equal(f->st.window, 1);
     uint8_t stranger[8] = {9, 9, 9, 9, 9, 9, 9, 9};
     len = request(buf, stranger, ROOT, 1);
-    assert_int_equal(lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 2, GW_NONCE, &out,
-                                       &f->st),
-                     LW_ERR_UNKNOWN_NODE);
+    assert_int_equal(
+        lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 2, GW_NONCE, &out, &f->st),
+        LW_ERR_UNKNOWN_NODE);
     /* A [node:] section has a fixed key and no root key: it never joins. */
     uint8_t eui_cfg[8];
     memset(eui_cfg, 0xEE, 8);
     len = request(buf, eui_cfg, ROOT, 1);
-    assert_int_equal(lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 3, GW_NONCE, &out,
-                                       &f->st),
-                     LW_ERR_UNKNOWN_NODE);
+    assert_int_equal(
+        lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 3, GW_NONCE, &out, &f->st),
+        LW_ERR_UNKNOWN_NODE);
     assert_int_equal(f->st.unknown, 2);
     /* Another network's request is malformed for us. */
     len = request(buf, EUI, ROOT, 1);
-    assert_int_equal(lw_pairing_handle(buf, len, NET + 1, f->reg, &f->lim, 5000, 4, GW_NONCE,
-                                       &out, &f->st),
-                     LW_ERR_NETWORK);
+    assert_int_equal(
+        lw_pairing_handle(buf, len, NET + 1, f->reg, &f->lim, 5000, 4, GW_NONCE, &out, &f->st),
+        LW_ERR_NETWORK);
     buf[5] ^= 1; /* src no longer 0xFFFF */
-    assert_int_not_equal(lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 5, GW_NONCE,
-                                           &out, &f->st),
-                         LW_OK);
+    assert_int_not_equal(
+        lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 5, GW_NONCE, &out, &f->st), LW_OK);
     assert_int_equal(f->st.malformed, 2);
     assert_int_equal(f->st.accepted, 0);
 }
@@ -193,9 +190,9 @@ static void test_flood_is_rate_limited(void **state)
     assert_int_equal(limited, 1000 - (int)f->st.unknown);
     /* Tokens come back with time. */
     size_t len = request(buf, EUI, ROOT, 1);
-    assert_int_equal(lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 10000, GW_NONCE,
-                                       &out, &f->st),
-                     LW_OK);
+    assert_int_equal(
+        lw_pairing_handle(buf, len, NET, f->reg, &f->lim, 5000, 10000, GW_NONCE, &out, &f->st),
+        LW_OK);
 }
 
 int main(void)

@@ -107,6 +107,9 @@ alive "all of it"
 lw_stop_daemon
 pass "SIGTERM: exit 0"
 
+# The subscriber writes through stdio: wait until the offline status is in its file whole.
+lw_wait_for 5 sh -c "grep '\"state\":\"offline\"' '$WORK/mqtt.log' | tail -n 1 | cut -d' ' -f2- | jq -e .counters >/dev/null 2>&1" ||
+  true
 last=$(grep '"state":"offline"' "$WORK/mqtt.log" | tail -n 1 | cut -d' ' -f2-)
 [ -n "$last" ] || fail "no offline status with counters"
 counter() { printf '%s' "$last" | jq -r ".counters.$1"; }
