@@ -42,9 +42,11 @@ static double sqlite_ceiling(const char *dir, unsigned rows)
         sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;", NULL, NULL, NULL) !=
             SQLITE_OK ||
         sqlite3_prepare_v2(db,
-                           "INSERT INTO readings(node, ts_ms, fcnt, type, hops, rssi_x10, snr_x10, "
-                           "water_mm, temp_x10, battery_mv, flags) "
-                           "VALUES(?,?,?,1,0,-900,70,?,245,3600,0)",
+                           /* Schema v6 packs type 1, hops 0 and flags 0 into packed and
+                            * the temperature 24.5 degC into sensors (lw_store.c, migrate_v6). */
+                           "INSERT INTO readings(node, ts_ms, fcnt, rssi_x10, snr_x10, water_mm, "
+                           "battery_mv, packed, sensors) VALUES(?,?,?,-900,70,?,3600,262145,"
+                           "256901122)",
                            -1, &q, NULL) != SQLITE_OK) {
         fprintf(stderr, "bench_ingest: ceiling: %s\n", sqlite3_errmsg(db));
         sqlite3_close(db);

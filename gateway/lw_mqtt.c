@@ -5,6 +5,7 @@
 #include <mosquitto.h>
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
@@ -429,6 +430,24 @@ static void misc_closed(uv_handle_t *h)
     handle_released(h->data);
 }
 
+/* At stop only: write what libmosquitto still holds (queued alerts, the final status, the
+ * DISCONNECT) for at most ms, blocking. A non-blocking socket takes only what fits; whatever is
+ * cut off would make the broker publish the will over the final status. */
+static void flush_out(struct lw_mqtt *m, int ms)
+{
+    int fd = mosquitto_socket(m->mosq);
+    uint64_t deadline = uv_hrtime() / 1000000 + (uint64_t)ms;
+    while (fd >= 0 && mosquitto_want_write(m->mosq)) {
+        uint64_t now = uv_hrtime() / 1000000;
+        if (now >= deadline)
+            break;
+        struct pollfd p = {.fd = fd, .events = POLLOUT};
+        if (poll(&p, 1, (int)(deadline - now)) <= 0 ||
+            mosquitto_loop_write(m->mosq, 1) != MOSQ_ERR_SUCCESS)
+            break;
+    }
+}
+
 void lw_mqtt_stop(struct lw_mqtt *m, const char *final_topic, const char *final_payload,
                   void (*done)(void *arg), void *arg)
 {
@@ -438,14 +457,14 @@ void lw_mqtt_stop(struct lw_mqtt *m, const char *final_topic, const char *final_
         mosquitto_publish(m->mosq, NULL, final_topic, (int)strlen(final_payload), final_payload, 1,
                           true);
         /* A clean DISCONNECT tells the broker not to send the will: we said goodbye ourselves. */
-        mosquitto_loop_write(m->mosq, 1);
+        flush_out(m, 1000);
     }
     m->stopping = true;
     if (m->resolving)
         uv_cancel((uv_req_t *)&m->resolve); /* its callback releases m's last reference */
     if (m->socket_up) {
         mosquitto_disconnect(m->mosq);
-        mosquitto_loop_write(m->mosq, 1);
+        flush_out(m, 500);
         m->socket_up = false;
     }
     m->connected = false;

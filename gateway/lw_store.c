@@ -32,10 +32,8 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_BEGIN] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
-    [ST_READING] =
-        "INSERT OR IGNORE INTO readings(node, ts_ms, fcnt, type, hops, rssi_x10, snr_x10, "
-        "water_mm, smoke, obscuration, gas_lel_x10, co_ppm, temp_x10, battery_mv, flags, "
-        "mono_ms, time_quality) VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+    [ST_READING] = "INSERT OR IGNORE INTO readings(node, ts_ms, fcnt, rssi_x10, snr_x10, "
+                   "water_mm, battery_mv, packed, sensors, mono_ms) VALUES(?,?,?,?,?,?,?,?,?,?)",
     [ST_ALERT_INSERT] = "INSERT INTO alerts(id, rule, hazard, level, node, state, raised_ms, "
                         "value, threshold) VALUES(?,?,?,?,?,'raised',?,?,?)",
     [ST_ALERT_STATE] = "UPDATE alerts SET state = ?, "
@@ -155,8 +153,97 @@ static const char migrate_v5[] =
     "yellow REAL, orange REAL, red REAL, set_ms INTEGER NOT NULL);"
     "CREATE INDEX alert_journal_time ON alert_journal(ts_ms);";
 
+/* Version 6: a compact readings row (bench/RESULTS.md, "History"). Stored are the key, the
+ * columns nearly every reading has (radio, water, battery) and two packed integers; the other
+ * columns are VIRTUAL generated columns computed from them, so every column keeps its name, type
+ * and NULLs for readers, and a usual row has an 11-byte record header instead of 18.
+ *   packed (bits): 0-7 type, 8-15 hops, 16-17 time_quality (0: NULL), 18 flags present,
+ *                19-26 flags, 27 smoke present, 28-35 smoke
+ *   sensors (bits, NULL when none): 0 obscuration present, 1 temp present, 2 gas present,
+ *                3 co present, 4-19 obscuration, 20-35 temp_x10 (two's complement),
+ *                36-46 gas_lel_x10 (0..2047; the protocol allows 0..1000), 47-62 co_ppm
+ * Written only by lw_store (reading_packed/reading_sensors below).
+ * rollup_hour and rollup_day get last_off_ms, the latest reading counted in the row (ms after
+ * t_ms): a node's rows hold exactly its readings up to the one counted last in its latest row
+ * (lw_rollup.c). Rollups before this version were written with their readings, so the latest
+ * row of each node is given its latest reading; older rows stay NULL (not needed). */
+#define LAST_OFF(table, len)                                                                       \
+    "ALTER TABLE " table " ADD COLUMN last_off_ms INTEGER;"                                        \
+    "UPDATE " table                                                                                \
+    " SET last_off_ms = (SELECT max(r.ts_ms) FROM readings r WHERE r.node = " table                \
+    ".node AND r.ts_ms >= " table ".t_ms AND r.ts_ms < " table ".t_ms + " len " AND "              \
+    "(r.time_quality IS NULL OR r.time_quality = 2)) - t_ms WHERE (node, t_ms) IN (SELECT node, "  \
+    "max(t_ms) FROM " table " GROUP BY node);"
+#define READINGS_V6                                                                                \
+    "CREATE TABLE readings_v6(node INTEGER NOT NULL, ts_ms INTEGER NOT NULL, fcnt INTEGER NOT "    \
+    "NULL, rssi_x10 INTEGER, snr_x10 INTEGER, water_mm INTEGER, battery_mv INTEGER, packed "       \
+    "INTEGER NOT NULL, sensors INTEGER, mono_ms INTEGER, "                                         \
+    "type INTEGER AS (packed & 255), hops INTEGER AS ((packed >> 8) & 255), "                      \
+    "time_quality INTEGER AS (CASE WHEN packed & 196608 THEN (packed >> 16) & 3 END), "            \
+    "flags INTEGER AS (CASE WHEN packed & 262144 THEN (packed >> 19) & 255 END), "                 \
+    "smoke INTEGER AS (CASE WHEN packed & 134217728 THEN (packed >> 28) & 255 END), "              \
+    "obscuration INTEGER AS (CASE WHEN sensors & 1 THEN (sensors >> 4) & 65535 END), "             \
+    "temp_x10 INTEGER AS (CASE WHEN sensors & 2 THEN ((sensors >> 20) & 65535) - "                 \
+    "((sensors >> 20) & 32768) * 2 END), "                                                         \
+    "gas_lel_x10 INTEGER AS (CASE WHEN sensors & 4 THEN (sensors >> 36) & 2047 END), "             \
+    "co_ppm INTEGER AS (CASE WHEN sensors & 8 THEN (sensors >> 47) & 65535 END), "                 \
+    "PRIMARY KEY(node, ts_ms, fcnt)) WITHOUT ROWID;"
+static const char migrate_v6[] =
+    READINGS_V6
+    "INSERT INTO readings_v6(node, ts_ms, fcnt, rssi_x10, snr_x10, water_mm, battery_mv, packed, "
+    "sensors, mono_ms) SELECT node, ts_ms, fcnt, rssi_x10, snr_x10, water_mm, battery_mv, "
+    "(type & 255) | ((hops & 255) << 8) | (coalesce(time_quality & 3, 0) << 16) | "
+    "CASE WHEN flags IS NULL THEN 0 ELSE 262144 | ((flags & 255) << 19) END | "
+    "CASE WHEN smoke IS NULL THEN 0 ELSE 134217728 | ((smoke & 255) << 28) END, "
+    "nullif((obscuration IS NOT NULL) | ((temp_x10 IS NOT NULL) << 1) | "
+    "((gas_lel_x10 IS NOT NULL) << 2) | ((co_ppm IS NOT NULL) << 3) | "
+    "(coalesce(obscuration & 65535, 0) << 4) | (coalesce(temp_x10 & 65535, 0) << 20) | "
+    "(coalesce(min(max(gas_lel_x10, 0), 2047), 0) << 36) | (coalesce(co_ppm & 65535, 0) << 47), "
+    "0), mono_ms FROM readings ORDER BY node, ts_ms, fcnt;"
+    "DROP TABLE readings;"
+    "ALTER TABLE readings_v6 RENAME TO readings;"
+    "CREATE INDEX readings_pending ON readings(time_quality) WHERE time_quality = 1;"
+    LAST_OFF("rollup_hour", "3600000") LAST_OFF("rollup_day", "86400000");
+
 /* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
-static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5};
+static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
+                                         migrate_v6};
+
+/* The packed columns of a readings row (schema v6). */
+#define PACKED_TQ_SHIFT 16
+#define PACKED_TQ_MASK  (3LL << PACKED_TQ_SHIFT)
+#define PACKED_FLAGS    (1LL << 18)
+#define PACKED_SMOKE    (1LL << 27)
+#define SENSORS_GAS_MAX 2047
+
+static int64_t reading_packed(const struct lw_store_reading *rd)
+{
+    const struct lw_reading *r = rd->r;
+    int64_t m = rd->type | ((int64_t)rd->hops << 8);
+    if (rd->unsynced)
+        m |= (int64_t)LW_TIME_PENDING << PACKED_TQ_SHIFT;
+    if (r->present & LW_R_FLAGS)
+        m |= PACKED_FLAGS | ((int64_t)r->flags << 19);
+    if (r->present & LW_R_SMOKE)
+        m |= PACKED_SMOKE | ((int64_t)r->smoke_alarm << 28);
+    return m;
+}
+
+/* 0: no sensor value beyond water and battery (stored as NULL). */
+static int64_t reading_sensors(const struct lw_reading *r)
+{
+    int64_t v = 0;
+    if (r->present & LW_R_SMOKE)
+        v |= 1 | ((int64_t)r->smoke_obscuration << 4);
+    if (r->present & LW_R_TEMP)
+        v |= 2 | ((int64_t)(uint16_t)r->temp_c_x10 << 20);
+    if (r->present & LW_R_GAS)
+        v |= 4 |
+             ((int64_t)(r->gas_lel_x10 < SENSORS_GAS_MAX ? r->gas_lel_x10 : SENSORS_GAS_MAX) << 36);
+    if (r->present & LW_R_CO)
+        v |= 8 | ((int64_t)r->co_ppm << 47);
+    return v;
+}
 
 struct lw_store {
     sqlite3 *db;
@@ -168,6 +255,7 @@ struct lw_store {
     int wal_pages; /* WAL size after the last commit (sqlite3_wal_hook) */
     bool urgent;   /* the open transaction carries an alert: commit it and nothing more */
     struct lw_rollup *rollup;
+    bool rollups_off; /* lw_store_set_rollups(false): for measuring their cost only */
     int64_t retention_ms; /* raw readings older than this are deleted; 0: kept */
     int64_t retention_node; /* the node retention works on next (-1: start over) */
 };
@@ -184,6 +272,9 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
     ((struct lw_store *)arg)->wal_pages = pages;
     return SQLITE_OK;
 }
+
+static int begin(struct lw_store *s);
+static int commit(struct lw_store *s, bool all);
 
 static int exec(struct lw_store *s, const char *sql, char *err, size_t errcap)
 {
@@ -339,6 +430,13 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
         snprintf(err, errcap, "%s: rollups: %s", path, sqlite3_errmsg(s->db));
         goto fail;
     }
+    /* A crash leaves the rollups short of the readings of each node's open hour: recover now,
+     * so they match before anything else is written. */
+    if (begin(s) != LW_OK || lw_store_commit(s) != LW_OK) {
+        snprintf(err, errcap, "%s: recovering the rollups: %s", path, sqlite3_errmsg(s->db));
+        goto fail;
+    }
+    memset(&s->stats, 0, sizeof(s->stats)); /* the statistics count batches of readings */
     return s;
 fail:
     lw_rollup_free(s->rollup);
@@ -353,7 +451,9 @@ void lw_store_close(struct lw_store *s)
 {
     if (!s)
         return;
-    lw_store_commit(s);
+    /* The open hours held in memory go to disk, so the next start has nothing to recover. */
+    if (begin(s) == LW_OK)
+        commit(s, true);
     lw_rollup_free(s->rollup);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
@@ -389,15 +489,27 @@ static int begin(struct lw_store *s)
     if (run(s, s->st[ST_BEGIN]) != LW_OK)
         return LW_ERR_DB;
     s->in_txn = true;
+    /* After start-up or a rolled back batch: roll up the committed readings the rollups miss.
+     * A failure leaves that for the next transaction. */
+    if (lw_rollup_begin(s->rollup) != LW_OK)
+        lw_log_rl(LW_LOG_ERR, "database: recovering the rollups failed; retried");
     return LW_OK;
 }
 
-int lw_store_commit(struct lw_store *s)
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* all: write every node's open hour too (at close). */
+static int commit(struct lw_store *s, bool all)
 {
     if (!s->in_txn)
         return LW_OK;
-    /* The batch's rollups go in its own transaction: both or neither. */
-    int rc = lw_rollup_flush(s->rollup);
+    /* What the batch owes the rollups goes in its own transaction: both or neither. */
+    int rc = lw_rollup_flush(s->rollup, mono_ms(), all);
     /* In WAL mode synchronous=NORMAL leaves a commit to be made durable by the next checkpoint:
      * fine for readings (a power cut loses at most the last batches), not for an alert, which
      * must be on disk before it is published. FULL fsyncs the log at this commit. */
@@ -431,6 +543,11 @@ int lw_store_commit(struct lw_store *s)
     return rc;
 }
 
+int lw_store_commit(struct lw_store *s)
+{
+    return commit(s, false);
+}
+
 static void bind_opt(sqlite3_stmt *q, int col, bool present, int64_t v)
 {
     if (present)
@@ -448,25 +565,19 @@ int lw_store_add_reading(struct lw_store *s, const struct lw_store_reading *rd)
     sqlite3_bind_int(q, 1, rd->node);
     sqlite3_bind_int64(q, 2, rd->t_ms);
     sqlite3_bind_int64(q, 3, rd->fcnt);
-    sqlite3_bind_int(q, 4, rd->type);
-    sqlite3_bind_int(q, 5, rd->hops);
-    sqlite3_bind_int(q, 6, rd->rssi_x10);
-    sqlite3_bind_int(q, 7, rd->snr_x10);
-    bind_opt(q, 8, r->present & LW_R_WATER, r->water_mm);
-    bind_opt(q, 9, r->present & LW_R_SMOKE, r->smoke_alarm);
-    bind_opt(q, 10, r->present & LW_R_SMOKE, r->smoke_obscuration);
-    bind_opt(q, 11, r->present & LW_R_GAS, r->gas_lel_x10);
-    bind_opt(q, 12, r->present & LW_R_CO, r->co_ppm);
-    bind_opt(q, 13, r->present & LW_R_TEMP, r->temp_c_x10);
-    bind_opt(q, 14, r->present & LW_R_BATTERY, r->battery_mv);
-    bind_opt(q, 15, r->present & LW_R_FLAGS, r->flags);
-    bind_opt(q, 16, rd->unsynced, rd->mono_ms);
-    bind_opt(q, 17, rd->unsynced, LW_TIME_PENDING);
+    sqlite3_bind_int(q, 4, rd->rssi_x10);
+    sqlite3_bind_int(q, 5, rd->snr_x10);
+    bind_opt(q, 6, r->present & LW_R_WATER, r->water_mm);
+    bind_opt(q, 7, r->present & LW_R_BATTERY, r->battery_mv);
+    sqlite3_bind_int64(q, 8, reading_packed(rd));
+    int64_t sensors = reading_sensors(r);
+    bind_opt(q, 9, sensors != 0, sensors);
+    bind_opt(q, 10, rd->unsynced, rd->mono_ms);
     if (run(s, q) != LW_OK)
         return LW_ERR_DB;
     /* Duplicates (ignored) are not counted twice; readings with a provisional time are rolled
      * up when lw_store_fix_times corrects them. */
-    if (sqlite3_changes(s->db) == 1 && !rd->unsynced &&
+    if (sqlite3_changes(s->db) == 1 && !rd->unsynced && !s->rollups_off &&
         lw_rollup_add(s->rollup, rd->node, rd->t_ms, r) != LW_OK)
         lw_log_rl(LW_LOG_ERR, "database: rollup of a reading failed");
     s->pending++;
@@ -496,11 +607,12 @@ int lw_store_set_boot(struct lw_store *s, const char *boot_id)
     if (!old || strcmp(old, boot_id) != 0) {
         char *sql = sqlite3_mprintf(
             "BEGIN;"
-            "UPDATE readings SET time_quality = %d, mono_ms = NULL WHERE time_quality = %d;"
+            "UPDATE readings SET packed = (packed & ~%lld) | (%d << %d), mono_ms = NULL WHERE "
+            "time_quality = %d;"
             "INSERT INTO meta(key, value) VALUES('boot_id', %Q) "
             "ON CONFLICT(key) DO UPDATE SET value = excluded.value;"
             "COMMIT;",
-            LW_TIME_UNKNOWN, LW_TIME_PENDING, boot_id);
+            (long long)PACKED_TQ_MASK, LW_TIME_UNKNOWN, PACKED_TQ_SHIFT, LW_TIME_PENDING, boot_id);
         char e2[256];
         rc = sql ? exec(s, sql, e2, sizeof(e2)) : LW_ERR_NOMEM;
         if (rc != LW_OK) {
@@ -551,8 +663,9 @@ static void rollup_pending(struct lw_store *s, int64_t offset_ms)
 long lw_store_fix_times(struct lw_store *s, int64_t offset_ms)
 {
     char *sql = sqlite3_mprintf("UPDATE readings SET ts_ms = mono_ms + %lld, mono_ms = NULL, "
-                                "time_quality = %d WHERE time_quality = %d",
-                                (long long)offset_ms, LW_TIME_CORRECTED, LW_TIME_PENDING);
+                                "packed = (packed & ~%lld) | (%d << %d) WHERE time_quality = %d",
+                                (long long)offset_ms, (long long)PACKED_TQ_MASK, LW_TIME_CORRECTED,
+                                PACKED_TQ_SHIFT, LW_TIME_PENDING);
     char e2[256] = "";
     if (!sql)
         return LW_ERR_NOMEM;
@@ -854,6 +967,11 @@ int64_t lw_store_tz_offset_ms(void)
 int lw_store_set_rules(struct lw_store *s, const struct lw_config *cfg)
 {
     return lw_rollup_set_rules(s->rollup, cfg->rules, cfg->n_rules);
+}
+
+void lw_store_set_rollups(struct lw_store *s, bool on)
+{
+    s->rollups_off = !on;
 }
 
 void lw_store_set_retention(struct lw_store *s, uint32_t days)

@@ -10,7 +10,7 @@
 #include "lw_config.h"
 #include "lw_reading.h"
 
-#define LW_SCHEMA_VERSION 5
+#define LW_SCHEMA_VERSION 6
 /* PRAGMA application_id of our files ("LWDB"). */
 #define LW_STORE_APP_ID 0x4C574442
 
@@ -119,6 +119,9 @@ void lw_store_stats(const struct lw_store *s, struct lw_store_stats *out);
 int64_t lw_store_tz_offset_ms(void);
 /* Rules whose levels the rollups measure time above (copied; call again after a reload). */
 int lw_store_set_rules(struct lw_store *s, const struct lw_config *cfg);
+/* Maintain the rollups as readings arrive (on by default). Off only to measure what they cost
+ * (bench_season): readings stored meanwhile are never added to the rollups. */
+void lw_store_set_rollups(struct lw_store *s, bool on);
 /* Keep raw readings for days (0: for good); rollups and journals are always kept. */
 void lw_store_set_retention(struct lw_store *s, uint32_t days);
 /* Delete at most about max_rows raw readings older than the retention, oldest of one node at a

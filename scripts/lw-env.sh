@@ -60,20 +60,26 @@ lw_tcp_listening() {
 
 # lw_start_broker DIR: private mosquitto on a free loopback port; sets LW_MQTT_PORT.
 lw_start_broker() {
-  local dir=$1
-  LW_MQTT_PORT=$(lw_free_port tcp)
-  cat >"$dir/mosquitto.conf" <<EOC
+  local dir=$1 attempt
+  # A port found free can be taken by another process before mosquitto binds it: try another.
+  for attempt in 1 2 3; do
+    LW_MQTT_PORT=$(lw_free_port tcp)
+    cat >"$dir/mosquitto.conf" <<EOC
 listener $LW_MQTT_PORT 127.0.0.1
 allow_anonymous true
 persistence false
 log_dest stderr
 EOC
-  lw_spawn broker "$dir/mosquitto.log" mosquitto -c "$dir/mosquitto.conf"
-  if ! lw_wait_for 10 lw_tcp_listening "$LW_MQTT_PORT"; then
-    echo "mosquitto did not start:" >&2
-    cat "$dir/mosquitto.log" >&2
-    return 1
-  fi
+    lw_spawn broker "$dir/mosquitto.log" mosquitto -c "$dir/mosquitto.conf"
+    if lw_wait_for 10 lw_tcp_listening "$LW_MQTT_PORT"; then
+      return 0
+    fi
+    grep -q 'Address already in use' "$dir/mosquitto.log" || break
+    echo "mosquitto: port $LW_MQTT_PORT taken meanwhile (attempt $attempt), trying another" >&2
+  done
+  echo "mosquitto did not start:" >&2
+  cat "$dir/mosquitto.log" >&2
+  return 1
 }
 
 # lw_compose_config SRC SCENARIO SITE DB MQTT_PORT UDP_PORT OUT: the daemon configuration for a
