@@ -89,15 +89,16 @@ char *lw_metrics_text(const struct lw_metrics *m)
     metric(&b, "lorawatch_radio_frames_total", "counter",
            "Frames the radio handed to the gateway (every outcome below starts here).", NULL,
            (double)m->frames);
-    put(&b, "# HELP lorawatch_mesh_dropped_total Frames the mesh sink refused before admission "
-            "(bad_route includes frames whose header is malformed, also counted as such above).\n"
-            "# TYPE lorawatch_mesh_dropped_total counter\n"
-            "lorawatch_mesh_dropped_total{reason=\"hop_limit\"} %llu\n"
-            "lorawatch_mesh_dropped_total{reason=\"bad_route\"} %llu\n",
+    put(&b,
+        "# HELP lorawatch_mesh_dropped_total Frames the mesh sink refused before admission "
+        "(bad_route includes frames whose header is malformed, also counted as such above).\n"
+        "# TYPE lorawatch_mesh_dropped_total counter\n"
+        "lorawatch_mesh_dropped_total{reason=\"hop_limit\"} %llu\n"
+        "lorawatch_mesh_dropped_total{reason=\"bad_route\"} %llu\n",
         (unsigned long long)m->mesh.hop_limit, (unsigned long long)m->mesh.bad_route);
     metric(&b, "lorawatch_mesh_duplicates_total", "counter",
-           "Copies of accepted frames (through other relays, or replayed) dropped by the mesh sink.",
-           NULL, (double)m->mesh.duplicates);
+           "Copies of accepted frames (other relays, replays) dropped by the mesh sink.", NULL,
+           (double)m->mesh.duplicates);
     put(&b, "# HELP lorawatch_join_requests_total Join requests by outcome.\n"
             "# TYPE lorawatch_join_requests_total counter\n");
     const struct {
@@ -111,10 +112,11 @@ char *lw_metrics_text(const struct lw_metrics *m)
     for (size_t i = 0; i < sizeof(jo) / sizeof(jo[0]); i++)
         put(&b, "lorawatch_join_requests_total{outcome=\"%s\"} %llu\n", jo[i].outcome,
             (unsigned long long)jo[i].v);
-    put(&b, "# HELP lorawatch_control_connections_total Control-socket connections by outcome.\n"
-            "# TYPE lorawatch_control_connections_total counter\n"
-            "lorawatch_control_connections_total{outcome=\"accepted\"} %llu\n"
-            "lorawatch_control_connections_total{outcome=\"refused\"} %llu\n",
+    put(&b,
+        "# HELP lorawatch_control_connections_total Control-socket connections by outcome.\n"
+        "# TYPE lorawatch_control_connections_total counter\n"
+        "lorawatch_control_connections_total{outcome=\"accepted\"} %llu\n"
+        "lorawatch_control_connections_total{outcome=\"refused\"} %llu\n",
         m->control.accepted, m->control.refused);
     metric(&b, "lorawatch_control_bad_requests_total", "counter",
            "Malformed or oversized control-socket messages.", NULL, (double)m->control.bad);

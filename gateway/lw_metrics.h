@@ -22,8 +22,8 @@ struct lw_metrics {
     size_t nodes;
     uint64_t frames;
     struct lw_ingest_stats ingest;
-    struct lw_mesh_stats mesh;      /* the mesh sink's drops, before admission */
-    struct lw_pairing_stats joins;  /* JOIN_REQs by outcome, the join rate limiter's included */
+    struct lw_mesh_stats mesh;       /* the mesh sink's drops, before admission */
+    struct lw_pairing_stats joins;   /* JOIN_REQs by outcome, the join rate limiter's included */
     struct lw_control_stats control; /* control-socket connections and bad requests */
     uint64_t radio_malformed;
     uint64_t radio_resets;

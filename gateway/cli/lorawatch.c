@@ -120,8 +120,8 @@ struct figures {
     int seen;
 };
 
-static const char *const join_outcomes[] = {"accepted",    "rate_limited",  "unknown_eui",
-                                            "refused",     "window_closed", "malformed"};
+static const char *const join_outcomes[] = {"accepted", "rate_limited",  "unknown_eui",
+                                            "refused",  "window_closed", "malformed"};
 
 static const char *const frame_outcomes[] = {"accepted", "malformed", "network", "unknown_node",
                                              "mic",      "replay",    "ignored"};

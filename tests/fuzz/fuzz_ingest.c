@@ -20,7 +20,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define NET 0x4C57
+#define NET        0x4C57
 #define MAX_FRAMES 16
 
 /* Personalised node: address, key and network of test vector V1 (PROTOCOL.md section 10), so
