@@ -93,16 +93,22 @@ static void on_idle(uv_timer_t *t)
 
 static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf);
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf);
+static bool drain(struct client *cl);
 
 static void written(uv_write_t *req, int status)
 {
     struct write_req *w = (struct write_req *)req;
     struct client *cl = w->cl;
-    if (status < 0 || w->close_after)
-        client_close(cl);
-    else if (!cl->closing && uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe) == 0)
-        uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, on_read); /* replies drained */
+    bool close_after = w->close_after;
     free(w);
+    if (status < 0 || close_after) {
+        client_close(cl);
+    } else if (!cl->closing && uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe) == 0) {
+        /* Replies drained: answer what already sits in the buffer (several requests may have
+         * come in one write), then read again. */
+        if (drain(cl))
+            uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, on_read);
+    }
 }
 
 static void send_reply(struct client *cl, const char *json, bool close_after)
@@ -184,30 +190,36 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     }
     memcpy(cl->buf + cl->len, buf->base, (size_t)nread);
     cl->len += (size_t)nread;
-    for (;;) {
+    if (!drain(cl) && !cl->closing)
+        uv_read_stop(s);
+}
+
+/* Answers every whole request in the client's buffer. False when reading must pause: a reply is
+ * still queued (a client that sends without reading our replies must not grow our write queue;
+ * written() resumes) or the connection is being closed. */
+static bool drain(struct client *cl)
+{
+    uv_stream_t *s = (uv_stream_t *)&cl->pipe;
+    while (!cl->closing) {
         const uint8_t *body;
         size_t blen;
         long used = lw_ctl_take(cl->buf, cl->len, &body, &blen);
         if (used == 0)
-            return;
+            return true;
         if (used < 0) {
             cl->ctl->st.bad++;
             lw_log_rl(LW_LOG_WARNING, "control: %s message announced, connection closed",
                       used == LW_ERR_TOOBIG ? "oversized" : "empty");
             send_error(cl, used == LW_ERR_TOOBIG ? "message too large" : "empty message", true);
-            uv_read_stop(s);
-            return;
+            return false;
         }
         handle(cl, body, blen);
         memmove(cl->buf, cl->buf + used, cl->len - (size_t)used);
         cl->len -= (size_t)used;
-        /* A client that sends without reading our replies must not grow our write queue: stop
-         * reading until it has taken what we owe it (written() resumes). */
-        if (uv_stream_get_write_queue_size(s) > 0) {
-            uv_read_stop(s);
-            return;
-        }
+        if (uv_stream_get_write_queue_size(s) > 0)
+            return false;
     }
+    return false;
 }
 
 /* Root, our own user, or a member (primary or supplementary) of the control group. */

@@ -46,6 +46,8 @@ struct lw_gateway {
     uv_timer_t duty_timer; /* escalations, reminders, silence expiry: runs only when due */
     char command_prefix[128]; /* lorawatch/<site>/command/ */
     struct lw_pairing_stats joins;
+    struct lw_command_counts commands; /* MQTT commands from phones by outcome */
+    int64_t outbox_handed; /* highest outbox row given to the MQTT client */
     struct lw_radio *radio;
     struct lw_mqtt *mqtt;
     struct lw_control *control;
@@ -154,6 +156,8 @@ static void replay_outbox_row(void *arg, int64_t seq, const char *topic, const c
     struct lw_gateway *g = arg;
     if (!lw_mqtt_tag_pending(g->mqtt, seq))
         lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, seq);
+    if (seq > g->outbox_handed)
+        g->outbox_handed = seq;
 }
 
 static void on_mqtt_connected(void *arg)
@@ -161,7 +165,7 @@ static void on_mqtt_connected(void *arg)
     struct lw_gateway *g = arg;
     publish_status(g);
     /* Whatever the broker has not acknowledged yet, including from before a restart. */
-    lw_store_each_outbox(g->store, replay_outbox_row, g);
+    lw_store_each_outbox(g->store, 0, replay_outbox_row, g);
 }
 
 static void on_mqtt_acked(void *arg, int64_t seq)
@@ -998,6 +1002,7 @@ static void fill_metrics(struct lw_gateway *g, bool up, struct lw_metrics *out)
     if (g->control)
         lw_control_stats(g->control, &m.control);
     m.joins = g->joins;
+    m.commands = g->commands;
     for (size_t i = 0; i < lw_registry_count(g->reg); i++) {
         const struct lw_node *n = lw_registry_at(g->reg, i);
         for (size_t r = 0; r < g->cfg->n_rules; r++)
@@ -1059,12 +1064,14 @@ static void duty_silence_ended(void *arg, int64_t silence, int64_t wall_ms)
 
 static void duty_schedule(struct lw_gateway *g);
 
-/* Commit, then hand every outbox row not yet with the client to MQTT, in order. */
+/* Commit, then hand the outbox rows added since the last hand-over to MQTT, in order. Older
+ * rows are with the client already or go at the next connection: during a long broker outage
+ * an alert costs the rows it added, not a scan of everything waiting. */
 static int duty_commit(void *arg)
 {
     struct lw_gateway *g = arg;
     int rc = lw_store_commit(g->store);
-    lw_store_each_outbox(g->store, replay_outbox_row, g);
+    lw_store_each_outbox(g->store, g->outbox_handed, replay_outbox_row, g);
     duty_schedule(g);
     return rc;
 }
@@ -1277,8 +1284,10 @@ static void on_mqtt_message(void *arg, const char *topic, const void *payload, s
     if (strncmp(topic, g->command_prefix, pl) != 0)
         return;
     const char *user = topic + pl;
-    if (!user[0] || strchr(user, '/') || strlen(user) >= 64)
+    if (!user[0] || strchr(user, '/') || strlen(user) >= 64) {
+        lw_command_count(&g->commands, "usage");
         return;
+    }
     char reply_topic[192], why[256] = "";
     snprintf(reply_topic, sizeof(reply_topic), "lorawatch/%s/reply/%s", g->cfg->site, user);
     struct lw_command c;
@@ -1314,6 +1323,7 @@ static void on_mqtt_message(void *arg, const char *topic, const void *payload, s
     }
     if (rc != LW_OK)
         lw_log_rl(LW_LOG_WARNING, "mqtt command from '%s' refused: %s", user, why);
+    lw_command_count(&g->commands, rc == LW_OK ? NULL : code);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "ok", rc == LW_OK);
     if (c.request_id[0])

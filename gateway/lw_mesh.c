@@ -111,7 +111,11 @@ int lw_mesh_admit(struct lw_mesh *m, uint8_t *buf, size_t len, struct lw_mesh_fr
     memset(f, 0, sizeof(*f));
     rc = lw_route_parse(buf, len, &f->route);
     if (rc != LW_OK) {
-        m->st.bad_route++;
+        /* A frame whose header itself is malformed is admission's to count (as "malformed");
+         * the sink counts only the trailers it refuses, so each frame is counted once. */
+        struct lw_frame_hdr hdr;
+        if (lw_frame_peek(buf, len, &hdr) == LW_OK)
+            m->st.bad_route++;
         return rc;
     }
     const struct lw_frame_hdr *h = &f->route.hdr;

@@ -52,6 +52,25 @@ static void metric(struct buf *b, const char *name, const char *type, const char
         labels ? "{" : "", labels ? labels : "", labels ? "}" : "", v);
 }
 
+static const char *const command_codes[LW_CMDC_N] = {
+    [LW_CMDC_USAGE] = "usage",         [LW_CMDC_DENIED] = "denied", [LW_CMDC_NOT_FOUND] = "not_found",
+    [LW_CMDC_CONFLICT] = "conflict", [LW_CMDC_DB] = "db",
+};
+
+void lw_command_count(struct lw_command_counts *c, const char *code)
+{
+    if (!code) {
+        c->accepted++;
+        return;
+    }
+    for (int i = 0; i < LW_CMDC_N; i++)
+        if (strcmp(code, command_codes[i]) == 0) {
+            c->refused[i]++;
+            return;
+        }
+    c->refused[LW_CMDC_USAGE]++;
+}
+
 char *lw_metrics_text(const struct lw_metrics *m)
 {
     struct buf b = {.cap = 4096};
@@ -91,7 +110,7 @@ char *lw_metrics_text(const struct lw_metrics *m)
            (double)m->frames);
     put(&b,
         "# HELP lorawatch_mesh_dropped_total Frames the mesh sink refused before admission "
-        "(bad_route includes frames whose header is malformed, also counted as such above).\n"
+        "(a malformed header is counted by admission, not here).\n"
         "# TYPE lorawatch_mesh_dropped_total counter\n"
         "lorawatch_mesh_dropped_total{reason=\"hop_limit\"} %llu\n"
         "lorawatch_mesh_dropped_total{reason=\"bad_route\"} %llu\n",
@@ -120,6 +139,14 @@ char *lw_metrics_text(const struct lw_metrics *m)
         m->control.accepted, m->control.refused);
     metric(&b, "lorawatch_control_bad_requests_total", "counter",
            "Malformed or oversized control-socket messages.", NULL, (double)m->control.bad);
+    put(&b, "# HELP lorawatch_mqtt_commands_total MQTT commands from duty phones by outcome and, "
+            "when refused, by the reply's code.\n"
+            "# TYPE lorawatch_mqtt_commands_total counter\n"
+            "lorawatch_mqtt_commands_total{outcome=\"accepted\",code=\"\"} %llu\n",
+        (unsigned long long)m->commands.accepted);
+    for (int i = 0; i < LW_CMDC_N; i++)
+        put(&b, "lorawatch_mqtt_commands_total{outcome=\"refused\",code=\"%s\"} %llu\n",
+            command_codes[i], (unsigned long long)m->commands.refused[i]);
     metric(&b, "lorawatch_radio_malformed_total", "counter",
            "Transport-level input the radio backend dropped.", NULL, (double)m->radio_malformed);
     metric(&b, "lorawatch_radio_resets_total", "counter", "Radio resets by the radio watchdog.",

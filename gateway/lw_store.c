@@ -891,15 +891,17 @@ int lw_store_outbox_done(struct lw_store *s, int64_t seq, int64_t *alert)
     return LW_OK;
 }
 
-int lw_store_each_outbox(struct lw_store *s,
+int lw_store_each_outbox(struct lw_store *s, int64_t after,
                          void (*fn)(void *arg, int64_t seq, const char *topic, const char *payload,
                                     bool retain),
                          void *arg)
 {
     sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(s->db, "SELECT seq, topic, payload, retain FROM outbox ORDER BY seq", -1,
-                           &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT seq, topic, payload, retain FROM outbox WHERE seq > ? ORDER BY seq",
+                           -1, &q, NULL) != SQLITE_OK)
         return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, after);
     while (sqlite3_step(q) == SQLITE_ROW)
         fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
            (const char *)sqlite3_column_text(q, 2), sqlite3_column_int(q, 3) != 0);

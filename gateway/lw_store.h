@@ -95,7 +95,8 @@ int lw_store_outbox_add(struct lw_store *s, int64_t alert, const char *topic, co
                         bool retain, int64_t *seq);
 /* Remove an acknowledged message; *alert receives its alert id (0 when none or unknown). */
 int lw_store_outbox_done(struct lw_store *s, int64_t seq, int64_t *alert);
-int lw_store_each_outbox(struct lw_store *s,
+/* Calls fn for every message with a sequence number above after (0: all), oldest first. */
+int lw_store_each_outbox(struct lw_store *s, int64_t after,
                          void (*fn)(void *arg, int64_t seq, const char *topic, const char *payload,
                                     bool retain),
                          void *arg);

@@ -658,7 +658,7 @@ static void test_outbox_add_each_done(void **state)
     assert_int_equal(lw_store_commit(s), LW_OK);
 
     memset(&o, 0, sizeof(o));
-    assert_int_equal(lw_store_each_outbox(s, on_outbox, &o), LW_OK);
+    assert_int_equal(lw_store_each_outbox(s, 0, on_outbox, &o), LW_OK);
     assert_int_equal(o.n, 3);
     assert_true(o.seq[0] == s1 && o.seq[1] == s2 && o.seq[2] == s3);
     assert_string_equal(o.topic[0], "lorawatch/estate/alert/7");
@@ -678,7 +678,7 @@ static void test_outbox_add_each_done(void **state)
     assert_int_equal(lw_store_commit(s), LW_OK);
 
     memset(&o, 0, sizeof(o));
-    assert_int_equal(lw_store_each_outbox(s, on_outbox, &o), LW_OK);
+    assert_int_equal(lw_store_each_outbox(s, 0, on_outbox, &o), LW_OK);
     assert_int_equal(o.n, 1);
     assert_true(o.seq[0] == s3);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox"), 1);
@@ -687,7 +687,7 @@ static void test_outbox_add_each_done(void **state)
     /* Survives a restart. */
     s = open_ok(path, 100);
     memset(&o, 0, sizeof(o));
-    assert_int_equal(lw_store_each_outbox(s, on_outbox, &o), LW_OK);
+    assert_int_equal(lw_store_each_outbox(s, 0, on_outbox, &o), LW_OK);
     assert_int_equal(o.n, 1);
     assert_string_equal(o.payload[0], "{\"a\":9}");
     lw_store_close(s);

@@ -94,13 +94,13 @@ phone() { # phone USER ARGS...: a client of the phones' broker
   shift
   "$@" -h 127.0.0.1 -p "$PB" -u "$u" -P "pw-$u"
 }
-phone wang-li mosquitto_sub -v -q 1 -t 'lorawatch/bridge/duty/person/wang-li' \
-  -t 'lorawatch/bridge/reply/wang-li' -t 'lorawatch/bridge/alert/#' >"$WORK/wang.mqtt" 2>&1 &
-LW_PIDS+=("$!")
+# Started directly (not through phone) so that the pid recorded is mosquitto_sub's own.
+lw_spawn wang "$WORK/wang.mqtt" mosquitto_sub -h 127.0.0.1 -p "$PB" -u wang-li -P pw-wang-li \
+  -v -q 1 -t 'lorawatch/bridge/duty/person/wang-li' -t 'lorawatch/bridge/reply/wang-li' \
+  -t 'lorawatch/bridge/alert/#'
 # Subscribed to someone else's duty topic: the ACL delivers nothing.
-phone wang-li mosquitto_sub -v -q 1 -t 'lorawatch/bridge/duty/person/duty-room' \
-  >"$WORK/snoop.mqtt" 2>&1 &
-LW_PIDS+=("$!")
+lw_spawn snoop "$WORK/snoop.mqtt" mosquitto_sub -h 127.0.0.1 -p "$PB" -u wang-li -P pw-wang-li \
+  -v -q 1 -t 'lorawatch/bridge/duty/person/duty-room'
 sleep 1
 
 send() { # send FCNT WATER

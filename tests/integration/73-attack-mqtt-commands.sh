@@ -18,6 +18,8 @@ lw_wait_for 10 lw_tcp_listening "$LW_MQTT_PORT" || fail "mosquitto did not start
 lw_one_node_conf cmdf <<EOF
 [gateway]
 clock_check = none
+metrics_file = $WORK/metrics.prom
+metrics_interval = 1s
 [rule:deep]
 metric = water_mm
 threshold = 100
@@ -88,10 +90,24 @@ lines=$(grep -c "mqtt command from .* refused" "$WORK/lorawatchd.log" || true)
 bound=$(atk_log_bound x $(( $(date +%s) - t0 + 30 )))
 [ "$lines" -le "$bound" ] || fail "$lines refusal log lines: not rate-limited (bound $bound)"
 pass "journal, alert and silences unchanged; $lines refusal log lines (rate-limited)"
+refused() {
+  local sum=0 c
+  for c in usage denied not_found conflict db; do
+    sum=$((sum + $(atk_metric "lorawatch_mqtt_commands_total{outcome=\"refused\",code=\"$c\"}")))
+  done
+  echo "$sum"
+}
+atk_fresh_metrics
+[ "$(refused)" -eq $((2 * 10200)) ] || fail "refused commands counted: $(refused), want $((2 * 10200))"
+[ "$(atk_metric 'lorawatch_mqtt_commands_total{outcome="refused",code="denied"}')" -ge 8000 ] ||
+  fail "impersonations and off-roster commands not counted as denied"
+pass "every refused command counted in lorawatch_mqtt_commands_total"
 
 echo '{"cmd":"ack","alert":1,"id":"real","note":"on my way"}' | pub room
 lw_wait_for 10 grep -q '"id":"real".*"ok":true\|"ok":true.*"id":"real"' "$WORK/replies.mqtt" ||
   fail "genuine ack after the flood not answered"
 [ "$(q 'SELECT acked_by FROM alerts WHERE id = 1')" = room ] || fail "genuine ack not applied"
+lw_wait_for 10 atk_metric_is 'lorawatch_mqtt_commands_total{outcome="accepted",code=""}' -eq 1 ||
+  fail "the genuine acknowledgement not counted as accepted"
 pass "a genuine acknowledgement after the flood is taken"
 lw_stop_daemon
