@@ -724,14 +724,6 @@ static void apply_defaults(struct parse *p)
             report(p, 0, "internal: bad default for %s: %s", scalar_keys[i].name, why);
 }
 
-static bool all_zero(const uint8_t *b, size_t n)
-{
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= b[i];
-    return acc == 0;
-}
-
 static void validate_nodes(struct parse *p)
 {
     struct lw_config *c = p->cfg;
@@ -754,7 +746,7 @@ static void validate_nodes(struct parse *p)
         n->state = LW_NODE_ACTIVE;
         if (p->node_bad[i])
             continue; /* its bad value was reported; comparing it would only repeat that */
-        if (p->node_line[i][2] && all_zero(n->key, sizeof(n->key)))
+        if (p->node_line[i][2] && lw_all_zero(n->key, sizeof(n->key)))
             report(p, p->node_line[i][2], "[node:%s] key: an all-zero key is not a key", n->name);
         for (size_t j = 0; j < i; j++) {
             const struct lw_node_conf *o = &c->nodes[j];

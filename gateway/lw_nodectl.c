@@ -69,14 +69,6 @@ static bool name_ok(const char *s)
     return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == n;
 }
 
-static bool all_zero(const uint8_t *b, size_t n)
-{
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= b[i];
-    return acc == 0;
-}
-
 /* ---- looking nodes up -------------------------------------------------------------------- */
 
 struct rows {
@@ -354,7 +346,7 @@ static char *take_hardware(const struct lw_nodectl_env *env, const cJSON *req, s
                     e ? e : "(missing)");
     if (!k || strlen(k) != 32 || lw_parse_hex(k, key, LW_KEY_LEN) != LW_OK)
         return fail("usage", "--key: a root key is 32 hex digits (lorawatch keygen makes one)");
-    if (all_zero(key, LW_KEY_LEN))
+    if (lw_all_zero(key, LW_KEY_LEN))
         return fail("usage", "--key: an all-zero key is not a key; use the node's own key");
     for (size_t i = 0; i < r->count; i++) {
         const struct lw_node_conf *o = &r->n[i];
@@ -666,7 +658,7 @@ static char *cmd_rekey(const struct lw_nodectl_env *env, const cJSON *req,
     const char *k = str_field(req, "key", &bad);
     uint8_t key[LW_KEY_LEN];
     if (bad || (k && (strlen(k) != 32 || lw_parse_hex(k, key, LW_KEY_LEN) != LW_OK ||
-                      all_zero(key, LW_KEY_LEN)))) {
+                      lw_all_zero(key, LW_KEY_LEN)))) {
         rows_free(&r);
         return fail("usage", "--key: a root key is 32 hex digits, not all zero");
     }

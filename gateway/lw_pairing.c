@@ -1,6 +1,7 @@
 /* Join admission: cheap checks first (rate, structure, network, registry), crypto last, and
  * nothing about a refused request ever goes back on the air. */
 #include "lw_pairing.h"
+#include "lw_parse.h"
 
 #include <string.h>
 
@@ -28,14 +29,6 @@ bool lw_join_limiter_take(struct lw_join_limiter *l, int64_t now_ms)
     return true;
 }
 
-static bool all_zero(const uint8_t *b, size_t n)
-{
-    uint8_t acc = 0;
-    for (size_t i = 0; i < n; i++)
-        acc |= b[i];
-    return acc == 0;
-}
-
 int lw_pairing_handle(const uint8_t *buf, size_t len, uint16_t net_id, struct lw_registry *reg,
                       struct lw_join_limiter *lim, int64_t wall_ms, int64_t mono_ms,
                       const uint8_t gw_nonce[LW_JOIN_GW_NONCE_LEN], struct lw_join_outcome *out,
@@ -56,7 +49,7 @@ int lw_pairing_handle(const uint8_t *buf, size_t len, uint16_t net_id, struct lw
     }
     struct lw_node *n = lw_registry_find_eui(reg, req.eui);
     /* Nodes with a key from the configuration file cannot join: they have no root key. */
-    if (!n || n->conf->from_config || all_zero(n->conf->root_key, LW_KEY_LEN)) {
+    if (!n || n->conf->from_config || lw_all_zero(n->conf->root_key, LW_KEY_LEN)) {
         st->unknown++;
         return LW_ERR_UNKNOWN_NODE;
     }

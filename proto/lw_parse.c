@@ -269,3 +269,11 @@ bool lw_text_ok(const char *s, size_t cap)
             return false;
     return true;
 }
+
+bool lw_all_zero(const uint8_t *b, size_t n)
+{
+    uint8_t acc = 0;
+    for (size_t i = 0; i < n; i++)
+        acc |= b[i];
+    return acc == 0;
+}

@@ -32,6 +32,8 @@ int lw_parse_time(const char *s, int64_t *unix_ms);
 /* Text a person typed (a place, a note, a reason): shorter than cap bytes and free of control
  * characters, so it can go into a log line, a journal row or a topic payload as it is. */
 bool lw_text_ok(const char *s, size_t cap);
+/* True when all n bytes are zero (a key that is no key); time independent of the contents. */
+bool lw_all_zero(const uint8_t *b, size_t n);
 
 /* Formatting helpers used in messages: hex string of n bytes (out needs 2n+1). */
 void lw_format_hex(const uint8_t *in, size_t n, char *out);

@@ -3,11 +3,13 @@
 # of building 7 go red one after the other and form one flood incident (the alert messages
 # carry its id); the grid worker is paged for each flood alert; then the pit sensor falls silent
 # under the water: its silence alert is raised and journalled but not paged, because the
-# building's flood incident explains it.
+# building's flood incident explains it. Last the water drains and the pit sensor reports again:
+# every alert of the incident clears and the incident closes.
 . "$(dirname "$0")/common.sh"
 
 SCEN1=$LW_SOURCE_DIR/config/scenarios/basement-flood.ini
 SCEN2=$LW_SOURCE_DIR/config/scenarios/basement-flood-after.ini
+SCEN3=$LW_SOURCE_DIR/config/scenarios/basement-flood-recede.ini
 SITE=inc
 lw_start_broker "$WORK"
 UDP=$(lw_free_port udp)
@@ -50,5 +52,16 @@ grep -q "^lorawatch/$SITE/duty/person/worker-1 .*\"id\":$sil," "$WORK/mqtt.log" 
 grep -q "^lorawatch/$SITE/duty/person/worker-1 .*\"hazard\":\"flood\"" "$WORK/mqtt.log" ||
   fail "the flood itself was not paged"
 pass "the silent sensor under water: alert raised and journalled, not paged (flood incident)"
+
+"$LW_BIN/lorawatch-sim" -q -s "$SCEN3" --gateway "127.0.0.1:$UDP" >"$WORK/sim3.log" 2>&1 ||
+  fail "simulator (part 3): $(cat "$WORK/sim3.log")"
+lw_wait_for 10 sh -c "[ -n \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' 'SELECT closed_ms FROM incidents WHERE id = $inc')\" ]" ||
+  fail "incident $inc still open after the water drained: $(q "SELECT id, rule, state, incident FROM alerts")"
+[ "$(q "SELECT count(*) FROM alerts WHERE incident = $inc AND state = 'raised'")" -eq 0 ] ||
+  fail "incident closed with alerts still raised"
+[ "$(q "SELECT state FROM alerts WHERE id = $sil")" != raised ] || fail "the pit sensor's silence alert did not clear"
+[ "$(q "SELECT closed_ms >= max(a.cleared_ms) FROM incidents i JOIN alerts a ON a.incident = i.id WHERE i.id = $inc")" = 1 ] ||
+  fail "incident closed before its last alert cleared: $(q "SELECT * FROM incidents")"
+pass "the water drains: every alert of incident $inc clears and the incident closes"
 
 lw_stop_daemon

@@ -38,6 +38,15 @@ def conn():
     return s
 def msg(body):
     return struct.pack(">I", len(body)) + body
+def reply(s): # one whole reply: its 4-byte length, then that many bytes
+    head = b""
+    while len(head) < 4:
+        head += s.recv(4 - len(head))
+    n = struct.unpack(">I", head)[0]
+    body = b""
+    while len(body) < n:
+        body += s.recv(n - len(body))
+    return body
 def drain(s, t=2.0):
     s.settimeout(t)
     out = b""
@@ -77,14 +86,7 @@ s.settimeout(5)
 got = 0
 for i in range(1000):
     s.sendall(msg(bad[i % len(bad)]))
-    head = b''
-    while len(head) < 4:
-        head += s.recv(4 - len(head))
-    n = struct.unpack('>I', head)[0]
-    body = b''
-    while len(body) < n:
-        body += s.recv(n - len(body))
-    got += body.startswith(b'{\"ok\":false')
+    got += reply(s).startswith(b'{\"ok\":false')
 print(got)
 ")
 [ "$n" -eq 1000 ] || fail "1000 bad requests: $n error replies"
@@ -95,16 +97,7 @@ n=$(client "$PRE
 s = conn()
 s.settimeout(5)
 s.sendall(b''.join(msg(b'{\"cmd\":\"status\"}') for _ in range(2000)) + msg(b'{\"cmd\":\"reboot\"}'))
-got = []
-for i in range(2001):
-    head = b''
-    while len(head) < 4:
-        head += s.recv(4 - len(head))
-    n = struct.unpack('>I', head)[0]
-    body = b''
-    while len(body) < n:
-        body += s.recv(n - len(body))
-    got.append(body)
+got = [reply(s) for _ in range(2001)]
 print(sum(b'\"ok\":true' in b for b in got[:2000]), b'reboot' in got[2000])
 ")
 [ "$n" = "2000 True" ] || fail "2001 requests in one write: $n"
