@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# SIGHUP reload: rules and nodes change at once and keep their state (active alerts, replay
-# windows); settings that need a restart are reported and keep their running value; alerts of a
+# SIGHUP reload: rules, nodes and the duty roster change at once and keep their state (active
+# alerts, replay windows); settings that need a restart are reported and keep their running value; alerts of a
 # removed rule are closed on the record; a broken file is refused and the old configuration keeps
 # running.
 . "$(dirname "$0")/common.sh"
@@ -9,7 +9,7 @@ lw_start_broker "$WORK"
 UDP=$(lw_free_port udp)
 K1=0F1E2D3C4B5A69788796A5B4C3D2E1F0
 K2=1F2E3D4C5B6A79889706B5C4D3E2F100
-write_conf() { # write_conf MQTT_PORT RULES... (rule names a, b) [n2]
+write_conf() { # write_conf MQTT_PORT RULES... (rule names a, b) [n2] [duty ann|bob|badduty]
   local port=$1
   shift
   {
@@ -21,6 +21,8 @@ write_conf() { # write_conf MQTT_PORT RULES... (rule names a, b) [n2]
         a) printf '[rule:a]\nmetric = water_mm\nthreshold = 100\nclear = 50\nlevel = yellow\n' ;;
         b) printf '[rule:b]\nmetric = water_mm\nthreshold = 120\nclear = 50\nlevel = red\n' ;;
         n2) printf '[node:n2]\naddress = 2\neui = 70B3D57ED0000002\nkey = %s\nkind = water\n' "$K2" ;;
+        ann|bob) printf '[duty:%s]\ntier = 1\ngrids = *\n' "$r" ;;
+        badduty) printf '[duty:eve]\ntier = 9\ngrids = *\n' ;;
       esac
     done
   } >"$WORK/lorawatchd.conf.new"
@@ -110,3 +112,21 @@ lw_wait_for 10 sh -c "[ \"\$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM outbox'
   fail "retained message of closed alert $id still on the broker"
 lw_stop_daemon
 pass "alert of a rule removed while stopped: closed at start, retained message removed"
+
+# The duty roster reloads with the rules: the person on duty changes without a restart, and a
+# roster with an error is refused whole (the running one keeps paging).
+lw_spawn duty "$WORK/duty.mqtt" mosquitto_sub -p "$LW_MQTT_PORT" -q 1 -v -t 'lorawatch/rl/duty/person/+'
+write_conf "$LW_MQTT_PORT" a ann
+lw_start_daemon "$WORK/lorawatchd.conf"
+lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon did not connect (roster)"
+write_conf "$LW_MQTT_PORT" a bob
+hup_and_wait 'configuration reloaded'
+write_conf "$LW_MQTT_PORT" a badduty
+hup_and_wait 'reload refused'
+send 1 "$K1" 5 150
+lw_wait_for 10 grep -q '^lorawatch/rl/duty/person/bob ' "$WORK/duty.mqtt" ||
+  fail "the reloaded roster's person was not paged: $(cat "$WORK/duty.mqtt")"
+grep -q '^lorawatch/rl/duty/person/\(ann\|eve\) ' "$WORK/duty.mqtt" &&
+  fail "a person of the old or the refused roster was paged"
+lw_stop_daemon
+pass "duty roster reloaded: the new person on duty is paged; a broken roster is refused"
