@@ -117,6 +117,7 @@ struct figures {
     double clock_synced, lag, lag_max;
     double joins[6]; /* join requests, outcomes in join_outcomes order */
     double mesh_dropped[2], mesh_dup, ctl_refused, ctl_bad;
+    double cmd_accepted, cmd_refused, cmd_denied; /* MQTT commands from phones */
     int seen;
 };
 
@@ -188,6 +189,15 @@ static int on_sample(void *arg, const struct lw_prom_sample *s)
                lw_prom_label(s->labels, "outcome", v, sizeof(v))) {
         if (strcmp(v, "refused") == 0)
             f->ctl_refused = s->value;
+    } else if (strcmp(s->name, "lorawatch_mqtt_commands_total") == 0 &&
+               lw_prom_label(s->labels, "outcome", v, sizeof(v))) {
+        if (strcmp(v, "accepted") == 0) {
+            f->cmd_accepted += s->value;
+        } else {
+            f->cmd_refused += s->value;
+            if (lw_prom_label(s->labels, "code", v, sizeof(v)) && strcmp(v, "denied") == 0)
+                f->cmd_denied += s->value;
+        }
     } else if (strcmp(s->name, "lorawatch_alerts_total") == 0 &&
                lw_prom_label(s->labels, "event", v, sizeof(v))) {
         if (strcmp(v, "raised") == 0)
@@ -335,6 +345,10 @@ int cli_status(int argc, char **argv)
         cJSON *ct = cJSON_AddObjectToObject(o, "control");
         cJSON_AddNumberToObject(ct, "refused", f.ctl_refused);
         cJSON_AddNumberToObject(ct, "bad_requests", f.ctl_bad);
+        cJSON *cm = cJSON_AddObjectToObject(o, "commands");
+        cJSON_AddNumberToObject(cm, "accepted", f.cmd_accepted);
+        cJSON_AddNumberToObject(cm, "refused", f.cmd_refused);
+        cJSON_AddNumberToObject(cm, "denied", f.cmd_denied);
         cJSON_AddNumberToObject(o, "readings_stored", f.stored);
         cJSON_AddNumberToObject(o, "readings_lost", f.lost);
         cJSON_AddNumberToObject(o, "db_bytes", f.db_bytes);
@@ -378,6 +392,9 @@ int cli_status(int argc, char **argv)
     if (f.ctl_refused || f.ctl_bad)
         printf("  %-10s refused connections %.0f, bad requests %.0f\n", "control", f.ctl_refused,
                f.ctl_bad);
+    if (f.cmd_accepted || f.cmd_refused)
+        printf("  %-10s from phones: accepted %.0f, refused %.0f (not allowed %.0f)\n", "commands",
+               f.cmd_accepted, f.cmd_refused, f.cmd_denied);
     printf("  %-10s %.0f nodes; radio resets %.0f, malformed transport input %.0f\n", "radio",
            f.nodes, f.radio_resets, f.radio_malformed);
     if (f.radio_checks || f.radio_fault > 0 || f.radio_crc || f.radio_failed)

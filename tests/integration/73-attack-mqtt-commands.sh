@@ -101,7 +101,10 @@ atk_fresh_metrics
 [ "$(refused)" -eq $((2 * 10200)) ] || fail "refused commands counted: $(refused), want $((2 * 10200))"
 [ "$(atk_metric 'lorawatch_mqtt_commands_total{outcome="refused",code="denied"}')" -ge 8000 ] ||
   fail "impersonations and off-roster commands not counted as denied"
-pass "every refused command counted in lorawatch_mqtt_commands_total"
+"$LW_BIN/lorawatch" status -m "$WORK/metrics.prom" >"$WORK/status.txt" || fail "lorawatch status failed"
+grep -q "commands *from phones: accepted 0, refused $((2 * 10200)) " "$WORK/status.txt" ||
+  fail "lorawatch status does not show the refused commands: $(cat "$WORK/status.txt")"
+pass "every refused command counted in lorawatch_mqtt_commands_total and shown by lorawatch status"
 
 echo '{"cmd":"ack","alert":1,"id":"real","note":"on my way"}' | pub room
 lw_wait_for 10 grep -q '"id":"real".*"ok":true\|"ok":true.*"id":"real"' "$WORK/replies.mqtt" ||
