@@ -19,6 +19,10 @@
 
 #define MAX_CLIENTS 16      /* a maintenance CLI, not a service: bounded memory under abuse */
 #define IDLE_TIMEOUT_MS 30000 /* an idle client gives its slot back */
+#define READ_CHUNK 16384
+/* The rest of one message (header and body at most) plus one read: whole requests pipelined
+ * behind a large one are never mistaken for oversized input. */
+#define CLIENT_BUF (4 + LW_CTL_MAX_MSG + READ_CHUNK)
 #ifndef SO_PEERGROUPS
 #define SO_PEERGROUPS 59
 #endif
@@ -165,7 +169,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
 {
     (void)h;
     (void)suggested;
-    static char chunk[16384]; /* one loop thread: a static read buffer is safe */
+    static char chunk[READ_CHUNK]; /* one loop thread: a static read buffer is safe */
     *buf = uv_buf_init(chunk, sizeof(chunk));
 }
 
@@ -179,9 +183,9 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
     if (nread == 0 || cl->closing)
         return;
     uv_timer_start(&cl->idle, on_idle, IDLE_TIMEOUT_MS, 0);
-    size_t cap = 4 + LW_CTL_MAX_MSG;
-    if (cl->len + (size_t)nread > cap) {
-        /* More than one whole message could hold: the peer ignores the protocol. */
+    if (cl->len + (size_t)nread > CLIENT_BUF) {
+        /* Cannot happen to a client that keeps to the protocol: after drain() less than one whole
+         * message is left, and a read adds at most one chunk. */
         cl->ctl->st.bad++;
         lw_log_rl(LW_LOG_WARNING, "control: oversized input, connection closed");
         send_error(cl, "message too large", true);
@@ -278,7 +282,7 @@ static void on_connection(uv_stream_t *server, int status)
         client_close(cl);
         return;
     }
-    if (slot < 0 || !(cl->buf = malloc(4 + LW_CTL_MAX_MSG))) {
+    if (slot < 0 || !(cl->buf = malloc(CLIENT_BUF))) {
         lw_log_rl(LW_LOG_WARNING, "control: too many clients, connection closed");
         client_close(cl);
         return;

@@ -48,6 +48,7 @@ struct lw_gateway {
     struct lw_pairing_stats joins;
     struct lw_command_counts commands; /* MQTT commands from phones by outcome */
     int64_t outbox_handed; /* highest outbox row given to the MQTT client */
+    bool handover_failed;  /* a row of the current hand-over could not be given */
     struct lw_radio *radio;
     struct lw_mqtt *mqtt;
     struct lw_control *control;
@@ -154,9 +155,14 @@ static void replay_outbox_row(void *arg, int64_t seq, const char *topic, const c
                               bool retain)
 {
     struct lw_gateway *g = arg;
+    int rc = LW_OK;
     if (!lw_mqtt_tag_pending(g->mqtt, seq))
-        lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, seq);
-    if (seq > g->outbox_handed)
+        rc = lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, seq);
+    /* With the client, or disconnected (the next connection replays every row): handed over.
+     * From the first other failure on, rows are tried again at the next commit. */
+    if (rc != LW_OK && rc != LW_ERR_AGAIN)
+        g->handover_failed = true;
+    if (!g->handover_failed && seq > g->outbox_handed)
         g->outbox_handed = seq;
 }
 
@@ -165,6 +171,7 @@ static void on_mqtt_connected(void *arg)
     struct lw_gateway *g = arg;
     publish_status(g);
     /* Whatever the broker has not acknowledged yet, including from before a restart. */
+    g->handover_failed = false;
     lw_store_each_outbox(g->store, 0, replay_outbox_row, g);
 }
 
@@ -1071,6 +1078,7 @@ static int duty_commit(void *arg)
 {
     struct lw_gateway *g = arg;
     int rc = lw_store_commit(g->store);
+    g->handover_failed = false;
     lw_store_each_outbox(g->store, g->outbox_handed, replay_outbox_row, g);
     duty_schedule(g);
     return rc;

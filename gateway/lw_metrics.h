@@ -13,7 +13,8 @@
 #include "lw_pairing.h"
 #include "lw_store.h"
 
-/* MQTT commands from duty phones: accepted, or refused by the code their reply carried. */
+/* MQTT commands from duty phones: accepted, or refused by the code their reply carried (a command
+ * on a topic no user can have, which gets no reply, counts as "usage"). */
 enum { LW_CMDC_USAGE, LW_CMDC_DENIED, LW_CMDC_NOT_FOUND, LW_CMDC_CONFLICT, LW_CMDC_DB, LW_CMDC_N };
 struct lw_command_counts {
     uint64_t accepted;

@@ -74,6 +74,17 @@ print(sum(b'\"ok\":true' in b for b in got[:2000]), b'reboot' in got[2000])
 ")
 [ "$n" = "2000 True" ] || fail "2001 requests in one write: $n"
 pass "2001 requests in one write answered in order"
+# A request of the largest size allowed, with a small one right behind it in the same write.
+n=$(client "$PRE
+s = conn()
+s.settimeout(5)
+head = b'{\"cmd\":\"ping\",\"pad\":\"'
+big = head + b'x' * (65536 - len(head) - 2) + b'\"}'
+s.sendall(msg(big) + msg(b'{\"cmd\":\"ping\"}'))
+print(len(big), sum(b'\"ok\":true' in reply(s) for _ in range(2)))
+")
+[ "$n" = "65536 2" ] || fail "a 64 KiB request and one behind it: $n"
+pass "a request of the largest size and one pipelined behind it both answered"
 
 rss0=$(atk_rss_kb "$PID") fds0=$(atk_fds "$PID") t0=$(date +%s)
 
