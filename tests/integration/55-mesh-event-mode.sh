@@ -27,7 +27,7 @@ lw_wait_for 30 grep -q '^+00:04:' "$WORK/sim.log" || fail "the run did not get g
 grep -q '2 nodes' "$WORK/on.txt" || fail "event-mode on: $(cat "$WORK/on.txt")"
 lw_wait_for 30 grep -q '^+00:12:' "$WORK/sim.log" || fail "the run stalled"
 "${LW[@]}" event-mode 7 off -s "$SOCK" >"$WORK/off.txt" || fail "event-mode off: exit $?"
-wait "$SIM" || fail "lorawatch-sim: $(tail -n 3 "$WORK/sim.log")"
+wait "$SIM" || fail "lorawatch-sim: $(grep -iE 'fail|error|stopp|gave up' "$WORK/sim.log" | head -n 5) $(tail -n 3 "$WORK/sim.log")"
 grep -q 'b7-garage CMD from the gateway (event mode on)' "$WORK/sim.log" ||
   fail "the node behind the relay got no event-mode command"
 grep -q 'b7-garage CMD from the gateway (event mode off)' "$WORK/sim.log" || fail "no 'off' command"
