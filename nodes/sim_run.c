@@ -274,7 +274,9 @@ static void report_node(struct run *r, struct run_node *rn)
         r->st->mesh_st.alarms++;
     }
     int rc = lw_node_report(&rn->node, &rd, alarm);
-    if (rc < 0 && rc != LW_ERR_IO) {
+    /* LW_ERR_IO, LW_ERR_AGAIN: the send failed (a loopback socket full for a moment under load);
+     * the frame is lost like one lost on the air, and the node goes on. */
+    if (rc < 0 && rc != LW_ERR_IO && rc != LW_ERR_AGAIN) {
         /* The node cannot go on (counter exhausted, bad reading): stop it, fail the run. */
         rn->done = rn->stopped = true;
         rn->st->error = rc;
