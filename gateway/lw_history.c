@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lw_csv.h"
 #include "lw_error.h"
 #include "lw_parse.h"
 #include "lw_rollup.h"
@@ -285,21 +286,6 @@ static int writer_begin(struct writer *w, sqlite3_stmt *q)
     return LW_OK;
 }
 
-static void csv_field(FILE *out, const char *t)
-{
-    if (!strpbrk(t, ",\"\r\n")) {
-        fputs(t, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *t; t++) {
-        if (*t == '"')
-            fputc('"', out);
-        fputc(*t, out);
-    }
-    fputc('"', out);
-}
-
 static int writer_row(struct writer *w, sqlite3_stmt *q)
 {
     char buf[64];
@@ -338,7 +324,7 @@ static int writer_row(struct writer *w, sqlite3_stmt *q)
                 t = ty == SQLITE_NULL ? "" : (const char *)sqlite3_column_text(q, i);
             }
             if (w->fmt == LW_FMT_CSV) {
-                csv_field(w->out, t);
+                lw_csv_field(w->out, t, ty == SQLITE_TEXT || ty == SQLITE_BLOB);
                 fputs(i + 1 < w->ncol ? "," : "\r\n", w->out);
                 continue;
             }

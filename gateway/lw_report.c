@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "lw_config.h"
+#include "lw_csv.h"
 #include "lw_error.h"
 #include "lw_history.h"
 #include "lw_rollup.h"
@@ -874,21 +875,6 @@ static void write_html(struct report *r, FILE *out)
     fputs("</body></html>\n", out);
 }
 
-static void csv_text(FILE *out, const char *t)
-{
-    if (!strpbrk(t, ",\"\r\n")) {
-        fputs(t, out);
-        return;
-    }
-    fputc('"', out);
-    for (; *t; t++) {
-        if (*t == '"')
-            fputc('"', out);
-        fputc(*t, out);
-    }
-    fputc('"', out);
-}
-
 static void write_csv(struct report *r, FILE *out)
 {
     const struct table *ts[] = {&r->events, &r->tiers, &r->workers, &r->avail, &r->falses};
@@ -896,7 +882,7 @@ static void write_csv(struct report *r, FILE *out)
         const struct table *t = ts[k];
         fprintf(out, "%s# %s: %s %s\r\n", k ? "\r\n" : "", t->id, t->zh, t->en);
         for (int c = 0; c < t->ncol; c++) {
-            csv_text(out, t->cols[c]);
+            lw_csv_field(out, t->cols[c], true);
             fputs(c + 1 < t->ncol ? "," : "\r\n", out);
         }
         for (size_t row = 0; row < t->nrows; row++)
@@ -904,7 +890,7 @@ static void write_csv(struct report *r, FILE *out)
                 const struct cell *ce = &t->cells[row * (size_t)t->ncol + c];
                 char b[48];
                 num(b, sizeof(b), ce->v);
-                csv_text(out, ce->s ? ce->s : b);
+                lw_csv_field(out, ce->s ? ce->s : b, ce->s != NULL);
                 fputs(c + 1 < t->ncol ? "," : "\r\n", out);
             }
     }
