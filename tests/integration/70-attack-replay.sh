@@ -9,11 +9,7 @@
 . "$(dirname "$0")/attack-lib.sh"
 
 lw_start_broker "$WORK"
-lw_one_node_conf atk <<EOF
-[gateway]
-clock_check = none
-metrics_file = $WORK/metrics.prom
-metrics_interval = 1s
+atk_start atk <<EOF
 [rule:deep]
 metric = water_mm
 threshold = 100
@@ -21,11 +17,8 @@ clear = 50
 persistence = 0s
 level = red
 EOF
-lw_start_daemon "$WORK/lorawatchd.conf"
-lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon not connected"
 lw_spawn sub "$WORK/alerts.mqtt" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/atk/alert/+'
-q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
 replay() { atk_metric 'lorawatch_frames_total{outcome="replay"}'; }
 accepted() { atk_metric 'lorawatch_frames_total{outcome="accepted"}'; }
 

@@ -9,15 +9,7 @@
 . "$(dirname "$0")/attack-lib.sh"
 
 lw_start_broker "$WORK"
-lw_one_node_conf forge <<EOF
-[gateway]
-clock_check = none
-metrics_file = $WORK/metrics.prom
-metrics_interval = 1s
-EOF
-lw_start_daemon "$WORK/lorawatchd.conf"
-lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon not connected"
-q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
+atk_start forge </dev/null
 
 # Two genuine frames (fcnt 1 and 2) recorded off the air; only the first reaches the gateway.
 CAP=$(lw_free_port udp)

@@ -15,11 +15,7 @@ printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_
   "$LW_MQTT_PORT" >"$WORK/mosquitto.conf"
 lw_spawn broker "$WORK/mosquitto.log" mosquitto -c "$WORK/mosquitto.conf"
 lw_wait_for 10 lw_tcp_listening "$LW_MQTT_PORT" || fail "mosquitto did not start"
-lw_one_node_conf cmdf <<EOF
-[gateway]
-clock_check = none
-metrics_file = $WORK/metrics.prom
-metrics_interval = 1s
+atk_start cmdf <<EOF
 [rule:deep]
 metric = water_mm
 threshold = 100
@@ -30,13 +26,8 @@ name = Duty room
 tier = 1
 grids = *
 EOF
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=1"
-lw_start_daemon "$WORK/lorawatchd.conf"
-PID=$LW_DAEMON_PID
-lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon not connected"
 lw_spawn replies "$WORK/replies.mqtt" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/cmdf/reply/#'
-q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
 lw_n1_send --set water_mm=150
 lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' 'SELECT count(*) FROM alerts') -eq 1 ]" ||
   fail "alert not raised"

@@ -11,21 +11,13 @@
 
 lw_start_broker "$WORK"
 SOCK=$WORK/control.sock
-lw_one_node_conf ctla <<EOF
-[gateway]
-clock_check = none
-metrics_file = $WORK/metrics.prom
-metrics_interval = 1s
+atk_start ctla <<EOF
 control_socket = $SOCK
 control_group =
 EOF
-export ASAN_OPTIONS="${ASAN_OPTIONS:-}${ASAN_OPTIONS:+:}quarantine_size_mb=1"
-lw_start_daemon "$WORK/lorawatchd.conf"
-PID=$LW_DAEMON_PID
 lw_wait_for 10 test -S "$SOCK" || fail "no control socket"
 status() { "$LW_BIN/lorawatch" status -s "$SOCK" >/dev/null; }
 status || fail "status before the attack"
-q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
 nodes0=$(q 'SELECT count(*) FROM nodes') maint0=$(q 'SELECT count(*) FROM maintenance')
 
 # client SCRIPT: run a Python client against the socket (SOCK in its environment).
