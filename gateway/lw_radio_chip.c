@@ -419,3 +419,19 @@ int lw_radio_chip_selftest(const struct lw_config *cfg, const struct lw_spi_ops 
     chip_free(c);
     return rc;
 }
+
+int lw_chip_cad_wait(struct lw_chip_bus *bus, const struct lw_radio_settings *s, const char *chip,
+                     int (*flags)(void *drv), void *drv)
+{
+    uint64_t sym_us = ((uint64_t)1 << s->sf) * 1000000u / s->bw_hz;
+    uint64_t start = lw_chip_bus_now_us(bus), limit = 8 * sym_us + 20000;
+    while (lw_chip_bus_now_us(bus) - start < limit) {
+        lw_chip_bus_delay_us(bus, (uint32_t)(sym_us / 4 + 100));
+        int rc = flags(drv);
+        if (rc != LW_ERR_AGAIN)
+            return rc;
+    }
+    lw_log_rl(LW_LOG_WARNING, "radio %s: CAD did not finish within %llu ms", chip,
+              (unsigned long long)(limit / 1000));
+    return LW_ERR_IO;
+}

@@ -43,6 +43,14 @@ struct lw_chip_driver {
     int (*cad)(void *drv);
 };
 
+/* The CAD wait both drivers share. CAD takes about two symbols; the flags are polled every
+ * quarter symbol for up to eight symbols plus 20 ms instead of returning to the loop, since the
+ * caller decides to send right after. flags(drv) reads the chip's: 1 activity seen, 0 done and
+ * quiet, LW_ERR_AGAIN not done yet, another negative value a bus fault (returned at once).
+ * Returns 1, 0, the bus fault, or LW_ERR_IO when CAD never finished (logged, rate-limited). */
+int lw_chip_cad_wait(struct lw_chip_bus *bus, const struct lw_radio_settings *s, const char *chip,
+                     int (*flags)(void *drv), void *drv);
+
 extern const struct lw_chip_driver lw_sx127x_driver;
 extern const struct lw_chip_driver lw_sx126x_driver;
 

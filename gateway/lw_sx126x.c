@@ -416,6 +416,20 @@ static int sx_transmit(void *drv, const uint8_t *buf, size_t len, uint32_t *airt
     return LW_OK;
 }
 
+/* For lw_chip_cad_wait: 1 activity, 0 quiet, LW_ERR_AGAIN while CAD runs. */
+static int cad_flags(void *drv)
+{
+    struct sx126x *c = drv;
+    uint8_t b[2];
+    int rc = get(c, LW_SX126X_CMD_GET_IRQ_STATUS, b, 2);
+    if (rc != LW_OK)
+        return rc;
+    uint16_t irq = (uint16_t)(b[0] << 8 | b[1]);
+    if (!(irq & LW_SX126X_IRQ_CAD_DONE))
+        return LW_ERR_AGAIN;
+    return (irq & LW_SX126X_IRQ_CAD_DETECTED) ? 1 : 0;
+}
+
 static int sx_cad(void *drv)
 {
     struct sx126x *c = drv;
@@ -423,7 +437,6 @@ static int sx_cad(void *drv)
         return 1;
     /* Detection peaks per spreading factor from Semtech's CAD application note (AN1200.48). */
     static const uint8_t peak[] = {22, 22, 22, 22, 22, 22, 22, 22, 24, 25, 26, 30};
-    uint8_t b[2];
     int rc;
     if ((rc = CMD(c, LW_SX126X_CMD_SET_STANDBY, LW_SX126X_STANDBY_RC)) != LW_OK ||
         (rc = CMD(c, LW_SX126X_CMD_CLEAR_IRQ_STATUS, 0x01, 0x80)) != LW_OK ||
@@ -431,22 +444,8 @@ static int sx_cad(void *drv)
                   LW_SX126X_CAD_DET_MIN, LW_SX126X_CAD_EXIT_STDBY, 0, 0, 0)) != LW_OK ||
         (rc = CMD(c, LW_SX126X_CMD_SET_CAD)) != LW_OK)
         return rc;
-    uint64_t sym_us = ((uint64_t)1 << c->s.sf) * 1000000u / c->s.bw_hz;
-    uint64_t start = lw_chip_bus_now_us(c->bus), limit = 8 * sym_us + 20000;
-    int result = LW_ERR_IO;
-    while (lw_chip_bus_now_us(c->bus) - start < limit) {
-        lw_chip_bus_delay_us(c->bus, (uint32_t)(sym_us / 4 + 100));
-        if ((rc = get(c, LW_SX126X_CMD_GET_IRQ_STATUS, b, 2)) != LW_OK)
-            return rc;
-        uint16_t irq = (uint16_t)(b[0] << 8 | b[1]);
-        if (irq & LW_SX126X_IRQ_CAD_DONE) {
-            result = (irq & LW_SX126X_IRQ_CAD_DETECTED) ? 1 : 0;
-            break;
-        }
-    }
-    if (result == LW_ERR_IO)
-        lw_log_rl(LW_LOG_WARNING, "radio sx126x: CAD did not finish within %llu ms",
-                  (unsigned long long)(limit / 1000));
+    /* Clear and listen again whatever CAD gave (after a bus fault this fails too). */
+    int result = lw_chip_cad_wait(c->bus, &c->s, "sx126x", cad_flags, c);
     if ((rc = CMD(c, LW_SX126X_CMD_CLEAR_IRQ_STATUS, 0x01, 0x80)) != LW_OK ||
         (rc = start_rx(c)) != LW_OK)
         return rc;

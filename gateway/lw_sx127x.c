@@ -366,6 +366,19 @@ static int sx_transmit(void *drv, const uint8_t *buf, size_t len, uint32_t *airt
     return LW_OK;
 }
 
+/* For lw_chip_cad_wait: 1 activity, 0 quiet, LW_ERR_AGAIN while CAD runs. */
+static int cad_flags(void *drv)
+{
+    struct sx127x *c = drv;
+    uint8_t flags = 0;
+    int rc = rd(c, LW_SX127X_REG_IRQFLAGS, &flags);
+    if (rc != LW_OK)
+        return rc;
+    if (!(flags & LW_SX127X_IRQ_CADDONE))
+        return LW_ERR_AGAIN;
+    return (flags & LW_SX127X_IRQ_CADDETECTED) ? 1 : 0;
+}
+
 static int sx_cad(void *drv)
 {
     struct sx127x *c = drv;
@@ -378,24 +391,8 @@ static int sx_cad(void *drv)
         (rc = wr(c, LW_SX127X_REG_DIOMAPPING1, LW_SX127X_DIO0_CADDONE)) != LW_OK ||
         (rc = set_mode(c, LW_SX127X_MODE_CAD)) != LW_OK)
         return rc;
-    /* CAD takes about two symbols; poll its flag rather than return to the loop, since the
-     * caller decides to send right after. */
-    uint64_t sym_us = ((uint64_t)1 << c->s.sf) * 1000000u / c->s.bw_hz;
-    uint64_t start = lw_chip_bus_now_us(c->bus), limit = 8 * sym_us + 20000;
-    uint8_t flags = 0;
-    int result = LW_ERR_IO;
-    while (lw_chip_bus_now_us(c->bus) - start < limit) {
-        lw_chip_bus_delay_us(c->bus, (uint32_t)(sym_us / 4 + 100));
-        if ((rc = rd(c, LW_SX127X_REG_IRQFLAGS, &flags)) != LW_OK)
-            return rc;
-        if (flags & LW_SX127X_IRQ_CADDONE) {
-            result = (flags & LW_SX127X_IRQ_CADDETECTED) ? 1 : 0;
-            break;
-        }
-    }
-    if (result == LW_ERR_IO)
-        lw_log_rl(LW_LOG_WARNING, "radio sx127x: CAD did not finish within %llu ms",
-                  (unsigned long long)(limit / 1000));
+    /* Clear and listen again whatever CAD gave (after a bus fault this fails too). */
+    int result = lw_chip_cad_wait(c->bus, &c->s, "sx127x", cad_flags, c);
     if ((rc = wr(c, LW_SX127X_REG_IRQFLAGS, LW_SX127X_IRQ_CADDONE | LW_SX127X_IRQ_CADDETECTED)) !=
             LW_OK ||
         (rc = start_rx(c)) != LW_OK)
