@@ -87,20 +87,32 @@ int lw_alertdb_state(struct lw_store *s, int64_t alert, char *state, size_t cap)
 }
 
 int lw_alertdb_each_open(struct lw_store *s,
-                         void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node,
-                                    int64_t raised_ms, unsigned tier, bool acked),
-                         void *arg)
+                         void (*fn)(void *arg, const struct lw_alertdb_open *a), void *arg)
 {
     sqlite3_stmt *q;
+    /* The journal index (alert, id) keeps the two look-ups per alert short. */
     if (prep(s,
-             "SELECT id, rule, node, raised_ms, tier, acked_ms IS NOT NULL FROM alerts "
-             "WHERE state = 'raised' AND test = 0 ORDER BY id",
+             "SELECT a.id, a.rule, a.node, a.raised_ms, a.tier, a.acked_ms IS NOT NULL, "
+             "(SELECT max(ts_ms) FROM alert_journal j WHERE j.alert = a.id AND j.tier = a.tier "
+             "AND j.event IN ('notified', 'escalated')), "
+             "(SELECT max(ts_ms) FROM alert_journal j WHERE j.alert = a.id "
+             "AND j.event IN ('notified', 'escalated', 'reminded')) "
+             "FROM alerts a WHERE a.state = 'raised' AND a.test = 0 ORDER BY a.id",
              &q) != LW_OK)
         return LW_ERR_DB;
-    while (sqlite3_step(q) == SQLITE_ROW)
-        fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
-           (uint16_t)sqlite3_column_int(q, 2), sqlite3_column_int64(q, 3),
-           (unsigned)sqlite3_column_int(q, 4), sqlite3_column_int(q, 5) != 0);
+    while (sqlite3_step(q) == SQLITE_ROW) {
+        struct lw_alertdb_open a = {
+            .id = sqlite3_column_int64(q, 0),
+            .rule = (const char *)sqlite3_column_text(q, 1),
+            .node = (uint16_t)sqlite3_column_int(q, 2),
+            .raised_ms = sqlite3_column_int64(q, 3),
+            .tier = (unsigned)sqlite3_column_int(q, 4),
+            .acked = sqlite3_column_int(q, 5) != 0,
+            .told_ms = sqlite3_column_int64(q, 6), /* NULL reads as 0 */
+            .reminded_ms = sqlite3_column_int64(q, 7),
+        };
+        fn(arg, &a);
+    }
     sqlite3_finalize(q);
     return LW_OK;
 }

@@ -18,11 +18,20 @@ int lw_alertdb_update(struct lw_store *s, int64_t alert, unsigned tier, const ch
                       int64_t acked_ms);
 /* The alert's state ("raised", "cleared", "closed") into state; LW_ERR_UNKNOWN_NODE if none. */
 int lw_alertdb_state(struct lw_store *s, int64_t alert, char *state, size_t cap);
-/* Open alerts (state raised) with their tier and acknowledgement, oldest first. */
+/* An open alert (state raised) as start-up finds it. */
+struct lw_alertdb_open {
+    int64_t id;
+    const char *rule;
+    uint16_t node;
+    int64_t raised_ms;
+    unsigned tier;
+    bool acked;
+    int64_t told_ms;     /* journal time its current tier was told (0: never) */
+    int64_t reminded_ms; /* journal time of the last notice, escalation or reminder (0: none) */
+};
+/* Open alerts with their tier, acknowledgement and duty times, oldest first. */
 int lw_alertdb_each_open(struct lw_store *s,
-                         void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node,
-                                    int64_t raised_ms, unsigned tier, bool acked),
-                         void *arg);
+                         void (*fn)(void *arg, const struct lw_alertdb_open *a), void *arg);
 /* Alerts as JSON for the CLI: open ones, or with all the latest limit of any state. */
 cJSON *lw_alertdb_list(struct lw_store *s, bool all, int limit);
 

@@ -220,20 +220,29 @@ void lw_duty_raised(struct lw_duty *d, const struct lw_duty_alert *a, const char
     tell(d, e, 1, mono_ms);
 }
 
-void lw_duty_restore(struct lw_duty *d, const struct lw_duty_alert *a, const char *payload,
-                     unsigned tier, bool acked, int64_t mono_ms, int64_t wall_ms)
+/* How long ago (wall clock) since, within [0, cap]: 0 when unknown or in the future. */
+static int64_t spent(int64_t since, int64_t wall, uint64_t cap)
 {
-    (void)wall_ms;
+    if (since <= 0 || wall <= since)
+        return 0;
+    return wall - since < (int64_t)cap ? wall - since : (int64_t)cap;
+}
+
+void lw_duty_restore(struct lw_duty *d, const struct lw_duty_alert *a, const char *payload,
+                     const struct lw_duty_resume *r, int64_t mono_ms, int64_t wall_ms)
+{
     struct entry *e = add(d, a, payload);
     if (!e)
         return;
-    e->acked = acked;
-    e->tier = tier ? tier : 1;
+    e->acked = r->acked;
+    e->tier = r->tier ? r->tier : 1;
     e->told = (2u << e->tier) - 2; /* tiers 1..tier were told before the restart */
-    /* The timers start again: a restart gives the current tier its full time, never less. */
-    e->tier_since = mono_ms;
-    e->next_remind = d->remind_ms ? mono_ms + (int64_t)d->remind_ms : INT64_MAX;
-    e->held = !acked && silenced_by(d, a) != NULL;
+    /* The monotonic clock started again with the process: carry over the time spent. */
+    e->tier_since = mono_ms - spent(r->told_ms, wall_ms, d->escalate_ms);
+    e->next_remind = d->remind_ms ? mono_ms + (int64_t)d->remind_ms -
+                                        spent(r->reminded_ms, wall_ms, d->remind_ms)
+                                  : INT64_MAX;
+    e->held = !r->acked && silenced_by(d, a) != NULL;
 }
 
 void lw_duty_resolved(struct lw_duty *d, int64_t id, const char *payload)

@@ -62,9 +62,19 @@ void lw_duty_set_config(struct lw_duty *d, const struct lw_config *cfg);
  * mono_ms: monotonic clock; wall_ms: wall clock. */
 void lw_duty_raised(struct lw_duty *d, const struct lw_duty_alert *a, const char *payload,
                     int64_t mono_ms, int64_t wall_ms);
-/* An open alert found at start-up: resume at its stored tier (acked: no more escalation). */
+/* An open alert found at start-up, as the store had it. */
+struct lw_duty_resume {
+    unsigned tier;       /* the tier told last (0 or 1: the first) */
+    bool acked;          /* acknowledged: no more escalation or reminders */
+    int64_t told_ms;     /* wall clock: when that tier was told (0: unknown) */
+    int64_t reminded_ms; /* wall clock: the last notice or reminder (0: unknown) */
+};
+/* Resume an open alert at its stored tier. The time already spent at that tier before the
+ * restart counts: an escalation that fell due while the gateway was down happens at the first
+ * tick. A wall clock behind the stored times (no RTC, not yet synchronised) gives the tier its
+ * full time again, never less than that. */
 void lw_duty_restore(struct lw_duty *d, const struct lw_duty_alert *a, const char *payload,
-                     unsigned tier, bool acked, int64_t mono_ms, int64_t wall_ms);
+                     const struct lw_duty_resume *r, int64_t mono_ms, int64_t wall_ms);
 /* The alert was cleared or closed (payload: that message): everyone told gets it; forgotten. */
 void lw_duty_resolved(struct lw_duty *d, int64_t id, const char *payload);
 

@@ -1154,24 +1154,29 @@ static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *nod
 }
 
 /* An open alert found at start-up: its duty state resumes at the stored tier. */
-static void restore_duty(void *arg, int64_t id, const char *rule_name, uint16_t addr,
-                         int64_t raised_ms, unsigned tier, bool acked)
+static void restore_duty(void *arg, const struct lw_alertdb_open *o)
 {
     struct lw_gateway *g = arg;
-    struct lw_node *n = lw_registry_find(g->reg, addr);
+    struct lw_node *n = lw_registry_find(g->reg, o->node);
     for (size_t i = 0; n && i < g->cfg->n_rules; i++) {
         const struct lw_rule_conf *rule = &g->cfg->rules[i];
-        if (strcmp(rule->name, rule_name) != 0)
+        if (strcmp(rule->name, o->rule) != 0)
             continue;
-        struct lw_alert_info info = {.id = id, .site = g->cfg->site, .rule = rule,
+        struct lw_alert_info info = {.id = o->id, .site = g->cfg->site, .rule = rule,
                                      .node = n->conf, .state = LW_ALERT_RAISED,
-                                     .raised_ms = raised_ms, .t_ms = raised_ms};
+                                     .raised_ms = o->raised_ms, .t_ms = o->raised_ms};
         char *json = lw_alert_json(&info);
         struct lw_duty_alert a;
-        duty_alert_of(n->conf, rule, id, &a);
+        duty_alert_of(n->conf, rule, o->id, &a);
+        /* The journal's times are the wall clock's, except on a simulated medium, whose virtual
+         * clock restarts with the process: there the tier gets its full time again. */
+        struct lw_duty_resume r = {.tier = o->tier, .acked = o->acked};
+        if (!g->medium_clock) {
+            r.told_ms = o->told_ms;
+            r.reminded_ms = o->reminded_ms;
+        }
         if (json)
-            lw_duty_restore(g->duty, &a, json, tier, acked, lw_clock_mono_ms(),
-                            lw_clock_wall_ms());
+            lw_duty_restore(g->duty, &a, json, &r, lw_clock_mono_ms(), lw_clock_wall_ms());
         free(json);
         return;
     }

@@ -202,6 +202,56 @@ static void test_sector_without_worker_goes_to_tier_2(void **state)
     assert_int_equal(tier, 2);
 }
 
+/* After a restart the time already spent at a tier counts (wall clock from the journal);
+ * unknown or future times (clock not yet set) give the tier its full time again. */
+static void test_restore_resumes_the_timers(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t wall = 1800000000000, mono = 1000; /* a new process: small monotonic time */
+    /* Tier 1 told 4 min ago, last reminder 1.5 min ago: escalation in 1 min, reminder in 30 s. */
+    struct lw_duty_alert a = alert(4, "G1", LW_HAZARD_FLOOD);
+    struct lw_duty_resume r = {.tier = 1, .told_ms = wall - 4 * MIN,
+                               .reminded_ms = wall - 3 * MIN / 2};
+    lw_duty_restore(f->d, &a, "{\"id\":4}", &r, mono, wall);
+    assert_int_equal(lw_duty_next_due(f->d), mono + MIN / 2);
+    lw_duty_tick(f->d, mono + MIN / 2, wall + MIN / 2);
+    assert_int_equal(count_prefix("journal 4 reminded wang 1"), 1);
+    assert_int_equal(lw_duty_next_due(f->d), mono + MIN);
+    lw_duty_tick(f->d, mono + MIN, wall + MIN);
+    assert_true(saw("journal 4 escalated room 2 mqtt"));
+
+    /* Tier 2 told an hour ago: the escalation fell due while the gateway was down. */
+    struct lw_duty_alert b = alert(5, "G1", LW_HAZARD_FIRE);
+    struct lw_duty_resume rb = {.tier = 2, .told_ms = wall - 60 * MIN, .reminded_ms = wall - MIN};
+    lw_duty_restore(f->d, &b, "{\"id\":5}", &rb, mono, wall);
+    assert_int_equal(lw_duty_next_due(f->d), mono);
+    lw_duty_tick(f->d, mono, wall);
+    assert_true(saw("journal 5 escalated office 3 mqtt"));
+
+    /* The wall clock is behind the journal (no RTC yet), or the times are unknown: full time. */
+    struct lw_duty_alert c = alert(6, "G2", LW_HAZARD_GAS);
+    struct lw_duty_resume rc = {.tier = 1, .told_ms = wall + 10 * MIN, .reminded_ms = wall + MIN};
+    lw_duty_restore(f->d, &c, "{\"id\":6}", &rc, mono, wall);
+    struct lw_duty_alert e = alert(7, "G2", LW_HAZARD_GAS);
+    struct lw_duty_resume re = {.tier = 1};
+    lw_duty_restore(f->d, &e, "{\"id\":7}", &re, mono, wall);
+    R.n = 0;
+    lw_duty_tick(f->d, mono + 2 * MIN - 1, wall);
+    assert_int_equal(count_prefix("journal 6 "), 0);
+    assert_int_equal(count_prefix("journal 7 "), 0);
+    lw_duty_tick(f->d, mono + 5 * MIN, wall);
+    assert_true(saw("journal 6 escalated room 2 mqtt"));
+    assert_true(saw("journal 7 escalated room 2 mqtt"));
+
+    /* Acknowledged before the restart: nothing more, whatever the times. */
+    struct lw_duty_alert g = alert(8, "G1", LW_HAZARD_FLOOD);
+    struct lw_duty_resume rg = {.tier = 1, .acked = true, .told_ms = wall - 60 * MIN};
+    lw_duty_restore(f->d, &g, "{\"id\":8}", &rg, mono, wall);
+    R.n = 0;
+    lw_duty_tick(f->d, mono + 60 * MIN, wall + 60 * MIN);
+    assert_int_equal(count_prefix("journal 8 "), 0);
+}
+
 static void test_silences(void **state)
 {
     struct fixture *f = *state;
@@ -294,6 +344,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_ack_stops_escalation_and_is_told, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sector_without_worker_goes_to_tier_2, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_resumes_the_timers, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
         cmocka_unit_test(test_commands),
     };

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Escalation across a crash: the time an alert has already waited at its tier counts after the
+# daemon is killed (SIGKILL) and restarted. An alert whose tier 1 was told 3 s before the kill
+# goes up to tier 2 when its 10 s are over, not 10 s after the restart; a tier 2 whose time ran
+# out while the daemon was down goes up to tier 3 as soon as the daemon is back. No roster: the
+# tier topics escalate on the timer, as people who do not answer would.
+. "$(dirname "$0")/common.sh"
+
+lw_start_broker "$WORK"
+lw_one_node_conf rst <<EOF
+[gateway]
+clock_check = none
+[alerts]
+escalate_after = 10s
+remind_every = 1h
+[rule:deep]
+metric = water_mm
+threshold = 100
+clear = 50
+persistence = 0s
+level = red
+EOF
+start() {
+  lw_start_daemon "$WORK/lorawatchd.conf"
+  lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon not connected"
+}
+crash() {
+  kill -KILL "$LW_DAEMON_PID"
+  wait "$LW_DAEMON_PID" 2>/dev/null || true
+}
+now_ms() { date +%s%3N; }
+q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
+# told TIER: journal time (ms) at which TIER was told about alert 1, empty while it was not.
+told() {
+  q "SELECT min(ts_ms) FROM alert_journal WHERE alert = 1 AND tier = $1
+     AND event IN ('notified', 'escalated')"
+}
+
+start
+lw_n1_send --set water_mm=150
+lw_wait_for 10 sh -c "[ -n \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \
+  \"SELECT 1 FROM alert_journal WHERE alert = 1 AND event = 'notified' AND tier = 1\")\" ]" ||
+  fail "tier 1 was not told"
+t1=$(told 1)
+
+# Killed 3 s into tier 1's 10 s, back 1 s later: 6 s are left, not 10.
+sleep 3
+crash
+sleep 1
+restart=$(now_ms)
+start
+lw_wait_for 20 sh -c "[ -n \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \
+  \"SELECT 1 FROM alert_journal WHERE alert = 1 AND event = 'escalated' AND tier = 2\")\" ]" ||
+  fail "no escalation to tier 2 after the restart"
+t2=$(told 2)
+waited=$((t2 - t1)) after_restart=$((t2 - restart))
+# Full time again after the restart would be at least restart + 10 s (t1 + 14 s).
+[ "$waited" -ge 9900 ] || fail "tier 2 told after ${waited} ms at tier 1, before its 10 s"
+[ "$after_restart" -lt 9000 ] ||
+  fail "tier 2 told ${after_restart} ms after the restart (${waited} ms at tier 1): the time before the crash was lost"
+pass "tier 2 told after ${waited} ms at tier 1, ${after_restart} ms after the restart"
+
+# Killed again, and down past tier 2's 10 s: tier 3 is told as soon as the daemon is back.
+crash
+while [ $(( $(now_ms) - t2 )) -lt 11000 ]; do sleep 0.2; done
+restart=$(now_ms)
+start
+lw_wait_for 10 sh -c "[ -n \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \
+  \"SELECT 1 FROM alert_journal WHERE alert = 1 AND event = 'escalated' AND tier = 3\")\" ]" ||
+  fail "no escalation to tier 3 after the restart"
+t3=$(told 3)
+after_restart=$((t3 - restart))
+[ "$after_restart" -lt 5000 ] ||
+  fail "tier 3 told ${after_restart} ms after the restart, though its time had run out while down"
+[ "$(q "SELECT count(*) FROM alert_journal WHERE alert = 1 AND event = 'escalated' AND tier = 3")" -eq 1 ] ||
+  fail "tier 3 told more than once"
+[ "$(q "SELECT count(*) FROM alerts WHERE state = 'raised'")" -eq 1 ] || fail "alert raised twice"
+pass "tier 3 told ${after_restart} ms after the restart (tier 2's time ran out while down)"
+lw_stop_daemon
