@@ -107,12 +107,17 @@ static void written(uv_write_t *req, int status)
     free(w);
     if (status < 0 || close_after) {
         client_close(cl);
-    } else if (!cl->closing && uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe) == 0) {
-        /* Replies drained: answer what already sits in the buffer (several requests may have
-         * come in one write), then read again. */
-        if (drain(cl))
-            uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, on_read);
+        return;
     }
+    if (cl->closing)
+        return;
+    /* A client taking its replies is not idle (one that never reads stalls its writes and still
+     * times out). */
+    uv_timer_start(&cl->idle, on_idle, IDLE_TIMEOUT_MS, 0);
+    /* Replies drained: answer what already sits in the buffer (several requests may have come in
+     * one write), then read again. */
+    if (uv_stream_get_write_queue_size((uv_stream_t *)&cl->pipe) == 0 && drain(cl))
+        uv_read_start((uv_stream_t *)&cl->pipe, alloc_cb, on_read);
 }
 
 static void send_reply(struct client *cl, const char *json, bool close_after)

@@ -159,7 +159,8 @@ static void replay_outbox_row(void *arg, int64_t seq, const char *topic, const c
     if (!lw_mqtt_tag_pending(g->mqtt, seq))
         rc = lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, seq);
     /* With the client, or disconnected (the next connection replays every row): handed over.
-     * From the first other failure on, rows are tried again at the next commit. */
+     * From the first other failure on, rows are tried again at the next commit. Later rows still
+     * go now: one row the client refuses must not hold back every alert after it. */
     if (rc != LW_OK && rc != LW_ERR_AGAIN)
         g->handover_failed = true;
     if (!g->handover_failed && seq > g->outbox_handed)
@@ -170,8 +171,11 @@ static void on_mqtt_connected(void *arg)
 {
     struct lw_gateway *g = arg;
     publish_status(g);
-    /* Whatever the broker has not acknowledged yet, including from before a restart. */
+    /* Whatever the broker has not acknowledged yet, including from before a restart. The mark
+     * starts again from nothing, so a row this replay cannot hand over is retried at the next
+     * commit even if the mark had passed it while disconnected. */
     g->handover_failed = false;
+    g->outbox_handed = 0;
     lw_store_each_outbox(g->store, 0, replay_outbox_row, g);
 }
 
