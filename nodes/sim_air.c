@@ -111,6 +111,11 @@ static bool sending(const struct sim_air *a, uint32_t x, uint64_t from, uint64_t
     return false;
 }
 
+bool sim_air_sending(const struct sim_air *a, uint32_t x, uint64_t t_us)
+{
+    return a && sending(a, x, t_us, t_us + 1);
+}
+
 uint32_t sim_air_transmit(struct sim_air *a, uint32_t tx, uint32_t channel, uint64_t t_us,
                           const uint8_t *frame, size_t len)
 {

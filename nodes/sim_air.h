@@ -52,6 +52,8 @@ void sim_air_set_down(struct sim_air *a, uint32_t x, bool down);
  * or 0 when it was not sent (endpoint down, bad argument, or tx is still transmitting). */
 uint32_t sim_air_transmit(struct sim_air *a, uint32_t tx, uint32_t channel, uint64_t t_us,
                           const uint8_t *frame, size_t len);
+/* Is endpoint x still transmitting at t_us (its radio cannot start another frame)? */
+bool sim_air_sending(const struct sim_air *a, uint32_t x, uint64_t t_us);
 /* Listen before talk: does endpoint x hear anything on channel at t_us (or is it sending)? */
 bool sim_air_busy(const struct sim_air *a, uint32_t x, uint32_t channel, uint64_t t_us);
 /* End of the earliest transmission still in the air, or UINT64_MAX. */

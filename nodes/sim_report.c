@@ -59,7 +59,7 @@ void sim_report_print(const struct sim_stats *st, FILE *out)
                 "lorawatch-sim: mesh: %llu/%llu uplinks delivered (%.1f %%), alarms %llu/%llu "
                 "delivered (%llu acknowledged), alarm latency median %.0f ms p99 %.0f ms; "
                 "%llu forwarded, %llu cancelled, %llu extra copies; lost: %llu collision, %llu "
-                "link, %llu half-duplex; channel use",
+                "link, %llu half-duplex, %llu not sent (radio busy); channel use",
                 (unsigned long long)m->delivered, (unsigned long long)m->sent,
                 m->sent ? 100.0 * (double)m->delivered / (double)m->sent : 0.0,
                 (unsigned long long)m->alarms_delivered, (unsigned long long)m->alarms,
@@ -67,7 +67,7 @@ void sim_report_print(const struct sim_stats *st, FILE *out)
                 m->alarm_latency_p99_ms, (unsigned long long)m->forwarded,
                 (unsigned long long)m->cancelled, (unsigned long long)m->copies,
                 (unsigned long long)m->lost_collision, (unsigned long long)m->lost_link,
-                (unsigned long long)m->lost_busy);
+                (unsigned long long)m->lost_busy, (unsigned long long)m->tx_busy);
         for (uint32_t c = 0; c < m->channels && c < 16; c++)
             fprintf(out, " %.2f %%", 100.0 * m->utilisation[c]);
         fputc('\n', out);
@@ -128,6 +128,7 @@ char *sim_report_json(const struct sim_stats *st)
         cJSON_AddNumberToObject(o, "lost_collision", (double)m->lost_collision);
         cJSON_AddNumberToObject(o, "lost_half_duplex", (double)m->lost_busy);
         cJSON_AddNumberToObject(o, "lost_weak", (double)m->lost_weak);
+        cJSON_AddNumberToObject(o, "not_sent_radio_busy", (double)m->tx_busy);
         cJSON *u = cJSON_AddArrayToObject(o, "channel_utilisation");
         for (uint32_t c = 0; u && c < m->channels && c < 16; c++)
             cJSON_AddItemToArray(u, cJSON_CreateNumber(m->utilisation[c]));

@@ -274,8 +274,9 @@ static void report_node(struct run *r, struct run_node *rn)
         r->st->mesh_st.alarms++;
     }
     int rc = lw_node_report(&rn->node, &rd, alarm);
-    /* LW_ERR_IO, LW_ERR_AGAIN: the send failed (a loopback socket full for a moment under load);
-     * the frame is lost like one lost on the air, and the node goes on. */
+    /* LW_ERR_IO: the node's radio is dark (a failed relay) or the loopback socket failed;
+     * LW_ERR_AGAIN: its radio was still sending a forward. The frame is lost like one lost on
+     * the air, and the node goes on. */
     if (rc < 0 && rc != LW_ERR_IO && rc != LW_ERR_AGAIN) {
         /* The node cannot go on (counter exhausted, bad reading): stop it, fail the run. */
         rn->done = rn->stopped = true;
@@ -353,7 +354,8 @@ static void join_start(struct run *r, struct run_node *rn)
 
     rn->join_at = UINT64_MAX;
     rc = lw_node_join_start(&rn->node);
-    if (rc >= 0 || rc == LW_ERR_IO) { /* LW_ERR_IO: the send failed; the retry will come */
+    /* LW_ERR_IO, LW_ERR_AGAIN: the request was not sent (see report_node); the retry will come */
+    if (rc >= 0 || rc == LW_ERR_IO || rc == LW_ERR_AGAIN) {
         if (r->failure)
             node_fail(r, rn, r->failure, "%s", r->err); /* the state file could not be written */
         else
@@ -387,7 +389,7 @@ static void poll_node(struct run *r, struct run_node *rn)
     }
     if (lw_node_join_attempts(&rn->node) != before)
         note_join_request(r, rn);
-    if (rc < 0 && rc != LW_ERR_IO)
+    if (rc < 0 && rc != LW_ERR_IO && rc != LW_ERR_AGAIN) /* a lost send: see report_node */
         node_fail(r, rn, rc, "node %s: %s", rn->sn->name, lw_strerror(rc));
     else if (lw_node_join_failed(&rn->node))
         node_fail(r, rn, LW_ERR_STATE,
@@ -518,9 +520,15 @@ static int air_send(struct run *r, struct run_node *rn, const uint8_t *frame, si
     if (rn->dark)
         return LW_ERR_IO;
     rn->channel = (uint32_t)sim_prng_below(&rn->prng, sim_air_channels(r->air));
+    if (sim_air_sending(r->air, ep_of(r, rn), r->vnow * 1000)) {
+        /* Half duplex: still sending the previous frame (a forward). Counted apart from the
+         * air's losses, since the frame never went out. */
+        r->st->mesh_st.tx_busy++;
+        return LW_ERR_AGAIN;
+    }
     uint32_t toa = sim_air_transmit(r->air, ep_of(r, rn), ch, r->vnow * 1000, frame, len);
     if (toa == 0)
-        return LW_ERR_AGAIN; /* still sending the previous frame */
+        return LW_ERR_NOMEM; /* the arguments are ours and checked: only memory can fail */
     r->st->airtime_us += toa;
     if (lw_frame_peek(frame, len, &h) != LW_OK)
         return LW_OK;

@@ -58,6 +58,7 @@ struct sim_mesh_stats {
     uint64_t routine_sent, routine_delivered; /* DATA frames */
     uint64_t transmissions, forwarded, cancelled;
     uint64_t lost_link, lost_collision, lost_busy, lost_weak;
+    uint64_t tx_busy; /* own frames not sent: the node's radio was still sending (a forward) */
     uint32_t channels;
     double utilisation[16]; /* share of the virtual time each channel carried a frame */
 };

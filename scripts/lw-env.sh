@@ -58,9 +58,15 @@ lw_tcp_listening() {
   [ -n "$(ss -H -ltn "sport = :$1" 2>/dev/null)" ]
 }
 
+# lw_pid_listening PID PORT: process PID itself listens on that loopback TCP port (not another
+# process that took the port meanwhile).
+lw_pid_listening() {
+  ss -H -ltnp "sport = :$2" 2>/dev/null | grep -q "pid=$1,"
+}
+
 # lw_start_broker DIR: private mosquitto on a free loopback port; sets LW_MQTT_PORT.
 lw_start_broker() {
-  local dir=$1 attempt
+  local dir=$1 attempt i
   # A port found free can be taken by another process before mosquitto binds it: try another.
   for attempt in 1 2 3; do
     LW_MQTT_PORT=$(lw_free_port tcp)
@@ -71,9 +77,12 @@ persistence false
 log_dest stderr
 EOC
     lw_spawn broker "$dir/mosquitto.log" mosquitto -c "$dir/mosquitto.conf"
-    if lw_wait_for 10 lw_tcp_listening "$LW_MQTT_PORT"; then
-      return 0
-    fi
+    # Up when this mosquitto listens; given up on as soon as it has exited (port taken).
+    for i in $(seq 1 100); do
+      lw_pid_listening "$LW_PID_broker" "$LW_MQTT_PORT" && return 0
+      kill -0 "$LW_PID_broker" 2>/dev/null || break
+      sleep 0.1
+    done
     grep -q 'Address already in use' "$dir/mosquitto.log" || break
     echo "mosquitto: port $LW_MQTT_PORT taken meanwhile (attempt $attempt), trying another" >&2
   done

@@ -10,11 +10,14 @@
 
 # The broker queues every message of the flood (its default drops QoS 1 messages beyond 1000
 # queued for a slow client), so each command reaches the daemon and each reply the subscriber.
+# It logs subscriptions, so the test knows when the reply subscriber is in place.
 LW_MQTT_PORT=$(lw_free_port tcp)
 printf 'listener %s 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\nmax_inflight_messages 0\n' \
   "$LW_MQTT_PORT" >"$WORK/mosquitto.conf"
+printf 'log_dest stderr\nlog_type error\nlog_type warning\nlog_type notice\nlog_type information\nlog_type subscribe\n' \
+  >>"$WORK/mosquitto.conf"
 lw_spawn broker "$WORK/mosquitto.log" mosquitto -c "$WORK/mosquitto.conf"
-lw_wait_for 10 lw_tcp_listening "$LW_MQTT_PORT" || fail "mosquitto did not start"
+lw_wait_for 10 lw_pid_listening "$LW_PID_broker" "$LW_MQTT_PORT" || fail "mosquitto did not start"
 atk_start cmdf <<EOF
 [rule:deep]
 metric = water_mm
@@ -31,7 +34,8 @@ lw_spawn replies "$WORK/replies.mqtt" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PO
 lw_n1_send --set water_mm=150
 lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' 'SELECT count(*) FROM alerts') -eq 1 ]" ||
   fail "alert not raised"
-sleep 1
+# Replies are not retained: the subscriber must be in place before the first command.
+lw_wait_for 10 grep -qF 'lorawatch/cmdf/reply/#' "$WORK/mosquitto.log" || fail "reply subscriber not subscribed"
 
 # pub USER: publish stdin's lines, one message each, on USER's command topic.
 pub() { mosquitto_pub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -t "lorawatch/cmdf/command/$1" -l; }

@@ -20,7 +20,14 @@ atk_fresh_metrics() {
 }
 
 atk_rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status"; }
-atk_fds() { ls "/proc/$1/fd" | wc -l; }
+# Open files, less the metrics file's temporary copy (it is open for a moment every second).
+atk_fds() {
+  local f n=0
+  for f in /proc/"$1"/fd/*; do
+    case $(readlink "$f" 2>/dev/null) in *metrics.prom.*) ;; *) n=$((n + 1)) ;; esac
+  done
+  echo $n
+}
 atk_cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # atk_log_bound WHAT SECONDS: log lines a rate-limited call site may write in SECONDS (5 per
