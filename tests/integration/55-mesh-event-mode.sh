@@ -36,11 +36,21 @@ sleep 1
 gaps() {
   q "SELECT (ts_ms - lag(ts_ms) OVER (ORDER BY ts_ms)) / 1000 FROM readings WHERE node = $1" | sed '/^$/d'
 }
-for n in 3841 3842; do
+# Gaps between a node's DATA frames as it sent them (the simulator's log, virtual seconds): after
+# event mode ends its frames may all collide with another node's at the gateway (the schedule
+# depends on when the command arrived), so the end is checked at the sender.
+sent_gaps() {
+  awk -v n="$1" '$2 == n && $4 == "DATA" {
+    split(substr($1, 2), t, ":"); s = t[1] * 3600 + t[2] * 60 + t[3]
+    if (p != "") printf "%d\n", s - p
+    p = s }' "$WORK/sim.log"
+}
+for nn in 3841:b7-garage 3842:b7-entrance; do
+  n=${nn%%:*} name=${nn#*:}
   fast=$(gaps $n | awk '$1 <= 20' | wc -l)
   [ "$fast" -ge 10 ] || fail "node $n: only $fast readings 15 s apart: $(gaps $n | tr '\n' ' ')"
-  last=$(gaps $n | tail -n 3 | awk '$1 < 50' | wc -l)
-  [ "$last" -eq 0 ] || fail "node $n still fast at the end: $(gaps $n | tail -n 3 | tr '\n' ' ')"
+  last=$(sent_gaps "$name" | tail -n 3 | awk '$1 < 50' | wc -l)
+  [ "$last" -eq 0 ] || fail "$name still fast at the end: $(sent_gaps "$name" | tail -n 3 | tr '\n' ' ')"
 done
 pass "block 7 (one node behind a relay) reported every 15 s in event mode, every minute after"
 [ "$(gaps 3873 | awk '$1 < 50' | wc -l)" -eq 0 ] || fail "block 8 changed: $(gaps 3873 | tr '\n' ' ')"
