@@ -86,8 +86,8 @@ int lw_alertdb_state(struct lw_store *s, int64_t alert, char *state, size_t cap)
     return rc;
 }
 
-int lw_alertdb_each_open(struct lw_store *s,
-                         void (*fn)(void *arg, const struct lw_alertdb_open *a), void *arg)
+int lw_alertdb_each_open(struct lw_store *s, void (*fn)(void *arg, const struct lw_alertdb_open *a),
+                         void *arg)
 {
     sqlite3_stmt *q;
     /* The journal index (alert, id) keeps the two look-ups per alert short. */

@@ -210,8 +210,8 @@ static void test_restore_resumes_the_timers(void **state)
     const int64_t wall = 1800000000000, mono = 1000; /* a new process: small monotonic time */
     /* Tier 1 told 4 min ago, last reminder 1.5 min ago: escalation in 1 min, reminder in 30 s. */
     struct lw_duty_alert a = alert(4, "G1", LW_HAZARD_FLOOD);
-    struct lw_duty_resume r = {.tier = 1, .told_ms = wall - 4 * MIN,
-                               .reminded_ms = wall - 3 * MIN / 2};
+    struct lw_duty_resume r = {
+        .tier = 1, .told_ms = wall - 4 * MIN, .reminded_ms = wall - 3 * MIN / 2};
     lw_duty_restore(f->d, &a, "{\"id\":4}", &r, mono, wall);
     assert_int_equal(lw_duty_next_due(f->d), mono + MIN / 2);
     lw_duty_tick(f->d, mono + MIN / 2, wall + MIN / 2);

@@ -19,6 +19,7 @@
 #include "lw_history.h"
 #include "lw_report.h"
 #include "lw_store.h"
+#include "test_support.h"
 
 #define NOW 1751328000000LL /* 2025-07-01T00:00:00Z */
 #define TZ  (8 * 3600000LL) /* UTC+8 */
@@ -145,13 +146,8 @@ static double q1(sqlite3 *db, const char *sql)
 static int db_setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(path, sizeof(path), "%s/lwhist.XXXXXX", base && *base ? base : "/tmp");
-    int fd = mkstemp(path);
-    if (fd < 0)
+    if (lw_test_db_path(path, sizeof(path), "lwhist") != 0)
         return -1;
-    close(fd);
-    unlink(path);
     char err[256];
     struct lw_store *s = lw_store_open(path, 50, err, sizeof(err));
     if (!s)

@@ -18,6 +18,7 @@
 #include "lw_error.h"
 #include "lw_rollup.h"
 #include "lw_store.h"
+#include "test_support.h"
 
 static char path[300];
 static const char *qpath = path; /* the database q1 reads */
@@ -36,14 +37,7 @@ static const char rules[] =
 static int setup(void **state)
 {
     (void)state;
-    const char *base = getenv("TMPDIR");
-    snprintf(path, sizeof(path), "%s/lwrollup.XXXXXX", base && *base ? base : "/tmp");
-    int fd = mkstemp(path);
-    if (fd < 0)
-        return -1;
-    close(fd);
-    unlink(path);
-    return 0;
+    return lw_test_db_path(path, sizeof(path), "lwrollup");
 }
 
 static void remove_db(const char *db)
@@ -383,21 +377,7 @@ static void test_compact_row_keeps_every_column(void **state)
                                "smoke, obscuration, gas_lel_x10, co_ppm, temp_x10, battery_mv, "
                                "flags, mono_ms, time_quality";
     /* A version 1 file with rows of every shape, migrated on open. */
-    exec_rw("CREATE TABLE nodes(address INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, eui TEXT "
-            "NOT NULL, kind TEXT NOT NULL, label TEXT, building TEXT, floor TEXT, unit TEXT, grid "
-            "TEXT, place TEXT, tags TEXT);"
-            "CREATE TABLE readings(node INTEGER NOT NULL, ts_ms INTEGER NOT NULL, fcnt INTEGER NOT "
-            "NULL, type INTEGER NOT NULL, hops INTEGER NOT NULL, rssi_x10 INTEGER, snr_x10 "
-            "INTEGER, water_mm INTEGER, smoke INTEGER, obscuration INTEGER, gas_lel_x10 INTEGER, "
-            "co_ppm INTEGER, temp_x10 INTEGER, battery_mv INTEGER, flags INTEGER, PRIMARY "
-            "KEY(node, ts_ms, fcnt)) WITHOUT ROWID;"
-            "CREATE TABLE alerts(id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL, hazard "
-            "TEXT NOT NULL, level TEXT NOT NULL, node INTEGER NOT NULL, state TEXT NOT NULL, "
-            "raised_ms INTEGER NOT NULL, cleared_ms INTEGER, value REAL, threshold REAL);"
-            "CREATE TABLE alert_journal(id INTEGER PRIMARY KEY, alert INTEGER NOT NULL, ts_ms "
-            "INTEGER NOT NULL, event TEXT NOT NULL, detail TEXT);"
-            "CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, alert INTEGER, topic TEXT "
-            "NOT NULL, payload TEXT NOT NULL, retain INTEGER NOT NULL);"
+    exec_rw(LW_TEST_SCHEMA_V1
             "INSERT INTO readings VALUES(1, 1000, 1, 1, 0, -1000, 50, 42, NULL, NULL, NULL, NULL, "
             "NULL, 3500, NULL);"
             "INSERT INTO readings VALUES(2, 1000, 9, 2, 3, -1370, -175, NULL, 1, 250, 1000, 35, "

@@ -16,6 +16,7 @@
 #include "lw_config.h"
 #include "lw_error.h"
 #include "lw_store.h"
+#include "test_support.h"
 
 static char tmpdir[256];
 static int file_no;
@@ -334,22 +335,7 @@ static void test_v1_database_migrated_keeping_rows(void **state)
     char path[300];
     (void)state;
     new_path(path, sizeof(path));
-    exec_rw(path,
-            "CREATE TABLE nodes(address INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, eui TEXT "
-            "NOT NULL, kind TEXT NOT NULL, label TEXT, building TEXT, floor TEXT, unit TEXT, grid "
-            "TEXT, place TEXT, tags TEXT);"
-            "CREATE TABLE readings(node INTEGER NOT NULL, ts_ms INTEGER NOT NULL, fcnt INTEGER NOT "
-            "NULL, type INTEGER NOT NULL, hops INTEGER NOT NULL, rssi_x10 INTEGER, snr_x10 "
-            "INTEGER, water_mm INTEGER, smoke INTEGER, obscuration INTEGER, gas_lel_x10 INTEGER, "
-            "co_ppm INTEGER, temp_x10 INTEGER, battery_mv INTEGER, flags INTEGER, PRIMARY "
-            "KEY(node, ts_ms, fcnt)) WITHOUT ROWID;"
-            "CREATE TABLE alerts(id INTEGER PRIMARY KEY AUTOINCREMENT, rule TEXT NOT NULL, hazard "
-            "TEXT NOT NULL, level TEXT NOT NULL, node INTEGER NOT NULL, state TEXT NOT NULL, "
-            "raised_ms INTEGER NOT NULL, cleared_ms INTEGER, value REAL, threshold REAL);"
-            "CREATE TABLE alert_journal(id INTEGER PRIMARY KEY, alert INTEGER NOT NULL, ts_ms "
-            "INTEGER NOT NULL, event TEXT NOT NULL, detail TEXT);"
-            "CREATE TABLE outbox(seq INTEGER PRIMARY KEY AUTOINCREMENT, alert INTEGER, topic TEXT "
-            "NOT NULL, payload TEXT NOT NULL, retain INTEGER NOT NULL);"
+    exec_rw(path, LW_TEST_SCHEMA_V1
             "INSERT INTO readings(node, ts_ms, fcnt, type, hops, water_mm) VALUES(7, 1000, 3, 1, "
             "0, 42);"
             "PRAGMA application_id = 1280787522; PRAGMA user_version = 1;");
