@@ -321,6 +321,9 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
     free(json);
 }
 
+static void on_rules_timer(uv_timer_t *timer);
+static void rules_wake_by(struct lw_gateway *g, int64_t due, int64_t rule_ms);
+
 static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct lw_reading *r,
                         int64_t rule_ms, int64_t t)
 {
@@ -337,6 +340,17 @@ static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct
             alert_transition(g, node->conf, lw_rule_for_alert(rule, st, &scratch), st,
                              ev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED, v, t);
         }
+        /* A persistence that began with this reading ends between reports: the tick raises. */
+        rules_wake_by(g, lw_rule_due(rule, st), rule_ms);
+    }
+    /* A frame ends "nothing heard": an open radio-fault alert clears now, not at the next look. */
+    for (size_t i = 0; i < g->cfg->n_rules; i++) {
+        const struct lw_rule_state *gs =
+            g->cfg->rules[i].type == LW_RULE_RADIO_FAULT
+                ? lw_rules_gateway_state(g->rules, g->cfg->rules[i].name)
+                : NULL;
+        if (gs && gs->active)
+            rules_wake_by(g, rule_ms, rule_ms);
     }
 }
 
@@ -362,6 +376,17 @@ static bool behind_silent_relay(struct lw_gateway *g, uint16_t node)
                 return true;
     }
     return false;
+}
+
+/* Bring the rules timer forward to due (rule clock) when it would wake later. */
+static void rules_wake_by(struct lw_gateway *g, int64_t due, int64_t rule_ms)
+{
+    if (g->medium_clock || due == INT64_MAX || uv_is_closing((uv_handle_t *)&g->rules_timer))
+        return;
+    int64_t wait = due - rule_ms < RULES_TICK_MIN_MS ? RULES_TICK_MIN_MS : due - rule_ms;
+    if (!uv_is_active((uv_handle_t *)&g->rules_timer) ||
+        (uint64_t)wait < uv_timer_get_due_in(&g->rules_timer))
+        uv_timer_start(&g->rules_timer, on_rules_timer, (uint64_t)wait, 0);
 }
 
 static void on_rules_timer(uv_timer_t *timer)
@@ -390,8 +415,9 @@ static void on_rules_timer(uv_timer_t *timer)
                                  ev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED, v, t);
             for (size_t k = 0; lw_rule_timed(rule) && k < lw_registry_count(g->reg); k++) {
                 struct lw_node *n = lw_registry_at(g->reg, k);
-                if (!n->rules[i].applies || behind_silent_relay(g, n->conf->address))
-                    continue; /* the relay's one trouble alert speaks for its nodes */
+                if (!n->rules[i].applies ||
+                    (rule->type == LW_RULE_SILENCE && behind_silent_relay(g, n->conf->address)))
+                    continue; /* the relay's one trouble alert speaks for its nodes' silence */
                 if (lw_rule_tick(rule, &n->rules[i], rule_ms, &v) == LW_RULE_RAISE)
                     alert_transition(g, n->conf, rule, &n->rules[i], LW_ALERT_RAISED, v, t);
                 int64_t d = lw_rule_due(rule, &n->rules[i]);
@@ -1691,6 +1717,20 @@ static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
             }
         }
     }
+    /* The gateway's own rules: an open alert of one that is gone is withdrawn the same way. */
+    for (size_t k = 0; k < g->cfg->n_rules; k++) {
+        const struct lw_rule_conf *rule = &g->cfg->rules[k];
+        long j = rule_index(next, rule->name);
+        struct lw_rule_state *st = rule->type == LW_RULE_RADIO_FAULT
+                                       ? lw_rules_gateway_state(g->rules, rule->name)
+                                       : NULL;
+        if (!st || !st->active || (j >= 0 && next->rules[j].type == LW_RULE_RADIO_FAULT))
+            continue;
+        alert_transition(g, lw_rules_gateway_node(g->rules, g->cfg->site), rule, st,
+                         LW_ALERT_CLOSED, 0, t);
+        memset(st, 0, sizeof(*st));
+        closed++;
+    }
     lw_store_commit(g->store);
     lw_store_each_counter(g->store, restore_new_counter, reg);
     lw_registry_free(g->reg);
@@ -1713,6 +1753,11 @@ static void restore_counter(void *arg, uint16_t addr, uint32_t fcnt)
 static void restore_alert(void *arg, int64_t id, const char *rule, uint16_t addr, int64_t raised_ms)
 {
     struct lw_gateway *g = arg;
+    /* The gateway's own rules (radio fault) keep their alert under address 0, in the engine. */
+    long gi = addr == 0 ? rule_index(g->cfg, rule) : -1;
+    if (gi >= 0 && g->cfg->rules[gi].type == LW_RULE_RADIO_FAULT &&
+        lw_rules_gateway_restore(g->rules, rule, id, raised_ms))
+        return;
     struct lw_node *n = lw_registry_find(g->reg, addr);
     for (size_t i = 0; n && i < g->cfg->n_rules; i++)
         if (strcmp(g->cfg->rules[i].name, rule) == 0 &&

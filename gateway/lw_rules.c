@@ -168,6 +168,14 @@ bool lw_rule_statistic(const struct lw_rule_conf *rule, struct lw_rule_state *st
          * counts for the whole gap: an early alarm rather than a late one). The result is the
          * p-th root of E, a concentration again. */
         double x = pow(v > 0 ? v : 0, rule->exponent);
+        if (!st->twa_ms && st->active) {
+            /* An alert restored at start-up: the average it rose on was not kept. Start from the
+             * threshold (or this reading, when higher), so it clears no sooner than an alarm that
+             * had just reached the threshold would. */
+            double thr = pow(rule->threshold > 0 ? rule->threshold : 0, rule->exponent);
+            st->twa = x > thr ? x : thr;
+            st->twa_ms = t_ms;
+        }
         if (st->twa_ms && t_ms > st->twa_ms) {
             double a = exp(-(double)(t_ms - st->twa_ms) / (double)rule->window_ms);
             st->twa = st->twa * a + x * (1 - a);
@@ -191,6 +199,11 @@ bool lw_rule_statistic(const struct lw_rule_conf *rule, struct lw_rule_state *st
     }
     case LW_STAT_RISE: {
         hist_add(rule, h, v, t_ms);
+        /* A slope from two close points is mostly the sensor's noise: three buckets spread over
+         * a quarter of the window at least. */
+        if (h->n < 3 ||
+            (uint64_t)(bucket(h, h->n - 1u)->t_ms - bucket(h, 0)->t_ms) < rule->window_ms / 4)
+            return false;
         double at;
         return hist_fit(h, t_ms, 60000.0, out, &at);
     }
@@ -224,6 +237,7 @@ struct coinc {
 struct gw_rule {
     char rule[LW_NAME_MAX];
     struct lw_rule_state st;
+    bool restored; /* its alert was found open at start-up and no frame was heard since */
 };
 
 /* What a node's rule keeps beyond struct lw_rule_state, allocated only when the rule needs it:
@@ -245,6 +259,7 @@ struct lw_rules {
     struct gw_rule *gw;
     size_t n_gw;
     bool radio_fault;
+    bool heard_frame; /* a frame was accepted (or there is nobody to hear) since the start */
     int64_t heard_ms; /* latest frame from any node, or when watching began */
     struct lw_node_conf gateway;
 };
@@ -401,6 +416,7 @@ static bool coincide(struct lw_rules *e, const struct lw_rule_conf *rule,
 
 void lw_rules_frame(struct lw_rules *e, int64_t now_ms)
 {
+    e->heard_frame = true;
     if (now_ms > e->heard_ms)
         e->heard_ms = now_ms;
 }
@@ -418,7 +434,7 @@ static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_
                                             struct lw_rule_state *st, const struct lw_reading *r,
                                             int64_t now_ms, double *value)
 {
-    double v, s;
+    double v, s = 0;
     if (!lw_metric_value(rule->metric, r, &v))
         return LW_RULE_NONE;
     int64_t t = now_ms;
@@ -435,6 +451,8 @@ static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_
             return LW_RULE_NONE; /* out of memory: the rule cannot be evaluated now */
     }
     struct lw_rule_hist *h = x ? x->hist : NULL;
+    struct lw_sample out[LW_FILTER_HOLD + 1] = {{.t_ms = t, .v = v}};
+    size_t n = 1;
     if (rule->filter == LW_FILTER_FLOODNET) {
         const struct lw_filter_conf fc = {
             .noise_floor = rule->noise_floor,
@@ -443,22 +461,28 @@ static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_
             .plateau_tol = rule->plateau_tol,
             .plateau_ms = rule->plateau_ms,
         };
-        struct lw_sample out[LW_FILTER_HOLD + 1];
-        size_t n;
         if (lw_filter_feed(&fc, x->filter, v, now_ms, out, &n) != LW_FILT_PASS || n == 0)
             return LW_RULE_NONE;
-        /* Readings held back and now confirmed go into the statistic's history; the decision
-         * is taken on the newest. */
-        for (size_t i = 0; i + 1 < n; i++)
-            lw_rule_statistic(rule, st, h, out[i].v, out[i].t_ms, &s);
-        v = out[n - 1].v;
-        t = out[n - 1].t_ms;
     }
-    if (!lw_rule_statistic(rule, st, h, v, t, &s))
+    /* Readings the filter held back and now confirmed count as of their own times, in order: an
+     * exceedance began with the first of them, not with the newest. The transition reported is
+     * the net one (an alarm raised and over within held readings is not). */
+    bool was_active = st->active, have = false;
+    double cmp = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!lw_rule_statistic(rule, st, h, out[i].v, out[i].t_ms, &s))
+            continue;
+        have = true;
+        t = out[i].t_ms;
+        cmp = rule->below ? -s : s;
+        lw_rule_eval(rule, st, cmp, t);
+    }
+    if (!have)
         return LW_RULE_NONE;
-    *value = s;
-    double cmp = rule->below ? -s : s;
-    enum lw_rule_event ev = lw_rule_eval(rule, st, cmp, t);
+    *value = st->last = s;
+    enum lw_rule_event ev = st->active == was_active ? LW_RULE_NONE
+                            : st->active             ? LW_RULE_RAISE
+                                                     : LW_RULE_CLEAR;
     if (rule->coincidence != LW_COINC_NONE) {
         bool agree = coincide(e, rule, node, cmp >= rule->threshold, t);
         if (ev == LW_RULE_RAISE)
@@ -516,13 +540,16 @@ enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_con
 
 bool lw_rule_timed(const struct lw_rule_conf *rule)
 {
-    return rule->type == LW_RULE_SILENCE;
+    return rule->type == LW_RULE_SILENCE ||
+           (rule->type == LW_RULE_THRESHOLD && rule->persistence_ms > 0);
 }
 
 int64_t lw_rule_due(const struct lw_rule_conf *rule, const struct lw_rule_state *st)
 {
-    if (rule->type != LW_RULE_SILENCE || st->active)
+    if (!lw_rule_timed(rule) || st->active)
         return INT64_MAX;
+    if (rule->type == LW_RULE_THRESHOLD)
+        return st->above ? st->above_since_ms + (int64_t)rule->persistence_ms : INT64_MAX;
     return st->heard_ms ? st->heard_ms + (int64_t)rule->timeout_ms : 0;
 }
 
@@ -530,6 +557,18 @@ enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_
                                 int64_t now_ms, double *value)
 {
     *value = 0;
+    if (rule->type == LW_RULE_THRESHOLD) {
+        /* Persistence ends between readings: the latest one is still over the threshold and
+         * nothing has said otherwise since, so the alarm does not wait for the next report (or
+         * for ever, when the sensor went quiet under water). */
+        if (st->active || !st->above || rule->persistence_ms == 0 ||
+            now_ms - st->above_since_ms < (int64_t)rule->persistence_ms)
+            return LW_RULE_NONE;
+        st->active = true;
+        st->confirmed = false; /* no second device is consulted here */
+        *value = st->last;
+        return LW_RULE_RAISE;
+    }
     if (rule->type != LW_RULE_SILENCE)
         return LW_RULE_NONE;
     if (!st->heard_ms) { /* never heard since start: the silence counts from now */
@@ -544,6 +583,42 @@ enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_
     return LW_RULE_RAISE;
 }
 
+static struct gw_rule *gw_get(struct lw_rules *e, const char *rule, bool create)
+{
+    for (size_t i = 0; i < e->n_gw; i++)
+        if (strcmp(e->gw[i].rule, rule) == 0)
+            return &e->gw[i];
+    if (!create)
+        return NULL;
+    struct gw_rule *a = realloc(e->gw, (e->n_gw + 1) * sizeof(*a));
+    if (!a)
+        return NULL;
+    e->gw = a;
+    struct gw_rule *g = &e->gw[e->n_gw++];
+    memset(g, 0, sizeof(*g));
+    snprintf(g->rule, sizeof(g->rule), "%s", rule);
+    return g;
+}
+
+struct lw_rule_state *lw_rules_gateway_state(struct lw_rules *e, const char *rule)
+{
+    struct gw_rule *g = gw_get(e, rule, false);
+    return g ? &g->st : NULL;
+}
+
+bool lw_rules_gateway_restore(struct lw_rules *e, const char *rule, int64_t alert_id,
+                              int64_t raised_ms)
+{
+    struct gw_rule *g = gw_get(e, rule, true);
+    if (!g)
+        return false;
+    g->st.active = true;
+    g->st.alert_id = alert_id;
+    g->st.raised_ms = raised_ms;
+    g->restored = true;
+    return true;
+}
+
 enum lw_rule_event lw_rules_gateway_tick(struct lw_rules *e, const struct lw_rule_conf *rule,
                                          int64_t now_ms, struct lw_rule_state **stp, double *value)
 {
@@ -551,25 +626,21 @@ enum lw_rule_event lw_rules_gateway_tick(struct lw_rules *e, const struct lw_rul
     *stp = NULL;
     if (rule->type != LW_RULE_RADIO_FAULT)
         return LW_RULE_NONE;
-    struct gw_rule *g = NULL;
-    for (size_t i = 0; i < e->n_gw; i++)
-        if (strcmp(e->gw[i].rule, rule->name) == 0)
-            g = &e->gw[i];
-    if (!g) {
-        struct gw_rule *a = realloc(e->gw, (e->n_gw + 1) * sizeof(*a));
-        if (!a)
-            return LW_RULE_NONE;
-        e->gw = a;
-        g = &e->gw[e->n_gw++];
-        memset(g, 0, sizeof(*g));
-        snprintf(g->rule, sizeof(g->rule), "%s", rule->name);
-    }
-    *stp = &g->st;
+    struct gw_rule *g = gw_get(e, rule->name, true);
+    if (!g)
+        return LW_RULE_NONE;
+    struct lw_rule_state *st = &g->st;
+    *stp = st;
     if (!e->heard_ms)
         e->heard_ms = now_ms; /* nothing heard since start: count from now */
-    bool deaf = rule->timeout_ms && now_ms - e->heard_ms >= (int64_t)rule->timeout_ms;
+    /* An alert found open at start-up stays until a frame is heard: the count starting afresh
+     * is not an all-clear. */
+    if (e->heard_frame || !st->active)
+        g->restored = false;
+    bool deaf = rule->timeout_ms && (now_ms - e->heard_ms >= (int64_t)rule->timeout_ms ||
+                                     g->restored);
     *value = e->radio_fault || deaf ? 1 : 0;
-    return lw_rule_eval(rule, &g->st, *value, now_ms);
+    return lw_rule_eval(rule, st, *value, now_ms);
 }
 
 const struct lw_node_conf *lw_rules_gateway_node(struct lw_rules *e, const char *site)

@@ -40,6 +40,7 @@ struct lw_rule_state {
     int64_t alert_id;       /* journal id of the active alert */
     int64_t raised_ms;      /* when it was raised */
     int64_t heard_ms;       /* silence: node last heard, or when watching began; 0: not yet */
+    double last;            /* threshold: the latest value or statistic (natural units) */
     double twa;             /* twa: exponentially weighted mean of value^exponent */
     int64_t twa_ms;         /* time of the last twa update; 0: none yet */
 };
@@ -95,8 +96,10 @@ const struct lw_filter *lw_rules_filter(struct lw_rules *e, const struct lw_rule
 void lw_rules_frame(struct lw_rules *e, int64_t now_ms);
 
 /* Time-based evaluation of one node's rule, from a periodic tick: silence rules raise when the
- * node has not been heard for timeout (counted from the first tick when it never was). Other
- * types return NONE. *value: seconds silent. */
+ * node has not been heard for timeout (counted from the first tick when it never was); threshold
+ * rules with a persistence raise when it has passed since the exceedance began and the latest
+ * reading is still over (so a raise does not wait for the next report). Other types return
+ * NONE. *value: seconds silent, or the latest value. */
 enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_state *st,
                                 int64_t now_ms, double *value);
 
@@ -104,8 +107,8 @@ enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_
 bool lw_rule_timed(const struct lw_rule_conf *rule);
 
 /* Rule time at which lw_rule_tick could next raise st: 0 when it wants a tick now (watching not
- * begun), INT64_MAX when no tick can raise it (not timed, or already raised). Lets the caller
- * sleep until then instead of polling. */
+ * begun), INT64_MAX when no tick can raise it (not timed, already raised, or not over the
+ * threshold). Lets the caller sleep until then instead of polling. */
 int64_t lw_rule_due(const struct lw_rule_conf *rule, const struct lw_rule_state *st);
 
 /* The gateway's radio health as the radio layer sees it (backend error, chip reset, watchdog):
@@ -117,6 +120,14 @@ void lw_rules_radio_input(struct lw_rules *e, bool fault, int64_t now_ms);
  * state (for the alert id), *value 1 or 0. NONE for other rule types or out of memory. */
 enum lw_rule_event lw_rules_gateway_tick(struct lw_rules *e, const struct lw_rule_conf *rule,
                                          int64_t now_ms, struct lw_rule_state **st, double *value);
+
+/* The gateway-level state of the radio_fault rule named rule (a reload finds its alert there);
+ * NULL when it has none yet. */
+struct lw_rule_state *lw_rules_gateway_state(struct lw_rules *e, const char *rule);
+/* Its alert was found open at start-up: it stays raised until a frame has been heard (the
+ * "nothing heard" count starting afresh is not an all-clear). false when out of memory. */
+bool lw_rules_gateway_restore(struct lw_rules *e, const char *rule, int64_t alert_id,
+                              int64_t raised_ms);
 
 /* A stand-in node for alerts of the gateway's own rules (address 0, named "gateway"). */
 const struct lw_node_conf *lw_rules_gateway_node(struct lw_rules *e, const char *site);

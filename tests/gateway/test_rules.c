@@ -427,15 +427,19 @@ static void test_rate_of_rise(void **state)
     r.window_ms = 10 * MIN;
     static const struct rstep s[] = {
         {20, 0, LW_RULE_NONE, false, NAN}, /* one reading: no slope yet */
-        {22, 1 * MIN, LW_RULE_NONE, false, 2},
-        {24, 2 * MIN, LW_RULE_NONE, false, 2},
+        /* Two or three readings over less than a quarter of the window: no slope (sensor noise
+         * over two close points would read as a flood rising). */
+        {22, 1 * MIN, LW_RULE_NONE, false, NAN},
+        {24, 2 * MIN, LW_RULE_NONE, false, NAN},
         {30, 3 * MIN, LW_RULE_NONE, false, 3.2},
         {45, 4 * MIN, LW_RULE_RAISE, true, 5.8}, /* least squares over 20, 22, 24, 30, 45 */
         {65, 5 * MIN, LW_RULE_NONE, true, NAN},
         {90, 6 * MIN, LW_RULE_NONE, true, NAN},
         {90, 7 * MIN, LW_RULE_NONE, true, NAN},  /* levelling off: the window still rises */
         {90, 20 * MIN, LW_RULE_NONE, true, NAN}, /* alone after a gap: no slope, no change */
-        {90, 21 * MIN, LW_RULE_CLEAR, false, 0},
+        {90, 21 * MIN, LW_RULE_NONE, true, NAN},
+        {90, 22 * MIN, LW_RULE_NONE, true, NAN},
+        {90, 23 * MIN, LW_RULE_CLEAR, false, 0},
     };
     (void)state;
     RUNW(r, s);
@@ -455,7 +459,11 @@ static void test_rise_exact_slope(void **state)
     assert_false(lw_rule_statistic(&r, &st, NULL, 100, 0, &v)); /* no history to keep */
     assert_false(lw_rule_statistic(&r, &st, &h, 100, 0, &v));
     for (int k = 1; k <= 20; k++) {
-        assert_true(lw_rule_statistic(&r, &st, &h, 100 + 7.5 * k, k * 30 * SEC, &v));
+        /* A slope once three buckets span a quarter of the window (75 s) */
+        bool slope = lw_rule_statistic(&r, &st, &h, 100 + 7.5 * k, k * 30 * SEC, &v);
+        assert_int_equal(slope, k >= 3);
+        if (!slope)
+            continue;
         assert_true(fabs(v - 15) < 1e-6); /* 7.5 mm per 30 s */
         assert_true(h.n <= LW_HIST_N);
     }
@@ -585,6 +593,135 @@ static void test_co_twa_clears_after_fresh_air(void **state)
     /* Back under 25 ppm equivalent only after the body would have cleared much of the dose. */
     assert_true(cleared > 40 * MIN);
     lw_rules_free(e);
+}
+
+/* An open CO alarm found at start-up has no average: it must not clear on the first reading. */
+static void test_co_twa_restored_alarm_holds(void **state)
+{
+    const struct lw_rule_conf r = co_rule();
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state st;
+    struct lw_node_conf node = node_at(9, "", "");
+    struct lw_reading rd;
+    double v;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    memset(&rd, 0, sizeof(rd));
+    st.active = true; /* as restore_alert leaves it */
+    rd.present = LW_R_CO;
+    rd.co_ppm = 300;
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, 0, &v), LW_RULE_NONE);
+    assert_true(st.active && v >= 300 - 1e-6);
+    /* Fresh air from now on: it clears, but no sooner than an alarm just at the threshold. */
+    int64_t t = MIN, cleared = -1;
+    rd.co_ppm = 0;
+    for (; t <= 300 * MIN && cleared < 0; t += MIN)
+        if (lw_rules_reading(e, &r, &node, &st, &rd, t, &v) == LW_RULE_CLEAR)
+            cleared = t;
+    assert_true(cleared > 20 * MIN);
+    /* A restored alarm with low readings: started from the threshold, not from 0. */
+    memset(&st, 0, sizeof(st));
+    st.active = true;
+    rd.co_ppm = 10;
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, 0, &v), LW_RULE_NONE);
+    assert_true(fabs(v - 40) < 1e-6);
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, MIN, &v), LW_RULE_NONE);
+    assert_true(st.active);
+    lw_rules_free(e);
+}
+
+/* Persistence runs out between reports: the tick raises (with the latest value) instead of the
+ * next reading; a reading back under the threshold before then cancels it. */
+static void test_persistence_raised_on_tick(void **state)
+{
+    struct lw_rule_conf r = rule(50, 20, 2 * MIN);
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state st;
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_reading rd = water(150);
+    double v;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    assert_true(lw_rule_timed(&r));
+    assert_int_equal(lw_rule_due(&r, &st), INT64_MAX); /* nothing over the threshold yet */
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, 30 * SEC, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rule_due(&r, &st), 30 * SEC + 2 * MIN);
+    assert_int_equal(lw_rule_tick(&r, &st, 2 * MIN, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rule_tick(&r, &st, 30 * SEC + 2 * MIN, &v), LW_RULE_RAISE);
+    assert_true(st.active && v == 150);
+    assert_int_equal(lw_rule_due(&r, &st), INT64_MAX);
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, 3 * MIN, &v), LW_RULE_NONE);
+    /* Back under before the persistence ran out: no raise on the tick. */
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, 0, &v), LW_RULE_NONE);
+    rd = water(30);
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, MIN, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rule_due(&r, &st), INT64_MAX);
+    assert_int_equal(lw_rule_tick(&r, &st, 5 * MIN, &v), LW_RULE_NONE);
+    /* Without a persistence the reading itself raises: nothing for the tick to do. */
+    struct lw_rule_conf at_once = rule(50, 20, 0);
+    assert_false(lw_rule_timed(&at_once));
+    lw_rules_free(e);
+}
+
+/* A jump the filter held back counts from its own time once it is confirmed as water: the street
+ * rule's 5 minutes run from the jump, not from the reading that confirmed it. */
+static void test_held_jump_counts_from_its_time(void **state)
+{
+    struct lw_rule_conf r = rule(150, 100, 5 * MIN);
+    r.filter = LW_FILTER_FLOODNET;
+    r.noise_floor = 10;
+    r.spike = 100;
+    r.max_rise = 250;
+    r.plateau_tol = 2;
+    r.plateau_ms = 3 * MIN;
+    static const struct rstep s[] = {
+        {0, 0, LW_RULE_NONE, false, 0},
+        {0, 1 * MIN, LW_RULE_NONE, false, 0},
+        {160, 2 * MIN, LW_RULE_NONE, false, NAN}, /* a jump: held */
+        {170, 3 * MIN, LW_RULE_NONE, false, 170}, /* water: both accepted, over since 2 min */
+        {175, 4 * MIN, LW_RULE_NONE, false, 175},
+        {180, 5 * MIN, LW_RULE_NONE, false, 180},
+        {185, 6 * MIN, LW_RULE_NONE, false, 185},
+        {190, 7 * MIN, LW_RULE_RAISE, true, 190}, /* 5 min after the jump */
+    };
+    (void)state;
+    RUNW(r, s);
+}
+
+static const struct lw_rule_conf *find_rule(const struct lw_config *cfg, const char *name);
+
+/* A basement flooded at once and then still: with plateau removal off (the shipped basement
+ * rule) it is water and raised; with it on, the same series is removed as a parked car. */
+static void test_flat_basement_flood_is_water(void **state)
+{
+    const char *src = getenv("LW_SOURCE_DIR");
+    char path[1024];
+    (void)state;
+    assert_non_null(src);
+    snprintf(path, sizeof(path), "%s/config/lorawatch.conf", src);
+    struct lw_config *cfg = lw_config_load(path, NULL, NULL);
+    assert_non_null(cfg);
+    const struct lw_rule_conf *r = find_rule(cfg, "flood-basement");
+    assert_non_null(r);
+    assert_int_equal(r->plateau_ms, 0);
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state st;
+    struct lw_node_conf node = node_at(3, "7", "basement");
+    double v;
+    int64_t raised = -1;
+    memset(&st, 0, sizeof(st));
+    for (int k = 0; k <= 15 && raised < 0; k++) {
+        struct lw_reading rd = water(k < 2 ? 0 : 150 + (k & 1));
+        if (lw_rules_reading(e, r, &node, &st, &rd, k * MIN, &v) == LW_RULE_RAISE)
+            raised = k * MIN;
+        else if (lw_rule_tick(r, &st, k * MIN + 30 * SEC, &v) == LW_RULE_RAISE)
+            raised = k * MIN + 30 * SEC;
+    }
+    /* Jump at 2 min, held to 3 min, counted from 2 min: raised 2 min later. */
+    assert_int_equal(raised, 4 * MIN);
+    lw_rules_free(e);
+    lw_config_free(cfg);
 }
 
 /* ---- battery: days left on the trend ----------------------------------------------------- */
@@ -891,6 +1028,18 @@ static void test_radio_fault(void **state)
     assert_int_equal(lw_rules_gateway_tick(e, &r, 1630 * SEC, &st, &v), LW_RULE_RAISE);
     lw_rules_frame(e, 1631 * SEC);
     assert_int_equal(lw_rules_gateway_tick(e, &r, 1632 * SEC, &st, &v), LW_RULE_CLEAR);
+    /* An alert found open at start-up (a new engine: nothing heard yet) is not cleared by the
+     * count starting afresh, only by a frame. */
+    struct lw_rules *e2 = lw_rules_new();
+    assert_non_null(e2);
+    assert_null(lw_rules_gateway_state(e2, r.name));
+    assert_true(lw_rules_gateway_restore(e2, r.name, 42, 5 * SEC));
+    assert_int_equal(lw_rules_gateway_tick(e2, &r, 10 * SEC, &st, &v), LW_RULE_NONE);
+    assert_true(st->active && st->alert_id == 42 && v == 1);
+    assert_true(lw_rules_gateway_state(e2, r.name) == st);
+    lw_rules_frame(e2, 11 * SEC);
+    assert_int_equal(lw_rules_gateway_tick(e2, &r, 12 * SEC, &st, &v), LW_RULE_CLEAR);
+    lw_rules_free(e2);
     /* Node rules get nothing from the gateway tick; the gateway node is named. */
     struct lw_rule_conf thr = rule(1, 0, 0);
     assert_int_equal(lw_rules_gateway_tick(e, &thr, 2000 * SEC, &st, &v), LW_RULE_NONE);
@@ -1156,6 +1305,10 @@ int main(void)
         cmocka_unit_test(test_statistic_history_is_bounded),
         cmocka_unit_test(test_co_twa_en50291_windows),
         cmocka_unit_test(test_co_twa_clears_after_fresh_air),
+        cmocka_unit_test(test_co_twa_restored_alarm_holds),
+        cmocka_unit_test(test_persistence_raised_on_tick),
+        cmocka_unit_test(test_held_jump_counts_from_its_time),
+        cmocka_unit_test(test_flat_basement_flood_is_water),
         cmocka_unit_test(test_battery_days_left),
         cmocka_unit_test(test_flag_rules),
         cmocka_unit_test(test_silence_from_ticks),

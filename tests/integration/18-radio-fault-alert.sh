@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# The gateway's own alert (radio_fault: no frame from any node for a while) across a restart and
+# a reload. Raised while nobody is heard; after a SIGKILL and restart the same alert is still open
+# (not closed as "no longer configured", not raised again under a new id) and clears when a node
+# is heard; raised again, it is withdrawn (closed, retained message emptied) when a reload removes
+# the rule.
+. "$(dirname "$0")/common.sh"
+
+lw_start_broker "$WORK"
+lw_one_node_conf rf <<EOF
+[gateway]
+clock_check = none
+[rule:deaf]
+type = radio_fault
+timeout = 2s
+persistence = 0s
+level = orange
+EOF
+cp "$WORK/lorawatchd.conf" "$WORK/with-rule.conf"
+q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
+state() { q "SELECT state FROM alerts WHERE id = $1"; }
+lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
+  -t 'lorawatch/rf/alert/+'
+start() {
+  lw_start_daemon "$WORK/lorawatchd.conf"
+  lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon not connected"
+}
+
+start
+lw_wait_for 15 sh -c "[ -n \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \
+  \"SELECT id FROM alerts WHERE rule = 'deaf' AND state = 'raised'\")\" ]" ||
+  fail "no radio-fault alert while nobody was heard"
+id=$(q "SELECT id FROM alerts WHERE rule = 'deaf' AND state = 'raised'")
+pass "alert #$id raised: no frame for 2 s"
+
+kill -KILL "$LW_DAEMON_PID"
+wait "$LW_DAEMON_PID" 2>/dev/null || true
+start
+sleep 3 # past the rule's timeout: a lost alert would be raised again by now
+[ "$(state "$id")" = raised ] || fail "alert #$id is '$(state "$id")' after the restart"
+[ "$(q "SELECT count(*) FROM alerts WHERE rule = 'deaf'")" -eq 1 ] ||
+  fail "raised again after the restart: $(q "SELECT id, state FROM alerts")"
+[ "$(q "SELECT count(*) FROM alert_journal WHERE alert = $id AND event = 'closed'")" -eq 0 ] ||
+  fail "alert #$id was closed at start-up"
+# The gateway's rules are looked at every few seconds: keep the node talking until then.
+for _ in $(seq 1 30); do
+  lw_n1_send --set water_mm=5
+  [ "$(state "$id")" = cleared ] && break
+  sleep 0.5
+done
+[ "$(state "$id")" = cleared ] || fail "alert #$id not cleared when a node was heard: $(state "$id")"
+pass "alert #$id open across SIGKILL and restart, cleared when a node was heard"
+
+# Nobody heard again: raised again; then the rule is removed by a reload.
+lw_wait_for 15 sh -c "[ -n \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \
+  \"SELECT id FROM alerts WHERE rule = 'deaf' AND state = 'raised'\")\" ]" ||
+  fail "no second radio-fault alert"
+id2=$(q "SELECT id FROM alerts WHERE rule = 'deaf' AND state = 'raised'")
+sed '/^\[rule:deaf\]/,$d' "$WORK/with-rule.conf" >"$WORK/lorawatchd.conf"
+kill -HUP "$LW_DAEMON_PID"
+lw_wait_for 10 sh -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \
+  \"SELECT state FROM alerts WHERE id = $id2\")\" = closed ]" ||
+  fail "alert #$id2 is '$(state "$id2")' after its rule was removed"
+lw_wait_for 10 grep -q "^lorawatch/rf/alert/$id2 \$" "$WORK/mqtt.log" ||
+  lw_wait_for 5 sh -c "mosquitto_sub -h 127.0.0.1 -p $LW_MQTT_PORT -t lorawatch/rf/alert/$id2 --retained-only -W 1 2>/dev/null | grep -q '\"state\":\"closed\"'" ||
+  fail "alert #$id2 still shown as raised on its retained topic"
+pass "alert #$id2 closed when a reload removed its rule"
+lw_stop_daemon
