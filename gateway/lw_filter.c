@@ -26,6 +26,11 @@ enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_f
                                      int64_t t_ms, struct lw_sample *out, size_t *n_out)
 {
     *n_out = 0;
+    if (t_ms > f->last_feed_ms) {
+        if (f->last_feed_ms)
+            f->gap_ms = t_ms - f->last_feed_ms;
+        f->last_feed_ms = t_ms;
+    }
     if (v < c->noise_floor)
         v = 0; /* ultrasonic noise over a dry street */
     if (!f->have_level) {
@@ -86,4 +91,26 @@ enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_f
     }
     accept(f, v, t_ms, out, n_out); /* moved on from the jump: it was water */
     return LW_FILT_PASS;
+}
+
+int64_t lw_filter_release_due(const struct lw_filter *f)
+{
+    if (!f->n_held)
+        return INT64_MAX;
+    int64_t quiet = f->gap_ms * 5 / 2 > LW_FILTER_QUIET_MIN_MS ? f->gap_ms * 5 / 2
+                                                              : LW_FILTER_QUIET_MIN_MS;
+    return f->held[f->n_held - 1].t_ms + quiet;
+}
+
+size_t lw_filter_release(struct lw_filter *f, int64_t now_ms, struct lw_sample *out)
+{
+    if (now_ms < lw_filter_release_due(f))
+        return 0;
+    size_t n = f->n_held;
+    for (size_t i = 0; i < n; i++)
+        out[i] = f->held[i];
+    f->level = f->held[n - 1];
+    f->have_level = 1;
+    f->n_held = 0;
+    return n;
 }

@@ -341,7 +341,7 @@ static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct
                              ev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED, v, t);
         }
         /* A persistence that began with this reading ends between reports: the tick raises. */
-        rules_wake_by(g, lw_rule_due(rule, st), rule_ms);
+        rules_wake_by(g, lw_rules_node_due(g->rules, rule, node->conf, st), rule_ms);
     }
     /* A frame ends "nothing heard": an open radio-fault alert clears now, not at the next look. */
     for (size_t i = 0; i < g->cfg->n_rules; i++) {
@@ -418,9 +418,16 @@ static void on_rules_timer(uv_timer_t *timer)
                 if (!n->rules[i].applies ||
                     (rule->type == LW_RULE_SILENCE && behind_silent_relay(g, n->conf->address)))
                     continue; /* the relay's one trouble alert speaks for its nodes' silence */
-                if (lw_rule_tick(rule, &n->rules[i], rule_ms, &v) == LW_RULE_RAISE)
-                    alert_transition(g, n->conf, rule, &n->rules[i], LW_ALERT_RAISED, v, t);
-                int64_t d = lw_rule_due(rule, &n->rules[i]);
+                enum lw_rule_event nev =
+                    lw_rules_node_tick(g->rules, rule, n->conf, &n->rules[i], rule_ms, &v);
+                if (nev != LW_RULE_NONE) {
+                    struct lw_rule_conf scratch;
+                    alert_transition(g, n->conf, lw_rule_for_alert(rule, &n->rules[i], &scratch),
+                                     &n->rules[i],
+                                     nev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED, v,
+                                     t);
+                }
+                int64_t d = lw_rules_node_due(g->rules, rule, n->conf, &n->rules[i]);
                 if (d < due)
                     due = d;
             }

@@ -429,12 +429,45 @@ void lw_rules_radio_input(struct lw_rules *e, bool fault, int64_t now_ms)
 
 /* ---- per reading ------------------------------------------------------------------------ */
 
+/* Readings the filter held back and now confirmed count as of their own times, in order: an
+ * exceedance began with the first of them, not with the newest. The transition reported is the
+ * net one (an alarm raised and over within held readings is not). */
+static enum lw_rule_event eval_samples(struct lw_rules *e, const struct lw_rule_conf *rule,
+                                       const struct lw_node_conf *node, struct lw_rule_state *st,
+                                       struct lw_rule_hist *h, const struct lw_sample *out,
+                                       size_t n, double *value)
+{
+    bool was_active = st->active, have = false;
+    double s = 0, cmp = 0;
+    int64_t t = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (!lw_rule_statistic(rule, st, h, out[i].v, out[i].t_ms, &s))
+            continue;
+        have = true;
+        t = out[i].t_ms;
+        cmp = rule->below ? -s : s;
+        lw_rule_eval(rule, st, cmp, t);
+    }
+    if (!have)
+        return LW_RULE_NONE;
+    *value = st->last = s;
+    enum lw_rule_event ev = st->active == was_active ? LW_RULE_NONE
+                            : st->active             ? LW_RULE_RAISE
+                                                     : LW_RULE_CLEAR;
+    if (rule->coincidence != LW_COINC_NONE) {
+        bool agree = coincide(e, rule, node, cmp >= rule->threshold, t);
+        if (ev == LW_RULE_RAISE)
+            st->confirmed = agree;
+    }
+    return ev;
+}
+
 static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_rule_conf *rule,
                                             const struct lw_node_conf *node,
                                             struct lw_rule_state *st, const struct lw_reading *r,
                                             int64_t now_ms, double *value)
 {
-    double v, s = 0;
+    double v;
     if (!lw_metric_value(rule->metric, r, &v))
         return LW_RULE_NONE;
     int64_t t = now_ms;
@@ -464,31 +497,7 @@ static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_
         if (lw_filter_feed(&fc, x->filter, v, now_ms, out, &n) != LW_FILT_PASS || n == 0)
             return LW_RULE_NONE;
     }
-    /* Readings the filter held back and now confirmed count as of their own times, in order: an
-     * exceedance began with the first of them, not with the newest. The transition reported is
-     * the net one (an alarm raised and over within held readings is not). */
-    bool was_active = st->active, have = false;
-    double cmp = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (!lw_rule_statistic(rule, st, h, out[i].v, out[i].t_ms, &s))
-            continue;
-        have = true;
-        t = out[i].t_ms;
-        cmp = rule->below ? -s : s;
-        lw_rule_eval(rule, st, cmp, t);
-    }
-    if (!have)
-        return LW_RULE_NONE;
-    *value = st->last = s;
-    enum lw_rule_event ev = st->active == was_active ? LW_RULE_NONE
-                            : st->active             ? LW_RULE_RAISE
-                                                     : LW_RULE_CLEAR;
-    if (rule->coincidence != LW_COINC_NONE) {
-        bool agree = coincide(e, rule, node, cmp >= rule->threshold, t);
-        if (ev == LW_RULE_RAISE)
-            st->confirmed = agree;
-    }
-    return ev;
+    return eval_samples(e, rule, node, st, h, out, n, value);
 }
 
 enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_conf *rule,
@@ -541,7 +550,8 @@ enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_con
 bool lw_rule_timed(const struct lw_rule_conf *rule)
 {
     return rule->type == LW_RULE_SILENCE ||
-           (rule->type == LW_RULE_THRESHOLD && rule->persistence_ms > 0);
+           (rule->type == LW_RULE_THRESHOLD &&
+            (rule->persistence_ms > 0 || rule->filter == LW_FILTER_FLOODNET));
 }
 
 int64_t lw_rule_due(const struct lw_rule_conf *rule, const struct lw_rule_state *st)
@@ -617,6 +627,37 @@ bool lw_rules_gateway_restore(struct lw_rules *e, const char *rule, int64_t aler
     g->st.raised_ms = raised_ms;
     g->restored = true;
     return true;
+}
+
+int64_t lw_rules_node_due(struct lw_rules *e, const struct lw_rule_conf *rule,
+                          const struct lw_node_conf *node, const struct lw_rule_state *st)
+{
+    int64_t due = lw_rule_due(rule, st);
+    if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_FILTER_FLOODNET) {
+        struct ext *x = ext_get(e, node->address, rule->name, false);
+        int64_t r = x && x->filter ? lw_filter_release_due(x->filter) : INT64_MAX;
+        if (r < due)
+            due = r;
+    }
+    return due;
+}
+
+enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_conf *rule,
+                                      const struct lw_node_conf *node, struct lw_rule_state *st,
+                                      int64_t now_ms, double *value)
+{
+    *value = 0;
+    if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_FILTER_FLOODNET) {
+        struct ext *x = ext_get(e, node->address, rule->name, false);
+        struct lw_sample out[LW_FILTER_HOLD];
+        size_t n = x && x->filter ? lw_filter_release(x->filter, now_ms, out) : 0;
+        if (n) {
+            enum lw_rule_event ev = eval_samples(e, rule, node, st, x->hist, out, n, value);
+            if (ev != LW_RULE_NONE)
+                return ev;
+        }
+    }
+    return lw_rule_tick(rule, st, now_ms, value);
 }
 
 enum lw_rule_event lw_rules_gateway_tick(struct lw_rules *e, const struct lw_rule_conf *rule,

@@ -103,6 +103,15 @@ void lw_rules_frame(struct lw_rules *e, int64_t now_ms);
 enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_state *st,
                                 int64_t now_ms, double *value);
 
+/* The tick of a node's rule with the engine: lw_rule_tick, and for filtered water rules the
+ * readings of a jump the node never followed up (lw_filter_release) evaluated as water, as of
+ * their own times. lw_rules_node_due: when it is next due (the earlier of the two). */
+enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_conf *rule,
+                                      const struct lw_node_conf *node, struct lw_rule_state *st,
+                                      int64_t now_ms, double *value);
+int64_t lw_rules_node_due(struct lw_rules *e, const struct lw_rule_conf *rule,
+                          const struct lw_node_conf *node, const struct lw_rule_state *st);
+
 /* Is this rule type evaluated by lw_rule_tick (so a tick loop can skip the others)? */
 bool lw_rule_timed(const struct lw_rule_conf *rule);
 

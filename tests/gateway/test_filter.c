@@ -175,6 +175,37 @@ static void test_long_hold_keeps_bounded(void **state)
     assert_true(out[0].v == 900);
 }
 
+/* A jump the node never followed up (it went quiet) is released as water once the node has been
+ * quiet for two and a half of its reporting gaps (at least 2 min); not while readings come. */
+static void test_quiet_after_jump_released(void **state)
+{
+    struct lw_filter f;
+    struct lw_sample out[LW_FILTER_HOLD + 1];
+    size_t n;
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 0, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 1 * MIN, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 180, 2 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_release_due(&f), 2 * MIN + 150000); /* 2.5 x 60 s */
+    assert_int_equal(lw_filter_release(&f, 4 * MIN, out), 0);
+    assert_int_equal(lw_filter_release(&f, 2 * MIN + 150000, out), 1);
+    assert_true(out[0].v == 180 && out[0].t_ms == 2 * MIN);
+    assert_true(f.level.v == 180 && f.n_held == 0);
+    assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
+    /* Fast reports: the 2 min floor. A spike that comes back in time is still dropped. */
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 0, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 15000, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 30000, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 120, 60000, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_release_due(&f), 60000 + LW_FILTER_QUIET_MIN_MS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 75000, out, &n), LW_FILT_PASS);
+    assert_int_equal(f.dropped_spike, 1);
+    assert_int_equal(lw_filter_release(&f, 10 * MIN, out), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -185,6 +216,7 @@ int main(void)
         cmocka_unit_test(test_parked_car_plateau_removed),
         cmocka_unit_test(test_plateau_needs_an_upward_jump),
         cmocka_unit_test(test_long_hold_keeps_bounded),
+        cmocka_unit_test(test_quiet_after_jump_released),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -689,6 +689,37 @@ static void test_held_jump_counts_from_its_time(void **state)
     RUNW(r, s);
 }
 
+/* A basement sensor reports a jump and then nothing (its radio drowned): the held reading is
+ * released as water once the node has been quiet for 2.5 reporting gaps, and the persistence,
+ * counted from the jump, raises at once. */
+static void test_jump_then_quiet_is_raised(void **state)
+{
+    struct lw_rule_conf r = rule(50, 20, 2 * MIN);
+    r.filter = LW_FILTER_FLOODNET;
+    r.noise_floor = 10;
+    r.spike = 100;
+    r.max_rise = 250;
+    r.plateau_tol = 2;
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state st;
+    struct lw_node_conf node = node_at(4, "7", "basement");
+    double v;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    assert_true(lw_rule_timed(&r));
+    for (int k = 0; k <= 2; k++) {
+        struct lw_reading rd = water(k < 2 ? 0 : 180);
+        assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, k * MIN, &v), LW_RULE_NONE);
+    }
+    int64_t due = lw_rules_node_due(e, &r, &node, &st);
+    assert_int_equal(due, 2 * MIN + 150000);
+    assert_int_equal(lw_rules_node_tick(e, &r, &node, &st, due - 1, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rules_node_tick(e, &r, &node, &st, due, &v), LW_RULE_RAISE);
+    assert_true(st.active && v == 180);
+    assert_int_equal(lw_rules_node_due(e, &r, &node, &st), INT64_MAX);
+    lw_rules_free(e);
+}
+
 static const struct lw_rule_conf *find_rule(const struct lw_config *cfg, const char *name);
 
 /* A basement flooded at once and then still: with plateau removal off (the shipped basement
@@ -1309,6 +1340,7 @@ int main(void)
         cmocka_unit_test(test_persistence_raised_on_tick),
         cmocka_unit_test(test_held_jump_counts_from_its_time),
         cmocka_unit_test(test_flat_basement_flood_is_water),
+        cmocka_unit_test(test_jump_then_quiet_is_raised),
         cmocka_unit_test(test_battery_days_left),
         cmocka_unit_test(test_flag_rules),
         cmocka_unit_test(test_silence_from_ticks),
