@@ -359,9 +359,14 @@ static void coinc_group(const struct lw_rule_conf *rule, const struct lw_node_co
     }
 }
 
+/* A device in alarm that has not reported for this long (EN 54-25's 300 s for a radio device
+ * to be missed) agrees with nobody any more: its battery may have died mid-alarm. */
+#define COINC_SILENT_MS 300000
+
 /* Record the node's alarm state in its group; true when another node of the group agrees: in
  * alarm now, or in alarm within the coincidence window. Entries of nodes whose alarm is over and
- * older than the window are dropped, so the table holds only recent alarms. */
+ * older than the window, or that went silent in alarm, are dropped, so the table holds only
+ * recent alarms. */
 static bool coincide(struct lw_rules *e, const struct lw_rule_conf *rule,
                      const struct lw_node_conf *node, bool alarm, int64_t now_ms)
 {
@@ -373,7 +378,8 @@ static bool coincide(struct lw_rules *e, const struct lw_rule_conf *rule,
     struct coinc *mine = NULL;
     for (size_t i = 0; i < e->n_coinc;) {
         struct coinc *c = &e->coinc[i];
-        bool stale = !c->alarm && now_ms - c->last_alarm_ms > (int64_t)rule->coincidence_ms;
+        bool stale = now_ms - c->last_alarm_ms >
+                     (int64_t)rule->coincidence_ms + (c->alarm ? COINC_SILENT_MS : 0);
         if (strcmp(c->rule, rule->name) != 0) {
             i++;
             continue;

@@ -929,9 +929,9 @@ static void test_smoke_coincidence(void **state)
     struct lw_rule_conf r = rule(1, 0, 0);
     struct lw_rules *e = lw_rules_new();
     struct lw_node_conf a = node_at(1, "2", ""), b = node_at(2, "2", ""), c = node_at(3, "7", ""),
-                        d = node_at(4, "", "");
-    const struct lw_node_conf *nodes[] = {&a, &b, &c, &d};
-    struct lw_rule_state st[4];
+                        d = node_at(4, "", ""), f = node_at(5, "7", "");
+    const struct lw_node_conf *nodes[] = {&a, &b, &c, &d, &f};
+    struct lw_rule_state st[5];
     static const struct {
         int node;
         int smoke;
@@ -951,6 +951,8 @@ static void test_smoke_coincidence(void **state)
         {1, 1, 300 * SEC, LW_RULE_RAISE, false, LW_LEVEL_ORANGE}, /* a's is 250 s old: alone */
         {0, 1, 310 * SEC, LW_RULE_RAISE, true, LW_LEVEL_RED},     /* and now a agrees with b */
         {0, 1, 320 * SEC, LW_RULE_NONE, true, LW_LEVEL_RED},
+        /* c has said nothing since its alarm at 10 s (its battery died): it agrees no more. */
+        {4, 1, 400 * SEC, LW_RULE_RAISE, false, LW_LEVEL_ORANGE},
     };
     (void)state;
     r.metric = LW_METRIC_SMOKE;
