@@ -73,8 +73,8 @@ enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_f
         accept(f, v, t_ms, out, n_out);
         return LW_FILT_PASS;
     }
-    /* Water is never flat to a millimetre for minutes; a car roof or a box is. Only upward jumps
-     * can be objects under the sensor. */
+    /* A car roof or a box is flat to a millimetre for minutes (still water can be too, hence
+     * plateau_ms is off for basements). Only upward jumps can be objects under the sensor. */
     bool up = h0->v > f->level.v;
     if (up && c->plateau_ms && fabs(v - h0->v) <= c->plateau_tol) {
         if ((uint64_t)(t_ms - h0->t_ms) >= c->plateau_ms) {
@@ -95,10 +95,13 @@ enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_f
 
 int64_t lw_filter_release_due(const struct lw_filter *f)
 {
-    if (!f->n_held)
+    /* Only a rise: a drop that was never followed up must not clear an alarm. */
+    if (!f->n_held || f->held[0].v <= f->level.v)
         return INT64_MAX;
-    int64_t quiet = f->gap_ms * 5 / 2 > LW_FILTER_QUIET_MIN_MS ? f->gap_ms * 5 / 2
-                                                              : LW_FILTER_QUIET_MIN_MS;
+    int64_t quiet = f->gap_ms * 5 / 2;
+    quiet = quiet < LW_FILTER_QUIET_MIN_MS   ? LW_FILTER_QUIET_MIN_MS
+            : quiet > LW_FILTER_QUIET_MAX_MS ? LW_FILTER_QUIET_MAX_MS
+                                             : quiet;
     return f->held[f->n_held - 1].t_ms + quiet;
 }
 

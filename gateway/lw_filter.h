@@ -47,12 +47,14 @@ enum lw_filter_result {
 enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_filter *f, double v,
                                      int64_t t_ms, struct lw_sample *out, size_t *n_out);
 
-/* A jump is held until a later reading tells what it was. When none comes (the node went quiet:
- * a sensor under water, a radio drowned), the held readings are taken as water once the node has
- * been quiet for LW_FILTER_QUIET_MIN_MS, or two and a half of its reporting gaps when longer.
- * lw_filter_release_due: when that is (INT64_MAX: nothing held). lw_filter_release: the readings
+/* A jump is held until a later reading tells what it was. When none comes after a rise (the node
+ * went quiet: a sensor under water, a radio drowned), the held readings are taken as water once
+ * the node has been quiet for two and a half of its reporting gaps, within [QUIET_MIN, QUIET_MAX].
+ * A held drop is never released this way (silence must not clear an alarm).
+ * lw_filter_release_due: when that is (INT64_MAX: never). lw_filter_release: the readings
  * released at now_ms into out (room for LW_FILTER_HOLD), oldest first; 0 when not due. */
 #define LW_FILTER_QUIET_MIN_MS 120000
+#define LW_FILTER_QUIET_MAX_MS 3600000
 int64_t lw_filter_release_due(const struct lw_filter *f);
 size_t lw_filter_release(struct lw_filter *f, int64_t now_ms, struct lw_sample *out);
 

@@ -1195,16 +1195,19 @@ static void restore_duty(void *arg, const struct lw_alertdb_open *o)
 {
     struct lw_gateway *g = arg;
     struct lw_node *n = lw_registry_find(g->reg, o->node);
-    for (size_t i = 0; n && i < g->cfg->n_rules; i++) {
+    /* Address 0: the gateway's own alert (radio fault), under its stand-in node. */
+    const struct lw_node_conf *nc =
+        n ? n->conf : o->node == 0 ? lw_rules_gateway_node(g->rules, g->cfg->site) : NULL;
+    for (size_t i = 0; nc && i < g->cfg->n_rules; i++) {
         const struct lw_rule_conf *rule = &g->cfg->rules[i];
         if (strcmp(rule->name, o->rule) != 0)
             continue;
         struct lw_alert_info info = {.id = o->id, .site = g->cfg->site, .rule = rule,
-                                     .node = n->conf, .state = LW_ALERT_RAISED,
+                                     .node = nc, .state = LW_ALERT_RAISED,
                                      .raised_ms = o->raised_ms, .t_ms = o->raised_ms};
         char *json = lw_alert_json(&info);
         struct lw_duty_alert a;
-        duty_alert_of(n->conf, rule, o->id, &a);
+        duty_alert_of(nc, rule, o->id, &a);
         /* The journal's times are the wall clock's, except on a simulated medium, whose virtual
          * clock restarts with the process: there the tier gets its full time again. */
         struct lw_duty_resume r = {.tier = o->tier, .acked = o->acked};

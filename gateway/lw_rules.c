@@ -199,9 +199,9 @@ bool lw_rule_statistic(const struct lw_rule_conf *rule, struct lw_rule_state *st
     }
     case LW_STAT_RISE: {
         hist_add(rule, h, v, t_ms);
-        /* A slope from two close points is mostly the sensor's noise: three buckets spread over
-         * a quarter of the window at least. */
-        if (h->n < 3 ||
+        /* A slope from two close points is mostly the sensor's noise: the readings must span a
+         * quarter of the window at least (two reports 5 min apart do, in a 10 min window). */
+        if (h->n < 2 ||
             (uint64_t)(bucket(h, h->n - 1u)->t_ms - bucket(h, 0)->t_ms) < rule->window_ms / 4)
             return false;
         double at;
@@ -565,7 +565,8 @@ int64_t lw_rule_due(const struct lw_rule_conf *rule, const struct lw_rule_state 
     if (!lw_rule_timed(rule) || st->active)
         return INT64_MAX;
     if (rule->type == LW_RULE_THRESHOLD)
-        return st->above ? st->above_since_ms + (int64_t)rule->persistence_ms : INT64_MAX;
+        return st->above && rule->persistence_ms ? st->above_since_ms + (int64_t)rule->persistence_ms
+                                                 : INT64_MAX;
     return st->heard_ms ? st->heard_ms + (int64_t)rule->timeout_ms : 0;
 }
 
@@ -577,7 +578,8 @@ enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_
         /* Persistence ends between readings: the latest one is still over the threshold and
          * nothing has said otherwise since, so the alarm does not wait for the next report (or
          * for ever, when the sensor went quiet under water). */
-        if (st->active || !st->above || rule->persistence_ms == 0 ||
+        double cmp = rule->below ? -st->last : st->last; /* a reload may have moved the line */
+        if (st->active || !st->above || rule->persistence_ms == 0 || cmp < rule->threshold ||
             now_ms - st->above_since_ms < (int64_t)rule->persistence_ms)
             return LW_RULE_NONE;
         st->active = true;
@@ -641,9 +643,8 @@ int64_t lw_rules_node_due(struct lw_rules *e, const struct lw_rule_conf *rule,
     int64_t due = lw_rule_due(rule, st);
     if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_FILTER_FLOODNET) {
         struct ext *x = ext_get(e, node->address, rule->name, false);
-        int64_t r = x && x->filter ? lw_filter_release_due(x->filter) : INT64_MAX;
-        if (r < due)
-            due = r;
+        if (x && x->filter && x->filter->n_held)
+            due = lw_filter_release_due(x->filter); /* the tick waits for what is held */
     }
     return due;
 }
@@ -662,6 +663,9 @@ enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_c
             if (ev != LW_RULE_NONE)
                 return ev;
         }
+        /* A newer reading is held (a drop, perhaps): the next reading decides, not the tick. */
+        if (x && x->filter && x->filter->n_held)
+            return LW_RULE_NONE;
     }
     return lw_rule_tick(rule, st, now_ms, value);
 }
@@ -684,8 +688,8 @@ enum lw_rule_event lw_rules_gateway_tick(struct lw_rules *e, const struct lw_rul
      * is not an all-clear. */
     if (e->heard_frame || !st->active)
         g->restored = false;
-    bool deaf = rule->timeout_ms && (now_ms - e->heard_ms >= (int64_t)rule->timeout_ms ||
-                                     g->restored);
+    bool deaf = (rule->timeout_ms && now_ms - e->heard_ms >= (int64_t)rule->timeout_ms) ||
+                g->restored;
     *value = e->radio_fault || deaf ? 1 : 0;
     return lw_rule_eval(rule, st, *value, now_ms);
 }

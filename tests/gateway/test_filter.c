@@ -194,6 +194,10 @@ static void test_quiet_after_jump_released(void **state)
     assert_true(out[0].v == 180 && out[0].t_ms == 2 * MIN);
     assert_true(f.level.v == 180 && f.n_held == 0);
     assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
+    /* A drop that is never followed up stays held: silence must not clear an alarm. */
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 6 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
+    assert_int_equal(lw_filter_release(&f, 600 * MIN, out), 0);
     /* Fast reports: the 2 min floor. A spike that comes back in time is still dropped. */
     memset(&f, 0, sizeof(f));
     assert_int_equal(lw_filter_feed(&defaults, &f, 0, 0, out, &n), LW_FILT_PASS);

@@ -658,6 +658,14 @@ static void test_persistence_raised_on_tick(void **state)
     assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, MIN, &v), LW_RULE_NONE);
     assert_int_equal(lw_rule_due(&r, &st), INT64_MAX);
     assert_int_equal(lw_rule_tick(&r, &st, 5 * MIN, &v), LW_RULE_NONE);
+    /* A reload moved the line above the latest reading: the tick does not raise on it. */
+    memset(&st, 0, sizeof(st));
+    rd = water(150);
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, 0, &v), LW_RULE_NONE);
+    struct lw_rule_conf higher = rule(300, 200, 2 * MIN);
+    assert_int_equal(lw_rule_tick(&higher, &st, 3 * MIN, &v), LW_RULE_NONE);
+    struct lw_rule_conf no_wait = rule(50, 20, 0); /* and one without a persistence never waits */
+    assert_int_equal(lw_rule_due(&no_wait, &st), INT64_MAX);
     /* Without a persistence the reading itself raises: nothing for the tick to do. */
     struct lw_rule_conf at_once = rule(50, 20, 0);
     assert_false(lw_rule_timed(&at_once));
@@ -717,6 +725,32 @@ static void test_jump_then_quiet_is_raised(void **state)
     assert_int_equal(lw_rules_node_tick(e, &r, &node, &st, due, &v), LW_RULE_RAISE);
     assert_true(st.active && v == 180);
     assert_int_equal(lw_rules_node_due(e, &r, &node, &st), INT64_MAX);
+    /* Active, then a drop is held and the node goes quiet: the alarm stays. */
+    struct lw_reading low = water(0);
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &low, 6 * MIN, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rules_node_due(e, &r, &node, &st), INT64_MAX);
+    assert_int_equal(lw_rules_node_tick(e, &r, &node, &st, 600 * MIN, &v), LW_RULE_NONE);
+    assert_true(st.active);
+    /* Over the threshold with persistence running, then a lower reading held: the tick waits for
+     * what comes next instead of raising on the older one. */
+    struct lw_rule_state s2;
+    struct lw_node_conf other = node_at(5, "7", "basement");
+    memset(&s2, 0, sizeof(s2));
+    static const struct {
+        double mm;
+        int64_t t_ms;
+    } seq[] = {{160, 0}, {160, MIN}, {20, 90 * SEC}}; /* the drop is held */
+    for (size_t k = 0; k < sizeof(seq) / sizeof(seq[0]); k++) {
+        struct lw_reading rd = water(seq[k].mm);
+        assert_int_equal(lw_rules_reading(e, &r, &other, &s2, &rd, seq[k].t_ms, &v), LW_RULE_NONE);
+    }
+    assert_int_equal(lw_rules_node_tick(e, &r, &other, &s2, 2 * MIN, &v), LW_RULE_NONE);
+    assert_false(s2.active);
+    struct lw_reading still_low = water(20); /* the drop was real: no alarm at all */
+    assert_int_equal(lw_rules_reading(e, &r, &other, &s2, &still_low, 150 * SEC, &v),
+                     LW_RULE_NONE);
+    assert_int_equal(lw_rules_node_tick(e, &r, &other, &s2, 10 * MIN, &v), LW_RULE_NONE);
+    assert_false(s2.active);
     lw_rules_free(e);
 }
 

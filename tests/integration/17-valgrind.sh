@@ -49,7 +49,7 @@ lw_wait_for 60 grep -q '"state":"online"' "$WORK/mqtt.log" || fail "no online st
 lw_wait_for 30 test -S "$SOCK" || fail "no control socket"
 
 # Slower than the other tests' runs: the daemon runs many times slower under memcheck.
-"$LW_BIN/lorawatch-sim" -q -s "$SCEN" --gateway "127.0.0.1:$UDP" --acceleration 600 \
+"$LW_BIN/lorawatch-sim" -q -s "$SCEN" --gateway "127.0.0.1:$UDP" --acceleration 300 \
   --summary-json "$WORK/sim.json" >"$WORK/sim.log" 2>&1 || fail "simulator failed"
 sent=$(jq -r '.frames' "$WORK/sim.json")
 lw_wait_for 60 sh -c "grep -q '\"hazard\":\"fire\"' '$WORK/mqtt.log'" || fail "no fire alert"
@@ -66,7 +66,7 @@ mosquitto_pub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -t lorawatch/vg/command/room 
 lw_wait_for 30 grep -q '"id":"vg"' "$WORK/mqtt.log" || fail "no reply to the acknowledgement"
 mosquitto_pub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -t lorawatch/vg/command/room -m 'not json'
 kill -HUP "$LW_DAEMON_PID"
-lw_wait_for 30 grep -q 'reload' "$WORK/lorawatchd.log" || fail "no reload"
+lw_wait_for 30 grep -q 'configuration reloaded' "$WORK/lorawatchd.log" || fail "no reload"
 lw_wait_for 30 test -s "$WORK/metrics.prom" || fail "no metrics file"
 "$LW_BIN/lorawatch" status -s "$SOCK" >/dev/null || fail "status after reload"
 
