@@ -29,7 +29,7 @@ struct lw_filter {
     uint8_t n_held;
     uint8_t have_level;
     uint8_t in_plateau;
-    double plateau_v; /* depth of the plateau being removed */
+    double plateau_v;             /* depth of the plateau being removed */
     int64_t last_feed_ms, gap_ms; /* the latest reading fed, and the gap before it */
     uint32_t dropped_spike, dropped_rise, dropped_plateau, dropped_stale;
 };

@@ -565,8 +565,9 @@ int64_t lw_rule_due(const struct lw_rule_conf *rule, const struct lw_rule_state 
     if (!lw_rule_timed(rule) || st->active)
         return INT64_MAX;
     if (rule->type == LW_RULE_THRESHOLD)
-        return st->above && rule->persistence_ms ? st->above_since_ms + (int64_t)rule->persistence_ms
-                                                 : INT64_MAX;
+        return st->above && rule->persistence_ms
+                   ? st->above_since_ms + (int64_t)rule->persistence_ms
+                   : INT64_MAX;
     return st->heard_ms ? st->heard_ms + (int64_t)rule->timeout_ms : 0;
 }
 
@@ -688,8 +689,8 @@ enum lw_rule_event lw_rules_gateway_tick(struct lw_rules *e, const struct lw_rul
      * is not an all-clear. */
     if (e->heard_frame || !st->active)
         g->restored = false;
-    bool deaf = (rule->timeout_ms && now_ms - e->heard_ms >= (int64_t)rule->timeout_ms) ||
-                g->restored;
+    bool deaf =
+        (rule->timeout_ms && now_ms - e->heard_ms >= (int64_t)rule->timeout_ms) || g->restored;
     *value = e->radio_fault || deaf ? 1 : 0;
     return lw_rule_eval(rule, st, *value, now_ms);
 }

@@ -747,8 +747,7 @@ static void test_jump_then_quiet_is_raised(void **state)
     assert_int_equal(lw_rules_node_tick(e, &r, &other, &s2, 2 * MIN, &v), LW_RULE_NONE);
     assert_false(s2.active);
     struct lw_reading still_low = water(20); /* the drop was real: no alarm at all */
-    assert_int_equal(lw_rules_reading(e, &r, &other, &s2, &still_low, 150 * SEC, &v),
-                     LW_RULE_NONE);
+    assert_int_equal(lw_rules_reading(e, &r, &other, &s2, &still_low, 150 * SEC, &v), LW_RULE_NONE);
     assert_int_equal(lw_rules_node_tick(e, &r, &other, &s2, 10 * MIN, &v), LW_RULE_NONE);
     assert_false(s2.active);
     lw_rules_free(e);
@@ -756,17 +755,25 @@ static void test_jump_then_quiet_is_raised(void **state)
 
 static const struct lw_rule_conf *find_rule(const struct lw_config *cfg, const char *name);
 
-/* A basement flooded at once and then still: with plateau removal off (the shipped basement
- * rule) it is water and raised; with it on, the same series is removed as a parked car. */
-static void test_flat_basement_flood_is_water(void **state)
+/* config/lorawatch.conf as shipped (the test runs with LW_SOURCE_DIR set). */
+static struct lw_config *shipped_config(void)
 {
     const char *src = getenv("LW_SOURCE_DIR");
     char path[1024];
-    (void)state;
     assert_non_null(src);
     snprintf(path, sizeof(path), "%s/config/lorawatch.conf", src);
     struct lw_config *cfg = lw_config_load(path, NULL, NULL);
     assert_non_null(cfg);
+    return cfg;
+}
+
+/* A basement flooded at once and then still: with plateau removal off (the shipped basement
+ * rule) it is water and raised (test_parked_car_plateau_never_alarms shows the same kind of
+ * series removed where the plateau step is on). */
+static void test_flat_basement_flood_is_water(void **state)
+{
+    (void)state;
+    struct lw_config *cfg = shipped_config();
     const struct lw_rule_conf *r = find_rule(cfg, "flood-basement");
     assert_non_null(r);
     assert_int_equal(r->plateau_ms, 0);
@@ -1184,13 +1191,8 @@ static const struct lw_rule_conf *find_rule(const struct lw_config *cfg, const c
 
 static void test_shipped_rules(void **state)
 {
-    const char *src = getenv("LW_SOURCE_DIR");
-    char path[1024];
     (void)state;
-    assert_non_null(src);
-    snprintf(path, sizeof(path), "%s/config/lorawatch.conf", src);
-    struct lw_config *cfg = lw_config_load(path, NULL, NULL);
-    assert_non_null(cfg);
+    struct lw_config *cfg = shipped_config();
     const struct lw_rule_conf *r;
 
     r = find_rule(cfg, "flood-watch"); /* FloodNet: 76 mm on the 5-minute mean, filtered */
