@@ -355,8 +355,9 @@ static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct
 }
 
 /* Time-based rules run on the rule clock (monotonic, or the medium's virtual time) from a timer.
- * On the monotonic clock it sleeps until the next silence could be due (at most 10 s, for the
- * radio rules), so an idle gateway wakes rarely; with a simulated medium it looks every 50 ms
+ * On the monotonic clock it sleeps until the next silence, persistence or held water reading could
+ * be due (at most 10 s, for the radio rules; a reading brings it forward), so an idle gateway
+ * wakes rarely; with a simulated medium it looks every 50 ms
  * whether the virtual clock has moved, so fast runs still see a silence within a few virtual
  * seconds. */
 #define RULES_TICK_MIN_MS    100
