@@ -63,6 +63,17 @@ static void duration_text(uint64_t ms, bool zh, char *out, size_t cap)
         snprintf(out, cap, zh ? "%llu 秒" : "%llu s", (unsigned long long)(ms / 1000));
 }
 
+void lw_alert_relay_rule(struct lw_rule_conf *out, uint64_t timeout_ms)
+{
+    *out = (struct lw_rule_conf){
+        .name = "relay-silent",
+        .hazard = LW_HAZARD_TROUBLE,
+        .type = LW_RULE_SILENCE,
+        .level = LW_LEVEL_YELLOW,
+        .timeout_ms = timeout_ms,
+    };
+}
+
 const char *lw_alert_state_name(enum lw_alert_state s)
 {
     static const char *const names[] = {"raised", "cleared", "closed"};

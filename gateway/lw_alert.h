@@ -37,6 +37,10 @@ char *lw_alert_json(const struct lw_alert_info *a);
 /* The English sentence alone (for logs). */
 void lw_alert_sentence_en(const struct lw_alert_info *a, char *out, size_t cap);
 
+/* The rule of the built-in trouble alert raised when a mesh relay is not heard for timeout_ms
+ * ([mesh] relay_silence): a silence rule named relay-silent, not in the configuration. */
+void lw_alert_relay_rule(struct lw_rule_conf *out, uint64_t timeout_ms);
+
 /* ISO 8601 local time with offset, e.g. 2026-07-15T02:14:00+08:00. */
 void lw_format_time(int64_t unix_ms, char *out, size_t cap);
 

@@ -564,13 +564,8 @@ static void on_relay_event(void *user, uint16_t relay, bool silent, const uint16
     (void)last_heard_ms;
     if (!ra || silent == ra->st.active)
         return;
-    struct lw_rule_conf rule = {
-        .name = "relay-silent",
-        .hazard = LW_HAZARD_TROUBLE,
-        .type = LW_RULE_SILENCE,
-        .level = LW_LEVEL_YELLOW,
-        .timeout_ms = g->cfg->mesh_relay_silence_ms,
-    };
+    struct lw_rule_conf rule;
+    lw_alert_relay_rule(&rule, g->cfg->mesh_relay_silence_ms);
     /* The relay as the alert's node: its registry entry when it is also a sensor, else a name
      * made from its address. The place lists who is cut off. */
     struct lw_node_conf node;
