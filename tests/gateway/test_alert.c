@@ -7,12 +7,14 @@
 #include <cmocka.h>
 
 #include <cjson/cJSON.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lw_alert.h"
 #include "lw_config.h"
+#include "lw_rules.h"
 
 static const char conf_text[] =
     "[rule:flood-basement]\nmetric = water_mm\ntags = basement\nthreshold = 50\nclear = 20\n"
@@ -274,6 +276,254 @@ static void test_place_falls_back_to_label_then_name(void **state)
     assert_non_null(strstr(en, ": stair: "));
 }
 
+/* ---- every rule type of the shipped configuration ---------------------------------------- */
+
+/* config/lorawatch.conf as shipped, with a node of every kind to apply its rules to. */
+static const char shipped_nodes[] =
+    "\n[node:t-water]\naddress = 0x0E01\neui = 70B3D57ED0000E01\n"
+    "key = 11111111111111111111111111111111\nkind = water\nbuilding = 7\nfloor = B1\n"
+    "place = 7号楼坡道 / Block 7 ramp\ntags = street\n"
+    "[node:t-basement]\naddress = 0x0E02\neui = 70B3D57ED0000E02\n"
+    "key = 22222222222222222222222222222222\nkind = water\nplace = B2 pump room\ntags = basement\n"
+    "[node:t-smoke]\naddress = 0x0E03\neui = 70B3D57ED0000E03\n"
+    "key = 33333333333333333333333333333333\nkind = smoke\nplace = stair 3F\n"
+    "[node:t-gas]\naddress = 0x0E04\neui = 70B3D57ED0000E04\n"
+    "key = 44444444444444444444444444444444\nkind = gas\nplace = kitchen 1201\n"
+    "[node:t-co]\naddress = 0x0E05\neui = 70B3D57ED0000E05\n"
+    "key = 55555555555555555555555555555555\nkind = co\nplace = boiler room\n";
+
+static struct lw_config *shipped_with_nodes(void)
+{
+    const char *src = getenv("LW_SOURCE_DIR");
+    char path[1024];
+    assert_non_null(src);
+    snprintf(path, sizeof(path), "%s/config/lorawatch.conf", src);
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    static char text[65536];
+    size_t n = fread(text, 1, sizeof(text) - sizeof(shipped_nodes), f);
+    fclose(f);
+    assert_true(n > 0 && n < sizeof(text) - sizeof(shipped_nodes));
+    memcpy(text + n, shipped_nodes, sizeof(shipped_nodes));
+    struct lw_config *c =
+        lw_config_parse(path, text, n + sizeof(shipped_nodes) - 1, fail_on_config_error, NULL);
+    assert_non_null(c);
+    return c;
+}
+
+static const struct lw_node_conf *node_for(const struct lw_config *c, const struct lw_rule_conf *r)
+{
+    static struct lw_node_conf gateway = {
+        .name = "gateway", .kind = LW_KIND_MULTI, .place = "estate 网关 / estate gateway"};
+    if (r->type == LW_RULE_RADIO_FAULT)
+        return &gateway;
+    for (size_t i = 0; i < c->n_nodes; i++)
+        if (strncmp(c->nodes[i].name, "t-", 2) == 0 && lw_rule_applies(r, &c->nodes[i]))
+            return &c->nodes[i];
+    fail_msg("rule %s applies to none of the test nodes", r->name);
+    return NULL;
+}
+
+/* Both sentences of a transition; the JSON's must be the same. */
+static cJSON *sentences(const struct lw_alert_info *a, char *zh, char *en, size_t cap)
+{
+    cJSON *o = json_of(a);
+    snprintf(zh, cap, "%s", str(o, "text_zh"));
+    snprintf(en, cap, "%s", str(o, "text_en"));
+    char log_en[512];
+    lw_alert_sentence_en(a, log_en, sizeof(log_en));
+    assert_string_equal(log_en, en);
+    return o;
+}
+
+static void contains(const char *text, const char *part, const char *rule)
+{
+    if (!strstr(text, part))
+        fail_msg("rule %s: \"%s\" does not say \"%s\"", rule, text, part);
+}
+
+/* The quantity, unit and numbers of a rule's alert: what the schema's metric/unit rules hold. */
+static void check_fields(const cJSON *o, const struct lw_rule_conf *r)
+{
+    const char *metric = str(o, "metric"), *unit = str(o, "unit"), *type = str(o, "type");
+    switch (r->type) {
+    case LW_RULE_SILENCE:
+        assert_string_equal(type, "silence");
+        assert_string_equal(metric, "silent_s");
+        assert_string_equal(unit, "s");
+        /* The threshold is the timeout, in seconds; heard again (0 s silent) clears it. */
+        assert_true(num(o, "threshold") == (double)r->timeout_ms / 1000.0);
+        assert_true(num(o, "clear") == 0);
+        assert_null(cJSON_GetObjectItemCaseSensitive(o, "statistic"));
+        break;
+    case LW_RULE_FLAG: {
+        static const char *const flags[] = {"none", "fault", "tamper", "low_battery"};
+        assert_string_equal(type, "flag");
+        assert_string_equal(metric, "flags");
+        assert_string_equal(unit, "");
+        assert_string_equal(str(o, "flag"), flags[r->flag]);
+        assert_true(num(o, "threshold") == 1 && num(o, "clear") == 0);
+        break;
+    }
+    case LW_RULE_RADIO_FAULT:
+        assert_string_equal(type, "radio_fault");
+        assert_string_equal(metric, "radio_fault");
+        assert_string_equal(unit, "");
+        assert_true(num(o, "threshold") == 1 && num(o, "clear") == 0);
+        break;
+    default:
+        assert_string_equal(type, "threshold");
+        assert_string_equal(metric, lw_metric_name(r->metric));
+        assert_string_equal(str(o, "statistic"), lw_statistic_name(r->statistic));
+        if (r->statistic == LW_STAT_RISE) {
+            char rate[32];
+            snprintf(rate, sizeof(rate), "%s/min", lw_metric_unit(r->metric));
+            assert_string_equal(unit, rate);
+        } else if (r->statistic == LW_STAT_DAYS_LEFT) {
+            assert_string_equal(unit, "d");
+        } else {
+            assert_string_equal(unit, lw_metric_unit(r->metric));
+        }
+        assert_null(cJSON_GetObjectItemCaseSensitive(o, "flag"));
+    }
+}
+
+/* Every rule of the shipped file, raised, cleared and closed: structured fields that match the
+ * rule type, and sentences that are there and say what happened. */
+static void test_every_shipped_rule_type(void **state)
+{
+    (void)state;
+    struct lw_config *c = shipped_with_nodes();
+    unsigned types = 0, stats = 0;
+    char zh[512], en[512], part[64], part_zh[64];
+    for (size_t i = 0; i < c->n_rules; i++) {
+        const struct lw_rule_conf *r = &c->rules[i];
+        const char *unit = lw_rule_value_unit(r);
+        types |= 1u << r->type;
+        if (r->type == LW_RULE_THRESHOLD)
+            stats |= 1u << r->statistic;
+        struct lw_alert_info a = {.id = 9,
+                                  .site = "estate",
+                                  .rule = r,
+                                  .node = node_for(c, r),
+                                  .raised_ms = INT64_C(1784052000000),
+                                  .t_ms = INT64_C(1784052000000)};
+        double thr = r->below ? -r->threshold : r->threshold;
+
+        /* Raised. */
+        a.state = LW_ALERT_RAISED;
+        a.value = r->type == LW_RULE_SILENCE     ? (double)r->timeout_ms / 1000.0 + 7
+                  : r->type == LW_RULE_THRESHOLD ? thr
+                                                 : 1;
+        cJSON *o = sentences(&a, zh, en, sizeof(zh));
+        check_fields(o, r);
+        assert_true(num(o, "value") == a.value);
+        cJSON_Delete(o);
+        char level[16];
+        snprintf(level, sizeof(level), "%s", lw_level_name(r->level));
+        for (char *p = level; *p; p++)
+            *p = (char)(*p - 'a' + 'A');
+        contains(en, level, r->name);
+        contains(en, "warning", r->name);
+        contains(zh, "预警", r->name);
+        switch (r->type) {
+        case LW_RULE_SILENCE: /* names the timeout */
+            snprintf(part, sizeof(part), r->timeout_ms % 60000 ? "%llu s" : "%llu min",
+                     (unsigned long long)(r->timeout_ms / (r->timeout_ms % 60000 ? 1000 : 60000)));
+            snprintf(part_zh, sizeof(part_zh), r->timeout_ms % 60000 ? "%llu 秒" : "%llu 分钟",
+                     (unsigned long long)(r->timeout_ms / (r->timeout_ms % 60000 ? 1000 : 60000)));
+            contains(en, "silent", r->name);
+            contains(en, part, r->name);
+            contains(zh, part_zh, r->name);
+            contains(zh, "未上报", r->name);
+            break;
+        case LW_RULE_FLAG:
+            contains(en, r->flag == LW_FLAGBIT_TAMPER ? "tamper" : "fault", r->name);
+            contains(zh, r->flag == LW_FLAGBIT_TAMPER ? "拆动" : "故障", r->name);
+            break;
+        case LW_RULE_RADIO_FAULT:
+            contains(en, "radio", r->name);
+            contains(zh, "无线电", r->name);
+            break;
+        default:
+            if (r->metric == LW_METRIC_SMOKE) {
+                contains(en, "smoke detector in alarm", r->name);
+                break;
+            }
+            snprintf(part, sizeof(part), "%g %s", thr, unit);
+            contains(en, part, r->name); /* value and threshold, with the unit */
+            snprintf(part_zh, sizeof(part_zh), "%g%s", thr, unit);
+            contains(zh, part_zh, r->name);
+            if (r->statistic == LW_STAT_RISE)
+                contains(en, "/min", r->name);
+            if (r->statistic == LW_STAT_DAYS_LEFT)
+                contains(en, "days left", r->name);
+        }
+
+        /* Cleared. */
+        a.state = LW_ALERT_CLEARED;
+        a.value = r->type == LW_RULE_SILENCE     ? (double)r->timeout_ms / 1000.0 + 60
+                  : r->type == LW_RULE_THRESHOLD ? (r->below ? -r->clear : r->clear)
+                                                 : 0;
+        o = sentences(&a, zh, en, sizeof(zh));
+        check_fields(o, r);
+        cJSON_Delete(o);
+        contains(en, "All clear", r->name);
+        contains(zh, "解除", r->name);
+        if (r->type == LW_RULE_SILENCE) {
+            contains(en, "heard again", r->name);
+            contains(zh, "恢复通信", r->name);
+        } else if (r->type == LW_RULE_FLAG) {
+            contains(en, r->flag == LW_FLAGBIT_TAMPER ? "tamper" : "fault", r->name);
+        } else if (r->type == LW_RULE_RADIO_FAULT) {
+            contains(en, "radio", r->name);
+        }
+
+        /* Closed. */
+        a.state = LW_ALERT_CLOSED;
+        a.value = 0;
+        o = sentences(&a, zh, en, sizeof(zh));
+        check_fields(o, r);
+        cJSON_Delete(o);
+        contains(en, "Withdrawn", r->name);
+        contains(zh, "撤销", r->name);
+    }
+    /* The shipped file has every type and statistic, so none goes unchecked. */
+    assert_int_equal(types, (1u << LW_RULE_TYPE_COUNT) - 1);
+    assert_int_equal(stats, (1u << LW_STAT_COUNT) - 1);
+    lw_config_free(c);
+}
+
+/* The built-in alert of a silent mesh relay: a silence in seconds that names its timeout. */
+static void test_relay_silent_alert(void **state)
+{
+    (void)state;
+    struct lw_rule_conf r;
+    lw_alert_relay_rule(&r, 300000);
+    struct lw_node_conf n = {.name = "relay-0E10",
+                             .address = 0x0E10,
+                             .kind = LW_KIND_MULTI,
+                             .place = "relay relay-0E10; 2 nodes behind it: a,b"};
+    struct lw_alert_info a = {
+        .id = 5, .site = "estate", .rule = &r, .node = &n, .state = LW_ALERT_RAISED, .value = 301};
+    char zh[512], en[512];
+    cJSON *o = sentences(&a, zh, en, sizeof(zh));
+    check_fields(o, &r);
+    assert_string_equal(str(o, "rule"), "relay-silent");
+    assert_string_equal(str(o, "hazard"), "trouble");
+    assert_true(num(o, "value") == 301);
+    assert_true(num(o, "threshold") == 300);
+    cJSON_Delete(o);
+    assert_string_equal(en, "YELLOW trouble warning: relay relay-0E10; 2 nodes behind it: a,b: "
+                            "node silent for more than 5 min, check it.");
+    contains(zh, "5 分钟", "relay-silent");
+    a.state = LW_ALERT_CLEARED;
+    o = sentences(&a, zh, en, sizeof(zh));
+    check_fields(o, &r);
+    cJSON_Delete(o);
+    contains(en, "heard again", "relay-silent");
+}
+
 static void test_alert_topic(void **state)
 {
     char t[64];
@@ -324,6 +574,8 @@ int main(void)
         cmocka_unit_test(test_cleared_state_and_text),
         cmocka_unit_test(test_smoke_sentence_and_place_fallback),
         cmocka_unit_test(test_place_falls_back_to_label_then_name),
+        cmocka_unit_test(test_every_shipped_rule_type),
+        cmocka_unit_test(test_relay_silent_alert),
         cmocka_unit_test(test_alert_topic),
         cmocka_unit_test(test_format_time_shanghai_offset),
         cmocka_unit_test(test_format_time_other_zones),
