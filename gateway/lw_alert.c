@@ -48,11 +48,6 @@ static void place_text(const struct lw_node_conf *n, char *out, size_t cap)
         snprintf(out, cap, "%s", n->label[0] ? n->label : n->name);
 }
 
-static double shown(const struct lw_rule_conf *r, double v)
-{
-    return r->below ? -v : v;
-}
-
 static void duration_text(uint64_t ms, bool zh, char *out, size_t cap)
 {
     if (ms >= 3600000 && ms % 3600000 == 0)
@@ -169,7 +164,7 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
         snprintf(mz, sizeof(mz), "%s", metric_zh[r->metric]);
         snprintf(me, sizeof(me), "%s", metric_en[r->metric]);
     }
-    double thr = shown(r, r->threshold), clr = shown(r, r->clear);
+    double thr = lw_rule_value_threshold(r, false), clr = lw_rule_value_threshold(r, true);
     bool is_alarm_flag = r->metric == LW_METRIC_SMOKE;
     duration_text(r->persistence_ms, zh, held, sizeof(held));
 
@@ -290,14 +285,18 @@ char *lw_alert_json(const struct lw_alert_info *a)
     cJSON_AddStringToObject(place, "text", n->place);
     add_tags(place, n->tags);
 
-    cJSON_AddStringToObject(o, "metric", lw_metric_name(r->metric));
+    /* value, threshold and clear in one quantity and unit: the statistic's for threshold
+     * rules, seconds for silence, 1/0 for a flag or the radio. */
+    cJSON_AddStringToObject(o, "metric", lw_rule_value_metric(r));
     cJSON_AddStringToObject(o, "unit", lw_rule_value_unit(r));
     cJSON_AddStringToObject(o, "type", lw_rule_type_name(r->type));
     if (r->type == LW_RULE_THRESHOLD)
         cJSON_AddStringToObject(o, "statistic", lw_statistic_name(r->statistic));
+    if (r->type == LW_RULE_FLAG)
+        cJSON_AddStringToObject(o, "flag", lw_rule_flag_name(r->flag));
     cJSON_AddNumberToObject(o, "value", a->value);
-    cJSON_AddNumberToObject(o, "threshold", shown(r, r->threshold));
-    cJSON_AddNumberToObject(o, "clear", shown(r, r->clear));
+    cJSON_AddNumberToObject(o, "threshold", lw_rule_value_threshold(r, false));
+    cJSON_AddNumberToObject(o, "clear", lw_rule_value_threshold(r, true));
     cJSON_AddStringToObject(o, "direction", r->below ? "below" : "above");
     cJSON_AddNumberToObject(o, "persistence_s", (double)r->persistence_ms / 1000.0);
     lw_format_time(a->raised_ms, buf, sizeof(buf));

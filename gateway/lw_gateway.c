@@ -561,9 +561,13 @@ static void on_relay_event(void *user, uint16_t relay, bool silent, const uint16
 {
     struct lw_gateway *g = user;
     struct relay_alert *ra = relay_alert_state(g, relay);
-    (void)last_heard_ms;
     if (!ra || silent == ra->st.active)
         return;
+    /* Its value is a silence rule's: seconds not heard, when raised; the silence that ended (the
+     * gap between the frames either side), when cleared. */
+    int64_t now = g->medium_clock ? g->clock_ms : lw_clock_mono_ms();
+    int64_t gap = silent ? now - last_heard_ms : last_heard_ms - ra->st.heard_ms;
+    ra->st.heard_ms = last_heard_ms;
     struct lw_rule_conf rule;
     lw_alert_relay_rule(&rule, g->cfg->mesh_relay_silence_ms);
     /* The relay as the alert's node: its registry entry when it is also a sensor, else a name
@@ -604,7 +608,7 @@ static void on_relay_event(void *user, uint16_t relay, bool silent, const uint16
     lw_log(LW_LOG_NOTICE, "mesh: relay 0x%04X %s (%zu nodes behind it)", relay,
            silent ? "silent" : "heard again", n_behind);
     alert_transition(g, &node, &rule, &ra->st, silent ? LW_ALERT_RAISED : LW_ALERT_CLEARED,
-                     (double)n_behind, now_ms(g));
+                     gap > 0 ? (double)gap / 1000.0 : 0, now_ms(g));
     ra->st.active = silent;
 }
 

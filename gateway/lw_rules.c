@@ -730,6 +730,36 @@ const char *lw_statistic_name(enum lw_statistic s)
     return s < LW_STAT_COUNT ? names[s] : "?";
 }
 
+const char *lw_rule_flag_name(enum lw_flag_bit f)
+{
+    static const char *const names[] = {"none", "fault", "tamper", "low_battery"};
+    return f <= LW_FLAGBIT_LOW_BATTERY ? names[f] : "?";
+}
+
+/* Rules of the other types watch no metric of the node: the configuration gives them
+ * battery_mv only as a placeholder, which must never reach a message. */
+const char *lw_rule_value_metric(const struct lw_rule_conf *rule)
+{
+    switch (rule->type) {
+    case LW_RULE_SILENCE:
+        return "silent_s";
+    case LW_RULE_FLAG:
+        return "flags";
+    case LW_RULE_RADIO_FAULT:
+        return "radio_fault";
+    default:
+        return lw_metric_name(rule->metric);
+    }
+}
+
+double lw_rule_value_threshold(const struct lw_rule_conf *rule, bool clear)
+{
+    if (rule->type == LW_RULE_SILENCE) /* the timeout; heard again (0 s) clears */
+        return clear ? 0 : (double)rule->timeout_ms / 1000.0;
+    double v = clear ? rule->clear : rule->threshold;
+    return rule->below ? -v : v;
+}
+
 const char *lw_rule_value_unit(const struct lw_rule_conf *rule)
 {
     static const char *const rise_units[] = {"mm/min",  "/min",   "%/m/min", "%LEL/min",

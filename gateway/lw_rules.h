@@ -151,5 +151,14 @@ const struct lw_rule_conf *lw_rule_for_alert(const struct lw_rule_conf *rule,
 const char *lw_rule_type_name(enum lw_rule_type t);
 const char *lw_statistic_name(enum lw_statistic s);
 const char *lw_rule_value_unit(const struct lw_rule_conf *rule);
+/* The flag as the configuration names it: fault, tamper, low_battery. */
+const char *lw_rule_flag_name(enum lw_flag_bit f);
+/* What *value, the threshold and the clear level measure, for messages: the metric's name for
+ * threshold rules; silent_s (seconds not heard), flags (the flag bit, 1 or 0) and radio_fault
+ * (1 or 0) for the other types. */
+const char *lw_rule_value_metric(const struct lw_rule_conf *rule);
+/* The threshold (clear false) or clear level in the unit of *value, not negated: a silence
+ * rule's threshold is its timeout in seconds and its clear level 0. */
+double lw_rule_value_threshold(const struct lw_rule_conf *rule, bool clear);
 
 #endif

@@ -45,21 +45,29 @@ pass "$(wc -l <"$WORK/messages.txt") messages: $(wc -w <<<"$rules") shipped rule
 }
 pass "every alert and duty payload matches its schema: $(tail -n 1 "$WORK/validate.out")"
 
-# The schema must still refuse a unit that does not belong to the quantity, or the pass above
-# proves little: a water depth in seconds, a silence in millivolts, a rise without "/min".
-bad() { # JQ-SELECT JQ-EDIT WHAT
+# The schema must still refuse what does not belong to the quantity, or the pass above proves
+# little: each edited payload below must be invalid.
+: >"$WORK/bad.txt"
+bad() { # JQ-SELECT JQ-EDIT
   local p
   p=$(payloads alert/ | jq -cs "[.[] | select($1)][0] | $2")
-  [ "$p" != null ] || fail "no payload for the negative case: $3"
-  if "$PY" "$VALIDATE" "$SCHEMAS" <<<"lorawatch/payloads/alert/$(jq .id <<<"$p") $p" >"$WORK/bad.out" 2>&1; then
-    fail "the schema accepts $3"
-  fi
+  [ "$p" != null ] || fail "no payload for the negative case $2"
+  echo "lorawatch/payloads/alert/$(jq .id <<<"$p") $p" >>"$WORK/bad.txt"
 }
-bad '.rule=="flood-basement"' '.unit="s"' "a water depth in seconds"
-bad '.type=="silence"' '.metric="battery_mv" | .unit="mV"' "a silence alert as a battery voltage"
-bad '.type=="silence"' '.unit="mm"' "a silence in mm"
-bad '.statistic=="rise"' '.unit="mm"' "a rate of rise without /min"
-bad '.statistic=="days_left"' '.unit="mV"' "days left in mV"
-bad '.type=="flag"' 'del(.flag)' "a flag alert that does not name its flag"
-bad '.type=="threshold"' 'del(.statistic)' "a threshold alert without its statistic"
-pass "the schema refuses units that do not belong to the quantity"
+bad '.rule=="flood-basement"' '.unit="s"'                    # a water depth in seconds
+bad '.type=="silence"' '.metric="battery_mv" | .unit="mV"'   # a silence as a battery voltage
+bad '.type=="silence"' '.unit="mm"'                          # a silence in mm
+bad '.statistic=="rise"' '.unit="mm"'                        # a rate of rise without /min
+bad '.statistic=="days_left"' '.unit="mV"'                   # days left in mV
+bad '.type=="flag"' 'del(.flag)'                             # a flag alert not naming its flag
+bad '.type=="flag"' '.metric="battery_mv" | .unit="mV"'      # a flag as a battery voltage
+bad '.type=="threshold"' 'del(.statistic)'                   # a threshold alert without statistic
+bad '.type=="threshold"' '.metric="silent_s" | .unit="s"'    # a threshold rule on no reading
+bad '.type=="radio_fault"' '.metric="water_mm" | .unit="mm"' # the radio as a water depth
+n=$(wc -l <"$WORK/bad.txt")
+"$PY" "$VALIDATE" "$SCHEMAS" <"$WORK/bad.txt" >"$WORK/bad.out" 2>&1 || true
+grep -q "^$n messages .*: $n invalid$" "$WORK/bad.out" || {
+  cat "$WORK/bad.out" >&2
+  fail "the schema accepts a payload it must refuse"
+}
+pass "the schema refuses all $n payloads whose quantity, unit or type fields disagree"

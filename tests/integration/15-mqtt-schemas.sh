@@ -116,3 +116,84 @@ sleep 0.2
 will=$(tail -n 1 "$WORK/mqtt-will.log" | cut -d' ' -f2-)
 [ "$(jq -r .state <<<"$will")" = offline ] || fail "last message after SIGKILL is not the offline will"
 pass "last will after SIGKILL matches the schema (counters $(jq -c .counters <<<"$will" | head -c 60)...)"
+
+# The other rule types, live: a rate of rise, a silent detector, tamper and fault flags, each
+# raised and cleared, on alert/<id> and paged to a duty roster, against the same schemas.
+cat >"$WORK/types.ini" <<'INI'
+[scenario]
+name = rule-types
+description = Rate of rise, a silent smoke detector, tamper and fault flags, for test 15.
+start = 2026-07-20T02:00:00+08:00
+duration = 20m
+acceleration = 1200
+network_id = 0x4C57
+tick = 1s
+seed = 15
+
+[node:t-rise]
+address = 0x0A01
+eui = 70B3D57ED0000A01
+key = 3C4F8E1A9B2D7C6E5F0A1B2C3D4E5F60
+kind = water
+label = Street water sensor, rising then falling
+building = 1
+grid = 1
+tags = street
+water_mm = 0@0m 0@3m 100@8m 100@12m 0@13m 0@20m
+battery_mv = 3600
+
+[node:t-quiet]
+address = 0x0A02
+eui = 70B3D57ED0000A02
+key = 8D2E6F1C4B9A3E7D0C5F2A8B1E4D7C60
+kind = smoke
+label = Smoke detector reporting every 8 minutes
+building = 2
+grid = 1
+offset = 30s
+interval = 8m
+smoke = 0
+battery_mv = 3600
+
+[node:t-flags]
+address = 0x0A03
+eui = 70B3D57ED0000A03
+key = 5B7A9C1E3D2F4A6B8C0E1D3F5A7B9C20
+kind = gas
+label = Kitchen gas detector, opened then faulty
+building = 3
+grid = 1
+gas_lel = 0
+flags = 0@0m 2@2m 0@6m 1@9m 0@14m
+battery_mv = 3600
+INI
+TSITE=itest-types
+lw_compose_config "$LW_SOURCE_DIR/config/lorawatch.conf" "$WORK/types.ini" "$TSITE" "$WORK/types.db" \
+  "$LW_MQTT_PORT" "$UDP" "$WORK/types.conf"
+printf '\n[duty:t-worker]\ntier = 1\ngrids = 1\n[duty:t-room]\ntier = 2\n' >>"$WORK/types.conf"
+"$LW_BIN/lorawatchd" -n -f "$WORK/types.conf" >/dev/null || fail "composed rule-types config invalid"
+lw_spawn sub3 "$WORK/mqtt-types.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
+  -t "lorawatch/$TSITE/#"
+lw_start_daemon "$WORK/types.conf"
+lw_wait_for 10 grep -q '"state":"online"' "$WORK/mqtt-types.log" || fail "no online status (rule types)"
+"$LW_BIN/lorawatch-sim" -q -s "$WORK/types.ini" --gateway "127.0.0.1:$UDP" \
+  --summary-json "$WORK/types-sim.json" >"$WORK/types-sim.log" 2>&1 || fail "simulator failed (rule types)"
+sent=$(jq -r '.frames' "$WORK/types-sim.json")
+lw_wait_for 10 sh -c "[ \$(grep -c '^lorawatch/$TSITE/node/' '$WORK/mqtt-types.log') -ge $sent ]" ||
+  fail "not every frame of the rule-types run arrived"
+lw_stop_daemon
+sleep 0.3
+cp "$WORK/mqtt-types.log" "$WORK/types.txt"
+"$PY" "$VALIDATE" "$SCHEMAS" <"$WORK/types.txt" >"$WORK/validate-types.out" 2>&1 || {
+  cat "$WORK/validate-types.out" >&2
+  fail "payloads of silence, flag and rate-of-rise alerts do not match docs/schemas"
+}
+seen=$(grep "^lorawatch/$TSITE/\(alert\|duty/person\)/" "$WORK/types.txt" | cut -d' ' -f2- |
+  jq -r 'select(.state) | "\(.rule) \(.state) \(.duty.kind // "alert")"' | sort -u)
+for want in "flood-rising raised alert" "flood-rising cleared alert" "silence-fire raised alert" \
+  "silence-fire cleared alert" "tamper raised alert" "tamper cleared alert" \
+  "sensor-fault raised alert" "sensor-fault cleared alert" "flood-rising raised notified" \
+  "silence-fire raised notified" "tamper raised notified" "sensor-fault cleared cleared"; do
+  grep -qx "$want" <<<"$seen" || fail "no '$want' message; seen: $(tr '\n' ';' <<<"$seen")"
+done
+pass "rate-of-rise, silence and flag alerts and their duty pages match the schema: $(tail -n 1 "$WORK/validate-types.out")"
