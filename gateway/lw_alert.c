@@ -42,8 +42,9 @@ static void place_text(const struct lw_node_conf *n, char *out, size_t cap)
 {
     if (n->place[0])
         snprintf(out, cap, "%s", n->place);
-    else if (n->building[0])
-        snprintf(out, cap, "%s %s %s", n->building, n->floor, n->unit);
+    else if (n->building[0]) /* the parts given, without blanks for the missing ones */
+        snprintf(out, cap, "%s%s%s%s%s", n->building, n->floor[0] ? " " : "", n->floor,
+                 n->unit[0] ? " " : "", n->unit);
     else
         snprintf(out, cap, "%s", n->label[0] ? n->label : n->name);
 }

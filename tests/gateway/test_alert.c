@@ -267,6 +267,12 @@ static void test_place_falls_back_to_label_then_name(void **state)
     };
     char en[512];
     (void)state;
+    n.unit[0] = '\0'; /* a missing part leaves no blank behind */
+    lw_alert_sentence_en(&a, en, sizeof(en));
+    assert_non_null(strstr(en, ": 5 12: smoke"));
+    n.floor[0] = '\0';
+    lw_alert_sentence_en(&a, en, sizeof(en));
+    assert_non_null(strstr(en, "warning: 5: smoke"));
     n.building[0] = '\0';
     strcpy(n.label, "Stair 5/12");
     lw_alert_sentence_en(&a, en, sizeof(en));
