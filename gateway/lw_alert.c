@@ -88,7 +88,13 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *w
     switch (r->type) {
     case LW_RULE_SILENCE:
         duration_text(r->timeout_ms, zh, t, sizeof(t));
-        if (cleared)
+        if (cleared && a->value >= 1) { /* value: how long the silence that ended lasted */
+            duration_text((uint64_t)a->value * 1000, zh, t, sizeof(t));
+            snprintf(out, cap,
+                     zh ? "解除%s%s预警：%s 节点已恢复通信（此前 %s 未上报）。"
+                        : "All clear (%s %s): %s: the node is heard again after %s silent.",
+                     zh ? lz : le, zh ? hz : he, where, t);
+        } else if (cleared)
             snprintf(out, cap,
                      zh ? "解除%s%s预警：%s 节点已恢复通信。"
                         : "All clear (%s %s): %s: the node is heard again.",

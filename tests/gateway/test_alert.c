@@ -476,9 +476,19 @@ static void test_every_shipped_rule_type(void **state)
         cJSON_Delete(o);
         contains(en, "All clear", r->name);
         contains(zh, "解除", r->name);
-        if (r->type == LW_RULE_SILENCE) {
-            contains(en, "heard again", r->name);
+        if (r->type == LW_RULE_SILENCE) { /* and how long it was silent */
+            unsigned long long silent = r->timeout_ms / 1000 + 60;
+            bool whole = silent % 60 == 0;
+            snprintf(part, sizeof(part),
+                     whole ? "heard again after %llu min silent"
+                           : "heard again after %llu s silent",
+                     whole ? silent / 60 : silent);
+            contains(en, part, r->name);
+            snprintf(part_zh, sizeof(part_zh),
+                     whole ? "此前 %llu 分钟 未上报" : "此前 %llu 秒 未上报",
+                     whole ? silent / 60 : silent);
             contains(zh, "恢复通信", r->name);
+            contains(zh, part_zh, r->name);
         } else if (r->type == LW_RULE_FLAG) {
             contains(en, r->flag == LW_FLAGBIT_TAMPER ? "tamper" : "fault", r->name);
         } else if (r->type == LW_RULE_RADIO_FAULT) {
