@@ -157,7 +157,7 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
         break;
     case LW_STAT_RISE:
         snprintf(mz, sizeof(mz), "%s上涨速度", metric_zh[r->metric]);
-        snprintf(me, sizeof(me), "%s rising at", metric_en[r->metric]);
+        snprintf(me, sizeof(me), "rise of %s", metric_en[r->metric]); /* "... back to" too */
         break;
     case LW_STAT_TWA:
         snprintf(mz, sizeof(mz), "%s时间加权浓度", metric_zh[r->metric]);
@@ -165,7 +165,7 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
         break;
     case LW_STAT_DAYS_LEFT:
         snprintf(mz, sizeof(mz), "%s预计剩余天数", metric_zh[r->metric]);
-        snprintf(me, sizeof(me), "%s: days left", metric_en[r->metric]);
+        snprintf(me, sizeof(me), "%s days left", metric_en[r->metric]);
         break;
     default:
         snprintf(mz, sizeof(mz), "%s", metric_zh[r->metric]);

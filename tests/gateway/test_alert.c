@@ -461,9 +461,9 @@ static void test_every_shipped_rule_type(void **state)
             snprintf(part_zh, sizeof(part_zh), "%g%s", thr, unit);
             contains(zh, part_zh, r->name);
             if (r->statistic == LW_STAT_RISE)
-                contains(en, "/min", r->name);
+                contains(en, "rise of water depth 5 mm/min, above 5 mm/min", r->name);
             if (r->statistic == LW_STAT_DAYS_LEFT)
-                contains(en, "days left", r->name);
+                contains(en, "battery days left", r->name);
         }
 
         /* Cleared. */
@@ -489,6 +489,8 @@ static void test_every_shipped_rule_type(void **state)
                      whole ? silent / 60 : silent);
             contains(zh, "恢复通信", r->name);
             contains(zh, part_zh, r->name);
+        } else if (r->statistic == LW_STAT_RISE) { /* a rate, not a level, is back */
+            contains(en, "rise of water depth back to 1 mm/min (clear level 1 mm/min)", r->name);
         } else if (r->type == LW_RULE_FLAG) {
             contains(en, r->flag == LW_FLAGBIT_TAMPER ? "tamper" : "fault", r->name);
         } else if (r->type == LW_RULE_RADIO_FAULT) {
