@@ -20,6 +20,7 @@ static void accept(const struct lw_filter_conf *c, struct lw_filter *f, double v
         out[(*n_out)++] = f->held[i];
     f->n_held = 0;
     f->keeping = 0;
+    f->have_rise = 0;
     f->level.t_ms = t_ms;
     f->level.v = v;
     f->have_level = 1;
@@ -83,6 +84,9 @@ enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_f
             return LW_FILT_PASS;
         }
         keep_from(f, t_ms);
+        f->rise.t_ms = t_ms;
+        f->rise.v = v;
+        f->have_rise = 1;
         f->dropped_rise++;
         return LW_FILT_DROP;
     }
@@ -132,7 +136,7 @@ enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_f
 int64_t lw_filter_release_due(const struct lw_filter *f)
 {
     /* Only a rise: a drop that was never followed up must not clear an alarm. */
-    if (!f->n_held || f->held[0].v <= f->level.v)
+    if (f->n_held ? f->held[0].v <= f->level.v : !f->have_rise)
         return INT64_MAX;
     int64_t quiet = f->gap_ms * 5 / 2;
     quiet = quiet < LW_FILTER_QUIET_MIN_MS   ? LW_FILTER_QUIET_MIN_MS
@@ -140,7 +144,7 @@ int64_t lw_filter_release_due(const struct lw_filter *f)
                                              : quiet;
     /* Quiet since the latest reading fed, held or not: a node whose readings are still coming
      * (dropped as too fast a rise, say) has not gone quiet. */
-    int64_t last = f->held[f->n_held - 1].t_ms;
+    int64_t last = f->n_held ? f->held[f->n_held - 1].t_ms : f->rise.t_ms;
     int64_t due = (f->last_feed_ms > last ? f->last_feed_ms : last) + quiet;
     /* Seen flat more than once, the jump was no single-sample spike: the bound applies. */
     if (f->n_held > 1 && f->kept_since_ms + LW_FILTER_HOLD_MAX_MS < due)
@@ -155,10 +159,14 @@ size_t lw_filter_release(struct lw_filter *f, int64_t now_ms, struct lw_sample *
     size_t n = f->n_held;
     for (size_t i = 0; i < n; i++)
         out[i] = f->held[i];
-    f->level = f->held[n - 1];
+    /* The steepest rise came last and the node fell silent: a sensor drowned by fast water. */
+    if (f->have_rise && f->rise.t_ms > (n ? out[n - 1].t_ms : f->level.t_ms))
+        out[n++] = f->rise;
+    f->level = out[n - 1];
     f->have_level = 1;
     f->n_held = 0;
     f->keeping = 0;
+    f->have_rise = 0;
     /* Never followed up by a reading: nothing confirmed it as water. */
     f->unconfirmed = 1;
     f->plateau_v = f->level.v;

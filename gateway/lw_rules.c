@@ -649,8 +649,11 @@ int64_t lw_rules_node_due(struct lw_rules *e, const struct lw_rule_conf *rule,
     int64_t due = lw_rule_due(rule, st);
     if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_FILTER_FLOODNET) {
         struct ext *x = ext_get(e, node->address, rule->name, false);
+        int64_t r = x && x->filter ? lw_filter_release_due(x->filter) : INT64_MAX;
         if (x && x->filter && x->filter->n_held)
-            due = lw_filter_release_due(x->filter); /* the tick waits for what is held */
+            due = r; /* the tick waits for what is held */
+        else if (r < due)
+            due = r; /* a rise dropped as too fast, then silence */
     }
     return due;
 }
@@ -662,7 +665,7 @@ enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_c
     *value = 0;
     if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_FILTER_FLOODNET) {
         struct ext *x = ext_get(e, node->address, rule->name, false);
-        struct lw_sample out[LW_FILTER_HOLD];
+        struct lw_sample out[LW_FILTER_HOLD + 1];
         size_t n = x && x->filter ? lw_filter_release(x->filter, now_ms, out) : 0;
         if (n) {
             enum lw_rule_event ev =

@@ -355,6 +355,24 @@ static void test_quiet_after_jump_released(void **state)
     assert_int_equal(lw_filter_feed(&defaults, &f, 151, 2 * MIN, out, &n), LW_FILT_HOLD);
     assert_int_equal(lw_filter_feed(&defaults, &f, 3000, 3 * MIN, out, &n), LW_FILT_DROP);
     assert_int_equal(lw_filter_release_due(&f), 3 * MIN + 150000);
+    /* Too fast a rise, then silence (fast water drowned the sensor): the latest reading dropped
+     * is passed on once the node has been quiet that long, unconfirmed. */
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 0, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 1 * MIN, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 2500, 2 * MIN, out, &n), LW_FILT_DROP);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 3000, 3 * MIN, out, &n), LW_FILT_DROP);
+    assert_int_equal(lw_filter_release_due(&f), 3 * MIN + 150000);
+    assert_int_equal(lw_filter_release(&f, 3 * MIN + 149999, out), 0);
+    assert_int_equal(lw_filter_release(&f, 3 * MIN + 150000, out), 1);
+    assert_true(out[0].v == 3000 && out[0].t_ms == 3 * MIN && f.unconfirmed);
+    assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
+    /* ... but not when a reading came back down in between: that was an artefact. */
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 0, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 3000, 1 * MIN, out, &n), LW_FILT_DROP);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 2 * MIN, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
 }
 
 int main(void)

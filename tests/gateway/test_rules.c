@@ -725,6 +725,19 @@ static void test_jump_then_quiet_is_raised(void **state)
     assert_int_equal(lw_rules_node_tick(e, &r, &node, &st, due, &v), LW_RULE_RAISE);
     assert_true(st.active && v == 180);
     assert_int_equal(lw_rules_node_due(e, &r, &node, &st), INT64_MAX);
+    assert_true(st.unconfirmed); /* nothing after the jump confirmed it */
+    /* Water too fast to be possible, then silence: raised as well, unconfirmed. */
+    struct lw_rule_state s3;
+    struct lw_node_conf third = node_at(6, "7", "basement");
+    memset(&s3, 0, sizeof(s3));
+    for (int k = 0; k <= 2; k++) {
+        struct lw_reading rd = water(k < 2 ? 0 : 900);
+        assert_int_equal(lw_rules_reading(e, &r, &third, &s3, &rd, k * MIN, &v), LW_RULE_NONE);
+    }
+    due = lw_rules_node_due(e, &r, &third, &s3);
+    assert_int_equal(due, 2 * MIN + 150000);
+    assert_int_equal(lw_rules_node_tick(e, &r, &third, &s3, due, &v), LW_RULE_RAISE);
+    assert_true(s3.active && s3.unconfirmed && v == 900);
     /* Active, then a drop is held and the node goes quiet: the alarm stays. */
     struct lw_reading low = water(0);
     assert_int_equal(lw_rules_reading(e, &r, &node, &st, &low, 6 * MIN, &v), LW_RULE_NONE);
