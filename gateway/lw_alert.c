@@ -232,7 +232,9 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
     }
 }
 
-/* A test alarm says so first, in both languages, so nobody mistakes it for a real one. */
+/* A test alarm says so first, in both languages, so nobody mistakes it for a real one. An alert
+ * raised on depth the filter could not confirm says so last: whoever goes knows what to look
+ * for. */
 static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
 {
     const char *tag = !a->test ? "" : zh ? "【测试，无需出动】" : "[TEST - no action needed] ";
@@ -240,6 +242,12 @@ static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t c
     snprintf(out, cap, "%s", tag);
     if (n < cap)
         sentence_body(a, zh, out + n, cap - n);
+    n = strlen(out);
+    if (a->unconfirmed && a->state == LW_ALERT_RAISED && n < cap)
+        snprintf(out + n, cap - n, "%s",
+                 zh ? "未经确认：传感器下方可能有遮挡物（如停放的车辆），请到场查看。"
+                    : " Unconfirmed: possibly an obstruction under the sensor (a parked car), "
+                      "go and look.");
 }
 
 void lw_alert_sentence_en(const struct lw_alert_info *a, char *out, size_t cap)
@@ -271,6 +279,7 @@ char *lw_alert_json(const struct lw_alert_info *a)
     cJSON_AddStringToObject(o, "hazard", lw_hazard_name(r->hazard));
     cJSON_AddStringToObject(o, "rule", r->name);
     cJSON_AddBoolToObject(o, "test", a->test);
+    cJSON_AddBoolToObject(o, "unconfirmed", a->unconfirmed);
     if (a->incident > 0)
         cJSON_AddNumberToObject(o, "incident", (double)a->incident);
 

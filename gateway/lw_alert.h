@@ -28,6 +28,7 @@ struct lw_alert_info {
     int64_t t_ms;      /* time of this transition */
     bool test;         /* a test alarm (lorawatch test-alarm): marked so nobody is paged */
     int64_t incident;  /* the incident it belongs to (0: none) */
+    bool unconfirmed;  /* raised on water depth the filter could not confirm: go and look */
 };
 
 /* lorawatch/<site>/alert/<id> */

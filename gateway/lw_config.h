@@ -131,7 +131,7 @@ struct lw_rule_conf {
     double spike;           /* mm */
     double max_rise;        /* mm/min */
     double plateau_tol;     /* mm */
-    uint64_t plateau_ms;    /* flat this long after a jump: a plateau, removed */
+    uint64_t plateau_ms;    /* flat this long after a jump: a plateau, passed unconfirmed */
     enum lw_coincidence coincidence;
     uint64_t coincidence_ms;
     uint64_t timeout_ms; /* silence: node not heard this long; radio_fault: no frame at all */

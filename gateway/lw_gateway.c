@@ -277,6 +277,7 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
         .t_ms = t,
         .test = g->test_mode,
         .incident = g->test_mode ? 0 : incident_of(g, node, rule, state, st->alert_id, t),
+        .unconfirmed = st->unconfirmed,
     };
     char sentence[512], topic[128];
     lw_alert_sentence_en(&info, sentence, sizeof(sentence));

@@ -435,13 +435,14 @@ void lw_rules_radio_input(struct lw_rules *e, bool fault, int64_t now_ms)
 
 /* ---- per reading ------------------------------------------------------------------------ */
 
-/* Readings the filter held back and now confirmed count as of their own times, in order: an
+/* Readings the filter held back and now passed on count as of their own times, in order: an
  * exceedance began with the first of them, not with the newest. The transition reported is the
- * net one (an alarm raised and over within held readings is not). */
+ * net one (an alarm raised and over within held readings is not). unconfirmed: the filter could
+ * not confirm them as water; an alert they raise says so. */
 static enum lw_rule_event eval_samples(struct lw_rules *e, const struct lw_rule_conf *rule,
                                        const struct lw_node_conf *node, struct lw_rule_state *st,
                                        struct lw_rule_hist *h, const struct lw_sample *out,
-                                       size_t n, double *value)
+                                       size_t n, bool unconfirmed, double *value)
 {
     bool was_active = st->active, have = false;
     double s = 0, cmp = 0;
@@ -460,6 +461,8 @@ static enum lw_rule_event eval_samples(struct lw_rules *e, const struct lw_rule_
     enum lw_rule_event ev = st->active == was_active ? LW_RULE_NONE
                             : st->active             ? LW_RULE_RAISE
                                                      : LW_RULE_CLEAR;
+    if (ev == LW_RULE_RAISE)
+        st->unconfirmed = unconfirmed;
     if (rule->coincidence != LW_COINC_NONE) {
         bool agree = coincide(e, rule, node, cmp >= rule->threshold, t);
         if (ev == LW_RULE_RAISE)
@@ -503,7 +506,8 @@ static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_
         if (lw_filter_feed(&fc, x->filter, v, now_ms, out, &n) != LW_FILT_PASS || n == 0)
             return LW_RULE_NONE;
     }
-    return eval_samples(e, rule, node, st, h, out, n, value);
+    return eval_samples(e, rule, node, st, h, out, n, x && x->filter && x->filter->unconfirmed,
+                        value);
 }
 
 enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_conf *rule,
@@ -585,6 +589,7 @@ enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_
             return LW_RULE_NONE;
         st->active = true;
         st->confirmed = false; /* no second device is consulted here */
+        st->unconfirmed = false;
         *value = st->last;
         return LW_RULE_RAISE;
     }
@@ -644,8 +649,11 @@ int64_t lw_rules_node_due(struct lw_rules *e, const struct lw_rule_conf *rule,
     int64_t due = lw_rule_due(rule, st);
     if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_FILTER_FLOODNET) {
         struct ext *x = ext_get(e, node->address, rule->name, false);
+        int64_t r = x && x->filter ? lw_filter_release_due(x->filter) : INT64_MAX;
         if (x && x->filter && x->filter->n_held)
-            due = lw_filter_release_due(x->filter); /* the tick waits for what is held */
+            due = r; /* the tick waits for what is held */
+        else if (r < due)
+            due = r; /* a rise dropped as too fast, then silence */
     }
     return due;
 }
@@ -657,16 +665,21 @@ enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_c
     *value = 0;
     if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_FILTER_FLOODNET) {
         struct ext *x = ext_get(e, node->address, rule->name, false);
-        struct lw_sample out[LW_FILTER_HOLD];
+        struct lw_sample out[LW_FILTER_HOLD + 1];
         size_t n = x && x->filter ? lw_filter_release(x->filter, now_ms, out) : 0;
         if (n) {
-            enum lw_rule_event ev = eval_samples(e, rule, node, st, x->hist, out, n, value);
+            enum lw_rule_event ev =
+                eval_samples(e, rule, node, st, x->hist, out, n, x->filter->unconfirmed, value);
             if (ev != LW_RULE_NONE)
                 return ev;
         }
         /* A newer reading is held (a drop, perhaps): the next reading decides, not the tick. */
         if (x && x->filter && x->filter->n_held)
             return LW_RULE_NONE;
+        enum lw_rule_event ev = lw_rule_tick(rule, st, now_ms, value);
+        if (ev == LW_RULE_RAISE) /* on the latest reading passed: as the filter judged it */
+            st->unconfirmed = x && x->filter && x->filter->unconfirmed;
+        return ev;
     }
     return lw_rule_tick(rule, st, now_ms, value);
 }

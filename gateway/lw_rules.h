@@ -36,6 +36,7 @@ struct lw_rule_state {
     bool active;            /* alert raised and not yet cleared */
     bool applies;           /* lw_rule_applies(rule, node), set once per configuration */
     bool confirmed;         /* raised while another device of its group agreed: one level up */
+    bool unconfirmed;       /* raised on depth the filter could not confirm as water */
     int64_t above_since_ms; /* when the current exceedance began */
     int64_t alert_id;       /* journal id of the active alert */
     int64_t raised_ms;      /* when it was raised */
@@ -104,8 +105,10 @@ enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_
                                 int64_t now_ms, double *value);
 
 /* The tick of a node's rule with the engine: lw_rule_tick, and for filtered water rules the
- * readings of a jump the node never followed up (lw_filter_release) evaluated as water, as of
- * their own times. lw_rules_node_due: when it is next due (the earlier of the two). */
+ * readings of a jump the node never followed up, or held for the filter's bound
+ * (lw_filter_release), evaluated as unconfirmed water, as of their own times. A filtered rule
+ * raised on readings the filter passed unconfirmed has st->unconfirmed set, by this tick or by
+ * lw_rules_reading. lw_rules_node_due: when it is next due (the earlier of the two). */
 enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_conf *rule,
                                       const struct lw_node_conf *node, struct lw_rule_state *st,
                                       int64_t now_ms, double *value);

@@ -163,6 +163,47 @@ static void test_json_has_every_field(void **state)
     cJSON_Delete(o);
 }
 
+/* Water the filter could not confirm (flat after a jump: perhaps a car under the sensor) is
+ * raised all the same, and says so in both sentences and in the unconfirmed field; its all-clear
+ * is an ordinary one. */
+static void test_unconfirmed_water_says_so(void **state)
+{
+    struct lw_alert_info a = {
+        .id = 9,
+        .site = "estate",
+        .rule = rule_named("flood-basement"),
+        .node = node_named("garage"),
+        .state = LW_ALERT_RAISED,
+        .value = 300,
+        .raised_ms = INT64_C(1784052000000),
+        .t_ms = INT64_C(1784052000000),
+        .unconfirmed = true,
+    };
+    char en[512];
+    (void)state;
+    cJSON *o = json_of(&a);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "unconfirmed")));
+    assert_non_null(strstr(str(o, "text_zh"), "水深 300mm"));
+    assert_non_null(strstr(str(o, "text_zh"), "未经确认：传感器下方可能有遮挡物"));
+    cJSON_Delete(o);
+    lw_alert_sentence_en(&a, en, sizeof(en));
+    assert_string_equal(en, "RED flood warning: 1号楼地下车库入口 / Block 1 garage entrance: "
+                            "water depth 300 mm, above 50 mm for 2 min. Unconfirmed: possibly an "
+                            "obstruction under the sensor (a parked car), go and look.");
+    a.state = LW_ALERT_CLEARED;
+    a.value = 0;
+    o = json_of(&a);
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "unconfirmed")));
+    assert_null(strstr(str(o, "text_en"), "Unconfirmed"));
+    cJSON_Delete(o);
+    a.unconfirmed = false; /* and an ordinary alert carries the field, false */
+    a.state = LW_ALERT_RAISED;
+    o = json_of(&a);
+    assert_true(cJSON_IsFalse(cJSON_GetObjectItemCaseSensitive(o, "unconfirmed")));
+    assert_null(strstr(str(o, "text_zh"), "未经确认"));
+    cJSON_Delete(o);
+}
+
 static void test_below_rule_shows_threshold_unnegated(void **state)
 {
     struct lw_alert_info a = {
@@ -588,6 +629,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_json_has_every_field),
+        cmocka_unit_test(test_unconfirmed_water_says_so),
         cmocka_unit_test(test_below_rule_shows_threshold_unnegated),
         cmocka_unit_test(test_cleared_state_and_text),
         cmocka_unit_test(test_smoke_sentence_and_place_fallback),

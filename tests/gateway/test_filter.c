@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "lw_filter.h"
@@ -111,29 +112,165 @@ static void test_sustained_fast_rise_accepted_once_possible(void **state)
     RUN(defaults, s);
 }
 
-static void test_parked_car_plateau_removed(void **state)
+/* A van parks under the sensor: flat for plateau_time after an upward jump. It may be a car roof
+ * or a flooded ramp; the filter cannot tell, so it passes the readings on marked unconfirmed
+ * instead of removing them, and water moving off the flat level confirms it. */
+static void test_parked_car_plateau_passed_unconfirmed(void **state)
 {
     static const struct step s[] = {
         {0, 0, LW_FILT_PASS, 1, 0},
         {400, 10 * MIN, LW_FILT_HOLD, 0, 0}, /* a van parks: 40 mm/min since the level */
         {401, 11 * MIN, LW_FILT_HOLD, 0, 0}, /* flat */
         {400, 12 * MIN, LW_FILT_HOLD, 0, 0},
-        {399, 13 * MIN, LW_FILT_DROP, 0, 0}, /* flat for 3 min: a plateau, all dropped */
-        {400, 14 * MIN, LW_FILT_DROP, 0, 0}, /* still the van */
-        {402, 40 * MIN, LW_FILT_DROP, 0, 0},
-        {0, 41 * MIN, LW_FILT_PASS, 1, 0},   /* it leaves */
-        {12, 42 * MIN, LW_FILT_PASS, 1, 12}, /* rain starts: gradual water passes */
+        {399, 13 * MIN, LW_FILT_PASS, 4, 399}, /* flat for 3 min: passed on, unconfirmed */
+        {400, 14 * MIN, LW_FILT_PASS, 1, 400}, /* still the van, or still water */
+        {401, 40 * MIN, LW_FILT_PASS, 1, 401},
+        {0, 41 * MIN, LW_FILT_HOLD, 0, 0},   /* it leaves: a drop waits a reading */
+        {0, 42 * MIN, LW_FILT_PASS, 2, 0},   /* confirmed: gone */
+        {12, 43 * MIN, LW_FILT_PASS, 1, 12}, /* rain starts: gradual water passes */
     };
+    static const bool unconfirmed[] = {0, 0, 0, 0, 1, 1, 1, 1, 0, 0};
+    struct lw_filter f;
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
+        struct lw_sample out[LW_FILTER_HOLD + 1];
+        size_t n;
+        enum lw_filter_result r = lw_filter_feed(&defaults, &f, s[i].v, s[i].t_ms, out, &n);
+        if (r != s[i].res || (int)n != s[i].n_out || f.unconfirmed != unconfirmed[i])
+            fail_msg("step %zu: result %d, %zu out, unconfirmed %d", i, r, n, f.unconfirmed);
+    }
+    assert_int_equal(f.passed_unconfirmed, 4);
+    /* Flat water that ripples off the plateau band is confirmed at once. */
+    static const struct step w[] = {
+        {0, 0, LW_FILT_PASS, 1, 0},
+        {300, 2 * MIN, LW_FILT_HOLD, 0, 0},
+        {300, 3 * MIN, LW_FILT_HOLD, 0, 0},
+        {300, 4 * MIN, LW_FILT_HOLD, 0, 0},
+        {300, 5 * MIN, LW_FILT_PASS, 4, 300},
+        {305, 6 * MIN, LW_FILT_PASS, 1, 305}, /* moved like water */
+    };
+    RUN(defaults, w);
+    memset(&f, 0, sizeof(f));
+    for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++) {
+        struct lw_sample out[LW_FILTER_HOLD + 1];
+        size_t n;
+        lw_filter_feed(&defaults, &f, w[i].v, w[i].t_ms, out, &n);
+        assert_int_equal(f.unconfirmed, i == 4);
+    }
     struct lw_filter_conf off = defaults;
     static const struct step s_off[] = {
         {0, 0, LW_FILT_PASS, 1, 0},
         {400, 10 * MIN, LW_FILT_HOLD, 0, 0},
-        {400, 11 * MIN, LW_FILT_PASS, 2, 400}, /* plateau removal off: confirmed as depth */
+        {400, 11 * MIN, LW_FILT_PASS, 2, 400}, /* plateau step off: confirmed as depth */
     };
-    (void)state;
-    RUN(defaults, s);
     off.plateau_ms = 0;
     RUN(off, s_off);
+}
+
+/* However long plateau_time is set, and however far a rise is beyond max_rise, a depth that stays
+ * is kept back no longer than LW_FILTER_HOLD_MAX_MS while the node reports. */
+static void test_hold_is_bounded(void **state)
+{
+    struct lw_filter_conf slow = defaults, steep = defaults;
+    slow.plateau_ms = steep.plateau_ms = 60 * MIN;
+    slow.max_rise = 1000;
+    static const struct step s[] = {
+        {0, 0, LW_FILT_PASS, 1, 0},
+        {900, 1 * MIN, LW_FILT_HOLD, 0, 0},   /* 900 mm/min: possible here, a jump */
+        {900, 2 * MIN, LW_FILT_HOLD, 0, 0},   /* flat: held */
+        {900, 5 * MIN, LW_FILT_HOLD, 0, 0},   /* 4 min: held still */
+        {900, 6 * MIN, LW_FILT_PASS, 4, 900}, /* 5 min: passed on, unconfirmed */
+    };
+    /* 3 m within a minute, at 250 mm/min possible only after 12 min: passed after 5. */
+    static const struct step r[] = {
+        {0, 0, LW_FILT_PASS, 1, 0},
+        {3000, 1 * MIN, LW_FILT_DROP, 0, 0},
+        {3000, 5 * MIN, LW_FILT_DROP, 0, 0},
+        {3000, 6 * MIN, LW_FILT_PASS, 1, 3000},
+        {3000, 7 * MIN, LW_FILT_PASS, 1, 3000},
+    };
+    (void)state;
+    RUN(slow, s);
+    RUN(steep, r);
+}
+
+/* xorshift64*: a fixed seed, so a failure names a series that can be replayed. */
+static uint64_t rnd(uint64_t *x)
+{
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return *x * 2685821657736338717ull;
+}
+
+static double uniform(uint64_t *x, double lo, double hi)
+{
+    return lo + (hi - lo) * (double)(rnd(x) >> 11) / 9007199254740992.0;
+}
+
+/* Generated series of the shape "water pours down a ramp": a dry or damp level, a jump (straight,
+ * or through one reading on the way up), a high level held for 1 to 30 readings (flat to the
+ * millimetre like a car roof, flat within 1 mm, or rippling like water), then back down. Reports
+ * every 15 s to 2 min. Whatever the shape: every high reading at or after LW_FILTER_HOLD_MAX_MS
+ * from the first one kept back is passed on; a rippling level is confirmed by its second reading
+ * passed; and a single high reading (a spike) never comes out. */
+static void test_jump_then_flat_generated(void **state)
+{
+    static const int64_t every[] = {15000, 30000, MIN, 2 * MIN};
+    uint64_t x = 0x15F1A7C0FFEEull;
+    (void)state;
+    for (int k = 0; k < 4000; k++) {
+        int64_t gap = every[rnd(&x) % 4];
+        double base = rnd(&x) % 2 ? 0 : uniform(&x, 0, 60);
+        double high = uniform(&x, base + defaults.spike + 1, 3000);
+        int shape = (int)(rnd(&x) % 3); /* 0 exact, 1 within 1 mm, 2 ripples of 5 mm */
+        bool ramp = rnd(&x) % 2;
+        int n_high = 1 + (int)(rnd(&x) % 30);
+        struct lw_filter f;
+        struct lw_sample out[LW_FILTER_HOLD + 1];
+        size_t n;
+        memset(&f, 0, sizeof(f));
+        int64_t t = 0, first_high = -1, kept = -1;
+        int passed_high = 0;
+        for (int i = 0; i < 5; i++, t += gap)
+            lw_filter_feed(&defaults, &f, base, t, out, &n);
+        if (ramp) {
+            double mid = base + (high - base) * uniform(&x, 0.05, 0.95);
+            if (lw_filter_feed(&defaults, &f, mid, t, out, &n) != LW_FILT_PASS)
+                kept = t;
+            t += gap;
+        }
+        for (int i = 0; i < n_high; i++, t += gap) {
+            double v = high;
+            if (shape == 1)
+                v += (double)(rnd(&x) % 3) - 1;
+            else if (shape == 2)
+                v += i % 2 ? 5 : -5;
+            if (first_high < 0)
+                first_high = t;
+            enum lw_filter_result r = lw_filter_feed(&defaults, &f, v, t, out, &n);
+            if (r != LW_FILT_PASS && kept < 0)
+                kept = t;
+            if (r == LW_FILT_PASS)
+                passed_high++;
+            if (n_high == 1 && !ramp && r == LW_FILT_PASS)
+                fail_msg("series %d: a single high reading passed at once", k);
+            if (kept >= 0 && t - kept >= LW_FILTER_HOLD_MAX_MS && r != LW_FILT_PASS)
+                fail_msg("series %d (every %llds, %g -> %g mm, shape %d, ramp %d): reading %d "
+                         "kept back %lld s after the first",
+                         k, (long long)(gap / 1000), base, high, shape, ramp, i,
+                         (long long)((t - kept) / 1000));
+            if (r == LW_FILT_PASS && shape == 2 && passed_high >= 2 && f.unconfirmed)
+                fail_msg("series %d: rippling water still unconfirmed", k);
+        }
+        for (int i = 0; i < 5; i++, t += gap) {
+            lw_filter_feed(&defaults, &f, base, t, out, &n);
+            for (size_t j = 0; n_high == 1 && !ramp && j < n; j++)
+                if (out[j].v > base + defaults.spike)
+                    fail_msg("series %d: a single-sample spike of %g mm came out", k, high);
+        }
+    }
 }
 
 static void test_plateau_needs_an_upward_jump(void **state)
@@ -166,8 +303,9 @@ static void test_long_hold_keeps_bounded(void **state)
         assert_int_equal(lw_filter_feed(&defaults, &f, 500, t, out, &n), LW_FILT_HOLD);
         assert_true(f.n_held <= LW_FILTER_HOLD);
     }
-    assert_int_equal(lw_filter_feed(&defaults, &f, 500, t, out, &n), LW_FILT_DROP);
-    assert_true(f.in_plateau);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 500, t, out, &n), LW_FILT_PASS);
+    assert_true(n == LW_FILTER_HOLD + 1 && f.unconfirmed);
+    assert_true(out[0].t_ms == 10 * MIN && out[n - 1].t_ms == t); /* from the jump on */
     /* A fresh filter takes the first reading as the level, whatever it is. */
     memset(&f, 0, sizeof(f));
     assert_int_equal(lw_filter_feed(&defaults, &f, 900, 0, out, &n), LW_FILT_PASS);
@@ -193,6 +331,7 @@ static void test_quiet_after_jump_released(void **state)
     assert_int_equal(lw_filter_release(&f, 2 * MIN + 150000, out), 1);
     assert_true(out[0].v == 180 && out[0].t_ms == 2 * MIN);
     assert_true(f.level.v == 180 && f.n_held == 0);
+    assert_true(f.unconfirmed); /* no reading followed it: unconfirmed */
     assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
     /* A drop that is never followed up stays held: silence must not clear an alarm. */
     assert_int_equal(lw_filter_feed(&defaults, &f, 0, 6 * MIN, out, &n), LW_FILT_HOLD);
@@ -208,6 +347,32 @@ static void test_quiet_after_jump_released(void **state)
     assert_int_equal(lw_filter_feed(&defaults, &f, 0, 75000, out, &n), LW_FILT_PASS);
     assert_int_equal(f.dropped_spike, 1);
     assert_int_equal(lw_filter_release(&f, 10 * MIN, out), 0);
+    /* A node whose readings still come, dropped as too fast a rise, has not gone quiet: the
+     * quiet time counts from its latest reading, not from the held one. */
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 0, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 1 * MIN, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 151, 2 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 3000, 3 * MIN, out, &n), LW_FILT_DROP);
+    assert_int_equal(lw_filter_release_due(&f), 3 * MIN + 150000);
+    /* Too fast a rise, then silence (fast water drowned the sensor): the latest reading dropped
+     * is passed on once the node has been quiet that long, unconfirmed. */
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 0, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 1 * MIN, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 2500, 2 * MIN, out, &n), LW_FILT_DROP);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 3000, 3 * MIN, out, &n), LW_FILT_DROP);
+    assert_int_equal(lw_filter_release_due(&f), 3 * MIN + 150000);
+    assert_int_equal(lw_filter_release(&f, 3 * MIN + 149999, out), 0);
+    assert_int_equal(lw_filter_release(&f, 3 * MIN + 150000, out), 1);
+    assert_true(out[0].v == 3000 && out[0].t_ms == 3 * MIN && f.unconfirmed);
+    assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
+    /* ... but not when a reading came back down in between: that was an artefact. */
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 0, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 3000, 1 * MIN, out, &n), LW_FILT_DROP);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 2 * MIN, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
 }
 
 int main(void)
@@ -217,7 +382,9 @@ int main(void)
         cmocka_unit_test(test_single_sample_spike_dropped),
         cmocka_unit_test(test_impossible_rise_dropped),
         cmocka_unit_test(test_sustained_fast_rise_accepted_once_possible),
-        cmocka_unit_test(test_parked_car_plateau_removed),
+        cmocka_unit_test(test_parked_car_plateau_passed_unconfirmed),
+        cmocka_unit_test(test_hold_is_bounded),
+        cmocka_unit_test(test_jump_then_flat_generated),
         cmocka_unit_test(test_plateau_needs_an_upward_jump),
         cmocka_unit_test(test_long_hold_keeps_bounded),
         cmocka_unit_test(test_quiet_after_jump_released),
