@@ -1585,8 +1585,15 @@ static char *on_control(void *arg, const char *cmd, const cJSON *req,
     return s;
 }
 
+/* Readings of this boot stored before the wall clock was right get their time (and join the
+ * rollups) in one transaction. */
+static long correct_times(struct lw_gateway *g)
+{
+    return lw_store_fix_times(g->store, lw_clock_wall_ms() - lw_clock_mono_ms());
+}
+
 /* Until NTP (or whatever clock_check names) says the wall clock is right, readings are stored
- * with their monotonic time; then all of them are put right in one transaction. */
+ * with their monotonic time; then all of them are put right. */
 static void on_sync_timer(uv_timer_t *t)
 {
     struct lw_gateway *g = t->data;
@@ -1594,8 +1601,7 @@ static void on_sync_timer(uv_timer_t *t)
         return;
     g->clock_synced = true;
     uv_timer_stop(t);
-    int64_t offset = lw_clock_wall_ms() - lw_clock_mono_ms();
-    long n = lw_store_fix_times(g->store, offset);
+    long n = correct_times(g);
     lw_log(LW_LOG_NOTICE, "wall clock synchronised: %ld readings received before it corrected", n);
 }
 
@@ -1891,6 +1897,13 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
                "marked and corrected once it is",
                cfg->clock_check);
         uv_timer_start(&g->sync_timer, on_sync_timer, 2000, 2000);
+    } else if (!g->medium_clock) {
+        /* An earlier run of this boot stopped before the clock synchronised: its readings are
+         * put right now, or they would stay without a time and out of the rollups for good. */
+        long n = correct_times(g);
+        if (n > 0)
+            lw_log(LW_LOG_NOTICE,
+                   "wall clock synchronised: %ld readings received before it corrected", n);
     }
 
     char command_filter[160];
