@@ -967,11 +967,11 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
     n->last_sf = rx->sf;
     n->last_hops = res.hdr.hop_count;
     n->frames++;
-    /* Calibration: the depth the node reports, less the zero offset set at the site. */
-    if ((res.reading.present & LW_R_WATER) && n->conf->zero_offset_mm)
-        res.reading.water_mm = res.reading.water_mm > n->conf->zero_offset_mm
-                                   ? (uint16_t)(res.reading.water_mm - n->conf->zero_offset_mm)
-                                   : 0;
+    /* Calibration: the depth the node reports, less the zero offset set at the site. The rules
+     * get the reading as received and calibrate it themselves (lw_rules_recalibrated). */
+    struct lw_reading received = res.reading;
+    if (res.reading.present & LW_R_WATER)
+        res.reading.water_mm = lw_water_calibrated(res.reading.water_mm, n->conf->zero_offset_mm);
     n->last = res.reading;
     struct lw_store_reading sr = {
         .node = n->conf->address,
@@ -990,7 +990,7 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
     save_contact(g, n, res.hdr.fcnt, rx->t_ms);
     lw_log(LW_LOG_DEBUG, "frame %s from %s fcnt %u", lw_frame_type_name(res.hdr.type),
            n->conf->name, res.hdr.fcnt);
-    apply_rules(g, n, &res.reading, rx->mono_ms, rx->t_ms);
+    apply_rules(g, n, &received, rx->mono_ms, rx->t_ms);
     publish_node_state(g, n, &res.reading, rx->t_ms);
     if (lw_store_pending(g->store) && !uv_is_active((uv_handle_t *)&g->commit_timer))
         uv_timer_start(&g->commit_timer, on_commit_timer, g->cfg->batch_ms, 0);
@@ -1717,6 +1717,10 @@ static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
             n->last_hops = old->last_hops;
             n->last_relay = old->last_relay;
             n->last = old->last;
+            if ((n->last.present & LW_R_WATER) &&
+                old->conf->zero_offset_mm != n->conf->zero_offset_mm) /* on the new calibration */
+                n->last.water_mm = lw_water_calibrated(
+                    (uint16_t)(n->last.water_mm + old->conf->zero_offset_mm), n->conf->zero_offset_mm);
             n->frames = old->frames;
             n->db_saved_ms = old->db_saved_ms;
         }
@@ -1725,6 +1729,9 @@ static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
             if (j >= 0 && n->rules[j].applies) {
                 n->rules[j] = old->rules[k];
                 n->rules[j].applies = true; /* computed for the new configuration */
+                /* A new zero offset (calibrate, or a reload) never clears an alert by itself. */
+                lw_rules_recalibrated(g->rules, &next->rules[j], n->conf, &n->rules[j],
+                                      old->conf->zero_offset_mm);
             } else if (old->rules[k].active) {
                 /* Nobody will ever clear it now: withdraw it, on the record and on the retained
                  * topic, so no phone keeps showing it as raised. */
