@@ -1718,9 +1718,11 @@ static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
             n->last_relay = old->last_relay;
             n->last = old->last;
             if ((n->last.present & LW_R_WATER) &&
-                old->conf->zero_offset_mm != n->conf->zero_offset_mm) /* on the new calibration */
+                old->conf->zero_offset_mm != n->conf->zero_offset_mm) { /* on the new zero */
+                uint32_t raw = n->last.water_mm + old->conf->zero_offset_mm;
                 n->last.water_mm = lw_water_calibrated(
-                    (uint16_t)(n->last.water_mm + old->conf->zero_offset_mm), n->conf->zero_offset_mm);
+                    raw > UINT16_MAX ? UINT16_MAX : (uint16_t)raw, n->conf->zero_offset_mm);
+            }
             n->frames = old->frames;
             n->db_saved_ms = old->db_saved_ms;
         }

@@ -724,8 +724,7 @@ enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_c
         struct lw_sample out[LW_FILTER_HOLD];
         size_t n = x && x->filter ? lw_filter_release(x->filter, now_ms, out) : 0;
         if (n) {
-            enum lw_rule_event ev =
-                eval_samples(e, rule, node, st, x->hist, out, n, NAN, value);
+            enum lw_rule_event ev = eval_samples(e, rule, node, st, x->hist, out, n, NAN, value);
             if (ev != LW_RULE_NONE)
                 return ev;
         }

@@ -81,10 +81,11 @@ struct lw_rules;
 struct lw_rules *lw_rules_new(void);
 void lw_rules_free(struct lw_rules *e);
 
-/* One accepted reading r (as received: water depth before calibration) of node at now_ms, for one rule that applies to it (st: the node's state
- * for that rule). Handles every rule type: threshold (filter, statistic, coincidence), silence
- * (heard again clears it), flag. *value is what to report, in natural units: the value or
- * statistic, the silence in seconds, or 1/0 for a flag. Returns the transition. */
+/* One accepted reading r (as received: water depth before calibration) of node at now_ms, for one
+ * rule that applies to it (st: the node's state for that rule). Handles every rule type: threshold
+ * (filter, statistic, coincidence), silence (heard again clears it), flag. *value is what to
+ * report, in natural units: the value or statistic, the silence in seconds, or 1/0 for a flag.
+ * Returns the transition. */
 enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_conf *rule,
                                     const struct lw_node_conf *node, struct lw_rule_state *st,
                                     const struct lw_reading *r, int64_t now_ms, double *value);

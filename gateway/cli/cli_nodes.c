@@ -649,19 +649,20 @@ static void locate_usage(FILE *out)
 
 static void calibrate_usage(FILE *out)
 {
-    fprintf(out, "Usage: lorawatch calibrate NODE (--mount-height MM | --zero [--force]) [OPTIONS]\n"
-                 "\n"
-                 "Water sensors. --mount-height records the sensor's height above the zero level.\n"
-                 "--zero takes the depth the node reports now as the dry level: from then on that\n"
-                 "much is subtracted from every reading (the node must have reported since the\n"
-                 "daemon started). It is refused while an alert of the node is open: water under\n"
-                 "an alarm is not a dry level. With --force it is done anyway, and the open\n"
-                 "alerts still clear only when the water really falls (on the old zero too).\n"
-                 "\n"
-                 "  --mount-height MM  0 to 20000\n"
-                 "  --zero             the current reading is zero\n"
-                 "  --force            zero even while an alert of the node is open\n"
-                 CLI_SOCKET_HELP EXIT_HELP);
+    fprintf(out,
+            "Usage: lorawatch calibrate NODE (--mount-height MM | --zero [--force]) [OPTIONS]\n"
+            "\n"
+            "Water sensors. --mount-height records the sensor's height above the zero level.\n"
+            "--zero takes the depth the node reports now as the dry level: from then on that\n"
+            "much is subtracted from every reading (the node must have reported since the\n"
+            "daemon started). It is refused while an alert of the node is open: water under\n"
+            "an alarm is not a dry level. With --force it is done anyway, and the open\n"
+            "alerts still clear only when the water really falls (on the old zero too).\n"
+            "\n"
+            "  --mount-height MM  0 to 20000\n"
+            "  --zero             the current reading is zero\n"
+            "  --force            zero even while an alert of the node is open\n" CLI_SOCKET_HELP
+                EXIT_HELP);
 }
 
 static void rekey_usage(FILE *out)
