@@ -13,6 +13,11 @@ lw_one_node_conf rtc <<EOC
 clock_check = $WORK/synchronized
 [storage]
 batch_interval = 50ms
+[rule:watch]
+metric = water_mm
+threshold = 10
+clear = 5
+level = blue
 EOC
 send() { lw_n1_send --set water_mm=12 --fcnt-start "$1" --count "$2"; } # send FCNT COUNT
 q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
@@ -37,20 +42,22 @@ near() { # near SENT_MS WHAT
   drift=$(( t > $1 ? t - $1 : $1 - t ))
   [ "$drift" -lt 2000 ] || fail "$2: corrected time is $drift ms from when they were sent"
 }
-# Rollups equal brute-force SQL over the readings: every hour (count, sum, min, max), every day's
-# count, and history by the hour counts every reading.
-BRUTE="WITH g AS (SELECT node, (ts_ms / 3600000) * 3600000 AS t, count(*) AS frames,
-  count(water_mm) AS n, sum(water_mm) AS vsum, min(water_mm) AS vmin, max(water_mm) AS vmax
-  FROM readings GROUP BY 1, 2)"
+# Rollups equal brute-force SQL over the readings: every hour (count, sum, min, max, time above
+# the blue level: a reading stands for the time since the one before, at most 15 min), every
+# day's count, and history by the hour counts every reading.
+BRUTE="WITH x AS (SELECT node, ts_ms, water_mm AS v, min(ts_ms - lag(ts_ms) OVER (PARTITION BY
+  node ORDER BY ts_ms), 900000) AS dt FROM readings), g AS (SELECT node, (ts_ms / 3600000) *
+  3600000 AS t, count(*) AS frames, count(v) AS n, sum(v) AS vsum, min(v) AS vmin, max(v) AS vmax,
+  sum(CASE WHEN v >= 10 THEN coalesce(dt, 0) ELSE 0 END) AS ab FROM x GROUP BY 1, 2)"
 check_rollups() { # check_rollups WHEN
   local bad extra all from to hours
   all=$(q 'SELECT count(*) FROM readings')
   bad=$(q "$BRUTE SELECT count(*) FROM g LEFT JOIN rollup_hour h ON h.node = g.node AND
     h.t_ms = g.t WHERE h.node IS NULL OR h.frames <> g.frames OR h.n <> g.n OR
-    h.vsum <> g.vsum OR h.vmin <> g.vmin OR h.vmax <> g.vmax")
+    h.vsum <> g.vsum OR h.vmin <> g.vmin OR h.vmax <> g.vmax OR h.above_blue <> g.ab")
   extra=$(q "$BRUTE SELECT (SELECT count(*) FROM rollup_hour) - (SELECT count(*) FROM g)")
   [ "$bad" -eq 0 ] && [ "$extra" -eq 0 ] ||
-    fail "$1: $bad hourly rows differ from brute force, $extra without readings: $(q 'SELECT node, t_ms, frames FROM rollup_hour')"
+    fail "$1: $bad hourly rows differ from brute force, $extra without readings: $(q 'SELECT node, t_ms, frames, above_blue FROM rollup_hour') vs $(q "$BRUTE SELECT * FROM g")"
   [ "$(q 'SELECT coalesce(sum(frames), 0) FROM rollup_day')" -eq "$all" ] ||
     fail "$1: daily rollups count $(q 'SELECT coalesce(sum(frames), 0) FROM rollup_day') of $all readings"
   from=$(q 'SELECT min(ts_ms) / 1000 - 7200 FROM readings')
@@ -78,40 +85,53 @@ lw_wait_for 10 grep -q 'wall clock synchronised: 3 readings received before it c
   fail "readings not marked corrected"
 near "$sent" "synchronised while running"
 pass "corrected once synchronised"
+send 4 1
+lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings WHERE time_quality IS NULL') -eq 1 ]" ||
+  fail "reading after synchronisation still marked"
+pass "readings after synchronisation unmarked"
+lw_stop_daemon
+check_rollups "synchronised while running"
+pass "corrected readings in the hourly and daily rollups and in history --every hour"
 
 # Killed before the corrected readings reached the rollup tables (a node's hour is held in memory
 # until it is over or a minute has passed): the restart rolls them in.
+unsynced
+start
+send 5 2
+lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings WHERE time_quality = 1') -eq 2 ]" ||
+  fail "readings of the second run not marked"
+synced
+lw_wait_for 10 grep -q 'wall clock synchronised: 2 readings received before it corrected' \
+  "$WORK/lorawatchd.log" || fail "no correction in the second run"
 kill9
 start
 check_rollups "killed after the correction"
 pass "killed after the correction: the corrected readings rolled up at the restart"
 
-# The daemon restarted before the clock synchronised and stopped again; the clock synchronised
+# The daemon restarted before the clock synchronised and was killed again; the clock synchronised
 # while it was down (same boot): its next start corrects them.
 kill9
 unsynced
 start
 sent=$(date +%s%3N)
-send 4 2
+send 7 2
 lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings WHERE time_quality = 1') -eq 2 ]" ||
-  fail "readings of the second run not marked"
+  fail "readings of the third run not marked"
 kill9
 synced
 start
 lw_wait_for 10 grep -q 'wall clock synchronised: 2 readings received before it corrected' \
   "$WORK/lorawatchd.log" || fail "readings of an earlier run not corrected at the start"
-[ "$(q 'SELECT count(*) FROM readings WHERE time_quality = 2')" -eq 5 ] ||
+[ "$(q 'SELECT count(*) FROM readings WHERE time_quality = 2')" -eq 7 ] ||
   fail "$(q 'SELECT count(*) FROM readings WHERE time_quality = 1') readings still pending"
 near "$sent" "synchronised while stopped"
 pass "synchronised while the daemon was down: corrected at its start"
-
-send 10 1
-lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings WHERE time_quality IS NULL') -eq 1 ]" ||
-  fail "reading after synchronisation still marked"
+send 9 1
+lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings') -eq 9 ]" ||
+  fail "reading after the start not stored"
 lw_stop_daemon
-pass "readings after synchronisation unmarked"
-check_rollups "after a stop"
-pass "corrected readings in the hourly and daily rollups and in history --every hour"
+check_rollups "synchronised while stopped"
+pass "and rolled up like any other"
 
 # clock_check = kernel: the daemon trusts the clock when the kernel's maximum error estimate
 # (adjtimex, read-only) is under 16 s; its verdict must be the kernel's, whichever it is here.
