@@ -435,9 +435,6 @@ void lw_rules_radio_input(struct lw_rules *e, bool fault, int64_t now_ms)
 
 /* ---- per reading ------------------------------------------------------------------------ */
 
-/* Readings the filter held back and now confirmed count as of their own times, in order: an
- * exceedance began with the first of them, not with the newest. The transition reported is the
- * net one (an alarm raised and over within held readings is not). */
 uint16_t lw_water_calibrated(uint16_t raw_mm, uint32_t zero_mm)
 {
     return raw_mm > zero_mm ? (uint16_t)(raw_mm - zero_mm) : 0;
@@ -461,6 +458,9 @@ static double pinned_cmp(const struct lw_rule_conf *rule, const struct lw_node_c
     return alt > cmp ? alt : cmp;
 }
 
+/* Readings the filter held back and now confirmed count as of their own times, in order: an
+ * exceedance began with the first of them, not with the newest. The transition reported is the
+ * net one (an alarm raised and over within held readings is not). */
 static enum lw_rule_event eval_samples(struct lw_rules *e, const struct lw_rule_conf *rule,
                                        const struct lw_node_conf *node, struct lw_rule_state *st,
                                        struct lw_rule_hist *h, const struct lw_sample *out,
