@@ -967,11 +967,11 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
     n->last_sf = rx->sf;
     n->last_hops = res.hdr.hop_count;
     n->frames++;
-    /* Calibration: the depth the node reports, less the zero offset set at the site. */
-    if ((res.reading.present & LW_R_WATER) && n->conf->zero_offset_mm)
-        res.reading.water_mm = res.reading.water_mm > n->conf->zero_offset_mm
-                                   ? (uint16_t)(res.reading.water_mm - n->conf->zero_offset_mm)
-                                   : 0;
+    /* Calibration: the depth the node reports, less the zero offset set at the site. The rules
+     * get the reading as received and calibrate it themselves (lw_rules_recalibrated). */
+    struct lw_reading received = res.reading;
+    if (res.reading.present & LW_R_WATER)
+        res.reading.water_mm = lw_water_calibrated(res.reading.water_mm, n->conf->zero_offset_mm);
     n->last = res.reading;
     struct lw_store_reading sr = {
         .node = n->conf->address,
@@ -990,7 +990,7 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
     save_contact(g, n, res.hdr.fcnt, rx->t_ms);
     lw_log(LW_LOG_DEBUG, "frame %s from %s fcnt %u", lw_frame_type_name(res.hdr.type),
            n->conf->name, res.hdr.fcnt);
-    apply_rules(g, n, &res.reading, rx->mono_ms, rx->t_ms);
+    apply_rules(g, n, &received, rx->mono_ms, rx->t_ms);
     publish_node_state(g, n, &res.reading, rx->t_ms);
     if (lw_store_pending(g->store) && !uv_is_active((uv_handle_t *)&g->commit_timer))
         uv_timer_start(&g->commit_timer, on_commit_timer, g->cfg->batch_ms, 0);
@@ -1585,8 +1585,15 @@ static char *on_control(void *arg, const char *cmd, const cJSON *req,
     return s;
 }
 
+/* Readings of this boot stored before the wall clock was right get their time (and join the
+ * rollups) in one transaction. */
+static long correct_times(struct lw_gateway *g)
+{
+    return lw_store_fix_times(g->store, lw_clock_wall_ms() - lw_clock_mono_ms());
+}
+
 /* Until NTP (or whatever clock_check names) says the wall clock is right, readings are stored
- * with their monotonic time; then all of them are put right in one transaction. */
+ * with their monotonic time; then all of them are put right. */
 static void on_sync_timer(uv_timer_t *t)
 {
     struct lw_gateway *g = t->data;
@@ -1594,8 +1601,7 @@ static void on_sync_timer(uv_timer_t *t)
         return;
     g->clock_synced = true;
     uv_timer_stop(t);
-    int64_t offset = lw_clock_wall_ms() - lw_clock_mono_ms();
-    long n = lw_store_fix_times(g->store, offset);
+    long n = correct_times(g);
     lw_log(LW_LOG_NOTICE, "wall clock synchronised: %ld readings received before it corrected", n);
 }
 
@@ -1711,6 +1717,12 @@ static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
             n->last_hops = old->last_hops;
             n->last_relay = old->last_relay;
             n->last = old->last;
+            if ((n->last.present & LW_R_WATER) &&
+                old->conf->zero_offset_mm != n->conf->zero_offset_mm) { /* on the new zero */
+                uint32_t raw = n->last.water_mm + old->conf->zero_offset_mm;
+                n->last.water_mm = lw_water_calibrated(
+                    raw > UINT16_MAX ? UINT16_MAX : (uint16_t)raw, n->conf->zero_offset_mm);
+            }
             n->frames = old->frames;
             n->db_saved_ms = old->db_saved_ms;
         }
@@ -1719,6 +1731,9 @@ static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
             if (j >= 0 && n->rules[j].applies) {
                 n->rules[j] = old->rules[k];
                 n->rules[j].applies = true; /* computed for the new configuration */
+                /* A new zero offset (calibrate, or a reload) never clears an alert by itself. */
+                lw_rules_recalibrated(g->rules, &next->rules[j], n->conf, &n->rules[j],
+                                      old->conf->zero_offset_mm);
             } else if (old->rules[k].active) {
                 /* Nobody will ever clear it now: withdraw it, on the record and on the retained
                  * topic, so no phone keeps showing it as raised. */
@@ -1891,6 +1906,13 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
                "marked and corrected once it is",
                cfg->clock_check);
         uv_timer_start(&g->sync_timer, on_sync_timer, 2000, 2000);
+    } else if (!g->medium_clock) {
+        /* An earlier run of this boot stopped before the clock synchronised: its readings are
+         * put right now, or they would stay without a time and out of the rollups for good. */
+        long n = correct_times(g);
+        if (n > 0)
+            lw_log(LW_LOG_NOTICE,
+                   "wall clock synchronised: %ld readings received before it corrected", n);
     }
 
     char command_filter[160];

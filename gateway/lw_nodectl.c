@@ -10,6 +10,7 @@
 #include "lw_error.h"
 #include "lw_log.h"
 #include "lw_parse.h"
+#include "lw_rules.h"
 
 #define DEFAULT_WINDOW_S 300 /* pairing window when the request names none */
 #define MAX_WINDOW_S     86400
@@ -602,6 +603,28 @@ static char *cmd_locate(const struct lw_nodectl_env *env, const cJSON *req,
     return commit_change(env, peer, "locate", &row, before, after, NULL, o);
 }
 
+/* The node's open alert of the highest level (its rule in *rule), or NULL when none is open. */
+static const struct lw_rule_state *open_alert(const struct lw_nodectl_env *env,
+                                              const struct lw_node *live,
+                                              const struct lw_rule_conf **rule)
+{
+    const struct lw_rule_state *found = NULL;
+    int best = -1;
+    for (size_t i = 0; live && i < env->cfg->n_rules; i++) {
+        struct lw_rule_conf scratch;
+        const struct lw_rule_state *st = &live->rules[i];
+        if (!st->active)
+            continue;
+        int level = (int)lw_rule_for_alert(&env->cfg->rules[i], st, &scratch)->level;
+        if (level > best) {
+            best = level;
+            found = st;
+            *rule = &env->cfg->rules[i];
+        }
+    }
+    return found;
+}
+
 static char *cmd_calibrate(const struct lw_nodectl_env *env, const cJSON *req,
                            const struct lw_control_peer *peer)
 {
@@ -634,6 +657,20 @@ static char *cmd_calibrate(const struct lw_nodectl_env *env, const cJSON *req,
                         "node '%s' has sent no water reading since the daemon started; wait for "
                         "one (lorawatch node show %s), then calibrate",
                         row.name, row.name);
+        /* Water under an open alarm is not a dry level; with force the alert stays open until
+         * the water really falls (lw_rules_recalibrated). */
+        const struct lw_rule_conf *rule;
+        const struct lw_rule_state *st = open_alert(env, live, &rule);
+        if (st && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "force"))) {
+            struct lw_rule_conf scratch;
+            const struct lw_rule_conf *shown = lw_rule_for_alert(rule, st, &scratch);
+            return fail("conflict",
+                        "node '%s' has open alert #%lld (%s, rule %s, %g %s): zeroing now would "
+                        "take that water for the dry level; wait until it clears, or give --force "
+                        "(the alert then clears only when the water really falls)",
+                        row.name, (long long)st->alert_id, lw_level_name(shown->level), rule->name,
+                        st->last, lw_rule_value_unit(rule));
+        }
         snprintf(before, sizeof(before), "zero_offset=%u", row.zero_offset_mm);
         row.zero_offset_mm += live->last.water_mm; /* last is already net of the old offset */
         snprintf(after, sizeof(after), "zero_offset=%u", row.zero_offset_mm);

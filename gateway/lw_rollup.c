@@ -148,7 +148,10 @@ enum { Q_NODE, Q_PREV, Q_LEVELS, Q_HOUR, Q_DAY, Q_UPTO_HOUR, Q_UPTO_DAY, Q_COUNT
 
 static const char *const q_sql[Q_COUNT] = {
     [Q_NODE] = "SELECT kind, tags FROM nodes WHERE address = ?",
-    [Q_PREV] = "SELECT max(ts_ms) FROM readings WHERE node = ?1 AND ts_ms < ?2",
+    /* Only readings the rollups count: one stored before the clock was synchronised has a
+     * provisional time (a reading corrected from it would stand for days). */
+    [Q_PREV] = "SELECT max(ts_ms) FROM readings WHERE node = ?1 AND ts_ms < ?2 AND "
+               "(time_quality IS NULL OR time_quality = 2)",
     [Q_LEVELS] = "INSERT INTO rollup_levels(node, metric, blue, yellow, orange, red, set_ms) "
                  "VALUES(?,?,?,?,?,?,?) ON CONFLICT(node) DO UPDATE SET metric = excluded.metric, "
                  "blue = excluded.blue, yellow = excluded.yellow, orange = excluded.orange, "

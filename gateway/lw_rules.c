@@ -435,6 +435,29 @@ void lw_rules_radio_input(struct lw_rules *e, bool fault, int64_t now_ms)
 
 /* ---- per reading ------------------------------------------------------------------------ */
 
+uint16_t lw_water_calibrated(uint16_t raw_mm, uint32_t zero_mm)
+{
+    return raw_mm > zero_mm ? (uint16_t)(raw_mm - zero_mm) : 0;
+}
+
+/* A pinned alert (lw_rules_recalibrated) clears only when the depth on the calibration it was
+ * open under is at or below the clear level too: the comparison takes the higher of the two.
+ * pin_v: the newest sample's depth on that calibration (NAN: not known; then the difference of
+ * the offsets stands in, which is never lower). */
+static double pinned_cmp(const struct lw_rule_conf *rule, const struct lw_node_conf *node,
+                         const struct lw_rule_state *st, double cmp, double pin_v, bool newest)
+{
+    if (!st->pinned || !st->active)
+        return cmp;
+    double shift = (double)node->zero_offset_mm - (double)st->pin_zero_mm;
+    double alt;
+    if (newest && !isnan(pin_v))
+        alt = rule->below ? -pin_v : pin_v;
+    else
+        alt = cmp + (shift > 0 ? shift : -shift);
+    return alt > cmp ? alt : cmp;
+}
+
 /* Readings the filter held back and now passed on count as of their own times, in order: an
  * exceedance began with the first of them, not with the newest. The transition reported is the
  * net one (an alarm raised and over within held readings is not). unconfirmed: the filter could
@@ -442,7 +465,7 @@ void lw_rules_radio_input(struct lw_rules *e, bool fault, int64_t now_ms)
 static enum lw_rule_event eval_samples(struct lw_rules *e, const struct lw_rule_conf *rule,
                                        const struct lw_node_conf *node, struct lw_rule_state *st,
                                        struct lw_rule_hist *h, const struct lw_sample *out,
-                                       size_t n, bool unconfirmed, double *value)
+                                       size_t n, bool unconfirmed, double pin_v, double *value)
 {
     bool was_active = st->active, have = false;
     double s = 0, cmp = 0;
@@ -453,8 +476,10 @@ static enum lw_rule_event eval_samples(struct lw_rules *e, const struct lw_rule_
         have = true;
         t = out[i].t_ms;
         cmp = rule->below ? -s : s;
-        lw_rule_eval(rule, st, cmp, t);
+        lw_rule_eval(rule, st, pinned_cmp(rule, node, st, cmp, pin_v, i + 1 == n), t);
     }
+    if (!st->active)
+        st->pinned = false; /* cleared (or never raised): the next alert starts afresh */
     if (!have)
         return LW_RULE_NONE;
     *value = st->last = s;
@@ -476,9 +501,16 @@ static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_
                                             struct lw_rule_state *st, const struct lw_reading *r,
                                             int64_t now_ms, double *value)
 {
-    double v;
+    double v, pin_v = NAN;
     if (!lw_metric_value(rule->metric, r, &v))
         return LW_RULE_NONE;
+    if (rule->metric == LW_METRIC_WATER) {
+        /* Calibration here, not before: a pinned alert needs the depth on its own calibration
+         * too, which the calibrated value no longer tells once it is cut at 0. */
+        if (st->pinned)
+            pin_v = lw_water_calibrated(r->water_mm, st->pin_zero_mm);
+        v = lw_water_calibrated(r->water_mm, node->zero_offset_mm);
+    }
     int64_t t = now_ms;
     bool need_hist = rule->statistic == LW_STAT_MEAN || rule->statistic == LW_STAT_RISE ||
                      rule->statistic == LW_STAT_DAYS_LEFT;
@@ -507,7 +539,39 @@ static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_
             return LW_RULE_NONE;
     }
     return eval_samples(e, rule, node, st, h, out, n, x && x->filter && x->filter->unconfirmed,
-                        value);
+                        pin_v, value);
+}
+
+void lw_rules_recalibrated(struct lw_rules *e, const struct lw_rule_conf *rule,
+                           const struct lw_node_conf *node, struct lw_rule_state *st,
+                           uint32_t old_zero_mm)
+{
+    if (rule->type != LW_RULE_THRESHOLD || rule->metric != LW_METRIC_WATER ||
+        old_zero_mm == node->zero_offset_mm)
+        return;
+    /* The same water reads this much more (less, when negative) from now on. */
+    double shift = (double)old_zero_mm - (double)node->zero_offset_mm;
+    bool level = rule->statistic == LW_STAT_VALUE || rule->statistic == LW_STAT_MEAN;
+    struct ext *x = ext_get(e, node->address, rule->name, false);
+    if (x && x->hist)
+        for (unsigned i = 0; i < x->hist->n; i++) {
+            float *v = &bucket(x->hist, i)->v;
+            *v = *v + shift > 0 ? (float)(*v + shift) : 0.0f;
+        }
+    if (x && x->filter) {
+        struct lw_filter *f = x->filter;
+        f->level.v = f->level.v + shift > 0 ? f->level.v + shift : 0;
+        for (unsigned i = 0; i < f->n_held; i++)
+            f->held[i].v = f->held[i].v + shift > 0 ? f->held[i].v + shift : 0;
+        f->plateau_v = f->plateau_v + shift > 0 ? f->plateau_v + shift : 0;
+    }
+    if (level) {
+        st->last = st->last + shift > 0 ? st->last + shift : 0;
+        if (st->active && !st->pinned) {
+            st->pinned = true;
+            st->pin_zero_mm = old_zero_mm;
+        }
+    }
 }
 
 enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_conf *rule,
@@ -668,8 +732,8 @@ enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_c
         struct lw_sample out[LW_FILTER_HOLD + 1];
         size_t n = x && x->filter ? lw_filter_release(x->filter, now_ms, out) : 0;
         if (n) {
-            enum lw_rule_event ev =
-                eval_samples(e, rule, node, st, x->hist, out, n, x->filter->unconfirmed, value);
+            enum lw_rule_event ev = eval_samples(e, rule, node, st, x->hist, out, n,
+                                                 x->filter->unconfirmed, NAN, value);
             if (ev != LW_RULE_NONE)
                 return ev;
         }

@@ -44,6 +44,8 @@ struct lw_rule_state {
     double last;            /* threshold: the latest value or statistic (natural units) */
     double twa;             /* twa: exponentially weighted mean of value^exponent */
     int64_t twa_ms;         /* time of the last twa update; 0: none yet */
+    bool pinned;            /* the node was recalibrated while this alert was open ... */
+    uint32_t pin_zero_mm;   /* ... from this zero offset: it clears on real readings only */
 };
 
 enum lw_rule_event { LW_RULE_NONE, LW_RULE_RAISE, LW_RULE_CLEAR };
@@ -80,13 +82,30 @@ struct lw_rules;
 struct lw_rules *lw_rules_new(void);
 void lw_rules_free(struct lw_rules *e);
 
-/* One accepted reading r of node at now_ms, for one rule that applies to it (st: the node's state
- * for that rule). Handles every rule type: threshold (filter, statistic, coincidence), silence
- * (heard again clears it), flag. *value is what to report, in natural units: the value or
- * statistic, the silence in seconds, or 1/0 for a flag. Returns the transition. */
+/* One accepted reading r (as received: water depth before calibration) of node at now_ms, for one
+ * rule that applies to it (st: the node's state for that rule). Handles every rule type: threshold
+ * (filter, statistic, coincidence), silence (heard again clears it), flag. *value is what to
+ * report, in natural units: the value or statistic, the silence in seconds, or 1/0 for a flag.
+ * Returns the transition. */
 enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_conf *rule,
                                     const struct lw_node_conf *node, struct lw_rule_state *st,
                                     const struct lw_reading *r, int64_t now_ms, double *value);
+
+/* Water depth rules see the sensor's own depth (the reading as received) and apply the node's
+ * zero_offset_mm themselves, so they know what the depth is on any calibration. */
+
+/* The node's zero offset changed from old_zero_mm to node->zero_offset_mm (calibration, or a
+ * reload) while st, its state for rule, was carried over. The rule's history, filter and latest
+ * value move by the change, so a calibration step is neither a fall nor a rise; an alert of a
+ * depth rule (value or mean) open now is pinned to the old offset: it clears only when the
+ * depth on that calibration is at or below its clear level too, never because the calibration
+ * moved. Other rules are left alone. */
+void lw_rules_recalibrated(struct lw_rules *e, const struct lw_rule_conf *rule,
+                           const struct lw_node_conf *node, struct lw_rule_state *st,
+                           uint32_t old_zero_mm);
+
+/* Depth on a calibration: raw less zero_mm, 0 when below it. */
+uint16_t lw_water_calibrated(uint16_t raw_mm, uint32_t zero_mm);
 
 /* The FloodNet filter state of a node's rule, or NULL when it has none yet (for tests and
  * diagnostics: its counters tell what was dropped). */

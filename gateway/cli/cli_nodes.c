@@ -165,6 +165,7 @@ enum {
     O_WAIT,
     O_MOUNT,
     O_ZERO,
+    O_FORCE,
     O_ALL,
     O_WINDOW,
 };
@@ -648,15 +649,20 @@ static void locate_usage(FILE *out)
 
 static void calibrate_usage(FILE *out)
 {
-    fprintf(out, "Usage: lorawatch calibrate NODE (--mount-height MM | --zero) [OPTIONS]\n"
-                 "\n"
-                 "Water sensors. --mount-height records the sensor's height above the zero level.\n"
-                 "--zero takes the depth the node reports now as the dry level: from then on that\n"
-                 "much is subtracted from every reading (the node must have reported since the\n"
-                 "daemon started).\n"
-                 "\n"
-                 "  --mount-height MM  0 to 20000\n"
-                 "  --zero             the current reading is zero\n" CLI_SOCKET_HELP EXIT_HELP);
+    fprintf(out,
+            "Usage: lorawatch calibrate NODE (--mount-height MM | --zero [--force]) [OPTIONS]\n"
+            "\n"
+            "Water sensors. --mount-height records the sensor's height above the zero level.\n"
+            "--zero takes the depth the node reports now as the dry level: from then on that\n"
+            "much is subtracted from every reading (the node must have reported since the\n"
+            "daemon started). It is refused while an alert of the node is open: water under\n"
+            "an alarm is not a dry level. With --force it is done anyway, and the open\n"
+            "alerts still clear only when the water really falls (on the old zero too).\n"
+            "\n"
+            "  --mount-height MM  0 to 20000\n"
+            "  --zero             the current reading is zero\n"
+            "  --force            zero even while an alert of the node is open\n" CLI_SOCKET_HELP
+                EXIT_HELP);
 }
 
 static void rekey_usage(FILE *out)
@@ -699,6 +705,9 @@ static int one_opt(void *arg, int o, const char *v)
         return 0;
     case O_ZERO:
         cJSON_AddBoolToObject(a->req, "zero", 1);
+        return 0;
+    case O_FORCE:
+        cJSON_AddBoolToObject(a->req, "force", 1);
         return 0;
     case O_MOUNT:
     case O_WINDOW:
@@ -772,8 +781,9 @@ static int cli_locate(int argc, char **argv)
 static int cli_calibrate(int argc, char **argv)
 {
     static const struct option opts[] = {{"mount-height", required_argument, NULL, O_MOUNT},
-                                         {"zero", no_argument, NULL, O_ZERO}};
-    return one_node_cmd("calibrate", "calibrate", argc, argv, opts, 2, calibrate_usage);
+                                         {"zero", no_argument, NULL, O_ZERO},
+                                         {"force", no_argument, NULL, O_FORCE}};
+    return one_node_cmd("calibrate", "calibrate", argc, argv, opts, 3, calibrate_usage);
 }
 
 static int cli_rekey(int argc, char **argv)

@@ -809,6 +809,117 @@ static void test_flat_basement_flood_is_water(void **state)
     lw_config_free(cfg);
 }
 
+/* ---- calibration: a new zero offset never clears an alert ------------------------------- */
+
+/* One reading of the sensor's own depth raw_mm (before calibration). */
+static enum lw_rule_event feed_raw(struct lw_rules *e, const struct lw_rule_conf *r,
+                                   const struct lw_node_conf *node, struct lw_rule_state *st,
+                                   double raw_mm, int64_t t_ms, double *v)
+{
+    struct lw_reading rd = water(raw_mm);
+    return lw_rules_reading(e, r, node, st, &rd, t_ms, v);
+}
+
+/* Zeroed at 105 mm under an open red alert (the site's case): the water rising on the new zero
+ * is 7..25 mm, under the clear level, and must not clear it; nor does water that fell below
+ * the new zero but not under the clear level on the old one; real water under it does. */
+static void test_recalibration_never_clears(void **state)
+{
+    (void)state;
+    struct lw_rule_conf r = rule(50, 20, 0);
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rule_state st;
+    double v;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(feed_raw(e, &r, &node, &st, 105, 0, &v), LW_RULE_RAISE);
+    node.zero_offset_mm = 105;
+    lw_rules_recalibrated(e, &r, &node, &st, 0);
+    assert_true(st.pinned);
+    assert_int_equal(st.pin_zero_mm, 0);
+    assert_true(fabs(st.last) < 1e-9); /* the latest value on the new calibration */
+    static const double rising[] = {112, 116, 130, 110, 40, 21};
+    for (size_t i = 0; i < sizeof(rising) / sizeof(rising[0]); i++) {
+        if (feed_raw(e, &r, &node, &st, rising[i], (int64_t)(i + 1) * MIN, &v) != LW_RULE_NONE ||
+            !st.active)
+            fail_msg("%g mm (%g on the new zero) cleared the alert", rising[i], v);
+        assert_true(fabs(v - (rising[i] > 105 ? rising[i] - 105 : 0)) < 1e-9);
+    }
+    assert_int_equal(feed_raw(e, &r, &node, &st, 20, 10 * MIN, &v), LW_RULE_CLEAR);
+    assert_false(st.pinned);
+    /* A new alert lives on the new calibration alone. */
+    assert_int_equal(feed_raw(e, &r, &node, &st, 150, 11 * MIN, &v), LW_RULE_NONE);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 160, 12 * MIN, &v), LW_RULE_RAISE);
+    assert_false(st.pinned);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 125, 13 * MIN, &v), LW_RULE_CLEAR);
+    /* No alert open: a recalibration pins nothing. */
+    node.zero_offset_mm = 0;
+    lw_rules_recalibrated(e, &r, &node, &st, 105);
+    assert_false(st.pinned);
+    lw_rules_free(e);
+}
+
+/* The offset lowered (readings jump up) under an open alert: it clears when the depth is under
+ * the clear level on both calibrations, the new one included. */
+static void test_recalibration_lowered_offset(void **state)
+{
+    (void)state;
+    struct lw_rule_conf r = rule(50, 20, 0);
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rule_state st;
+    double v;
+    memset(&st, 0, sizeof(st));
+    node.zero_offset_mm = 100;
+    assert_int_equal(feed_raw(e, &r, &node, &st, 200, 0, &v), LW_RULE_RAISE);
+    node.zero_offset_mm = 0;
+    lw_rules_recalibrated(e, &r, &node, &st, 100);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 110, MIN, &v), LW_RULE_NONE); /* 10 on the old */
+    assert_true(st.active);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 15, 2 * MIN, &v), LW_RULE_CLEAR);
+    lw_rules_free(e);
+}
+
+/* A step of the calibration is neither a fall nor a rise: the rate of rise and the sliding mean
+ * go on from the history moved by the change, as if the new zero had always been set. */
+static void test_recalibration_moves_history(void **state)
+{
+    (void)state;
+    static const struct {
+        enum lw_statistic stat;
+        double thr, clear;
+    } kinds[] = {{LW_STAT_RISE, 5, 1}, {LW_STAT_MEAN, 25, 10}};
+    static const double raw[] = {20, 22, 24, 30, 45, 65, 90, 110, 120};
+    for (size_t k = 0; k < 2; k++) {
+        struct lw_rule_conf r = rule(kinds[k].thr, kinds[k].clear, 0);
+        r.statistic = kinds[k].stat;
+        r.window_ms = 10 * MIN;
+        struct lw_rules *a = lw_rules_new(), *b = lw_rules_new();
+        struct lw_node_conf na = node_at(1, "", ""), nb = node_at(1, "", "");
+        struct lw_rule_state sa, sb;
+        memset(&sa, 0, sizeof(sa));
+        memset(&sb, 0, sizeof(sb));
+        nb.zero_offset_mm = 10; /* b: zeroed at 10 mm from the start */
+        for (size_t i = 0; i < sizeof(raw) / sizeof(raw[0]); i++) {
+            double va = 0, vb = 0;
+            if (i == 5) { /* a: the same zero set half-way, with its alert open */
+                assert_true(sa.active);
+                na.zero_offset_mm = 10;
+                lw_rules_recalibrated(a, &r, &na, &sa, 0);
+            }
+            enum lw_rule_event ea = feed_raw(a, &r, &na, &sa, raw[i], (int64_t)i * MIN, &va);
+            enum lw_rule_event eb = feed_raw(b, &r, &nb, &sb, raw[i], (int64_t)i * MIN, &vb);
+            if (i >= 5 && (ea != LW_RULE_NONE || !sa.active || fabs(va - vb) > 1e-3))
+                fail_msg("statistic %zu, reading %zu: event %d active %d value %g, zeroed from "
+                         "the start %g",
+                         k, i, ea, sa.active, va, vb);
+            (void)eb;
+        }
+        lw_rules_free(a);
+        lw_rules_free(b);
+    }
+}
+
 /* ---- battery: days left on the trend ----------------------------------------------------- */
 
 static void test_battery_days_left(void **state)
@@ -1534,6 +1645,9 @@ int main(void)
         cmocka_unit_test(test_persistence_raised_on_tick),
         cmocka_unit_test(test_held_jump_counts_from_its_time),
         cmocka_unit_test(test_flat_basement_flood_is_water),
+        cmocka_unit_test(test_recalibration_never_clears),
+        cmocka_unit_test(test_recalibration_lowered_offset),
+        cmocka_unit_test(test_recalibration_moves_history),
         cmocka_unit_test(test_jump_then_quiet_is_raised),
         cmocka_unit_test(test_battery_days_left),
         cmocka_unit_test(test_flag_rules),

@@ -1,0 +1,356 @@
+/* Unit tests of lw_nodectl: control-socket node requests against a real node table, above all
+ * that calibrating a water node under an open alert is refused unless forced. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "lw_config.h"
+#include "lw_error.h"
+#include "lw_nodectl.h"
+#include "lw_nodedb.h"
+#include "lw_registry.h"
+#include "lw_store.h"
+#include "test_support.h"
+
+#define RAMP 0x0201 /* a paired water node */
+#define GAS  0x0202 /* a paired gas node */
+
+static const char conf_text[] = "[gateway]\n"
+                                "network_id = 0x4C57\n"
+                                "[rule:watch]\n"
+                                "metric = water_mm\n"
+                                "threshold = 30\n"
+                                "clear = 10\n"
+                                "level = blue\n"
+                                "[rule:basement]\n"
+                                "metric = water_mm\n"
+                                "threshold = 50\n"
+                                "clear = 20\n"
+                                "level = red\n";
+
+struct fixture {
+    char path[256];
+    struct lw_config *cfg;
+    struct lw_store *store;
+    struct lw_nodedb *db;
+    struct lw_registry *reg;
+    struct lw_nodectl_env env;
+    int rebuilds;
+};
+
+static void fail_on_config_error(void *arg, const char *msg)
+{
+    (void)arg;
+    fail_msg("config: %s", msg);
+}
+
+static struct lw_registry *get_registry(void *arg)
+{
+    return ((struct fixture *)arg)->reg;
+}
+
+/* The daemon's rebuild, without the carrying over of runtime state (not tested here). */
+static int rebuild(void *arg)
+{
+    struct fixture *f = arg;
+    struct lw_node_conf *rows;
+    size_t n;
+    f->rebuilds++;
+    if (lw_nodedb_load(f->db, false, &rows, NULL, &n) != LW_OK)
+        return LW_ERR_DB;
+    struct lw_registry *reg = lw_registry_new(f->cfg, rows, n);
+    free(rows);
+    if (!reg)
+        return LW_ERR_NOMEM;
+    lw_registry_free(f->reg);
+    f->reg = reg;
+    return LW_OK;
+}
+
+static int64_t test_alarm(void *arg, struct lw_node *n)
+{
+    (void)arg;
+    return n->conf->address == RAMP ? 42 : LW_ERR_STATE;
+}
+
+static void put_node(struct lw_nodedb *db, uint16_t address, const char *name,
+                     enum lw_node_kind kind)
+{
+    struct lw_node_conf n;
+    memset(&n, 0, sizeof(n));
+    snprintf(n.name, sizeof(n.name), "%s", name);
+    n.address = address;
+    n.kind = kind;
+    n.state = LW_NODE_ACTIVE;
+    n.has_session = true;
+    n.eui[7] = (uint8_t)address;
+    n.root_key[0] = (uint8_t)address;
+    assert_int_equal(lw_nodedb_put(db, &n), LW_OK);
+}
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof(*f));
+    char err[256];
+    assert_non_null(f);
+    assert_int_equal(lw_test_db_path(f->path, sizeof(f->path), "lw-test-nodectl"), 0);
+    f->cfg = lw_config_parse("nodectl.conf", conf_text, sizeof(conf_text) - 1, fail_on_config_error,
+                             NULL);
+    assert_non_null(f->cfg);
+    f->store = lw_store_open(f->path, 16, err, sizeof(err));
+    assert_non_null(f->store);
+    f->db = lw_nodedb_new(f->store);
+    assert_non_null(f->db);
+    put_node(f->db, RAMP, "ramp", LW_KIND_WATER);
+    put_node(f->db, GAS, "kitchen", LW_KIND_GAS);
+    assert_int_equal(lw_store_commit(f->store), LW_OK);
+    assert_int_equal(rebuild(f), LW_OK);
+    f->rebuilds = 0;
+    f->env = (struct lw_nodectl_env){
+        .arg = f,
+        .cfg = f->cfg,
+        .store = f->store,
+        .nodedb = f->db,
+        .registry = get_registry,
+        .rebuild = rebuild,
+        .test_alarm = test_alarm,
+        .now_ms = 1780000000000,
+    };
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    lw_registry_free(f->reg);
+    lw_nodedb_free(f->db);
+    lw_store_close(f->store);
+    lw_config_free(f->cfg);
+    char p[300];
+    unlink(f->path);
+    snprintf(p, sizeof(p), "%s-wal", f->path);
+    unlink(p);
+    snprintf(p, sizeof(p), "%s-shm", f->path);
+    unlink(p);
+    free(f);
+    return 0;
+}
+
+/* One request (JSON text) through lw_nodectl_handle; the parsed reply (never NULL). */
+static cJSON *request(struct fixture *f, const char *json)
+{
+    static const struct lw_control_peer peer = {.uid = 1000, .gid = 1000, .pid = 1};
+    cJSON *req = cJSON_Parse(json);
+    assert_non_null(req);
+    const cJSON *cmd = cJSON_GetObjectItemCaseSensitive(req, "cmd");
+    assert_true(cJSON_IsString(cmd));
+    char *text = lw_nodectl_handle(&f->env, cmd->valuestring, req, &peer);
+    cJSON_Delete(req);
+    assert_non_null(text);
+    cJSON *reply = cJSON_Parse(text);
+    free(text);
+    assert_non_null(reply);
+    return reply;
+}
+
+static bool ok(const cJSON *reply)
+{
+    return cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(reply, "ok"));
+}
+
+static const char *field(const cJSON *reply, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(reply, name);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* Refused with code; the error text contains each of the NULL-terminated words. */
+static void expect_refusal(struct fixture *f, const char *json, const char *code, ...)
+{
+    cJSON *r = request(f, json);
+    assert_false(ok(r));
+    assert_string_equal(field(r, "code"), code);
+    va_list ap;
+    va_start(ap, code);
+    for (const char *w = va_arg(ap, const char *); w; w = va_arg(ap, const char *))
+        if (!strstr(field(r, "error"), w))
+            fail_msg("'%s' not in '%s'", w, field(r, "error"));
+    va_end(ap);
+    cJSON_Delete(r);
+}
+
+static uint32_t stored_zero(struct fixture *f, uint16_t address)
+{
+    struct lw_node_conf *rows;
+    size_t n;
+    uint32_t z = UINT32_MAX;
+    assert_int_equal(lw_nodedb_load(f->db, false, &rows, NULL, &n), LW_OK);
+    for (size_t i = 0; i < n; i++)
+        if (rows[i].address == address)
+            z = rows[i].zero_offset_mm;
+    free(rows);
+    return z;
+}
+
+static long maintenance_rows(struct fixture *f, const char *action)
+{
+    sqlite3 *db;
+    sqlite3_stmt *q;
+    long n = -1;
+    assert_int_equal(sqlite3_open_v2(f->path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM maintenance WHERE action = ?", -1, &q, NULL),
+        SQLITE_OK);
+    sqlite3_bind_text(q, 1, action, -1, SQLITE_STATIC);
+    if (sqlite3_step(q) == SQLITE_ROW)
+        n = sqlite3_column_int(q, 0);
+    sqlite3_finalize(q);
+    sqlite3_close(db);
+    return n;
+}
+
+/* The ramp node in the running registry has reported water_mm and, when id > 0, has the red
+ * basement alert id open at that depth. */
+static void ramp_state(struct fixture *f, uint16_t water_mm, int64_t id)
+{
+    struct lw_node *n = lw_registry_find(f->reg, RAMP);
+    assert_non_null(n);
+    n->last.present = LW_R_WATER;
+    n->last.water_mm = water_mm;
+    for (size_t i = 0; i < f->cfg->n_rules; i++)
+        if (id > 0 && strcmp(f->cfg->rules[i].name, "basement") == 0) {
+            n->rules[i].active = true;
+            n->rules[i].alert_id = id;
+            n->rules[i].last = water_mm;
+        }
+}
+
+static void calibrate_zero_refused_while_alert_open(void **state)
+{
+    struct fixture *f = *state;
+    ramp_state(f, 105, 3);
+    expect_refusal(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"zero\":true}", "conflict",
+                   "open alert #3", "red", "basement", "105 mm", "--force", NULL);
+    assert_int_equal(stored_zero(f, RAMP), 0);
+    assert_int_equal(f->rebuilds, 0);
+    assert_int_equal(maintenance_rows(f, "calibrate"), 0);
+    /* force false is no force. */
+    expect_refusal(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"zero\":true,\"force\":false}",
+                   "conflict", "#3", NULL);
+    assert_int_equal(stored_zero(f, RAMP), 0);
+}
+
+static void calibrate_zero_forced_under_alert(void **state)
+{
+    struct fixture *f = *state;
+    ramp_state(f, 105, 3);
+    cJSON *r = request(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"zero\":true,\"force\":true}");
+    assert_true(ok(r));
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(r, "zero_offset_mm")->valueint, 105);
+    cJSON_Delete(r);
+    assert_int_equal(stored_zero(f, RAMP), 105);
+    assert_int_equal(f->rebuilds, 1);
+    assert_int_equal(maintenance_rows(f, "calibrate"), 1);
+}
+
+static void calibrate_zero_without_alert(void **state)
+{
+    struct fixture *f = *state;
+    /* No reading yet: nothing to take as the dry level. */
+    expect_refusal(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"zero\":true}", "conflict",
+                   "no water reading", NULL);
+    ramp_state(f, 12, 0);
+    cJSON *r = request(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"zero\":true}");
+    assert_true(ok(r));
+    cJSON_Delete(r);
+    assert_int_equal(stored_zero(f, RAMP), 12);
+    /* The registry was rebuilt from the table: zero again adds to the stored offset. */
+    ramp_state(f, 3, 0);
+    r = request(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"zero\":true}");
+    assert_true(ok(r));
+    cJSON_Delete(r);
+    assert_int_equal(stored_zero(f, RAMP), 15);
+}
+
+/* The mount height changes no reading: it is recorded under an open alert too. */
+static void calibrate_mount_height_under_alert(void **state)
+{
+    struct fixture *f = *state;
+    ramp_state(f, 105, 3);
+    cJSON *r = request(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"mount_height_mm\":2400}");
+    assert_true(ok(r));
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(r, "mount_height_mm")->valueint, 2400);
+    cJSON_Delete(r);
+    assert_int_equal(stored_zero(f, RAMP), 0);
+}
+
+static void calibrate_usage_errors(void **state)
+{
+    struct fixture *f = *state;
+    expect_refusal(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\"}", "usage", "--zero", NULL);
+    expect_refusal(f,
+                   "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"zero\":true,"
+                   "\"mount_height_mm\":10}",
+                   "usage", "either", NULL);
+    expect_refusal(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"mount_height_mm\":20001}",
+                   "usage", "20000", NULL);
+    expect_refusal(f, "{\"cmd\":\"calibrate\",\"node\":\"kitchen\",\"zero\":true}", "usage",
+                   "only water sensors", NULL);
+    expect_refusal(f, "{\"cmd\":\"calibrate\",\"node\":\"nowhere\",\"zero\":true}", "not_found",
+                   "nowhere", NULL);
+    expect_refusal(f, "{\"cmd\":\"calibrate\",\"zero\":true}", "usage", "which node", NULL);
+    assert_int_equal(f->rebuilds, 0);
+}
+
+static void other_commands(void **state)
+{
+    struct fixture *f = *state;
+    static const struct lw_control_peer peer = {.uid = 1000};
+    cJSON *r = request(f, "{\"cmd\":\"nodes\"}");
+    assert_true(ok(r));
+    assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(r, "nodes")), 2);
+    cJSON_Delete(r);
+    r = request(f, "{\"cmd\":\"node-show\",\"node\":\"0x0201\"}");
+    assert_true(ok(r));
+    const cJSON *node = cJSON_GetObjectItemCaseSensitive(r, "node");
+    assert_string_equal(field(node, "name"), "ramp");
+    assert_string_equal(field(node, "kind"), "water");
+    cJSON_Delete(r);
+    expect_refusal(f, "{\"cmd\":\"node-show\",\"node\":\"nowhere\"}", "not_found", NULL);
+    expect_refusal(f, "{\"cmd\":\"locate\",\"node\":\"ramp\"}", "usage", "nothing to change", NULL);
+    r = request(f, "{\"cmd\":\"locate\",\"node\":\"ramp\",\"building\":\"B7\"}");
+    assert_true(ok(r));
+    cJSON_Delete(r);
+    assert_int_equal(maintenance_rows(f, "locate"), 1);
+    r = request(f, "{\"cmd\":\"test-alarm\",\"node\":\"ramp\"}");
+    assert_true(ok(r));
+    assert_int_equal(cJSON_GetObjectItemCaseSensitive(r, "alert")->valueint, 42);
+    cJSON_Delete(r);
+    expect_refusal(f, "{\"cmd\":\"rekey\",\"node\":\"ramp\",\"key\":\"00\"}", "usage", "32 hex",
+                   NULL);
+    /* Not a node command: left to the other handlers. */
+    cJSON *req = cJSON_Parse("{\"cmd\":\"alerts\"}");
+    assert_null(lw_nodectl_handle(&f->env, "alerts", req, &peer));
+    cJSON_Delete(req);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(calibrate_zero_refused_while_alert_open, setup, teardown),
+        cmocka_unit_test_setup_teardown(calibrate_zero_forced_under_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(calibrate_zero_without_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(calibrate_mount_height_under_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(calibrate_usage_errors, setup, teardown),
+        cmocka_unit_test_setup_teardown(other_commands, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
