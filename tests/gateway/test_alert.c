@@ -257,6 +257,31 @@ static void test_smoke_sentence_and_place_fallback(void **state)
     cJSON_Delete(o);
 }
 
+/* The level is the alert's, not its rule's: an orange rule's alarm that a second detector
+ * confirmed is red in every message, its all-clear included. */
+static void test_level_is_the_alerts_own(void **state)
+{
+    struct lw_rule_conf orange = *rule_named("fire-smoke");
+    orange.level = LW_LEVEL_ORANGE;
+    struct lw_alert_info a = {
+        .id = 4,
+        .site = "estate",
+        .rule = &orange,
+        .node = node_named("stair"),
+        .level = LW_LEVEL_RED,
+        .value = 1,
+    };
+    char en[512];
+    (void)state;
+    cJSON *o = json_of(&a);
+    assert_string_equal(str(o, "level"), "red");
+    assert_non_null(strstr(str(o, "text_zh"), "红色火灾预警"));
+    cJSON_Delete(o);
+    a.state = LW_ALERT_CLEARED;
+    lw_alert_sentence_en(&a, en, sizeof(en));
+    assert_non_null(strstr(en, "All clear (RED fire)"));
+}
+
 static void test_place_falls_back_to_label_then_name(void **state)
 {
     struct lw_node_conf n = *node_named("stair");
@@ -328,6 +353,7 @@ int main(void)
         cmocka_unit_test(test_below_rule_shows_threshold_unnegated),
         cmocka_unit_test(test_cleared_state_and_text),
         cmocka_unit_test(test_smoke_sentence_and_place_fallback),
+        cmocka_unit_test(test_level_is_the_alerts_own),
         cmocka_unit_test(test_place_falls_back_to_label_then_name),
         cmocka_unit_test(test_alert_topic),
         cmocka_unit_test(test_format_time_shanghai_offset),
