@@ -155,4 +155,7 @@ done
 [ "$(msgs "map(select(.id == $flood and .state == \"raised\" and .duty.kind == \"reminder\")) | .[-1] | .value > 0 and .incident > 0")" = true ] ||
   fail "the flood alert's last reminder lost its value or incident"
 pass "reminder counts went on across the restart; escalations said 0; the all-clear kept the raised level"
+python3 "$LW_SOURCE_DIR/tests/integration/validate_mqtt.py" "$LW_SOURCE_DIR/docs/schemas" \
+  <"$WORK/mqtt.log" >"$WORK/validate.log" 2>&1 || fail "MQTT contract: $(head -n 20 "$WORK/validate.log")"
+pass "alert and duty messages before and after the restart valid against docs/schemas"
 lw_stop_daemon
