@@ -105,7 +105,9 @@ int lw_alertdb_each_open(struct lw_store *s, void (*fn)(void *arg, const struct 
              "AND j.event IN ('notified', 'escalated')), "
              "(SELECT max(ts_ms) FROM alert_journal j WHERE j.alert = a.id "
              "AND j.event IN ('notified', 'escalated', 'reminded')), "
-             "a.level, a.value, a.incident, a.test, a.message "
+             "a.level, a.value, a.incident, a.test, a.message, EXISTS (SELECT 1 FROM "
+             "alert_journal j WHERE j.alert = a.id AND j.event = 'silenced' AND "
+             "j.actor = 'gateway') "
              "FROM alerts a WHERE a.state NOT IN ('cleared', 'closed') ORDER BY a.id",
              &q) != LW_OK)
         return LW_ERR_DB;
@@ -131,6 +133,7 @@ int lw_alertdb_each_open(struct lw_store *s, void (*fn)(void *arg, const struct 
             .incident = sqlite3_column_int64(q, 10),
             .test = sqlite3_column_int(q, 11) != 0,
             .message = (const char *)sqlite3_column_text(q, 12),
+            .withheld = sqlite3_column_int(q, 13) != 0,
         };
         sqlite3_bind_int64(rq, 1, a.id);
         while (sqlite3_step(rq) == SQLITE_ROW) {

@@ -30,8 +30,9 @@ struct lw_alertdb_open {
     int64_t incident;    /* 0: none */
     bool test;
     const char *message; /* the raise message as published; NULL in rows older than it */
-    unsigned tier;
+    unsigned tier;       /* the highest tier told; 0: nobody yet */
     bool acked;
+    bool withheld;       /* the gateway decided not to page it (journal: silenced by gateway) */
     int64_t told_ms;     /* journal time its current tier was told (0: never) */
     int64_t reminded_ms; /* journal time of the last notice, escalation or reminder (0: none) */
     unsigned reminders[LW_TIERS + 1]; /* per tier: the reminders journalled */

@@ -1192,8 +1192,9 @@ static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *nod
 }
 
 /* The duty state of an open alert found at start-up resumes at its stored tier, with the
- * reminders each tier has had. Its messages repeat the raise message as published; a row from
- * before that was kept gets one rebuilt from its record (level, value, incident as raised). */
+ * reminders each tier has had (one nobody was told about yet is paged as its raise would). Its
+ * messages repeat the raise message as published; a row from before that was kept gets one rebuilt
+ * from its record (level, value, incident as raised). */
 static void restore_duty(struct lw_gateway *g, const struct lw_node_conf *nc,
                          const struct lw_rule_conf *rule, const struct lw_alertdb_open *o)
 {
@@ -1222,7 +1223,12 @@ static void restore_duty(struct lw_gateway *g, const struct lw_node_conf *nc,
         r.told_ms = o->told_ms;
         r.reminded_ms = o->reminded_ms;
     }
-    if (payload)
+    if (payload && !o->tier && !o->acked) {
+        /* Nobody was told before the restart (it stopped first, or a silence held it back): the
+         * raise's paging happens now, through the outbox. One the gateway withheld stays so. */
+        if (!o->withheld)
+            lw_duty_raised(g->duty, &a, payload, lw_clock_mono_ms(), lw_clock_wall_ms());
+    } else if (payload)
         lw_duty_restore(g->duty, &a, payload, &r, lw_clock_mono_ms(), lw_clock_wall_ms());
     else
         lw_log(LW_LOG_ERR, "alert #%lld: out of memory: its duty state is not restored",

@@ -35,7 +35,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_READING] = "INSERT OR IGNORE INTO readings(node, ts_ms, fcnt, rssi_x10, snr_x10, "
                    "water_mm, battery_mv, packed, sensors, mono_ms) VALUES(?,?,?,?,?,?,?,?,?,?)",
     [ST_ALERT_INSERT] = "INSERT INTO alerts(id, rule, hazard, level, node, state, raised_ms, "
-                        "value, threshold, message) VALUES(?,?,?,?,?,'raised',?,?,?,?)",
+                        "value, threshold, message, tier) VALUES(?,?,?,?,?,'raised',?,?,?,?,0)",
     [ST_ALERT_STATE] = "UPDATE alerts SET state = ?, "
                        "cleared_ms = CASE WHEN ? = 'cleared' THEN ? ELSE cleared_ms END "
                        "WHERE id = ?",
@@ -208,8 +208,12 @@ static const char migrate_v6[] =
 /* Version 7: an alert's row is its whole record. message is the raise message as published on
  * alert/<id> (level as raised, value, statistic, incident, place, sentences): after a restart the
  * duty messages of an open alert repeat it, as they did before. Rows from before keep NULL; their
- * record is rebuilt from level, value and incident. */
-static const char migrate_v7[] = "ALTER TABLE alerts ADD COLUMN message TEXT;";
+ * record is rebuilt from level, value and incident. tier is the highest tier told, 0 while nobody
+ * was (it read 1 from the start before): open alerts nobody was told about say so now. */
+static const char migrate_v7[] =
+    "ALTER TABLE alerts ADD COLUMN message TEXT;"
+    "UPDATE alerts SET tier = 0 WHERE state = 'raised' AND NOT EXISTS (SELECT 1 FROM "
+    "alert_journal j WHERE j.alert = alerts.id AND j.event IN ('notified', 'escalated'));";
 
 /* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
 static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4,

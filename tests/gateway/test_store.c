@@ -524,6 +524,7 @@ static void test_alert_insert_state_journal_and_active(void **state)
     assert_int_equal(query_ro(path, "SELECT count(*) FROM alerts"), 0);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM alerts"), 2);
+    assert_int_equal(query_ro(path, "SELECT max(tier) FROM alerts"), 0); /* nobody told yet */
 
     assert_int_equal(lw_store_alert_set_state(s, a1, "cleared", 1784052600000), LW_OK);
     assert_int_equal(lw_store_journal(s, a1, 1784052600000, "cleared", "water 18 mm"), LW_OK);
