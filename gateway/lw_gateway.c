@@ -1783,13 +1783,13 @@ static void restore_alert(void *arg, const struct lw_alertdb_open *o)
     const struct lw_node_conf *nc = NULL;
     /* The gateway's own rules (radio fault) keep their alert under address 0, in the engine. */
     long gi = o->node == 0 ? rule_index(g->cfg, o->rule) : -1;
-    struct lw_node *n = lw_registry_find(g->reg, o->node);
     if (gi >= 0 && g->cfg->rules[gi].type == LW_RULE_RADIO_FAULT) {
         if (lw_rules_gateway_restore(g->rules, o->rule, o->id, o->raised_ms, o->level)) {
             rule = &g->cfg->rules[gi];
             nc = lw_rules_gateway_node(g->rules, g->cfg->site);
         }
     } else {
+        struct lw_node *n = lw_registry_find(g->reg, o->node);
         for (size_t i = 0; n && i < g->cfg->n_rules; i++)
             if (strcmp(g->cfg->rules[i].name, o->rule) == 0 &&
                 lw_rule_applies(&g->cfg->rules[i], n->conf)) {
