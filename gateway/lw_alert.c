@@ -82,7 +82,7 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *w
 {
     const struct lw_rule_conf *r = a->rule;
     bool cleared = a->state == LW_ALERT_CLEARED;
-    const char *lz = level_zh[r->level], *le = level_en[r->level], *hz = hazard_zh[r->hazard];
+    const char *lz = level_zh[a->level], *le = level_en[a->level], *hz = hazard_zh[r->hazard];
     const char *he = lw_hazard_name(r->hazard);
     char t[32];
     switch (r->type) {
@@ -178,53 +178,53 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
     if (a->state == LW_ALERT_CLOSED) {
         if (zh)
             snprintf(out, cap, "撤销%s%s预警：%s（该规则或节点已从配置中移除）。",
-                     level_zh[r->level], hazard_zh[r->hazard], where);
+                     level_zh[a->level], hazard_zh[r->hazard], where);
         else
             snprintf(out, cap,
                      "Withdrawn (%s %s): %s: its rule or node was removed from the "
                      "configuration.",
-                     level_en[r->level], lw_hazard_name(r->hazard), where);
+                     level_en[a->level], lw_hazard_name(r->hazard), where);
         return;
     }
     bool cleared = a->state == LW_ALERT_CLEARED;
     if (cleared && is_alarm_flag) {
         if (zh)
-            snprintf(out, cap, "解除%s%s预警：%s 烟感探测器已恢复正常。", level_zh[r->level],
+            snprintf(out, cap, "解除%s%s预警：%s 烟感探测器已恢复正常。", level_zh[a->level],
                      hazard_zh[r->hazard], where);
         else
             snprintf(out, cap, "All clear (%s %s): %s: smoke detector back to normal.",
-                     level_en[r->level], lw_hazard_name(r->hazard), where);
+                     level_en[a->level], lw_hazard_name(r->hazard), where);
         return;
     }
     if (cleared) {
         if (zh)
             snprintf(out, cap, "解除%s%s预警：%s，%s已恢复（%g%s，解除线 %g%s）。",
-                     level_zh[r->level], hazard_zh[r->hazard], where, mz, a->value, unit, clr,
+                     level_zh[a->level], hazard_zh[r->hazard], where, mz, a->value, unit, clr,
                      unit);
         else
             snprintf(out, cap, "All clear (%s %s): %s: %s back to %g %s (clear level %g %s).",
-                     level_en[r->level], lw_hazard_name(r->hazard), where, me, a->value, unit, clr,
+                     level_en[a->level], lw_hazard_name(r->hazard), where, me, a->value, unit, clr,
                      unit);
         return;
     }
     if (is_alarm_flag) {
         if (zh)
-            snprintf(out, cap, "%s%s预警：%s 烟感探测器报警，请立即到场确认。", level_zh[r->level],
+            snprintf(out, cap, "%s%s预警：%s 烟感探测器报警，请立即到场确认。", level_zh[a->level],
                      hazard_zh[r->hazard], where);
         else
             snprintf(out, cap, "%s %s warning: %s: smoke detector in alarm, go and check now.",
-                     level_en[r->level], lw_hazard_name(r->hazard), where);
+                     level_en[a->level], lw_hazard_name(r->hazard), where);
         return;
     }
     const char *cmp_zh = r->below ? "低于" : "超过", *cmp_en = r->below ? "below" : "above";
     if (zh) {
-        int n = snprintf(out, cap, "%s%s预警：%s，%s %g%s，%s %g%s", level_zh[r->level],
+        int n = snprintf(out, cap, "%s%s预警：%s，%s %g%s，%s %g%s", level_zh[a->level],
                          hazard_zh[r->hazard], where, mz, a->value, unit, cmp_zh, thr, unit);
         if (n > 0 && (size_t)n < cap)
             snprintf(out + n, cap - (size_t)n, r->persistence_ms ? "（已持续 %s）。" : "%s。",
                      r->persistence_ms ? held : "");
     } else {
-        int n = snprintf(out, cap, "%s %s warning: %s: %s %g %s, %s %g %s", level_en[r->level],
+        int n = snprintf(out, cap, "%s %s warning: %s: %s %g %s, %s %g %s", level_en[a->level],
                          lw_hazard_name(r->hazard), where, me, a->value, unit, cmp_en, thr, unit);
         if (n > 0 && (size_t)n < cap)
             snprintf(out + n, cap - (size_t)n, r->persistence_ms ? " for %s." : "%s.",
@@ -275,7 +275,7 @@ char *lw_alert_json(const struct lw_alert_info *a)
     cJSON_AddNumberToObject(o, "id", (double)a->id);
     cJSON_AddStringToObject(o, "site", a->site);
     cJSON_AddStringToObject(o, "state", lw_alert_state_name(a->state));
-    cJSON_AddStringToObject(o, "level", lw_level_name(r->level));
+    cJSON_AddStringToObject(o, "level", lw_level_name(a->level));
     cJSON_AddStringToObject(o, "hazard", lw_hazard_name(r->hazard));
     cJSON_AddStringToObject(o, "rule", r->name);
     cJSON_AddBoolToObject(o, "test", a->test);

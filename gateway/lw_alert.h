@@ -23,6 +23,8 @@ struct lw_alert_info {
     const struct lw_rule_conf *rule;
     const struct lw_node_conf *node;
     enum lw_alert_state state;
+    enum lw_level level; /* the level it was raised at: the rule's, or above it when a
+                          * coincidence confirmed it; every message about the alert says it */
     double value;      /* metric value in natural units at this transition */
     int64_t raised_ms; /* Unix ms */
     int64_t t_ms;      /* time of this transition */

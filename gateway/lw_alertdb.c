@@ -86,20 +86,38 @@ int lw_alertdb_state(struct lw_store *s, int64_t alert, char *state, size_t cap)
     return rc;
 }
 
+static enum lw_level level_of(const char *name)
+{
+    for (int l = 0; name && l < LW_LEVEL_COUNT; l++)
+        if (strcmp(name, lw_level_name((enum lw_level)l)) == 0)
+            return (enum lw_level)l;
+    return LW_LEVEL_BLUE;
+}
+
 int lw_alertdb_each_open(struct lw_store *s, void (*fn)(void *arg, const struct lw_alertdb_open *a),
                          void *arg)
 {
-    sqlite3_stmt *q;
-    /* The journal index (alert, id) keeps the two look-ups per alert short. */
+    sqlite3_stmt *q, *rq;
+    /* The journal index (alert, id) keeps the look-ups per alert short. */
     if (prep(s,
              "SELECT a.id, a.rule, a.node, a.raised_ms, a.tier, a.acked_ms IS NOT NULL, "
              "(SELECT max(ts_ms) FROM alert_journal j WHERE j.alert = a.id AND j.tier = a.tier "
              "AND j.event IN ('notified', 'escalated')), "
              "(SELECT max(ts_ms) FROM alert_journal j WHERE j.alert = a.id "
-             "AND j.event IN ('notified', 'escalated', 'reminded')) "
-             "FROM alerts a WHERE a.state = 'raised' AND a.test = 0 ORDER BY a.id",
+             "AND j.event IN ('notified', 'escalated', 'reminded')), "
+             "a.level, a.value, a.incident, a.test, a.message, EXISTS (SELECT 1 FROM "
+             "alert_journal j WHERE j.alert = a.id AND j.event = 'silenced' AND "
+             "j.actor = 'gateway') "
+             "FROM alerts a WHERE a.state NOT IN ('cleared', 'closed') ORDER BY a.id",
              &q) != LW_OK)
         return LW_ERR_DB;
+    if (prep(s,
+             "SELECT tier, count(*) FROM alert_journal WHERE alert = ? AND event = 'reminded' "
+             "GROUP BY tier",
+             &rq) != LW_OK) {
+        sqlite3_finalize(q);
+        return LW_ERR_DB;
+    }
     while (sqlite3_step(q) == SQLITE_ROW) {
         struct lw_alertdb_open a = {
             .id = sqlite3_column_int64(q, 0),
@@ -110,9 +128,23 @@ int lw_alertdb_each_open(struct lw_store *s, void (*fn)(void *arg, const struct 
             .acked = sqlite3_column_int(q, 5) != 0,
             .told_ms = sqlite3_column_int64(q, 6), /* NULL reads as 0 */
             .reminded_ms = sqlite3_column_int64(q, 7),
+            .level = level_of((const char *)sqlite3_column_text(q, 8)),
+            .value = sqlite3_column_double(q, 9),
+            .incident = sqlite3_column_int64(q, 10),
+            .test = sqlite3_column_int(q, 11) != 0,
+            .message = (const char *)sqlite3_column_text(q, 12),
+            .withheld = sqlite3_column_int(q, 13) != 0,
         };
+        sqlite3_bind_int64(rq, 1, a.id);
+        while (sqlite3_step(rq) == SQLITE_ROW) {
+            int t = sqlite3_column_int(rq, 0);
+            if (t >= 1 && t <= LW_TIERS)
+                a.reminders[t] = (unsigned)sqlite3_column_int(rq, 1);
+        }
+        sqlite3_reset(rq);
         fn(arg, &a);
     }
+    sqlite3_finalize(rq);
     sqlite3_finalize(q);
     return LW_OK;
 }

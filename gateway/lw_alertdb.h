@@ -18,18 +18,26 @@ int lw_alertdb_update(struct lw_store *s, int64_t alert, unsigned tier, const ch
                       int64_t acked_ms);
 /* The alert's state ("raised", "cleared", "closed") into state; LW_ERR_UNKNOWN_NODE if none. */
 int lw_alertdb_state(struct lw_store *s, int64_t alert, char *state, size_t cap);
-/* An open alert (state raised) as start-up finds it. */
+/* An open alert (neither cleared nor closed) as start-up finds it: its whole record, so what
+ * is said about it after a restart is what the raise said. Strings live until fn returns. */
 struct lw_alertdb_open {
     int64_t id;
     const char *rule;
     uint16_t node;
     int64_t raised_ms;
-    unsigned tier;
+    enum lw_level level; /* as raised (a coincidence may have put it above its rule's) */
+    double value;        /* at the raise */
+    int64_t incident;    /* 0: none */
+    bool test;
+    const char *message; /* the raise message as published; NULL in rows older than it */
+    unsigned tier;       /* the highest tier told; 0: nobody yet */
     bool acked;
+    bool withheld;       /* the gateway decided not to page it (journal: silenced by gateway) */
     int64_t told_ms;     /* journal time its current tier was told (0: never) */
     int64_t reminded_ms; /* journal time of the last notice, escalation or reminder (0: none) */
+    unsigned reminders[LW_TIERS + 1]; /* per tier: the reminders journalled */
 };
-/* Open alerts with their tier, acknowledgement and duty times, oldest first. */
+/* Open alerts with their record, tier, acknowledgement and duty times, oldest first. */
 int lw_alertdb_each_open(struct lw_store *s,
                          void (*fn)(void *arg, const struct lw_alertdb_open *a), void *arg);
 /* Alerts as JSON for the CLI: open ones, or with all the latest limit of any state. */

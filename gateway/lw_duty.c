@@ -16,7 +16,7 @@ struct entry {
     unsigned told;       /* bit t: tier t was told */
     int64_t tier_since;  /* monotonic: when the current tier was told */
     int64_t next_remind; /* monotonic */
-    unsigned reminders;
+    unsigned reminders[LW_TIERS + 1]; /* per tier: reminders it has had */
     bool acked;
     bool held; /* a silence holds paging back */
 };
@@ -82,7 +82,7 @@ static char *duty_payload(const struct entry *e, unsigned tier, const char *kind
     cJSON *dj = cJSON_AddObjectToObject(o, "duty");
     cJSON_AddNumberToObject(dj, "tier", tier);
     cJSON_AddStringToObject(dj, "kind", kind); /* notified, escalated, reminder, cleared */
-    cJSON_AddNumberToObject(dj, "reminder", e->reminders);
+    cJSON_AddNumberToObject(dj, "reminder", e->reminders[tier]);
     cJSON_AddBoolToObject(dj, "acknowledged", e->acked);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -128,7 +128,6 @@ static void tell(struct lw_duty *d, struct entry *e, unsigned tier, int64_t mono
         e->told |= 1u << tier;
         e->tier_since = mono;
         e->next_remind = d->remind_ms ? mono + (int64_t)d->remind_ms : INT64_MAX;
-        e->reminders = 0;
         char detail[96];
         snprintf(detail, sizeof(detail), "%zu on duty at tier %u told", n, tier);
         d->ops.journal(d->ops.arg, e->a.id, tier > 1 ? "escalated" : "notified", actors, tier,
@@ -235,8 +234,9 @@ void lw_duty_restore(struct lw_duty *d, const struct lw_duty_alert *a, const cha
     if (!e)
         return;
     e->acked = r->acked;
-    e->tier = r->tier ? r->tier : 1;
+    e->tier = r->tier >= 1 && r->tier <= LW_TIERS ? r->tier : 1;
     e->told = (2u << e->tier) - 2; /* tiers 1..tier were told before the restart */
+    memcpy(e->reminders, r->reminders, sizeof(e->reminders)); /* the count goes on */
     /* The monotonic clock started again with the process: carry over the time spent. */
     e->tier_since = mono_ms - spent(r->told_ms, wall_ms, d->escalate_ms);
     e->next_remind = d->remind_ms ? mono_ms + (int64_t)d->remind_ms -
@@ -287,7 +287,7 @@ int lw_duty_ack(struct lw_duty *d, int64_t id, const char *actor, unsigned tier,
             cJSON *dj = cJSON_AddObjectToObject(o, "duty");
             cJSON_AddNumberToObject(dj, "tier", t);
             cJSON_AddStringToObject(dj, "kind", "acknowledged");
-            cJSON_AddNumberToObject(dj, "reminder", e->reminders);
+            cJSON_AddNumberToObject(dj, "reminder", e->reminders[t]);
             cJSON_AddBoolToObject(dj, "acknowledged", 1);
             cJSON_AddStringToObject(dj, "by", actor);
             char *p = cJSON_PrintUnformatted(o);
@@ -321,14 +321,14 @@ void lw_duty_tick(struct lw_duty *d, int64_t mono_ms, int64_t wall_ms)
             tell(d, e, e->tier + 1, mono_ms);
             changed = true;
         } else if (mono_ms >= e->next_remind) {
-            e->reminders++;
+            e->reminders[e->tier]++;
             e->next_remind = mono_ms + (int64_t)d->remind_ms;
             char *p = duty_payload(e, e->tier, "reminder");
             char actors[256] = "", detail[48];
             if (p)
                 publish_tier(d, e, e->tier, p, actors, sizeof(actors));
             free(p);
-            snprintf(detail, sizeof(detail), "reminder %u", e->reminders);
+            snprintf(detail, sizeof(detail), "reminder %u", e->reminders[e->tier]);
             d->ops.journal(d->ops.arg, e->a.id, "reminded", actors, e->tier, "mqtt", detail);
             changed = true;
         }

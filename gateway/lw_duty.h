@@ -68,11 +68,13 @@ struct lw_duty_resume {
     bool acked;          /* acknowledged: no more escalation or reminders */
     int64_t told_ms;     /* wall clock: when that tier was told (0: unknown) */
     int64_t reminded_ms; /* wall clock: the last notice or reminder (0: unknown) */
+    unsigned reminders[LW_TIERS + 1]; /* per tier: reminders it had; the count goes on */
 };
-/* Resume an open alert at its stored tier. The time already spent at that tier before the
- * restart counts: an escalation that fell due while the gateway was down happens at the first
- * tick. A wall clock behind the stored times (no RTC, not yet synchronised) gives the tier its
- * full time again, never less than that. */
+/* Resume an open alert at its stored tier; payload is its raise message (as lw_duty_raised got
+ * it), so every later message repeats what the raise said. The time already spent at that tier
+ * before the restart counts: an escalation that fell due while the gateway was down happens at the
+ * first tick. A wall clock behind the stored times (no RTC, not yet synchronised) gives the tier
+ * its full time again, never less than that. */
 void lw_duty_restore(struct lw_duty *d, const struct lw_duty_alert *a, const char *payload,
                      const struct lw_duty_resume *r, int64_t mono_ms, int64_t wall_ms);
 /* The alert was cleared or closed (payload: that message): everyone told gets it; forgotten. */

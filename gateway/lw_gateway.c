@@ -219,8 +219,8 @@ static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *nod
 /* Flood and fire alerts of one building form one incident while any of them is open; trouble
  * alerts stand alone. Returns the alert's incident (0: none), opening or closing it. */
 static int64_t incident_of(struct lw_gateway *g, const struct lw_node_conf *node,
-                           const struct lw_rule_conf *rule, enum lw_alert_state state,
-                           int64_t alert, int64_t t)
+                           const struct lw_rule_conf *rule, enum lw_level level,
+                           enum lw_alert_state state, int64_t alert, int64_t t)
 {
     if (!g->incidents || rule->hazard == LW_HAZARD_TROUBLE)
         return 0;
@@ -238,7 +238,7 @@ static int64_t incident_of(struct lw_gateway *g, const struct lw_node_conf *node
     }
     int64_t id = lw_incident_find(g->incidents, rule->hazard, node->building);
     if (!id) {
-        if (lw_alertdb_incident_open(g->store, rule->hazard, node->building, rule->level, t, &id) !=
+        if (lw_alertdb_incident_open(g->store, rule->hazard, node->building, level, t, &id) !=
             LW_OK)
             return 0;
         lw_log(LW_LOG_NOTICE, "incident #%lld opened: %s in building %s", (long long)id,
@@ -254,7 +254,9 @@ static int64_t incident_of(struct lw_gateway *g, const struct lw_node_conf *node
 /* Store the transition (alert row, journal, outbox) and commit before publishing: an alert the
  * broker has seen is always in the journal, and one in the journal is delivered eventually. The
  * rows of one transition go in together or not at all (savepoint); if they cannot be stored, the
- * message is published anyway: people must be told. */
+ * message is published anyway: people must be told. The raise decides the alert's level (a
+ * coincidence may put it above its rule's) and the row keeps its whole record, the raise message
+ * included: the clear, and every duty message after a restart, say what the raise said. */
 static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                              const struct lw_rule_conf *rule, struct lw_rule_state *st,
                              enum lw_alert_state state, double value, int64_t t)
@@ -262,6 +264,7 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
     if (state == LW_ALERT_RAISED) {
         st->alert_id = next_alert_id(g);
         st->raised_ms = t;
+        st->level = lw_rule_raise_level(rule, st);
         g->c.alerts_raised++;
     } else if (state == LW_ALERT_CLEARED) {
         g->c.alerts_cleared++;
@@ -272,11 +275,13 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
         .rule = rule,
         .node = node,
         .state = state,
+        .level = st->level,
         .value = value,
         .raised_ms = st->raised_ms ? st->raised_ms : t,
         .t_ms = t,
         .test = g->test_mode,
-        .incident = g->test_mode ? 0 : incident_of(g, node, rule, state, st->alert_id, t),
+        .incident =
+            g->test_mode ? 0 : incident_of(g, node, rule, st->level, state, st->alert_id, t),
         .unconfirmed = st->unconfirmed,
     };
     char sentence[512], topic[128];
@@ -290,8 +295,8 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
         rc =
             state == LW_ALERT_RAISED
                 ? lw_store_alert_insert(g->store, info.id, rule->name, lw_hazard_name(rule->hazard),
-                                        lw_level_name(rule->level), node->address, t, value,
-                                        rule->below ? -rule->threshold : rule->threshold)
+                                        lw_level_name(info.level), node->address, t, value,
+                                        rule->below ? -rule->threshold : rule->threshold, json)
                 : lw_store_alert_set_state(g->store, info.id, name, t);
     if (rc == LW_OK && g->test_mode && state == LW_ALERT_RAISED)
         rc = lw_store_alert_set_test(g->store, info.id);
@@ -336,11 +341,9 @@ static void apply_rules(struct lw_gateway *g, struct lw_node *node, const struct
         if (!st->applies)
             continue;
         enum lw_rule_event ev = lw_rules_reading(g->rules, rule, node->conf, st, r, rule_ms, &v);
-        if (ev != LW_RULE_NONE) {
-            struct lw_rule_conf scratch; /* a confirmed alarm shows one level up */
-            alert_transition(g, node->conf, lw_rule_for_alert(rule, st, &scratch), st,
+        if (ev != LW_RULE_NONE)
+            alert_transition(g, node->conf, rule, st,
                              ev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED, v, t);
-        }
         /* A persistence that began with this reading ends between reports: the tick raises. */
         rules_wake_by(g, lw_rules_node_due(g->rules, rule, node->conf, st), rule_ms);
     }
@@ -422,13 +425,10 @@ static void on_rules_timer(uv_timer_t *timer)
                     continue; /* the relay's one trouble alert speaks for its nodes' silence */
                 enum lw_rule_event nev =
                     lw_rules_node_tick(g->rules, rule, n->conf, &n->rules[i], rule_ms, &v);
-                if (nev != LW_RULE_NONE) {
-                    struct lw_rule_conf scratch;
-                    alert_transition(g, n->conf, lw_rule_for_alert(rule, &n->rules[i], &scratch),
-                                     &n->rules[i],
+                if (nev != LW_RULE_NONE)
+                    alert_transition(g, n->conf, rule, &n->rules[i],
                                      nev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED, v,
                                      t);
-                }
                 int64_t d = lw_rules_node_due(g->rules, rule, n->conf, &n->rules[i]);
                 if (d < due)
                     due = d;
@@ -1191,36 +1191,49 @@ static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *nod
     duty_commit(g);
 }
 
-/* An open alert found at start-up: its duty state resumes at the stored tier. */
-static void restore_duty(void *arg, const struct lw_alertdb_open *o)
+/* The duty state of an open alert found at start-up resumes at its stored tier, with the
+ * reminders each tier has had (one nobody was told about yet is paged as its raise would). Its
+ * messages repeat the raise message as published; a row from before that was kept gets one rebuilt
+ * from its record (level, value, incident as raised). */
+static void restore_duty(struct lw_gateway *g, const struct lw_node_conf *nc,
+                         const struct lw_rule_conf *rule, const struct lw_alertdb_open *o)
 {
-    struct lw_gateway *g = arg;
-    struct lw_node *n = lw_registry_find(g->reg, o->node);
-    /* Address 0: the gateway's own alert (radio fault), under its stand-in node. */
-    const struct lw_node_conf *nc =
-        n ? n->conf : o->node == 0 ? lw_rules_gateway_node(g->rules, g->cfg->site) : NULL;
-    for (size_t i = 0; nc && i < g->cfg->n_rules; i++) {
-        const struct lw_rule_conf *rule = &g->cfg->rules[i];
-        if (strcmp(rule->name, o->rule) != 0)
-            continue;
-        struct lw_alert_info info = {.id = o->id, .site = g->cfg->site, .rule = rule,
-                                     .node = nc, .state = LW_ALERT_RAISED,
-                                     .raised_ms = o->raised_ms, .t_ms = o->raised_ms};
-        char *json = lw_alert_json(&info);
-        struct lw_duty_alert a;
-        duty_alert_of(nc, rule, o->id, &a);
-        /* The journal's times are the wall clock's, except on a simulated medium, whose virtual
-         * clock restarts with the process: there the tier gets its full time again. */
-        struct lw_duty_resume r = {.tier = o->tier, .acked = o->acked};
-        if (!g->medium_clock) {
-            r.told_ms = o->told_ms;
-            r.reminded_ms = o->reminded_ms;
-        }
-        if (json)
-            lw_duty_restore(g->duty, &a, json, &r, lw_clock_mono_ms(), lw_clock_wall_ms());
-        free(json);
-        return;
+    char *rebuilt = NULL;
+    if (!o->message) {
+        struct lw_alert_info info = {.id = o->id,
+                                     .site = g->cfg->site,
+                                     .rule = rule,
+                                     .node = nc,
+                                     .state = LW_ALERT_RAISED,
+                                     .level = o->level,
+                                     .value = o->value,
+                                     .raised_ms = o->raised_ms,
+                                     .t_ms = o->raised_ms,
+                                     .incident = o->incident};
+        rebuilt = lw_alert_json(&info);
     }
+    const char *payload = o->message ? o->message : rebuilt;
+    struct lw_duty_alert a;
+    duty_alert_of(nc, rule, o->id, &a);
+    /* The journal's times are the wall clock's, except on a simulated medium, whose virtual
+     * clock restarts with the process: there the tier gets its full time again. */
+    struct lw_duty_resume r = {.tier = o->tier, .acked = o->acked};
+    memcpy(r.reminders, o->reminders, sizeof(r.reminders));
+    if (!g->medium_clock) {
+        r.told_ms = o->told_ms;
+        r.reminded_ms = o->reminded_ms;
+    }
+    if (payload && !o->tier && !o->acked) {
+        /* Nobody was told before the restart (it stopped first, or a silence held it back): the
+         * raise's paging happens now, through the outbox. One the gateway withheld stays so. */
+        if (!o->withheld)
+            lw_duty_raised(g->duty, &a, payload, lw_clock_mono_ms(), lw_clock_wall_ms());
+    } else if (payload)
+        lw_duty_restore(g->duty, &a, payload, &r, lw_clock_mono_ms(), lw_clock_wall_ms());
+    else
+        lw_log(LW_LOG_ERR, "alert #%lld: out of memory: its duty state is not restored",
+               (long long)o->id);
+    free(rebuilt);
 }
 
 static void restore_incident(void *arg, int64_t incident, const char *hazard,
@@ -1774,35 +1787,52 @@ static void restore_counter(void *arg, uint16_t addr, uint32_t fcnt)
         lw_replay_init_at(&n->replay, fcnt);
 }
 
-/* A raised alert of a rule that still applies to its node is live again: it clears as usual.
- * One whose rule or node is gone was never closed (the daemon stopped first): close it now. */
-static void restore_alert(void *arg, int64_t id, const char *rule, uint16_t addr, int64_t raised_ms)
+/* An open alert found at start-up is restored whole from its row: the rule state, so it clears
+ * as usual and at the level it was raised at, and (test alarms aside) its duty state. One whose
+ * rule or node is gone, or whose rule no longer applies to the node, was never closed (the daemon
+ * stopped first): it is closed now. */
+static void restore_alert(void *arg, const struct lw_alertdb_open *o)
 {
     struct lw_gateway *g = arg;
+    const struct lw_rule_conf *rule = NULL;
+    const struct lw_node_conf *nc = NULL;
     /* The gateway's own rules (radio fault) keep their alert under address 0, in the engine. */
-    long gi = addr == 0 ? rule_index(g->cfg, rule) : -1;
-    if (gi >= 0 && g->cfg->rules[gi].type == LW_RULE_RADIO_FAULT &&
-        lw_rules_gateway_restore(g->rules, rule, id, raised_ms))
-        return;
-    struct lw_node *n = lw_registry_find(g->reg, addr);
-    for (size_t i = 0; n && i < g->cfg->n_rules; i++)
-        if (strcmp(g->cfg->rules[i].name, rule) == 0 &&
-            lw_rule_applies(&g->cfg->rules[i], n->conf)) {
-            n->rules[i].active = true;
-            n->rules[i].alert_id = id;
-            n->rules[i].raised_ms = raised_ms;
-            return;
+    long gi = o->node == 0 ? rule_index(g->cfg, o->rule) : -1;
+    if (gi >= 0 && g->cfg->rules[gi].type == LW_RULE_RADIO_FAULT) {
+        if (lw_rules_gateway_restore(g->rules, o->rule, o->id, o->raised_ms, o->level)) {
+            rule = &g->cfg->rules[gi];
+            nc = lw_rules_gateway_node(g->rules, g->cfg->site);
         }
-    lw_log(LW_LOG_NOTICE, "alert #%lld (rule %s) no longer applies: closed", (long long)id, rule);
-    lw_store_alert_set_state(g->store, id, "closed", lw_clock_wall_ms());
-    lw_store_journal(g->store, id, lw_clock_wall_ms(), "closed",
+    } else {
+        struct lw_node *n = lw_registry_find(g->reg, o->node);
+        for (size_t i = 0; n && i < g->cfg->n_rules; i++)
+            if (strcmp(g->cfg->rules[i].name, o->rule) == 0 &&
+                lw_rule_applies(&g->cfg->rules[i], n->conf)) {
+                n->rules[i].active = true;
+                n->rules[i].alert_id = o->id;
+                n->rules[i].raised_ms = o->raised_ms;
+                n->rules[i].level = o->level;
+                rule = &g->cfg->rules[i];
+                nc = n->conf;
+                break;
+            }
+    }
+    if (rule) {
+        if (!o->test)
+            restore_duty(g, nc, rule, o);
+        return;
+    }
+    lw_log(LW_LOG_NOTICE, "alert #%lld (rule %s) no longer applies: closed", (long long)o->id,
+           o->rule);
+    lw_store_alert_set_state(g->store, o->id, "closed", lw_clock_wall_ms());
+    lw_store_journal(g->store, o->id, lw_clock_wall_ms(), "closed",
                      "rule or node no longer configured at start-up");
     /* Its rule is gone, so no full message can be built: an empty retained message removes the
      * stale "raised" one from the broker (MQTT's way), delivered through the outbox as usual. */
     char topic[128];
     int64_t seq;
-    lw_alert_topic(topic, sizeof(topic), g->cfg->site, id);
-    lw_store_outbox_add(g->store, id, topic, "", true, &seq);
+    lw_alert_topic(topic, sizeof(topic), g->cfg->site, o->id);
+    lw_store_outbox_add(g->store, o->id, topic, "", true, &seq);
 }
 
 /* Raw readings past [storage] retention_days go a few hundred at a time, never all at once, and
@@ -1849,8 +1879,6 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     lw_join_limiter_init(&g->join_limiter, LW_JOIN_RATE_PER_S, LW_JOIN_BURST);
     lw_store_each_counter(g->store, restore_counter, g->reg);
     g->last_alert_id = g->reserved_alert_id = lw_store_alert_id_floor(g->store);
-    lw_store_each_active_alert(g->store, restore_alert, g);
-    lw_store_commit(g->store);
     struct lw_duty_ops dops = {.arg = g, .publish = duty_publish, .journal = duty_journal,
                                .update = duty_update, .silence_ended = duty_silence_ended,
                                .commit = duty_commit};
@@ -1860,10 +1888,12 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         lw_log(LW_LOG_ERR, "out of memory");
         goto fail;
     }
+    /* Silences first: an open alert a silence covers resumes held back. */
+    lw_alertdb_each_silence(g->store, lw_clock_wall_ms(), restore_silence, g);
+    lw_alertdb_each_open(g->store, restore_alert, g);
+    lw_store_commit(g->store);
     g->incidents = lw_incidents_new();
     lw_alertdb_each_incident_alert(g->store, lw_clock_wall_ms(), restore_incident, g);
-    lw_alertdb_each_silence(g->store, lw_clock_wall_ms(), restore_silence, g);
-    lw_alertdb_each_open(g->store, restore_duty, g);
 
     char boot[64];
     lw_clock_boot_id(boot, sizeof(boot));

@@ -611,11 +611,10 @@ static const struct lw_rule_state *open_alert(const struct lw_nodectl_env *env,
     const struct lw_rule_state *found = NULL;
     int best = -1;
     for (size_t i = 0; live && i < env->cfg->n_rules; i++) {
-        struct lw_rule_conf scratch;
         const struct lw_rule_state *st = &live->rules[i];
         if (!st->active)
             continue;
-        int level = (int)lw_rule_for_alert(&env->cfg->rules[i], st, &scratch)->level;
+        int level = (int)st->level; /* the level it was raised at */
         if (level > best) {
             best = level;
             found = st;
@@ -662,13 +661,11 @@ static char *cmd_calibrate(const struct lw_nodectl_env *env, const cJSON *req,
         const struct lw_rule_conf *rule;
         const struct lw_rule_state *st = open_alert(env, live, &rule);
         if (st && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "force"))) {
-            struct lw_rule_conf scratch;
-            const struct lw_rule_conf *shown = lw_rule_for_alert(rule, st, &scratch);
             return fail("conflict",
                         "node '%s' has open alert #%lld (%s, rule %s, %g %s): zeroing now would "
                         "take that water for the dry level; wait until it clears, or give --force "
                         "(the alert then clears only when the water really falls)",
-                        row.name, (long long)st->alert_id, lw_level_name(shown->level), rule->name,
+                        row.name, (long long)st->alert_id, lw_level_name(st->level), rule->name,
                         st->last, lw_rule_value_unit(rule));
         }
         snprintf(before, sizeof(before), "zero_offset=%u", row.zero_offset_mm);

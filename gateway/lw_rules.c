@@ -695,7 +695,7 @@ struct lw_rule_state *lw_rules_gateway_state(struct lw_rules *e, const char *rul
 }
 
 bool lw_rules_gateway_restore(struct lw_rules *e, const char *rule, int64_t alert_id,
-                              int64_t raised_ms)
+                              int64_t raised_ms, enum lw_level level)
 {
     struct gw_rule *g = gw_get(e, rule, true);
     if (!g)
@@ -703,6 +703,7 @@ bool lw_rules_gateway_restore(struct lw_rules *e, const char *rule, int64_t aler
     g->st.active = true;
     g->st.alert_id = alert_id;
     g->st.raised_ms = raised_ms;
+    g->st.level = level;
     g->restored = true;
     return true;
 }
@@ -784,15 +785,11 @@ const struct lw_node_conf *lw_rules_gateway_node(struct lw_rules *e, const char 
 
 /* ---- messages ---------------------------------------------------------------------------- */
 
-const struct lw_rule_conf *lw_rule_for_alert(const struct lw_rule_conf *rule,
-                                             const struct lw_rule_state *st,
-                                             struct lw_rule_conf *scratch)
+enum lw_level lw_rule_raise_level(const struct lw_rule_conf *rule, const struct lw_rule_state *st)
 {
     if (!st->confirmed || rule->level >= LW_LEVEL_RED)
-        return rule;
-    *scratch = *rule;
-    scratch->level = (enum lw_level)(rule->level + 1);
-    return scratch;
+        return rule->level;
+    return (enum lw_level)(rule->level + 1);
 }
 
 const char *lw_rule_type_name(enum lw_rule_type t)

@@ -37,6 +37,8 @@ struct lw_rule_state {
     bool applies;           /* lw_rule_applies(rule, node), set once per configuration */
     bool confirmed;         /* raised while another device of its group agreed: one level up */
     bool unconfirmed;       /* raised on depth the filter could not confirm as water */
+    enum lw_level level;    /* the level its alert was raised at (lw_rule_raise_level), kept
+                             * with alert_id so later messages say what the raise said */
     int64_t above_since_ms; /* when the current exceedance began */
     int64_t alert_id;       /* journal id of the active alert */
     int64_t raised_ms;      /* when it was raised */
@@ -155,19 +157,18 @@ enum lw_rule_event lw_rules_gateway_tick(struct lw_rules *e, const struct lw_rul
 /* The gateway-level state of the radio_fault rule named rule (a reload finds its alert there);
  * NULL when it has none yet. */
 struct lw_rule_state *lw_rules_gateway_state(struct lw_rules *e, const char *rule);
-/* Its alert was found open at start-up: it stays raised until a frame has been heard (the
- * "nothing heard" count starting afresh is not an all-clear). false when out of memory. */
+/* Its alert was found open at start-up (raised at level): it stays raised until a frame has been
+ * heard (the "nothing heard" count starting afresh is not an all-clear). false when out of
+ * memory. */
 bool lw_rules_gateway_restore(struct lw_rules *e, const char *rule, int64_t alert_id,
-                              int64_t raised_ms);
+                              int64_t raised_ms, enum lw_level level);
 
 /* A stand-in node for alerts of the gateway's own rules (address 0, named "gateway"). */
 const struct lw_node_conf *lw_rules_gateway_node(struct lw_rules *e, const char *site);
 
-/* The rule as its alert shows it: one level up (to red at most) when st was confirmed by a
- * second device; scratch holds the copy. */
-const struct lw_rule_conf *lw_rule_for_alert(const struct lw_rule_conf *rule,
-                                             const struct lw_rule_state *st,
-                                             struct lw_rule_conf *scratch);
+/* The level an alert of the rule is raised at now: the rule's, one up (to red at most) when st
+ * was confirmed by a second device. Decided once, at the raise; the alert keeps it. */
+enum lw_level lw_rule_raise_level(const struct lw_rule_conf *rule, const struct lw_rule_state *st);
 
 /* Names and the unit of *value for messages: "mm", "mm/min", "d", "s", "" ... */
 const char *lw_rule_type_name(enum lw_rule_type t);

@@ -35,7 +35,7 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_READING] = "INSERT OR IGNORE INTO readings(node, ts_ms, fcnt, rssi_x10, snr_x10, "
                    "water_mm, battery_mv, packed, sensors, mono_ms) VALUES(?,?,?,?,?,?,?,?,?,?)",
     [ST_ALERT_INSERT] = "INSERT INTO alerts(id, rule, hazard, level, node, state, raised_ms, "
-                        "value, threshold) VALUES(?,?,?,?,?,'raised',?,?,?)",
+                        "value, threshold, message, tier) VALUES(?,?,?,?,?,'raised',?,?,?,?,0)",
     [ST_ALERT_STATE] = "UPDATE alerts SET state = ?, "
                        "cleared_ms = CASE WHEN ? = 'cleared' THEN ? ELSE cleared_ms END "
                        "WHERE id = ?",
@@ -205,9 +205,19 @@ static const char migrate_v6[] =
     "CREATE INDEX readings_pending ON readings(time_quality) WHERE time_quality = 1;"
     LAST_OFF("rollup_hour", "3600000") LAST_OFF("rollup_day", "86400000");
 
+/* Version 7: an alert's row is its whole record. message is the raise message as published on
+ * alert/<id> (level as raised, value, statistic, incident, place, sentences): after a restart the
+ * duty messages of an open alert repeat it, as they did before. Rows from before keep NULL; their
+ * record is rebuilt from level, value and incident. tier is the highest tier told, 0 while nobody
+ * was (it read 1 from the start before): open alerts nobody was told about say so now. */
+static const char migrate_v7[] =
+    "ALTER TABLE alerts ADD COLUMN message TEXT;"
+    "UPDATE alerts SET tier = 0 WHERE state = 'raised' AND NOT EXISTS (SELECT 1 FROM "
+    "alert_journal j WHERE j.alert = alerts.id AND j.event IN ('notified', 'escalated'));";
+
 /* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
-static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
-                                         migrate_v6};
+static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4,
+                                         migrate_v5, migrate_v6, migrate_v7};
 
 /* The packed columns of a readings row (schema v6). */
 #define PACKED_TQ_SHIFT 16
@@ -738,7 +748,7 @@ int lw_store_each_counter(struct lw_store *s, void (*fn)(void *arg, uint16_t nod
 
 int lw_store_alert_insert(struct lw_store *s, int64_t id, const char *rule, const char *hazard,
                           const char *level, uint16_t node, int64_t t_ms, double value,
-                          double threshold)
+                          double threshold, const char *message)
 {
     if (begin(s) != LW_OK)
         return LW_ERR_DB;
@@ -752,6 +762,10 @@ int lw_store_alert_insert(struct lw_store *s, int64_t id, const char *rule, cons
     sqlite3_bind_int64(q, 6, t_ms);
     sqlite3_bind_double(q, 7, value);
     sqlite3_bind_double(q, 8, threshold);
+    if (message)
+        sqlite3_bind_text(q, 9, message, -1, SQLITE_STATIC);
+    else
+        sqlite3_bind_null(q, 9);
     return run(s, q);
 }
 
@@ -831,25 +845,6 @@ int lw_store_journal(struct lw_store *s, int64_t alert, int64_t t_ms, const char
     else
         sqlite3_bind_null(q, 4);
     return run(s, q);
-}
-
-int lw_store_each_active_alert(struct lw_store *s,
-                               void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node,
-                                          int64_t raised_ms),
-                               void *arg)
-{
-    sqlite3_stmt *q;
-    if (sqlite3_prepare_v2(
-            s->db,
-            "SELECT id, rule, node, raised_ms FROM alerts WHERE state NOT IN ('cleared', "
-            "'closed')",
-            -1, &q, NULL) != SQLITE_OK)
-        return LW_ERR_DB;
-    while (sqlite3_step(q) == SQLITE_ROW)
-        fn(arg, sqlite3_column_int64(q, 0), (const char *)sqlite3_column_text(q, 1),
-           (uint16_t)sqlite3_column_int(q, 2), sqlite3_column_int64(q, 3));
-    sqlite3_finalize(q);
-    return LW_OK;
 }
 
 int lw_store_outbox_add(struct lw_store *s, int64_t alert, const char *topic, const char *payload,

@@ -10,7 +10,7 @@
 #include "lw_config.h"
 #include "lw_reading.h"
 
-#define LW_SCHEMA_VERSION 6
+#define LW_SCHEMA_VERSION 7
 /* PRAGMA application_id of our files ("LWDB"). */
 #define LW_STORE_APP_ID 0x4C574442
 
@@ -66,10 +66,11 @@ size_t lw_store_pending(const struct lw_store *s);
 int lw_store_commit(struct lw_store *s);
 
 /* Alerts. Each call joins the open transaction; lw_store_commit makes it durable. The gateway
- * commits right after so an alert is on disk before it is published. */
+ * commits right after so an alert is on disk before it is published. level: the level raised
+ * at; message: the raise message as published (NULL: none), which later duty messages repeat. */
 int lw_store_alert_insert(struct lw_store *s, int64_t id, const char *rule, const char *hazard,
                           const char *level, uint16_t node, int64_t t_ms, double value,
-                          double threshold);
+                          double threshold, const char *message);
 /* Alert ids are handed out by the gateway, not by SQLite, so an alert published while the disk
  * fails keeps an id no later alert can get: ids are reserved in blocks recorded in meta.
  * lw_store_alert_id_floor returns the highest id used or reserved so far (0 for none). */
@@ -83,11 +84,6 @@ int lw_store_alert_set_state(struct lw_store *s, int64_t id, const char *state, 
 int lw_store_alert_set_test(struct lw_store *s, int64_t id);
 int lw_store_journal(struct lw_store *s, int64_t alert, int64_t t_ms, const char *event,
                      const char *detail);
-/* Active alerts (neither cleared nor closed): to rebuild rule state after a restart. */
-int lw_store_each_active_alert(struct lw_store *s,
-                               void (*fn)(void *arg, int64_t id, const char *rule, uint16_t node,
-                                          int64_t raised_ms),
-                               void *arg);
 
 /* Outbox: messages that must reach the broker at least once. */
 /* alert: the alert the message belongs to (0: none), journalled as 'published' on ack. */

@@ -146,9 +146,9 @@ static void alerts_usage(FILE *out)
         "Usage: lorawatch alerts [--all] [OPTIONS]\n"
         "\n"
         "The open alerts, newest first: id, level, hazard, node and place, when raised,\n"
-        "the duty tier told so far (1 grid worker, 2 duty room, 3 street office), and\n"
-        "who acknowledged it. HELD marks an alert a maintenance silence keeps from\n"
-        "paging. With --all, the latest 200 alerts of any state.\n"
+        "the duty tier told so far (0 nobody yet, 1 grid worker, 2 duty room, 3 street\n"
+        "office), and who acknowledged it. HELD marks an alert a maintenance silence\n"
+        "keeps from paging. With --all, the latest 200 alerts of any state.\n"
         "\n"
         "  -a, --all          alerts of any state, not only open ones\n" CLI_SOCKET_HELP EXIT_HELP);
 }

@@ -112,12 +112,14 @@ static void print_alert(const struct lw_alert_info *a)
 /* Raised, cleared and closed on alert/<id>; the raised one through the whole duty round, then
  * cleared to everyone told. */
 static void one_alert(struct lw_duty *d, const struct lw_config *cfg,
-                      const struct lw_rule_conf *rule, const struct lw_node_conf *node)
+                      const struct lw_rule_conf *rule, enum lw_level level,
+                      const struct lw_node_conf *node)
 {
     struct lw_alert_info a = {
         .id = next_id++,
         .site = SITE,
         .rule = rule,
+        .level = level,
         .node = node,
         .raised_ms = t0,
         .t_ms = t0,
@@ -214,12 +216,11 @@ int main(int argc, char **argv)
             rc = 1;
             continue;
         }
-        one_alert(d, cfg, rule, node);
+        one_alert(d, cfg, rule, rule->level, node);
         /* Confirmed by a second device: the same alert one level up. */
         struct lw_rule_state st = {.confirmed = true};
-        struct lw_rule_conf scratch;
         if (rule->coincidence != LW_COINC_NONE)
-            one_alert(d, cfg, lw_rule_for_alert(rule, &st, &scratch), node);
+            one_alert(d, cfg, rule, lw_rule_raise_level(rule, &st), node);
     }
     /* The built-in alert of a silent mesh relay, under a relay that is not a sensor. */
     struct lw_rule_conf relay;
@@ -228,7 +229,7 @@ int main(int argc, char **argv)
     snprintf(rn.name, sizeof(rn.name), "relay-0E10");
     snprintf(rn.label, sizeof(rn.label), "relay 0x0E10");
     snprintf(rn.place, sizeof(rn.place), "relay relay-0E10; 2 nodes behind it: pl-water,pl-gas");
-    one_alert(d, cfg, &relay, &rn);
+    one_alert(d, cfg, &relay, relay.level, &rn);
 
     lw_rules_free(engine);
     lw_duty_free(d);

@@ -107,6 +107,7 @@ static void test_json_has_every_field(void **state)
         .site = "estate",
         .rule = rule_named("flood-basement"),
         .node = node_named("garage"),
+        .level = LW_LEVEL_RED,
         .state = LW_ALERT_RAISED,
         .value = 63,
         .raised_ms = INT64_C(1784052000000),
@@ -172,6 +173,7 @@ static void test_unconfirmed_water_says_so(void **state)
         .id = 9,
         .site = "estate",
         .rule = rule_named("flood-basement"),
+        .level = rule_named("flood-basement")->level,
         .node = node_named("garage"),
         .state = LW_ALERT_RAISED,
         .value = 300,
@@ -211,6 +213,7 @@ static void test_below_rule_shows_threshold_unnegated(void **state)
         .site = "estate",
         .rule = rule_named("battery-low"),
         .node = node_named("garage"),
+        .level = LW_LEVEL_BLUE,
         .value = 3250,
         .raised_ms = INT64_C(1784052000000),
         .t_ms = INT64_C(1784055600000),
@@ -243,6 +246,7 @@ static void test_cleared_state_and_text(void **state)
         .site = "estate",
         .rule = rule_named("flood-basement"),
         .node = node_named("garage"),
+        .level = LW_LEVEL_RED,
         .state = LW_ALERT_CLEARED,
         .value = 18,
         .raised_ms = INT64_C(1784052000000),
@@ -269,6 +273,7 @@ static void test_smoke_sentence_and_place_fallback(void **state)
         .site = "estate",
         .rule = rule_named("fire-smoke"),
         .node = node_named("stair"),
+        .level = LW_LEVEL_RED,
         .value = 1,
         .raised_ms = INT64_C(1784052000000),
         .t_ms = INT64_C(1784052000000),
@@ -296,6 +301,31 @@ static void test_smoke_sentence_and_place_fallback(void **state)
     cJSON_Delete(o);
 }
 
+/* The level is the alert's, not its rule's: an orange rule's alarm that a second detector
+ * confirmed is red in every message, its all-clear included. */
+static void test_level_is_the_alerts_own(void **state)
+{
+    struct lw_rule_conf orange = *rule_named("fire-smoke");
+    orange.level = LW_LEVEL_ORANGE;
+    struct lw_alert_info a = {
+        .id = 4,
+        .site = "estate",
+        .rule = &orange,
+        .node = node_named("stair"),
+        .level = LW_LEVEL_RED,
+        .value = 1,
+    };
+    char en[512];
+    (void)state;
+    cJSON *o = json_of(&a);
+    assert_string_equal(str(o, "level"), "red");
+    assert_non_null(strstr(str(o, "text_zh"), "红色火灾预警"));
+    cJSON_Delete(o);
+    a.state = LW_ALERT_CLEARED;
+    lw_alert_sentence_en(&a, en, sizeof(en));
+    assert_non_null(strstr(en, "All clear (RED fire)"));
+}
+
 static void test_place_falls_back_to_label_then_name(void **state)
 {
     struct lw_node_conf n = *node_named("stair");
@@ -304,6 +334,7 @@ static void test_place_falls_back_to_label_then_name(void **state)
         .site = "estate",
         .rule = rule_named("fire-smoke"),
         .node = &n,
+        .level = LW_LEVEL_RED,
         .value = 1,
     };
     char en[512];
@@ -452,6 +483,7 @@ static void test_every_shipped_rule_type(void **state)
         struct lw_alert_info a = {.id = 9,
                                   .site = "estate",
                                   .rule = r,
+                                  .level = r->level,
                                   .node = node_for(c, r),
                                   .raised_ms = INT64_C(1784052000000),
                                   .t_ms = INT64_C(1784052000000)};
@@ -564,7 +596,8 @@ static void test_relay_silent_alert(void **state)
                              .kind = LW_KIND_MULTI,
                              .place = "relay relay-0E10; 2 nodes behind it: a,b"};
     struct lw_alert_info a = {
-        .id = 5, .site = "estate", .rule = &r, .node = &n, .state = LW_ALERT_RAISED, .value = 301};
+        .id = 5, .site = "estate", .rule = &r, .level = r.level, .node = &n,
+        .state = LW_ALERT_RAISED, .value = 301};
     char zh[512], en[512];
     cJSON *o = sentences(&a, zh, en, sizeof(zh));
     check_fields(o, &r);
@@ -633,6 +666,7 @@ int main(void)
         cmocka_unit_test(test_below_rule_shows_threshold_unnegated),
         cmocka_unit_test(test_cleared_state_and_text),
         cmocka_unit_test(test_smoke_sentence_and_place_fallback),
+        cmocka_unit_test(test_level_is_the_alerts_own),
         cmocka_unit_test(test_place_falls_back_to_label_then_name),
         cmocka_unit_test(test_every_shipped_rule_type),
         cmocka_unit_test(test_relay_silent_alert),

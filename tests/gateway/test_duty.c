@@ -7,6 +7,7 @@
 #include <cmocka.h>
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lw_command.h"
@@ -25,6 +26,8 @@ struct rec {
     int n;
 };
 static struct rec R;
+/* What each tier topic got: "ALERT tier/T KIND reminder=N PAYLOAD-START". */
+static struct rec P;
 
 static int r_publish(void *arg, int64_t alert, const char *topic, const char *payload, bool retain)
 {
@@ -35,7 +38,19 @@ static int r_publish(void *arg, int64_t alert, const char *topic, const char *pa
     if (k)
         sscanf(k + 8, "%15[a-z]", kind);
     snprintf(R.lines[R.n++ % 256], 160, "publish %lld %s %s", (long long)alert, topic, kind);
+    const char *t = strstr(topic, "/duty/tier/"), *rm = strstr(payload, "\"reminder\":");
+    if (t)
+        snprintf(P.lines[P.n++ % 256], 160, "%lld tier/%s %s reminder=%d %.20s", (long long)alert,
+                 t + 11, kind, rm ? atoi(rm + 11) : -1, payload);
     return LW_OK;
+}
+
+static bool got(const char *line)
+{
+    for (int i = 0; i < P.n && i < 256; i++)
+        if (strcmp(P.lines[i], line) == 0)
+            return true;
+    return false;
 }
 
 static int r_journal(void *arg, int64_t alert, const char *event, const char *actor, unsigned tier,
@@ -101,6 +116,7 @@ static int setup(void **state)
 {
     static struct fixture f;
     memset(&R, 0, sizeof(R));
+    memset(&P, 0, sizeof(P));
     f.cfg =
         lw_config_parse("duty.conf", conf_text, sizeof(conf_text) - 1, fail_on_config_error, NULL);
     assert_non_null(f.cfg);
@@ -252,6 +268,51 @@ static void test_restore_resumes_the_timers(void **state)
     assert_int_equal(count_prefix("journal 8 "), 0);
 }
 
+/* duty.reminder counts the reminders of the tier the message goes to: an escalation tells a
+ * tier that has had none (not the count of the tier below), and an acknowledgement tells each
+ * tier its own count. */
+static void test_reminder_count_is_the_tiers_own(void **state)
+{
+    struct fixture *f = *state;
+    struct lw_duty_alert a = alert(9, "G1", LW_HAZARD_FLOOD);
+    char why[128];
+    lw_duty_raised(f->d, &a, "{\"id\":9}", 0, 0);
+    lw_duty_tick(f->d, 2 * MIN, 0);
+    lw_duty_tick(f->d, 4 * MIN, 0);
+    lw_duty_tick(f->d, 5 * MIN, 0);
+    assert_true(got("9 tier/1 notified reminder=0 {\"id\":9,\"duty\":{\"tie"));
+    assert_true(got("9 tier/1 reminder reminder=1 {\"id\":9,\"duty\":{\"tie"));
+    assert_true(got("9 tier/1 reminder reminder=2 {\"id\":9,\"duty\":{\"tie"));
+    assert_true(got("9 tier/2 escalated reminder=0 {\"id\":9,\"duty\":{\"tie"));
+    lw_duty_tick(f->d, 7 * MIN, 0);
+    assert_true(got("9 tier/2 reminder reminder=1 {\"id\":9,\"duty\":{\"tie"));
+    assert_int_equal(lw_duty_ack(f->d, 9, "room", 2, "mqtt", NULL, 1000, why, sizeof(why)), LW_OK);
+    assert_true(got("9 tier/1 acknowledged reminder=2 {\"id\":9,\"duty\":{\"tie"));
+    assert_true(got("9 tier/2 acknowledged reminder=1 {\"id\":9,\"duty\":{\"tie"));
+}
+
+/* A restored alert goes on where it was: its messages repeat the raise message it was restored
+ * with, and each tier's reminder count continues from the journal's. */
+static void test_restore_continues_the_reminder_count(void **state)
+{
+    struct fixture *f = *state;
+    const int64_t wall = 1800000000000, mono = 1000;
+    const char *raised = "{\"id\":10,\"level\":\"red\",\"value\":120}";
+    struct lw_duty_alert a = alert(10, "G1", LW_HAZARD_FIRE);
+    struct lw_duty_resume r = {.tier = 2, .told_ms = wall - MIN, .reminded_ms = wall - MIN};
+    r.reminders[1] = 3;
+    r.reminders[2] = 1;
+    lw_duty_restore(f->d, &a, raised, &r, mono, wall);
+    lw_duty_tick(f->d, mono + MIN, wall + MIN);
+    assert_true(got("10 tier/2 reminder reminder=2 {\"id\":10,\"level\":\"re"));
+    lw_duty_tick(f->d, mono + 4 * MIN, wall + 4 * MIN);
+    assert_true(got("10 tier/3 escalated reminder=0 {\"id\":10,\"level\":\"re"));
+    lw_duty_resolved(f->d, 10, "{\"id\":10,\"level\":\"red\",\"state\":\"cleared\"}");
+    assert_true(got("10 tier/1 cleared reminder=3 {\"id\":10,\"level\":\"re"));
+    assert_true(got("10 tier/2 cleared reminder=2 {\"id\":10,\"level\":\"re"));
+    assert_true(got("10 tier/3 cleared reminder=0 {\"id\":10,\"level\":\"re"));
+}
+
 static void test_silences(void **state)
 {
     struct fixture *f = *state;
@@ -345,6 +406,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_ack_stops_escalation_and_is_told, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sector_without_worker_goes_to_tier_2, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_resumes_the_timers, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_reminder_count_is_the_tiers_own, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_continues_the_reminder_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
         cmocka_unit_test(test_commands),
     };

@@ -229,6 +229,7 @@ static void ramp_state(struct fixture *f, uint16_t water_mm, int64_t id)
         if (id > 0 && strcmp(f->cfg->rules[i].name, "basement") == 0) {
             n->rules[i].active = true;
             n->rules[i].alert_id = id;
+            n->rules[i].level = f->cfg->rules[i].level;
             n->rules[i].last = water_mm;
         }
 }

@@ -1127,21 +1127,20 @@ static void test_smoke_coincidence(void **state)
     memset(st, 0, sizeof(st));
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
         struct lw_reading rd;
-        struct lw_rule_conf scratch;
         double v;
         memset(&rd, 0, sizeof(rd));
         rd.present = LW_R_SMOKE;
         rd.smoke_alarm = (uint8_t)s[i].smoke;
         struct lw_rule_state *x = &st[s[i].node];
         enum lw_rule_event ev = lw_rules_reading(e, &r, nodes[s[i].node], x, &rd, s[i].t_ms, &v);
-        enum lw_level shown = lw_rule_for_alert(&r, x, &scratch)->level;
+        enum lw_level shown = lw_rule_raise_level(&r, x);
         if (ev != s[i].ev || x->confirmed != s[i].confirmed || shown != s[i].shown)
             fail_msg("step %zu: event %d confirmed %d level %d", i, ev, x->confirmed, shown);
     }
     /* A red rule stays red: there is no level above. */
-    struct lw_rule_conf red = r, scratch;
+    struct lw_rule_conf red = r;
     red.level = LW_LEVEL_RED;
-    assert_int_equal(lw_rule_for_alert(&red, &st[0], &scratch)->level, LW_LEVEL_RED);
+    assert_int_equal(lw_rule_raise_level(&red, &st[0]), LW_LEVEL_RED);
     lw_rules_free(e);
 }
 
@@ -1231,7 +1230,7 @@ static void test_radio_fault(void **state)
     struct lw_rules *e2 = lw_rules_new();
     assert_non_null(e2);
     assert_null(lw_rules_gateway_state(e2, r.name));
-    assert_true(lw_rules_gateway_restore(e2, r.name, 42, 5 * SEC));
+    assert_true(lw_rules_gateway_restore(e2, r.name, 42, 5 * SEC, LW_LEVEL_ORANGE));
     assert_int_equal(lw_rules_gateway_tick(e2, &r, 10 * SEC, &st, &v), LW_RULE_NONE);
     assert_true(st->active && st->alert_id == 42 && v == 1);
     assert_true(lw_rules_gateway_state(e2, r.name) == st);

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lw_alertdb.h"
 #include "lw_config.h"
 #include "lw_error.h"
 #include "lw_store.h"
@@ -489,19 +490,17 @@ static void test_duplicate_reading_ignored(void **state)
 
 struct actives {
     int n;
-    int64_t id[8];
-    char rule[8][32];
-    uint16_t node[8];
+    struct lw_alertdb_open o[8]; /* strings copied below */
+    char rule[8][32], message[8][64];
 };
 
-static void on_active(void *arg, int64_t id, const char *rule, uint16_t node, int64_t raised_ms)
+static void on_active(void *arg, const struct lw_alertdb_open *o)
 {
-    (void)raised_ms;
     struct actives *a = arg;
     assert_true(a->n < 8);
-    a->id[a->n] = id;
-    snprintf(a->rule[a->n], sizeof(a->rule[0]), "%s", rule);
-    a->node[a->n] = node;
+    a->o[a->n] = *o;
+    snprintf(a->rule[a->n], sizeof(a->rule[0]), "%s", o->rule);
+    snprintf(a->message[a->n], sizeof(a->message[0]), "%s", o->message ? o->message : "(null)");
     a->n++;
 }
 
@@ -514,17 +513,18 @@ static void test_alert_insert_state_journal_and_active(void **state)
     new_path(path, sizeof(path));
     struct lw_store *s = open_ok(path, 100);
     assert_int_equal(lw_store_alert_insert(s, a1, "flood-basement", "flood", "red", 0x0101,
-                                           1784052000000, 63.0, 50.0),
+                                           1784052000000, 63.0, 50.0, NULL),
                      LW_OK);
     assert_int_equal(lw_store_journal(s, a1, 1784052000000, "raised", "water 63 mm"), LW_OK);
-    assert_int_equal(
-        lw_store_alert_insert(s, a2, "gas-high", "gas", "red", 0x0002, 1784052001000, 55.5, 50.0),
-        LW_OK);
+    assert_int_equal(lw_store_alert_insert(s, a2, "gas-high", "gas", "red", 0x0002, 1784052001000,
+                                           55.5, 50.0, "{\"id\":2,\"level\":\"red\"}"),
+                     LW_OK);
     assert_int_equal(lw_store_journal(s, a2, 1784052001000, "raised", NULL), LW_OK);
     /* Joins the open transaction: not visible until committed. */
     assert_int_equal(query_ro(path, "SELECT count(*) FROM alerts"), 0);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM alerts"), 2);
+    assert_int_equal(query_ro(path, "SELECT max(tier) FROM alerts"), 0); /* nobody told yet */
 
     assert_int_equal(lw_store_alert_set_state(s, a1, "cleared", 1784052600000), LW_OK);
     assert_int_equal(lw_store_journal(s, a1, 1784052600000, "cleared", "water 18 mm"), LW_OK);
@@ -551,16 +551,41 @@ static void test_alert_insert_state_journal_and_active(void **state)
              (long long)a2);
     assert_int_equal(query_ro(path, sql), 1);
 
+    /* The open alert's record comes back whole: the raise message, level, value and incident
+     * as raised, and the reminders each tier had. */
+    assert_int_equal(lw_alertdb_set_incident(s, a2, 4), LW_OK);
+    assert_int_equal(lw_alertdb_journal(s, a2, 1784052001000, "notified", "wang", 1, "mqtt", NULL),
+                     LW_OK);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(
+            lw_alertdb_journal(s, a2, 1784052002000 + i, "reminded", "wang", 1, "mqtt", NULL),
+            LW_OK);
+    assert_int_equal(lw_alertdb_journal(s, a2, 1784052003000, "escalated", "room", 2, "mqtt", NULL),
+                     LW_OK);
+    assert_int_equal(lw_alertdb_journal(s, a2, 1784052004000, "reminded", "room", 2, "mqtt", NULL),
+                     LW_OK);
+    assert_int_equal(lw_alertdb_update(s, a2, 2, NULL, 0), LW_OK);
+    assert_int_equal(lw_store_commit(s), LW_OK);
     memset(&act, 0, sizeof(act));
-    assert_int_equal(lw_store_each_active_alert(s, on_active, &act), LW_OK);
+    assert_int_equal(lw_alertdb_each_open(s, on_active, &act), LW_OK);
     assert_int_equal(act.n, 1);
-    assert_true(act.id[0] == a2);
+    assert_true(act.o[0].id == a2);
     assert_string_equal(act.rule[0], "gas-high");
-    assert_int_equal(act.node[0], 0x0002);
+    assert_int_equal(act.o[0].node, 0x0002);
+    assert_int_equal(act.o[0].level, LW_LEVEL_RED);
+    assert_true(act.o[0].value == 55.5);
+    assert_int_equal(act.o[0].incident, 4);
+    assert_string_equal(act.message[0], "{\"id\":2,\"level\":\"red\"}");
+    assert_int_equal(act.o[0].tier, 2);
+    assert_int_equal(act.o[0].told_ms, 1784052003000);
+    assert_int_equal(act.o[0].reminded_ms, 1784052004000);
+    assert_int_equal(act.o[0].reminders[1], 3);
+    assert_int_equal(act.o[0].reminders[2], 1);
+    assert_int_equal(act.o[0].reminders[3], 0);
     /* Closed (withdrawn) alerts are not active either. */
     assert_int_equal(lw_store_alert_set_state(s, a2, "closed", 1784052003000), LW_OK);
     memset(&act, 0, sizeof(act));
-    assert_int_equal(lw_store_each_active_alert(s, on_active, &act), LW_OK);
+    assert_int_equal(lw_alertdb_each_open(s, on_active, &act), LW_OK);
     assert_int_equal(act.n, 0);
     lw_store_close(s);
 }
@@ -574,14 +599,15 @@ static void test_alert_id_floor_covers_reserved_ids(void **state)
     new_path(path, sizeof(path));
     struct lw_store *s = open_ok(path, 100);
     assert_int_equal(lw_store_alert_id_floor(s), 0);
-    assert_int_equal(lw_store_alert_insert(s, 5, "r", "flood", "red", 1, 1000, 1, 1), LW_OK);
+    assert_int_equal(lw_store_alert_insert(s, 5, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(lw_store_alert_id_floor(s), 5);
     assert_int_equal(lw_store_reserve_alert_ids(s, 68), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(lw_store_alert_id_floor(s), 68);
     /* The same id twice is refused: the primary key guards against reuse. */
-    assert_int_equal(lw_store_alert_insert(s, 5, "r", "flood", "red", 1, 2000, 1, 1), LW_ERR_DB);
+    assert_int_equal(lw_store_alert_insert(s, 5, "r", "flood", "red", 1, 2000, 1, 1, NULL),
+                     LW_ERR_DB);
     lw_store_close(s);
 }
 
@@ -595,10 +621,10 @@ static void test_savepoint_rolls_back_one_transition_only(void **state)
     struct lw_reading r = water_reading(10);
     assert_int_equal(add(s, 1, 1000, 1, &r), LW_OK);
     assert_int_equal(lw_store_savepoint(s), LW_OK);
-    assert_int_equal(lw_store_alert_insert(s, 9, "r", "flood", "red", 1, 1000, 1, 1), LW_OK);
+    assert_int_equal(lw_store_alert_insert(s, 9, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
     lw_store_savepoint_end(s, false);
     assert_int_equal(lw_store_savepoint(s), LW_OK);
-    assert_int_equal(lw_store_alert_insert(s, 10, "r", "flood", "red", 1, 1000, 1, 1), LW_OK);
+    assert_int_equal(lw_store_alert_insert(s, 10, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
     lw_store_savepoint_end(s, true);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 1);
