@@ -107,7 +107,7 @@ int lw_alertdb_each_open(struct lw_store *s, void (*fn)(void *arg, const struct 
              "AND j.event IN ('notified', 'escalated', 'reminded')), "
              "a.level, a.value, a.incident, a.test, a.message, EXISTS (SELECT 1 FROM "
              "alert_journal j WHERE j.alert = a.id AND j.event = 'silenced' AND "
-             "j.actor = 'gateway') "
+             "j.actor = 'gateway'), coalesce(a.pin_zero_mm, -1) "
              "FROM alerts a WHERE a.state NOT IN ('cleared', 'closed') ORDER BY a.id",
              &q) != LW_OK)
         return LW_ERR_DB;
@@ -134,6 +134,7 @@ int lw_alertdb_each_open(struct lw_store *s, void (*fn)(void *arg, const struct 
             .test = sqlite3_column_int(q, 11) != 0,
             .message = (const char *)sqlite3_column_text(q, 12),
             .withheld = sqlite3_column_int(q, 13) != 0,
+            .pin_zero_mm = sqlite3_column_int64(q, 14),
         };
         sqlite3_bind_int64(rq, 1, a.id);
         while (sqlite3_step(rq) == SQLITE_ROW) {
@@ -293,6 +294,19 @@ int lw_alertdb_set_incident(struct lw_store *s, int64_t alert, int64_t incident)
         return LW_ERR_DB;
     sqlite3_bind_int64(q, 1, alert);
     sqlite3_bind_int64(q, 2, incident);
+    return write(s, q);
+}
+
+int lw_alertdb_set_pin(struct lw_store *s, int64_t alert, int64_t zero_mm)
+{
+    sqlite3_stmt *q;
+    if (prep(s, "UPDATE alerts SET pin_zero_mm = ?2 WHERE id = ?1", &q) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, alert);
+    if (zero_mm >= 0)
+        sqlite3_bind_int64(q, 2, zero_mm);
+    else
+        sqlite3_bind_null(q, 2);
     return write(s, q);
 }
 

@@ -30,6 +30,7 @@ struct lw_alertdb_open {
     int64_t incident;    /* 0: none */
     bool test;
     const char *message; /* the raise message as published; NULL in rows older than it */
+    int64_t pin_zero_mm; /* water alerts: the zero offset it is pinned to; -1: not pinned */
     unsigned tier;       /* the highest tier told; 0: nobody yet */
     bool acked;
     bool withheld;       /* the gateway decided not to page it (journal: silenced by gateway) */
@@ -55,6 +56,8 @@ int lw_alertdb_incident_open(struct lw_store *s, enum lw_hazard hazard, const ch
                              enum lw_level level, int64_t ts_ms, int64_t *id);
 int lw_alertdb_incident_close(struct lw_store *s, int64_t id, int64_t ts_ms);
 int lw_alertdb_set_incident(struct lw_store *s, int64_t alert, int64_t incident);
+/* A calibration under an open water alert pinned it to zero_mm (-1: unpinned). */
+int lw_alertdb_set_pin(struct lw_store *s, int64_t alert, int64_t zero_mm);
 int lw_alertdb_each_incident_alert(struct lw_store *s, int64_t ts_ms,
                                    void (*fn)(void *arg, int64_t incident, const char *hazard,
                                               const char *building, int64_t alert),

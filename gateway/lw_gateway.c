@@ -296,7 +296,7 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
             state == LW_ALERT_RAISED
                 ? lw_store_alert_insert(g->store, info.id, rule->name, lw_hazard_name(rule->hazard),
                                         lw_level_name(info.level), node->address, t, value,
-                                        rule->below ? -rule->threshold : rule->threshold, json)
+                                        lw_rule_value_threshold(rule, false), json)
                 : lw_store_alert_set_state(g->store, info.id, name, t);
     if (rc == LW_OK && g->test_mode && state == LW_ALERT_RAISED)
         rc = lw_store_alert_set_test(g->store, info.id);
@@ -1745,8 +1745,15 @@ static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
                 n->rules[j] = old->rules[k];
                 n->rules[j].applies = true; /* computed for the new configuration */
                 /* A new zero offset (calibrate, or a reload) never clears an alert by itself. */
-                lw_rules_recalibrated(g->rules, &next->rules[j], n->conf, &n->rules[j],
+                struct lw_rule_state *st = &n->rules[j];
+                bool was_pinned = st->pinned;
+                lw_rules_recalibrated(g->rules, &next->rules[j], n->conf, st,
                                       old->conf->zero_offset_mm);
+                /* On the alert's record too: a restart must not forget it. */
+                if (st->pinned && !was_pinned &&
+                    lw_alertdb_set_pin(g->store, st->alert_id, st->pin_zero_mm) != LW_OK)
+                    lw_log_rl(LW_LOG_ERR, "alert #%lld: its calibration pin could not be stored",
+                              (long long)st->alert_id);
             } else if (old->rules[k].active) {
                 /* Nobody will ever clear it now: withdraw it, on the record and on the retained
                  * topic, so no phone keeps showing it as raised. */
@@ -1791,6 +1798,16 @@ static void restore_counter(void *arg, uint16_t addr, uint32_t fcnt)
  * as usual and at the level it was raised at, and (test alarms aside) its duty state. One whose
  * rule or node is gone, or whose rule no longer applies to the node, was never closed (the daemon
  * stopped first): it is closed now. */
+/* Whether the raise message says the filter could not confirm its water: the mark stays with
+ * the alert's later messages, also after a restart. */
+static bool raised_unconfirmed(const char *message)
+{
+    cJSON *m = message ? cJSON_Parse(message) : NULL;
+    bool u = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "unconfirmed"));
+    cJSON_Delete(m);
+    return u;
+}
+
 static void restore_alert(void *arg, const struct lw_alertdb_open *o)
 {
     struct lw_gateway *g = arg;
@@ -1812,6 +1829,11 @@ static void restore_alert(void *arg, const struct lw_alertdb_open *o)
                 n->rules[i].alert_id = o->id;
                 n->rules[i].raised_ms = o->raised_ms;
                 n->rules[i].level = o->level;
+                n->rules[i].unconfirmed = raised_unconfirmed(o->message);
+                if (o->pin_zero_mm >= 0) {
+                    n->rules[i].pinned = true;
+                    n->rules[i].pin_zero_mm = (uint32_t)o->pin_zero_mm;
+                }
                 rule = &g->cfg->rules[i];
                 nc = n->conf;
                 break;

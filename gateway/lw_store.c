@@ -215,9 +215,13 @@ static const char migrate_v7[] =
     "UPDATE alerts SET tier = 0 WHERE state = 'raised' AND NOT EXISTS (SELECT 1 FROM "
     "alert_journal j WHERE j.alert = alerts.id AND j.event IN ('notified', 'escalated'));";
 
+/* The zero offset a water alert stays pinned to after a calibration under it (RULES.md,
+ * "Calibration never clears an alert"), so a restart does not forget it. */
+static const char migrate_v8[] = "ALTER TABLE alerts ADD COLUMN pin_zero_mm INTEGER;";
+
 /* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
-static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4,
-                                         migrate_v5, migrate_v6, migrate_v7};
+static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
+                                         migrate_v6, migrate_v7, migrate_v8};
 
 /* The packed columns of a readings row (schema v6). */
 #define PACKED_TQ_SHIFT 16

@@ -197,3 +197,7 @@ for want in "flood-rising raised alert" "flood-rising cleared alert" "silence-fi
   grep -qx "$want" <<<"$seen" || fail "no '$want' message; seen: $(tr '\n' ';' <<<"$seen")"
 done
 pass "rate-of-rise, silence and flag alerts and their duty pages match the schema: $(tail -n 1 "$WORK/validate-types.out")"
+# The alert rows say what the messages said: a silence alert's threshold is its timeout (200 s).
+thr=$(sqlite3 "$WORK/types.db" "SELECT DISTINCT threshold FROM alerts WHERE rule = 'silence-fire'")
+[ "$thr" = 200.0 ] || fail "silence-fire alert rows store threshold '$thr', not the 200 s timeout"
+pass "silence-fire alert rows store the 200 s timeout as their threshold"

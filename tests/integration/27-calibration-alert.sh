@@ -102,6 +102,18 @@ ramp 10 "112@0s 130@9s" # 7..25 mm on the new zero
 [ "$(clears)" -eq "$n_clears" ] || fail "all-clear while the water rose after calibrate --zero --force: $(q "SELECT alert, event, detail FROM alert_journal WHERE event = 'cleared'")"
 [ "$(open_ramp)" = "$red" ] || fail "red alert #$red not open any more"
 pass "calibrate --zero --force: alert #$red stays open while the water rises from 105 to 130 mm"
+# The pin is part of the alert's record: a crash and restart must not forget it.
+kill -KILL "$LW_DAEMON_PID"
+wait "$LW_DAEMON_PID" 2>/dev/null || true
+[ "$(q "SELECT pin_zero_mm FROM alerts WHERE id = $red")" = 0 ] ||
+  fail "alert #$red: pin not on its record: $(q "SELECT pin_zero_mm FROM alerts WHERE id = $red")"
+: >"$WORK/lorawatchd.log"
+lw_start_daemon "$WORK/lorawatchd.conf"
+lw_wait_for 10 grep -q 'connected to' "$WORK/lorawatchd.log" || fail "daemon did not come back"
+ramp 5 "120@0s 135@4s" # 15..30 mm on the new zero
+[ "$(clears)" -eq "$n_clears" ] || fail "all-clear after a restart while the water rose: $(q "SELECT alert, event, detail FROM alert_journal WHERE event = 'cleared'")"
+[ "$(open_ramp)" = "$red" ] || fail "red alert #$red not open any more after the restart"
+pass "after kill -9 and a restart alert #$red stays pinned while the water rises to 135 mm"
 ramp 3 "17" # 17 mm on the old zero
 lw_wait_for 5 sh -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \"SELECT state FROM alerts WHERE id = $red\")\" = cleared ]" ||
   fail "alert #$red not cleared when the water really fell"
