@@ -46,7 +46,15 @@ grep -q '^4 messages .*: 0 invalid, 2 lines skipped$' "$WORK/capture.out" ||
 "$PY" "$VALIDATE" "$SCHEMAS" <"$WORK/capture.mqtt" >"$WORK/strict.out" 2>&1 &&
   fail "an error line and a cut payload passed without --capture"
 grep -q '^6 messages .*: 2 invalid$' "$WORK/strict.out" || fail "strict read: $(tail -n 1 "$WORK/strict.out")"
-pass "captures: '(null)' and empty payloads on alert/<id>, mosquitto_sub's own lines and a partial last line"
+# A test's own commands (malformed on purpose) can be left out; the replies are still checked.
+printf '%s\n' "$S/command/room not json" "$S/reply/room {\"id\":\"x\"}" >"$WORK/commands.mqtt"
+"$PY" "$VALIDATE" --capture --skip-commands "$SCHEMAS" "$WORK/commands.mqtt" >"$WORK/commands.out" 2>&1 &&
+  fail "an invalid reply passed with --skip-commands"
+grep -q '^1 messages .*reply 1, command 0): 1 invalid, 1 lines skipped$' "$WORK/commands.out" ||
+  fail "--skip-commands: $(tail -n 1 "$WORK/commands.out")"
+"$PY" "$VALIDATE" --capture "$SCHEMAS" "$WORK/commands.mqtt" >"$WORK/commands.out" 2>&1 || true
+grep -q '^2 messages .*: 2 invalid$' "$WORK/commands.out" || fail "commands not checked: $(tail -n 1 "$WORK/commands.out")"
+pass "captures: '(null)' and empty payloads on alert/<id>, mosquitto_sub's own lines, a partial last line, commands left out on request"
 
 # Each line alone must be refused, and the report must name its topic and the reason. One file per
 # line, one validator run per group (it reports at most 10 invalid messages of a kind).

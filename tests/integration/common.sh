@@ -75,12 +75,17 @@ lw_capture() {
   lw_wait_for 10 grep -q "as lw-capture-$name-$$ " "$log" ||
     fail "capture $name: subscriber did not connect: $(tail -n 3 "$WORK/$name.mqtt")"
 }
-# lw_validate_captured FILE...: every message captured in the FILEs matches the JSON Schema of
-# its topic and agrees with its topic; a topic outside the contract fails too. One validator run
-# for all files, after the captures have gone quiet (at most 1 s). The failure names the file,
-# line, topic and the violated rule.
+# lw_validate_captured [--skip-commands] FILE...: every message captured in the FILEs matches the
+# JSON Schema of its topic and agrees with its topic; a topic outside the contract fails too.
+# --skip-commands: leave out the command/<user> messages (the test's own input, malformed on
+# purpose in some tests). One validator run for all files, after the captures have gone quiet
+# (at most 1 s). The failure names the file, line, topic and the violated rule.
 lw_validate_captured() {
-  local py= p out=$WORK/validate-captured.out size last=
+  local py= p out=$WORK/validate-captured.out size last= opts=(--capture)
+  if [ "${1:-}" = --skip-commands ]; then
+    opts+=("$1")
+    shift
+  fi
   for p in /usr/bin/python3 python3; do # the system one: Debian's python3-jsonschema
     if command -v "$p" >/dev/null && "$p" -c 'import jsonschema' 2>/dev/null; then py=$p; break; fi
   done
@@ -92,7 +97,7 @@ lw_validate_captured() {
     last=$size
     sleep 0.1
   done
-  if ! "$py" "$LW_SOURCE_DIR/tests/integration/validate_mqtt.py" --capture \
+  if ! "$py" "$LW_SOURCE_DIR/tests/integration/validate_mqtt.py" "${opts[@]}" \
     "$LW_SOURCE_DIR/docs/schemas" "$@" >"$out" 2>&1; then
     { grep -v '^note: ' "$out" || true; } | head -n 60 >&2 || true
     fail "MQTT contract broken: $(grep -m 1 '^INVALID' "$out" | sed 's/^INVALID //') $(grep -m 1 '^  violates' "$out" | sed 's/^ *//') [$(tail -n 1 "$out")]"
