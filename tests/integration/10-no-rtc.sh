@@ -5,6 +5,7 @@
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"
+lw_capture all 'lorawatch/rtc/#'
 lw_one_node_conf rtc <<EOC
 [gateway]
 clock_check = $WORK/synchronized
@@ -39,3 +40,4 @@ lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings W
   fail "reading after synchronisation still marked"
 lw_stop_daemon
 pass "readings after synchronisation unmarked"
+lw_validate_captured "$WORK/all.mqtt"
