@@ -81,7 +81,7 @@ lw_capture() {
 # purpose in some tests). One validator run for all files, after the captures have gone quiet
 # (at most 1 s). The failure names the file, line, topic and the violated rule.
 lw_validate_captured() {
-  local py= p out=$WORK/validate-captured.out size last= opts=(--capture)
+  local py='' p out=$WORK/validate-captured.out size last='' opts=(--capture)
   if [ "${1:-}" = --skip-commands ]; then
     opts+=("$1")
     shift
