@@ -112,8 +112,8 @@ pass "$n lines refused with their reason (unknown topics, empty payloads, topic 
 printf '%s\n' "$S/alert/1 $alert" "$S/alerts/1 $alert" >"$WORK/test.mqtt"
 rc=0
 LW_BIN=/nonexistent bash -c '. "$LW_SOURCE_DIR/tests/integration/common.sh"; lw_validate_captured "$1"' \
-  _ "$WORK/test.mqtt" >"$WORK/helper.out" 2>&1 || rc=$?
-[ $rc -eq 1 ] || fail "lw_validate_captured exit $rc on an invalid capture: $(cat "$WORK/helper.out")"
+  _ "$WORK/test.mqtt" >"$WORK/validate-captured.out" 2>&1 || rc=$?
+[ $rc -eq 1 ] || fail "lw_validate_captured exit $rc on an invalid capture: $(cat "$WORK/validate-captured.out")"
 grep -Eq "^FAIL: MQTT contract broken: .*test.mqtt:2: topic $S/alerts/1 violates: topic is $notopic" \
-  "$WORK/helper.out" || fail "lw_validate_captured's failure: $(cat "$WORK/helper.out")"
+  "$WORK/validate-captured.out" || fail "lw_validate_captured's failure: $(cat "$WORK/validate-captured.out")"
 pass "lw_validate_captured fails naming file:line, topic and rule"
