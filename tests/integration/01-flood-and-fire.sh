@@ -13,6 +13,7 @@ lw_compose_config "$LW_SOURCE_DIR/config/lorawatch.conf" "$SCEN" itest "$WORK/lw
 
 lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/itest/alert/+' -t 'lorawatch/itest/gateway/status'
+lw_capture all 'lorawatch/itest/#'
 lw_start_daemon "$WORK/lorawatchd.conf"
 lw_wait_for 10 grep -q '"state":"online"' "$WORK/mqtt.log" || fail "no online status on MQTT"
 pass "daemon online, retained status published"
@@ -54,3 +55,4 @@ ob=$(sqlite3 "$WORK/lw.db" "SELECT count(*) FROM outbox")
 [ "$pub" -ge "$jr" ] || fail "journal: $jr raised but only $pub published"
 [ "$(sqlite3 "$WORK/lw.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity check"
 pass "$rows readings and $jr alerts journalled (all published, outbox empty)"
+lw_validate_captured "$WORK/mqtt.log" "$WORK/all.mqtt"

@@ -11,6 +11,7 @@ reconnect_min = 200ms
 EOC
 lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/bad/gateway/status'
+lw_capture all 'lorawatch/bad/#'
 lw_start_daemon "$WORK/lorawatchd.conf"
 lw_wait_for 10 grep -q '"state":"online"' "$WORK/mqtt.log" || fail "daemon not online"
 
@@ -61,3 +62,4 @@ mic_lines=$(grep -c 'bad MIC' "$WORK/lorawatchd.log" || true)
 [ "$mic_lines" -le 5 ] || fail "$mic_lines log lines for 31 forgeries: not rate-limited"
 [ "$mic_lines" -ge 1 ] || fail "forgeries not logged at all"
 pass "rejections logged, rate-limited ($mic_lines lines for 31 forgeries)"
+lw_validate_captured "$WORK/mqtt.log" "$WORK/all.mqtt"

@@ -6,6 +6,7 @@
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"
+lw_capture all 'lorawatch/rl/#'
 UDP=$(lw_free_port udp)
 K1=0F1E2D3C4B5A69788796A5B4C3D2E1F0
 K2=1F2E3D4C5B6A79889706B5C4D3E2F100
@@ -130,3 +131,4 @@ grep -q '^lorawatch/rl/duty/person/\(ann\|eve\) ' "$WORK/duty.mqtt" &&
   fail "a person of the old or the refused roster was paged"
 lw_stop_daemon
 pass "duty roster reloaded: the new person on duty is paged; a broken roster is refused"
+lw_validate_captured "$WORK/duty.mqtt" "$WORK/all.mqtt"

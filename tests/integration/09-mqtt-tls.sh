@@ -72,3 +72,4 @@ rc=0; "$LW_BIN/lorawatchd" -n -f nokey.conf >nokey.log 2>&1 || rc=$?
 [ $rc -eq 1 ] && grep -q 'nokey.conf:[0-9]*: \[mqtt\] tls_cert_file: needs tls_key_file too' nokey.log ||
   fail "certificate without key not reported at its line"
 pass "certificate without key: rejected at file:line"
+lw_validate_captured "$WORK/sub.log"

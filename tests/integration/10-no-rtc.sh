@@ -8,6 +8,7 @@
 : "${LW_TESTBIN:?}"
 
 lw_start_broker "$WORK"
+lw_capture all 'lorawatch/rtc/#'
 lw_one_node_conf rtc <<EOC
 [gateway]
 clock_check = $WORK/synchronized
@@ -153,3 +154,4 @@ else
 fi
 lw_stop_daemon
 pass "clock_check = kernel agrees with the kernel (maxerror $maxerr us)"
+lw_validate_captured "$WORK/all.mqtt"

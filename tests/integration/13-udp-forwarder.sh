@@ -41,6 +41,7 @@ chmod 600 "$WORK/lorawatchd.conf" # it holds a node key: lorawatchd refuses file
 
 lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/fwd/alert/+' -t 'lorawatch/fwd/gateway/status'
+lw_capture all 'lorawatch/fwd/#'
 lw_start_daemon "$WORK/lorawatchd.conf"
 lw_wait_for 10 grep -q '"state":"online"' "$WORK/mqtt.log" || fail "daemon not online"
 grep -q "radio udp-forwarder: listening on udp 127.0.0.1:$UDP" "$WORK/lorawatchd.log" ||
@@ -128,3 +129,4 @@ grep -q 'forwarder AA555A0000000101: [0-9]* PUSH_DATA, [0-9]* PULL_DATA' "$WORK/
   fail "per-forwarder counts not logged at stop"
 [ "$(sqlite3 "$WORK/lw.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity check"
 pass "drops logged rate-limited ($drops lines), per-forwarder counts logged at stop"
+lw_validate_captured "$WORK/mqtt.log" "$WORK/all.mqtt"

@@ -36,6 +36,7 @@ EOC
 
 lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t "lorawatch/$SITE/alert/+" -t "lorawatch/$SITE/gateway/status"
+lw_capture all "lorawatch/$SITE/#"
 lw_start_daemon "$WORK/lorawatchd.conf"
 lw_wait_for 10 grep -q '"state":"online"' "$WORK/mqtt.log" || fail "no online status on MQTT"
 
@@ -111,3 +112,4 @@ jr=$(sqlite3 "$WORK/lw.db" "SELECT count(*) FROM alert_journal WHERE event = 'ra
 [ "$jr" -eq "$(q '[.[] | select(.state=="raised")] | length')" ] ||
   fail "journal has $jr raised rows, MQTT showed $(q '[.[] | select(.state=="raised")] | length')"
 pass "$jr alerts journalled and published"
+lw_validate_captured "$WORK/mqtt.log" "$WORK/all.mqtt"

@@ -30,6 +30,7 @@ lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1
   -t 'lorawatch/rf/alert/+'
 lw_spawn duty "$WORK/duty.mqtt" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/rf/duty/tier/+'
+lw_capture all 'lorawatch/rf/#'
 start() {
   lw_start_daemon "$WORK/lorawatchd.conf"
   lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon not connected"
@@ -79,3 +80,4 @@ lw_wait_for 10 sh -c "mosquitto_sub -h 127.0.0.1 -p $LW_MQTT_PORT -t lorawatch/r
   fail "alert #$id2 still shown as raised on its retained topic"
 pass "alert #$id2 closed when a reload removed its rule"
 lw_stop_daemon
+lw_validate_captured "$WORK/mqtt.log" "$WORK/duty.mqtt" "$WORK/all.mqtt"

@@ -135,3 +135,4 @@ pass "retained state of $checked alerts finalised after the last kill matches th
 lw_stop_daemon
 [ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity check"
 pass "daemon exited 0; database intact"
+lw_validate_captured "$WORK/live.mqtt" "$WORK/retained.mqtt"

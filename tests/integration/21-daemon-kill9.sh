@@ -134,3 +134,4 @@ pass "every node's last frame counter is in the database; $rows of $sent frames 
 lw_stop_daemon
 [ "$(q 'PRAGMA integrity_check')" = ok ] || fail "final integrity check"
 pass "final SIGTERM: exit 0, database intact"
+lw_validate_captured "$WORK/live.mqtt"

@@ -109,3 +109,4 @@ pass "daemon exited 0 after SIGTERM; database intact"
 for f in "${LATE[@]}"; do echo "FAIL: $f" >&2; done
 [ ${#LATE[@]} -eq 0 ] || fail "${#LATE[@]} check(s) failed while the disk was full (above)"
 pass "no alert published under another alert's id while full"
+lw_validate_captured "$WORK/live.mqtt"

@@ -11,6 +11,7 @@ SHIM=$LW_TESTBIN/clock_shift.so
 [ -f "$SHIM" ] || fail "$SHIM not built"
 
 lw_start_broker "$WORK"
+lw_capture all "lorawatch/$FAULT_SITE/#"
 UDP=$(lw_free_port udp)
 KEY=2B7E151628AED2A6ABF7158809CF4F3C
 PERSIST_S=4
@@ -98,3 +99,4 @@ episode "backward jump to a day before the real time" -86400000
 [ "$(q 'SELECT count(*) FROM alerts')" -eq 2 ] || fail "expected exactly 2 alerts, found $(q 'SELECT count(*) FROM alerts')"
 lw_stop_daemon
 pass "daemon exited 0"
+lw_validate_captured "$WORK/all.mqtt"

@@ -7,6 +7,7 @@
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"
+lw_capture all 'lorawatch/pair/#'
 SOCK=$WORK/control.sock
 lw_one_node_conf pair <<EOF
 [gateway]
@@ -183,3 +184,4 @@ q "UPDATE maintenance SET action = 'x'" 2>/dev/null && fail "maintenance journal
 pass "retire: refused from then on, history and journal kept (append-only)"
 
 lw_stop_daemon
+lw_validate_captured "$WORK/all.mqtt"

@@ -36,6 +36,7 @@ pass "radio self-test finds the SX1276 and reports a missing chip (exit 1)"
 
 lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/hat/alert/+' -t 'lorawatch/hat/gateway/status'
+lw_capture all 'lorawatch/hat/#'
 lw_emu_start_daemon "$WORK/lorawatchd.conf"
 lw_wait_for 10 grep -q '"state":"online"' "$WORK/mqtt.log" || fail "daemon not online"
 grep -q 'radio sx127x: SX1276/77/78/79 (RegVersion 0x12) on /dev/spidev0.0: 470.300 MHz' \
@@ -76,3 +77,4 @@ grep -q 'radio sx127x: 5 frames received, 1 with a bad CRC' "$WORK/lorawatchd.lo
   fail "stop summary: $(grep 'radio sx127x' "$WORK/lorawatchd.log" | tail -n 3)"
 [ "$(sqlite3 "$WORK/lw.db" 'PRAGMA integrity_check')" = ok ] || fail "integrity check"
 pass "SIGTERM: exit 0 with the radio's counters logged"
+lw_validate_captured "$WORK/mqtt.log" "$WORK/all.mqtt"

@@ -35,6 +35,7 @@ pass "self-test finds the SX1262 (TCXO, RF switch); a BUSY pin in use is reporte
 
 lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/wave/alert/+'
+lw_capture all 'lorawatch/wave/#'
 lw_emu_start_daemon "$WORK/lorawatchd.conf" LW_EMU_CHIP=sx126x
 lw_wait_for 10 test -s "$M" || fail "daemon did not start"
 lw_n1_send --set water_mm=180 --count 3 --fcnt-start 1 --rssi -101 --snr -3.25
@@ -56,3 +57,4 @@ pass "hung SX1262 (BUSY stuck high) reset by the watchdog; receiving again"
 
 lw_stop_daemon
 pass "SIGTERM: exit 0"
+lw_validate_captured "$WORK/mqtt.log" "$WORK/all.mqtt"

@@ -78,6 +78,7 @@ pass "bad input: one-line errors, exit 4 / 2 / 1"
 
 # Backup while the daemon writes.
 lw_start_broker "$WORK"
+lw_capture all 'lorawatch/review/#'
 lw_one_node_conf review </dev/null
 lw_start_daemon "$WORK/lorawatchd.conf"
 lw_wait_for 10 grep -q "connected to" "$WORK/lorawatchd.log" || fail "daemon not connected"
@@ -93,3 +94,4 @@ lw_stop_daemon
 copied=$(sqlite3 "$WORK/copy.db" 'SELECT count(*) FROM readings')
 [ "$copied" -ge 50 ] || fail "backup holds $copied readings"
 pass "backup while running: $copied of $(sqlite3 "$WORK/lw.db" 'SELECT count(*) FROM readings') readings, integrity ok"
+lw_validate_captured "$WORK/all.mqtt"

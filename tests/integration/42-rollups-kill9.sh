@@ -7,6 +7,7 @@
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"
+lw_capture all 'lorawatch/rollups/#'
 # A synchronised clock (readings stored before synchronisation join the rollups only when
 # their time is corrected: test 10).
 lw_one_node_conf rollups <<EOC
@@ -79,3 +80,4 @@ lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 2000' '$WORK/lw.db' 'SELECT co
 lw_stop_daemon
 check "after SIGTERM"
 pass "two SIGKILLs and a stop: $(rows) readings, rollups equal brute force, none counted twice"
+lw_validate_captured "$WORK/all.mqtt"

@@ -27,3 +27,4 @@ alarms=$(sim_json .mesh.alarms)
 [ "$(sim_json '.nodes[] | select(.name == "garage-b2") | .downlinks')" -ge "$alarms" ] || fail "downlinks"
 pass "every ALARM acknowledged through three relays ($alarms)"
 lw_stop_daemon
+lw_validate_captured "$WORK/all.mqtt"

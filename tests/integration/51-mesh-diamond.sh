@@ -22,3 +22,4 @@ pass "diamond: $sent frames, $copies extra copies at the gateway, $sent readings
 ! grep -q 'replayed' "$WORK/lorawatchd.log" || fail "relay copies were treated as replays"
 pass "copies are not reported as replays"
 lw_stop_daemon
+lw_validate_captured "$WORK/all.mqtt"

@@ -39,3 +39,4 @@ sleep 1
 [ "$(q 'SELECT count(*) FROM readings')" -eq "$before" ] || fail "a frame with bad hop fields was stored"
 pass "hop limit above the gateway's maximum and a forged hop count: dropped, nothing stored"
 lw_stop_daemon
+lw_validate_captured "$WORK/all.mqtt"

@@ -28,3 +28,4 @@ done
 case "$text" in *b14*|*relay-14*) fail "block 14 named: $text" ;; esac
 pass "one trouble alert for relay-12 naming the 3 nodes behind it: $text"
 lw_stop_daemon
+lw_validate_captured "$WORK/all.mqtt"

@@ -21,3 +21,4 @@ frames=$(q 'SELECT count(*) FROM readings WHERE node = 3329')
 [ "$frames" -ge "$alarms" ] || fail "readings $frames < alarms $alarms"
 pass "p99 alarm latency $(sim_json .mesh.alarm_latency_p99_ms) ms"
 lw_stop_daemon
+lw_validate_captured "$WORK/all.mqtt"

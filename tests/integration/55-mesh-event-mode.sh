@@ -59,3 +59,4 @@ rc=0
 [ $rc -eq 4 ] || fail "event-mode for an unknown building: exit $rc"
 pass "block 8 untouched; an unknown building is exit 4"
 lw_stop_daemon
+lw_validate_captured "$WORK/all.mqtt"

@@ -72,6 +72,8 @@ chmod 600 "$WORK/lorawatchd.conf"
 mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -v -q 1 -t 'lorawatch/duty/duty/#' \
   -t 'lorawatch/duty/reply/#' >"$WORK/duty.mqtt" 2>/dev/null &
 LW_PIDS+=("$!")
+# The rest the daemon publishes (not command/#: the test's own malformed commands are there).
+lw_capture all 'lorawatch/duty/alert/+' 'lorawatch/duty/gateway/status' 'lorawatch/duty/node/+'
 lw_start_daemon "$WORK/lorawatchd.conf"
 lw_wait_for 10 test -S "$SOCK" || fail "daemon did not start"
 lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "no broker connection"
@@ -187,9 +189,6 @@ grep -Eq '^raised notified (reminded )+escalated (reminded )*acknowledged cleare
 q "UPDATE alert_journal SET event = 'x' WHERE id = 1" 2>/dev/null && fail "alert journal rewritable"
 pass "all-clear to every tier told; the journal tells the whole story and is append-only"
 
-# Every duty message and reply received keeps the documented contract (docs/MQTT.md, schemas).
-python3 "$LW_SOURCE_DIR/tests/integration/validate_mqtt.py" "$LW_SOURCE_DIR/docs/schemas" \
-  <"$WORK/duty.mqtt" >"$WORK/validate.log" 2>&1 || fail "MQTT contract: $(head -n 20 "$WORK/validate.log")"
-pass "duty and reply messages valid against docs/schemas: $(tail -n 1 "$WORK/validate.log")"
-
 lw_stop_daemon
+# Every duty message and reply received keeps the documented contract (docs/MQTT.md, schemas).
+lw_validate_captured "$WORK/duty.mqtt" "$WORK/all.mqtt"

@@ -54,6 +54,7 @@ start_b
 mosquitto -c "$WORK/a/mosquitto.conf" >"$WORK/broker-a.log" 2>&1 &
 LW_PIDS+=("$!")
 lw_wait_for 5 lw_tcp_listening "$PA" || fail "gateway broker did not start: $(tail -n 3 "$WORK/broker-a.log")"
+LW_MQTT_PORT=$PA LW_CAPTURE_BROKER_LOG=$WORK/broker-a.log lw_capture all 'lorawatch/bridge/#'
 lw_wait_for 10 grep -q 'lorawatch-gw-bridge' "$WORK/broker-b.log" || fail "bridge did not connect"
 
 UDP=$(lw_free_port udp)
@@ -152,3 +153,4 @@ lw_wait_for 15 sh -c "timeout 3 mosquitto_sub -h 127.0.0.1 -p $PB -u wang-li -P 
 pass "alert raised during the outage delivered once the phones' broker was back"
 
 lw_stop_daemon
+lw_validate_captured "$WORK/wang.mqtt" "$WORK/all.mqtt"

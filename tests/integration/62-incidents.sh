@@ -20,6 +20,7 @@ printf '\n[duty:worker-1]\ntier = 1\ngrids = 1\n[duty:room]\ntier = 2\n' >>"$WOR
   fail "composed config invalid: $(cat "$WORK/check.log")"
 lw_spawn sub "$WORK/mqtt.log" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t "lorawatch/$SITE/alert/+" -t "lorawatch/$SITE/duty/person/+"
+lw_capture all "lorawatch/$SITE/#"
 lw_start_daemon "$WORK/lorawatchd.conf"
 lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "no broker connection"
 q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
@@ -65,3 +66,4 @@ lw_wait_for 10 sh -c "[ -n \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' 'SELE
 pass "the water drains: every alert of incident $inc clears and the incident closes"
 
 lw_stop_daemon
+lw_validate_captured "$WORK/mqtt.log" "$WORK/all.mqtt"

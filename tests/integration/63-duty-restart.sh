@@ -7,6 +7,7 @@
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"
+lw_capture all 'lorawatch/rst/#'
 lw_one_node_conf rst <<EOF
 [gateway]
 clock_check = none
@@ -81,3 +82,4 @@ after_restart=$((t3 - restart))
 [ "$(q "SELECT count(*) FROM alerts WHERE state = 'raised'")" -eq 1 ] || fail "alert raised twice"
 pass "tier 3 told ${after_restart} ms after the restart (tier 2's time ran out while down)"
 lw_stop_daemon
+lw_validate_captured "$WORK/all.mqtt"

@@ -19,6 +19,7 @@ level = red
 EOF
 lw_spawn sub "$WORK/alerts.mqtt" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
   -t 'lorawatch/atk/alert/+'
+lw_capture all 'lorawatch/atk/#'
 replay() { atk_metric 'lorawatch_frames_total{outcome="replay"}'; }
 accepted() { atk_metric 'lorawatch_frames_total{outcome="accepted"}'; }
 
@@ -107,3 +108,4 @@ lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \"SELECT c
   fail "genuine frame after the replays did not clear alert $ACTIVE"
 pass "the node's next genuine frame accepted and clears the alert"
 lw_stop_daemon
+lw_validate_captured "$WORK/alerts.mqtt" "$WORK/all.mqtt"

@@ -109,3 +109,4 @@ lw_wait_for 10 atk_metric_is 'lorawatch_mqtt_commands_total{outcome="accepted",c
   fail "the genuine acknowledgement not counted as accepted"
 pass "a genuine acknowledgement after the flood is taken"
 lw_stop_daemon
+lw_validate_captured "$WORK/replies.mqtt"

@@ -59,3 +59,48 @@ lw_n1_send() {
     --eui 70B3D57ED0000001 --key "$LW_N1_KEY" --kind water --acceleration 0 "$@" ||
     fail "lorawatch-sim $* failed"
 }
+
+# The MQTT contract (docs/MQTT.md, docs/schemas) holds for every message a test sees, not only in
+# test 15: a strict consumer drops a message that breaks it. Captures are mosquitto_sub -v files.
+# lw_capture NAME TOPIC...: record every message on the TOPICs, retained ones included, in
+# $WORK/NAME.mqtt from now on; the subscriber is connected on return (LW_CAPTURE_BROKER_LOG: the
+# broker's log if not $WORK/mosquitto.log).
+lw_capture() {
+  local name=$1 t args=()
+  shift
+  for t in "$@"; do args+=(-t "$t"); done
+  lw_spawn "capture_$name" "$WORK/$name.mqtt" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v \
+    -i "lw-capture-$name-$$" "${args[@]}"
+  local log=${LW_CAPTURE_BROKER_LOG:-$WORK/mosquitto.log}
+  lw_wait_for 10 grep -q "as lw-capture-$name-$$ " "$log" ||
+    fail "capture $name: subscriber did not connect: $(tail -n 3 "$WORK/$name.mqtt")"
+}
+# lw_validate_captured [--skip-commands] FILE...: every message captured in the FILEs matches the
+# JSON Schema of its topic and agrees with its topic; a topic outside the contract fails too.
+# --skip-commands: leave out the command/<user> messages (the test's own input, malformed on
+# purpose in some tests). One validator run for all files, after the captures have gone quiet
+# (at most 1 s). The failure names the file, line, topic and the violated rule.
+lw_validate_captured() {
+  local py='' p out=$WORK/validate-captured.out size last='' opts=(--capture)
+  if [ "${1:-}" = --skip-commands ]; then
+    opts+=("$1")
+    shift
+  fi
+  for p in /usr/bin/python3 python3; do # the system one: Debian's python3-jsonschema
+    if command -v "$p" >/dev/null && "$p" -c 'import jsonschema' 2>/dev/null; then py=$p; break; fi
+  done
+  [ -n "$py" ] || fail "no python3 with jsonschema to check the MQTT contract (scripts/setup installs python3-jsonschema)"
+  for p in "$@"; do [ -f "$p" ] || fail "no MQTT capture $p"; done
+  for _ in $(seq 1 10); do
+    size=$(cat -- "$@" | wc -c)
+    [ "$size" = "$last" ] && break
+    last=$size
+    sleep 0.1
+  done
+  if ! "$py" "$LW_SOURCE_DIR/tests/integration/validate_mqtt.py" "${opts[@]}" \
+    "$LW_SOURCE_DIR/docs/schemas" "$@" >"$out" 2>&1; then
+    { grep -v '^note: ' "$out" || true; } | head -n 60 >&2 || true
+    fail "MQTT contract broken: $(grep -m 1 '^INVALID' "$out" | sed 's/^INVALID //') $(grep -m 1 '^  violates' "$out" | sed 's/^ *//') [$(tail -n 1 "$out")]"
+  fi
+  pass "MQTT contract: $(tail -n 1 "$out") in $(for p in "$@"; do basename "$p"; done | tr '\n' ' ')"
+}

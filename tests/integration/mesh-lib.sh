@@ -1,10 +1,13 @@
 # Shared by the mesh system tests (50-59): the daemon with a simulated-clock radio and the
 # [node:] sections of a mesh scenario, and the simulator playing it. Source after common.sh.
 
-# mesh_start SCENARIO [extra config on stdin]: broker, config, daemon; MESH_SC is the file.
+# mesh_start SCENARIO [extra config on stdin]: broker, capture of the site's messages, config,
+# daemon; MESH_SC is the file.
 mesh_start() {
   MESH_SC=$LW_SOURCE_DIR/config/scenarios/$1.ini
   lw_start_broker "$WORK"
+  # Every message of the run, for lw_validate_captured "$WORK/all.mqtt" at the end of a test.
+  lw_capture all "lorawatch/$1/#"
   {
     printf '[radio]\nsim_clock = medium\n'
     cat
