@@ -8,6 +8,7 @@
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"
+lw_capture all 'lorawatch/cal/#'
 SOCK=$WORK/control.sock
 # Lines before the first section header belong to lw_one_node_conf's [node:n1].
 lw_one_node_conf cal <<EOC
@@ -119,3 +120,4 @@ lw_wait_for 5 sh -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \"SELECT 
   fail "alert #$red not cleared when the water really fell"
 lw_stop_daemon
 pass "cleared when the water really fell (17 mm on the old zero)"
+lw_validate_captured "$WORK/all.mqtt"
