@@ -31,12 +31,12 @@ receive_one() {
   lw_wait_for 10 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings') -eq $want ]"
 }
 resets() { lw_metric "$M" lorawatch_radio_resets_total; }
+# The watchdog's counters and fault flag must reach the metrics (checked at every step): a
+# gateway that stopped copying them from struct lw_radio_stats would hide radio faults.
 checks() { lw_metric "$M" lorawatch_radio_watchdog_checks_total; }
 failed() { lw_metric "$M" lorawatch_radio_recoveries_failed_total; }
 # metric_is NAME VALUE: the metrics file shows exactly that value (within a few rewrites).
 metric_is() { lw_wait_for 5 sh -c "[ \"\$(awk -v k='$1' '\$1 == k {print \$2}' '$M')\" = '$2' ]"; }
-# The watchdog's counters must reach the metrics: a gateway that stopped copying them from
-# struct lw_radio_stats would hide every radio fault from the operator.
 status_resets() { "$LW_BIN/lorawatch" status -m "$M" | grep -o 'radio resets [0-9]*' | cut -d' ' -f3; }
 
 receive_one || fail "first frame not received"
