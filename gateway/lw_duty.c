@@ -29,6 +29,8 @@ struct lw_duty {
     struct entry *e;
     size_t n, cap;
     struct lw_silence *s;
+    int64_t
+        *s_end; /* monotonic expiry of s[i]: a wall-clock step neither shortens nor stretches it */
     size_t ns, scap;
 };
 
@@ -52,6 +54,7 @@ void lw_duty_free(struct lw_duty *d)
         free(d->e[i].payload);
     free(d->e);
     free(d->s);
+    free(d->s_end);
     free(d);
 }
 
@@ -303,8 +306,9 @@ void lw_duty_tick(struct lw_duty *d, int64_t mono_ms, int64_t wall_ms)
 {
     bool changed = false;
     for (size_t i = 0; i < d->ns;) {
-        if (d->s[i].until_ms <= wall_ms) {
+        if (d->s_end[i] <= mono_ms) {
             d->ops.silence_ended(d->ops.arg, d->s[i].id, wall_ms);
+            d->s_end[i] = d->s_end[d->ns - 1];
             d->s[i] = d->s[--d->ns];
             changed = true;
         } else {
@@ -349,6 +353,9 @@ int64_t lw_duty_next_due(const struct lw_duty *d)
         if (e->next_remind < due)
             due = e->next_remind;
     }
+    for (size_t i = 0; i < d->ns; i++)
+        if (d->s_end[i] < due)
+            due = d->s_end[i];
     return due;
 }
 
@@ -372,19 +379,24 @@ int lw_duty_silence_add(struct lw_duty *d, const struct lw_silence *s, int64_t m
     if (d->ns == d->scap) {
         size_t cap = d->scap ? 2 * d->scap : 8;
         struct lw_silence *ns = realloc(d->s, cap * sizeof(*ns));
-        if (!ns) {
+        if (ns)
+            d->s = ns;
+        int64_t *ne = ns ? realloc(d->s_end, cap * sizeof(*ne)) : NULL;
+        if (!ne) {
             snprintf(why, whycap, "out of memory");
             return LW_ERR_NOMEM;
         }
-        d->s = ns;
+        d->s_end = ne;
         d->scap = cap;
     }
+    /* The wall-clock expiry is for people (lists, journal); the silence ends after its duration
+     * on the monotonic clock, whatever the wall clock does meanwhile. */
+    d->s_end[d->ns] = mono_ms + (s->until_ms - wall_ms);
     d->s[d->ns++] = *s;
     /* Open alerts it covers are held from now on (the ones already told stay told). */
     for (size_t i = 0; i < d->n; i++)
         if (!d->e[i].acked && !d->e[i].tier && matches(s, &d->e[i].a))
             d->e[i].held = true;
-    (void)mono_ms;
     return LW_OK;
 }
 
@@ -393,6 +405,7 @@ int lw_duty_silence_lift(struct lw_duty *d, int64_t id, int64_t mono_ms, int64_t
     (void)wall_ms;
     for (size_t i = 0; i < d->ns; i++)
         if (d->s[i].id == id) {
+            d->s_end[i] = d->s_end[d->ns - 1];
             d->s[i] = d->s[--d->ns];
             release(d, mono_ms);
             return LW_OK;

@@ -1,7 +1,8 @@
 /* Duty escalation: who is told about each open alert, when it goes up a tier (grid worker ->
  * community duty room -> street emergency office), reminders while nobody acknowledges it,
  * acknowledgements, and maintenance silences that hold paging back for a while. Time is passed
- * in (monotonic for the timers, wall clock for silences, which must outlive a restart); every
+ * in (monotonic for the timers and for how long a silence lasts; wall clock for the times shown
+ * to people and kept across a restart); every
  * effect goes through the ops the gateway supplies (durable publish, journal, alert row). */
 #ifndef LW_DUTY_H
 #define LW_DUTY_H
@@ -43,7 +44,7 @@ struct lw_silence {
     uint16_t node;              /* 0: any node */
     char building[LW_NAME_MAX]; /* "": any building */
     int hazard;                 /* enum lw_hazard, -1: any */
-    int64_t until_ms;           /* wall clock */
+    int64_t until_ms;           /* wall clock, for people; it runs out on the monotonic clock */
     bool forced;                /* needed to hold back fire alarms */
     char actor[64];
     char reason[LW_TEXT_MAX];
@@ -88,11 +89,11 @@ int lw_duty_ack(struct lw_duty *d, int64_t id, const char *actor, unsigned tier,
 
 /* Escalations, reminders and silence expiry due at these times. */
 void lw_duty_tick(struct lw_duty *d, int64_t mono_ms, int64_t wall_ms);
-/* Monotonic time of the next escalation or reminder (INT64_MAX: none); silences are checked on
- * every tick. */
+/* Monotonic time of the next escalation, reminder or silence expiry (INT64_MAX: none). */
 int64_t lw_duty_next_due(const struct lw_duty *d);
 
-/* Add a silence (s->id assigned by the caller's store) or lift one early. Refused with why:
+/* Add a silence (s->id assigned by the caller's store) or lift one early. It lasts
+ * until_ms - wall_ms from mono_ms: a later wall-clock step does not move its end. Refused with why:
  * fire without force (LW_ERR_STATE), no target, expiry in the past or beyond max_silence
  * (LW_ERR_RANGE). Lifting releases held alerts at once. */
 int lw_duty_silence_add(struct lw_duty *d, const struct lw_silence *s, int64_t mono_ms,

@@ -1134,15 +1134,9 @@ static void duty_schedule(struct lw_gateway *g)
 {
     if (!g->duty || uv_is_closing((uv_handle_t *)&g->duty_timer))
         return;
-    int64_t mono = lw_clock_mono_ms(), wall = lw_clock_wall_ms();
     int64_t due = lw_duty_next_due(g->duty), wait = INT64_MAX;
     if (due != INT64_MAX)
-        wait = due - mono;
-    const struct lw_silence *s;
-    size_t n = lw_duty_silences(g->duty, &s);
-    for (size_t i = 0; i < n; i++)
-        if (s[i].until_ms - wall < wait)
-            wait = s[i].until_ms - wall;
+        wait = due - lw_clock_mono_ms();
     if (wait == INT64_MAX) {
         uv_timer_stop(&g->duty_timer);
         return;

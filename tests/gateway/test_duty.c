@@ -346,6 +346,36 @@ static void test_silences(void **state)
     assert_int_equal(lw_duty_silences(f->d, &all), 0);
 }
 
+/* A silence lasts its duration on the monotonic clock: the wall clock stepping forward (NTP after
+ * a boot without RTC) must not end it early, nor a step back keep it beyond its hour. */
+static void test_silence_outlasts_wall_clock_steps(void **state)
+{
+    struct fixture *f = *state;
+    char why[160];
+    const int64_t wall0 = 1784000000000LL; /* July 2026 */
+    const int64_t mono0 = 5 * MIN;
+    struct lw_silence s = {.id = 9, .hazard = LW_HAZARD_FLOOD, .until_ms = wall0 + 60 * MIN};
+    snprintf(s.building, sizeof(s.building), "B7");
+    snprintf(s.actor, sizeof(s.actor), "uid:0");
+    assert_int_equal(lw_duty_silence_add(f->d, &s, mono0, wall0, why, sizeof(why)), LW_OK);
+    assert_int_equal(lw_duty_next_due(f->d), mono0 + 60 * MIN);
+    struct lw_duty_alert flood = alert(6, "G1", LW_HAZARD_FLOOD);
+    lw_duty_raised(f->d, &flood, "{\"id\":6}", mono0 + MIN, wall0 + MIN);
+    assert_true(saw("journal 6 silenced uid:0 0 gateway"));
+    /* Ten minutes in, the wall clock jumps three hours ahead: still silenced. */
+    lw_duty_tick(f->d, mono0 + 10 * MIN, wall0 + 190 * MIN);
+    assert_false(saw("silence-ended 9"));
+    assert_false(saw("publish 6 lorawatch/s/duty/person/wang notified"));
+    /* Then two hours back: the hour is up on the monotonic clock all the same. */
+    lw_duty_tick(f->d, mono0 + 59 * MIN, wall0 - 60 * MIN);
+    assert_false(saw("silence-ended 9"));
+    lw_duty_tick(f->d, mono0 + 60 * MIN, wall0 - 59 * MIN);
+    assert_true(saw("silence-ended 9"));
+    assert_true(saw("publish 6 lorawatch/s/duty/person/wang notified"));
+    const struct lw_silence *all;
+    assert_int_equal(lw_duty_silences(f->d, &all), 0);
+}
+
 static void test_commands(void **state)
 {
     (void)state;
@@ -409,6 +439,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reminder_count_is_the_tiers_own, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_continues_the_reminder_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_silence_outlasts_wall_clock_steps, setup, teardown),
         cmocka_unit_test(test_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

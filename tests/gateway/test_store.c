@@ -253,6 +253,46 @@ static void test_garbage_file_refused_and_byte_identical(void **state)
     free(after);
 }
 
+/* Garbage over a page in the middle of a lorawatch database (header, application id and schema
+ * intact): opening must refuse it as damaged, naming the file, and leave it untouched. */
+static void test_damaged_pages_refused_and_byte_identical(void **state)
+{
+    char path[300], err[512] = "";
+    size_t n0, n1;
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 500);
+    struct lw_reading r = water_reading(42);
+    for (uint32_t i = 1; i <= 2000; i++)
+        assert_int_equal(add(s, 3, 1784000000000LL + i * 60000LL, i, &r), LW_OK);
+    lw_store_close(s);
+    exec_rw(path, "PRAGMA journal_mode = DELETE"); /* everything in the main file, no -wal */
+    int64_t page = query_ro(path, "PRAGMA page_size");
+    /* A leaf of the readings table in the middle: opening reads only the schema, so only a
+     * check of every page can find it. */
+    int64_t victim = query_ro(path, "SELECT pageno FROM dbstat WHERE name = 'readings' AND "
+                                    "pagetype = 'leaf' ORDER BY pageno LIMIT 1 OFFSET 5");
+    assert_true(victim > 1);
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    assert_int_equal(fseek(f, (long)(page * (victim - 1)), SEEK_SET), 0);
+    for (int64_t i = 0; i < page; i++)
+        fputc((int)((i * 131 + 7) & 0xff), f);
+    fclose(f);
+    unsigned char *before = slurp(path, &n0);
+
+    assert_null(lw_store_open(path, 1, err, sizeof(err)));
+    assert_non_null(strstr(err, path));
+    if (!strstr(err, "damaged"))
+        fail_msg("%s", err);
+    unsigned char *after = slurp(path, &n1);
+    assert_int_equal(n0, n1);
+    assert_memory_equal(before, after, n0);
+    assert_dir_has_no_sidecars(path);
+    free(before);
+    free(after);
+}
+
 static void test_newer_schema_version_refused(void **state)
 {
     char path[300], err[512] = "";
@@ -769,6 +809,7 @@ int main(void)
         cmocka_unit_test(test_foreign_sqlite_file_refused_and_unchanged),
         cmocka_unit_test(test_foreign_sqlite_file_with_only_user_version_refused),
         cmocka_unit_test(test_garbage_file_refused_and_byte_identical),
+        cmocka_unit_test(test_damaged_pages_refused_and_byte_identical),
         cmocka_unit_test(test_newer_schema_version_refused),
         cmocka_unit_test(test_unopenable_path_reports_it),
         cmocka_unit_test(test_batch_commits_at_batch_rows),

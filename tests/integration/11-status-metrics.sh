@@ -35,11 +35,27 @@ lw_wait_for 10 sh -c "grep -q '^lorawatch_frames_total{outcome=\"mic\"} 3$' '$M'
 grep -q '^# TYPE lorawatch_frames_total counter$' "$M" || fail "TYPE lines missing"
 pass "metrics file: frames by outcome, alerts, MQTT, database size"
 
+# Clock and loop lag under their documented names (dashboards and alerting rules use them).
+for g in lorawatch_clock_synchronized lorawatch_loop_lag_seconds lorawatch_loop_lag_max_seconds; do
+  grep -q "^# TYPE $g gauge\$" "$M" || fail "no gauge $g in the metrics file"
+done
+[ "$(metric lorawatch_clock_synchronized)" = 1 ] ||
+  fail "clock_check = none: lorawatch_clock_synchronized '$(metric lorawatch_clock_synchronized)', expected 1"
+lag=$(metric lorawatch_loop_lag_seconds) lag_max=$(metric lorawatch_loop_lag_max_seconds)
+# Sane: numbers, not negative, the maximum not below the last, and no loop stalled for a minute.
+awk -v l="$lag" -v m="$lag_max" 'BEGIN {
+  ok = l ~ /^[0-9.e+-]+$/ && m ~ /^[0-9.e+-]+$/ && l + 0 >= 0 && m + 0 >= l + 0 && m + 0 < 60
+  exit !ok }' || fail "loop lag '$lag', max '$lag_max'"
+pass "clock and loop lag metrics: synchronised 1, lag $lag s (max $lag_max s)"
+
 "$LW_BIN/lorawatch" status -m "$M" >"$WORK/status.txt" || fail "status exit $? while running"
 grep -q 'site obs: running' "$WORK/status.txt" || fail "status: not 'running'"
 grep -q 'accepted 4, rejected 5' "$WORK/status.txt" || fail "status: frame figures wrong"
+grep -Eq '^  clock +synchronised$' "$WORK/status.txt" || fail "status: clock not shown synchronised"
+grep -Eq '^  loop lag +[0-9]+ ms now, [0-9]+ ms at most$' "$WORK/status.txt" || fail "status: no loop lag"
 "$LW_BIN/lorawatch" status -m "$M" --json >"$WORK/status.json" || fail "status --json exit"
-jq -e '.state == "running" and .frames.mic == 3 and .alerts_active == 1 and .mqtt_connected' \
+jq -e '.state == "running" and .frames.mic == 3 and .alerts_active == 1 and .mqtt_connected and
+       .clock_synchronized == true and (.loop_lag_max_s | type == "number" and . >= 0)' \
   "$WORK/status.json" >/dev/null || fail "status --json figures wrong"
 pass "lorawatch status: text and JSON while running"
 

@@ -134,4 +134,18 @@ pass "every node's last frame counter is in the database; $rows of $sent frames 
 lw_stop_daemon
 [ "$(q 'PRAGMA integrity_check')" = ok ] || fail "final integrity check"
 pass "final SIGTERM: exit 0, database intact"
+
+# The checks above read the accepted frames from the debug log: if that line changed, they would
+# compare nothing with nothing. Every stored reading must have been logged as accepted by one of
+# the runs, so the log parse is proved to see every frame the database has.
+accepted "$WORK/run-$CYCLES.log" >"$WORK/acc-$CYCLES.txt"
+cat "$WORK"/acc-*.txt | awk '{print $2, $3}' | sort -u >"$WORK/acc-all.txt"
+stored | sort -u >"$WORK/stored-all.txt"
+n_logged=$(wc -l <"$WORK/acc-all.txt")
+n_stored=$(wc -l <"$WORK/stored-all.txt")
+unlogged=$(comm -13 "$WORK/acc-all.txt" "$WORK/stored-all.txt" | wc -l)
+[ "$n_stored" -ge $((NODES * CYCLES)) ] || fail "only $n_stored readings stored: no load"
+[ "$unlogged" -eq 0 ] ||
+  fail "$unlogged of $n_stored stored readings were never seen as accepted in the logs (log format changed?): $(comm -13 "$WORK/acc-all.txt" "$WORK/stored-all.txt" | head -n 3 | tr '\n' ' ')"
+pass "every one of the $n_stored stored readings was seen accepted in the logs ($n_logged accepted)"
 lw_validate_captured "$WORK/live.mqtt"
