@@ -339,7 +339,7 @@ int lw_downlink_fcnt_next(struct lw_downlink *d, uint16_t node, const uint8_t ke
     if (c->exhausted || c->next == 0)
         return LW_ERR_RANGE;
     *fcnt = c->next;
-    if (c->next > c->reserved) {
+    if (c->next > c->reserved || c->reserved - c->next < LW_DOWNLINK_FCNT_LOW) {
         uint64_t upto = (uint64_t)c->next + LW_DOWNLINK_FCNT_BLOCK - 1;
         c->reserved_prev = c->reserved;
         c->reserved = upto > UINT32_MAX ? UINT32_MAX : (uint32_t)upto;
@@ -352,9 +352,11 @@ int lw_downlink_fcnt_next(struct lw_downlink *d, uint16_t node, const uint8_t ke
     return LW_OK;
 }
 
-void lw_downlink_fcnt_unreserved(struct lw_downlink *d, uint16_t node)
+bool lw_downlink_fcnt_unreserved(struct lw_downlink *d, uint16_t node, uint32_t fcnt)
 {
     struct dl_counter *c = counter(d, node, false);
-    if (c)
-        c->reserved = c->reserved_prev;
+    if (!c)
+        return false;
+    c->reserved = c->reserved_prev;
+    return fcnt <= c->reserved;
 }

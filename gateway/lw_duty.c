@@ -217,7 +217,7 @@ void lw_duty_raised(struct lw_duty *d, const struct lw_duty_alert *a, const char
         d->ops.journal(d->ops.arg, a->id, "silenced", s->actor, 0, "gateway", detail);
         return;
     }
-    tell(d, e, 1, mono_ms);
+    tell(d, e, a->first_tier > 1 && a->first_tier <= LW_TIERS ? a->first_tier : 1, mono_ms);
 }
 
 /* How long ago (wall clock) since, within [0, cap]: 0 when unknown or in the future. */

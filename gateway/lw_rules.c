@@ -545,6 +545,7 @@ enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_con
         return ev;
     }
     case LW_RULE_RADIO_FAULT:
+    case LW_RULE_STORAGE:
     case LW_RULE_TYPE_COUNT:
         break;
     }
@@ -720,7 +721,7 @@ const struct lw_rule_conf *lw_rule_for_alert(const struct lw_rule_conf *rule,
 
 const char *lw_rule_type_name(enum lw_rule_type t)
 {
-    static const char *const names[] = {"threshold", "silence", "flag", "radio_fault"};
+    static const char *const names[] = {"threshold", "silence", "flag", "radio_fault", "storage"};
     return t < LW_RULE_TYPE_COUNT ? names[t] : "?";
 }
 
