@@ -106,6 +106,12 @@ void lw_downlink_ack_payload(uint32_t alarm_fcnt, uint8_t out[LW_ACK_PAYLOAD_LEN
  * LW_ERR_RANGE (counters exhausted: the node must rejoin) or LW_ERR_NOMEM. */
 int lw_downlink_fcnt_next(struct lw_downlink *d, uint16_t node, const uint8_t key_down[LW_KEY_LEN],
                           uint32_t stored, uint32_t *fcnt, uint32_t *reserve_upto);
+/* Reserve ahead of need, handing out no counter: *reserve_upto is set non-zero when a new bound
+ * should be persisted now (then as for lw_downlink_fcnt_next; lw_downlink_fcnt_unreserved when it
+ * could not be). The gateway calls it with the node's uplinks, so the first ACK a node needs,
+ * maybe while the disk is full, finds counters reserved already. */
+int lw_downlink_fcnt_ahead(struct lw_downlink *d, uint16_t node, const uint8_t key_down[LW_KEY_LEN],
+                           uint32_t stored, uint32_t *reserve_upto);
 /* The reservation lw_downlink_fcnt_next asked for could not be stored: the next call asks again.
  * Returns true when fcnt (the counter just handed out) is still covered by the earlier
  * reservation, so it may be sent all the same: a new block is asked for well before the old one

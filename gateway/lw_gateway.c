@@ -1045,6 +1045,25 @@ static int send_to_node(struct lw_gateway *g, const struct lw_node_conf *nc, uin
     return send_downlink(g, prio, frame, (size_t)len);
 }
 
+/* Downlink counters are reserved while the disk takes writes, with the node's uplinks, well
+ * before an ACK needs them: an alarm's ACK must never wait for a commit (the disk may be full). */
+static void reserve_downlinks_ahead(struct lw_gateway *g, const struct lw_node_conf *nc)
+{
+    enum lw_store_trouble t = lw_store_trouble(g->store);
+    if (!g->dl || !nc->has_session || t == LW_STORE_FULL || t == LW_STORE_IOERR)
+        return;
+    uint32_t upto;
+    if (lw_downlink_fcnt_ahead(g->dl, nc->address, nc->key_down, nc->fcnt_down, &upto) != LW_OK ||
+        !upto)
+        return;
+    if (lw_nodedb_reserve_fcnt_down(g->nodedb, nc->address, upto) != LW_OK ||
+        lw_store_commit(g->store) != LW_OK) {
+        lw_downlink_fcnt_unreserved(g->dl, nc->address, 0);
+        lw_log_rl(LW_LOG_WARNING, "downlink counters of %s could not be reserved ahead",
+                  nc->name);
+    }
+}
+
 /* An authenticated ALARM asking for it: the ACK names the copy's counter (PROTOCOL.md 3.1). */
 static void send_alarm_ack(struct lw_gateway *g, const struct lw_node *n, uint32_t alarm_fcnt)
 {
@@ -1160,6 +1179,8 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
         res.node->last_relay = mf.route.n_hops ? mf.route.hops[mf.route.n_hops - 1].relay : 0;
         if (res.hdr.type == LW_FT_ALARM && res.hdr.ack_req)
             send_alarm_ack(g, res.node, res.hdr.fcnt); /* first: the node stops retrying */
+        else
+            reserve_downlinks_ahead(g, res.node->conf);
         if (g->n_pending_cmds)
             send_pending_cmd(g, res.node); /* the node listens right after its uplink */
     }
@@ -1258,6 +1279,9 @@ static void fill_metrics(struct lw_gateway *g, bool up, struct lw_metrics *out)
         m.radio_fault = rs.fault;
     }
     lw_store_stats(g->store, &m.store);
+    m.storage = lw_store_trouble(g->store);
+    m.storage_waiting = lw_spool_count(g->spool);
+    m.ballast_bytes = lw_store_ballast_bytes(g->store);
     if (g->mqtt)
         lw_mqtt_stats(g->mqtt, &m.mqtt);
     if (g->mesh)
