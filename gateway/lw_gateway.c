@@ -2281,6 +2281,11 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
 {
     g->done = done;
     g->done_arg = arg;
+    lw_store_commit(g->store);
+    /* A last chance for what waits in memory; the disk may have room again. */
+    if (lw_spool_count(g->spool) && lw_spool_flush(g->spool, g->store) != LW_OK)
+        lw_log(LW_LOG_ERR, "%zu alert writes could not be journalled before stopping",
+               lw_spool_count(g->spool));
     /* The last status carries the final counters, radio ones included: build it first. */
     char *offline = status_json(g, "offline");
     if (g->cfg->metrics_file[0])
@@ -2292,10 +2297,6 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
     lw_control_free(g->control);
     g->control = NULL;
     lw_store_commit(g->store);
-    /* A last chance for what waits in memory; the disk may have room again. */
-    if (lw_spool_count(g->spool) && lw_spool_flush(g->spool, g->store) != LW_OK)
-        lw_log(LW_LOG_ERR, "%zu alert writes could not be journalled before stopping",
-               lw_spool_count(g->spool));
     uv_timer_stop(&g->commit_timer);
     uv_timer_stop(&g->status_timer);
     uv_timer_stop(&g->sync_timer);

@@ -1,13 +1,17 @@
-/* LD_PRELOAD stand-in for a full file system: writes to files under one directory fail with
- * ENOSPC while a control file exists, as they would on a full disk, without needing a mount (no
- * root, no user namespace). Reads, and truncations that shrink a file, still work.
+/* LD_PRELOAD stand-in for a small file system that fills up: files under one directory live on
+ * a "disk" of LW_ENOSPC_QUOTA bytes (the sizes of the directory's files count against it, and
+ * statvfs reports it), and writes that would go beyond it fail with ENOSPC, as on a full disk,
+ * without a mount (no root, no user namespace). Writes also fail while a control file exists.
+ * Reads, and truncations that shrink a file, always work.
  *
  * Environment:
- *   LW_ENOSPC_DIR  the directory whose files are "on the full disk" (absolute path)
- *   LW_ENOSPC_CTL  the control file: the disk is full while it exists (default
- * LW_ENOSPC_DIR/../full)
+ *   LW_ENOSPC_DIR    the directory whose files are on that disk (absolute path)
+ *   LW_ENOSPC_QUOTA  its size in bytes (0 or unset: only the control file fills it)
+ *   LW_ENOSPC_CTL    the control file: full while it exists (default: "full" beside the
+ *                    directory)
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/types.h>
 #include <sys/uio.h>
 #include <unistd.h>
@@ -28,6 +33,9 @@ static bool under[MAX_FD]; /* the fd is a file under LW_ENOSPC_DIR */
 static char dir[PATH_MAX], ctl[PATH_MAX];
 static size_t dir_len;
 static int ready;
+static unsigned long long quota;
+
+#define BLOCK 4096ull
 
 static void setup(void)
 {
@@ -41,6 +49,8 @@ static void setup(void)
     dir_len = strlen(dir);
     while (dir_len > 1 && dir[dir_len - 1] == '/')
         dir[--dir_len] = '\0';
+    const char *q = getenv("LW_ENOSPC_QUOTA");
+    quota = q ? strtoull(q, NULL, 10) : 0;
     if (c)
         snprintf(ctl, sizeof(ctl), "%s", c);
     else
@@ -80,13 +90,57 @@ static void track(int fd, bool on)
         under[fd] = on;
 }
 
-/* The write must fail: the fd is under the directory and the disk is "full". */
-static bool full(int fd)
+static unsigned long long blocks(unsigned long long bytes)
+{
+    return (bytes + BLOCK - 1) / BLOCK;
+}
+
+/* Blocks the directory's files take (its top level: enough for a database and its files). */
+static unsigned long long used_blocks(void)
+{
+    unsigned long long n = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        struct stat st;
+        if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+            n += blocks((unsigned long long)st.st_size);
+    }
+    closedir(d);
+    return n;
+}
+
+/* The write must fail: the fd is under the directory and the disk is "full", or writing up to
+ * end (0: unknown, any growth) would take more blocks than are free. */
+static bool full_at(int fd, long long end)
 {
     setup();
     if (fd < 0 || fd >= MAX_FD || !under[fd])
         return false;
-    return access(ctl, F_OK) == 0;
+    if (access(ctl, F_OK) == 0)
+        return true;
+    if (!quota)
+        return false;
+    struct stat st;
+    if (fstat(fd, &st) != 0)
+        return false;
+    unsigned long long have = blocks((unsigned long long)st.st_size);
+    unsigned long long want = end > 0 ? blocks((unsigned long long)end) : have + 1;
+    if (want <= have)
+        return false;
+    return used_blocks() + (want - have) > quota / BLOCK;
+}
+
+static long long end_of_write(int fd, long long off, size_t n)
+{
+    if (off < 0) {
+        off = lseek(fd, 0, SEEK_CUR);
+        if (off < 0)
+            return 0;
+    }
+    return off + (long long)n;
 }
 
 #define REAL(name, ret, ...)                                                                       \
@@ -159,32 +213,33 @@ int close(int fd)
     return real_close(fd);
 }
 
-#define FAIL_IF_FULL(fd)                                                                           \
+#define FAIL_IF_FULL_AT(fd, end)                                                                   \
     do {                                                                                           \
-        if (full(fd)) {                                                                            \
+        if (full_at(fd, end)) {                                                                    \
             errno = ENOSPC;                                                                        \
             return -1;                                                                             \
         }                                                                                          \
     } while (0)
+#define FAIL_IF_FULL(fd) FAIL_IF_FULL_AT(fd, 0)
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
     REAL(write, ssize_t, int, const void *, size_t)
-    FAIL_IF_FULL(fd);
+    FAIL_IF_FULL_AT(fd, end_of_write(fd, -1, n));
     return real_write(fd, buf, n);
 }
 
 ssize_t pwrite(int fd, const void *buf, size_t n, off_t off)
 {
     REAL(pwrite, ssize_t, int, const void *, size_t, off_t)
-    FAIL_IF_FULL(fd);
+    FAIL_IF_FULL_AT(fd, end_of_write(fd, off, n));
     return real_pwrite(fd, buf, n, off);
 }
 
 ssize_t pwrite64(int fd, const void *buf, size_t n, off64_t off)
 {
     REAL(pwrite64, ssize_t, int, const void *, size_t, off64_t)
-    FAIL_IF_FULL(fd);
+    FAIL_IF_FULL_AT(fd, end_of_write(fd, off, n));
     return real_pwrite64(fd, buf, n, off);
 }
 
@@ -213,7 +268,7 @@ int ftruncate(int fd, off_t len)
 {
     REAL(ftruncate, int, int, off_t)
     if (grows(fd, len))
-        FAIL_IF_FULL(fd);
+        FAIL_IF_FULL_AT(fd, len);
     return real_ftruncate(fd, len);
 }
 
@@ -221,21 +276,21 @@ int ftruncate64(int fd, off64_t len)
 {
     REAL(ftruncate64, int, int, off64_t)
     if (grows(fd, len))
-        FAIL_IF_FULL(fd);
+        FAIL_IF_FULL_AT(fd, len);
     return real_ftruncate64(fd, len);
 }
 
 int fallocate(int fd, int mode, off_t off, off_t len)
 {
     REAL(fallocate, int, int, int, off_t, off_t)
-    FAIL_IF_FULL(fd);
+    FAIL_IF_FULL_AT(fd, off + len);
     return real_fallocate(fd, mode, off, len);
 }
 
 int fallocate64(int fd, int mode, off64_t off, off64_t len)
 {
     REAL(fallocate64, int, int, int, off64_t, off64_t)
-    FAIL_IF_FULL(fd);
+    FAIL_IF_FULL_AT(fd, off + len);
     return real_fallocate64(fd, mode, off, len);
 }
 
@@ -243,7 +298,7 @@ int fallocate64(int fd, int mode, off64_t off, off64_t len)
 int posix_fallocate(int fd, off_t off, off_t len)
 {
     REAL(posix_fallocate, int, int, off_t, off_t)
-    if (full(fd))
+    if (full_at(fd, off + len))
         return ENOSPC;
     return real_posix_fallocate(fd, off, len);
 }
@@ -251,7 +306,78 @@ int posix_fallocate(int fd, off_t off, off_t len)
 int posix_fallocate64(int fd, off64_t off, off64_t len)
 {
     REAL(posix_fallocate64, int, int, off64_t, off64_t)
-    if (full(fd))
+    if (full_at(fd, off + len))
         return ENOSPC;
     return real_posix_fallocate64(fd, off, len);
+}
+
+/* The disk as statvfs sees it: LW_ENOSPC_QUOTA bytes, less what the directory's files take. */
+static void small_disk(struct statvfs *b)
+{
+    unsigned long long total = quota / BLOCK, used = used_blocks();
+    if (access(ctl, F_OK) == 0)
+        used = total;
+    b->f_bsize = b->f_frsize = BLOCK;
+    b->f_blocks = total;
+    b->f_bfree = b->f_bavail = used < total ? total - used : 0;
+}
+
+int statvfs(const char *path, struct statvfs *b)
+{
+    REAL(statvfs, int, const char *, struct statvfs *)
+    int rc = real_statvfs(path, b);
+    if (rc == 0 && quota && is_under(AT_FDCWD, path))
+        small_disk(b);
+    return rc;
+}
+
+int fstatvfs(int fd, struct statvfs *b)
+{
+    REAL(fstatvfs, int, int, struct statvfs *)
+    int rc = real_fstatvfs(fd, b);
+    setup();
+    if (rc == 0 && quota && fd >= 0 && fd < MAX_FD && under[fd])
+        small_disk(b);
+    return rc;
+}
+
+int statvfs64(const char *path, struct statvfs64 *b)
+{
+    REAL(statvfs64, int, const char *, struct statvfs64 *)
+    int rc = real_statvfs64(path, b);
+    if (rc == 0 && quota && is_under(AT_FDCWD, path)) {
+        struct statvfs s;
+        small_disk(&s);
+        b->f_bsize = s.f_bsize;
+        b->f_frsize = s.f_frsize;
+        b->f_blocks = s.f_blocks;
+        b->f_bfree = s.f_bfree;
+        b->f_bavail = s.f_bavail;
+    }
+    return rc;
+}
+
+/* A duplicate (dd's output is a dup2 onto fd 1) is on the same disk. */
+int dup(int fd)
+{
+    REAL(dup, int, int)
+    int nfd = real_dup(fd);
+    track(nfd, nfd >= 0 && fd >= 0 && fd < MAX_FD && under[fd]);
+    return nfd;
+}
+
+int dup2(int fd, int nfd)
+{
+    REAL(dup2, int, int, int)
+    int rc = real_dup2(fd, nfd);
+    track(rc, rc >= 0 && fd >= 0 && fd < MAX_FD && under[fd]);
+    return rc;
+}
+
+int dup3(int fd, int nfd, int flags)
+{
+    REAL(dup3, int, int, int, int)
+    int rc = real_dup3(fd, nfd, flags);
+    track(rc, rc >= 0 && fd >= 0 && fd < MAX_FD && under[fd]);
+    return rc;
 }
