@@ -84,6 +84,12 @@ alive() { kill -0 "$LW_DAEMON_PID" 2>/dev/null || fail "daemon died $1: $(tail -
 rows() { q 'SELECT count(*) FROM readings'; }
 # msgs TOPIC_SUFFIX: payloads received on lorawatch/SITE/TOPIC_SUFFIX (a regex), lines FROM..TO.
 msgs() { sed -n "${FROM:-1},${TO:-\$}p" "$WORK/all.mqtt" | { grep -E "^lorawatch/$SITE/$1 " || true; } | cut -d' ' -f2-; }
+# A failed check is reported and the test goes on, so one run shows every check that fails.
+FAILED=()
+check_failed() { echo "FAIL: $*" >&2; FAILED+=("$*"); }
+ok() { # pass, unless a check failed since the last ok
+  if [ ${#FAILED[@]} -gt "${FAILED_SEEN:-0}" ]; then FAILED_SEEN=${#FAILED[@]}; else pass "$@"; fi
+}
 sleep_until() { local ms=$(($1 * 1000 - ($(date +%s%3N) - t0))); [ $ms -le 0 ] || sleep "$((ms / 1000)).$(printf %03d $((ms % 1000)))"; }
 
 lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' 'SELECT count(*) FROM alert_journal') -gt 5 ]" ||
@@ -99,18 +105,18 @@ M_FULL=$(wc -l <"$WORK/all.mqtt")
 diskfull_fill
 df -k "$MNT" 2>/dev/null | tail -n 1 | awk '{print "after filling: " $4 " KiB free (df)"}'
 lw_wait_for 10 grep -q 'storage trouble raised' "$WORK/lorawatchd.log" ||
-  fail "no storage trouble within 10 s of the disk filling"
+  check_failed "no storage trouble within 10 s of the disk filling"
 lw_wait_for 5 grep -q '"storage":{"state":"full"' "$WORK/all.mqtt" ||
-  fail "the gateway status does not show the full disk"
-pass "storage trouble raised; gateway status says full"
+  check_failed "the gateway status does not show the full disk"
+ok "storage trouble raised; gateway status says full"
 # The daemon gave up its ballast so alerts could still be journalled: something else takes that
 # space too, and from here on alerts can only be paged from memory.
 diskfull_fill
 lw_wait_for 5 sh -c "grep -q 'lorawatch_storage_ok 0' '$WORK/metrics.prom'" ||
-  fail "metrics do not show the storage trouble"
+  check_failed "metrics do not show the storage trouble"
 "$LW_BIN/lorawatch" status -m "$WORK/metrics.prom" --json | jq -e '.storage == "full"' >/dev/null ||
-  fail "lorawatch status does not show the full disk: $("$LW_BIN/lorawatch" status -m "$WORK/metrics.prom" | grep -i storage)"
-"$LW_BIN/lorawatch" status -m "$WORK/metrics.prom" | grep -E '^ +storage +TROUBLE: full'
+  check_failed "lorawatch status does not show the full disk: $("$LW_BIN/lorawatch" status -m "$WORK/metrics.prom" | grep -i storage)"
+"$LW_BIN/lorawatch" status -m "$WORK/metrics.prom" | grep -E '^ +storage +TROUBLE: full' || true
 sleep_until $((T_ALARM + 5))
 alive "while the disk was full"
 L_FREE=$(wc -l <"$WORK/lorawatchd.log")
@@ -123,35 +129,35 @@ during=$(msgs 'alert/[0-9]+')
 TO='$'
 raised=$(printf '%s\n' "$during" | jq -r 'select(.state == "raised" and .rule == "storm") | .id' | sort -un)
 n_raised=$(printf '%s\n' "$raised" | grep -c . || true)
-[ "$n_raised" -ge 5 ] || fail "only $n_raised storm alerts raised while the disk was full"
+[ "$n_raised" -ge 5 ] || check_failed "only $n_raised storm alerts raised while the disk was full"
 paged=$(msgs 'duty/person/wang' | jq -r 'select(.duty.tier == 1 and .state == "raised") | .id' | sort -un)
 unpaged=$(comm -23 <(printf '%s\n' "$raised") <(printf '%s\n' "$paged") | head -n 5 | tr '\n' ' ')
-[ -z "$unpaged" ] || fail "raised while the disk was full but never paged to tier 1: $unpaged(of $n_raised)"
+[ -z "$unpaged" ] || check_failed "raised while the disk was full but never paged to tier 1: $unpaged(of $n_raised)"
 from_memory=$(sed -n "$((L_FULL + 1)),${L_FREE}p" "$WORK/lorawatchd.log" | grep -c 'could not be journalled; paged from memory' || true)
-[ "$from_memory" -ge 3 ] || fail "only $from_memory transitions paged from memory (the disk was not full enough)"
-pass "all $n_raised alerts raised while full were paged to the tier-1 worker ($from_memory transitions from memory)"
+[ "$from_memory" -ge 3 ] || check_failed "only $from_memory transitions paged from memory (the disk was not full enough)"
+ok "all $n_raised alerts raised while full were paged to the tier-1 worker ($from_memory transitions from memory)"
 msgs 'duty/person/room' | jq -e -s 'map(select(.rule == "storage" and .level == "red" and
   .hazard == "trouble" and .duty.tier == 2 and .state == "raised")) | length == 1' >/dev/null ||
-  fail "no red storage trouble alert to the duty room (tier 2)"
-pass "red storage trouble alert paged to the duty room"
+  check_failed "no red storage trouble alert to the duty room (tier 2)"
+ok "red storage trouble alert paged to the duty room"
 acks=$(sed -n "$((L_FULL + 1)),${L_FREE}p" "$WORK/lorawatchd.log" | grep -c 'ACK of smoke-1 alarm fcnt [0-9]* queued' || true)
 noack=$(sed -n "$((L_FULL + 1)),${L_FREE}p" "$WORK/lorawatchd.log" | grep -c 'ACK of smoke-1 alarm fcnt [0-9]* not sent' || true)
 [ "$acks" -ge 3 ] && [ "$noack" -eq 0 ] ||
-  fail "ACKs to ALARM frames while full: $acks sent, $noack not sent"
-pass "$acks ACKs to ALARM frames sent while the disk was full"
+  check_failed "ACKs to ALARM frames while full: $acks sent, $noack not sent"
+ok "$acks ACKs to ALARM frames sent while the disk was full"
 
 # ---- space returns ------------------------------------------------------------------------
 diskfull_free
 t_free=$(date +%s%3N)
 lw_wait_for 15 grep -q 'storage trouble cleared' "$WORK/lorawatchd.log" ||
-  fail "storage trouble not cleared within 15 s of space returning"
+  check_failed "storage trouble not cleared within 15 s of space returning"
 lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' 'SELECT count(*) FROM readings') -gt $((r_full + 100)) ]" ||
-  fail "readings not stored again after space returned: $(rows) rows (was $r_full)"
+  check_failed "readings not stored again after space returned: $(rows) rows (was $r_full)"
 alive "after space returned"
-pass "space back: trouble cleared and readings stored again after $(($(date +%s%3N) - t_free)) ms"
+ok "space back: trouble cleared and readings stored again after $(($(date +%s%3N) - t_free)) ms"
 FROM=1 TO='$'
 msgs 'duty/person/room' | jq -e -s 'map(select(.rule == "storage" and .state == "cleared")) | length >= 1' >/dev/null ||
-  fail "the duty room was not told that the storage trouble cleared"
+  check_failed "the duty room was not told that the storage trouble cleared"
 sleep 3 # alerts raised while full clear now, with the storm
 kill -TERM "$LW_PID_sim"
 wait "$LW_PID_sim" || true
@@ -162,34 +168,36 @@ lw_stop_daemon
 sent=$(msgs 'alert/[0-9]+' | jq -r 'select(.state == "raised" or .state == "cleared") | "\(.id) \(.state) \(.time_ms)"' | sort -u)
 journalled=$(q "SELECT alert || ' ' || event || ' ' || ts_ms FROM alert_journal WHERE event IN ('raised','cleared')" | sort -u)
 missing=$(comm -23 <(printf '%s\n' "$sent") <(printf '%s\n' "$journalled"))
-[ -z "$missing" ] || fail "$(printf '%s\n' "$missing" | wc -l) published transitions not journalled as published (id state time): $(printf '%s\n' "$missing" | head -n 4 | tr '\n' ';')"
-pass "all $(printf '%s\n' "$sent" | wc -l) published transitions journalled with their own times"
+[ -z "$missing" ] || check_failed "$(printf '%s\n' "$missing" | wc -l) published transitions not journalled as published (id state time): $(printf '%s\n' "$missing" | head -n 4 | tr '\n' ';')"
+ok "all $(printf '%s\n' "$sent" | wc -l) published transitions journalled with their own times"
 full_cleared=$(printf '%s\n' "$sent" | awk -v m="$A_MAX" '$1 > m && $2 == "cleared"' | wc -l)
-[ "$full_cleared" -ge 3 ] || fail "only $full_cleared alerts raised after the disk filled were cleared"
-! grep -q 'FOREIGN KEY' "$WORK/lorawatchd.log" || fail "FOREIGN KEY errors: $(grep -m 2 'FOREIGN KEY' "$WORK/lorawatchd.log")"
-pass "$full_cleared alerts raised while full cleared normally; no FOREIGN KEY errors"
+[ "$full_cleared" -ge 3 ] || check_failed "only $full_cleared alerts raised after the disk filled were cleared"
+! grep -q 'FOREIGN KEY' "$WORK/lorawatchd.log" || check_failed "FOREIGN KEY errors: $(grep -m 2 'FOREIGN KEY' "$WORK/lorawatchd.log")"
+ok "$full_cleared alerts raised while full cleared normally; no FOREIGN KEY errors"
 
 # Incidents: one id per (hazard, building), never shared; ids unique per node as before.
 shared=$(msgs 'alert/[0-9]+' | jq -r 'select(.incident != null) | "\(.incident) \(.hazard)/\(.place.building)"' |
   sort -u | awk '{n[$1]++; p[$1] = p[$1] " " $2} END {for (i in n) if (n[i] > 1) print "#" i ":" p[i]}' | head -n 3)
-[ -z "$shared" ] || fail "incident ids shared by different (hazard, building): $shared"
+[ -z "$shared" ] || check_failed "incident ids shared by different (hazard, building): $shared"
 collide=$(msgs 'alert/[0-9]+' | jq -r '"\(.id) \(.node.name)"' | sort -u | cut -d' ' -f1 | uniq -d | head -n 3)
-[ -z "$collide" ] || fail "alert ids published for more than one node: $collide"
-pass "incident ids distinct per (hazard, building); alert ids per node"
+[ -z "$collide" ] || check_failed "alert ids published for more than one node: $collide"
+ok "incident ids distinct per (hazard, building); alert ids per node"
 
 # Readings: counted stored only when on disk.
 stored=$(awk '/^lorawatch_readings_stored_total /{print $2}' "$WORK/metrics.prom")
 lost=$(awk '/^lorawatch_readings_lost_total /{print $2}' "$WORK/metrics.prom")
-[ "$stored" = "$(rows)" ] || fail "readings_stored $stored, but $(rows) readings in the database"
-[ "${lost%.*}" -gt 0 ] || fail "no readings counted lost while the disk was full"
+[ "$stored" = "$(rows)" ] || check_failed "readings_stored $stored, but $(rows) readings in the database"
+[ "${lost%.*}" -gt 0 ] || check_failed "no readings counted lost while the disk was full"
 FROM=1
 last_status=$(msgs 'gateway/status' | tail -n 1)
 [ "$(printf '%s' "$last_status" | jq '.counters.readings_stored')" = "$stored" ] ||
-  fail "status counters.readings_stored $(printf '%s' "$last_status" | jq '.counters.readings_stored') != $stored"
-pass "readings_stored $stored = rows on disk; $lost readings counted lost"
+  check_failed "status counters.readings_stored $(printf '%s' "$last_status" | jq '.counters.readings_stored') != $stored"
+ok "readings_stored $stored = rows on disk; $lost readings counted lost"
 
 # The daemon's own WAL stayed small on the 2 MiB disk.
 wal_max=$(sort -n "$WORK/wal.sizes" | tail -n 1)
-[ "$wal_max" -le $((DISK / 4)) ] || fail "the WAL grew to $((wal_max / 1024)) KiB on a $((DISK / 1024)) KiB disk"
-[ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity check after the disk-full episode"
-pass "WAL at most $((wal_max / 1024)) KiB on a $((DISK / 1024)) KiB disk; database intact"
+[ "$wal_max" -le $((DISK / 4)) ] || check_failed "the WAL grew to $((wal_max / 1024)) KiB on a $((DISK / 1024)) KiB disk"
+[ "$(q 'PRAGMA integrity_check')" = ok ] || check_failed "integrity check after the disk-full episode"
+ok "WAL at most $((wal_max / 1024)) KiB on a $((DISK / 1024)) KiB disk; database intact"
+
+[ ${#FAILED[@]} -eq 0 ] || fail "${#FAILED[@]} check(s) failed: $(printf '%s; ' "${FAILED[@]}")"
