@@ -453,11 +453,14 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
         snprintf(err, errcap, "%s: %s", path, e2);
         goto fail;
     }
+    struct stat bst;
     if (snprintf(s->ballast, sizeof(s->ballast), "%s-ballast", path) >= (int)sizeof(s->ballast))
         s->ballast_size = 0;
+    else if (stat(s->ballast, &bst) == 0 && (uint64_t)bst.st_size == s->ballast_size)
+        s->ballast_present = true; /* kept from the last run */
     else if (access(s->ballast, F_OK) == 0)
         unlink(s->ballast); /* made again below, at its size for this file system */
-    if (ballast_make(s) != LW_OK)
+    if (!s->ballast_present && ballast_make(s) != LW_OK)
         lw_log(LW_LOG_WARNING, "database: no room for a ballast of %llu KiB beside %s",
                (unsigned long long)(s->ballast_size / 1024), path);
     sqlite3_wal_hook(s->db, on_wal, s); /* replaces the automatic checkpoint */
