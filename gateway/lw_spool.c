@@ -140,8 +140,6 @@ static int apply(struct lw_store *s, const struct rec *r)
 
 int lw_spool_flush(struct lw_spool *sp, struct lw_store *s)
 {
-    if (!sp->head)
-        return LW_OK;
     struct rec *prev = NULL, *r = sp->head;
     while (r) {
         /* One savepoint per write: a refused write leaves the others in the transaction. */

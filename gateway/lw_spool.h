@@ -37,7 +37,8 @@ void lw_spool_each_message(struct lw_spool *sp, bool force,
 /* Writes and messages waiting. */
 size_t lw_spool_count(const struct lw_spool *sp);
 
-/* Write everything queued into the store, in order, and commit. A message the broker already
+/* Write everything queued into the store, in order, and commit (also what others wrote into
+ * the open transaction: with nothing queued this is a commit). A message the broker already
  * acknowledged becomes its 'published' journal row, the others outbox rows (they are handed
  * over again from there: at least once). LW_OK: all of it is on disk and the queue is empty.
  * Otherwise nothing is lost from the queue, except a write the database refuses for a reason

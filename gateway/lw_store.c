@@ -1059,6 +1059,7 @@ int lw_store_reserve_incident_ids(struct lw_store *s, int64_t upto)
 int lw_store_savepoint(struct lw_store *s)
 {
     char e2[256] = "";
+    s->last_err = SQLITE_OK; /* lw_store_last_error then speaks of what follows */
     if (begin(s) != LW_OK)
         return LW_ERR_DB;
     return exec(s, "SAVEPOINT transition", e2, sizeof(e2));

@@ -194,6 +194,11 @@ last_status=$(msgs 'gateway/status' | tail -n 1)
   check_failed "status counters.readings_stored $(printf '%s' "$last_status" | jq '.counters.readings_stored') != $stored"
 ok "readings_stored $stored = rows on disk; $lost readings counted lost"
 
+# The status messages with their storage state follow the published schema.
+grep "^lorawatch/$SITE/gateway/status " "$WORK/all.mqtt" |
+  python3 "$LW_SOURCE_DIR/tests/integration/validate_mqtt.py" "$LW_SOURCE_DIR/docs/schemas" >"$WORK/validate.out" 2>&1 ||
+  check_failed "gateway status messages violate docs/schemas: $(grep -m 2 violates "$WORK/validate.out")"
+
 # The daemon's own WAL stayed small on the 2 MiB disk.
 wal_max=$(sort -n "$WORK/wal.sizes" | tail -n 1)
 [ "$wal_max" -le $((DISK / 4)) ] || check_failed "the WAL grew to $((wal_max / 1024)) KiB on a $((DISK / 1024)) KiB disk"
