@@ -7,8 +7,8 @@
  * Environment:
  *   LW_ENOSPC_DIR    the directory whose files are on that disk (absolute path)
  *   LW_ENOSPC_QUOTA  its size in bytes (0 or unset: only the control file fills it)
- *   LW_ENOSPC_CTL    the control file: full while it exists (default: "full" beside the
- *                    directory)
+ *   LW_ENOSPC_CTL    the control file: full while it exists (default: the directory's path
+ *                    followed by ".full")
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -30,7 +30,7 @@
 #define MAX_FD 4096
 
 static bool under[MAX_FD]; /* the fd is a file under LW_ENOSPC_DIR */
-static char dir[PATH_MAX], ctl[PATH_MAX];
+static char dir[PATH_MAX], ctl[PATH_MAX + 16];
 static size_t dir_len;
 static int ready;
 static unsigned long long quota;
@@ -54,7 +54,7 @@ static void setup(void)
     if (c)
         snprintf(ctl, sizeof(ctl), "%s", c);
     else
-        snprintf(ctl, sizeof(ctl), "%s/../full", dir);
+        snprintf(ctl, sizeof(ctl), "%s.full", dir);
 }
 
 /* Is path (absolute, or relative to the working directory) under the directory? */

@@ -30,8 +30,11 @@ diskfull_setup() {
     FAULT_CLEANUPS+=("umount '$dir' 2>/dev/null || umount -l '$dir'")
   elif [ "$mode" != tmpfs ] && [ -f "${LW_TESTBIN:-}/lw_enospc_preload.so" ]; then
     DISKFULL_MODE=preload
+    # An instrumented daemon wants its sanitizer runtime first in the preload list; the shim
+    # may come first here.
     DISKFULL_ENV=("LD_PRELOAD=$LW_TESTBIN/lw_enospc_preload.so" "LW_ENOSPC_DIR=$dir"
-      "LW_ENOSPC_QUOTA=$size" "LW_ENOSPC_CTL=$dir.full")
+      "LW_ENOSPC_QUOTA=$size" "LW_ENOSPC_CTL=$dir.full"
+      "ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0")
   else
     local why="no tmpfs ($(cat "$WORK/mount.err" 2>/dev/null)) and no $LW_TESTBIN/lw_enospc_preload.so"
     [ "${CI:-}" != true ] || fail "cannot make a full disk here: $why"
