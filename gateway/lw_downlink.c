@@ -391,5 +391,5 @@ bool lw_downlink_fcnt_unreserved(struct lw_downlink *d, uint16_t node, uint32_t 
     if (!c)
         return false;
     c->reserved = c->reserved_prev;
-    return fcnt <= c->reserved;
+    return fcnt != 0 && fcnt <= c->reserved;
 }

@@ -113,7 +113,7 @@ int lw_downlink_fcnt_next(struct lw_downlink *d, uint16_t node, const uint8_t ke
 int lw_downlink_fcnt_ahead(struct lw_downlink *d, uint16_t node, const uint8_t key_down[LW_KEY_LEN],
                            uint32_t stored, uint32_t *reserve_upto);
 /* The reservation lw_downlink_fcnt_next asked for could not be stored: the next call asks again.
- * Returns true when fcnt (the counter just handed out) is still covered by the earlier
+ * Returns true when fcnt (the counter just handed out; 0 for none) is still covered by the earlier
  * reservation, so it may be sent all the same: a new block is asked for well before the old one
  * runs out. */
 bool lw_downlink_fcnt_unreserved(struct lw_downlink *d, uint16_t node, uint32_t fcnt);

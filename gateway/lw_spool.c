@@ -2,6 +2,7 @@
 #include "lw_spool.h"
 
 #include <sqlite3.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,6 +148,9 @@ int lw_spool_flush(struct lw_spool *sp, struct lw_store *s)
         if (rc == LW_OK)
             rc = apply(s, r);
         int code = rc == LW_OK ? SQLITE_OK : lw_store_last_error(s);
+        char why[128] = "";
+        if (rc != LW_OK)
+            snprintf(why, sizeof(why), "%s", sqlite3_errmsg(lw_store_handle(s)));
         lw_store_savepoint_end(s, rc == LW_OK);
         if (rc != LW_OK && code != SQLITE_CONSTRAINT) {
             /* The disk: the whole queue waits. What this flush wrote must not be committed by
@@ -157,8 +161,7 @@ int lw_spool_flush(struct lw_spool *sp, struct lw_store *s)
         struct rec *next = r->next;
         if (rc != LW_OK) {
             /* Never written however long it waits: dropped rather than block the rest. */
-            lw_log(LW_LOG_ERR, "database: a queued write for alert #%lld was refused (%s); dropped",
-                   (long long)r->alert, sqlite3_errmsg(lw_store_handle(s)));
+            lw_log(LW_LOG_ERR, "database: a queued alert write was refused (%s); dropped", why);
             if (prev)
                 prev->next = next;
             else

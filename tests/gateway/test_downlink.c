@@ -316,6 +316,32 @@ static void counters_reserved_ahead(void **state)
     lw_downlink_free(d);
 }
 
+/* Counters reserved with uplinks, before any ACK needs one: the first ACKs need no commit. */
+static void counters_reserved_before_the_first_ack(void **state)
+{
+    (void)state;
+    struct fake_radio r = {0};
+    struct lw_downlink *d = make(&r, NULL);
+    uint32_t fcnt, upto;
+    assert_int_equal(lw_downlink_fcnt_ahead(d, 0x0102, key_b, 0, &upto), LW_OK);
+    assert_int_equal(upto, LW_DOWNLINK_FCNT_BLOCK);
+    /* Stored: the next uplink asks for nothing, and the ACKs that follow need no reservation. */
+    assert_int_equal(lw_downlink_fcnt_ahead(d, 0x0102, key_b, 0, &upto), LW_OK);
+    assert_int_equal(upto, 0);
+    for (uint32_t i = 1; i <= LW_DOWNLINK_FCNT_BLOCK - LW_DOWNLINK_FCNT_LOW; i++) {
+        assert_int_equal(lw_downlink_fcnt_next(d, 0x0102, key_b, 0, &fcnt, &upto), LW_OK);
+        assert_int_equal(fcnt, i);
+        assert_int_equal(upto, 0);
+    }
+    /* Not stored (the disk is full): asked for again next time, the old bound still holds. */
+    assert_int_equal(lw_downlink_fcnt_ahead(d, 0x0300, key_b, 0, &upto), LW_OK);
+    assert_true(upto > 0);
+    assert_false(lw_downlink_fcnt_unreserved(d, 0x0300, 0));
+    assert_int_equal(lw_downlink_fcnt_ahead(d, 0x0300, key_b, 0, &upto), LW_OK);
+    assert_true(upto > 0);
+    lw_downlink_free(d);
+}
+
 static void ack_frame_format(void **state)
 {
     (void)state;
@@ -404,11 +430,17 @@ static void nodedb_keeps_bound(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(urgent_goes_first),      cmocka_unit_test(radio_one_at_a_time),
-        cmocka_unit_test(busy_channel_gives_up),  cmocka_unit_test(region_cap_refuses_long_frames),
-        cmocka_unit_test(duty_cycle_defers),      cmocka_unit_test(stale_and_full),
-        cmocka_unit_test(transmit_error_counted), cmocka_unit_test(counters_reserved_ahead),
-        cmocka_unit_test(ack_frame_format),       cmocka_unit_test(nodedb_keeps_bound),
+        cmocka_unit_test(urgent_goes_first),
+        cmocka_unit_test(radio_one_at_a_time),
+        cmocka_unit_test(busy_channel_gives_up),
+        cmocka_unit_test(region_cap_refuses_long_frames),
+        cmocka_unit_test(duty_cycle_defers),
+        cmocka_unit_test(stale_and_full),
+        cmocka_unit_test(transmit_error_counted),
+        cmocka_unit_test(counters_reserved_ahead),
+        cmocka_unit_test(counters_reserved_before_the_first_ack),
+        cmocka_unit_test(ack_frame_format),
+        cmocka_unit_test(nodedb_keeps_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
