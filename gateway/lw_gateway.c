@@ -73,9 +73,9 @@ struct lw_gateway {
     int64_t reserved_alert_id; /* ids up to this are reserved in the database */
     int64_t last_incident_id;  /* the same for incidents */
     int64_t reserved_incident_id;
-    struct lw_spool *spool;     /* alert writes the database has not taken yet, in order */
-    uv_timer_t storage_timer;   /* while the disk fails: ballast, probe, queued writes */
-    struct lw_rule_state storage_st; /* the storage trouble alert */
+    struct lw_spool *spool;              /* alert writes the database has not taken yet, in order */
+    uv_timer_t storage_timer;            /* while the disk fails: ballast, probe, queued writes */
+    struct lw_rule_state storage_st;     /* the storage trouble alert */
     enum lw_store_trouble storage_shown; /* as the status message last said */
     bool storage_checking;
     int64_t started_ms;
@@ -327,9 +327,8 @@ struct journal_row {
 static int apply_journal_row(struct lw_store *s, const void *data)
 {
     const struct journal_row *j = data;
-    return lw_alertdb_journal(s, j->alert, j->t, j->event, j->has_actor ? j->actor : NULL,
-                              j->tier, j->has_via ? j->via : NULL,
-                              j->has_detail ? j->detail : NULL);
+    return lw_alertdb_journal(s, j->alert, j->t, j->event, j->has_actor ? j->actor : NULL, j->tier,
+                              j->has_via ? j->via : NULL, j->has_detail ? j->detail : NULL);
 }
 
 static void queue_journal(struct lw_gateway *g, int64_t alert, int64_t t, const char *event,
@@ -1028,8 +1027,9 @@ static int send_to_node(struct lw_gateway *g, const struct lw_node_conf *nc, uin
             rc = lw_store_commit(g->store);
         if (rc != LW_OK && lw_downlink_fcnt_unreserved(g->dl, nc->address, fcnt)) {
             /* Still within the block reserved earlier: sent; the next frame asks again. */
-            lw_log_rl(LW_LOG_WARNING, "downlink counters of %s could not be reserved ahead; "
-                                      "sent from the reserve",
+            lw_log_rl(LW_LOG_WARNING,
+                      "downlink counters of %s could not be reserved ahead; "
+                      "sent from the reserve",
                       nc->name);
         } else if (rc != LW_OK) {
             lw_log_rl(LW_LOG_ERR, "downlink to %s not sent: its counter could not be reserved",
@@ -1059,8 +1059,7 @@ static void reserve_downlinks_ahead(struct lw_gateway *g, const struct lw_node_c
     if (lw_nodedb_reserve_fcnt_down(g->nodedb, nc->address, upto) != LW_OK ||
         lw_store_commit(g->store) != LW_OK) {
         lw_downlink_fcnt_unreserved(g->dl, nc->address, 0);
-        lw_log_rl(LW_LOG_WARNING, "downlink counters of %s could not be reserved ahead",
-                  nc->name);
+        lw_log_rl(LW_LOG_WARNING, "downlink counters of %s could not be reserved ahead", nc->name);
     }
 }
 

@@ -168,12 +168,13 @@ char *lw_metrics_text(const struct lw_metrics *m)
 
     metric(&b, "lorawatch_readings_stored_total", "counter", "Readings committed to SQLite.", NULL,
            (double)m->store.readings_committed);
-    metric(&b, "lorawatch_readings_lost_total", "counter",
-           "Readings rolled back with a failed commit, or shed while the database cannot take them.",
-           NULL, (double)m->store.readings_lost);
+    metric(
+        &b, "lorawatch_readings_lost_total", "counter",
+        "Readings rolled back with a failed commit, or shed while the database cannot take them.",
+        NULL, (double)m->store.readings_lost);
     metric(&b, "lorawatch_storage_ok", "gauge",
-           "1 while the database takes writes; 0: disk full, I/O error or a WAL a reader pins.", NULL,
-           m->storage == LW_STORE_OK);
+           "1 while the database takes writes; 0: disk full, I/O error or a WAL a reader pins.",
+           NULL, m->storage == LW_STORE_OK);
     {
         char lab[64];
         snprintf(lab, sizeof(lab), "state=\"%s\"", lw_store_trouble_name(m->storage));

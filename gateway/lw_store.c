@@ -263,11 +263,11 @@ struct lw_store {
     int64_t retention_ms; /* raw readings older than this are deleted; 0: kept */
     int64_t retention_node; /* the node retention works on next (-1: start over) */
     enum lw_store_trouble trouble;
-    int pinned_runs;         /* checkpoints in a row that could not reset the WAL */
-    int ckpt_pages;          /* checkpoint when the WAL holds this many pages */
+    int pinned_runs;          /* checkpoints in a row that could not reset the WAL */
+    int ckpt_pages;           /* checkpoint when the WAL holds this many pages */
     int64_t wal_pinned_bytes; /* a WAL pinned beyond this is trouble */
-    char ballast[4096];      /* path of the ballast file */
-    uint64_t ballast_size;   /* what it should hold */
+    char ballast[4096];       /* path of the ballast file */
+    uint64_t ballast_size;    /* what it should hold */
     bool ballast_present;
     bool ballast_released_now;
     int last_err; /* SQLite result code of the latest failed write */
@@ -526,8 +526,8 @@ static int ballast_make(struct lw_store *s)
     static const char zero[16384];
     uint64_t done = 0;
     while (done < s->ballast_size) {
-        size_t n = s->ballast_size - done < sizeof(zero) ? (size_t)(s->ballast_size - done)
-                                                         : sizeof(zero);
+        size_t n =
+            s->ballast_size - done < sizeof(zero) ? (size_t)(s->ballast_size - done) : sizeof(zero);
         ssize_t w = write(fd, zero, n);
         if (w <= 0)
             break;
@@ -631,8 +631,9 @@ static void checkpoint(struct lw_store *s)
     s->pinned_runs++;
     if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED) {
         if (s->trouble == LW_STORE_OK && (int64_t)wal_bytes(s) > s->wal_pinned_bytes) {
-            lw_log(LW_LOG_ERR, "database: a reader keeps the WAL from being reset (%llu KiB); "
-                               "end long reports or sqlite3 sessions on the database",
+            lw_log(LW_LOG_ERR,
+                   "database: a reader keeps the WAL from being reset (%llu KiB); "
+                   "end long reports or sqlite3 sessions on the database",
                    (unsigned long long)(wal_bytes(s) / 1024));
             s->trouble = LW_STORE_WAL_PINNED;
         }
@@ -1032,11 +1033,12 @@ int64_t lw_store_incident_id_floor(struct lw_store *s)
 {
     sqlite3_stmt *q;
     int64_t floor = 0;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT max(coalesce((SELECT max(id) FROM incidents), 0), coalesce((SELECT "
-                           "CAST(value AS INTEGER) FROM meta WHERE key = 'incident_id_reserved'), "
-                           "0))",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT max(coalesce((SELECT max(id) FROM incidents), 0), coalesce((SELECT "
+            "CAST(value AS INTEGER) FROM meta WHERE key = 'incident_id_reserved'), "
+            "0))",
+            -1, &q, NULL) != SQLITE_OK)
         return LW_ERR_DB;
     if (sqlite3_step(q) == SQLITE_ROW)
         floor = sqlite3_column_int64(q, 0);

@@ -117,7 +117,7 @@ struct lw_store_stats {
     uint64_t commit_failures;
     uint64_t readings_lost; /* rolled back with a failed batch, or shed while in trouble */
     uint64_t ballast_released;
-    uint64_t wal_truncated;     /* checkpoints that reset the WAL file to nothing */
+    uint64_t wal_truncated;      /* checkpoints that reset the WAL file to nothing */
     uint64_t checkpoints_pinned; /* checkpoints a reader kept from resetting the WAL */
 };
 void lw_store_stats(const struct lw_store *s, struct lw_store_stats *out);
