@@ -78,6 +78,7 @@ struct lw_gateway {
     struct lw_rule_state storage_st;     /* the storage trouble alert */
     enum lw_store_trouble storage_shown; /* as the status message last said */
     bool storage_checking;
+    uint64_t flush_retry_ms; /* loop time before which a failed flush is not tried again */
     int64_t started_ms;
     bool test_mode; /* alert_transition is publishing a test alarm */
     struct lw_ingest_stats ingest;
@@ -367,9 +368,16 @@ static void storage_check(struct lw_gateway *g);
  * ballast: the retry then has the space reserved for exactly this. */
 static int journal_now(struct lw_gateway *g)
 {
-    int rc = lw_spool_flush(g->spool, g->store);
-    if (rc != LW_OK && lw_store_ballast_just_released(g->store))
+    /* After a failure the queue is tried again once a second, not with every transition: a long
+     * queue written again and again on a full disk would cost the loop more and more. */
+    uint64_t now = uv_now(g->loop);
+    int rc = LW_ERR_DB;
+    if (now >= g->flush_retry_ms) {
         rc = lw_spool_flush(g->spool, g->store);
+        if (rc != LW_OK && lw_store_ballast_just_released(g->store))
+            rc = lw_spool_flush(g->spool, g->store);
+        g->flush_retry_ms = rc == LW_OK ? 0 : now + 1000;
+    }
     if (rc == LW_OK) {
         g->handover_failed = false;
         lw_store_each_outbox(g->store, g->outbox_handed, replay_outbox_row, g);
@@ -529,6 +537,7 @@ static void on_storage_timer(uv_timer_t *timer)
 {
     struct lw_gateway *g = timer->data;
     lw_store_tick(g->store);
+    g->flush_retry_ms = 0;
     if (lw_spool_count(g->spool))
         journal_now(g);
     else
