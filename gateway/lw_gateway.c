@@ -285,6 +285,10 @@ static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *nod
 
 /* ---- alert writes, queued in order until the database has them (lw_spool) ---------------- */
 
+/* Memory for alert writes waiting for the disk: a storm of hours. Beyond it, transitions are
+ * still paged, but no longer kept for the journal. */
+#define SPOOL_MAX_BYTES (32u << 20)
+
 struct alert_row {
     int64_t id, t, incident;
     char rule[LW_NAME_MAX];
@@ -486,12 +490,17 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
         rc = lw_spool_message(g->spool, info.id, topic, json, true, &tag);
     lw_log_fields(LW_LOG_NOTICE, node->name, (long long)info.id, "alert #%lld %s: %s",
                   (long long)info.id, name, sentence);
-    if (!json || rc != LW_OK) {
+    if (!json) {
         lw_log(LW_LOG_ERR, "alert #%lld: out of memory building the message", (long long)info.id);
-        free(json);
         return;
     }
-    if (journal_now(g) != LW_OK)
+    if (rc != LW_OK) {
+        /* The queue for the disk is full (it has been failing for long): told all the same. */
+        lw_log_rl(LW_LOG_ERR, "alert #%lld paged without being kept for the journal",
+                  (long long)info.id);
+        if (g->mqtt)
+            lw_mqtt_publish(g->mqtt, topic, json, 1, true, 0);
+    } else if (journal_now(g) != LW_OK)
         lw_log(LW_LOG_ERR,
                "alert #%lld could not be journalled; paged from memory, journalled when the "
                "disk takes writes again",
@@ -1335,7 +1344,10 @@ static int duty_publish(void *arg, int64_t alert, const char *topic, const char 
     int64_t tag;
     /* Into the outbox (through the queue); duty_commit publishes once the rows are on disk, or
      * from memory when the disk cannot take them. */
-    return lw_spool_message(g->spool, alert, topic, payload, retain, &tag);
+    int rc = lw_spool_message(g->spool, alert, topic, payload, retain, &tag);
+    if (rc != LW_OK && g->mqtt) /* the queue is full: paged, not kept */
+        rc = lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, 0);
+    return rc;
 }
 
 static int duty_journal(void *arg, int64_t alert, const char *event, const char *actor,
@@ -2099,7 +2111,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         free(g);
         return LW_ERR_DB;
     }
-    if (!(g->spool = lw_spool_new()))
+    if (!(g->spool = lw_spool_new(SPOOL_MAX_BYTES)))
         goto fail;
     g->nodedb = lw_nodedb_new(g->store);
     if (!g->nodedb ||

@@ -28,15 +28,37 @@ struct rec {
 struct lw_spool {
     struct rec *head, *tail;
     size_t n;
+    size_t bytes, max_bytes;
+    uint64_t refused;
     int64_t next_tag;
 };
 
-struct lw_spool *lw_spool_new(void)
+struct lw_spool *lw_spool_new(size_t max_bytes)
 {
     struct lw_spool *sp = calloc(1, sizeof(*sp));
-    if (sp)
+    if (sp) {
         sp->next_tag = SPOOL_TAG_BASE;
+        sp->max_bytes = max_bytes;
+    }
     return sp;
+}
+
+/* Room for a record of this many bytes? Counts the refusal when not. */
+static bool room(struct lw_spool *sp, size_t len)
+{
+    if (sp->bytes + len <= sp->max_bytes)
+        return true;
+    if (!sp->refused++)
+        lw_log(LW_LOG_ERR,
+               "%zu bytes of alert writes wait for the database: further ones are "
+               "paged but not kept for the journal",
+               sp->bytes);
+    return false;
+}
+
+uint64_t lw_spool_refused(const struct lw_spool *sp)
+{
+    return sp->refused;
 }
 
 static void rec_free(struct rec *r)
@@ -59,6 +81,7 @@ void lw_spool_free(struct lw_spool *sp)
 
 static void append(struct lw_spool *sp, struct rec *r)
 {
+    sp->bytes += sizeof(*r) + r->len + (r->topic ? strlen(r->topic) + strlen(r->payload) + 2 : 0);
     if (sp->tail)
         sp->tail->next = r;
     else
@@ -69,6 +92,8 @@ static void append(struct lw_spool *sp, struct rec *r)
 
 int lw_spool_write(struct lw_spool *sp, lw_spool_apply_fn apply, const void *data, size_t len)
 {
+    if (!room(sp, sizeof(struct rec) + len))
+        return LW_ERR_TOOBIG;
     struct rec *r = calloc(1, sizeof(*r) + len);
     if (!r)
         return LW_ERR_NOMEM;
@@ -82,6 +107,8 @@ int lw_spool_write(struct lw_spool *sp, lw_spool_apply_fn apply, const void *dat
 int lw_spool_message(struct lw_spool *sp, int64_t alert, const char *topic, const char *payload,
                      bool retain, int64_t *tag)
 {
+    if (!room(sp, sizeof(struct rec) + strlen(topic) + strlen(payload) + 2))
+        return LW_ERR_TOOBIG;
     struct rec *r = calloc(1, sizeof(*r));
     if (!r)
         return LW_ERR_NOMEM;
@@ -169,6 +196,8 @@ int lw_spool_flush(struct lw_spool *sp, struct lw_store *s)
             if (sp->tail == r)
                 sp->tail = prev;
             sp->n--;
+            sp->bytes -=
+                sizeof(*r) + r->len + (r->topic ? strlen(r->topic) + strlen(r->payload) + 2 : 0);
             rec_free(r);
         } else {
             prev = r;
@@ -184,5 +213,6 @@ int lw_spool_flush(struct lw_spool *sp, struct lw_store *s)
     }
     sp->head = sp->tail = NULL;
     sp->n = 0;
+    sp->bytes = 0;
     return LW_OK;
 }

@@ -15,10 +15,12 @@ struct lw_spool;
 /* Makes one write into the store's open transaction; LW_OK or a negative lw_err. */
 typedef int (*lw_spool_apply_fn)(struct lw_store *s, const void *data);
 
-struct lw_spool *lw_spool_new(void);
+/* max_bytes: what the queue may hold; beyond it writes and messages are refused (LW_ERR_TOOBIG)
+ * and the caller pages without keeping: a disk full for days must not exhaust memory. */
+struct lw_spool *lw_spool_new(size_t max_bytes);
 void lw_spool_free(struct lw_spool *sp);
 
-/* Queue a write; data (len bytes) is copied. LW_OK or LW_ERR_NOMEM. */
+/* Queue a write; data (len bytes) is copied. LW_OK, LW_ERR_TOOBIG or LW_ERR_NOMEM. */
 int lw_spool_write(struct lw_spool *sp, lw_spool_apply_fn apply, const void *data, size_t len);
 /* Queue a message for the outbox (alert: its alert, 0 none). Until it is journalled it is
  * published from memory under *tag (lw_spool_tag says a tag is one of these). */
@@ -36,6 +38,8 @@ void lw_spool_each_message(struct lw_spool *sp, bool force,
                            void *arg);
 /* Writes and messages waiting. */
 size_t lw_spool_count(const struct lw_spool *sp);
+/* Writes and messages refused because the queue was full, since start. */
+uint64_t lw_spool_refused(const struct lw_spool *sp);
 
 /* Write everything queued into the store, in order, and commit (also what others wrote into
  * the open transaction: with nothing queued this is a commit). A message the broker already

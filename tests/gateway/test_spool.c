@@ -93,7 +93,7 @@ static void test_flush_in_order_with_times_and_acks(void **state)
     char err[256];
     struct lw_store *st = lw_store_open(path, 64, err, sizeof(err));
     assert_non_null(st);
-    struct lw_spool *sp = lw_spool_new();
+    struct lw_spool *sp = lw_spool_new(1 << 20);
     struct row a = {1, 1000, "raised"}, j = {1, 1000, "raised"};
     int64_t tag = 0, tag2 = 0;
     assert_int_equal(lw_spool_write(sp, apply_alert, &a, sizeof(a)), LW_OK);
@@ -140,10 +140,36 @@ static void test_flush_in_order_with_times_and_acks(void **state)
     lw_store_close(st);
 }
 
+/* A queue that would outgrow its memory refuses more (the caller pages without keeping), and
+ * takes again once flushed. */
+static void test_bounded(void **state)
+{
+    (void)state;
+    char err[256];
+    struct lw_store *st = lw_store_open(path, 64, err, sizeof(err));
+    assert_non_null(st);
+    struct lw_spool *sp = lw_spool_new(4096);
+    struct row a = {1, 1000, "raised"};
+    int64_t tag;
+    char big[2048];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = 0;
+    assert_int_equal(lw_spool_write(sp, apply_alert, &a, sizeof(a)), LW_OK);
+    assert_int_equal(lw_spool_message(sp, 1, "t", big, true, &tag), LW_OK);
+    assert_int_equal(lw_spool_message(sp, 1, "t", big, true, &tag), LW_ERR_TOOBIG);
+    assert_int_equal(lw_spool_refused(sp), 1);
+    assert_int_equal(lw_spool_count(sp), 2);
+    assert_int_equal(lw_spool_flush(sp, st), LW_OK);
+    assert_int_equal(lw_spool_message(sp, 1, "t", big, true, &tag), LW_OK);
+    lw_spool_free(sp);
+    lw_store_close(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_flush_in_order_with_times_and_acks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bounded, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
