@@ -70,6 +70,17 @@ void lw_alert_relay_rule(struct lw_rule_conf *out, uint64_t timeout_ms)
     };
 }
 
+void lw_alert_storage_rule(struct lw_rule_conf *out)
+{
+    *out = (struct lw_rule_conf){
+        .name = "storage",
+        .hazard = LW_HAZARD_TROUBLE,
+        .type = LW_RULE_STORAGE,
+        .level = LW_LEVEL_RED,
+        .threshold = 1,
+    };
+}
+
 const char *lw_alert_state_name(enum lw_alert_state s)
 {
     static const char *const names[] = {"raised", "cleared", "closed"};
@@ -135,6 +146,29 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *w
                           "received, repair it now.",
                      zh ? lz : le, zh ? hz : he);
         return true;
+    case LW_RULE_STORAGE: {
+        /* value: enum lw_store_trouble (1 full, 2 I/O error, 3 WAL pinned by a reader). */
+        static const char *const why_zh[] = {"", "磁盘已满", "磁盘读写错误", "数据库日志无法回收"};
+        static const char *const why_en[] = {"", "the disk is full", "the disk fails",
+                                             "a reader keeps the database log from shrinking"};
+        int w = a->value >= 1 && a->value <= 3 ? (int)a->value : 1;
+        if (cleared)
+            snprintf(out, cap,
+                     zh ? "解除%s%s预警：网关数据库恢复写入，报警记录已补记。"
+                        : "All clear (%s %s): the gateway's database takes writes again; the "
+                          "alerts are journalled.",
+                     zh ? lz : le, zh ? hz : he);
+        else
+            snprintf(
+                out, cap,
+                zh ? "%s%s预警：网关数据库无法写入（%s），报警仍在发送但未记录，传感器读数丢弃，"
+                     "请立即清理空间或检修。"
+                   : "%s %s warning: the gateway's database cannot be written (%s): alerts "
+                     "are still sent but not journalled, readings are dropped; free space "
+                     "or repair it now.",
+                zh ? lz : le, zh ? hz : he, zh ? why_zh[w] : why_en[w]);
+        return true;
+    }
     default:
         return false;
     }

@@ -43,6 +43,9 @@ void lw_alert_sentence_en(const struct lw_alert_info *a, char *out, size_t cap);
 /* The rule of the built-in trouble alert raised when a mesh relay is not heard for timeout_ms
  * ([mesh] relay_silence): a silence rule named relay-silent, not in the configuration. */
 void lw_alert_relay_rule(struct lw_rule_conf *out, uint64_t timeout_ms);
+/* The rule of the built-in red trouble alert raised while the gateway's database cannot be
+ * written: named storage, value the trouble (1 full, 2 I/O error, 3 WAL pinned). */
+void lw_alert_storage_rule(struct lw_rule_conf *out);
 
 /* ISO 8601 local time with offset, e.g. 2026-07-15T02:14:00+08:00. */
 void lw_format_time(int64_t unix_ms, char *out, size_t cap);

@@ -254,26 +254,19 @@ int lw_alertdb_each_silence(struct lw_store *st, int64_t wall_ms,
     return LW_OK;
 }
 
-int lw_alertdb_incident_open(struct lw_store *s, enum lw_hazard hazard, const char *building,
-                             enum lw_level level, int64_t ts_ms, int64_t *id)
+int lw_alertdb_incident_open(struct lw_store *s, int64_t id, enum lw_hazard hazard,
+                             const char *building, enum lw_level level, int64_t ts_ms)
 {
     sqlite3_stmt *q;
-    if (prep(s,
-             "INSERT INTO incidents(hazard, building, level, opened_ms) VALUES(?,?,?,?) "
-             "RETURNING id",
+    if (prep(s, "INSERT INTO incidents(id, hazard, building, level, opened_ms) VALUES(?,?,?,?,?)",
              &q) != LW_OK)
         return LW_ERR_DB;
-    sqlite3_bind_text(q, 1, lw_hazard_name(hazard), -1, SQLITE_STATIC);
-    bind_text(q, 2, building);
-    sqlite3_bind_text(q, 3, lw_level_name(level), -1, SQLITE_STATIC);
-    sqlite3_bind_int64(q, 4, ts_ms);
-    int rc = LW_ERR_DB;
-    if (lw_store_begin(s) == LW_OK && sqlite3_step(q) == SQLITE_ROW) {
-        *id = sqlite3_column_int64(q, 0);
-        rc = LW_OK;
-    }
-    sqlite3_finalize(q);
-    return rc;
+    sqlite3_bind_int64(q, 1, id);
+    sqlite3_bind_text(q, 2, lw_hazard_name(hazard), -1, SQLITE_STATIC);
+    bind_text(q, 3, building);
+    sqlite3_bind_text(q, 4, lw_level_name(level), -1, SQLITE_STATIC);
+    sqlite3_bind_int64(q, 5, ts_ms);
+    return write(s, q);
 }
 
 int lw_alertdb_incident_close(struct lw_store *s, int64_t id, int64_t ts_ms)

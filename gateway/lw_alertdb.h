@@ -50,10 +50,11 @@ int lw_alertdb_silence_end(struct lw_store *st, int64_t id, int64_t ts_ms);
 int lw_alertdb_each_silence(struct lw_store *st, int64_t wall_ms,
                             void (*fn)(void *arg, const struct lw_silence *s), void *arg);
 
-/* Incidents: open one (its id in *id), close it, tie an alert to it, and at start-up the open
- * incidents with their open alerts (incidents left without any are closed at ts_ms first). */
-int lw_alertdb_incident_open(struct lw_store *s, enum lw_hazard hazard, const char *building,
-                             enum lw_level level, int64_t ts_ms, int64_t *id);
+/* Incidents: open one (under the id the gateway gave it), close it, tie an alert to it, and at
+ * start-up the open incidents with their open alerts (incidents left without any are closed at
+ * ts_ms first). */
+int lw_alertdb_incident_open(struct lw_store *s, int64_t id, enum lw_hazard hazard,
+                             const char *building, enum lw_level level, int64_t ts_ms);
 int lw_alertdb_incident_close(struct lw_store *s, int64_t id, int64_t ts_ms);
 int lw_alertdb_set_incident(struct lw_store *s, int64_t alert, int64_t incident);
 /* A calibration under an open water alert pinned it to zero_mm (-1: unpinned). */

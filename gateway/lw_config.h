@@ -92,6 +92,7 @@ enum lw_rule_type {
     LW_RULE_SILENCE,
     LW_RULE_FLAG,
     LW_RULE_RADIO_FAULT,
+    LW_RULE_STORAGE, /* built in, not configurable: the gateway's database cannot be written */
     LW_RULE_TYPE_COUNT
 };
 /* What a threshold rule compares: the value itself, or a statistic of recent values. */

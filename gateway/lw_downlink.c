@@ -315,14 +315,13 @@ static struct dl_counter *counter(struct lw_downlink *d, uint16_t node, bool cre
     return &d->ctr[lo];
 }
 
-int lw_downlink_fcnt_next(struct lw_downlink *d, uint16_t node, const uint8_t key_down[LW_KEY_LEN],
-                          uint32_t stored, uint32_t *fcnt, uint32_t *reserve_upto)
+/* The node's counter, brought in line with the key and the stored bound. */
+static struct dl_counter *counter_for(struct lw_downlink *d, uint16_t node,
+                                      const uint8_t key_down[LW_KEY_LEN], uint32_t stored)
 {
-    *reserve_upto = 0;
-    *fcnt = 0;
     struct dl_counter *c = counter(d, node, true);
     if (!c)
-        return LW_ERR_NOMEM;
+        return NULL;
     if (memcmp(c->key, key_down, LW_KEY_LEN) != 0 || (c->next == 0 && !c->exhausted)) {
         /* First use, or a new session: everything up to the stored bound may have been used. */
         memcpy(c->key, key_down, LW_KEY_LEN);
@@ -336,10 +335,44 @@ int lw_downlink_fcnt_next(struct lw_downlink *d, uint16_t node, const uint8_t ke
     }
     if (stored > c->reserved)
         c->reserved = c->reserved_prev = stored;
+    return c;
+}
+
+static bool reserve_low(const struct dl_counter *c)
+{
+    return c->next > c->reserved || c->reserved - c->next < LW_DOWNLINK_FCNT_LOW;
+}
+
+int lw_downlink_fcnt_ahead(struct lw_downlink *d, uint16_t node, const uint8_t key_down[LW_KEY_LEN],
+                           uint32_t stored, uint32_t *reserve_upto)
+{
+    *reserve_upto = 0;
+    struct dl_counter *c = counter_for(d, node, key_down, stored);
+    if (!c)
+        return LW_ERR_NOMEM;
+    if (c->exhausted || c->next == 0)
+        return LW_ERR_RANGE;
+    if (reserve_low(c)) {
+        uint64_t upto = (uint64_t)c->next + LW_DOWNLINK_FCNT_BLOCK - 1;
+        c->reserved_prev = c->reserved;
+        c->reserved = upto > UINT32_MAX ? UINT32_MAX : (uint32_t)upto;
+        *reserve_upto = c->reserved;
+    }
+    return LW_OK;
+}
+
+int lw_downlink_fcnt_next(struct lw_downlink *d, uint16_t node, const uint8_t key_down[LW_KEY_LEN],
+                          uint32_t stored, uint32_t *fcnt, uint32_t *reserve_upto)
+{
+    *reserve_upto = 0;
+    *fcnt = 0;
+    struct dl_counter *c = counter_for(d, node, key_down, stored);
+    if (!c)
+        return LW_ERR_NOMEM;
     if (c->exhausted || c->next == 0)
         return LW_ERR_RANGE;
     *fcnt = c->next;
-    if (c->next > c->reserved) {
+    if (reserve_low(c)) {
         uint64_t upto = (uint64_t)c->next + LW_DOWNLINK_FCNT_BLOCK - 1;
         c->reserved_prev = c->reserved;
         c->reserved = upto > UINT32_MAX ? UINT32_MAX : (uint32_t)upto;
@@ -352,9 +385,11 @@ int lw_downlink_fcnt_next(struct lw_downlink *d, uint16_t node, const uint8_t ke
     return LW_OK;
 }
 
-void lw_downlink_fcnt_unreserved(struct lw_downlink *d, uint16_t node)
+bool lw_downlink_fcnt_unreserved(struct lw_downlink *d, uint16_t node, uint32_t fcnt)
 {
     struct dl_counter *c = counter(d, node, false);
-    if (c)
-        c->reserved = c->reserved_prev;
+    if (!c)
+        return false;
+    c->reserved = c->reserved_prev;
+    return fcnt != 0 && fcnt <= c->reserved;
 }

@@ -21,7 +21,10 @@ enum lw_dl_prio { LW_DL_URGENT = 0, LW_DL_ROUTINE = 1, LW_DL_PRIO_COUNT };
 #define LW_DOWNLINK_LBT_ATTEMPTS       8u     /* busy answers before a frame is given up */
 #define LW_DOWNLINK_MAX_AGE_MS         30000u /* a frame not sent by then is given up */
 /* Downlink counters are reserved in the database this many at a time. */
-#define LW_DOWNLINK_FCNT_BLOCK 64u
+#define LW_DOWNLINK_FCNT_BLOCK 256u
+/* A new block is asked for while this many are still reserved: ACKs go on from the reserve
+ * while the database cannot store the next bound (a full disk). */
+#define LW_DOWNLINK_FCNT_LOW (LW_DOWNLINK_FCNT_BLOCK / 2)
 
 struct lw_downlink_config {
     struct lw_lora_params lora; /* what the gateway transmits with: time on air */
@@ -103,7 +106,16 @@ void lw_downlink_ack_payload(uint32_t alarm_fcnt, uint8_t out[LW_ACK_PAYLOAD_LEN
  * LW_ERR_RANGE (counters exhausted: the node must rejoin) or LW_ERR_NOMEM. */
 int lw_downlink_fcnt_next(struct lw_downlink *d, uint16_t node, const uint8_t key_down[LW_KEY_LEN],
                           uint32_t stored, uint32_t *fcnt, uint32_t *reserve_upto);
-/* The reservation lw_downlink_fcnt_next asked for could not be stored: the next call asks again. */
-void lw_downlink_fcnt_unreserved(struct lw_downlink *d, uint16_t node);
+/* Reserve ahead of need, handing out no counter: *reserve_upto is set non-zero when a new bound
+ * should be persisted now (then as for lw_downlink_fcnt_next; lw_downlink_fcnt_unreserved when it
+ * could not be). The gateway calls it with the node's uplinks, so the first ACK a node needs,
+ * maybe while the disk is full, finds counters reserved already. */
+int lw_downlink_fcnt_ahead(struct lw_downlink *d, uint16_t node, const uint8_t key_down[LW_KEY_LEN],
+                           uint32_t stored, uint32_t *reserve_upto);
+/* The reservation lw_downlink_fcnt_next asked for could not be stored: the next call asks again.
+ * Returns true when fcnt (the counter just handed out; 0 for none) is still covered by the earlier
+ * reservation, so it may be sent all the same: a new block is asked for well before the old one
+ * runs out. */
+bool lw_downlink_fcnt_unreserved(struct lw_downlink *d, uint16_t node, uint32_t fcnt);
 
 #endif

@@ -122,7 +122,9 @@ static size_t publish_tier(struct lw_duty *d, const struct entry *e, unsigned ti
 static void tell(struct lw_duty *d, struct entry *e, unsigned tier, int64_t mono)
 {
     for (;;) {
-        const char *kind = tier > 1 ? "escalated" : "notified";
+        /* The first tier told is notified, even when it is not the grid worker's. */
+        unsigned first = e->a.first_tier > 1 ? e->a.first_tier : 1;
+        const char *kind = tier > first ? "escalated" : "notified";
         char *p = duty_payload(e, tier, kind);
         char actors[256] = "";
         size_t n = p ? publish_tier(d, e, tier, p, actors, sizeof(actors)) : 0;
@@ -133,7 +135,7 @@ static void tell(struct lw_duty *d, struct entry *e, unsigned tier, int64_t mono
         e->next_remind = d->remind_ms ? mono + (int64_t)d->remind_ms : INT64_MAX;
         char detail[96];
         snprintf(detail, sizeof(detail), "%zu on duty at tier %u told", n, tier);
-        d->ops.journal(d->ops.arg, e->a.id, tier > 1 ? "escalated" : "notified", actors, tier,
+        d->ops.journal(d->ops.arg, e->a.id, kind, actors, tier,
                        "mqtt", detail);
         d->ops.update(d->ops.arg, e->a.id, tier, NULL, 0);
         if (n > 0 || tier >= LW_TIERS || !d->roster || d->roster->n == 0)
@@ -219,7 +221,7 @@ void lw_duty_raised(struct lw_duty *d, const struct lw_duty_alert *a, const char
         d->ops.journal(d->ops.arg, a->id, "silenced", s->actor, 0, "gateway", detail);
         return;
     }
-    tell(d, e, 1, mono_ms);
+    tell(d, e, a->first_tier > 1 && a->first_tier <= LW_TIERS ? a->first_tier : 1, mono_ms);
 }
 
 /* How long ago (wall clock) since, within [0, cap]: 0 when unknown or in the future. */

@@ -21,6 +21,7 @@ struct lw_duty_alert {
     char grid[LW_NAME_MAX];
     char building[LW_NAME_MAX];
     enum lw_hazard hazard;
+    unsigned first_tier; /* the tier told first (0 or 1: the grid worker) */
 };
 
 struct lw_duty_ops {

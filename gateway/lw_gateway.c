@@ -31,6 +31,7 @@
 #include "lw_presets.h"
 #include "lw_registry.h"
 #include "lw_rules.h"
+#include "lw_spool.h"
 #include "lw_store.h"
 #include "lw_version.h"
 
@@ -70,6 +71,14 @@ struct lw_gateway {
     char ts_cached[40];
     int64_t last_alert_id;     /* highest alert id handed out */
     int64_t reserved_alert_id; /* ids up to this are reserved in the database */
+    int64_t last_incident_id;  /* the same for incidents */
+    int64_t reserved_incident_id;
+    struct lw_spool *spool;              /* alert writes the database has not taken yet, in order */
+    uv_timer_t storage_timer;            /* while the disk fails: ballast, probe, queued writes */
+    struct lw_rule_state storage_st;     /* the storage trouble alert */
+    enum lw_store_trouble storage_shown; /* as the status message last said */
+    bool storage_checking;
+    uint64_t flush_retry_ms; /* loop time before which a failed flush is not tried again */
     int64_t started_ms;
     bool test_mode; /* alert_transition is publishing a test alarm */
     struct lw_ingest_stats ingest;
@@ -129,7 +138,9 @@ static char *status_json(struct lw_gateway *g, const char *state)
     cJSON_AddNumberToObject(c, "rejected_unknown_node", (double)g->ingest.unknown);
     cJSON_AddNumberToObject(c, "rejected_mic", (double)g->ingest.mic);
     cJSON_AddNumberToObject(c, "rejected_replay", (double)g->ingest.replay);
-    cJSON_AddNumberToObject(c, "readings_stored", (double)g->c.readings_stored);
+    struct lw_store_stats ss;
+    lw_store_stats(g->store, &ss);
+    cJSON_AddNumberToObject(c, "readings_stored", (double)ss.readings_committed);
     cJSON_AddNumberToObject(c, "alerts_raised", (double)g->c.alerts_raised);
     cJSON_AddNumberToObject(c, "alerts_cleared", (double)g->c.alerts_cleared);
     if (g->radio) {
@@ -137,6 +148,12 @@ static char *status_json(struct lw_gateway *g, const char *state)
         lw_radio_stats(g->radio, &rs);
         cJSON_AddNumberToObject(c, "radio_malformed", (double)rs.rx_malformed);
     }
+    /* The database: "ok", or why alerts wait in memory and readings are shed. */
+    cJSON *st = cJSON_AddObjectToObject(o, "storage");
+    cJSON_AddStringToObject(st, "state", lw_store_trouble_name(lw_store_trouble(g->store)));
+    cJSON_AddNumberToObject(st, "waiting", (double)lw_spool_count(g->spool));
+    cJSON_AddNumberToObject(st, "readings_lost", (double)ss.readings_lost);
+    cJSON_AddNumberToObject(st, "ballast_bytes", (double)lw_store_ballast_bytes(g->store));
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -167,6 +184,18 @@ static void replay_outbox_row(void *arg, int64_t seq, const char *topic, const c
         g->outbox_handed = seq;
 }
 
+/* A message that waits for the disk goes to the broker from memory meanwhile. */
+static bool publish_from_memory(void *arg, int64_t tag, const char *topic, const char *payload,
+                                bool retain)
+{
+    struct lw_gateway *g = arg;
+    if (!g->mqtt)
+        return false;
+    if (lw_mqtt_tag_pending(g->mqtt, tag))
+        return true;
+    return lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, tag) == LW_OK;
+}
+
 static void on_mqtt_connected(void *arg)
 {
     struct lw_gateway *g = arg;
@@ -177,14 +206,35 @@ static void on_mqtt_connected(void *arg)
     g->handover_failed = false;
     g->outbox_handed = 0;
     lw_store_each_outbox(g->store, 0, replay_outbox_row, g);
+    lw_spool_each_message(g->spool, true, publish_from_memory, g);
+}
+
+struct outbox_done_row {
+    int64_t seq, t;
+};
+
+static int apply_outbox_done(struct lw_store *s, const void *data)
+{
+    const struct outbox_done_row *d = data;
+    int64_t alert = 0;
+    int rc = lw_store_outbox_done(s, d->seq, &alert);
+    if (rc == LW_OK && alert > 0)
+        rc = lw_store_journal(s, alert, d->t, "published", NULL);
+    return rc;
 }
 
 static void on_mqtt_acked(void *arg, int64_t seq)
 {
     struct lw_gateway *g = arg;
-    int64_t alert = 0;
-    if (lw_store_outbox_done(g->store, seq, &alert) == LW_OK && alert > 0)
-        lw_store_journal(g->store, alert, now_ms(g), "published", NULL);
+    struct outbox_done_row d = {seq, now_ms(g)};
+    if (lw_spool_tag(seq)) {
+        lw_spool_acked(g->spool, seq, d.t); /* paged from memory */
+        return;
+    }
+    if (lw_spool_count(g->spool)) /* behind what waits for the disk, in order */
+        lw_spool_write(g->spool, apply_outbox_done, &d, sizeof(d));
+    else
+        apply_outbox_done(g->store, &d);
     if (!uv_is_active((uv_handle_t *)&g->commit_timer))
         uv_timer_start(&g->commit_timer, on_commit_timer, g->cfg->batch_ms, 0);
 }
@@ -212,9 +262,137 @@ static int64_t next_alert_id(struct lw_gateway *g)
     return id;
 }
 
+/* Incident ids are handed out the same way: an incident opened while the disk fails has an id
+ * of its own, never one another (hazard, building) was given. */
+static int64_t next_incident_id(struct lw_gateway *g)
+{
+    int64_t id = ++g->last_incident_id;
+    if (id > g->reserved_incident_id) {
+        int64_t upto = id + ALERT_ID_BLOCK - 1;
+        if (lw_store_reserve_incident_ids(g->store, upto) == LW_OK &&
+            lw_store_commit(g->store) == LW_OK)
+            g->reserved_incident_id = upto;
+        else
+            lw_log_rl(LW_LOG_ERR, "incident ids could not be reserved in the database: ids may "
+                                  "repeat after a restart");
+    }
+    return id;
+}
+
 static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                             const struct lw_rule_conf *rule, enum lw_alert_state state,
                             const struct lw_alert_info *info, const char *json);
+
+/* ---- alert writes, queued in order until the database has them (lw_spool) ---------------- */
+
+/* Memory for alert writes waiting for the disk: a storm of hours. Beyond it, transitions are
+ * still paged, but no longer kept for the journal. */
+#define SPOOL_MAX_BYTES (32u << 20)
+
+struct alert_row {
+    int64_t id, t, incident;
+    char rule[LW_NAME_MAX];
+    enum lw_hazard hazard;
+    enum lw_level level;
+    uint16_t node;
+    double value, threshold;
+    bool test;
+    char message[]; /* the raise message as published, kept with the alert */
+};
+
+static int apply_alert_row(struct lw_store *s, const void *data)
+{
+    const struct alert_row *a = data;
+    int rc = lw_store_alert_insert(s, a->id, a->rule, lw_hazard_name(a->hazard),
+                                   lw_level_name(a->level), a->node, a->t, a->value, a->threshold,
+                                   a->message[0] ? a->message : NULL);
+    if (rc == LW_OK && a->test)
+        rc = lw_store_alert_set_test(s, a->id);
+    if (rc == LW_OK && a->incident)
+        rc = lw_alertdb_set_incident(s, a->id, a->incident);
+    return rc;
+}
+
+struct state_row {
+    int64_t id, t;
+    enum lw_alert_state state;
+};
+
+static int apply_state_row(struct lw_store *s, const void *data)
+{
+    const struct state_row *r = data;
+    return lw_store_alert_set_state(s, r->id, lw_alert_state_name(r->state), r->t);
+}
+
+struct journal_row {
+    int64_t alert, t;
+    unsigned tier;
+    char event[16], actor[256], via[16], detail[LW_TEXT_MAX + 512];
+    bool has_actor, has_via, has_detail;
+};
+
+static int apply_journal_row(struct lw_store *s, const void *data)
+{
+    const struct journal_row *j = data;
+    return lw_alertdb_journal(s, j->alert, j->t, j->event, j->has_actor ? j->actor : NULL, j->tier,
+                              j->has_via ? j->via : NULL, j->has_detail ? j->detail : NULL);
+}
+
+static void queue_journal(struct lw_gateway *g, int64_t alert, int64_t t, const char *event,
+                          const char *actor, unsigned tier, const char *via, const char *detail)
+{
+    struct journal_row j = {.alert = alert, .t = t, .tier = tier};
+    snprintf(j.event, sizeof(j.event), "%s", event);
+    j.has_actor = actor && snprintf(j.actor, sizeof(j.actor), "%s", actor) >= 0;
+    j.has_via = via && snprintf(j.via, sizeof(j.via), "%s", via) >= 0;
+    j.has_detail = detail && snprintf(j.detail, sizeof(j.detail), "%s", detail) >= 0;
+    if (lw_spool_write(g->spool, apply_journal_row, &j, sizeof(j)) != LW_OK)
+        lw_log(LW_LOG_ERR, "alert #%lld: out of memory: journal row '%s' lost", (long long)alert,
+               event);
+}
+
+struct incident_row {
+    int64_t id, t;
+    bool open;
+    enum lw_hazard hazard;
+    enum lw_level level;
+    char building[LW_NAME_MAX];
+};
+
+static int apply_incident_row(struct lw_store *s, const void *data)
+{
+    const struct incident_row *r = data;
+    return r->open ? lw_alertdb_incident_open(s, r->id, r->hazard, r->building, r->level, r->t)
+                   : lw_alertdb_incident_close(s, r->id, r->t);
+}
+
+static void storage_check(struct lw_gateway *g);
+
+/* Write what is queued and commit; then hand the new outbox rows to MQTT. When the disk does
+ * not take it (full, failing), the queued messages go to the broker from memory now, and the
+ * queue is written when the disk is back (on_storage_timer). A full disk first gives up its
+ * ballast: the retry then has the space reserved for exactly this. */
+static int journal_now(struct lw_gateway *g)
+{
+    /* After a failure the queue is tried again once a second, not with every transition: a long
+     * queue written again and again on a full disk would cost the loop more and more. */
+    uint64_t now = uv_now(g->loop);
+    int rc = LW_ERR_DB;
+    if (now >= g->flush_retry_ms) {
+        rc = lw_spool_flush(g->spool, g->store);
+        if (rc != LW_OK && lw_store_ballast_just_released(g->store))
+            rc = lw_spool_flush(g->spool, g->store);
+        g->flush_retry_ms = rc == LW_OK ? 0 : now + 1000;
+    }
+    if (rc == LW_OK) {
+        g->handover_failed = false;
+        lw_store_each_outbox(g->store, g->outbox_handed, replay_outbox_row, g);
+    } else {
+        lw_spool_each_message(g->spool, false, publish_from_memory, g);
+    }
+    storage_check(g);
+    return rc;
+}
 
 /* Flood and fire alerts of one building form one incident while any of them is open; trouble
  * alerts stand alone. Returns the alert's incident (0: none), opening or closing it. */
@@ -224,11 +402,14 @@ static int64_t incident_of(struct lw_gateway *g, const struct lw_node_conf *node
 {
     if (!g->incidents || rule->hazard == LW_HAZARD_TROUBLE)
         return 0;
+    struct incident_row row = {.t = t, .hazard = rule->hazard, .level = level};
+    snprintf(row.building, sizeof(row.building), "%s", node->building);
     if (state != LW_ALERT_RAISED) {
         bool closed;
         int64_t id = lw_incident_remove(g->incidents, alert, &closed);
         if (id && closed) {
-            lw_alertdb_incident_close(g->store, id, t);
+            row.id = id;
+            lw_spool_write(g->spool, apply_incident_row, &row, sizeof(row));
             lw_log(LW_LOG_NOTICE, "incident #%lld (%s, building %s) closed", (long long)id,
                    lw_hazard_name(rule->hazard), node->building);
             if (rule->hazard == LW_HAZARD_FLOOD && node->building[0])
@@ -238,8 +419,9 @@ static int64_t incident_of(struct lw_gateway *g, const struct lw_node_conf *node
     }
     int64_t id = lw_incident_find(g->incidents, rule->hazard, node->building);
     if (!id) {
-        if (lw_alertdb_incident_open(g->store, rule->hazard, node->building, level, t, &id) !=
-            LW_OK)
+        row.id = id = next_incident_id(g);
+        row.open = true;
+        if (lw_spool_write(g->spool, apply_incident_row, &row, sizeof(row)) != LW_OK)
             return 0;
         lw_log(LW_LOG_NOTICE, "incident #%lld opened: %s in building %s", (long long)id,
                lw_hazard_name(rule->hazard), node->building[0] ? node->building : "(none)");
@@ -251,12 +433,13 @@ static int64_t incident_of(struct lw_gateway *g, const struct lw_node_conf *node
     return id;
 }
 
-/* Store the transition (alert row, journal, outbox) and commit before publishing: an alert the
- * broker has seen is always in the journal, and one in the journal is delivered eventually. The
- * rows of one transition go in together or not at all (savepoint); if they cannot be stored, the
- * message is published anyway: people must be told. The raise decides the alert's level (a
- * coincidence may put it above its rule's) and the row keeps its whole record, the raise message
- * included: the clear, and every duty message after a restart, say what the raise said. */
+/* Journal the transition (alert row, journal, outbox) and commit before publishing: an alert
+ * the broker has seen is always in the journal, and one in the journal is delivered eventually.
+ * The rows of one transition go in together or not at all. If the disk cannot take them, people
+ * are told all the same, from memory, and the rows are written in order, with their own times,
+ * when it can (journal_now). The raise decides the alert's level (a coincidence may put it above
+ * its rule's) and the row keeps its whole record, the raise message included: the clear, and
+ * every duty message after a restart, say what the raise said. */
 static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                              const struct lw_rule_conf *rule, struct lw_rule_state *st,
                              enum lw_alert_state state, double value, int64_t t)
@@ -289,26 +472,38 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
     lw_alert_topic(topic, sizeof(topic), g->cfg->site, info.id);
     char *json = lw_alert_json(&info);
     const char *name = lw_alert_state_name(state);
-    int64_t seq = 0;
-    int rc = lw_store_savepoint(g->store);
+    int rc;
+    if (state == LW_ALERT_RAISED) {
+        size_t mlen = json ? strlen(json) + 1 : 1;
+        struct alert_row *a = calloc(1, sizeof(*a) + mlen);
+        if (a) {
+            *a = (struct alert_row){
+                .id = info.id,
+                .t = t,
+                .incident = info.incident,
+                .hazard = rule->hazard,
+                .level = info.level,
+                .node = node->address,
+                .value = value,
+                .threshold = lw_rule_value_threshold(rule, false),
+                .test = g->test_mode,
+            };
+            snprintf(a->rule, sizeof(a->rule), "%s", rule->name);
+            memcpy(a->message, json ? json : "", mlen);
+            rc = lw_spool_write(g->spool, apply_alert_row, a, sizeof(*a) + mlen);
+            free(a);
+        } else {
+            rc = LW_ERR_NOMEM;
+        }
+    } else {
+        struct state_row r = {.id = info.id, .t = t, .state = state};
+        rc = lw_spool_write(g->spool, apply_state_row, &r, sizeof(r));
+    }
     if (rc == LW_OK)
-        rc =
-            state == LW_ALERT_RAISED
-                ? lw_store_alert_insert(g->store, info.id, rule->name, lw_hazard_name(rule->hazard),
-                                        lw_level_name(info.level), node->address, t, value,
-                                        lw_rule_value_threshold(rule, false), json)
-                : lw_store_alert_set_state(g->store, info.id, name, t);
-    if (rc == LW_OK && g->test_mode && state == LW_ALERT_RAISED)
-        rc = lw_store_alert_set_test(g->store, info.id);
-    if (rc == LW_OK && info.incident && state == LW_ALERT_RAISED)
-        rc = lw_alertdb_set_incident(g->store, info.id, info.incident);
-    if (rc == LW_OK)
-        rc = lw_store_journal(g->store, info.id, t, name, sentence);
-    if (rc == LW_OK)
-        rc = json ? lw_store_outbox_add(g->store, info.id, topic, json, true, &seq) : LW_ERR_NOMEM;
-    lw_store_savepoint_end(g->store, rc == LW_OK);
-    if (rc == LW_OK)
-        rc = lw_store_commit(g->store);
+        queue_journal(g, info.id, t, name, NULL, 0, NULL, sentence);
+    int64_t tag;
+    if (rc == LW_OK && json)
+        rc = lw_spool_message(g->spool, info.id, topic, json, true, &tag);
     lw_log_fields(LW_LOG_NOTICE, node->name, (long long)info.id, "alert #%lld %s: %s",
                   (long long)info.id, name, sentence);
     if (!json) {
@@ -316,15 +511,58 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
         return;
     }
     if (rc != LW_OK) {
-        lw_log(LW_LOG_ERR, "alert #%lld could not be journalled; publishing anyway",
+        /* The queue for the disk is full (it has been failing for long): told all the same. */
+        lw_log_rl(LW_LOG_ERR, "alert #%lld paged without being kept for the journal",
+                  (long long)info.id);
+        if (g->mqtt)
+            lw_mqtt_publish(g->mqtt, topic, json, 1, true, 0);
+    } else if (journal_now(g) != LW_OK)
+        lw_log(LW_LOG_ERR,
+               "alert #%lld could not be journalled; paged from memory, journalled when the "
+               "disk takes writes again",
                (long long)info.id);
-        seq = 0;
-    }
-    lw_mqtt_publish(g->mqtt, topic, json, 1, true, seq);
     /* Then the people on duty: tier topics, escalation, reminders (test alarms page nobody). */
-    if (!g->test_mode && rc == LW_OK)
+    if (!g->test_mode)
         duty_transition(g, node, rule, state, &info, json);
     free(json);
+}
+
+/* ---- storage trouble -------------------------------------------------------------------- */
+
+/* The database cannot take writes (or its WAL cannot be reset): a red trouble alert to the duty
+ * room, raised while it lasts and while alerts wait in memory for the disk. */
+static void storage_check(struct lw_gateway *g)
+{
+    if (g->storage_checking || !g->rules || !g->cfg)
+        return;
+    enum lw_store_trouble t = lw_store_trouble(g->store);
+    bool bad = t != LW_STORE_OK || lw_spool_count(g->spool) > 0;
+    if (bad != g->storage_st.active) {
+        struct lw_rule_conf rule;
+        lw_alert_storage_rule(&rule);
+        g->storage_checking = true;
+        g->storage_st.active = bad;
+        lw_log(bad ? LW_LOG_ERR : LW_LOG_NOTICE, "storage trouble %s (%s)",
+               bad ? "raised" : "cleared", lw_store_trouble_name(t));
+        alert_transition(g, lw_rules_gateway_node(g->rules, g->cfg->site), &rule, &g->storage_st,
+                         bad ? LW_ALERT_RAISED : LW_ALERT_CLEARED, bad ? (double)t : 0, now_ms(g));
+        g->storage_checking = false;
+    }
+    if (t != g->storage_shown && g->mqtt) {
+        g->storage_shown = t;
+        publish_status(g);
+    }
+}
+
+static void on_storage_timer(uv_timer_t *timer)
+{
+    struct lw_gateway *g = timer->data;
+    lw_store_tick(g->store);
+    g->flush_retry_ms = 0;
+    if (lw_spool_count(g->spool))
+        journal_now(g);
+    else
+        storage_check(g);
 }
 
 static void on_rules_timer(uv_timer_t *timer);
@@ -811,8 +1049,13 @@ static int send_to_node(struct lw_gateway *g, const struct lw_node_conf *nc, uin
         rc = lw_nodedb_reserve_fcnt_down(g->nodedb, nc->address, upto);
         if (rc == LW_OK)
             rc = lw_store_commit(g->store);
-        if (rc != LW_OK) {
-            lw_downlink_fcnt_unreserved(g->dl, nc->address);
+        if (rc != LW_OK && lw_downlink_fcnt_unreserved(g->dl, nc->address, fcnt)) {
+            /* Still within the block reserved earlier: sent; the next frame asks again. */
+            lw_log_rl(LW_LOG_WARNING,
+                      "downlink counters of %s could not be reserved ahead; "
+                      "sent from the reserve",
+                      nc->name);
+        } else if (rc != LW_OK) {
             lw_log_rl(LW_LOG_ERR, "downlink to %s not sent: its counter could not be reserved",
                       nc->name);
             return rc;
@@ -824,6 +1067,24 @@ static int send_to_node(struct lw_gateway *g, const struct lw_node_conf *nc, uin
     if (len < 0)
         return len;
     return send_downlink(g, prio, frame, (size_t)len);
+}
+
+/* Downlink counters are reserved while the disk takes writes, with the node's uplinks, well
+ * before an ACK needs them: an alarm's ACK must never wait for a commit (the disk may be full). */
+static void reserve_downlinks_ahead(struct lw_gateway *g, const struct lw_node_conf *nc)
+{
+    enum lw_store_trouble t = lw_store_trouble(g->store);
+    if (!g->dl || !nc->has_session || t == LW_STORE_FULL || t == LW_STORE_IOERR)
+        return;
+    uint32_t upto;
+    if (lw_downlink_fcnt_ahead(g->dl, nc->address, nc->key_down, nc->fcnt_down, &upto) != LW_OK ||
+        !upto)
+        return;
+    if (lw_nodedb_reserve_fcnt_down(g->nodedb, nc->address, upto) != LW_OK ||
+        lw_store_commit(g->store) != LW_OK) {
+        lw_downlink_fcnt_unreserved(g->dl, nc->address, 0);
+        lw_log_rl(LW_LOG_WARNING, "downlink counters of %s could not be reserved ahead", nc->name);
+    }
 }
 
 /* An authenticated ALARM asking for it: the ACK names the copy's counter (PROTOCOL.md 3.1). */
@@ -941,6 +1202,8 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
         res.node->last_relay = mf.route.n_hops ? mf.route.hops[mf.route.n_hops - 1].relay : 0;
         if (res.hdr.type == LW_FT_ALARM && res.hdr.ack_req)
             send_alarm_ack(g, res.node, res.hdr.fcnt); /* first: the node stops retrying */
+        else
+            reserve_downlinks_ahead(g, res.node->conf);
         if (g->n_pending_cmds)
             send_pending_cmd(g, res.node); /* the node listens right after its uplink */
     }
@@ -985,8 +1248,7 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
         .mono_ms = rx->mono_ms,
         .r = &res.reading,
     };
-    if (lw_store_add_reading(g->store, &sr) == LW_OK)
-        g->c.readings_stored++;
+    lw_store_add_reading(g->store, &sr); /* counted stored once committed (lw_store_stats) */
     save_contact(g, n, res.hdr.fcnt, rx->t_ms);
     lw_log(LW_LOG_DEBUG, "frame %s from %s fcnt %u", lw_frame_type_name(res.hdr.type),
            n->conf->name, res.hdr.fcnt);
@@ -1040,6 +1302,9 @@ static void fill_metrics(struct lw_gateway *g, bool up, struct lw_metrics *out)
         m.radio_fault = rs.fault;
     }
     lw_store_stats(g->store, &m.store);
+    m.storage = lw_store_trouble(g->store);
+    m.storage_waiting = lw_spool_count(g->spool);
+    m.ballast_bytes = lw_store_ballast_bytes(g->store);
     if (g->mqtt)
         lw_mqtt_stats(g->mqtt, &m.mqtt);
     if (g->mesh)
@@ -1082,28 +1347,59 @@ static int duty_publish(void *arg, int64_t alert, const char *topic, const char 
                         bool retain)
 {
     struct lw_gateway *g = arg;
-    int64_t seq = 0;
-    /* Into the outbox; duty_commit publishes once the rows are on disk. */
-    return lw_store_outbox_add(g->store, alert, topic, payload, retain, &seq);
+    int64_t tag;
+    /* Into the outbox (through the queue); duty_commit publishes once the rows are on disk, or
+     * from memory when the disk cannot take them. */
+    int rc = lw_spool_message(g->spool, alert, topic, payload, retain, &tag);
+    if (rc != LW_OK && g->mqtt) /* the queue is full: paged, not kept */
+        rc = lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, 0);
+    return rc;
 }
 
 static int duty_journal(void *arg, int64_t alert, const char *event, const char *actor,
                         unsigned tier, const char *via, const char *detail)
 {
-    struct lw_gateway *g = arg;
-    return lw_alertdb_journal(g->store, alert, now_ms(g), event, actor, tier, via, detail);
+    queue_journal(arg, alert, now_ms(arg), event, actor, tier, via, detail);
+    return LW_OK;
+}
+
+struct update_row {
+    int64_t alert, acked_ms;
+    unsigned tier;
+    bool acked;
+    char acked_by[256];
+};
+
+static int apply_update_row(struct lw_store *s, const void *data)
+{
+    const struct update_row *u = data;
+    return lw_alertdb_update(s, u->alert, u->tier, u->acked ? u->acked_by : NULL, u->acked_ms);
+}
+
+struct silence_end_row {
+    int64_t silence, t;
+};
+
+static int apply_silence_end(struct lw_store *s, const void *data)
+{
+    const struct silence_end_row *r = data;
+    return lw_alertdb_silence_end(s, r->silence, r->t);
 }
 
 static int duty_update(void *arg, int64_t alert, unsigned tier, const char *acked_by,
                        int64_t acked_ms)
 {
-    return lw_alertdb_update(((struct lw_gateway *)arg)->store, alert, tier, acked_by, acked_ms);
+    struct lw_gateway *g = arg;
+    struct update_row u = {.alert = alert, .acked_ms = acked_ms, .tier = tier};
+    u.acked = acked_by && snprintf(u.acked_by, sizeof(u.acked_by), "%s", acked_by) >= 0;
+    return lw_spool_write(g->spool, apply_update_row, &u, sizeof(u));
 }
 
 static void duty_silence_ended(void *arg, int64_t silence, int64_t wall_ms)
 {
     struct lw_gateway *g = arg;
-    lw_alertdb_silence_end(g->store, silence, wall_ms);
+    struct silence_end_row r = {silence, wall_ms};
+    lw_spool_write(g->spool, apply_silence_end, &r, sizeof(r));
     lw_log(LW_LOG_NOTICE, "silence #%lld ended", (long long)silence);
 }
 
@@ -1115,9 +1411,7 @@ static void duty_schedule(struct lw_gateway *g);
 static int duty_commit(void *arg)
 {
     struct lw_gateway *g = arg;
-    int rc = lw_store_commit(g->store);
-    g->handover_failed = false;
-    lw_store_each_outbox(g->store, g->outbox_handed, replay_outbox_row, g);
+    int rc = journal_now(g);
     duty_schedule(g);
     return rc;
 }
@@ -1170,14 +1464,15 @@ static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *nod
         char detail[96];
         snprintf(detail, sizeof(detail), "not paged: building in flood incident #%lld",
                  (long long)flood);
-        lw_alertdb_journal(g->store, info->id, now_ms(g), "silenced", "gateway", 0, "gateway",
-                           detail);
+        queue_journal(g, info->id, now_ms(g), "silenced", "gateway", 0, "gateway", detail);
         duty_commit(g);
         return;
     }
     if (state == LW_ALERT_RAISED) {
         struct lw_duty_alert a;
         duty_alert_of(node, rule, info->id, &a);
+        if (rule->type == LW_RULE_STORAGE)
+            a.first_tier = 2; /* the duty room: a gateway matter, not a grid worker's */
         lw_duty_raised(g->duty, &a, json, lw_clock_mono_ms(), lw_clock_wall_ms());
     } else {
         lw_duty_resolved(g->duty, info->id, json);
@@ -1883,6 +2178,8 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         free(g);
         return LW_ERR_DB;
     }
+    if (!(g->spool = lw_spool_new(SPOOL_MAX_BYTES)))
+        goto fail;
     g->nodedb = lw_nodedb_new(g->store);
     if (!g->nodedb ||
         lw_nodedb_sync_config(g->nodedb, cfg, lw_clock_wall_ms(), log_node_problem, g) != LW_OK ||
@@ -1895,6 +2192,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     lw_join_limiter_init(&g->join_limiter, LW_JOIN_RATE_PER_S, LW_JOIN_BURST);
     lw_store_each_counter(g->store, restore_counter, g->reg);
     g->last_alert_id = g->reserved_alert_id = lw_store_alert_id_floor(g->store);
+    g->last_incident_id = g->reserved_incident_id = lw_store_incident_id_floor(g->store);
     struct lw_duty_ops dops = {.arg = g, .publish = duty_publish, .journal = duty_journal,
                                .update = duty_update, .silence_ended = duty_silence_ended,
                                .commit = duty_commit};
@@ -1932,6 +2230,10 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     if (cfg->retention_days)
         uv_timer_start(&g->retention_timer, on_retention_timer, RETENTION_INTERVAL_MS,
                        RETENTION_INTERVAL_MS);
+    uv_timer_init(loop, &g->storage_timer);
+    g->storage_timer.data = g;
+    g->handles_open++;
+    uv_timer_start(&g->storage_timer, on_storage_timer, 1000, 1000);
     uv_timer_init(loop, &g->duty_timer);
     g->duty_timer.data = g;
     g->handles_open++;
@@ -2025,6 +2327,7 @@ fail_handles:
     lw_gateway_stop(g, NULL, NULL);
     return LW_ERR_IO;
 fail:
+    lw_spool_free(g->spool);
     lw_rules_free(g->rules);
     lw_registry_free(g->reg);
     lw_nodedb_free(g->nodedb);
@@ -2044,6 +2347,7 @@ static void finish(struct lw_gateway *g)
     lw_rules_free(g->rules);
     lw_nodedb_free(g->nodedb);
     lw_store_close(g->store);
+    lw_spool_free(g->spool);
     lw_registry_free(g->reg);
     void (*done)(void *) = g->done;
     void *arg = g->done_arg;
@@ -2071,6 +2375,11 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
 {
     g->done = done;
     g->done_arg = arg;
+    lw_store_commit(g->store);
+    /* A last chance for what waits in memory; the disk may have room again. */
+    if (lw_spool_count(g->spool) && lw_spool_flush(g->spool, g->store) != LW_OK)
+        lw_log(LW_LOG_ERR, "%zu alert writes could not be journalled before stopping",
+               lw_spool_count(g->spool));
     /* The last status carries the final counters, radio ones included: build it first. */
     char *offline = status_json(g, "offline");
     if (g->cfg->metrics_file[0])
@@ -2092,6 +2401,8 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
     uv_close((uv_handle_t *)&g->sync_timer, handle_closed);
     uv_timer_stop(&g->duty_timer);
     uv_close((uv_handle_t *)&g->duty_timer, handle_closed);
+    uv_timer_stop(&g->storage_timer);
+    uv_close((uv_handle_t *)&g->storage_timer, handle_closed);
     uv_timer_stop(&g->retention_timer);
     uv_close((uv_handle_t *)&g->retention_timer, handle_closed);
     uv_timer_stop(&g->rules_timer);
@@ -2104,9 +2415,11 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
         uv_timer_stop(&g->relay_timer);
         uv_close((uv_handle_t *)&g->relay_timer, handle_closed);
     }
+    struct lw_store_stats ss;
+    lw_store_stats(g->store, &ss);
     lw_log(LW_LOG_INFO, "stopped: %llu frames, %llu accepted, %llu readings stored, %llu alerts",
            (unsigned long long)g->c.frames, (unsigned long long)g->c.accepted,
-           (unsigned long long)g->c.readings_stored, (unsigned long long)g->c.alerts_raised);
+           (unsigned long long)ss.readings_committed, (unsigned long long)g->c.alerts_raised);
     if (g->mqtt) {
         g->handles_open++;
         lw_mqtt_stop(g->mqtt, g->status_topic, offline ? offline : "{\"state\":\"offline\"}",
@@ -2117,5 +2430,8 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
 
 void lw_gateway_counters(const struct lw_gateway *g, struct lw_gateway_counters *out)
 {
+    struct lw_store_stats ss;
+    lw_store_stats(g->store, &ss);
     *out = g->c;
+    out->readings_stored = ss.readings_committed; /* on disk, not merely handed to SQLite */
 }

@@ -393,7 +393,7 @@ static void writer_end(struct writer *w)
     free(w->names);
 }
 
-static int writer_rows(struct writer *w, sqlite3_stmt *q)
+static int writer_rows_now(struct writer *w, sqlite3_stmt *q)
 {
     int rc;
     if (writer_begin(w, q) != LW_OK)
@@ -402,6 +402,27 @@ static int writer_rows(struct writer *w, sqlite3_stmt *q)
         if (writer_row(w, q) != LW_OK)
             return LW_ERR_NOMEM;
     return rc == SQLITE_DONE ? LW_OK : LW_ERR_DB;
+}
+
+/* The rows are gathered in memory and q is reset before any of them is written: a slow reader
+ * of the output (a pager, a pipe) never holds the query's read transaction open, which would
+ * keep lorawatchd from resetting its WAL (it grows until the reader lets go). */
+static int writer_rows(struct writer *w, sqlite3_stmt *q)
+{
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *out = w->out, *mem = open_memstream(&buf, &len);
+    if (!mem)
+        return writer_rows_now(w, q);
+    w->out = mem;
+    int rc = writer_rows_now(w, q);
+    sqlite3_reset(q); /* the read transaction ends here */
+    w->out = out;
+    fclose(mem);
+    if (len)
+        fwrite(buf, 1, len, out);
+    free(buf);
+    return rc;
 }
 
 int lw_history_write(sqlite3_stmt *q, enum lw_hist_fmt fmt, FILE *out, size_t *rows)

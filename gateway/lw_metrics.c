@@ -168,8 +168,28 @@ char *lw_metrics_text(const struct lw_metrics *m)
 
     metric(&b, "lorawatch_readings_stored_total", "counter", "Readings committed to SQLite.", NULL,
            (double)m->store.readings_committed);
-    metric(&b, "lorawatch_readings_lost_total", "counter",
-           "Readings rolled back with a failed commit.", NULL, (double)m->store.readings_lost);
+    metric(
+        &b, "lorawatch_readings_lost_total", "counter",
+        "Readings rolled back with a failed commit, or shed while the database cannot take them.",
+        NULL, (double)m->store.readings_lost);
+    metric(&b, "lorawatch_storage_ok", "gauge",
+           "1 while the database takes writes; 0: disk full, I/O error or a WAL a reader pins.",
+           NULL, m->storage == LW_STORE_OK);
+    {
+        char lab[64];
+        snprintf(lab, sizeof(lab), "state=\"%s\"", lw_store_trouble_name(m->storage));
+        metric(&b, "lorawatch_storage_trouble", "gauge",
+               "1 with the reason the database cannot be written (ok when it can).", lab, 1);
+    }
+    metric(&b, "lorawatch_storage_waiting", "gauge",
+           "Alert writes kept in memory (already paged) until the database takes them.", NULL,
+           (double)m->storage_waiting);
+    metric(&b, "lorawatch_db_ballast_bytes", "gauge",
+           "Space held beside the database for alerts, released when the disk is full.", NULL,
+           (double)m->ballast_bytes);
+    metric(&b, "lorawatch_db_wal_pinned_total", "counter",
+           "Checkpoints a reader kept from resetting the WAL.", NULL,
+           (double)m->store.checkpoints_pinned);
     metric(&b, "lorawatch_db_commit_failures_total", "counter", "Failed SQLite commits.", NULL,
            (double)m->store.commit_failures);
     metric(&b, "lorawatch_db_bytes", "gauge", "Database size including its WAL.", NULL,

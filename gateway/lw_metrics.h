@@ -47,6 +47,9 @@ struct lw_metrics {
     bool radio_fault; /* the radio is down: its last recovery failed */
     struct lw_store_stats store;
     uint64_t db_bytes;
+    enum lw_store_trouble storage; /* why the database cannot take writes (LW_STORE_OK: it can) */
+    uint64_t storage_waiting;      /* alert writes kept in memory until it can */
+    uint64_t ballast_bytes;        /* space held for alerts beside the database */
     uint64_t alerts_raised;
     uint64_t alerts_cleared;
     uint64_t alerts_active;

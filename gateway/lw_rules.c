@@ -613,6 +613,7 @@ enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_con
         return ev;
     }
     case LW_RULE_RADIO_FAULT:
+    case LW_RULE_STORAGE:
     case LW_RULE_TYPE_COUNT:
         break;
     }
@@ -794,7 +795,7 @@ enum lw_level lw_rule_raise_level(const struct lw_rule_conf *rule, const struct 
 
 const char *lw_rule_type_name(enum lw_rule_type t)
 {
-    static const char *const names[] = {"threshold", "silence", "flag", "radio_fault"};
+    static const char *const names[] = {"threshold", "silence", "flag", "radio_fault", "storage"};
     return t < LW_RULE_TYPE_COUNT ? names[t] : "?";
 }
 
@@ -821,6 +822,8 @@ const char *lw_rule_value_metric(const struct lw_rule_conf *rule)
         return "flags";
     case LW_RULE_RADIO_FAULT:
         return "radio_fault";
+    case LW_RULE_STORAGE:
+        return "storage";
     default:
         return lw_metric_name(rule->metric);
     }

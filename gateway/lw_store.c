@@ -1,12 +1,16 @@
 /* SQLite storage with prepared statements and one open batch transaction at a time. */
 #include "lw_store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "lw_error.h"
 #include "lw_log.h"
@@ -272,12 +276,27 @@ struct lw_store {
     bool rollups_off; /* lw_store_set_rollups(false): for measuring their cost only */
     int64_t retention_ms; /* raw readings older than this are deleted; 0: kept */
     int64_t retention_node; /* the node retention works on next (-1: start over) */
+    enum lw_store_trouble trouble;
+    int pinned_runs;          /* checkpoints in a row that could not reset the WAL */
+    int ckpt_pages;           /* checkpoint when the WAL holds this many pages */
+    int64_t wal_pinned_bytes; /* a WAL pinned beyond this is trouble */
+    char ballast[4096];       /* path of the ballast file */
+    uint64_t ballast_size;    /* what it should hold */
+    bool ballast_present;
+    bool ballast_released_now;
+    int last_err; /* SQLite result code of the latest failed write */
 };
 
 /* SQLite's automatic checkpoint runs inside whichever COMMIT takes the WAL past 1000 pages, and
  * it fsyncs; with readings batched, that COMMIT is most often an alert's. The hook below replaces
- * it, and lw_store_commit checkpoints only after commits that carry no alert. */
+ * it, and lw_store_commit checkpoints only after commits that carry no alert. On a small file
+ * system 1000 pages (4 MiB) would be more than there is: the WAL may take a sixteenth of it. */
 #define WAL_CHECKPOINT_PAGES 1000
+#define WAL_CHECKPOINT_MIN   16
+/* Space reserved for alerts beside the database (a file released when a write finds the disk
+ * full): an eighth of the file system, within these bounds. */
+#define BALLAST_MIN (64 * 1024)
+#define BALLAST_MAX (1024 * 1024)
 
 static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 {
@@ -289,12 +308,24 @@ static int on_wal(void *arg, sqlite3 *db, const char *name, int pages)
 
 static int begin(struct lw_store *s);
 static int commit(struct lw_store *s, bool all);
+static void note_failure(struct lw_store *s, int rc);
+static void size_limits(struct lw_store *s, const char *path);
+static int ballast_make(struct lw_store *s);
 
 static int exec(struct lw_store *s, const char *sql, char *err, size_t errcap)
 {
     char *msg = NULL;
     if (sqlite3_exec(s->db, sql, NULL, NULL, &msg) != SQLITE_OK) {
         snprintf(err, errcap, "%s", msg ? msg : sqlite3_errmsg(s->db));
+        note_failure(s, sqlite3_extended_errcode(s->db));
+        if (s->in_txn && sqlite3_get_autocommit(s->db)) {
+            /* SQLite rolled the transaction back by itself: the batch went with it. */
+            lw_rollup_discard(s->rollup);
+            s->stats.commit_failures++;
+            s->stats.readings_lost += s->pending;
+            s->in_txn = false;
+            s->pending = 0;
+        }
         sqlite3_free(msg);
         return LW_ERR_DB;
     }
@@ -425,12 +456,27 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
         goto fail;
     /* WAL: readers work beside the writer; NORMAL sync: a power cut loses at most the last
      * transactions, never the file (SQLite's documented WAL guarantee). */
-    char e2[256];
-    if (exec(s, "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;", e2,
-             sizeof(e2)) != LW_OK) {
+    char e2[256], pragmas[160];
+    size_limits(s, path);
+    /* journal_size_limit: a WAL that grew while a reader pinned it shrinks back when reset. */
+    snprintf(pragmas, sizeof(pragmas),
+             "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+             "PRAGMA journal_size_limit=%lld;",
+             (long long)s->wal_pinned_bytes / 4);
+    if (exec(s, pragmas, e2, sizeof(e2)) != LW_OK) {
         snprintf(err, errcap, "%s: %s", path, e2);
         goto fail;
     }
+    struct stat bst;
+    if (snprintf(s->ballast, sizeof(s->ballast), "%s-ballast", path) >= (int)sizeof(s->ballast))
+        s->ballast_size = 0;
+    else if (stat(s->ballast, &bst) == 0 && (uint64_t)bst.st_size == s->ballast_size)
+        s->ballast_present = true; /* kept from the last run */
+    else if (access(s->ballast, F_OK) == 0)
+        unlink(s->ballast); /* made again below, at its size for this file system */
+    if (!s->ballast_present && ballast_make(s) != LW_OK)
+        lw_log(LW_LOG_WARNING, "database: no room for a ballast of %llu KiB beside %s",
+               (unsigned long long)(s->ballast_size / 1024), path);
     sqlite3_wal_hook(s->db, on_wal, s); /* replaces the automatic checkpoint */
     for (int i = 0; i < ST_COUNT; i++)
         if (sqlite3_prepare_v3(s->db, stmt_sql[i], -1, SQLITE_PREPARE_PERSISTENT, &s->st[i],
@@ -451,6 +497,7 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
         goto fail;
     }
     memset(&s->stats, 0, sizeof(s->stats)); /* the statistics count batches of readings */
+    s->trouble = LW_STORE_OK;
     return s;
 fail:
     lw_rollup_free(s->rollup);
@@ -475,6 +522,204 @@ void lw_store_close(struct lw_store *s)
     free(s);
 }
 
+/* ---- ballast and trouble ------------------------------------------------------------------ */
+
+/* Write the ballast with real bytes (not a sparse file), so its blocks are the file system's. */
+static int ballast_make(struct lw_store *s)
+{
+    if (s->ballast_present || !s->ballast_size)
+        return s->ballast_present ? LW_OK : LW_ERR_IO;
+    struct statvfs vfs;
+    /* Only with room to spare: the ballast must never be what fills the disk. */
+    if (statvfs(s->ballast, &vfs) == 0 || statvfs(sqlite3_db_filename(s->db, "main"), &vfs) == 0)
+        if ((uint64_t)vfs.f_bavail * vfs.f_frsize < 2 * s->ballast_size)
+            return LW_ERR_IO;
+    int fd = open(s->ballast, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return LW_ERR_IO;
+    static const char zero[16384];
+    uint64_t done = 0;
+    while (done < s->ballast_size) {
+        size_t n =
+            s->ballast_size - done < sizeof(zero) ? (size_t)(s->ballast_size - done) : sizeof(zero);
+        ssize_t w = write(fd, zero, n);
+        if (w <= 0)
+            break;
+        done += (uint64_t)w;
+    }
+    int ok = done == s->ballast_size && fsync(fd) == 0;
+    close(fd);
+    if (!ok) {
+        unlink(s->ballast);
+        return LW_ERR_IO;
+    }
+    s->ballast_present = true;
+    return LW_OK;
+}
+
+static void ballast_release(struct lw_store *s)
+{
+    if (!s->ballast_present)
+        return;
+    unlink(s->ballast);
+    s->ballast_present = false;
+    s->ballast_released_now = true;
+    s->stats.ballast_released++;
+    lw_log(LW_LOG_WARNING, "database: disk full: ballast of %llu KiB released for alerts",
+           (unsigned long long)(s->ballast_size / 1024));
+}
+
+/* A write failed: for want of space (the ballast goes), or the disk fails. */
+static void note_failure(struct lw_store *s, int rc)
+{
+    s->last_err = rc;
+    if ((rc & 0xFF) == SQLITE_FULL) {
+        if (s->trouble != LW_STORE_FULL)
+            lw_log(LW_LOG_ERR, "database: disk full: readings are shed, alerts kept in memory "
+                               "until they can be journalled");
+        s->trouble = LW_STORE_FULL;
+        ballast_release(s);
+    } else if ((rc & 0xFF) == SQLITE_IOERR || (rc & 0xFF) == SQLITE_CANTOPEN) {
+        if (s->trouble != LW_STORE_FULL && s->trouble != LW_STORE_IOERR)
+            lw_log(LW_LOG_ERR, "database: I/O error: readings are shed, alerts kept in memory "
+                               "until they can be journalled");
+        if (s->trouble != LW_STORE_FULL)
+            s->trouble = LW_STORE_IOERR;
+    }
+}
+
+static bool shedding(const struct lw_store *s)
+{
+    return s->trouble == LW_STORE_FULL || s->trouble == LW_STORE_IOERR;
+}
+
+/* Bounds from the size of the file system the database lives on. */
+static void size_limits(struct lw_store *s, const char *path)
+{
+    struct statvfs vfs;
+    int page = 4096;
+    pragma_int(s, "PRAGMA page_size", &page);
+    if (page <= 0)
+        page = 4096;
+    uint64_t fs = statvfs(path, &vfs) == 0 ? (uint64_t)vfs.f_blocks * vfs.f_frsize : 0;
+    uint64_t pages = fs ? fs / 16 / (uint64_t)page : WAL_CHECKPOINT_PAGES;
+    s->ckpt_pages = pages > WAL_CHECKPOINT_PAGES ? WAL_CHECKPOINT_PAGES
+                    : pages < WAL_CHECKPOINT_MIN ? WAL_CHECKPOINT_MIN
+                                                 : (int)pages;
+    /* Pinned beyond four times the usual size: tell someone before it fills the disk. */
+    s->wal_pinned_bytes = (int64_t)s->ckpt_pages * page * 4;
+    uint64_t b = fs / 8;
+    s->ballast_size = b > BALLAST_MAX ? BALLAST_MAX : b < BALLAST_MIN ? BALLAST_MIN : b;
+}
+
+static uint64_t wal_bytes(struct lw_store *s)
+{
+    const char *path = sqlite3_db_filename(s->db, "main");
+    char wal[4096];
+    struct stat st;
+    if (path && snprintf(wal, sizeof(wal), "%s-wal", path) < (int)sizeof(wal) &&
+        stat(wal, &st) == 0)
+        return (uint64_t)st.st_size;
+    return 0;
+}
+
+/* Reset the WAL to nothing, without waiting: a reader that still needs its frames (a long
+ * report, a technician's sqlite3) makes it fail, and the WAL grows until that reader ends. */
+static void checkpoint(struct lw_store *s)
+{
+    int log = 0, done = 0;
+    sqlite3_busy_timeout(s->db, 0);
+    int rc = sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done);
+    sqlite3_busy_timeout(s->db, 2000);
+    s->wal_pages = 0;
+    if (rc == SQLITE_OK) {
+        s->stats.wal_truncated++;
+        s->pinned_runs = 0;
+        if (s->trouble == LW_STORE_WAL_PINNED) {
+            lw_log(LW_LOG_NOTICE, "database: the WAL was reset again");
+            s->trouble = LW_STORE_OK;
+        }
+        return;
+    }
+    s->stats.checkpoints_pinned++;
+    s->pinned_runs++;
+    if ((rc & 0xFF) == SQLITE_BUSY || (rc & 0xFF) == SQLITE_LOCKED) {
+        if (s->trouble == LW_STORE_OK && (int64_t)wal_bytes(s) > s->wal_pinned_bytes) {
+            lw_log(LW_LOG_ERR,
+                   "database: a reader keeps the WAL from being reset (%llu KiB); "
+                   "end long reports or sqlite3 sessions on the database",
+                   (unsigned long long)(wal_bytes(s) / 1024));
+            s->trouble = LW_STORE_WAL_PINNED;
+        }
+    } else {
+        note_failure(s, rc);
+    }
+}
+
+enum lw_store_trouble lw_store_trouble(const struct lw_store *s)
+{
+    return s->trouble;
+}
+
+const char *lw_store_trouble_name(enum lw_store_trouble t)
+{
+    static const char *const names[] = {"ok", "full", "io_error", "wal_pinned"};
+    return (unsigned)t < sizeof(names) / sizeof(names[0]) ? names[t] : "?";
+}
+
+bool lw_store_ballast_just_released(struct lw_store *s)
+{
+    bool r = s->ballast_released_now;
+    s->ballast_released_now = false;
+    return r;
+}
+
+uint64_t lw_store_ballast_bytes(const struct lw_store *s)
+{
+    return s->ballast_present ? s->ballast_size : 0;
+}
+
+enum lw_store_trouble lw_store_tick(struct lw_store *s)
+{
+    if (s->trouble == LW_STORE_WAL_PINNED) {
+        if (s->in_txn)
+            commit(s, false);
+        checkpoint(s);
+        return s->trouble;
+    }
+    /* Space for alerts first: until the ballast is back, the disk is not writable for readings. */
+    if (!s->ballast_present && ballast_make(s) != LW_OK) {
+        if (s->trouble == LW_STORE_OK && s->stats.ballast_released) {
+            lw_log(LW_LOG_WARNING, "database: space is low (no room for the ballast): readings "
+                                   "are shed");
+            s->trouble = LW_STORE_FULL;
+        }
+        return s->trouble;
+    }
+    if (!shedding(s)) {
+        /* Commits that carried alerts skip the checkpoint; a quiet second makes up for it. */
+        if (!s->in_txn && s->wal_pages >= s->ckpt_pages)
+            checkpoint(s);
+        return s->trouble;
+    }
+    /* A small write and a commit prove the disk takes writes again. */
+    enum lw_store_trouble was = s->trouble;
+    char sql[128], e2[256];
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO meta(key, value) VALUES('store_probe', '%lld') ON CONFLICT(key) DO "
+             "UPDATE SET value = excluded.value",
+             (long long)time(NULL));
+    s->trouble = LW_STORE_OK;
+    if (begin(s) != LW_OK || exec(s, sql, e2, sizeof(e2)) != LW_OK || commit(s, false) != LW_OK) {
+        if (s->trouble == LW_STORE_OK)
+            s->trouble = was;
+        return s->trouble;
+    }
+    checkpoint(s);
+    lw_log(LW_LOG_NOTICE, "database: writable again (%s is over)", lw_store_trouble_name(was));
+    return s->trouble;
+}
+
 /* Run a prepared statement to completion and reset it. */
 static int run(struct lw_store *s, sqlite3_stmt *q)
 {
@@ -483,6 +728,7 @@ static int run(struct lw_store *s, sqlite3_stmt *q)
     sqlite3_clear_bindings(q);
     if (rc != SQLITE_DONE && rc != SQLITE_ROW) {
         lw_log_rl(LW_LOG_ERR, "database: %s", sqlite3_errmsg(s->db));
+        note_failure(s, rc);
         if (s->in_txn && sqlite3_get_autocommit(s->db)) {
             /* SQLite rolled the transaction back by itself (SQLITE_FULL, IOERR ...). */
             lw_rollup_discard(s->rollup);
@@ -537,6 +783,7 @@ static int commit(struct lw_store *s, bool all)
         return rc; /* SQLite already rolled back; run() counted the loss */
     if (rc != LW_OK) {
         /* COMMIT can fail (disk full, I/O error); the transaction must not stay open. */
+        note_failure(s, sqlite3_extended_errcode(s->db));
         if (!sqlite3_get_autocommit(s->db))
             run(s, s->st[ST_ROLLBACK]);
         lw_rollup_discard(s->rollup);
@@ -549,10 +796,8 @@ static int commit(struct lw_store *s, bool all)
     }
     s->in_txn = false;
     s->pending = 0;
-    if (!s->urgent && s->wal_pages >= WAL_CHECKPOINT_PAGES) {
-        sqlite3_wal_checkpoint_v2(s->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        s->wal_pages = 0;
-    }
+    if (!s->urgent && s->wal_pages >= s->ckpt_pages)
+        checkpoint(s);
     s->urgent = false;
     return rc;
 }
@@ -572,8 +817,14 @@ static void bind_opt(sqlite3_stmt *q, int col, bool present, int64_t v)
 
 int lw_store_add_reading(struct lw_store *s, const struct lw_store_reading *rd)
 {
-    if (begin(s) != LW_OK)
+    if (shedding(s)) {
+        s->stats.readings_lost++;
         return LW_ERR_DB;
+    }
+    if (begin(s) != LW_OK) {
+        s->stats.readings_lost++;
+        return LW_ERR_DB;
+    }
     sqlite3_stmt *q = s->st[ST_READING];
     const struct lw_reading *r = rd->r;
     sqlite3_bind_int(q, 1, rd->node);
@@ -800,9 +1051,39 @@ int lw_store_reserve_alert_ids(struct lw_store *s, int64_t upto)
     return exec(s, sql, e2, sizeof(e2));
 }
 
+int64_t lw_store_incident_id_floor(struct lw_store *s)
+{
+    sqlite3_stmt *q;
+    int64_t floor = 0;
+    if (sqlite3_prepare_v2(
+            s->db,
+            "SELECT max(coalesce((SELECT max(id) FROM incidents), 0), coalesce((SELECT "
+            "CAST(value AS INTEGER) FROM meta WHERE key = 'incident_id_reserved'), "
+            "0))",
+            -1, &q, NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    if (sqlite3_step(q) == SQLITE_ROW)
+        floor = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return floor;
+}
+
+int lw_store_reserve_incident_ids(struct lw_store *s, int64_t upto)
+{
+    char sql[160], e2[256] = "";
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO meta(key, value) VALUES('incident_id_reserved', '%lld') ON "
+             "CONFLICT(key) DO UPDATE SET value = excluded.value",
+             (long long)upto);
+    if (begin(s) != LW_OK)
+        return LW_ERR_DB;
+    return exec(s, sql, e2, sizeof(e2));
+}
+
 int lw_store_savepoint(struct lw_store *s)
 {
     char e2[256] = "";
+    s->last_err = SQLITE_OK; /* lw_store_last_error then speaks of what follows */
     if (begin(s) != LW_OK)
         return LW_ERR_DB;
     return exec(s, "SAVEPOINT transition", e2, sizeof(e2));
@@ -815,8 +1096,9 @@ void lw_store_savepoint_end(struct lw_store *s, bool ok)
         exec(s, "ROLLBACK TO transition", e2, sizeof(e2));
     exec(s, "RELEASE transition", e2, sizeof(e2));
     /* SQLite may have rolled the whole transaction back by itself (disk full, I/O error). */
-    if (sqlite3_get_autocommit(s->db)) {
+    if (s->in_txn && sqlite3_get_autocommit(s->db)) {
         lw_rollup_discard(s->rollup);
+        s->stats.readings_lost += s->pending;
         s->in_txn = false;
         s->pending = 0;
     }
@@ -952,6 +1234,24 @@ int lw_store_begin(struct lw_store *s)
 int lw_store_step(struct lw_store *s, sqlite3_stmt *q)
 {
     return run(s, q);
+}
+
+int lw_store_last_error(const struct lw_store *s)
+{
+    return s->last_err & 0xFF;
+}
+
+void lw_store_rollback(struct lw_store *s)
+{
+    if (!s->in_txn)
+        return;
+    if (!sqlite3_get_autocommit(s->db))
+        run(s, s->st[ST_ROLLBACK]);
+    lw_rollup_discard(s->rollup);
+    s->stats.readings_lost += s->pending;
+    s->in_txn = false;
+    s->pending = 0;
+    s->urgent = false;
 }
 
 /* ---- history (schema v5) ------------------------------------------------------------------ */

@@ -57,7 +57,9 @@ int lw_store_each_counter(struct lw_store *s, void (*fn)(void *arg, uint16_t nod
                           void *arg);
 
 /* Queue a reading in the open batch transaction (opened on demand). Commits by itself when the
- * batch reaches batch_rows. LW_OK or LW_ERR_DB. */
+ * batch reaches batch_rows. LW_OK or LW_ERR_DB; while the store is full or failing (see
+ * lw_store_trouble) the reading is not inserted but counted lost, and LW_ERR_DB returned:
+ * alerts need what space is left. */
 int lw_store_add_reading(struct lw_store *s, const struct lw_store_reading *rd);
 /* Readings waiting in the open transaction. */
 size_t lw_store_pending(const struct lw_store *s);
@@ -76,6 +78,9 @@ int lw_store_alert_insert(struct lw_store *s, int64_t id, const char *rule, cons
  * lw_store_alert_id_floor returns the highest id used or reserved so far (0 for none). */
 int64_t lw_store_alert_id_floor(struct lw_store *s);
 int lw_store_reserve_alert_ids(struct lw_store *s, int64_t upto);
+/* The same for incident ids: an incident opened while the disk fails keeps its own id. */
+int64_t lw_store_incident_id_floor(struct lw_store *s);
+int lw_store_reserve_incident_ids(struct lw_store *s, int64_t upto);
 /* A transition's rows go in or stay out together: savepoint, then release (ok) or roll back. */
 int lw_store_savepoint(struct lw_store *s);
 void lw_store_savepoint_end(struct lw_store *s, bool ok);
@@ -106,9 +111,30 @@ struct lw_store_stats {
     uint64_t readings_committed;
     uint64_t commits;
     uint64_t commit_failures;
-    uint64_t readings_lost; /* rolled back with a failed batch */
+    uint64_t readings_lost; /* rolled back with a failed batch, or shed while in trouble */
+    uint64_t ballast_released;
+    uint64_t wal_truncated;      /* checkpoints that reset the WAL file to nothing */
+    uint64_t checkpoints_pinned; /* checkpoints a reader kept from resetting the WAL */
 };
 void lw_store_stats(const struct lw_store *s, struct lw_store_stats *out);
+
+/* ---- storage trouble ---------------------------------------------------------------------- */
+
+/* Why the database cannot be trusted to take writes now. FULL and IOERR shed readings (alerts
+ * come first); WAL_PINNED still writes, but a reader keeps the WAL from being reset, so it grows
+ * until that reader ends. */
+enum lw_store_trouble { LW_STORE_OK, LW_STORE_FULL, LW_STORE_IOERR, LW_STORE_WAL_PINNED };
+enum lw_store_trouble lw_store_trouble(const struct lw_store *s);
+/* "ok", "full", "io_error", "wal_pinned". */
+const char *lw_store_trouble_name(enum lw_store_trouble t);
+/* Call about once a second: re-creates the ballast when space has returned and, while in
+ * trouble, tries a small commit; leaves trouble when it succeeds. Returns the trouble now. */
+enum lw_store_trouble lw_store_tick(struct lw_store *s);
+/* The ballast (space reserved next to the database for alerts) was released by a failed write
+ * since the last call: a commit that failed for want of space may succeed if tried again. */
+bool lw_store_ballast_just_released(struct lw_store *s);
+/* Bytes the ballast file holds (0: released or never made). */
+uint64_t lw_store_ballast_bytes(const struct lw_store *s);
 
 /* ---- history (schema v5) ------------------------------------------------------------------ */
 

@@ -13,5 +13,9 @@ sqlite3 *lw_store_handle(struct lw_store *s);
 int lw_store_begin(struct lw_store *s);
 /* Step q once, reset it and clear its bindings; LW_OK for DONE/ROW, LW_ERR_DB (logged). */
 int lw_store_step(struct lw_store *s, sqlite3_stmt *q);
+/* SQLite's primary result code of the latest failed write (SQLITE_FULL, SQLITE_CONSTRAINT ...). */
+int lw_store_last_error(const struct lw_store *s);
+/* Roll the open transaction back, with the readings in it (counted lost). */
+void lw_store_rollback(struct lw_store *s);
 
 #endif

@@ -118,6 +118,8 @@ struct figures {
     double joins[6]; /* join requests, outcomes in join_outcomes order */
     double mesh_dropped[2], mesh_dup, ctl_refused, ctl_bad;
     double cmd_accepted, cmd_refused, cmd_denied; /* MQTT commands from phones */
+    char storage[32];                             /* "ok", "full", "io_error", "wal_pinned" */
+    double storage_waiting;
     int seen;
 };
 
@@ -162,6 +164,7 @@ static int on_sample(void *arg, const struct lw_prom_sample *s)
         {"lorawatch_loop_lag_max_seconds", &f->lag_max},
         {"lorawatch_mesh_duplicates_total", &f->mesh_dup},
         {"lorawatch_control_bad_requests_total", &f->ctl_bad},
+        {"lorawatch_storage_waiting", &f->storage_waiting},
     };
     f->seen++;
     for (size_t i = 0; i < sizeof(plain) / sizeof(plain[0]); i++)
@@ -169,7 +172,9 @@ static int on_sample(void *arg, const struct lw_prom_sample *s)
             *plain[i].dst = s->value;
             return 0;
         }
-    if (strcmp(s->name, "lorawatch_info") == 0) {
+    if (strcmp(s->name, "lorawatch_storage_trouble") == 0) {
+        lw_prom_label(s->labels, "state", f->storage, sizeof(f->storage));
+    } else if (strcmp(s->name, "lorawatch_info") == 0) {
         lw_prom_label(s->labels, "site", f->site, sizeof(f->site));
         lw_prom_label(s->labels, "version", f->version, sizeof(f->version));
     } else if (strcmp(s->name, "lorawatch_frames_total") == 0 &&
@@ -352,6 +357,8 @@ int cli_status(int argc, char **argv)
         cJSON_AddNumberToObject(o, "readings_stored", f.stored);
         cJSON_AddNumberToObject(o, "readings_lost", f.lost);
         cJSON_AddNumberToObject(o, "db_bytes", f.db_bytes);
+        cJSON_AddStringToObject(o, "storage", f.storage[0] ? f.storage : "ok");
+        cJSON_AddNumberToObject(o, "storage_waiting", f.storage_waiting);
         cJSON_AddNumberToObject(o, "alerts_active", f.active);
         cJSON_AddNumberToObject(o, "alerts_raised", f.raised);
         cJSON_AddNumberToObject(o, "alerts_cleared", f.cleared);
@@ -404,6 +411,10 @@ int cli_status(int argc, char **argv)
                f.radio_fault > 0 ? "; FAULT: the radio is not receiving" : "");
     printf("  %-10s stored %.0f, lost %.0f, failed commits %.0f; database %.1f MiB\n", "readings",
            f.stored, f.lost, f.commit_failures, f.db_bytes / 1048576.0);
+    if (f.storage[0] && strcmp(f.storage, "ok") != 0)
+        printf("  %-10s TROUBLE: %s; readings shed, %.0f alert writes waiting in memory (already "
+               "paged)\n",
+               "storage", f.storage, f.storage_waiting);
     printf("  %-10s active %.0f; raised %.0f, cleared %.0f\n", "alerts", f.active, f.raised,
            f.cleared);
     printf("  %-10s %s\n", "clock",

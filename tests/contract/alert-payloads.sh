@@ -34,7 +34,7 @@ for r in $rules relay-silent; do
   done
 done
 types=$(payloads alert/ | jq -rs '[.[].type] | unique | join(",")')
-[ "$types" = "flag,radio_fault,silence,threshold" ] || fail "rule types covered: $types"
+[ "$types" = "flag,radio_fault,silence,storage,threshold" ] || fail "rule types covered: $types"
 stats=$(payloads alert/ | jq -rs '[.[].statistic // empty] | unique | join(",")')
 [ "$stats" = "days_left,mean,rise,twa,value" ] || fail "statistics covered: $stats"
 pass "$(wc -l <"$WORK/messages.txt") messages: $(wc -w <<<"$rules") shipped rules + relay-silent, types $types, statistics $stats"

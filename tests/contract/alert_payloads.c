@@ -90,6 +90,7 @@ static double value_for(const struct lw_rule_conf *r, enum lw_alert_state s)
                                     : (double)r->timeout_ms / 1000.0 + 61.5;
     case LW_RULE_FLAG:
     case LW_RULE_RADIO_FAULT:
+    case LW_RULE_STORAGE:
         return s == LW_ALERT_RAISED;
     default:
         return s == LW_ALERT_CLOSED ? 0 : s == LW_ALERT_RAISED ? thr : clr;
@@ -230,6 +231,10 @@ int main(int argc, char **argv)
     snprintf(rn.label, sizeof(rn.label), "relay 0x0E10");
     snprintf(rn.place, sizeof(rn.place), "relay relay-0E10; 2 nodes behind it: pl-water,pl-gas");
     one_alert(d, cfg, &relay, relay.level, &rn);
+    /* The built-in storage alert (the gateway's database cannot be written). */
+    struct lw_rule_conf storage;
+    lw_alert_storage_rule(&storage);
+    one_alert(d, cfg, &storage, storage.level, lw_rules_gateway_node(engine, SITE));
 
     lw_rules_free(engine);
     lw_duty_free(d);

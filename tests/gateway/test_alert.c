@@ -449,6 +449,13 @@ static void check_fields(const cJSON *o, const struct lw_rule_conf *r)
         assert_string_equal(unit, "");
         assert_true(num(o, "threshold") == 1 && num(o, "clear") == 0);
         break;
+    case LW_RULE_STORAGE:
+        assert_string_equal(type, "storage");
+        assert_string_equal(metric, "storage");
+        assert_string_equal(unit, "");
+        assert_true(num(o, "threshold") == 1 && num(o, "clear") == 0);
+        assert_null(cJSON_GetObjectItemCaseSensitive(o, "statistic"));
+        break;
     default:
         assert_string_equal(type, "threshold");
         assert_string_equal(metric, lw_metric_name(r->metric));
@@ -579,8 +586,9 @@ static void test_every_shipped_rule_type(void **state)
         contains(en, "Withdrawn", r->name);
         contains(zh, "撤销", r->name);
     }
-    /* The shipped file has every type and statistic, so none goes unchecked. */
-    assert_int_equal(types, (1u << LW_RULE_TYPE_COUNT) - 1);
+    /* The shipped file has every configurable type and statistic, so none goes unchecked (the
+     * built-in storage alert is checked on its own). */
+    assert_int_equal(types, ((1u << LW_RULE_TYPE_COUNT) - 1) & ~(1u << LW_RULE_STORAGE));
     assert_int_equal(stats, (1u << LW_STAT_COUNT) - 1);
     lw_config_free(c);
 }
@@ -614,6 +622,32 @@ static void test_relay_silent_alert(void **state)
     check_fields(o, &r);
     cJSON_Delete(o);
     contains(en, "heard again", "relay-silent");
+}
+
+/* The built-in storage alert: red, for the duty room, saying what the disk does. */
+static void test_storage_alert(void **state)
+{
+    (void)state;
+    struct lw_rule_conf r;
+    lw_alert_storage_rule(&r);
+    struct lw_node_conf n = {.name = "gateway", .kind = LW_KIND_MULTI};
+    struct lw_alert_info a = {
+        .id = 6, .site = "estate", .rule = &r, .level = r.level, .node = &n,
+        .state = LW_ALERT_RAISED, .value = 1};
+    char zh[512], en[512];
+    cJSON *o = sentences(&a, zh, en, sizeof(zh));
+    check_fields(o, &r);
+    assert_string_equal(str(o, "level"), "red");
+    assert_true(num(o, "value") == 1);
+    cJSON_Delete(o);
+    contains(en, "the disk is full", "storage");
+    contains(zh, "磁盘已满", "storage");
+    a.state = LW_ALERT_CLEARED;
+    a.value = 0;
+    o = sentences(&a, zh, en, sizeof(zh));
+    check_fields(o, &r);
+    cJSON_Delete(o);
+    contains(en, "takes writes again", "storage");
 }
 
 static void test_alert_topic(void **state)
@@ -670,6 +704,7 @@ int main(void)
         cmocka_unit_test(test_place_falls_back_to_label_then_name),
         cmocka_unit_test(test_every_shipped_rule_type),
         cmocka_unit_test(test_relay_silent_alert),
+        cmocka_unit_test(test_storage_alert),
         cmocka_unit_test(test_alert_topic),
         cmocka_unit_test(test_format_time_shanghai_offset),
         cmocka_unit_test(test_format_time_other_zones),

@@ -265,22 +265,39 @@ static void counters_reserved_ahead(void **state)
     assert_int_equal(lw_downlink_fcnt_next(d, 0x0102, key_b, 0, &fcnt, &upto), LW_OK);
     assert_int_equal(fcnt, 1);
     assert_int_equal(upto, LW_DOWNLINK_FCNT_BLOCK);
-    for (uint32_t i = 2; i <= LW_DOWNLINK_FCNT_BLOCK; i++) {
+    /* The first block is not reserved: the counter may not go out. */
+    assert_false(lw_downlink_fcnt_unreserved(d, 0x0102, fcnt));
+    assert_int_equal(lw_downlink_fcnt_next(d, 0x0102, key_b, 0, &fcnt, &upto), LW_OK);
+    assert_int_equal(fcnt, 2);
+    assert_int_equal(upto, LW_DOWNLINK_FCNT_BLOCK + 1);
+    const uint32_t low = LW_DOWNLINK_FCNT_BLOCK + 1 - LW_DOWNLINK_FCNT_LOW;
+    for (uint32_t i = 3; i <= low; i++) {
         assert_int_equal(lw_downlink_fcnt_next(d, 0x0102, key_b, 0, &fcnt, &upto), LW_OK);
         assert_int_equal(fcnt, i);
         assert_int_equal(upto, 0);
     }
+    /* Half the block left: the next block is asked for ahead of need. */
     assert_int_equal(lw_downlink_fcnt_next(d, 0x0102, key_b, 0, &fcnt, &upto), LW_OK);
-    assert_int_equal(fcnt, LW_DOWNLINK_FCNT_BLOCK + 1);
-    assert_int_equal(upto, 2 * LW_DOWNLINK_FCNT_BLOCK);
-    /* The reservation failed: the next call asks again (and the unsent counter is skipped). */
-    lw_downlink_fcnt_unreserved(d, 0x0102);
-    assert_int_equal(lw_downlink_fcnt_next(d, 0x0102, key_b, 0, &fcnt, &upto), LW_OK);
+    assert_int_equal(fcnt, low + 1);
+    assert_int_equal(upto, low + LW_DOWNLINK_FCNT_BLOCK);
+    /* The reservation failed (the disk is full): the counter is still covered and goes out; every
+     * later call asks again, until the old block is used up. */
+    assert_true(lw_downlink_fcnt_unreserved(d, 0x0102, fcnt));
+    uint32_t sent = 1;
+    for (;;) {
+        assert_int_equal(lw_downlink_fcnt_next(d, 0x0102, key_b, 0, &fcnt, &upto), LW_OK);
+        assert_true(upto > fcnt);
+        if (!lw_downlink_fcnt_unreserved(d, 0x0102, fcnt))
+            break;
+        sent++;
+    }
     assert_int_equal(fcnt, LW_DOWNLINK_FCNT_BLOCK + 2);
-    assert_int_equal(upto, LW_DOWNLINK_FCNT_BLOCK + 1 + LW_DOWNLINK_FCNT_BLOCK);
+    assert_int_equal(sent, LW_DOWNLINK_FCNT_LOW);
     /* After a restart (a new table) the stored bound is the floor. */
     struct lw_downlink *d2 = make(&r, NULL);
-    assert_int_equal(lw_downlink_fcnt_next(d2, 0x0102, key_b, upto, &fcnt, &upto), LW_OK);
+    assert_int_equal(
+        lw_downlink_fcnt_next(d2, 0x0102, key_b, 2 * LW_DOWNLINK_FCNT_BLOCK + 1, &fcnt, &upto),
+        LW_OK);
     assert_int_equal(fcnt, 2 * LW_DOWNLINK_FCNT_BLOCK + 2);
     assert_true(upto > fcnt);
     /* A new session key starts again above whatever is stored for it. */
@@ -296,6 +313,32 @@ static void counters_reserved_ahead(void **state)
     assert_int_equal(lw_downlink_fcnt_next(d2, 0x0300, key_b, UINT32_MAX, &fcnt, &upto),
                      LW_ERR_RANGE);
     lw_downlink_free(d2);
+    lw_downlink_free(d);
+}
+
+/* Counters reserved with uplinks, before any ACK needs one: the first ACKs need no commit. */
+static void counters_reserved_before_the_first_ack(void **state)
+{
+    (void)state;
+    struct fake_radio r = {0};
+    struct lw_downlink *d = make(&r, NULL);
+    uint32_t fcnt, upto;
+    assert_int_equal(lw_downlink_fcnt_ahead(d, 0x0102, key_b, 0, &upto), LW_OK);
+    assert_int_equal(upto, LW_DOWNLINK_FCNT_BLOCK);
+    /* Stored: the next uplink asks for nothing, and the ACKs that follow need no reservation. */
+    assert_int_equal(lw_downlink_fcnt_ahead(d, 0x0102, key_b, 0, &upto), LW_OK);
+    assert_int_equal(upto, 0);
+    for (uint32_t i = 1; i <= LW_DOWNLINK_FCNT_BLOCK - LW_DOWNLINK_FCNT_LOW; i++) {
+        assert_int_equal(lw_downlink_fcnt_next(d, 0x0102, key_b, 0, &fcnt, &upto), LW_OK);
+        assert_int_equal(fcnt, i);
+        assert_int_equal(upto, 0);
+    }
+    /* Not stored (the disk is full): asked for again next time, the old bound still holds. */
+    assert_int_equal(lw_downlink_fcnt_ahead(d, 0x0300, key_b, 0, &upto), LW_OK);
+    assert_true(upto > 0);
+    assert_false(lw_downlink_fcnt_unreserved(d, 0x0300, 0));
+    assert_int_equal(lw_downlink_fcnt_ahead(d, 0x0300, key_b, 0, &upto), LW_OK);
+    assert_true(upto > 0);
     lw_downlink_free(d);
 }
 
@@ -387,11 +430,17 @@ static void nodedb_keeps_bound(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(urgent_goes_first),      cmocka_unit_test(radio_one_at_a_time),
-        cmocka_unit_test(busy_channel_gives_up),  cmocka_unit_test(region_cap_refuses_long_frames),
-        cmocka_unit_test(duty_cycle_defers),      cmocka_unit_test(stale_and_full),
-        cmocka_unit_test(transmit_error_counted), cmocka_unit_test(counters_reserved_ahead),
-        cmocka_unit_test(ack_frame_format),       cmocka_unit_test(nodedb_keeps_bound),
+        cmocka_unit_test(urgent_goes_first),
+        cmocka_unit_test(radio_one_at_a_time),
+        cmocka_unit_test(busy_channel_gives_up),
+        cmocka_unit_test(region_cap_refuses_long_frames),
+        cmocka_unit_test(duty_cycle_defers),
+        cmocka_unit_test(stale_and_full),
+        cmocka_unit_test(transmit_error_counted),
+        cmocka_unit_test(counters_reserved_ahead),
+        cmocka_unit_test(counters_reserved_before_the_first_ack),
+        cmocka_unit_test(ack_frame_format),
+        cmocka_unit_test(nodedb_keeps_bound),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,5 +1,6 @@
 /* Unit tests of lw_history and lw_report: time-range parsing (outside input), and the figures the
  * timeline and the season report print, checked against brute-force SQL on small data. */
+#define _GNU_SOURCE /* fopencookie */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -208,6 +209,8 @@ static int db_teardown(void **state)
     unlink(p);
     snprintf(p, sizeof(p), "%s-shm", path);
     unlink(p);
+    snprintf(p, sizeof(p), "%s-ballast", path);
+    unlink(p);
     return 0;
 }
 
@@ -333,6 +336,56 @@ static void test_events_timeline(void **state)
     sqlite3_close(db);
 }
 
+/* What the output's writes see: can the daemon reset its WAL meanwhile? */
+struct pin_probe {
+    sqlite3 *writer;
+    int writes, pinned;
+};
+
+static ssize_t probe_write(void *cookie, const char *buf, size_t len)
+{
+    struct pin_probe *p = cookie;
+    (void)buf;
+    /* Like the daemon: a commit, then a checkpoint that must reset the WAL without waiting. */
+    char *msg = NULL;
+    if (sqlite3_exec(p->writer,
+                     "INSERT INTO meta(key, value) VALUES('probe', 'x') ON CONFLICT(key) DO "
+                     "UPDATE SET value = value || 'x'",
+                     NULL, NULL, &msg) != SQLITE_OK)
+        fail_msg("probe write: %s", msg);
+    int log = 0, done = 0;
+    if (sqlite3_wal_checkpoint_v2(p->writer, NULL, SQLITE_CHECKPOINT_TRUNCATE, &log, &done) !=
+        SQLITE_OK)
+        p->pinned++;
+    p->writes++;
+    return (ssize_t)len;
+}
+
+/* A slow consumer of the output (a pager) must not hold the query's read transaction: the rows
+ * are written only after it ended, so the daemon's checkpoints still reset the WAL. */
+static void test_output_holds_no_read_transaction(void **state)
+{
+    (void)state;
+    char err[256];
+    size_t rows = 0;
+    struct pin_probe p = {0};
+    assert_int_equal(sqlite3_open(path, &p.writer), SQLITE_OK);
+    sqlite3 *db = lw_store_open_readonly(path, 4, err, sizeof(err));
+    assert_non_null(db);
+    FILE *f = fopencookie(&p, "w", (cookie_io_functions_t){.write = probe_write});
+    assert_non_null(f);
+    setvbuf(f, NULL, _IONBF, 0); /* every write reaches the probe at once */
+    assert_int_equal(lw_history_events(db, NULL, 0, NOW, NOW + 3 * 86400000LL, LW_FMT_CSV, f, &rows,
+                                       err, sizeof(err)),
+                     LW_OK);
+    fclose(f);
+    assert_int_equal(rows, 9);
+    assert_true(p.writes > 0);
+    assert_int_equal(p.pinned, 0);
+    sqlite3_close(db);
+    sqlite3_close(p.writer);
+}
+
 /* Newer schema and foreign files are refused with one line. */
 static void test_readonly_open_refusals(void **state)
 {
@@ -356,6 +409,7 @@ int main(void)
         cmocka_unit_test(test_node_matching),
         cmocka_unit_test(test_report_events_match_brute_force),
         cmocka_unit_test(test_events_timeline),
+        cmocka_unit_test(test_output_holds_no_read_transaction),
         cmocka_unit_test(test_readonly_open_refusals),
     };
     return cmocka_run_group_tests(tests, db_setup, db_teardown);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lw_alertdb.h"
@@ -800,10 +801,72 @@ static void test_sync_nodes_inserts_then_updates(void **state)
     lw_store_close(s);
 }
 
+/* ---- storage trouble ----------------------------------------------------------------------- */
+
+/* A reader that keeps its snapshot (a long report, a technician's sqlite3) stops checkpoints from
+ * resetting the WAL: that is trouble, and it ends when the reader does. */
+static void test_reader_pinning_the_wal_is_trouble(void **state)
+{
+    char path[300], wal[320];
+    struct lw_store_stats st;
+    (void)state;
+    new_path(path, sizeof(path));
+    snprintf(wal, sizeof(wal), "%s-wal", path);
+    struct lw_store *s = open_ok(path, 1);
+    struct lw_reading r = water_reading(10);
+    assert_int_equal(add(s, 1, 1000, 1, &r), LW_OK);
+    sqlite3 *reader;
+    sqlite3_stmt *q;
+    assert_int_equal(sqlite3_open_v2(path, &reader, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(reader, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(reader, "SELECT count(*) FROM readings", -1, &q, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+    sqlite3_finalize(q); /* the transaction, and its snapshot, stay */
+    uint32_t fcnt = 2;
+    for (; fcnt < 20000 && lw_store_trouble(s) == LW_STORE_OK; fcnt++)
+        assert_int_equal(add(s, 1, 1000 * fcnt, fcnt, &r), LW_OK);
+    assert_int_equal(lw_store_trouble(s), LW_STORE_WAL_PINNED);
+    assert_string_equal(lw_store_trouble_name(lw_store_trouble(s)), "wal_pinned");
+    lw_store_stats(s, &st);
+    assert_true(st.checkpoints_pinned > 0);
+    /* Readings are still stored while pinned: only the WAL's growth is the trouble. */
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), fcnt - 1);
+    sqlite3_exec(reader, "COMMIT", NULL, NULL, NULL);
+    sqlite3_close(reader);
+    assert_int_equal(lw_store_tick(s), LW_STORE_OK);
+    struct stat wst;
+    assert_int_equal(stat(wal, &wst), 0);
+    assert_int_equal(wst.st_size, 0); /* reset to nothing */
+    lw_store_close(s);
+}
+
+/* Space for alerts is kept beside the database, and kept across restarts. */
+static void test_ballast_made_and_kept(void **state)
+{
+    char path[300], ballast[320];
+    struct stat st;
+    (void)state;
+    new_path(path, sizeof(path));
+    snprintf(ballast, sizeof(ballast), "%s-ballast", path);
+    struct lw_store *s = open_ok(path, 1);
+    assert_int_equal(stat(ballast, &st), 0);
+    assert_true(st.st_size > 0);
+    assert_int_equal((uint64_t)st.st_size, lw_store_ballast_bytes(s));
+    assert_int_equal(lw_store_trouble(s), LW_STORE_OK);
+    assert_false(lw_store_ballast_just_released(s));
+    lw_store_close(s);
+    s = open_ok(path, 1);
+    assert_int_equal((uint64_t)st.st_size, lw_store_ballast_bytes(s));
+    lw_store_close(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_sets_schema_version_and_application_id),
+        cmocka_unit_test(test_reader_pinning_the_wal_is_trouble),
+        cmocka_unit_test(test_ballast_made_and_kept),
         cmocka_unit_test(test_reopen_existing_database),
         cmocka_unit_test(test_empty_existing_file_gets_schema),
         cmocka_unit_test(test_foreign_sqlite_file_refused_and_unchanged),
