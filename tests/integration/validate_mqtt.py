@@ -20,6 +20,7 @@ import jsonschema
 TOPICS = [
     (re.compile(r"^lorawatch/(?P<site>[^/]+)/alert/(?P<id>[^/]+)$"), "alert"),
     (re.compile(r"^lorawatch/(?P<site>[^/]+)/gateway/status$"), "gateway-status"),
+    (re.compile(r"^lorawatch/(?P<site>[^/]+)/gateway/mark$"), "gateway-mark"),
     (re.compile(r"^lorawatch/(?P<site>[^/]+)/node/(?P<node>[^/]+)$"), "node-state"),
     (re.compile(r"^lorawatch/(?P<site>[^/]+)/duty/(person/[^/]+|tier/[1-3])$"), "alert"),
     (re.compile(r"^lorawatch/(?P<site>[^/]+)/reply/(?P<user>[^/]+)$"), "reply"),
@@ -68,7 +69,7 @@ def main(argv):
         print("usage: validate_mqtt.py SCHEMA_DIR < messages", file=sys.stderr)
         return 2
     validators = {}
-    for kind in ("alert", "gateway-status", "node-state", "reply", "command"):
+    for kind in ("alert", "gateway-status", "gateway-mark", "node-state", "reply", "command"):
         with open(os.path.join(argv[1], kind + ".schema.json"), encoding="utf-8") as f:
             schema = json.load(f)
         cls = jsonschema.validators.validator_for(schema)
