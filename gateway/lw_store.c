@@ -975,22 +975,29 @@ int lw_store_outbox_requeue(struct lw_store *s, int64_t after, int64_t *moved)
     /* What the broker lost, and the open alerts' state whatever it still has: a snapshot can
      * be older than its mark says, and a page that is re-sent costs a duplicate, one that is
      * not costs a person who never hears of the alert. */
-    static const char sql[] =
-        "INSERT INTO outbox(seq, alert, topic, payload, retain) "
-        "SELECT seq, alert, topic, payload, retain FROM outbox_sent o WHERE seq > ?1 OR "
-        "alert IN (SELECT id FROM alerts WHERE state NOT IN ('cleared', 'closed') AND "
-        "(o.retain = 1 OR acked_ms IS NULL)) AND "
-        "(retain = 0 OR seq = (SELECT max(seq) FROM outbox_sent k WHERE k.topic = o.topic));"
-        "DELETE FROM outbox_sent WHERE seq IN (SELECT seq FROM outbox);";
-    if (begin(s) != LW_OK)
+    sqlite3_stmt *q;
+    if (begin(s) != LW_OK ||
+        sqlite3_prepare_v2(
+            s->db,
+            "INSERT INTO outbox(seq, alert, topic, payload, retain) "
+            "SELECT seq, alert, topic, payload, retain FROM outbox_sent o WHERE seq > ?1 OR "
+            "alert IN (SELECT id FROM alerts WHERE state NOT IN ('cleared', 'closed') AND "
+            "(o.retain = 1 OR acked_ms IS NULL)) AND "
+            "(retain = 0 OR seq = (SELECT max(seq) FROM outbox_sent k WHERE k.topic = o.topic))",
+            -1, &q, NULL) != SQLITE_OK)
         return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, after);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? LW_OK : LW_ERR_DB;
+    sqlite3_finalize(q);
     char err[160];
-    if (exec(s, sql, err, sizeof(err)) != LW_OK) {
-        lw_log_rl(LW_LOG_ERR, "database: %s", err);
-        return LW_ERR_DB;
+    if (rc == LW_OK) {
+        *moved = sqlite3_changes64(s->db);
+        rc = exec(s, "DELETE FROM outbox_sent WHERE seq IN (SELECT seq FROM outbox)", err,
+                  sizeof(err));
     }
-    *moved = sqlite3_changes64(s->db);
-    return LW_OK;
+    if (rc != LW_OK)
+        lw_log_rl(LW_LOG_ERR, "database: %s", sqlite3_errmsg(s->db));
+    return rc;
 }
 
 int lw_store_outbox_prune(struct lw_store *s, int64_t before_ms)

@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Fault: the broker acknowledges alerts, then loses them. mosquitto runs with the shipped
+# config/mosquitto/local.conf (autosave every 30 s); a persistent QoS 1 subscriber (what the bridge
+# to the phones is while its uplink is down) is offline. After an alert storm the broker has
+# acknowledged every message (the outbox is empty) and is SIGKILLed before its next autosave, so
+# it comes back without them. Every journalled transition must still reach the subscriber, and
+# the duty messages it gets again carry the msg_id they had the first time.
+. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/fault-lib.sh"
+
+NODES=6 ACCEL=30 PERIOD=10 INTERVAL=5
+DB=$WORK/lw.db
+SCEN=$WORK/storm.ini
+fault_storm_scenario "$SCEN" "$NODES" 3600 "$PERIOD" "$INTERVAL" "$ACCEL"
+
+# The shipped broker settings; only the port, the state directory, the user and logging differ.
+LW_MQTT_PORT=$(lw_free_port tcp)
+mkdir -p "$WORK/broker-db"
+sed -e "s|^listener 1883 |listener $LW_MQTT_PORT |" \
+  -e "s|^persistence_location .*|persistence_location $WORK/broker-db/|" \
+  "$LW_SOURCE_DIR/config/mosquitto/local.conf" >"$WORK/mosquitto.conf"
+printf 'user %s\nlog_dest stderr\nlog_type all\nconnection_messages true\n' "$(id -un)" >>"$WORK/mosquitto.conf"
+grep -q "^listener $LW_MQTT_PORT " "$WORK/mosquitto.conf" || fail "shipped local.conf has no listener line to adapt"
+AUTOSAVE=$(awk '$1 == "autosave_interval" {print $2}' "$WORK/mosquitto.conf")
+[ "${AUTOSAVE:-0}" -ge 20 ] || fail "the shipped autosave_interval ($AUTOSAVE) is too short for this test to kill the broker between two saves"
+grep -q '^autosave_on_changes true' "$WORK/mosquitto.conf" && fail "this test assumes time-based autosave"
+fault_start_broker "$WORK"
+
+# The phones' bridge: subscribes once with a persistent session, then goes away. A clean broker
+# stop saves the session, as any broker running for a while has.
+mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -c -i lw-phones -E \
+  -t "lorawatch/$FAULT_SITE/alert/+" -t "lorawatch/$FAULT_SITE/duty/tier/+" ||
+  fail "persistent subscriber could not subscribe"
+kill -TERM "$FAULT_BROKER_PID"; wait "$FAULT_BROKER_PID" || true
+fault_start_broker "$WORK"
+saved=$(stat -c %Y.%s "$WORK/broker-db/mosquitto.db") || fail "broker saved no database"
+started=$(date +%s)
+
+UDP=$(lw_free_port udp)
+fault_conf "$SCEN" "$DB" "$UDP" "$WORK/lorawatchd.conf"
+fault_start_daemon "$WORK/lorawatchd.conf" "$WORK/lorawatchd.log"
+lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon did not connect"
+lw_spawn sim "$WORK/sim.log" "$LW_BIN/lorawatch-sim" -q -s "$SCEN" --gateway "127.0.0.1:$UDP"
+lw_wait_for 20 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' \"SELECT count(*) FROM alert_journal WHERE event IN ('raised','cleared')\") -ge 40 ]" ||
+  fail "the storm raised too few alerts"
+kill -TERM "$LW_PID_sim"; wait "$LW_PID_sim" || true
+lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' 'SELECT count(*) FROM outbox') -eq 0 ]" ||
+  fail "the broker did not acknowledge every message"
+sleep 0.5 # the last acknowledgements committed
+# Everything is acknowledged, none of it saved: the kill must come before the broker's next save.
+[ "$(stat -c %Y.%s "$WORK/broker-db/mosquitto.db")" = "$saved" ] && [ $(($(date +%s) - started)) -lt "$AUTOSAVE" ] ||
+  fail "the broker saved its database before the kill (machine too slow): nothing to lose"
+fault_kill_broker
+total=$(fault_journalled | wc -l)
+pass "$total transitions acknowledged by the broker, which was SIGKILLed before saving them"
+
+fault_start_broker "$WORK"
+lw_wait_for 15 grep -q 'it lost state' "$WORK/lorawatchd.log" ||
+  fail "the daemon did not notice that the restarted broker lost what it had acknowledged"
+lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' 'SELECT count(*) FROM outbox') -eq 0 ]" ||
+  fail "outbox not emptied after the broker came back"
+
+lw_spawn phones "$WORK/phones.mqtt" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -c -i lw-phones -v \
+  -t "lorawatch/$FAULT_SITE/alert/+" -t "lorawatch/$FAULT_SITE/duty/tier/+"
+fault_journalled >"$WORK/journal.txt"
+for _ in $(seq 1 50); do
+  fault_received "$WORK/phones.mqtt" >"$WORK/received.txt"
+  [ -z "$(comm -23 "$WORK/journal.txt" "$WORK/received.txt")" ] && break
+  sleep 0.2
+done
+missing=$(comm -23 "$WORK/journal.txt" "$WORK/received.txt" | wc -l)
+[ "$missing" -eq 0 ] ||
+  fail "$missing of $total transitions the broker had acknowledged never reached the persistent subscriber: $(comm -23 "$WORK/journal.txt" "$WORK/received.txt" | head -n 5 | tr '\n' ' ')"
+pass "all $total transitions reached the offline persistent subscriber after the broker lost them"
+
+# Open alerts nobody acknowledged: the subscriber has each one's latest duty message again.
+q "SELECT id FROM alerts WHERE state = 'raised' AND acked_ms IS NULL" | sort >"$WORK/open.txt"
+[ -s "$WORK/open.txt" ] || fail "no open alert left to check duty messages of"
+grep "^lorawatch/$FAULT_SITE/duty/tier/" "$WORK/phones.mqtt" | cut -d' ' -f2- |
+  jq -r 'select(.state == "raised") | "\(.id) \(.duty.msg_id)"' | sort -u >"$WORK/duty.txt"
+no_duty=$(join -v1 "$WORK/open.txt" <(cut -d' ' -f1 "$WORK/duty.txt" | sort -u) | wc -l)
+[ "$no_duty" -eq 0 ] || fail "$no_duty open alerts without a duty message at the subscriber"
+bad_id=$(awk '{ split($2, p, "-"); if (p[1] != $1) print }' "$WORK/duty.txt" | head -n 3)
+[ -z "$bad_id" ] || fail "duty msg_id not of its alert: $bad_id"
+dups=$(grep "^lorawatch/$FAULT_SITE/duty/tier/" "$WORK/phones.mqtt" | cut -d' ' -f2- | jq -r .duty.msg_id | sort | uniq -d | wc -l)
+pass "$(wc -l <"$WORK/open.txt") open alerts' duty messages delivered again ($dups msg_ids seen twice, to be dropped by the receiver)"
+
+lw_stop_daemon
+[ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity check"
+pass "daemon exited 0; database intact"
