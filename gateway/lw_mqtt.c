@@ -149,8 +149,7 @@ static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_cou
     if (m->ready || !m->connected || mid != m->probe_mid)
         return;
     if (qos_count < 1 || granted_qos[0] > 2) { /* 0x80: refused, e.g. by an ACL */
-        lw_log_rl(LW_LOG_WARNING, "mqtt: the broker refused a subscription to %s",
-                  m->probe_topic);
+        lw_log_rl(LW_LOG_WARNING, "mqtt: the broker refused a subscription to %s", m->probe_topic);
         become_ready(m, NULL);
     }
 }
@@ -166,7 +165,8 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         if (msg->retain) { /* the broker's copy, sent before our probe */
             free(m->probe_retained);
             m->probe_retained = strndup(msg->payload ? msg->payload : "", len);
-        } else if (len == strlen(m->probe_payload) && memcmp(msg->payload, m->probe_payload, len) == 0) {
+        } else if (len == strlen(m->probe_payload) &&
+                   memcmp(msg->payload, m->probe_payload, len) == 0) {
             become_ready(m, m->probe_retained ? m->probe_retained : "");
         }
         return;

@@ -227,8 +227,8 @@ static const char migrate_v7[] =
     "CREATE INDEX outbox_sent_alert ON outbox_sent(alert, topic);";
 
 /* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
-static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
-                                         migrate_v6, migrate_v7};
+static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4,
+                                         migrate_v5, migrate_v6, migrate_v7};
 
 /* The packed columns of a readings row (schema v6). */
 #define PACKED_TQ_SHIFT 16
