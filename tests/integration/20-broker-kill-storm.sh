@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Fault: the broker is SIGKILLed and restarted on the same port several times during an alert
 # storm (nodes crossing a persistence-0 rule up and down all the time). Every raised and cleared
-# transition in the alert journal must reach a persistent-session QoS 1 subscriber at least once,
-# also those a broker acknowledged and then lost in its SIGKILL (it came back from an older
-# autosave: the daemon sees its outbox mark behind and sends them again), nothing may be
+# transition in the alert journal must reach a persistent-session QoS 1 subscriber at least once.
+# The subscriber (the phones' bridge) goes offline a moment before each kill, so the broker has a
+# queue for it and loses its latest part in the SIGKILL: the broker comes back from an older
+# autosave, the daemon sees its outbox mark behind and sends the rest again. Nothing may be
 # published that is not in the journal, the outbox must end empty, and the
 # retained topic of every alert the surviving broker saw last must show the journal's last state.
 # Short form ~30 s; LW_LONG=1: more nodes, a longer storm and more kills.
@@ -36,9 +37,18 @@ lw_spawn sim "$WORK/sim.log" "$LW_BIN/lorawatch-sim" -q -s "$SCEN" --gateway "12
   --summary-json "$WORK/sim.json"
 sleep 2
 
+# The same persistent session again, appending to what it received before.
+sub_again() {
+  mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -c -i lw-fault-live -R -v \
+    -t "lorawatch/$FAULT_SITE/alert/+" >>"$WORK/live.mqtt" 2>>"$WORK/live.err" &
+  LW_PIDS+=("$!")
+  LW_PID_sub_live=$!
+}
+
 kills=0 backlog_max=0 sub_starts=1 J_KILL=0
 while [ $kills -lt $KILLS ]; do
   kill -0 "$LW_PID_sim" 2>/dev/null || fail "storm ended after only $kills broker kills: lengthen it"
+  kill -TERM "$LW_PID_sub_live"; wait "$LW_PID_sub_live" 2>/dev/null || true # its uplink is down
   sleep 1.2
   fault_kill_broker
   kills=$((kills + 1))
@@ -49,6 +59,7 @@ while [ $kills -lt $KILLS ]; do
   [ "$b" -gt $backlog_max ] && backlog_max=$b
   fault_start_broker "$WORK"
   sub_starts=$((sub_starts + 1))
+  sub_again
   # The subscriber must be back before the next kill: a session the broker never saved is gone.
   lw_wait_for 10 fault_sub_connected live $sub_starts || fail "subscriber did not reconnect after restart $kills"
   sleep "$(( 1 + RANDOM % 2 )).$((RANDOM % 10))"
