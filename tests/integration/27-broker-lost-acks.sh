@@ -5,7 +5,7 @@
 # acknowledged every message (the outbox is empty) and is SIGKILLed before its next autosave, so
 # it comes back without them: once from a snapshot without the daemon's outbox mark, once from
 # one whose mark is behind. Every journalled transition must still reach the subscriber, and
-# the duty messages it gets again carry the msg_id they had the first time.
+# every open alert nobody acknowledged must have its duty message there, with its msg_id.
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/fault-lib.sh"
 
