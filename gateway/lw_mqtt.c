@@ -260,13 +260,15 @@ static void connection_lost(struct lw_mqtt *m, const char *why)
     }
     if (m->stopping)
         return;
+    uint64_t cap = m->conf.reconnect_max_ms; /* also caps a reconnect_min above it */
+    if (m->loopback && cap > LOOPBACK_RETRY_MS)
+        cap = LOOPBACK_RETRY_MS;
+    if (m->backoff_ms > cap)
+        m->backoff_ms = cap;
     lw_log_rl(LW_LOG_INFO, "mqtt: %s (next attempt in %llu ms)", why,
               (unsigned long long)m->backoff_ms);
     m->next_attempt_ms = uv_now(m->loop) + m->backoff_ms;
     m->backoff_ms *= 2;
-    uint64_t cap = m->conf.reconnect_max_ms;
-    if (m->loopback && cap > LOOPBACK_RETRY_MS)
-        cap = LOOPBACK_RETRY_MS;
     if (m->backoff_ms > cap)
         m->backoff_ms = cap;
 }
