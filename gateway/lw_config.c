@@ -203,7 +203,8 @@ static const struct key scalar_keys[] = {
     {"mqtt", "reconnect_min", KT_DURATION, CF(mqtt_reconnect_min_ms), "1s", 100, 600000, NULL,
      "First delay before reconnecting to the broker; doubles up to reconnect_max."},
     {"mqtt", "reconnect_max", KT_DURATION, CF(mqtt_reconnect_max_ms), "60s", 100, 3600000, NULL,
-     "Longest delay between reconnection attempts."},
+     "Longest delay between reconnection attempts; a broker on loopback (127.0.0.0/8, ::1, "
+     "localhost) is tried again at least every second."},
     {"mqtt", "status_interval", KT_DURATION, CF(status_interval_ms), "60s", 1000, DAY, NULL,
      "How often the retained gateway status (with counters) is refreshed."},
     {"alerts", "escalate_after", KT_DURATION, CF(escalate_after_ms), "5m", 1000, DAY, NULL,

@@ -76,6 +76,17 @@ static struct entry *find(const struct lw_duty *d, int64_t id)
 
 /* ---- telling people ---------------------------------------------------------------------- */
 
+/* A duty message's id, the same in every copy of it (resent after a broker lost it, or on the
+ * tier topic and a person's topic): <alert>-<tier>-<kind>, and -<n> for the nth reminder. */
+static void add_msg_id(cJSON *dj, const struct entry *e, unsigned tier, const char *kind)
+{
+    char id[64];
+    int n = snprintf(id, sizeof(id), "%lld-%u-%s", (long long)e->a.id, tier, kind);
+    if (strcmp(kind, "reminder") == 0 && n > 0 && (size_t)n < sizeof(id))
+        snprintf(id + n, sizeof(id) - (size_t)n, "-%u", e->reminders[tier]);
+    cJSON_AddStringToObject(dj, "msg_id", id);
+}
+
 /* The alert's JSON with a "duty" object saying why this person gets it. */
 static char *duty_payload(const struct entry *e, unsigned tier, const char *kind)
 {
@@ -87,6 +98,7 @@ static char *duty_payload(const struct entry *e, unsigned tier, const char *kind
     cJSON_AddStringToObject(dj, "kind", kind); /* notified, escalated, reminder, cleared */
     cJSON_AddNumberToObject(dj, "reminder", e->reminders[tier]);
     cJSON_AddBoolToObject(dj, "acknowledged", e->acked);
+    add_msg_id(dj, e, tier, kind);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
     return s;
@@ -295,6 +307,7 @@ int lw_duty_ack(struct lw_duty *d, int64_t id, const char *actor, unsigned tier,
             cJSON_AddNumberToObject(dj, "reminder", e->reminders[t]);
             cJSON_AddBoolToObject(dj, "acknowledged", 1);
             cJSON_AddStringToObject(dj, "by", actor);
+            add_msg_id(dj, e, t, "acknowledged");
             char *p = cJSON_PrintUnformatted(o);
             cJSON_Delete(o);
             if (p)

@@ -100,6 +100,9 @@ struct lw_gateway {
     size_t n_pending_cmds;
     struct lw_gateway_counters c;
     char status_topic[128];
+    char mark_topic[128];   /* lorawatch/<site>/gateway/mark: see publish_mark */
+    int64_t mark_sent;      /* the mark last given to the broker (-1: none on this connection) */
+    int64_t sent_pruned_ms; /* wall clock of the last lw_store_outbox_prune */
     void (*done)(void *);
     void *done_arg;
 };
@@ -168,6 +171,56 @@ static void publish_status(struct lw_gateway *g)
     }
 }
 
+/* The broker is told, retained, how far it has acknowledged the outbox without a gap. It stores
+ * the mark after every message below it, so a broker that comes back from a crash or a snapshot
+ * with an older mark (or none) has lost what it acknowledged after that: see check_mark. */
+static void publish_mark(struct lw_gateway *g)
+{
+    int64_t acked, last;
+    if (!lw_mqtt_connected(g->mqtt) || lw_store_outbox_mark(g->store, &acked, &last) != LW_OK ||
+        acked == g->mark_sent)
+        return;
+    char t[40];
+    cJSON *o = cJSON_CreateObject();
+    if (!o)
+        return;
+    cJSON_AddStringToObject(o, "site", g->cfg->site);
+    cJSON_AddNumberToObject(o, "seq", (double)acked);
+    lw_format_time(lw_clock_wall_ms(), t, sizeof(t));
+    cJSON_AddStringToObject(o, "time", t);
+    char *s = cJSON_PrintUnformatted(o);
+    cJSON_Delete(o);
+    /* QoS 0: libmosquitto never sends an old mark again on a later connection, where it could
+     * overwrite the mark a restarted broker came back with before we read it. */
+    if (s && lw_mqtt_publish(g->mqtt, g->mark_topic, s, 0, true, 0) == LW_OK)
+        g->mark_sent = acked;
+    free(s);
+}
+
+/* retained: the broker's mark as it answered our probe ("" when it has none). Whatever was
+ * acknowledged after it goes back into the outbox, with every open alert's state. */
+static void check_mark(struct lw_gateway *g, const char *retained)
+{
+    int64_t mark = 0, acked, last, moved = 0;
+    cJSON *o = retained[0] ? cJSON_Parse(retained) : NULL;
+    const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "seq");
+    if (cJSON_IsNumber(seq) && seq->valuedouble >= 0)
+        mark = (int64_t)seq->valuedouble;
+    cJSON_Delete(o);
+    if (lw_store_outbox_mark(g->store, &acked, &last) != LW_OK)
+        return;
+    /* A mark beyond any message this database made is not about it (a new or restored
+     * database): the broker's state cannot be vouched for. */
+    if (mark > last)
+        mark = 0;
+    if (lw_store_outbox_requeue(g->store, mark, &moved) == LW_OK && moved > 0 &&
+        lw_store_commit(g->store) == LW_OK)
+        lw_log(LW_LOG_WARNING,
+               "mqtt: the broker's mark is %lld%s, messages up to %lld were acknowledged: it lost "
+               "state; %lld messages sent again",
+               (long long)mark, retained[0] ? "" : " (none)", (long long)acked, (long long)moved);
+}
+
 static void replay_outbox_row(void *arg, int64_t seq, const char *topic, const char *payload,
                               bool retain)
 {
@@ -196,9 +249,11 @@ static bool publish_from_memory(void *arg, int64_t tag, const char *topic, const
     return lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, tag) == LW_OK;
 }
 
-static void on_mqtt_connected(void *arg)
+static void on_mqtt_connected(void *arg, const char *retained)
 {
     struct lw_gateway *g = arg;
+    if (retained)
+        check_mark(g, retained);
     publish_status(g);
     /* Whatever the broker has not acknowledged yet, including from before a restart. The mark
      * starts again from nothing, so a row this replay cannot hand over is retried at the next
@@ -207,6 +262,8 @@ static void on_mqtt_connected(void *arg)
     g->outbox_handed = 0;
     lw_store_each_outbox(g->store, 0, replay_outbox_row, g);
     lw_spool_each_message(g->spool, true, publish_from_memory, g);
+    g->mark_sent = -1;
+    publish_mark(g);
 }
 
 struct outbox_done_row {
@@ -223,6 +280,10 @@ static int apply_outbox_done(struct lw_store *s, const void *data)
     return rc;
 }
 
+/* Acknowledged messages are kept a day (docs/RELIABILITY.md); pruned at most every 10 min. */
+#define SENT_KEEP_MS  (24 * 3600 * 1000LL)
+#define SENT_PRUNE_MS (600 * 1000LL)
+
 static void on_mqtt_acked(void *arg, int64_t seq)
 {
     struct lw_gateway *g = arg;
@@ -235,6 +296,12 @@ static void on_mqtt_acked(void *arg, int64_t seq)
         lw_spool_write(g->spool, apply_outbox_done, &d, sizeof(d));
     else
         apply_outbox_done(g->store, &d);
+    publish_mark(g);
+    int64_t wall = lw_clock_wall_ms();
+    if (wall - g->sent_pruned_ms >= SENT_PRUNE_MS || wall < g->sent_pruned_ms) {
+        lw_store_outbox_prune(g->store, wall - SENT_KEEP_MS);
+        g->sent_pruned_ms = wall;
+    }
     if (!uv_is_active((uv_handle_t *)&g->commit_timer))
         uv_timer_start(&g->commit_timer, on_commit_timer, g->cfg->batch_ms, 0);
 }
@@ -2170,6 +2237,8 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     g->started_ms = lw_clock_wall_ms();
     g->medium_clock = strcmp(cfg->sim_clock, "medium") == 0;
     snprintf(g->status_topic, sizeof(g->status_topic), "lorawatch/%s/gateway/status", cfg->site);
+    snprintf(g->mark_topic, sizeof(g->mark_topic), "lorawatch/%s/gateway/mark", cfg->site);
+    g->mark_sent = -1;
 
     lw_config_db_path(cfg, path, sizeof(path));
     g->store = lw_store_open(path, cfg->batch_rows, err, sizeof(err));
@@ -2266,6 +2335,13 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     char command_filter[160];
     snprintf(command_filter, sizeof(command_filter), "%s+", g->command_prefix);
     char *offline = status_json(g, "offline");
+    cJSON *po = cJSON_CreateObject();
+    if (po) {
+        cJSON_AddStringToObject(po, "site", cfg->site);
+        cJSON_AddTrueToObject(po, "probe");
+    }
+    char *probe = po ? cJSON_PrintUnformatted(po) : NULL;
+    cJSON_Delete(po);
     struct lw_mqtt_conf mc = {
         .host = cfg->mqtt_host,
         .port = (uint16_t)cfg->mqtt_port,
@@ -2282,6 +2358,8 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         .reconnect_min_ms = cfg->mqtt_reconnect_min_ms,
         .reconnect_max_ms = cfg->mqtt_reconnect_max_ms,
         .subscribe = command_filter,
+        .probe_topic = probe ? g->mark_topic : NULL,
+        .probe_payload = probe,
     };
     struct lw_mqtt_cbs cbs = {.arg = g,
                               .connected = on_mqtt_connected,
@@ -2289,6 +2367,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
                               .message = on_mqtt_message};
     g->mqtt = lw_mqtt_new(loop, &mc, &cbs);
     free(offline);
+    free(probe);
     if (!g->mqtt)
         goto fail_handles;
     lw_mqtt_start(g->mqtt);
@@ -2421,6 +2500,7 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
            (unsigned long long)g->c.frames, (unsigned long long)g->c.accepted,
            (unsigned long long)ss.readings_committed, (unsigned long long)g->c.alerts_raised);
     if (g->mqtt) {
+        publish_mark(g); /* the last acknowledgements: no needless resending next time */
         g->handles_open++;
         lw_mqtt_stop(g->mqtt, g->status_topic, offline ? offline : "{\"state\":\"offline\"}",
                      mqtt_stopped, g);

@@ -9,9 +9,17 @@
 #include <netdb.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "lw_error.h"
 #include "lw_log.h"
+
+/* A broker on this machine is retried at least this often: a refused loopback connection costs
+ * nothing, and every second of waiting is a second an alert waits. The backoff is for remote
+ * brokers, which a fleet of gateways must not flood after an outage. */
+#define LOOPBACK_RETRY_MS 1000
+/* How long a connection waits for its probe to come back before it is used all the same. */
+#define PROBE_WAIT_MS 5000
 
 struct conn_poll {
     uv_poll_t h;
@@ -30,12 +38,18 @@ struct lw_mqtt {
     char *strings[7]; /* owned copies behind conf */
     struct lw_mqtt_cbs cbs;
     char *subscribe;
+    char *probe_topic, *probe_payload;
+    char *probe_retained; /* the retained copy seen on probe_topic in this connection */
+    int probe_mid;
+    uint64_t probe_deadline;
     uv_timer_t misc; /* 1 s: keepalive and reconnect backoff */
     struct conn_poll *poll;
     int poll_events;
     uv_getaddrinfo_t resolve;
     bool resolving;
-    bool connected;
+    bool connected; /* CONNACK received */
+    bool ready;     /* connected and the probe answered (or given up on): publishing allowed */
+    bool loopback;  /* the broker is on this machine: see LOOPBACK_RETRY_MS */
     bool socket_up; /* a socket exists (connecting or connected) */
     bool stopping;
     uint64_t backoff_ms;
@@ -56,6 +70,38 @@ static char *dup_or_null(const char *s)
     return s && *s ? strdup(s) : NULL;
 }
 
+static bool addr_loopback(int family, const void *a)
+{
+    if (family == AF_INET)
+        return (ntohl(((const struct in_addr *)a)->s_addr) >> 24) == 127;
+    return family == AF_INET6 && IN6_IS_ADDR_LOOPBACK((const struct in6_addr *)a);
+}
+
+/* 127.0.0.0/8, ::1, localhost and *.localhost (RFC 6761): never leaves the machine. */
+static bool host_loopback(const char *host)
+{
+    unsigned char buf[sizeof(struct in6_addr)];
+    if (inet_pton(AF_INET, host, buf) == 1)
+        return addr_loopback(AF_INET, buf);
+    if (inet_pton(AF_INET6, host, buf) == 1)
+        return addr_loopback(AF_INET6, buf);
+    size_t n = strlen(host);
+    if (n && host[n - 1] == '.')
+        n--;
+    return (n == 9 && strncasecmp(host, "localhost", 9) == 0) ||
+           (n > 10 && strncasecmp(host + n - 10, ".localhost", 10) == 0);
+}
+
+/* The session is usable: tell the owner, with what the probe found. */
+static void become_ready(struct lw_mqtt *m, const char *retained)
+{
+    m->ready = true;
+    if (m->probe_topic)
+        mosquitto_unsubscribe(m->mosq, NULL, m->probe_topic); /* our own later copies: noise */
+    if (m->cbs.connected)
+        m->cbs.connected(m->cbs.arg, retained);
+}
+
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct lw_mqtt *m = obj;
@@ -66,6 +112,7 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
         return; /* the broker closes the socket; the read path notices */
     }
     m->connected = true;
+    m->ready = false;
     m->backoff_ms = m->conf.reconnect_min_ms;
     m->st.connects++;
     lw_log(LW_LOG_NOTICE, "mqtt: connected to %s:%u as %s", m->conf.host, m->conf.port,
@@ -77,14 +124,53 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
             lw_log(LW_LOG_WARNING, "mqtt: cannot subscribe to %s: %s", m->subscribe,
                    mosquitto_strerror(src));
     }
-    if (m->cbs.connected)
-        m->cbs.connected(m->cbs.arg);
+    if (!m->probe_topic) {
+        become_ready(m, NULL);
+        return;
+    }
+    /* QoS 0 both ways, like the retained copy we want to see: one queue, one order. */
+    free(m->probe_retained);
+    m->probe_retained = NULL;
+    m->probe_mid = 0;
+    m->probe_deadline = uv_now(m->loop) + PROBE_WAIT_MS;
+    if (mosquitto_subscribe(m->mosq, &m->probe_mid, m->probe_topic, 0) != MOSQ_ERR_SUCCESS ||
+        mosquitto_publish(m->mosq, NULL, m->probe_topic, (int)strlen(m->probe_payload),
+                          m->probe_payload, 0, false) != MOSQ_ERR_SUCCESS) {
+        lw_log(LW_LOG_WARNING, "mqtt: cannot probe %s", m->probe_topic);
+        become_ready(m, NULL);
+    }
+}
+
+static void on_subscribe(struct mosquitto *mosq, void *obj, int mid, int qos_count,
+                         const int *granted_qos)
+{
+    struct lw_mqtt *m = obj;
+    (void)mosq;
+    if (m->ready || !m->connected || mid != m->probe_mid)
+        return;
+    if (qos_count < 1 || granted_qos[0] > 2) { /* 0x80: refused, e.g. by an ACL */
+        lw_log_rl(LW_LOG_WARNING, "mqtt: the broker refused a subscription to %s", m->probe_topic);
+        become_ready(m, NULL);
+    }
 }
 
 static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto_message *msg)
 {
     struct lw_mqtt *m = obj;
     (void)mosq;
+    if (m->probe_topic && msg->topic && strcmp(msg->topic, m->probe_topic) == 0) {
+        if (m->ready || !m->connected || msg->payloadlen < 0)
+            return;
+        size_t len = (size_t)msg->payloadlen;
+        if (msg->retain) { /* the broker's copy, sent before our probe */
+            free(m->probe_retained);
+            m->probe_retained = strndup(msg->payload ? msg->payload : "", len);
+        } else if (len == strlen(m->probe_payload) &&
+                   memcmp(msg->payload, m->probe_payload, len) == 0) {
+            become_ready(m, m->probe_retained ? m->probe_retained : "");
+        }
+        return;
+    }
     if (m->cbs.message && msg->topic && msg->payloadlen >= 0)
         m->cbs.message(m->cbs.arg, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
@@ -96,6 +182,7 @@ static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
     struct lw_mqtt *m = obj;
     if (m->connected) {
         m->connected = false;
+        m->ready = false;
         m->st.disconnects++;
         if (!m->stopping)
             lw_log(LW_LOG_WARNING, "mqtt: lost connection to %s:%u", m->conf.host, m->conf.port);
@@ -133,6 +220,9 @@ static void handle_released(struct lw_mqtt *m)
     }
     free(m->tags);
     free(m->subscribe);
+    free(m->probe_topic);
+    free(m->probe_payload);
+    free(m->probe_retained);
     void (*done)(void *) = m->done;
     void *arg = m->done_arg;
     free(m);
@@ -170,12 +260,17 @@ static void connection_lost(struct lw_mqtt *m, const char *why)
     }
     if (m->stopping)
         return;
+    uint64_t cap = m->conf.reconnect_max_ms; /* also caps a reconnect_min above it */
+    if (m->loopback && cap > LOOPBACK_RETRY_MS)
+        cap = LOOPBACK_RETRY_MS;
+    if (m->backoff_ms > cap)
+        m->backoff_ms = cap;
     lw_log_rl(LW_LOG_INFO, "mqtt: %s (next attempt in %llu ms)", why,
               (unsigned long long)m->backoff_ms);
     m->next_attempt_ms = uv_now(m->loop) + m->backoff_ms;
     m->backoff_ms *= 2;
-    if (m->backoff_ms > m->conf.reconnect_max_ms)
-        m->backoff_ms = m->conf.reconnect_max_ms;
+    if (m->backoff_ms > cap)
+        m->backoff_ms = cap;
 }
 
 static void check_socket(struct lw_mqtt *m, int rc)
@@ -252,6 +347,15 @@ static void start_connect(struct lw_mqtt *m)
 static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
 {
     struct lw_mqtt *m = req->data;
+    /* A name whose every address is on this machine is as cheap to retry as 127.0.0.1. */
+    bool loop = status == 0 && res != NULL;
+    for (const struct addrinfo *a = res; loop && a; a = a->ai_next)
+        loop = a->ai_family == AF_INET
+                   ? addr_loopback(AF_INET, &((struct sockaddr_in *)a->ai_addr)->sin_addr)
+                   : a->ai_family == AF_INET6 &&
+                         addr_loopback(AF_INET6, &((struct sockaddr_in6 *)a->ai_addr)->sin6_addr);
+    if (status == 0)
+        m->loopback = loop || host_loopback(m->conf.host);
     uv_freeaddrinfo(res);
     m->resolving = false;
     if (m->stopping) {
@@ -296,6 +400,10 @@ static void on_misc(uv_timer_t *t)
     struct lw_mqtt *m = t->data;
     if (m->stopping)
         return;
+    if (m->connected && !m->ready && uv_now(m->loop) >= m->probe_deadline) {
+        lw_log_rl(LW_LOG_WARNING, "mqtt: no answer on %s: going on without it", m->probe_topic);
+        become_ready(m, NULL);
+    }
     if (m->socket_up) {
         check_socket(m, mosquitto_loop_misc(m->mosq));
         return;
@@ -321,7 +429,9 @@ struct lw_mqtt *lw_mqtt_new(uv_loop_t *loop, const struct lw_mqtt_conf *conf,
     m->strings[5] = dup_or_null(conf->will_payload);
     m->conf.host = m->strings[0];
     m->conf.client_id = m->strings[1];
+    m->conf.subscribe = m->conf.probe_topic = m->conf.probe_payload = NULL; /* see below */
     m->backoff_ms = conf->reconnect_min_ms;
+    m->loopback = m->conf.host && host_loopback(m->conf.host);
     mosquitto_lib_init();
     m->mosq = mosquitto_new(m->conf.client_id, true, m);
     if (!m->mosq) {
@@ -333,7 +443,12 @@ struct lw_mqtt *lw_mqtt_new(uv_loop_t *loop, const struct lw_mqtt_conf *conf,
     mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
     mosquitto_publish_callback_set(m->mosq, on_publish);
     mosquitto_message_callback_set(m->mosq, on_message);
+    mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
     if (conf->subscribe && conf->subscribe[0] && !(m->subscribe = strdup(conf->subscribe)))
+        goto fail;
+    if (conf->probe_topic && conf->probe_topic[0] &&
+        (!(m->probe_topic = strdup(conf->probe_topic)) ||
+         !(m->probe_payload = strdup(conf->probe_payload ? conf->probe_payload : ""))))
         goto fail;
     if (m->strings[2] && mosquitto_username_pw_set(m->mosq, m->strings[2], m->strings[3]) != 0)
         goto fail;
@@ -368,6 +483,8 @@ fail:
     for (size_t i = 0; i < sizeof(m->strings) / sizeof(m->strings[0]); i++)
         free(m->strings[i]);
     free(m->subscribe);
+    free(m->probe_topic);
+    free(m->probe_payload);
     free(m);
     return NULL;
 }
@@ -380,13 +497,13 @@ void lw_mqtt_start(struct lw_mqtt *m)
 
 bool lw_mqtt_connected(const struct lw_mqtt *m)
 {
-    return m->connected;
+    return m->ready;
 }
 
 int lw_mqtt_publish(struct lw_mqtt *m, const char *topic, const char *payload, int qos, bool retain,
                     int64_t tag)
 {
-    if (!m->connected)
+    if (!m->ready)
         return LW_ERR_AGAIN;
     int mid = 0;
     int rc = mosquitto_publish(m->mosq, &mid, topic, (int)strlen(payload), payload, qos, retain);
@@ -468,6 +585,7 @@ void lw_mqtt_stop(struct lw_mqtt *m, const char *final_topic, const char *final_
         m->socket_up = false;
     }
     m->connected = false;
+    m->ready = false;
     drop_poll(m);
     uv_timer_stop(&m->misc);
     uv_close((uv_handle_t *)&m->misc, misc_closed);

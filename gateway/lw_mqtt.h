@@ -1,5 +1,6 @@
 /* MQTT client driven from the libuv loop: libmosquitto's socket watched by uv_poll, its keepalive
- * by a 1 s timer, reconnection with exponential backoff. No threads. */
+ * by a 1 s timer, reconnection with exponential backoff (at most 1 s for a broker on loopback).
+ * No threads. */
 #ifndef LW_MQTT_H
 #define LW_MQTT_H
 
@@ -23,14 +24,23 @@ struct lw_mqtt_conf {
     uint64_t reconnect_min_ms;
     uint64_t reconnect_max_ms;
     const char *subscribe; /* topic filter subscribed at QoS 1 on every connect; NULL: none */
+    /* A retained topic read back on every connect before the session counts as up (NULL: none):
+     * subscribed, then probe_payload is published on it, not retained. The broker queues the
+     * retained copy to us before our own later message on the same topic, so when the probe
+     * comes back, whatever retained copy the broker holds has arrived. */
+    const char *probe_topic;
+    const char *probe_payload;
 };
 
 struct lw_mqtt_cbs {
     void *arg;
-    void (*connected)(void *arg);          /* session up: (re)publish what is pending */
+    /* Session up: (re)publish what is pending. retained: the broker's retained message on
+     * probe_topic ("" when it has none), NULL when it could not be read (no probe topic, the
+     * broker refused the subscription or never echoed the probe). */
+    void (*connected)(void *arg, const char *retained);
     void (*disconnected)(void *arg);       /* session lost; reconnect is scheduled */
     void (*acked)(void *arg, int64_t tag); /* broker acknowledged a publish with tag > 0 */
-    /* A message on the subscribed filter (payload not NUL-terminated). */
+    /* A message on the subscribed filter (payload not NUL-terminated); never the probe topic. */
     void (*message)(void *arg, const char *topic, const void *payload, size_t len);
 };
 
@@ -41,6 +51,7 @@ struct lw_mqtt *lw_mqtt_new(uv_loop_t *loop, const struct lw_mqtt_conf *conf,
                             const struct lw_mqtt_cbs *cbs);
 /* Begin connecting; failures are retried in the background. */
 void lw_mqtt_start(struct lw_mqtt *m);
+/* Connected and the probe (if any) answered: publishing is possible. */
 bool lw_mqtt_connected(const struct lw_mqtt *m);
 /* Publish. tag > 0 asks for an acked(tag) callback once the broker has the message (QoS >= 1).
  * Returns LW_OK or LW_ERR_AGAIN when not connected, LW_ERR_IO on other failures. */

@@ -28,6 +28,8 @@ enum stmt {
     ST_ALERT_STATE,
     ST_JOURNAL,
     ST_OUTBOX_ADD,
+    ST_SENT_ADD,
+    ST_SENT_SUPERSEDED,
     ST_OUTBOX_DONE,
     ST_COUNT
 };
@@ -45,6 +47,14 @@ static const char *const stmt_sql[ST_COUNT] = {
                        "WHERE id = ?",
     [ST_JOURNAL] = "INSERT INTO alert_journal(alert, ts_ms, event, detail) VALUES(?,?,?,?)",
     [ST_OUTBOX_ADD] = "INSERT INTO outbox(alert, topic, payload, retain) VALUES(?,?,?,?)",
+    [ST_SENT_ADD] = "INSERT OR REPLACE INTO outbox_sent(seq, alert, topic, payload, retain, "
+                    "acked_ms) SELECT seq, alert, topic, payload, retain, ?2 FROM outbox "
+                    "WHERE seq = ?1",
+    /* A duty message replaces the one before it to the same (alert, topic): replayed after a
+     * broker's loss is each recipient's latest, never a stale series of reminders. */
+    [ST_SENT_SUPERSEDED] = "DELETE FROM outbox_sent WHERE retain = 0 AND seq < ?1 AND "
+                           "(alert, topic) = (SELECT alert, topic FROM outbox_sent WHERE seq = ?1 "
+                           "AND retain = 0)",
     [ST_OUTBOX_DONE] = "DELETE FROM outbox WHERE seq = ? RETURNING alert",
 };
 
@@ -223,9 +233,20 @@ static const char migrate_v7[] =
  * "Calibration never clears an alert"), so a restart does not forget it. */
 static const char migrate_v8[] = "ALTER TABLE alerts ADD COLUMN pin_zero_mm INTEGER;";
 
+/* Version 9: outbox_sent keeps what the broker acknowledged, so a broker that loses it (SIGKILL
+ * before its autosave, a restored snapshot) can be given it again: every row for a day after its
+ * acknowledgement (acked_ms, wall clock), the latest alert/<id> message of an open alert and the
+ * latest duty message per (alert, topic) of an open alert for as long as the alert is open.
+ * seq is the outbox's, so a row moved back to the outbox keeps its place in the order. */
+static const char migrate_v9[] =
+    "CREATE TABLE outbox_sent(seq INTEGER PRIMARY KEY, alert INTEGER, topic TEXT NOT NULL, "
+    "payload TEXT NOT NULL, retain INTEGER NOT NULL, acked_ms INTEGER NOT NULL);"
+    "CREATE INDEX outbox_sent_topic ON outbox_sent(topic, seq);"
+    "CREATE INDEX outbox_sent_alert ON outbox_sent(alert, topic);";
+
 /* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
 static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5,
-                                         migrate_v6, migrate_v7, migrate_v8};
+                                         migrate_v6, migrate_v7, migrate_v8, migrate_v9};
 
 /* The packed columns of a readings row (schema v6). */
 #define PACKED_TQ_SHIFT 16
@@ -1157,6 +1178,17 @@ int lw_store_outbox_done(struct lw_store *s, int64_t seq, int64_t *alert)
     /* Joins the reading batch: losing this delete in a crash only means one more redelivery. */
     if (begin(s) != LW_OK)
         return LW_ERR_DB;
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    sqlite3_stmt *k = s->st[ST_SENT_ADD];
+    sqlite3_bind_int64(k, 1, seq);
+    sqlite3_bind_int64(k, 2, (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    if (run(s, k) != LW_OK)
+        return LW_ERR_DB;
+    k = s->st[ST_SENT_SUPERSEDED];
+    sqlite3_bind_int64(k, 1, seq);
+    if (run(s, k) != LW_OK)
+        return LW_ERR_DB;
     sqlite3_stmt *q = s->st[ST_OUTBOX_DONE];
     sqlite3_bind_int64(q, 1, seq);
     int rc = sqlite3_step(q);
@@ -1188,6 +1220,82 @@ int lw_store_each_outbox(struct lw_store *s, int64_t after,
            (const char *)sqlite3_column_text(q, 2), sqlite3_column_int(q, 3) != 0);
     sqlite3_finalize(q);
     return LW_OK;
+}
+
+static int query_int64(struct lw_store *s, const char *sql, int64_t arg, int64_t *out)
+{
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, arg);
+    int rc = sqlite3_step(q) == SQLITE_ROW ? LW_OK : LW_ERR_DB;
+    *out = rc == LW_OK ? sqlite3_column_int64(q, 0) : 0;
+    sqlite3_finalize(q);
+    return rc;
+}
+
+int lw_store_outbox_mark(struct lw_store *s, int64_t *acked, int64_t *last)
+{
+    int rc = query_int64(s,
+                         "SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'outbox'), "
+                         "0)",
+                         0, last);
+    if (rc == LW_OK)
+        rc = query_int64(s, "SELECT coalesce((SELECT min(seq) - 1 FROM outbox), ?)", *last, acked);
+    return rc;
+}
+
+int lw_store_outbox_requeue(struct lw_store *s, int64_t after, int64_t *moved)
+{
+    *moved = 0;
+    int64_t lost;
+    if (query_int64(s, "SELECT count(*) FROM outbox_sent WHERE seq > ?", after, &lost) != LW_OK)
+        return LW_ERR_DB;
+    if (lost == 0)
+        return LW_OK;
+    /* What the broker lost, and the open alerts' state whatever it still has: a snapshot can
+     * be older than its mark says, and a page that is re-sent costs a duplicate, one that is
+     * not costs a person who never hears of the alert. */
+    sqlite3_stmt *q;
+    if (begin(s) != LW_OK ||
+        sqlite3_prepare_v2(
+            s->db,
+            "INSERT INTO outbox(seq, alert, topic, payload, retain) "
+            "SELECT seq, alert, topic, payload, retain FROM outbox_sent o WHERE seq > ?1 OR "
+            "alert IN (SELECT id FROM alerts WHERE state NOT IN ('cleared', 'closed') AND "
+            "(o.retain = 1 OR acked_ms IS NULL)) AND "
+            "(retain = 0 OR seq = (SELECT max(seq) FROM outbox_sent k WHERE k.topic = o.topic))",
+            -1, &q, NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, after);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? LW_OK : LW_ERR_DB;
+    sqlite3_finalize(q);
+    char err[160];
+    if (rc == LW_OK) {
+        *moved = sqlite3_changes64(s->db);
+        rc = exec(s, "DELETE FROM outbox_sent WHERE seq IN (SELECT seq FROM outbox)", err,
+                  sizeof(err));
+    }
+    if (rc != LW_OK)
+        lw_log_rl(LW_LOG_ERR, "database: %s", sqlite3_errmsg(s->db));
+    return rc;
+}
+
+int lw_store_outbox_prune(struct lw_store *s, int64_t before_ms)
+{
+    sqlite3_stmt *q;
+    if (begin(s) != LW_OK ||
+        sqlite3_prepare_v2(
+            s->db,
+            "DELETE FROM outbox_sent AS o WHERE acked_ms < ?1 AND NOT (alert IN (SELECT id FROM "
+            "alerts WHERE state NOT IN ('cleared', 'closed')) AND (retain = 0 OR seq = (SELECT "
+            "max(seq) FROM outbox_sent k WHERE k.topic = o.topic)))",
+            -1, &q, NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, before_ms);
+    int rc = sqlite3_step(q) == SQLITE_DONE ? LW_OK : LW_ERR_DB;
+    sqlite3_finalize(q);
+    return rc;
 }
 
 int64_t lw_store_outbox_count(struct lw_store *s)

@@ -10,7 +10,7 @@
 #include "lw_config.h"
 #include "lw_reading.h"
 
-#define LW_SCHEMA_VERSION 8
+#define LW_SCHEMA_VERSION 9
 /* PRAGMA application_id of our files ("LWDB"). */
 #define LW_STORE_APP_ID 0x4C574442
 
@@ -94,8 +94,20 @@ int lw_store_journal(struct lw_store *s, int64_t alert, int64_t t_ms, const char
 /* alert: the alert the message belongs to (0: none), journalled as 'published' on ack. */
 int lw_store_outbox_add(struct lw_store *s, int64_t alert, const char *topic, const char *payload,
                         bool retain, int64_t *seq);
-/* Remove an acknowledged message; *alert receives its alert id (0 when none or unknown). */
+/* The broker acknowledged a message: it moves to outbox_sent (kept in case the broker loses it,
+ * see lw_store_outbox_requeue); *alert receives its alert id (0 when none or unknown). */
 int lw_store_outbox_done(struct lw_store *s, int64_t seq, int64_t *alert);
+/* *acked: every message up to this sequence number has been acknowledged (the high-water mark
+ * the broker is told); *last: the highest sequence number ever given out. */
+int lw_store_outbox_mark(struct lw_store *s, int64_t *acked, int64_t *last);
+/* The broker holds only what was acknowledged up to after: if anything acknowledged later is
+ * kept, it goes back into the outbox under its old sequence number (so in its old order),
+ * together with the latest alert/<id> message of every open alert and the latest duty messages
+ * of every open alert nobody has acknowledged. *moved: how many; 0 when nothing was lost. */
+int lw_store_outbox_requeue(struct lw_store *s, int64_t after, int64_t *moved);
+/* Forget acknowledged messages acknowledged before before_ms (wall clock), except those of open
+ * alerts that lw_store_outbox_requeue would send again. */
+int lw_store_outbox_prune(struct lw_store *s, int64_t before_ms);
 /* Calls fn for every message with a sequence number above after (0: all), oldest first. */
 int lw_store_each_outbox(struct lw_store *s, int64_t after,
                          void (*fn)(void *arg, int64_t seq, const char *topic, const char *payload,

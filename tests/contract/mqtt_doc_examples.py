@@ -24,6 +24,7 @@ SECTIONS = {  # "## " heading, up to its colon -> schema of its json examples
     "Alerts": "alert",
     "Duty topics": "alert",
     "Gateway status": "gateway-status",
+    "Outbox mark": "gateway-mark",
     "Node state": "node-state",
     "Commands": "reply",
 }
@@ -72,7 +73,7 @@ def main(argv):
         return 2
     md, schema_dir = argv[1], argv[2]
     validators = {}
-    for kind in ("alert", "gateway-status", "node-state", "reply", "command"):
+    for kind in ("alert", "gateway-status", "gateway-mark", "node-state", "reply", "command"):
         with open(os.path.join(schema_dir, kind + ".schema.json"), encoding="utf-8") as f:
             schema = json.load(f)
         cls = jsonschema.validators.validator_for(schema)

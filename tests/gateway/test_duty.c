@@ -6,6 +6,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -313,6 +314,65 @@ static void test_restore_continues_the_reminder_count(void **state)
     assert_true(got("10 tier/3 cleared reminder=0 {\"id\":10,\"level\":\"re"));
 }
 
+/* msg_ids of every duty message, "topic msg_id", in order. */
+static char ids[64][160];
+static int n_ids;
+
+static int id_publish(void *arg, int64_t alert, const char *topic, const char *payload, bool retain)
+{
+    (void)arg;
+    (void)alert;
+    (void)retain;
+    cJSON *o = cJSON_Parse(payload);
+    const cJSON *id = cJSON_GetObjectItem(cJSON_GetObjectItem(o, "duty"), "msg_id");
+    assert_true(cJSON_IsString(id));
+    if (n_ids < 64)
+        snprintf(ids[n_ids++], sizeof(ids[0]), "%s %s", topic, id->valuestring);
+    cJSON_Delete(o);
+    return LW_OK;
+}
+
+static int seen_ids(const char *line)
+{
+    int c = 0;
+    for (int i = 0; i < n_ids; i++)
+        c += strcmp(ids[i], line) == 0;
+    return c;
+}
+
+/* Every duty message has an id naming alert, tier, kind (and reminder number): the same on the
+ * tier topic and on each person's, different for every other message. */
+static void test_msg_ids(void **state)
+{
+    struct fixture *f = *state;
+    struct lw_duty_ops ops = {.publish = id_publish,
+                              .journal = r_journal,
+                              .update = r_update,
+                              .silence_ended = r_silence_ended,
+                              .commit = r_commit};
+    struct lw_duty *d = lw_duty_new("s", f->cfg, &ops);
+    struct lw_duty_alert a = alert(5, "G1", LW_HAZARD_FLOOD);
+    char why[128];
+    n_ids = 0;
+    lw_duty_raised(d, &a, "{\"id\":5}", 0, 0);
+    lw_duty_tick(d, 2 * MIN, 0);
+    lw_duty_tick(d, 4 * MIN, 0);
+    lw_duty_tick(d, 5 * MIN, 0);
+    assert_int_equal(lw_duty_ack(d, 5, "room", 2, "mqtt", NULL, 1000, why, sizeof(why)), LW_OK);
+    lw_duty_resolved(d, 5, "{\"id\":5,\"state\":\"cleared\"}");
+    assert_int_equal(seen_ids("lorawatch/s/duty/tier/1 5-1-notified"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-notified"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-reminder-1"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-reminder-2"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/room 5-2-escalated"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-acknowledged"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/room 5-2-acknowledged"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/room 5-2-cleared"), 1);
+    for (int i = 0; i < n_ids; i++) /* one topic never gets the same id twice */
+        assert_int_equal(seen_ids(ids[i]), 1);
+    lw_duty_free(d);
+}
+
 static void test_silences(void **state)
 {
     struct fixture *f = *state;
@@ -440,6 +500,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_restore_continues_the_reminder_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silence_outlasts_wall_clock_steps, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_msg_ids, setup, teardown),
         cmocka_unit_test(test_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

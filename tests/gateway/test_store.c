@@ -746,6 +746,64 @@ static void test_outbox_add_each_done(void **state)
     lw_store_close(s);
 }
 
+/* What the broker acknowledged is kept: a broker that lost it (its mark behind) gets it back in
+ * the outbox under its old sequence numbers; of duty messages only the latest per (alert, topic);
+ * an open alert's latest state and its unacknowledged duty messages whatever the mark. */
+static void test_outbox_kept_and_requeued(void **state)
+{
+    char path[300];
+    int64_t seq[7], alert, acked, last, moved;
+    struct outbox o;
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 100);
+    assert_int_equal(lw_store_alert_insert(s, 1, "r", "flood", "red", 1, 1000, 150, 100, NULL), LW_OK);
+    assert_int_equal(lw_store_alert_insert(s, 2, "r", "flood", "red", 2, 1000, 150, 100, NULL), LW_OK);
+    assert_int_equal(lw_store_alert_set_state(s, 2, "cleared", 2000), LW_OK);
+    const char *topic[7] = {"t/alert/1", "t/duty/tier/1", "t/alert/2", "t/duty/tier/1",
+                            "t/alert/2", "t/duty/tier/1", "t/alert/1"};
+    const int64_t of[7] = {1, 1, 2, 2, 2, 1, 1};
+    for (int i = 0; i < 7; i++)
+        assert_int_equal(lw_store_outbox_add(s, of[i], topic[i], "{}", topic[i][2] == 'a', &seq[i]),
+                         LW_OK);
+    assert_int_equal(lw_store_outbox_mark(s, &acked, &last), LW_OK);
+    assert_true(acked == seq[0] - 1 && last == seq[6]);
+    for (int i = 0; i < 6; i++) /* the last alert/1 message stays unacknowledged */
+        assert_int_equal(lw_store_outbox_done(s, seq[i], &alert), LW_OK);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    assert_int_equal(lw_store_outbox_mark(s, &acked, &last), LW_OK);
+    assert_int_equal(acked, seq[5]);
+    /* The later duty message of alert 1 replaced the earlier one. */
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent"), 5);
+
+    /* The broker's mark covers everything: nothing to send again. */
+    assert_int_equal(lw_store_outbox_requeue(s, seq[5], &moved), LW_OK);
+    assert_int_equal(moved, 0);
+    /* Behind after seq[2]: seq[3..5] again, and alert 1's latest state (seq[0]); not alert 2's
+     * first message (before the mark, alert cleared) nor alert 1's replaced duty message. */
+    assert_int_equal(lw_store_outbox_requeue(s, seq[2], &moved), LW_OK);
+    assert_int_equal(moved, 4);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(lw_store_each_outbox(s, 0, on_outbox, &o), LW_OK);
+    assert_int_equal(o.n, 5);
+    assert_true(o.seq[0] == seq[0] && o.seq[1] == seq[3] && o.seq[2] == seq[4] &&
+                o.seq[3] == seq[5] && o.seq[4] == seq[6]);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent"), 1);
+    assert_int_equal(lw_store_outbox_mark(s, &acked, &last), LW_OK);
+    assert_int_equal(acked, seq[0] - 1);
+
+    /* A day later, only what an open alert still needs is kept. */
+    for (int i = 0; i < 6; i++)
+        lw_store_outbox_done(s, seq[i], &alert);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    assert_int_equal(lw_store_outbox_prune(s, INT64_MAX), LW_OK);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent WHERE alert = 1"), 2);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent WHERE alert = 2"), 0);
+    lw_store_close(s);
+}
+
 /* ---- nodes --------------------------------------------------------------------------------- */
 
 static void fail_on_config_error(void *arg, const char *msg)
@@ -886,6 +944,7 @@ int main(void)
         cmocka_unit_test(test_alert_id_floor_covers_reserved_ids),
         cmocka_unit_test(test_savepoint_rolls_back_one_transition_only),
         cmocka_unit_test(test_outbox_add_each_done),
+        cmocka_unit_test(test_outbox_kept_and_requeued),
         cmocka_unit_test(test_sync_nodes_inserts_then_updates),
     };
 

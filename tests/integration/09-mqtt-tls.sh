@@ -59,12 +59,17 @@ lw_stop_daemon
 pass "TLS with client certificate and password: status delivered; secret not logged"
 
 conf "$WORK/other-ca.crt" wrong
+tries() { grep -c 'New connection from' mosquitto.log || true; }
+before=$(tries)
 lw_start_daemon wrong.conf
-sleep 2
+# reconnect_min 200ms, reconnect_max 1s: a new attempt at least every 2 s (the 1 s backoff plus
+# the 1 s timer that starts it), so 4 more within 8 s.
+lw_wait_for 8 sh -c "[ \$(grep -c 'New connection from' mosquitto.log) -ge $((before + 4)) ]" ||
+  fail "daemon gave up retrying: $(($(tries) - before)) connection attempts in 8 s"
 grep -q 'mqtt: connected' lorawatchd.log && fail "connected to a broker signed by an untrusted CA"
 kill -0 "$LW_DAEMON_PID" || fail "daemon died on a TLS failure"
 lw_stop_daemon
-pass "untrusted broker certificate: never connected, kept retrying, stopped cleanly"
+pass "untrusted broker certificate: never connected, kept retrying ($(($(tries) - before)) attempts), stopped cleanly"
 
 conf "$WORK/ca.crt" nokey
 sed -i '/^tls_key_file/d' nokey.conf

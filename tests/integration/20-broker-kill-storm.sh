@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Fault: the broker is SIGKILLed and restarted on the same port several times during an alert
 # storm (nodes crossing a persistence-0 rule up and down all the time). Every raised and cleared
-# transition in the alert journal must reach a persistent-session QoS 1 subscriber at least once,
-# nothing may be published that is not in the journal, the outbox must end empty, and the
+# transition in the alert journal must reach a persistent-session QoS 1 subscriber at least once.
+# The subscriber (the phones' bridge) goes offline a moment before each kill, so the broker has a
+# queue for it and loses its latest part in the SIGKILL: the broker comes back from an older
+# autosave, the daemon sees its outbox mark behind and sends the rest again. Nothing may be
+# published that is not in the journal, the outbox must end empty, and the
 # retained topic of every alert the surviving broker saw last must show the journal's last state.
 # Short form ~30 s; LW_LONG=1: more nodes, a longer storm and more kills.
 . "$(dirname "$0")/common.sh"
@@ -34,26 +37,30 @@ lw_spawn sim "$WORK/sim.log" "$LW_BIN/lorawatch-sim" -q -s "$SCEN" --gateway "12
   --summary-json "$WORK/sim.json"
 sleep 2
 
-kills=0 backlog_max=0 sub_starts=1 J_KILL=0 windows=()
+# The same persistent session again, appending to what it received before.
+sub_again() {
+  mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -c -i lw-fault-live -R -v \
+    -t "lorawatch/$FAULT_SITE/alert/+" >>"$WORK/live.mqtt" 2>>"$WORK/live.err" &
+  LW_PIDS+=("$!")
+  LW_PID_sub_live=$!
+}
+
+kills=0 backlog_max=0 sub_starts=1 J_KILL=0
 while [ $kills -lt $KILLS ]; do
   kill -0 "$LW_PID_sim" 2>/dev/null || fail "storm ended after only $kills broker kills: lengthen it"
-  # A message the broker acknowledged within its last autosave interval (1 s) before a SIGKILL and
-  # had not yet handed to the subscriber (a slow machine) is lost with the broker: its loss, not
-  # ours (docs/RELIABILITY.md). Journal rows in (J_PRE, J_KILL] are those acknowledgements.
-  J_PRE=$(q 'SELECT coalesce(max(id), 0) FROM alert_journal')
+  kill -TERM "$LW_PID_sub_live"; wait "$LW_PID_sub_live" 2>/dev/null || true # its uplink is down
   sleep 1.2
   fault_kill_broker
   kills=$((kills + 1))
   # Rows journalled from here on can only have been acknowledged by a later broker.
   J_KILL=$(q 'SELECT coalesce(max(id), 0) FROM alert_journal')
-  windows+=("$J_PRE $J_KILL")
   sleep "0.$((3 + RANDOM % 7))"
   b=$(q 'SELECT count(*) FROM outbox')
   [ "$b" -gt $backlog_max ] && backlog_max=$b
   fault_start_broker "$WORK"
   sub_starts=$((sub_starts + 1))
-  # The subscriber must be back (and the broker have saved its queue) before the next kill:
-  # what a broker loses in its last second before a SIGKILL is the broker's loss, not ours.
+  sub_again
+  # The subscriber must be back before the next kill: a session the broker never saved is gone.
   lw_wait_for 10 fault_sub_connected live $sub_starts || fail "subscriber did not reconnect after restart $kills"
   sleep "$(( 1 + RANDOM % 2 )).$((RANDOM % 10))"
 done
@@ -80,36 +87,18 @@ for _ in $(seq 1 100); do
   [ -z "$(comm -23 "$WORK/journal.txt" "$WORK/received.txt")" ] && break
   sleep 0.2
 done
-# in_kill_window ROW: journal row ROW lies in the last second before one of the kills.
-in_kill_window() {
-  local w lo hi
-  for w in "${windows[@]}"; do
-    read -r lo hi <<<"$w"
-    [ "$1" -gt "$lo" ] && [ "$1" -le "$hi" ] && return 0
-  done
-  return 1
-}
 comm -23 "$WORK/journal.txt" "$WORK/received.txt" >"$WORK/missing.txt"
-broker_lost=0 missing=0
+missing=$(wc -l <"$WORK/missing.txt")
 while read -r id st; do
-  # The broker's first acknowledgement after the transition (alert and duty topics alike).
-  ack=$(q "SELECT coalesce(min(id), 0) FROM alert_journal WHERE alert = $id AND event = 'published'
-           AND id > (SELECT min(id) FROM alert_journal WHERE alert = $id AND event = '$st')")
-  if [ "$ack" -gt 0 ] && in_kill_window "$ack"; then
-    broker_lost=$((broker_lost + 1))
-  else
-    missing=$((missing + 1))
-    echo "  #$id $st: $(q "SELECT group_concat(event || '@' || id, ' ') FROM alert_journal WHERE alert = $id")" >&2
-  fi
-done <"$WORK/missing.txt"
+  echo "  #$id $st: $(q "SELECT group_concat(event || '@' || id, ' ') FROM alert_journal WHERE alert = $id")" >&2
+done < <(head -n 10 "$WORK/missing.txt")
 [ "$missing" -eq 0 ] ||
   fail "$missing of $total journalled transitions never reached the persistent subscriber (above: journal rows; 'published' = the broker acknowledged it)"
-[ "$broker_lost" -eq 0 ] ||
-  echo "   $broker_lost transitions acknowledged by a broker in its last second before SIGKILL, lost with it"
+resent=$(grep -c 'it lost state' "$WORK/lorawatchd.log" || true)
 extra=$(comm -13 "$WORK/journal.txt" "$WORK/received.txt" | wc -l)
 [ "$extra" -eq 0 ] || fail "$extra alert messages received that are not in the journal: $(comm -13 "$WORK/journal.txt" "$WORK/received.txt" | head -n 3 | tr '\n' ' ')"
 dups=$(grep -c "^lorawatch/$FAULT_SITE/alert/" "$WORK/live.mqtt")
-pass "all $total journalled transitions delivered at least once but $broker_lost lost with a killed broker ($dups messages received), none unjournalled"
+pass "all $total journalled transitions delivered at least once ($dups messages received; $resent times a restarted broker's mark showed a loss and it got its messages again), none unjournalled"
 
 unacked=$(q "SELECT count(*) FROM (SELECT alert, sum(event IN ('raised','cleared')) AS t,
              sum(event = 'published') AS p FROM alert_journal GROUP BY alert) WHERE p < t")

@@ -34,6 +34,7 @@ _NAME = r"[A-Za-z0-9_.-]+"
 TOPICS = [
     (re.compile(r"^lorawatch/%s/alert/(?P<id>[1-9][0-9]*)$" % _SITE), "alert"),
     (re.compile(r"^lorawatch/%s/gateway/status$" % _SITE), "gateway-status"),
+    (re.compile(r"^lorawatch/%s/gateway/mark$" % _SITE), "gateway-mark"),
     (re.compile(r"^lorawatch/%s/node/(?P<node>%s)$" % (_SITE, _NAME)), "node-state"),
     (re.compile(r"^lorawatch/%s/duty/(person/(?P<user>%s)|tier/(?P<tier>[1-3]))$" % (_SITE, _NAME)), "alert"),
     (re.compile(r"^lorawatch/%s/reply/(?P<user>%s)$" % (_SITE, _NAME)), "reply"),
@@ -89,7 +90,7 @@ def topic_checks(kind, m, msg):
 
 def load_validators(schema_dir):
     validators = {}
-    for kind in ("alert", "gateway-status", "node-state", "reply", "command"):
+    for kind in ("alert", "gateway-status", "gateway-mark", "node-state", "reply", "command"):
         with open(os.path.join(schema_dir, kind + ".schema.json"), encoding="utf-8") as f:
             schema = json.load(f)
         cls = jsonschema.validators.validator_for(schema)
