@@ -76,6 +76,7 @@ struct lw_gateway {
     struct lw_spool *spool;              /* alert writes the database has not taken yet, in order */
     uv_timer_t storage_timer;            /* while the disk fails: ballast, probe, queued writes */
     struct lw_rule_state storage_st;     /* the storage trouble alert */
+    struct lw_rule_conf storage_rule;    /* ... and its built-in rule (lw_alert_storage_rule) */
     enum lw_store_trouble storage_shown; /* as the status message last said */
     bool storage_checking;
     uint64_t flush_retry_ms; /* loop time before which a failed flush is not tried again */
@@ -605,14 +606,13 @@ static void storage_check(struct lw_gateway *g)
     enum lw_store_trouble t = lw_store_trouble(g->store);
     bool bad = t != LW_STORE_OK || lw_spool_count(g->spool) > 0;
     if (bad != g->storage_st.active) {
-        struct lw_rule_conf rule;
-        lw_alert_storage_rule(&rule);
         g->storage_checking = true;
         g->storage_st.active = bad;
         lw_log(bad ? LW_LOG_ERR : LW_LOG_NOTICE, "storage trouble %s (%s)",
                bad ? "raised" : "cleared", lw_store_trouble_name(t));
-        alert_transition(g, lw_rules_gateway_node(g->rules, g->cfg->site), &rule, &g->storage_st,
-                         bad ? LW_ALERT_RAISED : LW_ALERT_CLEARED, bad ? (double)t : 0, now_ms(g));
+        alert_transition(g, lw_rules_gateway_node(g->rules, g->cfg->site), &g->storage_rule,
+                         &g->storage_st, bad ? LW_ALERT_RAISED : LW_ALERT_CLEARED,
+                         bad ? (double)t : 0, now_ms(g));
         g->storage_checking = false;
     }
     if (t != g->storage_shown && g->mqtt) {
@@ -2176,6 +2176,13 @@ static void restore_alert(void *arg, const struct lw_alertdb_open *o)
             rule = &g->cfg->rules[gi];
             nc = lw_rules_gateway_node(g->rules, g->cfg->site);
         }
+    } else if (o->node == 0 && strcmp(o->rule, g->storage_rule.name) == 0) {
+        /* The storage trouble alert of before the restart: the first storage check clears it
+         * (with its own all-clear) once the database takes writes, or it stays open. */
+        g->storage_st = (struct lw_rule_state){
+            .active = true, .alert_id = o->id, .raised_ms = o->raised_ms, .level = o->level};
+        rule = &g->storage_rule;
+        nc = lw_rules_gateway_node(g->rules, g->cfg->site);
     } else {
         struct lw_node *n = lw_registry_find(g->reg, o->node);
         for (size_t i = 0; n && i < g->cfg->n_rules; i++)
@@ -2258,6 +2265,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     }
     if (!(g->rules = lw_rules_new()))
         goto fail;
+    lw_alert_storage_rule(&g->storage_rule);
     lw_join_limiter_init(&g->join_limiter, LW_JOIN_RATE_PER_S, LW_JOIN_BURST);
     lw_store_each_counter(g->store, restore_counter, g->reg);
     g->last_alert_id = g->reserved_alert_id = lw_store_alert_id_floor(g->store);

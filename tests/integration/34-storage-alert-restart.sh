@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Fault: the gateway dies while its disk is full and its red storage trouble alert is open, and
+# comes back once space has returned. The storage alert is restored like any other open alert and
+# the first storage check gives it its own all-clear ("the database takes writes again"): it is
+# not withdrawn as a rule "no longer configured" with an empty retained message, which would tell
+# the duty room nothing about whether the database works again.
+. "$(dirname "$0")/diskfull-lib.sh"
+diskfull_enter "$@"
+. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/fault-lib.sh"
+
+MNT=$WORK/dbfs
+diskfull_setup "$MNT" $((1024 * 1024))
+DB=$MNT/lw.db
+fault_start_broker "$WORK"
+lw_capture all 'lorawatch/sto/#'
+lw_one_node_conf sto <<EOC
+[gateway]
+clock_check = none
+[storage]
+batch_interval = 50ms
+[duty:room]
+tier = 2
+EOC
+sed -i "s|^database = .*|database = $DB|" "$WORK/lorawatchd.conf"
+q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
+start() {
+  env "${DISKFULL_ENV[@]}" "$LW_BIN/lorawatchd" -d -f "$WORK/lorawatchd.conf" >>"$WORK/lorawatchd.log" 2>&1 &
+  LW_DAEMON_PID=$!
+  LW_PIDS+=("$LW_DAEMON_PID")
+  lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon did not connect"
+}
+start
+lw_n1_send --set water_mm=0 --count 3 --interval 100ms --fcnt-start 1
+lw_wait_for 5 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' 'SELECT count(*) FROM readings') -eq 3 ]" ||
+  fail "readings not stored before the disk filled"
+
+diskfull_fill
+lw_n1_send --set water_mm=0 --count 10 --interval 100ms --fcnt-start 4
+lw_wait_for 10 grep -q 'storage trouble raised' "$WORK/lorawatchd.log" || fail "no storage trouble"
+# Its raise reaches the database through the ballast the daemon keeps for alerts.
+lw_wait_for 5 sh -c "[ -n \"\$(sqlite3 -cmd '.timeout 5000' '$DB' \"SELECT id FROM alerts WHERE rule = 'storage' AND state = 'raised'\")\" ]" ||
+  fail "the storage alert was not journalled: $(q "SELECT id, rule, state FROM alerts")"
+id=$(q "SELECT id FROM alerts WHERE rule = 'storage' AND state = 'raised'")
+pass "storage trouble alert #$id raised and journalled while the disk is full"
+
+kill -KILL "$LW_DAEMON_PID"
+wait "$LW_DAEMON_PID" 2>/dev/null || true
+diskfull_free
+start
+lw_wait_for 10 sh -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$DB' \"SELECT state FROM alerts WHERE id = $id\")\" != raised ]" ||
+  fail "storage alert #$id still open after the restart with space"
+[ "$(q "SELECT state FROM alerts WHERE id = $id")" = cleared ] ||
+  fail "storage alert #$id ended as '$(q "SELECT state FROM alerts WHERE id = $id")', not cleared: $(q "SELECT event, detail FROM alert_journal WHERE alert = $id")"
+retained=$(mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -C 1 -W 5 -t "lorawatch/sto/alert/$id")
+jq -e '.state == "cleared" and .rule == "storage" and (.text_en | test("takes writes again"))' \
+  <<<"$retained" >/dev/null || fail "retained message of #$id: '$retained'"
+pass "after the restart alert #$id cleared with its own all-clear: $(jq -r .text_en <<<"$retained")"
+lw_n1_send --set water_mm=0 --count 2 --interval 100ms --fcnt-start 14
+lw_wait_for 5 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' 'SELECT count(*) FROM readings') -ge 5 ]" ||
+  fail "readings not stored again after the restart"
+lw_stop_daemon
+lw_validate_captured "$WORK/all.mqtt"
