@@ -190,7 +190,7 @@ class Gen:
         self.nodes.append(n)
         return n
 
-    def water(self, dur, shape, depth):
+    def water(self, dur, shape, depth, offset=0):
         """Water depth trace (points at every report) and a note of its shape."""
         rng = self.rng
         t0 = rng.randint(30, 150)
@@ -200,7 +200,9 @@ class Gen:
                 pts.append((t, rng.choice([0, 2, 4, 6])))
             return pts
         if shape == "jump":  # water pouring down a ramp: 0 to 300 mm within a minute, then flat
-            return [(0, 0), (t0, 0), (t0 + 60, depth), (dur, depth)]
+            # Between two reports (every 60 s, offset `offset`), as in mesh-chain.ini's garage.
+            t0 = offset + 60 * rng.randint(1, 3) + JITTER + 1
+            return [(0, 0), (t0, 0), (t0 + 50, depth), (dur, depth)]
         rate = rng.randint(30, 80)  # mm/min, well under max_rise and every step under spike
         t = 0
         recede = rng.random() < 0.4
@@ -234,7 +236,7 @@ def generate(seed, fault_mix=None):
 
     street_shape = rng.choice(["ramp", "ramp", "jump", "dry"])
     street = g.node("street-%d" % b1, "water", b1, grids[b1], ("low-lying", "street"))
-    street["traces"]["water_mm"] = g.water(dur, street_shape, rng.randint(180, 320) if street_shape != "jump" else rng.randint(250, 320))
+    street["traces"]["water_mm"] = g.water(dur, street_shape, rng.randint(180, 320) if street_shape != "jump" else rng.randint(260, 320), street["offset"])
     street["traces"]["battery_mv"] = [(0, 3600)]
     if street_shape == "jump":
         street["interval"] = 60  # as the garage node of config/scenarios/mesh-chain.ini
