@@ -346,8 +346,8 @@ def plan_events(rng, dur, accel, mix, buildings, water_nodes):
     if mix.get("broker_kill", rng.random() < 0.4):
         ev.append(dict(t=when(0.2, 0.7), op="broker_kill9", down=round(rng.uniform(0.3, 1.5), 2),
                        sub_offline=rng.random() < 0.6))
-    elif rng.random() < 0.3:
-        ev.append(dict(t=when(0.2, 0.7), op="broker_term", down=round(rng.uniform(0.3, 1.5), 2)))
+    if rng.random() < 0.3:  # a longer stop: the daemon must be back soon after the broker
+        ev.append(dict(t=when(0.1, 0.6), op="broker_term", down=round(rng.uniform(2.5, 6.0), 2)))
     if mix.get("disk_full", rng.random() < 0.35):
         ev.append(dict(t=when(0.1, 0.6), op="disk_full", length=round(rng.uniform(1.5, 3.5), 2)))
     if rng.random() < 0.35:

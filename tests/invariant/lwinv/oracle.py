@@ -338,7 +338,7 @@ class Oracle:
             first_tier = 1 if tier1 else 2
             want = tier1 or self.people(g, 2)
             silenced = [s for s in sil if s[0] == building.get(i) and hazard.get(i) == "flood"
-                        and s[1] - 1 <= t_raise <= s[2]]
+                        and s[1] < t_raise <= s[2]]
             t_clear = cleared_at.get(i)
             if silenced and t_clear and t_clear <= max(s[2] for s in silenced) + 1:
                 continue  # over before anyone could be paged
@@ -351,7 +351,7 @@ class Oracle:
                     self.bad("wrong-person", "alert %s (grid %s) sent to %s at tier 1" % (i, g, user))
                     break
             for s in silenced:
-                early = [x for x in by_alert.get(i, []) if x[1] == "notified" and x[0] < s[2] - 0.5]
+                early = [x for x in by_alert.get(i, []) if x[1] == "notified" and s[1] < x[0] < s[2] - 0.5]
                 if early:
                     self.bad("not-paged", "alert %s paged to %s during the maintenance silence of building %s" %
                              (i, early[0][3], s[0]))
