@@ -97,6 +97,8 @@ def statistic(rule, samples, i):
         return sum(s[1] for s in win) / len(win)
     if r["stat"] == "rise":
         win = [s for s in samples[: i + 1] if s[0] > t - r["window"]]
+        if win[-1][0] - win[0][0] < r["window"] / 4:  # the daemon wants a quarter window
+            return None
         sl = lsq_slope([s[0] / 60.0 for s in win], [s[1] for s in win])
         return sl
     if r["stat"] == "days_left":
