@@ -10,7 +10,7 @@ the behaviour it checks is undecided) and a one-line detail. Kinds:
   false-clear       cleared while the water really stood above the clear level (docs/RULES.md)
   not-paged         a raised alert never reached the roster's people for its tier (docs/MQTT.md)
   wrong-person      a tier 1 message to a worker who does not cover the node's grid
-  no-escalation     unacknowledged and open past escalate_after, the next tier never told
+  no-escalation     unacknowledged and open past escalate_after, the next tier not told in time
   escalated-after-ack  escalated although acknowledged
   raise-facts-changed  level, value, statistic, incident or threshold of one alert's raise differ
   lost              journalled transition (alert raised/cleared, duty notified/escalated) never delivered
@@ -400,6 +400,9 @@ class Oracle:
             if stop - t_told > ESCALATE_S + SLACK_S + downtime and not esc:
                 self.bad("no-escalation", "alert %s told tier %d at %.1f s, open and unacknowledged for %.1f s, tier %d never told" %
                          (i, first_tier, t_told - r.t0_wall, stop - t_told, first_tier + 1))
+            if esc and min(esc)[0] - t_told > ESCALATE_S + SLACK_S + downtime and (t_ack is None or min(esc)[0] < t_ack):
+                self.bad("no-escalation", "alert %s told tier %d at %.1f s, tier %d only %.1f s later (escalate_after %d s)" %
+                         (i, first_tier, t_told - r.t0_wall, first_tier + 1, min(esc)[0] - t_told, ESCALATE_S))
             if t_ack is not None:
                 late = [x for x in by_alert.get(i, []) if x[1] == "escalated" and x[0] > t_ack + 1.0]
                 if late:
