@@ -246,14 +246,21 @@ class Runner:
         wait_for(5, lambda: self.broker_connections(CLIENT_ID) > self.daemon_conns)
 
     def watch(self):
-        """The daemon must never exit unless the harness stopped it."""
+        """The daemon must never exit unless the harness stopped it. When it does, it is started
+        again after a second, as systemd's Restart=on-failure would (sooner than the unit's 5 s:
+        the storm runs accelerated), so the rest of the scenario still has a daemon."""
         while not self.finished:
             with self.lock:
                 d, expected = self.daemon, self.daemon_expected_down
             if d is not None and not expected and d.poll() is not None:
-                self.died.append(dict(t=round(time.monotonic() - self.t0, 3), rc=d.returncode))
+                full = self.disk is not None and os.path.exists(os.path.join(self.state, "filler"))
+                self.died.append(dict(t=round(time.monotonic() - self.t0, 3), rc=d.returncode,
+                                      on="while the disk was full" if full else None))
+                time.sleep(1)
                 with self.lock:
-                    self.daemon_expected_down = True
+                    if not self.finished and self.daemon is d:
+                        self.log("daemon_restarted_after_exit", rc=d.returncode)
+                        self.start_daemon()
             time.sleep(0.05)
 
     def stop_daemon(self, sig):
@@ -433,7 +440,7 @@ class Runner:
             sim.kill()
             rc = "timeout"
         if rc != 0:
-            self.notes.append("storm simulator exit %s" % rc)
+            self.notes.append("storm simulator exit %s (a timeout: it waited for ACKs of its alarm frames)" % rc)
         self.log("storm_end")
         # The outbox drains, the last reminders and escalations go out.
         drained = wait_for(20, lambda: self.q("SELECT count(*) FROM outbox")[0][0] == 0)
