@@ -57,19 +57,19 @@ class DiskFull:
     """How a full disk is made for the state directory; one small interface so methods can be swapped.
 
     namespace: the scenario runs under `unshare -Urm` with a small tmpfs on the state directory,
-    filled with a file until ENOSPC. preload: an LD_PRELOAD shim (LW_INV_ENOSPC_SHIM) that fails
-    writes under LW_ENOSPC_DIR with ENOSPC while the file LW_ENOSPC_FLAG exists.
+    filled with a file until ENOSPC. preload: tests/emu's LD_PRELOAD shim (lw_enospc_preload.so,
+    or LW_INV_ENOSPC_SHIM) fails writes under LW_ENOSPC_DIR with ENOSPC while the control file
+    LW_ENOSPC_CTL exists.
     """
 
     def __init__(self, method, state_dir):
         self.method, self.state_dir = method, state_dir
-        self.flag = os.path.join(os.path.dirname(state_dir), "enospc.flag")
+        self.flag = os.path.join(os.path.dirname(state_dir), "enospc.full")
 
     def daemon_env(self):
         if self.method != "preload":
             return {}
-        return {"LD_PRELOAD": os.environ["LW_INV_ENOSPC_SHIM"], "LW_ENOSPC_DIR": self.state_dir,
-                "LW_ENOSPC_FLAG": self.flag}
+        return {"LD_PRELOAD": enospc_shim(), "LW_ENOSPC_DIR": self.state_dir, "LW_ENOSPC_CTL": self.flag}
 
     def fill(self):
         if self.method == "preload":
@@ -101,6 +101,14 @@ class DiskFull:
                 pass
 
 
+def enospc_shim():
+    """The ENOSPC shim of tests/emu: LW_INV_ENOSPC_SHIM, else next to the build's binaries."""
+    p = os.environ.get("LW_INV_ENOSPC_SHIM")
+    if not p and os.environ.get("LW_BIN"):
+        p = os.path.join(os.path.dirname(os.environ["LW_BIN"]), "tests", "lw_enospc_preload.so")
+    return p if p and os.path.exists(p) else None
+
+
 def disk_full_method():
     """The method that works here: namespace, preload, or None (then CI fails the case)."""
     forced = os.environ.get("LW_INV_DISK_METHOD")
@@ -114,8 +122,7 @@ def disk_full_method():
             return "namespace"
     except (OSError, subprocess.TimeoutExpired):
         pass
-    shim = os.environ.get("LW_INV_ENOSPC_SHIM")
-    if shim and os.path.exists(shim):
+    if enospc_shim():
         return "preload"
     return None
 
