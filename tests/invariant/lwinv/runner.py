@@ -143,7 +143,7 @@ class Runner:
         self.sub = None
         self.disk = DiskFull(disk_method, self.state) if disk_method else None
         self.rng = random.Random(sc["seed"] * 7919 + 1)
-        self.lock = threading.Lock()
+        self.lock = threading.RLock()  # the watcher logs while holding it
         self.down_wall = 0.0
         self.reconnects = []
         self.acked = set()
