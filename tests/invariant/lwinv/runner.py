@@ -404,6 +404,7 @@ class Runner:
         self.t0 = time.monotonic()
         self.t0_wall = time.time()
         self.finished = False
+        self.log("begin", wall=self.t0_wall)
         self.start_broker()
         self.start_sub()
         if not wait_for(10, lambda: self.broker_connections(SUB_ID) >= 1):
