@@ -970,8 +970,8 @@ static void publish_node_state(struct lw_gateway *g, const struct lw_node *n,
         add_fixed(o, lw_metric_name(LW_METRIC_SMOKE), r->smoke_alarm, 0);
         add_fixed(o, lw_metric_name(LW_METRIC_OBSCURATION), r->smoke_obscuration, 2);
     }
-    double unused;
-    if (lw_metric_value(LW_METRIC_GAS, r, &unused)) /* not while the sensor warms up */
+    /* As received (flags included) but for gas while the sensor warms up, which reads nonsense. */
+    if ((r->present & LW_R_GAS) && !((r->present & LW_R_FLAGS) && (r->flags & LW_FLAG_WARMUP)))
         add_fixed(o, lw_metric_name(LW_METRIC_GAS), r->gas_lel_x10, 1);
     if (r->present & LW_R_CO)
         add_fixed(o, lw_metric_name(LW_METRIC_CO), r->co_ppm, 0);
