@@ -123,6 +123,9 @@ kept=$(sqlite3 "$WORK/lw.db" "SELECT count(*) FROM readings WHERE node = 2314 AN
 # Nor are they water in the roll-ups the review reads: frames counted, no value taken.
 ru=$(sqlite3 "$WORK/lw.db" "SELECT sum(frames) - sum(n) FROM rollup_hour WHERE node = 2314")
 [ "${ru:-0}" -ge "$kept" ] || fail "roll-ups took $((kept - ${ru:-0})) faulty readings as depths"
+h5=$("$LW_BIN/lorawatch" history --node basement-fault --every 5min --json --db "$WORK/lw.db" \
+  --from "@$((start / 1000))" --to "@$((start / 1000 + 3600))" | jq '[.[] | .frames - .n] | add')
+[ "${h5:-0}" -ge "$kept" ] || fail "5-minute history took $((kept - ${h5:-0})) faulty readings as depths"
 pass "sensor fault: trouble at $tf s, the red flood held until sound readings at $tc s"
 
 jr=$(sqlite3 "$WORK/lw.db" "SELECT count(*) FROM alert_journal WHERE event = 'raised'")
