@@ -70,6 +70,27 @@ void lw_alert_relay_rule(struct lw_rule_conf *out, uint64_t timeout_ms)
     };
 }
 
+void lw_alert_test_rule(struct lw_rule_conf *out, enum lw_node_kind kind)
+{
+    static const enum lw_metric metric[LW_KIND_COUNT] = {
+        [LW_KIND_WATER] = LW_METRIC_WATER, [LW_KIND_SMOKE] = LW_METRIC_SMOKE,
+        [LW_KIND_GAS] = LW_METRIC_GAS,     [LW_KIND_CO] = LW_METRIC_CO,
+        [LW_KIND_MULTI] = LW_METRIC_SMOKE,
+    };
+    static const enum lw_hazard hazard[LW_KIND_COUNT] = {
+        [LW_KIND_WATER] = LW_HAZARD_FLOOD, [LW_KIND_SMOKE] = LW_HAZARD_FIRE,
+        [LW_KIND_GAS] = LW_HAZARD_GAS,     [LW_KIND_CO] = LW_HAZARD_GAS,
+        [LW_KIND_MULTI] = LW_HAZARD_FIRE,
+    };
+    int k = kind < LW_KIND_COUNT ? (int)kind : LW_KIND_MULTI;
+    *out = (struct lw_rule_conf){
+        .name = "test-alarm",
+        .hazard = hazard[k],
+        .metric = metric[k],
+        .level = LW_LEVEL_BLUE,
+    };
+}
+
 void lw_alert_storage_rule(struct lw_rule_conf *out)
 {
     *out = (struct lw_rule_conf){
@@ -174,11 +195,34 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *w
     }
 }
 
+/* A test alarm tests the path, not the hazard: it quotes no reading, so its end cannot read as
+ * the water having gone (or risen). */
+static void sentence_test(const struct lw_alert_info *a, bool zh, const char *where, char *out,
+                          size_t cap)
+{
+    bool cleared = a->state == LW_ALERT_CLEARED;
+    if (zh)
+        snprintf(out, cap,
+                 cleared ? "%s测试报警结束：%s，该节点报警通路测试已结束。"
+                         : "%s测试报警：%s，正在测试该节点从网关到手机的报警通路。",
+                 hazard_zh[a->rule->hazard], where);
+    else
+        snprintf(out, cap,
+                 cleared ? "Test alarm ended (%s): %s: the test of this node's alarm path is over."
+                         : "Test alarm (%s): %s: testing this node's alarm path from the gateway "
+                           "to the phones.",
+                 lw_hazard_name(a->rule->hazard), where);
+}
+
 static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
 {
     const struct lw_rule_conf *r = a->rule;
     char where[LW_TEXT_MAX * 2], held[32];
     place_text(a->node, where, sizeof(where));
+    if (a->test && a->state != LW_ALERT_CLOSED) {
+        sentence_test(a, zh, where, out, cap);
+        return;
+    }
     if (a->state != LW_ALERT_CLOSED && sentence_state(a, zh, where, out, cap))
         return;
     const char *unit = lw_rule_value_unit(r);

@@ -43,6 +43,9 @@ void lw_alert_sentence_en(const struct lw_alert_info *a, char *out, size_t cap);
 /* The rule of the built-in trouble alert raised when a mesh relay is not heard for timeout_ms
  * ([mesh] relay_silence): a silence rule named relay-silent, not in the configuration. */
 void lw_alert_relay_rule(struct lw_rule_conf *out, uint64_t timeout_ms);
+/* The rule of a test alarm (lorawatch test-alarm) for a node of this kind: named test-alarm,
+ * blue, of the kind's hazard and main metric, threshold and clear 0. */
+void lw_alert_test_rule(struct lw_rule_conf *out, enum lw_node_kind kind);
 /* The rule of the built-in red trouble alert raised while the gateway's database cannot be
  * written: named storage, value the trouble (1 full, 2 I/O error, 3 WAL pinned). */
 void lw_alert_storage_rule(struct lw_rule_conf *out);

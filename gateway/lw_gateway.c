@@ -970,8 +970,8 @@ static void publish_node_state(struct lw_gateway *g, const struct lw_node *n,
         add_fixed(o, lw_metric_name(LW_METRIC_SMOKE), r->smoke_alarm, 0);
         add_fixed(o, lw_metric_name(LW_METRIC_OBSCURATION), r->smoke_obscuration, 2);
     }
-    double unused;
-    if (lw_metric_value(LW_METRIC_GAS, r, &unused)) /* not while the sensor warms up */
+    /* As received (flags included) but for gas while the sensor warms up, which reads nonsense. */
+    if ((r->present & LW_R_GAS) && !((r->present & LW_R_FLAGS) && (r->flags & LW_FLAG_WARMUP)))
         add_fixed(o, lw_metric_name(LW_METRIC_GAS), r->gas_lel_x10, 1);
     if (r->present & LW_R_CO)
         add_fixed(o, lw_metric_name(LW_METRIC_CO), r->co_ppm, 0);
@@ -1877,33 +1877,18 @@ static struct lw_registry *current_registry(void *arg)
 }
 
 /* lorawatch test-alarm: a blue test alert of the node's own hazard travels the whole alert path
- * (journal, outbox, MQTT) marked as a test, and is cleared at once. */
+ * (journal, outbox, MQTT) marked as a test, and is cleared at once. It measures nothing: its
+ * value is 0, and its sentences say it is a test, not what the water or air is. */
 static int64_t raise_test_alarm(void *arg, struct lw_node *n)
 {
     struct lw_gateway *g = arg;
-    static const enum lw_metric metric[LW_KIND_COUNT] = {
-        [LW_KIND_WATER] = LW_METRIC_WATER, [LW_KIND_SMOKE] = LW_METRIC_SMOKE,
-        [LW_KIND_GAS] = LW_METRIC_GAS,     [LW_KIND_CO] = LW_METRIC_CO,
-        [LW_KIND_MULTI] = LW_METRIC_SMOKE,
-    };
-    static const enum lw_hazard hazard[LW_KIND_COUNT] = {
-        [LW_KIND_WATER] = LW_HAZARD_FLOOD, [LW_KIND_SMOKE] = LW_HAZARD_FIRE,
-        [LW_KIND_GAS] = LW_HAZARD_GAS,     [LW_KIND_CO] = LW_HAZARD_GAS,
-        [LW_KIND_MULTI] = LW_HAZARD_FIRE,
-    };
-    struct lw_rule_conf rule = {
-        .name = "test-alarm",
-        .hazard = hazard[n->conf->kind],
-        .metric = metric[n->conf->kind],
-        .level = LW_LEVEL_BLUE,
-    };
-    double v = 0;
-    lw_metric_value(rule.metric, &n->last, &v);
+    struct lw_rule_conf rule;
+    lw_alert_test_rule(&rule, n->conf->kind);
     struct lw_rule_state st = {0};
     int64_t t = now_ms(g);
     g->test_mode = true;
-    alert_transition(g, n->conf, &rule, &st, LW_ALERT_RAISED, v, t);
-    alert_transition(g, n->conf, &rule, &st, LW_ALERT_CLEARED, v, t);
+    alert_transition(g, n->conf, &rule, &st, LW_ALERT_RAISED, 0, t);
+    alert_transition(g, n->conf, &rule, &st, LW_ALERT_CLEARED, 0, t);
     g->test_mode = false;
     return st.alert_id;
 }

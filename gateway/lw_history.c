@@ -440,22 +440,25 @@ int lw_history_write(sqlite3_stmt *q, enum lw_hist_fmt fmt, FILE *out, size_t *r
 #define LOCAL_TIME(col)                                                                            \
     "strftime('%%Y-%%m-%%d %%H:%%M:%%S', " col " / 1000, 'unixepoch', 'localtime')"
 
-/* The SQL expression of a metric's value in its unit, from a readings row. */
+/* The SQL expression of a metric's value in its unit, from a readings row; NULL where the rules
+ * and roll-ups take none (lw_metric_value): any sensor's while the node reports a sensor fault,
+ * gas while the sensor warms up. */
+#define MEASURED(v) "CASE WHEN coalesce(flags, 0) & 1 THEN NULL ELSE " v " END"
 static const char *metric_sql(int metric)
 {
     switch (metric) {
     case LW_METRIC_WATER:
-        return "water_mm";
+        return MEASURED("water_mm");
     case LW_METRIC_SMOKE:
-        return "smoke";
+        return MEASURED("smoke");
     case LW_METRIC_OBSCURATION:
-        return "obscuration / 100.0";
-    case LW_METRIC_GAS: /* not while the sensor warms up, as the rules */
-        return "CASE WHEN coalesce(flags, 0) & 8 THEN NULL ELSE gas_lel_x10 / 10.0 END";
+        return MEASURED("obscuration / 100.0");
+    case LW_METRIC_GAS:
+        return "CASE WHEN coalesce(flags, 0) & 9 THEN NULL ELSE gas_lel_x10 / 10.0 END";
     case LW_METRIC_CO:
-        return "co_ppm";
+        return MEASURED("co_ppm");
     case LW_METRIC_TEMP:
-        return "temp_x10 / 10.0";
+        return MEASURED("temp_x10 / 10.0");
     default:
         return "battery_mv";
     }

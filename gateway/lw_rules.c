@@ -44,6 +44,13 @@ bool lw_rule_applies(const struct lw_rule_conf *rule, const struct lw_node_conf 
 
 bool lw_metric_value(enum lw_metric m, const struct lw_reading *r, double *out)
 {
+    /* A node that reports a sensor fault vouches for none of its sensors' figures: they are not
+     * measurements, so no rule, statistic or roll-up takes them (the fault flag rule reports the
+     * fault itself). The battery voltage is the node's own supply, not a sensor's. */
+    if (m != LW_METRIC_BATTERY && (r->present & LW_R_FLAGS) && (r->flags & LW_FLAG_FAULT)) {
+        *out = 0;
+        return false;
+    }
     switch (m) {
     case LW_METRIC_WATER:
         *out = r->water_mm;

@@ -326,6 +326,79 @@ static void test_level_is_the_alerts_own(void **state)
     assert_non_null(strstr(en, "All clear (RED fire)"));
 }
 
+/* A test alarm says what it is, raised and ended, in both languages: a test of the node's alarm
+ * path. It quotes no reading, so its end never reads as the water (or smoke) having gone. */
+static void test_test_alarm_says_what_it_is(void **state)
+{
+    struct lw_rule_conf water, smoke;
+    lw_alert_test_rule(&water, LW_KIND_WATER);
+    lw_alert_test_rule(&smoke, LW_KIND_SMOKE);
+    struct lw_alert_info a = {
+        .id = 7,
+        .site = "estate",
+        .rule = &water,
+        .node = node_named("garage"),
+        .level = LW_LEVEL_BLUE,
+        .state = LW_ALERT_RAISED,
+        .raised_ms = INT64_C(1784052000000),
+        .t_ms = INT64_C(1784052000000),
+        .test = true,
+    };
+    (void)state;
+    cJSON *o = json_of(&a);
+    assert_string_equal(str(o, "rule"), "test-alarm");
+    assert_string_equal(str(o, "hazard"), "flood");
+    assert_string_equal(str(o, "level"), "blue");
+    assert_string_equal(str(o, "type"), "threshold");
+    assert_string_equal(str(o, "statistic"), "value");
+    assert_string_equal(str(o, "metric"), "water_mm");
+    assert_string_equal(str(o, "unit"), "mm");
+    assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "test")));
+    assert_null(cJSON_GetObjectItemCaseSensitive(o, "incident"));
+    assert_true(num(o, "value") == 0 && num(o, "threshold") == 0 && num(o, "clear") == 0);
+    assert_string_equal(str(o, "text_en"),
+                        "[TEST - no action needed] Test alarm (flood): 1号楼地下车库入口 / Block "
+                        "1 garage entrance: testing this node's alarm path from the gateway to "
+                        "the phones.");
+    assert_string_equal(str(o, "text_zh"),
+                        "【测试，无需出动】内涝测试报警：1号楼地下车库入口 / Block 1 garage "
+                        "entrance，正在测试该节点从网关到手机的报警通路。");
+    cJSON_Delete(o);
+
+    /* Its end, whatever the node stands in (the caller passes 0; a stray value changes nothing). */
+    a.state = LW_ALERT_CLEARED;
+    a.value = 400;
+    o = json_of(&a);
+    assert_string_equal(str(o, "text_en"),
+                        "[TEST - no action needed] Test alarm ended (flood): 1号楼地下车库入口 / "
+                        "Block 1 garage entrance: the test of this node's alarm path is over.");
+    assert_string_equal(str(o, "text_zh"),
+                        "【测试，无需出动】内涝测试报警结束：1号楼地下车库入口 / Block 1 garage "
+                        "entrance，该节点报警通路测试已结束。");
+    cJSON_Delete(o);
+
+    /* A smoke node's test is a fire test, and says nothing of the detector's state either. */
+    a.rule = &smoke;
+    a.node = node_named("stair");
+    a.value = 0;
+    const enum lw_alert_state states[] = {LW_ALERT_RAISED, LW_ALERT_CLEARED};
+    for (size_t i = 0; i < 2; i++) {
+        a.state = states[i];
+        o = json_of(&a);
+        assert_string_equal(str(o, "metric"), "smoke");
+        const char *en = str(o, "text_en"), *zh = str(o, "text_zh");
+        assert_non_null(strstr(en, i ? "Test alarm ended (fire): 5 12 stairwell:"
+                                     : "Test alarm (fire): 5 12 stairwell:"));
+        assert_non_null(
+            strstr(zh, i ? "火灾测试报警结束：5 12 stairwell" : "火灾测试报警：5 12 stairwell"));
+        assert_null(strstr(en, "normal"));
+        assert_null(strstr(en, "alarm, go"));
+        assert_null(strstr(zh, "恢复正常"));
+        assert_null(strstr(zh, "烟感探测器"));
+        cJSON_Delete(o);
+    }
+}
+
 static void test_place_falls_back_to_label_then_name(void **state)
 {
     struct lw_node_conf n = *node_named("stair");
@@ -702,6 +775,7 @@ int main(void)
         cmocka_unit_test(test_smoke_sentence_and_place_fallback),
         cmocka_unit_test(test_level_is_the_alerts_own),
         cmocka_unit_test(test_place_falls_back_to_label_then_name),
+        cmocka_unit_test(test_test_alarm_says_what_it_is),
         cmocka_unit_test(test_every_shipped_rule_type),
         cmocka_unit_test(test_relay_silent_alert),
         cmocka_unit_test(test_storage_alert),

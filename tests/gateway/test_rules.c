@@ -1279,6 +1279,101 @@ static void test_water_rule_filtered(void **state)
     RUNW(r, s);
 }
 
+/* A frame flagged with a sensor fault carries figures the node itself disowns: a rule neither
+ * raises nor clears on them, and they feed no filter, mean or persistence. The alert stays open
+ * until a sound reading clears it; the battery (the node's own) is still read. */
+static struct lw_reading faulty(double mm)
+{
+    struct lw_reading rd = water(mm);
+    rd.present |= LW_R_FLAGS | LW_R_BATTERY;
+    rd.flags = LW_FLAG_FAULT;
+    rd.battery_mv = 2900;
+    return rd;
+}
+
+static void test_faulty_readings_are_not_measurements(void **state)
+{
+    struct lw_rule_conf flt = floodnet_rule(250, 20), mean = rule(76, 40, 0),
+                        held = rule(50, 20, 0);
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf node = node_at(1, "", "basement");
+    struct lw_rule_state sf, sm, sh;
+    struct lw_reading rd;
+    double v;
+    (void)state;
+    assert_non_null(e);
+    memset(&sf, 0, sizeof(sf));
+    memset(&sm, 0, sizeof(sm));
+    memset(&sh, 0, sizeof(sh));
+    mean.statistic = LW_STAT_MEAN;
+    mean.window_ms = 5 * MIN;
+    snprintf(mean.name, sizeof(mean.name), "mean");
+    held.persistence_ms = 2 * MIN;
+    snprintf(held.name, sizeof(held.name), "held");
+    /* Water rises gradually to 300 mm: both rules raise on sound readings. */
+    int64_t t = 0;
+    for (int mm = 0; mm <= 300; mm += 50, t += MIN) {
+        rd = water(mm);
+        lw_rules_reading(e, &flt, &node, &sf, &rd, t, &v);
+        lw_rules_reading(e, &mean, &node, &sm, &rd, t, &v);
+    }
+    for (int i = 0; i < 5; i++, t += MIN) {
+        rd = water(300);
+        lw_rules_reading(e, &flt, &node, &sf, &rd, t, &v);
+        lw_rules_reading(e, &mean, &node, &sm, &rd, t, &v);
+    }
+    assert_true(sf.active && sm.active);
+    /* Ten minutes of 0 mm from a sensor that reports its own fault: nothing clears. */
+    for (int i = 0; i < 10; i++, t += MIN) {
+        rd = faulty(0);
+        assert_int_equal(lw_rules_reading(e, &flt, &node, &sf, &rd, t, &v), LW_RULE_NONE);
+        assert_int_equal(lw_rules_reading(e, &mean, &node, &sm, &rd, t, &v), LW_RULE_NONE);
+    }
+    assert_true(sf.active && sm.active);
+    assert_true(fabs(sm.last - 300) < 1e-6); /* nothing of the 0s went into the mean */
+    /* A sound reading at the old level: the filter saw no drop and the mean is 300 still. */
+    rd = water(300);
+    assert_int_equal(lw_rules_reading(e, &flt, &node, &sf, &rd, t, &v), LW_RULE_NONE);
+    assert_true(fabs(v - 300) < 1e-6);
+    assert_int_equal(lw_rules_reading(e, &mean, &node, &sm, &rd, t, &v), LW_RULE_NONE);
+    assert_true(fabs(v - 300) < 1e-6);
+    /* Sound readings of dry ground clear them, as ever. */
+    int64_t cleared_f = -1, cleared_m = -1;
+    for (int i = 0; i < 10; i++) {
+        t += MIN;
+        rd = water(0);
+        if (lw_rules_reading(e, &flt, &node, &sf, &rd, t, &v) == LW_RULE_CLEAR)
+            cleared_f = t;
+        if (lw_rules_reading(e, &mean, &node, &sm, &rd, t, &v) == LW_RULE_CLEAR)
+            cleared_m = t;
+    }
+    assert_true(cleared_f > 0 && cleared_m > 0);
+
+    /* Nor does a faulty reading raise, or start (or carry on) a persistence. */
+    for (int i = 0; i < 5; i++, t += MIN) {
+        rd = faulty(400);
+        assert_int_equal(lw_rules_reading(e, &held, &node, &sh, &rd, t, &v), LW_RULE_NONE);
+        assert_false(sh.above);
+        assert_int_equal(lw_rule_tick(&held, &sh, t, &v), LW_RULE_NONE);
+    }
+    assert_false(sh.active);
+    rd = water(400); /* the first sound reading over starts the persistence afresh */
+    assert_int_equal(lw_rules_reading(e, &held, &node, &sh, &rd, t, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rules_reading(e, &held, &node, &sh, &rd, t + 2 * MIN, &v), LW_RULE_RAISE);
+
+    /* The node's own battery voltage is no sensor's: its rules still see it. */
+    struct lw_rule_conf batt = rule(-2950, -3000, 0); /* below: stored negated */
+    struct lw_rule_state sb;
+    memset(&sb, 0, sizeof(sb));
+    batt.metric = LW_METRIC_BATTERY;
+    batt.below = true;
+    rd = faulty(0);
+    assert_true(lw_metric_value(LW_METRIC_BATTERY, &rd, &v) && v == 2900);
+    assert_false(lw_metric_value(LW_METRIC_WATER, &rd, &v));
+    assert_int_equal(lw_rules_reading(e, &batt, &node, &sb, &rd, t, &v), LW_RULE_RAISE);
+    lw_rules_free(e);
+}
+
 /* A car parks under a street sensor for an hour: 1300 mm "deep", flat. The filter cannot tell it
  * from a flooded ramp: after LW_FILTER_HOLD_MAX_MS the alert is raised, marked unconfirmed, and
  * it clears when the car has gone. */
@@ -1655,6 +1750,7 @@ int main(void)
         cmocka_unit_test(test_coincidence_by_zone_tag_and_rule),
         cmocka_unit_test(test_radio_fault),
         cmocka_unit_test(test_water_rule_filtered),
+        cmocka_unit_test(test_faulty_readings_are_not_measurements),
         cmocka_unit_test(test_parked_car_plateau_alarms_unconfirmed),
         cmocka_unit_test(test_sustained_water_always_alerts),
         cmocka_unit_test(test_garage_ramp_flood_alerts),

@@ -3,7 +3,8 @@
 # the rules-check scenario through lorawatch-sim, lorawatchd and a real mosquitto. Checks a
 # rate-of-rise flood alert, a spike removed by the FloodNet filter, CO time-weighted alarms inside
 # the EN 50291 windows, smoke confirmed by a second detector of the building one level up, and a
-# silent smoke detector raising trouble within 200 s and clearing when heard again.
+# silent smoke detector raising trouble within 200 s and clearing when heard again, and a basement
+# red flood that readings flagged with a sensor fault do not clear.
 . "$(dirname "$0")/common.sh"
 
 SCEN=$LW_SOURCE_DIR/config/scenarios/rules-check.ini
@@ -107,6 +108,25 @@ awk -v s="$ts" -v c="$tc" 'BEGIN { exit !(s - 60 >= 200 && s - 60 <= 240 && c >=
 others=$(q '[.[] | select((.rule|startswith("silence")) and .node.name!="smoke-quiet")] | length')
 [ "$others" = 0 ] || fail "$others silence alerts for nodes that kept reporting"
 pass "silent smoke detector: trouble $(awk -v s="$ts" 'BEGIN{print s-60}') s after its last frame, cleared when heard at $tc s"
+
+# Sensor fault: basement-fault stands in 300 mm (red flood), reports the fault flag with 0 mm from
+# 1200 s and sound 0 mm from 1800 s. The fault is trouble; the flood stays open until 1800 s.
+tr=$(first flood-basement basement-fault raised)
+tf=$(first sensor-fault basement-fault raised)
+tc=$(first flood-basement basement-fault cleared)
+[ "$tr" != null ] && [ "$tf" != null ] && [ "$tc" != null ] ||
+  fail "basement-fault: flood raised $tr s, sensor fault $tf s, flood cleared $tc s"
+awk -v r="$tr" -v f="$tf" -v c="$tc" 'BEGIN { exit !(r < 1200 && f >= 1200 && f < 1800 && c >= 1800) }' ||
+  fail "the flood cleared at $tc s on readings flagged with a sensor fault (fault at $tf s)"
+kept=$(sqlite3 "$WORK/lw.db" "SELECT count(*) FROM readings WHERE node = 2314 AND flags & 1 AND water_mm = 0")
+[ "$kept" -ge 5 ] || fail "faulty readings not stored as received ($kept)"
+# Nor are they water in the roll-ups the review reads: frames counted, no value taken.
+ru=$(sqlite3 "$WORK/lw.db" "SELECT sum(frames) - sum(n) FROM rollup_hour WHERE node = 2314")
+[ "${ru:-0}" -ge "$kept" ] || fail "roll-ups took $((kept - ${ru:-0})) faulty readings as depths"
+h5=$("$LW_BIN/lorawatch" history --node basement-fault --every 5min --json --db "$WORK/lw.db" \
+  --from "@$((start / 1000))" --to "@$((start / 1000 + 3600))" | jq '[.[] | .frames - .n] | add')
+[ "${h5:-0}" -ge "$kept" ] || fail "5-minute history took $((kept - ${h5:-0})) faulty readings as depths"
+pass "sensor fault: trouble at $tf s, the red flood held until sound readings at $tc s"
 
 jr=$(sqlite3 "$WORK/lw.db" "SELECT count(*) FROM alert_journal WHERE event = 'raised'")
 [ "$jr" -eq "$(q '[.[] | select(.state=="raised")] | length')" ] ||
