@@ -160,10 +160,17 @@ static int apply(struct lw_store *s, const struct rec *r)
 {
     if (r->apply)
         return r->apply(s, r->data);
-    if (r->acked)
-        return r->alert > 0 ? lw_store_journal(s, r->alert, r->acked_ms, "published", NULL) : LW_OK;
-    int64_t seq;
-    return lw_store_outbox_add(s, r->alert, r->topic, r->payload, r->retain, &seq);
+    int64_t seq, alert = 0;
+    int rc = lw_store_outbox_add(s, r->alert, r->topic, r->payload, r->retain, &seq);
+    if (!r->acked)
+        return rc;
+    /* Acknowledged from memory: kept as the broker's like any other (outbox_sent), so a broker
+     * that loses it later gets it again; published at the time of its acknowledgement. */
+    if (rc == LW_OK)
+        rc = lw_store_outbox_done(s, seq, &alert);
+    if (rc == LW_OK && r->alert > 0)
+        rc = lw_store_journal(s, r->alert, r->acked_ms, "published", NULL);
+    return rc;
 }
 
 int lw_spool_flush(struct lw_spool *sp, struct lw_store *s)

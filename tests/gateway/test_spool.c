@@ -132,6 +132,9 @@ static void test_flush_in_order_with_times_and_acks(void **state)
                            "'published' AND ts_ms = 1500"),
                      1);
     assert_int_equal(count("SELECT count(*) FROM outbox WHERE alert = 1"), 1);
+    /* ... and the acknowledged one is kept as acknowledged by the broker, to be given again to a
+     * broker that loses it (outbox mark). */
+    assert_int_equal(count("SELECT count(*) FROM outbox_sent WHERE alert = 1"), 1);
     assert_int_equal(count("SELECT count(*) FROM alert_journal WHERE alert = 999"), 0);
     /* Written in the order queued: the alert row before its journal row. */
     assert_int_equal(count("SELECT min(id) FROM alert_journal WHERE event = 'raised'"),
