@@ -862,6 +862,22 @@ static struct relay_alert *relay_alert_state(struct lw_gateway *g, uint16_t rela
     return &na[g->n_relay_alerts++];
 }
 
+/* The relay as an alert's node: its registry entry when it is also a sensor, else a name made
+ * from its address. */
+static void relay_node_conf(struct lw_gateway *g, uint16_t relay, struct lw_node_conf *node)
+{
+    const struct lw_node *rn = lw_registry_find(g->reg, relay);
+    if (rn) {
+        *node = *rn->conf;
+        return;
+    }
+    memset(node, 0, sizeof(*node));
+    node->address = relay;
+    node->kind = LW_KIND_MULTI;
+    snprintf(node->name, sizeof(node->name), "relay-%04X", relay);
+    snprintf(node->label, sizeof(node->label), "relay 0x%04X", relay);
+}
+
 static void on_relay_event(void *user, uint16_t relay, bool silent, const uint16_t *behind,
                            size_t n_behind, int64_t last_heard_ms)
 {
@@ -876,19 +892,9 @@ static void on_relay_event(void *user, uint16_t relay, bool silent, const uint16
     ra->st.heard_ms = last_heard_ms;
     struct lw_rule_conf rule;
     lw_alert_relay_rule(&rule, g->cfg->mesh_relay_silence_ms);
-    /* The relay as the alert's node: its registry entry when it is also a sensor, else a name
-     * made from its address. The place lists who is cut off. */
+    /* The place lists who is cut off. */
     struct lw_node_conf node;
-    const struct lw_node *rn = lw_registry_find(g->reg, relay);
-    if (rn) {
-        node = *rn->conf;
-    } else {
-        memset(&node, 0, sizeof(node));
-        node.address = relay;
-        node.kind = LW_KIND_MULTI;
-        snprintf(node.name, sizeof(node.name), "relay-%04X", relay);
-        snprintf(node.label, sizeof(node.label), "relay 0x%04X", relay);
-    }
+    relay_node_conf(g, relay, &node);
     char where[LW_TEXT_MAX * 2];
     int len = snprintf(where, sizeof(where), "relay %s%s%s%s; %zu node%s behind it%s", node.name,
                        node.place[0] || node.building[0] ? " (" : "",
@@ -916,6 +922,28 @@ static void on_relay_event(void *user, uint16_t relay, bool silent, const uint16
     alert_transition(g, &node, &rule, &ra->st, silent ? LW_ALERT_RAISED : LW_ALERT_CLEARED,
                      gap > 0 ? (double)gap / 1000.0 : 0, now_ms(g));
     ra->st.active = silent;
+}
+
+/* Relays known from before a restart (the last relay of a node's last frame, and relays whose
+ * silence alert is still open) are watched from the first frame on, on the rules' clock: one that
+ * died before the restart is reported after relay_silence, one already reported stays reported
+ * until it is heard again, and then its alert clears. */
+static void mesh_known_relays(struct lw_gateway *g)
+{
+    int64_t now = g->medium_clock ? g->clock_ms : lw_clock_mono_ms();
+    int64_t silence = (int64_t)g->cfg->mesh_relay_silence_ms;
+    for (size_t i = 0; i < g->n_relay_alerts; i++) {
+        struct relay_alert *ra = &g->relay_alerts[i];
+        if (!ra->st.active)
+            continue;
+        ra->st.heard_ms = now - silence;
+        lw_mesh_relay_known(g->mesh, ra->relay, now - silence, true);
+    }
+    for (size_t i = 0; g->reg && i < lw_registry_count(g->reg); i++) {
+        const struct lw_node *n = lw_registry_at(g->reg, i);
+        if (n->db_seen.relay > 0)
+            lw_mesh_relay_known(g->mesh, (uint16_t)n->db_seen.relay, now, false);
+    }
 }
 
 static void on_relay_timer(uv_timer_t *t)
@@ -1233,6 +1261,7 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
         mc.hop_limit_max = (uint8_t)g->cfg->mesh_hop_limit;
         mc.relay_silence_ms = (uint32_t)g->cfg->mesh_relay_silence_ms;
         g->mesh = lw_mesh_new(&mc);
+        mesh_known_relays(g);
     }
     struct lw_radio_rx local = *rx;
     struct lw_mesh_frame mf;
@@ -2152,6 +2181,10 @@ static bool raised_unconfirmed(const char *message)
 static void restore_alert(void *arg, const struct lw_alertdb_open *o)
 {
     struct lw_gateway *g = arg;
+    struct lw_rule_conf relay_rule;
+    struct lw_node_conf relay_node;
+    struct relay_alert *ra;
+    lw_alert_relay_rule(&relay_rule, g->cfg->mesh_relay_silence_ms);
     const struct lw_rule_conf *rule = NULL;
     const struct lw_node_conf *nc = NULL;
     /* The gateway's own rules (radio fault) keep their alert under address 0, in the engine. */
@@ -2161,6 +2194,14 @@ static void restore_alert(void *arg, const struct lw_alertdb_open *o)
             rule = &g->cfg->rules[gi];
             nc = lw_rules_gateway_node(g->rules, g->cfg->site);
         }
+    } else if (strcmp(o->rule, relay_rule.name) == 0 && (ra = relay_alert_state(g, o->node))) {
+        /* A relay reported silent before the restart stays so until it is heard again
+         * (mesh_known_relays); its alert is not withdrawn. */
+        ra->st = (struct lw_rule_state){
+            .active = true, .alert_id = o->id, .raised_ms = o->raised_ms, .level = o->level};
+        rule = &relay_rule;
+        relay_node_conf(g, o->node, &relay_node);
+        nc = &relay_node;
     } else if (o->node == 0 && strcmp(o->rule, g->storage_rule.name) == 0) {
         /* The storage trouble alert of before the restart: the first storage check clears it
          * (with its own all-clear) once the database takes writes, or it stays open. */

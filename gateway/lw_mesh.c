@@ -254,6 +254,16 @@ size_t lw_mesh_check_relays(struct lw_mesh *m, int64_t now_ms, lw_mesh_relay_fn 
     return calls;
 }
 
+void lw_mesh_relay_known(struct lw_mesh *m, uint16_t relay, int64_t last_heard_ms, bool silent)
+{
+    struct mesh_node *r = m ? get(m, relay) : NULL;
+    if (!r || r->is_relay)
+        return; /* already heard in this run: that knows better */
+    r->is_relay = true;
+    r->last_heard = last_heard_ms;
+    r->silent = silent;
+}
+
 size_t lw_mesh_relay_count(const struct lw_mesh *m)
 {
     size_t c = 0;

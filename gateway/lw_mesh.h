@@ -94,6 +94,9 @@ size_t lw_mesh_check_relays(struct lw_mesh *m, int64_t now_ms, lw_mesh_relay_fn 
 
 /* Relays known (they forwarded an accepted frame), and the counters. */
 size_t lw_mesh_relay_count(const struct lw_mesh *m);
+/* A relay known from before a restart: watched as if heard at last_heard_ms; silent when its
+ * silence was already reported (lw_mesh_check_relays then reports it once it is heard). */
+void lw_mesh_relay_known(struct lw_mesh *m, uint16_t relay, int64_t last_heard_ms, bool silent);
 void lw_mesh_stats(const struct lw_mesh *m, struct lw_mesh_stats *out);
 
 #endif

@@ -27,5 +27,15 @@ for n in relay-12 b12-garage b12-pump b12-cellar; do
 done
 case "$text" in *b14*|*relay-14*) fail "block 14 named: $text" ;; esac
 pass "one trouble alert for relay-12 naming the 3 nodes behind it: $text"
+# A restart does not withdraw it: the relay is still dark, so its alert stays open.
+id=$(q "SELECT id FROM alerts WHERE rule = 'relay-silent'")
+kill -KILL "$LW_DAEMON_PID"
+wait "$LW_DAEMON_PID" 2>/dev/null || true
+lw_start_daemon "$WORK/lorawatchd.conf"
+lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon not back"
+sleep 1
+[ "$(q "SELECT state FROM alerts WHERE id = $id")" = raised ] ||
+  fail "relay alert #$id after a restart: $(q "SELECT event, detail FROM alert_journal WHERE alert = $id")"
+pass "relay alert #$id still open after kill -9 and a restart"
 lw_stop_daemon
 lw_validate_captured "$WORK/all.mqtt"
