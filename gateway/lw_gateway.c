@@ -1551,12 +1551,17 @@ static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *nod
 {
     if (!g->duty)
         return;
-    int64_t flood = rule->type == LW_RULE_SILENCE && g->incidents
+    struct lw_rule_conf relay_rule;
+    lw_alert_relay_rule(&relay_rule, 0);
+    int64_t flood = rule->type == LW_RULE_SILENCE && strcmp(rule->name, relay_rule.name) != 0 &&
+                            g->incidents
                         ? lw_incident_find(g->incidents, LW_HAZARD_FLOOD, node->building)
                         : 0;
     if (state == LW_ALERT_RAISED && flood) {
         /* A node gone quiet while its building floods is most likely under water: the flood
-         * incident already has everyone's attention; one page per drowned node helps nobody. */
+         * incident already has everyone's attention; one page per drowned node helps nobody.
+         * A silent relay is paged all the same: the nodes behind it, in other buildings too,
+         * are cut off with it. */
         char detail[96];
         snprintf(detail, sizeof(detail), "not paged: building in flood incident #%lld",
                  (long long)flood);

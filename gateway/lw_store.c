@@ -513,12 +513,27 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
     }
     /* A crash leaves the rollups short of the readings of each node's open hour: recover now,
      * so they match before anything else is written. */
+    /* On a full disk the recovery waits for space (the next transaction tries again): a gateway
+     * must start and page whatever its disk does. */
+    enum lw_store_trouble trouble = LW_STORE_OK;
     if (begin(s) != LW_OK || lw_store_commit(s) != LW_OK) {
-        snprintf(err, errcap, "%s: recovering the rollups: %s", path, sqlite3_errmsg(s->db));
-        goto fail;
+        if (s->trouble == LW_STORE_OK) {
+            snprintf(err, errcap, "%s: recovering the rollups: %s", path, sqlite3_errmsg(s->db));
+            goto fail;
+        }
+        trouble = s->trouble;
+        lw_log(LW_LOG_ERR, "%s: recovering the rollups waits for the disk: %s", path,
+               lw_store_trouble_name(trouble));
+    }
+    /* No room for the ballast: the disk is as good as full (readings shed, alerts first) until
+     * lw_store_tick can make it. */
+    if (trouble == LW_STORE_OK && !s->ballast_present && s->ballast_size) {
+        lw_log(LW_LOG_ERR, "database: space is low at start (no room for the ballast): readings "
+                           "are shed until there is");
+        trouble = LW_STORE_FULL;
     }
     memset(&s->stats, 0, sizeof(s->stats)); /* the statistics count batches of readings */
-    s->trouble = LW_STORE_OK;
+    s->trouble = trouble;
     return s;
 fail:
     lw_rollup_free(s->rollup);

@@ -46,6 +46,17 @@ pass "storage trouble alert #$id raised and journalled while the disk is full"
 
 kill -KILL "$LW_DAEMON_PID"
 wait "$LW_DAEMON_PID" 2>/dev/null || true
+# Restarted while the disk is still full: it must come up (paging does not wait for the disk)
+# and keep its storage alert open.
+: >"$WORK/lorawatchd.log"
+start
+sleep 1.5
+kill -0 "$LW_DAEMON_PID" 2>/dev/null || fail "daemon did not survive a start on a full disk: $(tail -n 4 "$WORK/lorawatchd.log")"
+[ "$(q "SELECT state FROM alerts WHERE id = $id")" = raised ] ||
+  fail "storage alert #$id not open after a start on the full disk: $(q "SELECT state FROM alerts WHERE id = $id"): $(q "SELECT event, detail FROM alert_journal WHERE alert = $id"); $(cat "$WORK/lorawatchd.log")"
+pass "started on the still full disk; storage alert #$id still open"
+kill -KILL "$LW_DAEMON_PID"
+wait "$LW_DAEMON_PID" 2>/dev/null || true
 diskfull_free
 start
 lw_wait_for 10 sh -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$DB' \"SELECT state FROM alerts WHERE id = $id\")\" != raised ]" ||
