@@ -924,11 +924,13 @@ static void on_relay_event(void *user, uint16_t relay, bool silent, const uint16
     ra->st.active = silent;
 }
 
-/* Relays known from before a restart (the last relay of a node's last frame, and relays whose
- * silence alert is still open) are watched from the first frame on, on the rules' clock: one that
- * died before the restart is reported after relay_silence, one already reported stays reported
- * until it is heard again, and then its alert clears. */
-static void mesh_known_relays(struct lw_gateway *g)
+/* What a restart knows of the mesh and of alarms is taken up with the first frame, on the rules'
+ * clock (a simulated medium's starts with it). Relays known from before (the last relay of a
+ * node's last frame, and relays whose silence alert is still open) are watched: one that died
+ * before the restart is reported after relay_silence, one already reported stays reported until
+ * it is heard again, and then its alert clears. Detectors whose alarm is still open count for the
+ * coincidence of the others, as before the restart. */
+static void restore_on_first_frame(struct lw_gateway *g)
 {
     int64_t now = g->medium_clock ? g->clock_ms : lw_clock_mono_ms();
     int64_t silence = (int64_t)g->cfg->mesh_relay_silence_ms;
@@ -943,6 +945,9 @@ static void mesh_known_relays(struct lw_gateway *g)
         const struct lw_node *n = lw_registry_at(g->reg, i);
         if (n->db_seen.relay > 0)
             lw_mesh_relay_known(g->mesh, (uint16_t)n->db_seen.relay, now, false);
+        for (size_t k = 0; k < g->cfg->n_rules; k++)
+            if (n->rules[k].active && n->rules[k].applies)
+                lw_rules_restore_alarm(g->rules, &g->cfg->rules[k], n->conf, now);
     }
 }
 
@@ -1261,7 +1266,7 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
         mc.hop_limit_max = (uint8_t)g->cfg->mesh_hop_limit;
         mc.relay_silence_ms = (uint32_t)g->cfg->mesh_relay_silence_ms;
         g->mesh = lw_mesh_new(&mc);
-        mesh_known_relays(g);
+        restore_on_first_frame(g);
     }
     struct lw_radio_rx local = *rx;
     struct lw_mesh_frame mf;

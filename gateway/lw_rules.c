@@ -427,6 +427,13 @@ static bool coincide(struct lw_rules *e, const struct lw_rule_conf *rule,
     return agree;
 }
 
+void lw_rules_restore_alarm(struct lw_rules *e, const struct lw_rule_conf *rule,
+                            const struct lw_node_conf *node, int64_t now_ms)
+{
+    if (rule->coincidence != LW_COINC_NONE)
+        (void)coincide(e, rule, node, true, now_ms);
+}
+
 void lw_rules_frame(struct lw_rules *e, int64_t now_ms)
 {
     e->heard_frame = true;

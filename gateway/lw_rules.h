@@ -162,6 +162,10 @@ struct lw_rule_state *lw_rules_gateway_state(struct lw_rules *e, const char *rul
 /* Its alert was found open at start-up (raised at level): it stays raised until a frame has been
  * heard (the "nothing heard" count starting afresh is not an all-clear). false when out of
  * memory. */
+/* A node's alarm restored at start-up (its alert open before the restart) counts for the
+ * coincidence of the rule's other devices, as if its alarm reading had come at now_ms. */
+void lw_rules_restore_alarm(struct lw_rules *e, const struct lw_rule_conf *rule,
+                            const struct lw_node_conf *node, int64_t now_ms);
 bool lw_rules_gateway_restore(struct lw_rules *e, const char *rule, int64_t alert_id,
                               int64_t raised_ms, enum lw_level level);
 

@@ -1191,6 +1191,37 @@ static void test_coincidence_by_zone_tag_and_rule(void **state)
     lw_rules_free(e);
 }
 
+/* After a restart the engine is new: a detector whose alarm was open before counts for the
+ * others once restored (lw_rules_restore_alarm), so a second detector's alarm is confirmed. */
+static void test_coincidence_restored_alarm(void **state)
+{
+    struct lw_rule_conf r = rule(1, 0, 0);
+    struct lw_node_conf a = node_at(1, "2", "zone-b2-stair"), b = node_at(2, "2", "zone-b2-stair");
+    struct lw_rule_state sb;
+    struct lw_reading rd;
+    double v;
+    (void)state;
+    r.metric = LW_METRIC_SMOKE;
+    r.coincidence = LW_COINC_ZONE;
+    r.coincidence_ms = 60 * SEC;
+    r.level = LW_LEVEL_ORANGE; /* red when confirmed */
+    memset(&rd, 0, sizeof(rd));
+    rd.present = LW_R_SMOKE;
+    rd.smoke_alarm = 1;
+    struct lw_rules *e = lw_rules_new();
+    memset(&sb, 0, sizeof(sb));
+    assert_int_equal(lw_rules_reading(e, &r, &b, &sb, &rd, 100 * SEC, &v), LW_RULE_RAISE);
+    assert_false(sb.confirmed); /* without the restored alarm: nobody agrees */
+    lw_rules_free(e);
+    e = lw_rules_new();
+    memset(&sb, 0, sizeof(sb));
+    lw_rules_restore_alarm(e, &r, &a, 90 * SEC);
+    assert_int_equal(lw_rules_reading(e, &r, &b, &sb, &rd, 100 * SEC, &v), LW_RULE_RAISE);
+    assert_true(sb.confirmed);
+    assert_int_equal(lw_rule_raise_level(&r, &sb), LW_LEVEL_RED);
+    lw_rules_free(e);
+}
+
 /* ---- gateway radio ----------------------------------------------------------------------- */
 
 static void test_radio_fault(void **state)
@@ -1748,6 +1779,7 @@ int main(void)
         cmocka_unit_test(test_silence_from_ticks),
         cmocka_unit_test(test_smoke_coincidence),
         cmocka_unit_test(test_coincidence_by_zone_tag_and_rule),
+        cmocka_unit_test(test_coincidence_restored_alarm),
         cmocka_unit_test(test_radio_fault),
         cmocka_unit_test(test_water_rule_filtered),
         cmocka_unit_test(test_faulty_readings_are_not_measurements),
