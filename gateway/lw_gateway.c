@@ -589,6 +589,12 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
                "alert #%lld could not be journalled; paged from memory, journalled when the "
                "disk takes writes again",
                (long long)info.id);
+    /* Raised on an exceedance a recalibration pinned (calibrate --zero --force while its
+     * persistence ran): its record keeps the pin, as for an alert open at the recalibration. */
+    if (state == LW_ALERT_RAISED && st->pinned && rc == LW_OK &&
+        lw_alertdb_set_pin(g->store, info.id, st->pin_zero_mm) != LW_OK)
+        lw_log_rl(LW_LOG_ERR, "alert #%lld: its calibration pin could not be stored",
+                  (long long)info.id);
     /* Then the people on duty: tier topics, escalation, reminders (test alarms page nobody). */
     if (!g->test_mode)
         duty_transition(g, node, rule, state, &info, json);
@@ -2106,7 +2112,7 @@ static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
                 lw_rules_recalibrated(g->rules, &next->rules[j], n->conf, st,
                                       old->conf->zero_offset_mm);
                 /* On the alert's record too: a restart must not forget it. */
-                if (st->pinned && !was_pinned &&
+                if (st->pinned && !was_pinned && st->active &&
                     lw_alertdb_set_pin(g->store, st->alert_id, st->pin_zero_mm) != LW_OK)
                     lw_log_rl(LW_LOG_ERR, "alert #%lld: its calibration pin could not be stored",
                               (long long)st->alert_id);
