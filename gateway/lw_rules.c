@@ -539,7 +539,11 @@ static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_
          * too, which the calibrated value no longer tells once it is cut at 0. */
         if (st->pinned)
             pin_v = lw_water_calibrated(r->water_mm, st->pin_zero_mm);
-        v = lw_water_calibrated(r->water_mm, node->zero_offset_mm);
+        /* A rate of rise on the depth not cut at 0: water under a zero set above it still
+         * moves, and a slope must not depend on where the zero is (lw_rules_recalibrated). */
+        v = rule->statistic == LW_STAT_RISE
+                ? (double)r->water_mm - (double)node->zero_offset_mm
+                : lw_water_calibrated(r->water_mm, node->zero_offset_mm);
     }
     int64_t t = now_ms;
     bool need_hist = rule->statistic == LW_STAT_MEAN || rule->statistic == LW_STAT_RISE ||

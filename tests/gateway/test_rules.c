@@ -976,6 +976,14 @@ static void test_recalibration_keeps_rise(void **state)
             fail_msg("minute %d: the rise alert cleared at %g mm/min", i, v);
         assert_true(fabs(v - 10) < 1e-3);
     }
+    /* A zero set above the water (300 mm at 200 mm): the water under it still rises. */
+    node.zero_offset_mm = 300;
+    lw_rules_recalibrated(e, &r, &node, &st, 100);
+    for (int i = 21; i <= 30; i++) {
+        if (feed_raw(e, &r, &node, &st, 10.0 * i, (int64_t)i * MIN, &v) != LW_RULE_NONE)
+            fail_msg("minute %d: the rise alert cleared at %g mm/min", i, v);
+        assert_true(fabs(v - 10) < 1e-3);
+    }
     lw_rules_free(e);
 }
 
