@@ -512,10 +512,10 @@ static enum lw_rule_event eval_samples(struct lw_rules *e, const struct lw_rule_
     enum lw_rule_event ev = st->active == was_active ? LW_RULE_NONE
                             : st->active             ? LW_RULE_RAISE
                                                      : LW_RULE_CLEAR;
-    /* An exceedance pinned before its raise is raised on the depth that made it, not on the
-     * smaller one the new zero shows. */
-    bool raised_pinned = ev == LW_RULE_RAISE && st->pinned && pc > cmp;
-    *value = st->last = raised_pinned ? (rule->below ? -pc : pc) : s;
+    /* An exceedance pinned before its raise is raised (here or by the tick) on the depth that
+     * made it, not on the smaller one the new zero shows. */
+    bool pending_pin = st->pinned && (ev == LW_RULE_RAISE || !st->active) && pc > cmp;
+    *value = st->last = pending_pin ? (rule->below ? -pc : pc) : s;
     if (ev == LW_RULE_RAISE)
         st->unconfirmed = unconfirmed;
     if (rule->coincidence != LW_COINC_NONE) {
@@ -613,7 +613,9 @@ void lw_rules_recalibrated(struct lw_rules *e, const struct lw_rule_conf *rule,
         f->plateau_v = f->plateau_v + shift > 0 ? f->plateau_v + shift : 0;
     }
     if (level) {
-        st->last = st->last + shift > 0 ? st->last + shift : 0;
+        /* A pinned exceedance keeps its latest value on the old zero: the tick raises on it. */
+        if (!pin || st->active)
+            st->last = st->last + shift > 0 ? st->last + shift : 0;
         if (pin) {
             st->pinned = true;
             st->pin_zero_mm = old_zero_mm;

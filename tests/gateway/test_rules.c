@@ -1020,6 +1020,14 @@ static void test_recalibration_pins_exceedance(void **state)
     assert_false(st.pinned);
     assert_int_equal(feed_raw(e, &r, &node, &st, 175, 60 * SEC, &v), LW_RULE_NONE);
     assert_int_equal(feed_raw(e, &r, &node, &st, 175, 70 * SEC, &v), LW_RULE_NONE);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 10, 75 * SEC, &v), LW_RULE_NONE);
+    /* Zeroed and no reading since: the persistence runs out between reports, the tick raises. */
+    node.zero_offset_mm = 0;
+    assert_int_equal(feed_raw(e, &r, &node, &st, 120, 80 * SEC, &v), LW_RULE_NONE);
+    node.zero_offset_mm = 120;
+    lw_rules_recalibrated(e, &r, &node, &st, 0);
+    assert_int_equal(lw_rule_tick(&r, &st, 100 * SEC, &v), LW_RULE_RAISE);
+    assert_true(fabs(v - 120) < 1e-9);
     lw_rules_free(e);
 }
 
