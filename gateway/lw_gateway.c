@@ -589,6 +589,12 @@ static void alert_transition(struct lw_gateway *g, const struct lw_node_conf *no
                "alert #%lld could not be journalled; paged from memory, journalled when the "
                "disk takes writes again",
                (long long)info.id);
+    /* Raised on an exceedance a recalibration pinned (calibrate --zero --force while its
+     * persistence ran): its record keeps the pin, as for an alert open at the recalibration. */
+    if (state == LW_ALERT_RAISED && st->pinned && rc == LW_OK &&
+        lw_alertdb_set_pin(g->store, info.id, st->pin_zero_mm) != LW_OK)
+        lw_log_rl(LW_LOG_ERR, "alert #%lld: its calibration pin could not be stored",
+                  (long long)info.id);
     /* Then the people on duty: tier topics, escalation, reminders (test alarms page nobody). */
     if (!g->test_mode)
         duty_transition(g, node, rule, state, &info, json);
@@ -2130,7 +2136,7 @@ static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
                 lw_rules_recalibrated(g->rules, &next->rules[j], n->conf, st,
                                       old->conf->zero_offset_mm);
                 /* On the alert's record too: a restart must not forget it. */
-                if (st->pinned && !was_pinned &&
+                if (st->pinned && !was_pinned && st->active &&
                     lw_alertdb_set_pin(g->store, st->alert_id, st->pin_zero_mm) != LW_OK)
                     lw_log_rl(LW_LOG_ERR, "alert #%lld: its calibration pin could not be stored",
                               (long long)st->alert_id);
@@ -2268,10 +2274,33 @@ static void on_retention_timer(uv_timer_t *t)
         lw_log_rl(LW_LOG_WARNING, "retention: deleting old readings failed; retried later");
 }
 
+/* A zero offset changed in the file while the daemon was stopped is a recalibration too: the
+ * alerts found open that were raised under the old zero (was: the nodes as the last run left
+ * them in the database) are pinned to it, as a reload would have. */
+static void pin_restored(struct lw_gateway *g, const struct lw_node_conf *was, size_t n_was)
+{
+    for (size_t k = 0; k < n_was; k++) {
+        struct lw_node *n = lw_registry_find(g->reg, was[k].address);
+        if (!n || n->conf->zero_offset_mm == was[k].zero_offset_mm)
+            continue;
+        for (size_t i = 0; i < g->cfg->n_rules; i++) {
+            struct lw_rule_state *st = &n->rules[i];
+            if (!st->applies || !st->active || st->pinned)
+                continue;
+            lw_rules_recalibrated(g->rules, &g->cfg->rules[i], n->conf, st, was[k].zero_offset_mm);
+            if (st->pinned && lw_alertdb_set_pin(g->store, st->alert_id, st->pin_zero_mm) != LW_OK)
+                lw_log_rl(LW_LOG_ERR, "alert #%lld: its calibration pin could not be stored",
+                          (long long)st->alert_id);
+        }
+    }
+}
+
 int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio,
                    struct lw_gateway **out)
 {
     char path[LW_PATH_MAX + 32], err[512];
+    struct lw_node_conf *was = NULL; /* the nodes as the last run left them */
+    size_t n_was = 0;
     struct lw_gateway *g = calloc(1, sizeof(*g));
     if (!g)
         return LW_ERR_NOMEM;
@@ -2293,6 +2322,8 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     if (!(g->spool = lw_spool_new(SPOOL_MAX_BYTES)))
         goto fail;
     g->nodedb = lw_nodedb_new(g->store);
+    if (g->nodedb && lw_nodedb_load(g->nodedb, false, &was, NULL, &n_was) != LW_OK)
+        n_was = 0; /* then a zero changed while stopped is not seen: logged below */
     if (!g->nodedb ||
         lw_nodedb_sync_config(g->nodedb, cfg, lw_clock_wall_ms(), log_node_problem, g) != LW_OK ||
         !(g->reg = load_registry(g, cfg))) {
@@ -2318,6 +2349,9 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     /* Silences first: an open alert a silence covers resumes held back. */
     lw_alertdb_each_silence(g->store, lw_clock_wall_ms(), restore_silence, g);
     lw_alertdb_each_open(g->store, restore_alert, g);
+    pin_restored(g, was, n_was);
+    free(was);
+    was = NULL;
     lw_store_commit(g->store);
     g->incidents = lw_incidents_new();
     lw_alertdb_each_incident_alert(g->store, lw_clock_wall_ms(), restore_incident, g);
@@ -2450,6 +2484,7 @@ fail_handles:
     lw_gateway_stop(g, NULL, NULL);
     return LW_ERR_IO;
 fail:
+    free(was);
     lw_spool_free(g->spool);
     lw_rules_free(g->rules);
     lw_registry_free(g->reg);

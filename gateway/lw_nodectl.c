@@ -603,7 +603,16 @@ static char *cmd_locate(const struct lw_nodectl_env *env, const cJSON *req,
     return commit_change(env, peer, "locate", &row, before, after, NULL, o);
 }
 
-/* The node's open alert of the highest level (its rule in *rule), or NULL when none is open. */
+/* A rule on the node's water depth (its level, mean or rate of rise): water it alarms on is no
+ * dry level. */
+static bool depth_rule(const struct lw_rule_conf *rule)
+{
+    return rule->type == LW_RULE_THRESHOLD && rule->metric == LW_METRIC_WATER;
+}
+
+/* The node's open alert of a water-depth rule of the highest level (its rule in *rule), or NULL
+ * when none is open. Other alerts (tamper, battery, silence) say nothing of the dry level: the
+ * case a technician opened to zero the sensor must not refuse the zero. */
 static const struct lw_rule_state *open_alert(const struct lw_nodectl_env *env,
                                               const struct lw_node *live,
                                               const struct lw_rule_conf **rule)
@@ -612,7 +621,7 @@ static const struct lw_rule_state *open_alert(const struct lw_nodectl_env *env,
     int best = -1;
     for (size_t i = 0; live && i < env->cfg->n_rules; i++) {
         const struct lw_rule_state *st = &live->rules[i];
-        if (!st->active)
+        if (!st->active || !depth_rule(&env->cfg->rules[i]))
             continue;
         int level = (int)st->level; /* the level it was raised at */
         if (level > best) {
@@ -622,6 +631,21 @@ static const struct lw_rule_state *open_alert(const struct lw_nodectl_env *env,
         }
     }
     return found;
+}
+
+/* The first water-level rule applying to the node whose threshold its latest depth reaches, or
+ * NULL. Rates of rise are in mm/min, not a depth; falling rules (below) are left out: low water
+ * is no alarm a zero could hide. */
+static const struct lw_rule_conf *over_threshold(const struct lw_nodectl_env *env,
+                                                 const struct lw_node *live)
+{
+    for (size_t i = 0; i < env->cfg->n_rules; i++) {
+        const struct lw_rule_conf *rule = &env->cfg->rules[i];
+        if (live->rules[i].applies && depth_rule(rule) && rule->statistic != LW_STAT_RISE &&
+            !rule->below && (double)live->last.water_mm >= rule->threshold)
+            return rule;
+    }
+    return NULL;
 }
 
 static char *cmd_calibrate(const struct lw_nodectl_env *env, const cJSON *req,
@@ -658,15 +682,25 @@ static char *cmd_calibrate(const struct lw_nodectl_env *env, const cJSON *req,
                         row.name, row.name);
         /* Water under an open alarm is not a dry level; with force the alert stays open until
          * the water really falls (lw_rules_recalibrated). */
-        const struct lw_rule_conf *rule;
+        const struct lw_rule_conf *rule = NULL;
         const struct lw_rule_state *st = open_alert(env, live, &rule);
-        if (st && !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "force"))) {
+        bool force = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "force"));
+        if (st && !force) {
             return fail("conflict",
                         "node '%s' has open alert #%lld (%s, rule %s, %g %s): zeroing now would "
                         "take that water for the dry level; wait until it clears, or give --force "
                         "(the alert then clears only when the water really falls)",
                         row.name, (long long)st->alert_id, lw_level_name(st->level), rule->name,
                         st->last, lw_rule_value_unit(rule));
+        }
+        /* Nor is water at a threshold whose alert is still waiting out its persistence. */
+        rule = over_threshold(env, live);
+        if (rule && !force) {
+            return fail("conflict",
+                        "node '%s' reads %u mm, at or above the %g mm threshold of rule %s: water "
+                        "over a threshold is not a dry level; wait until it falls, or give --force "
+                        "(an exceedance in progress is then still judged on the old zero)",
+                        row.name, (unsigned)live->last.water_mm, rule->threshold, rule->name);
         }
         snprintf(before, sizeof(before), "zero_offset=%u", row.zero_offset_mm);
         row.zero_offset_mm += live->last.water_mm; /* last is already net of the old offset */

@@ -256,6 +256,7 @@ struct ext {
     char rule[LW_NAME_MAX];
     struct lw_rule_hist *hist;
     struct lw_filter *filter;
+    struct lw_rule_hist *pin_hist; /* a pinned mean: the history on the pinned calibration */
 };
 
 struct lw_rules {
@@ -285,6 +286,7 @@ void lw_rules_free(struct lw_rules *e)
             next = x->next;
             free(x->hist);
             free(x->filter);
+            free(x->pin_hist);
             free(x);
         }
     free(e->ext);
@@ -454,22 +456,46 @@ uint16_t lw_water_calibrated(uint16_t raw_mm, uint32_t zero_mm)
     return raw_mm > zero_mm ? (uint16_t)(raw_mm - zero_mm) : 0;
 }
 
-/* A pinned alert (lw_rules_recalibrated) clears only when the depth on the calibration it was
- * open under is at or below the clear level too: the comparison takes the higher of the two.
- * pin_v: the newest sample's depth on that calibration (NAN: not known; then the difference of
- * the offsets stands in, which is never lower). */
-static double pinned_cmp(const struct lw_rule_conf *rule, const struct lw_node_conf *node,
-                         const struct lw_rule_state *st, double cmp, double pin_v, bool newest)
+/* A pinned alert or exceedance (lw_rules_recalibrated) ends only when the statistic on the
+ * calibration it began under is under the threshold (clear level) too: the comparison takes the
+ * higher of the two. v: the sample's depth on the current calibration; pin_v: the newest
+ * sample's depth on the pinned one (NAN: not known; then the difference of the offsets stands
+ * in, which is never lower). A mean is taken over the depths on the pinned calibration, kept
+ * beside the rule's own history from the moment of the pin: one shallow reading does not end a
+ * deep mean. */
+static double pinned_cmp(struct lw_rules *e, const struct lw_rule_conf *rule,
+                         const struct lw_node_conf *node, struct lw_rule_state *st, double cmp,
+                         double v, double pin_v, int64_t t_ms, bool newest)
 {
-    if (!st->pinned || !st->active)
+    if (!st->pinned)
         return cmp;
     double shift = (double)node->zero_offset_mm - (double)st->pin_zero_mm;
-    double alt;
-    if (newest && !isnan(pin_v))
-        alt = rule->below ? -pin_v : pin_v;
-    else
-        alt = cmp + (shift > 0 ? shift : -shift);
+    double d = fabs(shift);
+    double pv = newest && !isnan(pin_v) ? pin_v : rule->below ? v - d : v + d;
+    double alt = cmp + d; /* the mean's fallback: never lower */
+    if (rule->statistic == LW_STAT_MEAN) {
+        struct ext *x = ext_get(e, node->address, rule->name, true);
+        if (x && !x->pin_hist) /* pinned at start-up: the pinned mean starts from here */
+            x->pin_hist = calloc(1, sizeof(*x->pin_hist));
+        double m;
+        if (x && x->pin_hist && lw_rule_statistic(rule, st, x->pin_hist, pv, t_ms, &m))
+            alt = rule->below ? -m : m;
+    } else {
+        alt = rule->below ? -pv : pv;
+    }
     return alt > cmp ? alt : cmp;
+}
+
+/* The exceedance or alert the pin was for is over: the next one lives on the new calibration. */
+static void unpin(struct lw_rules *e, const struct lw_rule_conf *rule,
+                  const struct lw_node_conf *node, struct lw_rule_state *st)
+{
+    st->pinned = false;
+    struct ext *x = ext_get(e, node->address, rule->name, false);
+    if (x) {
+        free(x->pin_hist);
+        x->pin_hist = NULL;
+    }
 }
 
 /* Readings the filter held back and now passed on count as of their own times, in order: an
@@ -482,7 +508,7 @@ static enum lw_rule_event eval_samples(struct lw_rules *e, const struct lw_rule_
                                        size_t n, bool unconfirmed, double pin_v, double *value)
 {
     bool was_active = st->active, have = false;
-    double s = 0, cmp = 0;
+    double s = 0, cmp = 0, pc = 0;
     int64_t t = 0;
     for (size_t i = 0; i < n; i++) {
         if (!lw_rule_statistic(rule, st, h, out[i].v, out[i].t_ms, &s))
@@ -490,16 +516,20 @@ static enum lw_rule_event eval_samples(struct lw_rules *e, const struct lw_rule_
         have = true;
         t = out[i].t_ms;
         cmp = rule->below ? -s : s;
-        lw_rule_eval(rule, st, pinned_cmp(rule, node, st, cmp, pin_v, i + 1 == n), t);
+        pc = pinned_cmp(e, rule, node, st, cmp, out[i].v, pin_v, t, i + 1 == n);
+        lw_rule_eval(rule, st, pc, t);
     }
-    if (!st->active)
-        st->pinned = false; /* cleared (or never raised): the next alert starts afresh */
+    if (st->pinned && !st->active && !st->above)
+        unpin(e, rule, node, st); /* cleared (or never raised): the next alert starts afresh */
     if (!have)
         return LW_RULE_NONE;
-    *value = st->last = s;
     enum lw_rule_event ev = st->active == was_active ? LW_RULE_NONE
                             : st->active             ? LW_RULE_RAISE
                                                      : LW_RULE_CLEAR;
+    /* An exceedance pinned before its raise is raised (here or by the tick) on the depth that
+     * made it, not on the smaller one the new zero shows. */
+    bool pending_pin = st->pinned && (ev == LW_RULE_RAISE || !st->active) && pc > cmp;
+    *value = st->last = pending_pin ? (rule->below ? -pc : pc) : s;
     if (ev == LW_RULE_RAISE)
         st->unconfirmed = unconfirmed;
     if (rule->coincidence != LW_COINC_NONE) {
@@ -523,7 +553,11 @@ static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_
          * too, which the calibrated value no longer tells once it is cut at 0. */
         if (st->pinned)
             pin_v = lw_water_calibrated(r->water_mm, st->pin_zero_mm);
-        v = lw_water_calibrated(r->water_mm, node->zero_offset_mm);
+        /* A rate of rise on the depth not cut at 0: water under a zero set above it still
+         * moves, and a slope must not depend on where the zero is (lw_rules_recalibrated). */
+        v = rule->statistic == LW_STAT_RISE
+                ? (double)r->water_mm - (double)node->zero_offset_mm
+                : lw_water_calibrated(r->water_mm, node->zero_offset_mm);
     }
     int64_t t = now_ms;
     bool need_hist = rule->statistic == LW_STAT_MEAN || rule->statistic == LW_STAT_RISE ||
@@ -566,11 +600,24 @@ void lw_rules_recalibrated(struct lw_rules *e, const struct lw_rule_conf *rule,
     /* The same water reads this much more (less, when negative) from now on. */
     double shift = (double)old_zero_mm - (double)node->zero_offset_mm;
     bool level = rule->statistic == LW_STAT_VALUE || rule->statistic == LW_STAT_MEAN;
+    bool rise = rule->statistic == LW_STAT_RISE;
     struct ext *x = ext_get(e, node->address, rule->name, false);
+    /* An open alert, or an exceedance still waiting out its persistence (calibrate --force), is
+     * judged on the old calibration as well until it is over: a new zero is no fall of water. */
+    bool pin = level && (st->active || st->above) && !st->pinned;
+    if (pin && x) {
+        free(x->pin_hist);
+        x->pin_hist =
+            x->hist && rule->statistic == LW_STAT_MEAN ? malloc(sizeof(*x->pin_hist)) : NULL;
+        if (x->pin_hist)
+            *x->pin_hist = *x->hist; /* still on the old calibration */
+    }
+    /* A rate of rise is moved without a cut at 0: a constant offset leaves a slope as it was,
+     * whereas a history cut at 0 would read as water that stood still (a fake all-clear). */
     if (x && x->hist)
         for (unsigned i = 0; i < x->hist->n; i++) {
             float *v = &bucket(x->hist, i)->v;
-            *v = *v + shift > 0 ? (float)(*v + shift) : 0.0f;
+            *v = rise || *v + shift > 0 ? (float)(*v + shift) : 0.0f;
         }
     if (x && x->filter) {
         struct lw_filter *f = x->filter;
@@ -580,8 +627,10 @@ void lw_rules_recalibrated(struct lw_rules *e, const struct lw_rule_conf *rule,
         f->plateau_v = f->plateau_v + shift > 0 ? f->plateau_v + shift : 0;
     }
     if (level) {
-        st->last = st->last + shift > 0 ? st->last + shift : 0;
-        if (st->active && !st->pinned) {
+        /* A pinned exceedance keeps its latest value on the old zero: the tick raises on it. */
+        if (!pin || st->active)
+            st->last = st->last + shift > 0 ? st->last + shift : 0;
+        if (pin) {
             st->pinned = true;
             st->pin_zero_mm = old_zero_mm;
         }

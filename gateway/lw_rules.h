@@ -46,7 +46,7 @@ struct lw_rule_state {
     double last;            /* threshold: the latest value or statistic (natural units) */
     double twa;             /* twa: exponentially weighted mean of value^exponent */
     int64_t twa_ms;         /* time of the last twa update; 0: none yet */
-    bool pinned;            /* the node was recalibrated while this alert was open ... */
+    bool pinned;            /* the node was recalibrated while this alert (exceedance) was on ... */
     uint32_t pin_zero_mm;   /* ... from this zero offset: it clears on real readings only */
 };
 
@@ -100,10 +100,11 @@ enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_con
 
 /* The node's zero offset changed from old_zero_mm to node->zero_offset_mm (calibration, or a
  * reload) while st, its state for rule, was carried over. The rule's history, filter and latest
- * value move by the change, so a calibration step is neither a fall nor a rise; an alert of a
- * depth rule (value or mean) open now is pinned to the old offset: it clears only when the
- * depth on that calibration is at or below its clear level too, never because the calibration
- * moved. Other rules are left alone. */
+ * value move by the change (a rate of rise's without a cut at 0), so a calibration step is
+ * neither a fall nor a rise; an alert of a depth rule (value or mean) open now, or an exceedance
+ * still waiting out its persistence, is pinned to the old offset: it clears (or ends) only when
+ * the statistic on that calibration is under its clear level (threshold) too, never because the
+ * calibration moved. Other rules are left alone. */
 void lw_rules_recalibrated(struct lw_rules *e, const struct lw_rule_conf *rule,
                            const struct lw_node_conf *node, struct lw_rule_state *st,
                            uint32_t old_zero_mm);

@@ -33,7 +33,11 @@ static const char conf_text[] = "[gateway]\n"
                                 "metric = water_mm\n"
                                 "threshold = 50\n"
                                 "clear = 20\n"
-                                "level = red\n";
+                                "level = red\n"
+                                "[rule:tamper]\n"
+                                "type = flag\n"
+                                "flag = tamper\n"
+                                "level = yellow\n";
 
 struct fixture {
     char path[256];
@@ -281,6 +285,41 @@ static void calibrate_zero_without_alert(void **state)
     assert_int_equal(stored_zero(f, RAMP), 15);
 }
 
+/* Water at a threshold whose persistence is still running is no dry level either. */
+static void calibrate_zero_refused_over_threshold(void **state)
+{
+    struct fixture *f = *state;
+    ramp_state(f, 30, 0);
+    expect_refusal(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"zero\":true}", "conflict",
+                   "reads 30 mm", "30 mm threshold", "rule watch", "--force", NULL);
+    assert_int_equal(stored_zero(f, RAMP), 0);
+    assert_int_equal(f->rebuilds, 0);
+    cJSON *r = request(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"zero\":true,\"force\":true}");
+    assert_true(ok(r));
+    cJSON_Delete(r);
+    assert_int_equal(stored_zero(f, RAMP), 30);
+}
+
+/* Only water alerts refuse a zero: the tamper alert of the case opened to zero the sensor
+ * does not. */
+static void calibrate_zero_under_tamper_alert(void **state)
+{
+    struct fixture *f = *state;
+    ramp_state(f, 3, 0);
+    struct lw_node *n = lw_registry_find(f->reg, RAMP);
+    for (size_t i = 0; i < f->cfg->n_rules; i++)
+        if (strcmp(f->cfg->rules[i].name, "tamper") == 0) {
+            n->rules[i].active = true;
+            n->rules[i].alert_id = 1;
+            n->rules[i].level = f->cfg->rules[i].level;
+            n->rules[i].last = 1;
+        }
+    cJSON *r = request(f, "{\"cmd\":\"calibrate\",\"node\":\"ramp\",\"zero\":true}");
+    assert_true(ok(r));
+    cJSON_Delete(r);
+    assert_int_equal(stored_zero(f, RAMP), 3);
+}
+
 /* The mount height changes no reading: it is recorded under an open alert too. */
 static void calibrate_mount_height_under_alert(void **state)
 {
@@ -349,6 +388,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(calibrate_zero_refused_while_alert_open, setup, teardown),
         cmocka_unit_test_setup_teardown(calibrate_zero_forced_under_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(calibrate_zero_without_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(calibrate_zero_refused_over_threshold, setup, teardown),
+        cmocka_unit_test_setup_teardown(calibrate_zero_under_tamper_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(calibrate_mount_height_under_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(calibrate_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(other_commands, setup, teardown),

@@ -920,6 +920,117 @@ static void test_recalibration_moves_history(void **state)
     }
 }
 
+/* A mean alert pinned by a new zero clears on the mean of the depths on the old calibration,
+ * not on the newest one: 8 x 105 mm, zeroed at 105, then the water drains to 35 mm in 9 s (the
+ * real mean is still about 84 mm); only a real fall of the mean under 40 mm clears it. */
+static void test_recalibration_pinned_mean(void **state)
+{
+    (void)state;
+    struct lw_rule_conf r = rule(76, 40, 0);
+    r.statistic = LW_STAT_MEAN;
+    r.window_ms = 5 * MIN;
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rule_state st;
+    double v;
+    memset(&st, 0, sizeof(st));
+    int64_t t = 0;
+    for (int i = 0; i < 8; i++, t += SEC)
+        feed_raw(e, &r, &node, &st, 105, t, &v);
+    assert_true(st.active);
+    node.zero_offset_mm = 105;
+    lw_rules_recalibrated(e, &r, &node, &st, 0);
+    assert_true(st.pinned);
+    for (int i = 0; i <= 9; i++, t += SEC)
+        if (feed_raw(e, &r, &node, &st, 100 - 65.0 * i / 9, t, &v) != LW_RULE_NONE)
+            fail_msg("reading %d (%g mm) cleared the pinned mean alert", i, 100 - 65.0 * i / 9);
+    assert_true(st.active);
+    enum lw_rule_event ev = LW_RULE_NONE;
+    for (t += MIN; ev == LW_RULE_NONE && t < 20 * MIN; t += 30 * SEC)
+        ev = feed_raw(e, &r, &node, &st, 10, t, &v);
+    assert_int_equal(ev, LW_RULE_CLEAR);
+    assert_false(st.pinned);
+    lw_rules_free(e);
+}
+
+/* Re-zeroed at 100 mm while a rate-of-rise alert is open and the water goes on rising at
+ * 10 mm/min: the slope is the same on any zero, so the alert stays open. */
+static void test_recalibration_keeps_rise(void **state)
+{
+    (void)state;
+    struct lw_rule_conf r = rule(5, 1, 0);
+    r.statistic = LW_STAT_RISE;
+    r.window_ms = 10 * MIN;
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rule_state st;
+    double v;
+    memset(&st, 0, sizeof(st));
+    for (int i = 0; i <= 10; i++)
+        feed_raw(e, &r, &node, &st, 10.0 * i, (int64_t)i * MIN, &v);
+    assert_true(st.active);
+    node.zero_offset_mm = 100;
+    lw_rules_recalibrated(e, &r, &node, &st, 0);
+    for (int i = 11; i <= 20; i++) {
+        if (feed_raw(e, &r, &node, &st, 10.0 * i, (int64_t)i * MIN, &v) != LW_RULE_NONE)
+            fail_msg("minute %d: the rise alert cleared at %g mm/min", i, v);
+        assert_true(fabs(v - 10) < 1e-3);
+    }
+    /* A zero set above the water (300 mm at 200 mm): the water under it still rises. */
+    node.zero_offset_mm = 300;
+    lw_rules_recalibrated(e, &r, &node, &st, 100);
+    for (int i = 21; i <= 30; i++) {
+        if (feed_raw(e, &r, &node, &st, 10.0 * i, (int64_t)i * MIN, &v) != LW_RULE_NONE)
+            fail_msg("minute %d: the rise alert cleared at %g mm/min", i, v);
+        assert_true(fabs(v - 10) < 1e-3);
+    }
+    lw_rules_free(e);
+}
+
+/* Zeroed (forced) at 120 mm while a 50 mm threshold's persistence runs: the exceedance goes on
+ * on the old calibration and is raised on the depth it stands at; one that ends unpins. */
+static void test_recalibration_pins_exceedance(void **state)
+{
+    (void)state;
+    struct lw_rule_conf r = rule(50, 20, 20 * SEC);
+    struct lw_rules *e = lw_rules_new();
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rule_state st;
+    double v;
+    memset(&st, 0, sizeof(st));
+    assert_int_equal(feed_raw(e, &r, &node, &st, 120, 0, &v), LW_RULE_NONE);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 120, 5 * SEC, &v), LW_RULE_NONE);
+    node.zero_offset_mm = 120;
+    lw_rules_recalibrated(e, &r, &node, &st, 0);
+    assert_true(st.pinned);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 150, 10 * SEC, &v), LW_RULE_NONE);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 150, 20 * SEC, &v), LW_RULE_RAISE);
+    assert_true(fabs(v - 150) < 1e-9);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 130, 30 * SEC, &v), LW_RULE_NONE); /* 10 */
+    assert_int_equal(feed_raw(e, &r, &node, &st, 17, 40 * SEC, &v), LW_RULE_CLEAR);
+    assert_false(st.pinned);
+    /* An exceedance that ends before its raise takes its pin with it. */
+    node.zero_offset_mm = 0;
+    assert_int_equal(feed_raw(e, &r, &node, &st, 120, 50 * SEC, &v), LW_RULE_NONE);
+    node.zero_offset_mm = 120;
+    lw_rules_recalibrated(e, &r, &node, &st, 0);
+    assert_true(st.pinned);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 40, 55 * SEC, &v),
+                     LW_RULE_NONE); /* 40 on the old */
+    assert_false(st.pinned);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 175, 60 * SEC, &v), LW_RULE_NONE);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 175, 70 * SEC, &v), LW_RULE_NONE);
+    assert_int_equal(feed_raw(e, &r, &node, &st, 10, 75 * SEC, &v), LW_RULE_NONE);
+    /* Zeroed and no reading since: the persistence runs out between reports, the tick raises. */
+    node.zero_offset_mm = 0;
+    assert_int_equal(feed_raw(e, &r, &node, &st, 120, 80 * SEC, &v), LW_RULE_NONE);
+    node.zero_offset_mm = 120;
+    lw_rules_recalibrated(e, &r, &node, &st, 0);
+    assert_int_equal(lw_rule_tick(&r, &st, 100 * SEC, &v), LW_RULE_RAISE);
+    assert_true(fabs(v - 120) < 1e-9);
+    lw_rules_free(e);
+}
+
 /* ---- battery: days left on the trend ----------------------------------------------------- */
 
 static void test_battery_days_left(void **state)
@@ -1773,6 +1884,9 @@ int main(void)
         cmocka_unit_test(test_recalibration_never_clears),
         cmocka_unit_test(test_recalibration_lowered_offset),
         cmocka_unit_test(test_recalibration_moves_history),
+        cmocka_unit_test(test_recalibration_pinned_mean),
+        cmocka_unit_test(test_recalibration_keeps_rise),
+        cmocka_unit_test(test_recalibration_pins_exceedance),
         cmocka_unit_test(test_jump_then_quiet_is_raised),
         cmocka_unit_test(test_battery_days_left),
         cmocka_unit_test(test_flag_rules),

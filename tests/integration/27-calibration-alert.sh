@@ -4,7 +4,8 @@
 # reading down by the water that stood there, which must not read as the water going away:
 # `calibrate --zero` is refused while an alert of the node is open (exit 7, naming the alert),
 # and with --force, as on a reload, the open alerts stay open while the water keeps rising and
-# clear only when it really falls.
+# clear only when it really falls. So does a zero_offset changed in the file while the daemon
+# is stopped.
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"
@@ -35,9 +36,11 @@ EOC
 q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
 FCNT=1
 send() { # send COUNT CURVE: the node's own depth (before any calibration), 1 s apart
+  local before
+  before=$(q 'SELECT count(*) FROM readings')
   lw_n1_send --set "water_mm=$2" --interval 1s --fcnt-start "$FCNT" --count "$1"
   FCNT=$((FCNT + $1))
-  lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' 'SELECT count(*) FROM readings') -eq $((FCNT - 1)) ]" ||
+  lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' 'SELECT count(*) FROM readings') -eq $((before + $1)) ]" ||
     fail "readings not stored"
 }
 open_red() { q "SELECT id FROM alerts WHERE rule = 'basement' AND state = 'raised'"; }
@@ -63,6 +66,10 @@ send 3 "15"
 lw_wait_for 5 sh -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \"SELECT state FROM alerts WHERE id = $red\")\" = cleared ]" ||
   fail "alert #$red not cleared when the water really fell to 15 mm"
 pass "cleared when the water really fell (15 mm on the old zero, under the clear level)"
+send 3 "250" # 67 mm on the zero of 183: n1's red alert again, open across the restart below
+lw_wait_for 5 sh -c "[ -n \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \"SELECT id FROM alerts WHERE rule = 'basement' AND state = 'raised'\")\" ]" ||
+  fail "no second red alert at 250 mm"
+red1=$(open_red)
 
 # ---- the CLI: calibrate --zero under an open alert, on a paired node ------------------------
 EUI=70B3D57ED0000271 KEY=271112131415161718191A1B1C1D1E1F
@@ -106,6 +113,7 @@ pass "calibrate --zero --force: alert #$red stays open while the water rises fro
 # The pin is part of the alert's record: a crash and restart must not forget it.
 kill -KILL "$LW_DAEMON_PID"
 wait "$LW_DAEMON_PID" 2>/dev/null || true
+sed -i 's/^zero_offset = 183$/zero_offset = 250/' "$WORK/lorawatchd.conf" # n1 re-zeroed while stopped
 [ "$(q "SELECT pin_zero_mm FROM alerts WHERE id = $red")" = 0 ] ||
   fail "alert #$red: pin not on its record: $(q "SELECT pin_zero_mm FROM alerts WHERE id = $red")"
 : >"$WORK/lorawatchd.log"
@@ -115,6 +123,10 @@ ramp 5 "120@0s 135@4s" # 15..30 mm on the new zero
 [ "$(clears)" -eq "$n_clears" ] || fail "all-clear after a restart while the water rose: $(q "SELECT alert, event, detail FROM alert_journal WHERE event = 'cleared'")"
 [ "$(open_ramp)" = "$red" ] || fail "red alert #$red not open any more after the restart"
 pass "after kill -9 and a restart alert #$red stays pinned while the water rises to 135 mm"
+send 3 "255@0s 290@2s" # 5..40 mm on the zero of 250 set in the file while stopped
+[ "$(q "SELECT state FROM alerts WHERE id = $red1")" = raised ] || fail "alert #$red1 of n1 cleared after a restart with zero_offset 183 -> 250: $(q "SELECT detail FROM alert_journal WHERE alert = $red1 AND event = 'cleared'")"
+[ "$(q "SELECT pin_zero_mm FROM alerts WHERE id = $red1")" = 183 ] || fail "alert #$red1: not pinned to 183"
+pass "zero_offset changed in the file while stopped: alert #$red1 pinned to the old zero, stays open"
 ramp 3 "17" # 17 mm on the old zero
 lw_wait_for 5 sh -c "[ \"\$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \"SELECT state FROM alerts WHERE id = $red\")\" = cleared ]" ||
   fail "alert #$red not cleared when the water really fell"
