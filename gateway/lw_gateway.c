@@ -2324,9 +2324,19 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     g->nodedb = lw_nodedb_new(g->store);
     if (g->nodedb && lw_nodedb_load(g->nodedb, false, &was, NULL, &n_was) != LW_OK)
         n_was = 0; /* then a zero changed while stopped is not seen: logged below */
-    if (!g->nodedb ||
-        lw_nodedb_sync_config(g->nodedb, cfg, lw_clock_wall_ms(), log_node_problem, g) != LW_OK ||
-        !(g->reg = load_registry(g, cfg))) {
+    int synced = g->nodedb ? lw_nodedb_sync_config(g->nodedb, cfg, lw_clock_wall_ms(),
+                                                     log_node_problem, g)
+                           : LW_ERR_NOMEM;
+    if (synced != LW_OK && g->nodedb && lw_store_ballast_just_released(g->store))
+        synced = lw_nodedb_sync_config(g->nodedb, cfg, lw_clock_wall_ms(), log_node_problem, g);
+    if (synced != LW_OK && g->nodedb && lw_store_trouble(g->store) != LW_STORE_OK) {
+        /* A full or failing disk must not keep the gateway from paging: the nodes as the table
+         * has them, the file's changes when the disk takes writes (a reload or restart). */
+        lw_log(LW_LOG_ERR, "node table not updated from the configuration (%s): nodes as stored",
+               lw_store_trouble_name(lw_store_trouble(g->store)));
+        synced = LW_OK;
+    }
+    if (synced != LW_OK || !(g->reg = load_registry(g, cfg))) {
         lw_log(LW_LOG_ERR, "cannot set up the node registry");
         goto fail;
     }
