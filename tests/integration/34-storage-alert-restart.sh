@@ -46,9 +46,12 @@ pass "storage trouble alert #$id raised and journalled while the disk is full"
 
 kill -KILL "$LW_DAEMON_PID"
 wait "$LW_DAEMON_PID" 2>/dev/null || true
-# Restarted while the disk is still full: it must come up (paging does not wait for the disk)
-# and keep its storage alert open.
-: >"$WORK/lorawatchd.log"
+# Restarted while the disk is still full, with a node added to the file meanwhile (the node table
+# cannot take it): it must come up (paging does not wait for the disk) and keep its storage alert
+# open.
+printf '[node:n2]\naddress = 2\neui = 70B3D57ED0000002\nkey = 2B4B3C2D1E0F11223344556677889902\nkind = water\n' \
+  >>"$WORK/lorawatchd.conf"
+diskfull_fill # whatever the killed daemon left free
 start
 sleep 1.5
 kill -0 "$LW_DAEMON_PID" 2>/dev/null || fail "daemon did not survive a start on a full disk: $(tail -n 4 "$WORK/lorawatchd.log")"
