@@ -50,9 +50,11 @@ static const char *const stmt_sql[ST_COUNT] = {
     [ST_SENT_ADD] = "INSERT OR REPLACE INTO outbox_sent(seq, alert, topic, payload, retain, "
                     "acked_ms) SELECT seq, alert, topic, payload, retain, ?2 FROM outbox "
                     "WHERE seq = ?1",
-    /* A duty message replaces the one before it to the same (alert, topic): replayed after a
-     * broker's loss is each recipient's latest, never a stale series of reminders. */
+    /* A duty message replaces the reminders before it to the same (alert, topic): replayed
+     * after a broker's loss is what each recipient was told (notified, escalated, acknowledged,
+     * cleared) and its latest reminder, never a stale series of reminders. */
     [ST_SENT_SUPERSEDED] = "DELETE FROM outbox_sent WHERE retain = 0 AND seq < ?1 AND "
+                           "json_extract(payload, '$.duty.kind') = 'reminder' AND "
                            "(alert, topic) = (SELECT alert, topic FROM outbox_sent WHERE seq = ?1 "
                            "AND retain = 0)",
     [ST_OUTBOX_DONE] = "DELETE FROM outbox WHERE seq = ? RETURNING alert",

@@ -763,8 +763,12 @@ static void test_outbox_kept_and_requeued(void **state)
     const char *topic[7] = {"t/alert/1", "t/duty/tier/1", "t/alert/2", "t/duty/tier/1",
                             "t/alert/2", "t/duty/tier/1", "t/alert/1"};
     const int64_t of[7] = {1, 1, 2, 2, 2, 1, 1};
+    const char *reminder = "{\"duty\":{\"kind\":\"reminder\"}}";
     for (int i = 0; i < 7; i++)
-        assert_int_equal(lw_store_outbox_add(s, of[i], topic[i], "{}", topic[i][2] == 'a', &seq[i]),
+        assert_int_equal(lw_store_outbox_add(s, of[i], topic[i], of[i] == 1 && topic[i][2] == 'd'
+                                                                     ? reminder
+                                                                     : "{}",
+                                             topic[i][2] == 'a', &seq[i]),
                          LW_OK);
     assert_int_equal(lw_store_outbox_mark(s, &acked, &last), LW_OK);
     assert_true(acked == seq[0] - 1 && last == seq[6]);
@@ -773,7 +777,7 @@ static void test_outbox_kept_and_requeued(void **state)
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(lw_store_outbox_mark(s, &acked, &last), LW_OK);
     assert_int_equal(acked, seq[5]);
-    /* The later duty message of alert 1 replaced the earlier one. */
+    /* The later duty message of alert 1 replaced the earlier reminder. */
     assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent"), 5);
 
     /* The broker's mark covers everything: nothing to send again. */
@@ -801,6 +805,21 @@ static void test_outbox_kept_and_requeued(void **state)
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent WHERE alert = 1"), 2);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent WHERE alert = 2"), 0);
+    /* Only reminders are replaced: what a tier was told (here its escalation) stays, with the
+     * latest reminder after it. */
+    const char *kinds[3] = {"{\"duty\":{\"kind\":\"escalated\"}}", reminder, reminder};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(lw_store_outbox_add(s, 1, "t/duty/tier/2", kinds[i], false, &seq[i]),
+                         LW_OK);
+        assert_int_equal(lw_store_outbox_done(s, seq[i], &alert), LW_OK);
+    }
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent WHERE topic = "
+                                    "'t/duty/tier/2' AND (json_extract(payload, '$.duty.kind') = "
+                                    "'escalated' OR seq = (SELECT max(seq) FROM outbox_sent))"),
+                     2);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent WHERE topic = 't/duty/tier/2'"),
+                     2);
     lw_store_close(s);
 }
 
