@@ -1955,22 +1955,35 @@ static char *on_control(void *arg, const char *cmd, const cJSON *req,
 }
 
 /* Readings of this boot stored before the wall clock was right get their time (and join the
- * rollups) in one transaction. */
+ * rollups), and the alert side's times written meanwhile theirs, in one transaction: the offset
+ * is the one between the monotonic clock and the now correct wall clock. */
 static long correct_times(struct lw_gateway *g)
 {
     return lw_store_fix_times(g->store, lw_clock_wall_ms() - lw_clock_mono_ms());
 }
 
 /* Until NTP (or whatever clock_check names) says the wall clock is right, readings are stored
- * with their monotonic time; then all of them are put right. */
+ * with their monotonic time and alert-side times are listed as provisional; then all of them are
+ * put right. Rows a full disk still holds in memory carry provisional times too: they go to the
+ * database first, so the correction finds them (until then the clock counts as unsynchronised).
+ * A correction that fails is tried again. */
 static void on_sync_timer(uv_timer_t *t)
 {
     struct lw_gateway *g = t->data;
-    if (!lw_clock_synced(g->cfg->clock_check))
-        return;
-    g->clock_synced = true;
-    uv_timer_stop(t);
+    if (!g->clock_synced) {
+        if (!lw_clock_synced(g->cfg->clock_check))
+            return;
+        if (lw_spool_count(g->spool))
+            journal_now(g);
+        if (lw_spool_count(g->spool))
+            return;
+        g->clock_synced = true;
+        lw_store_set_unsynced(g->store, false);
+    }
     long n = correct_times(g);
+    if (n < 0)
+        return;
+    uv_timer_stop(t);
     lw_log(LW_LOG_NOTICE, "wall clock synchronised: %ld readings received before it corrected", n);
 }
 
@@ -2279,18 +2292,37 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         lw_log(LW_LOG_ERR, "out of memory");
         goto fail;
     }
+    char boot[64];
+    lw_clock_boot_id(boot, sizeof(boot));
+    lw_store_set_boot(g->store, boot);
+    lw_store_set_rules(g->store, cfg); /* rollups: time above each rule level */
+    lw_store_set_retention(g->store, cfg->retention_days);
+    /* A simulated medium supplies its own clock; otherwise ask whether ours can be trusted.
+     * Decided before the alerts are restored: their times (an escalation's due time, a
+     * silence's end) must be read corrected, and whatever the restore writes is marked. */
+    g->clock_synced = g->medium_clock || lw_clock_synced(cfg->clock_check);
+    if (!g->clock_synced) {
+        lw_log(LW_LOG_WARNING,
+               "wall clock not synchronised (clock_check = %s): readings are "
+               "marked and corrected once it is",
+               cfg->clock_check);
+        lw_store_set_unsynced(g->store, true);
+    } else if (!g->medium_clock) {
+        /* An earlier run of this boot stopped before the clock synchronised: its readings and
+         * alert times are put right now, or they would stay wrong (and the readings out of the
+         * rollups) for good. */
+        long n = correct_times(g);
+        if (n > 0)
+            lw_log(LW_LOG_NOTICE,
+                   "wall clock synchronised: %ld readings received before it corrected", n);
+    }
+
     /* Silences first: an open alert a silence covers resumes held back. */
     lw_alertdb_each_silence(g->store, lw_clock_wall_ms(), restore_silence, g);
     lw_alertdb_each_open(g->store, restore_alert, g);
     lw_store_commit(g->store);
     g->incidents = lw_incidents_new();
     lw_alertdb_each_incident_alert(g->store, lw_clock_wall_ms(), restore_incident, g);
-
-    char boot[64];
-    lw_clock_boot_id(boot, sizeof(boot));
-    lw_store_set_boot(g->store, boot);
-    lw_store_set_rules(g->store, cfg); /* rollups: time above each rule level */
-    lw_store_set_retention(g->store, cfg->retention_days);
 
     uv_timer_init(loop, &g->commit_timer);
     uv_timer_init(loop, &g->status_timer);
@@ -2323,22 +2355,8 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
                        RULES_TICK_MEDIUM_MS);
     else
         uv_timer_start(&g->rules_timer, on_rules_timer, RULES_TICK_MIN_MS, 0);
-    /* A simulated medium supplies its own clock; otherwise ask whether ours can be trusted. */
-    g->clock_synced = g->medium_clock || lw_clock_synced(cfg->clock_check);
-    if (!g->clock_synced) {
-        lw_log(LW_LOG_WARNING,
-               "wall clock not synchronised (clock_check = %s): readings are "
-               "marked and corrected once it is",
-               cfg->clock_check);
+    if (!g->clock_synced)
         uv_timer_start(&g->sync_timer, on_sync_timer, 2000, 2000);
-    } else if (!g->medium_clock) {
-        /* An earlier run of this boot stopped before the clock synchronised: its readings are
-         * put right now, or they would stay without a time and out of the rollups for good. */
-        long n = correct_times(g);
-        if (n > 0)
-            lw_log(LW_LOG_NOTICE,
-                   "wall clock synchronised: %ld readings received before it corrected", n);
-    }
 
     char command_filter[160];
     snprintf(command_filter, sizeof(command_filter), "%s+", g->command_prefix);
