@@ -92,6 +92,11 @@ struct lw_gateway {
         struct lw_rule_state st;
     } *relay_alerts;
     size_t n_relay_alerts;
+    struct retimed { /* an open alert whose times the clock's synchronisation corrected */
+        int64_t id, raised_ms;
+        char *message; /* its raise message with corrected times; NULL: none stored */
+    } * retimed;
+    size_t n_retimed;
     struct pending_cmd { /* a CMD sent again after the node's next uplinks */
         uint16_t node;
         uint8_t sends_left;
@@ -1954,12 +1959,97 @@ static char *on_control(void *arg, const char *cmd, const cJSON *req,
     return s;
 }
 
+/* The raise message of an open alert raised before the clock was right, its times moved by
+ * delta_ms (raised: raised_ms); the rest is as published. NULL if it cannot be read. */
+static char *retimed_message(const char *message, int64_t delta_ms, int64_t raised_ms)
+{
+    cJSON *o = message ? cJSON_Parse(message) : NULL;
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "time_ms");
+    char buf[64], *out = NULL;
+    if (cJSON_IsNumber(t)) {
+        int64_t t_ms = (int64_t)t->valuedouble + delta_ms;
+        cJSON_SetNumberValue(t, (double)t_ms);
+        lw_format_time(t_ms, buf, sizeof(buf));
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "time", cJSON_CreateString(buf));
+        lw_format_time(raised_ms, buf, sizeof(buf));
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "raised", cJSON_CreateString(buf));
+        out = cJSON_PrintUnformatted(o);
+    }
+    cJSON_Delete(o);
+    return out;
+}
+
+/* lw_store_fix_times calls this inside its transaction: the stored message is corrected there;
+ * what is held in memory only once that transaction is committed (apply_retimed). */
+static char *retime_alert(void *arg, int64_t alert, int64_t delta_ms, int64_t raised_ms,
+                          const char *message)
+{
+    struct lw_gateway *g = arg;
+    struct retimed *r = realloc(g->retimed, (g->n_retimed + 1) * sizeof(*r));
+    if (!r)
+        return NULL;
+    g->retimed = r;
+    char *m = retimed_message(message, delta_ms, raised_ms);
+    r[g->n_retimed++] = (struct retimed){alert, raised_ms, m ? strdup(m) : NULL};
+    return m;
+}
+
+static struct lw_rule_state *state_of_alert(struct lw_gateway *g, int64_t id)
+{
+    if (g->storage_st.active && g->storage_st.alert_id == id)
+        return &g->storage_st;
+    for (size_t i = 0; i < g->n_relay_alerts; i++)
+        if (g->relay_alerts[i].st.active && g->relay_alerts[i].st.alert_id == id)
+            return &g->relay_alerts[i].st;
+    for (size_t k = 0; k < g->cfg->n_rules; k++) {
+        struct lw_rule_state *st = lw_rules_gateway_state(g->rules, g->cfg->rules[k].name);
+        if (st && st->active && st->alert_id == id)
+            return st;
+    }
+    for (size_t i = 0; i < lw_registry_count(g->reg); i++) {
+        struct lw_node *n = lw_registry_at(g->reg, i);
+        for (size_t k = 0; k < g->cfg->n_rules; k++)
+            if (n->rules[k].active && n->rules[k].alert_id == id)
+                return &n->rules[k];
+    }
+    return NULL;
+}
+
+/* Once the correction is committed (ok): the open alerts it moved say their corrected raise time
+ * in their all-clear and in later duty messages, and their retained alert/<id> state is
+ * published again with it. Messages already published keep the times they had. */
+static void apply_retimed(struct lw_gateway *g, bool ok)
+{
+    bool sent = false;
+    for (size_t i = 0; i < g->n_retimed; i++) {
+        struct retimed *r = &g->retimed[i];
+        struct lw_rule_state *st = ok ? state_of_alert(g, r->id) : NULL;
+        if (st)
+            st->raised_ms = r->raised_ms;
+        if (ok && r->message) {
+            char topic[128];
+            int64_t tag;
+            lw_duty_set_payload(g->duty, r->id, r->message);
+            lw_alert_topic(topic, sizeof(topic), g->cfg->site, r->id);
+            sent |= lw_spool_message(g->spool, r->id, topic, r->message, true, &tag) == LW_OK;
+        }
+        free(r->message);
+    }
+    free(g->retimed);
+    g->retimed = NULL;
+    g->n_retimed = 0;
+    if (sent && g->mqtt)
+        journal_now(g); /* at start-up the storage timer writes them, before the connection */
+}
+
 /* Readings of this boot stored before the wall clock was right get their time (and join the
  * rollups), and the alert side's times written meanwhile theirs, in one transaction: the offset
  * is the one between the monotonic clock and the now correct wall clock. */
 static long correct_times(struct lw_gateway *g)
 {
-    return lw_store_fix_times(g->store, lw_clock_wall_ms() - lw_clock_mono_ms());
+    long n = lw_store_fix_times(g->store, lw_clock_wall_ms() - lw_clock_mono_ms(), retime_alert, g);
+    apply_retimed(g, n >= 0);
+    return n;
 }
 
 /* Until NTP (or whatever clock_check names) says the wall clock is right, readings are stored

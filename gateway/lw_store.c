@@ -1047,10 +1047,49 @@ int lw_store_set_unsynced(struct lw_store *s, bool unsynced)
     return rc;
 }
 
+/* Open alerts raised while unsynchronised: their raise message, which says when, is retimed. */
+static int retime_open(struct lw_store *s, int64_t offset_ms, lw_store_retime_fn retime, void *arg)
+{
+    sqlite3_stmt *q, *u;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT a.id, ?1 - p.off_ms, a.message, a.raised_ms + ?1 - p.off_ms "
+                           "FROM clock_pending p JOIN "
+                           "alerts a ON a.id = p.rid WHERE p.what = 'alerts.raised_ms' AND "
+                           "a.state = 'raised' ORDER BY a.id",
+                           -1, &q, NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    if (sqlite3_prepare_v2(s->db, "UPDATE alerts SET message = ?2 WHERE id = ?1", -1, &u, NULL) !=
+        SQLITE_OK) {
+        sqlite3_finalize(q);
+        return LW_ERR_DB;
+    }
+    sqlite3_bind_int64(q, 1, offset_ms);
+    int rc = LW_OK;
+    while (rc == LW_OK && sqlite3_step(q) == SQLITE_ROW) {
+        int64_t id = sqlite3_column_int64(q, 0);
+        char *m = retime(arg, id, sqlite3_column_int64(q, 1), sqlite3_column_int64(q, 3),
+                         (const char *)sqlite3_column_text(q, 2));
+        if (m) {
+            sqlite3_bind_int64(u, 1, id);
+            sqlite3_bind_text(u, 2, m, -1, SQLITE_TRANSIENT);
+            rc = run(s, u);
+            free(m);
+        }
+    }
+    sqlite3_finalize(q);
+    sqlite3_finalize(u);
+    return rc;
+}
+
 /* The alert side's times listed in clock_pending, put right by offset_ms - their offset. */
-static long fix_alert_times(struct lw_store *s, int64_t offset_ms, char *err, size_t errcap)
+static long fix_alert_times(struct lw_store *s, int64_t offset_ms, lw_store_retime_fn retime,
+                            void *arg, char *err, size_t errcap)
 {
     long n = 0;
+    if (retime && retime_open(s, offset_ms, retime, arg) != LW_OK) {
+        snprintf(err, errcap, "retiming open alerts: %s", sqlite3_errmsg(s->db));
+        return LW_ERR_DB;
+    }
     for (size_t i = 0; i < sizeof(alert_times) / sizeof(alert_times[0]); i++) {
         char *sql = sqlite3_mprintf(
             "UPDATE %s SET %s = %s + %lld - (SELECT p.off_ms FROM clock_pending p WHERE p.what = "
@@ -1068,7 +1107,7 @@ static long fix_alert_times(struct lw_store *s, int64_t offset_ms, char *err, si
     return exec(s, "DELETE FROM clock_pending", err, errcap) == LW_OK ? n : LW_ERR_DB;
 }
 
-long lw_store_fix_times(struct lw_store *s, int64_t offset_ms)
+long lw_store_fix_times(struct lw_store *s, int64_t offset_ms, lw_store_retime_fn retime, void *arg)
 {
     char *sql = sqlite3_mprintf("UPDATE readings SET ts_ms = mono_ms + %lld, mono_ms = NULL, "
                                 "packed = (packed & ~%lld) | (%d << %d) WHERE time_quality = %d",
@@ -1088,7 +1127,7 @@ long lw_store_fix_times(struct lw_store *s, int64_t offset_ms)
     sqlite3_free(sql);
     long n = rc == LW_OK ? (long)sqlite3_changes(s->db) : LW_ERR_DB;
     /* The alerts raised on those readings, and all else written meanwhile, in the same go. */
-    long other = rc == LW_OK ? fix_alert_times(s, offset_ms, e2, sizeof(e2)) : 0;
+    long other = rc == LW_OK ? fix_alert_times(s, offset_ms, retime, arg, e2, sizeof(e2)) : 0;
     if (other < 0)
         n = LW_ERR_DB;
     if (n < 0) {

@@ -407,12 +407,12 @@ static void test_unsynced_readings_corrected_or_marked_unknown(void **state)
     rd.t_ms = 2000;
     rd.unsynced = false;
     assert_int_equal(lw_store_add_reading(s, &rd), LW_OK);
-    assert_int_equal(lw_store_fix_times(s, 1700000000000LL), 1);
+    assert_int_equal(lw_store_fix_times(s, 1700000000000LL, NULL, NULL), 1);
     assert_int_equal(query_ro(path, "SELECT ts_ms FROM readings WHERE fcnt = 1"), 1700000000500LL);
     assert_int_equal(query_ro(path, "SELECT time_quality FROM readings WHERE fcnt = 1"),
                      LW_TIME_CORRECTED);
     assert_int_equal(query_ro(path, "SELECT ts_ms FROM readings WHERE fcnt = 2"), 2000);
-    assert_int_equal(lw_store_fix_times(s, 5), 0); /* nothing left to correct */
+    assert_int_equal(lw_store_fix_times(s, 5, NULL, NULL), 0); /* nothing left to correct */
 
     rd.fcnt = 3;
     rd.unsynced = true;
