@@ -95,7 +95,7 @@ struct lw_gateway {
     struct retimed { /* an open alert whose times the clock's synchronisation corrected */
         int64_t id, raised_ms;
         char *message; /* its raise message with corrected times; NULL: none stored */
-    } * retimed;
+    } *retimed;
     size_t n_retimed;
     struct pending_cmd { /* a CMD sent again after the node's next uplinks */
         uint16_t node;
