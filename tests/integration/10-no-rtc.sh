@@ -13,6 +13,8 @@ lw_capture all 'lorawatch/rtc/#'
 lw_one_node_conf rtc <<EOC
 [gateway]
 clock_check = $WORK/synchronized
+control_socket = $WORK/control.sock
+control_group =
 [storage]
 batch_interval = 50ms
 [rule:watch]
@@ -136,9 +138,14 @@ sent=$(date +%s%3N)
 send 7 2
 lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings WHERE time_quality = 1') -eq 2 ]" ||
   fail "readings of the third run not marked"
+# The open alert is acknowledged meanwhile: its acknowledgement is corrected at the next start.
+"$LW_BIN/lorawatch" ack 1 -s "$WORK/control.sock" >"$WORK/ack.txt" 2>&1 || fail "lorawatch ack: $(cat "$WORK/ack.txt")"
 kill9
 synced
 start
+acked=$(q "SELECT acked_ms FROM alerts WHERE id = 1")
+[ -n "$acked" ] && [ $(( acked > sent ? acked - sent : sent - acked )) -lt 10000 ] ||
+  fail "acknowledgement before synchronisation: at $(q "SELECT datetime(acked_ms / 1000, 'unixepoch') FROM alerts"), not corrected at the start"
 lw_wait_for 10 grep -q 'wall clock synchronised: 2 readings received before it corrected' \
   "$WORK/lorawatchd.log" || fail "readings of an earlier run not corrected at the start"
 [ "$(q 'SELECT count(*) FROM readings WHERE time_quality = 2')" -eq 7 ] ||
