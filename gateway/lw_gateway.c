@@ -2042,6 +2042,18 @@ static void apply_retimed(struct lw_gateway *g, bool ok)
         journal_now(g); /* at start-up the storage timer writes them, before the connection */
 }
 
+/* A silence made before the clock was right shows its corrected end (its duration runs on the
+ * monotonic clock and does not change). */
+static void retime_silence(void *arg, const struct lw_silence *s)
+{
+    struct lw_gateway *g = arg;
+    const struct lw_silence *all;
+    size_t n = lw_duty_silences(g->duty, &all);
+    for (size_t i = 0; i < n; i++)
+        if (all[i].id == s->id)
+            ((struct lw_silence *)all)[i].until_ms = s->until_ms;
+}
+
 /* Readings of this boot stored before the wall clock was right get their time (and join the
  * rollups), and the alert side's times written meanwhile theirs, in one transaction: the offset
  * is the one between the monotonic clock and the now correct wall clock. */
@@ -2049,6 +2061,8 @@ static long correct_times(struct lw_gateway *g)
 {
     long n = lw_store_fix_times(g->store, lw_clock_wall_ms() - lw_clock_mono_ms(), retime_alert, g);
     apply_retimed(g, n >= 0);
+    if (n >= 0)
+        lw_alertdb_each_silence(g->store, lw_clock_wall_ms(), retime_silence, g);
     return n;
 }
 
