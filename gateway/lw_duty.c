@@ -74,6 +74,17 @@ static struct entry *find(const struct lw_duty *d, int64_t id)
     return NULL;
 }
 
+bool lw_duty_set_payload(struct lw_duty *d, int64_t id, const char *payload)
+{
+    struct entry *e = find(d, id);
+    char *p = e ? strdup(payload) : NULL;
+    if (!p)
+        return false;
+    free(e->payload);
+    e->payload = p;
+    return true;
+}
+
 /* ---- telling people ---------------------------------------------------------------------- */
 
 /* A duty message's id, the same in every copy of it (resent after a broker lost it, or on the

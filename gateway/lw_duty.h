@@ -103,6 +103,9 @@ int lw_duty_silence_lift(struct lw_duty *d, int64_t id, int64_t mono_ms, int64_t
 /* The active silences. */
 size_t lw_duty_silences(const struct lw_duty *d, const struct lw_silence **out);
 
+/* The alert's raise message is now payload (its times corrected after the clock synchronised):
+ * later duty messages repeat it. false if the alert is unknown or out of memory. */
+bool lw_duty_set_payload(struct lw_duty *d, int64_t id, const char *payload);
 /* Per open alert: tier, acknowledged, held by a silence (for lorawatch alerts). false if unknown.
  */
 bool lw_duty_state(const struct lw_duty *d, int64_t id, unsigned *tier, bool *acked, bool *held);

@@ -92,6 +92,11 @@ struct lw_gateway {
         struct lw_rule_state st;
     } *relay_alerts;
     size_t n_relay_alerts;
+    struct retimed { /* an open alert whose times the clock's synchronisation corrected */
+        int64_t id, raised_ms;
+        char *message; /* its raise message with corrected times; NULL: none stored */
+    } *retimed;
+    size_t n_retimed;
     struct pending_cmd { /* a CMD sent again after the node's next uplinks */
         uint16_t node;
         uint8_t sends_left;
@@ -1984,23 +1989,135 @@ static char *on_control(void *arg, const char *cmd, const cJSON *req,
     return s;
 }
 
+/* The raise message of an open alert raised before the clock was right, its times moved by
+ * delta_ms (raised: raised_ms); the rest is as published. NULL if it cannot be read. */
+static char *retimed_message(const char *message, int64_t delta_ms, int64_t raised_ms)
+{
+    cJSON *o = message ? cJSON_Parse(message) : NULL;
+    cJSON *t = cJSON_GetObjectItemCaseSensitive(o, "time_ms");
+    char buf[64], *out = NULL;
+    if (cJSON_IsNumber(t)) {
+        int64_t t_ms = (int64_t)t->valuedouble + delta_ms;
+        cJSON_SetNumberValue(t, (double)t_ms);
+        lw_format_time(t_ms, buf, sizeof(buf));
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "time", cJSON_CreateString(buf));
+        lw_format_time(raised_ms, buf, sizeof(buf));
+        cJSON_ReplaceItemInObjectCaseSensitive(o, "raised", cJSON_CreateString(buf));
+        out = cJSON_PrintUnformatted(o);
+    }
+    cJSON_Delete(o);
+    return out;
+}
+
+/* lw_store_fix_times calls this inside its transaction: the stored message is corrected there;
+ * what is held in memory only once that transaction is committed (apply_retimed). */
+static char *retime_alert(void *arg, int64_t alert, int64_t delta_ms, int64_t raised_ms,
+                          const char *message)
+{
+    struct lw_gateway *g = arg;
+    struct retimed *r = realloc(g->retimed, (g->n_retimed + 1) * sizeof(*r));
+    if (!r)
+        return NULL;
+    g->retimed = r;
+    char *m = retimed_message(message, delta_ms, raised_ms);
+    r[g->n_retimed++] = (struct retimed){alert, raised_ms, m ? strdup(m) : NULL};
+    return m;
+}
+
+static struct lw_rule_state *state_of_alert(struct lw_gateway *g, int64_t id)
+{
+    if (g->storage_st.active && g->storage_st.alert_id == id)
+        return &g->storage_st;
+    for (size_t i = 0; i < g->n_relay_alerts; i++)
+        if (g->relay_alerts[i].st.active && g->relay_alerts[i].st.alert_id == id)
+            return &g->relay_alerts[i].st;
+    for (size_t k = 0; k < g->cfg->n_rules; k++) {
+        struct lw_rule_state *st = lw_rules_gateway_state(g->rules, g->cfg->rules[k].name);
+        if (st && st->active && st->alert_id == id)
+            return st;
+    }
+    for (size_t i = 0; i < lw_registry_count(g->reg); i++) {
+        struct lw_node *n = lw_registry_at(g->reg, i);
+        for (size_t k = 0; k < g->cfg->n_rules; k++)
+            if (n->rules[k].active && n->rules[k].alert_id == id)
+                return &n->rules[k];
+    }
+    return NULL;
+}
+
+/* Once the correction is committed (ok): the open alerts it moved say their corrected raise time
+ * in their all-clear and in later duty messages, and their retained alert/<id> state is
+ * published again with it. Messages already published keep the times they had. */
+static void apply_retimed(struct lw_gateway *g, bool ok)
+{
+    bool sent = false;
+    for (size_t i = 0; i < g->n_retimed; i++) {
+        struct retimed *r = &g->retimed[i];
+        struct lw_rule_state *st = ok ? state_of_alert(g, r->id) : NULL;
+        if (st)
+            st->raised_ms = r->raised_ms;
+        if (ok && r->message) {
+            char topic[128];
+            int64_t tag;
+            lw_duty_set_payload(g->duty, r->id, r->message);
+            lw_alert_topic(topic, sizeof(topic), g->cfg->site, r->id);
+            sent |= lw_spool_message(g->spool, r->id, topic, r->message, true, &tag) == LW_OK;
+        }
+        free(r->message);
+    }
+    free(g->retimed);
+    g->retimed = NULL;
+    g->n_retimed = 0;
+    if (sent && g->mqtt)
+        journal_now(g); /* at start-up the storage timer writes them, before the connection */
+}
+
+/* A silence made before the clock was right shows its corrected end (its duration runs on the
+ * monotonic clock and does not change). */
+static void retime_silence(void *arg, const struct lw_silence *s)
+{
+    struct lw_gateway *g = arg;
+    const struct lw_silence *all;
+    size_t n = lw_duty_silences(g->duty, &all);
+    for (size_t i = 0; i < n; i++)
+        if (all[i].id == s->id)
+            ((struct lw_silence *)all)[i].until_ms = s->until_ms;
+}
+
 /* Readings of this boot stored before the wall clock was right get their time (and join the
- * rollups) in one transaction. */
+ * rollups), and the alert side's times written meanwhile theirs, in one transaction: the offset
+ * is the one between the monotonic clock and the now correct wall clock. */
 static long correct_times(struct lw_gateway *g)
 {
-    return lw_store_fix_times(g->store, lw_clock_wall_ms() - lw_clock_mono_ms());
+    long n = lw_store_fix_times(g->store, lw_clock_wall_ms() - lw_clock_mono_ms(), retime_alert, g);
+    apply_retimed(g, n >= 0);
+    if (n >= 0)
+        lw_alertdb_each_silence(g->store, lw_clock_wall_ms(), retime_silence, g);
+    return n;
 }
 
 /* Until NTP (or whatever clock_check names) says the wall clock is right, readings are stored
- * with their monotonic time; then all of them are put right. */
+ * with their monotonic time and alert-side times are listed as provisional; then all of them are
+ * put right. Rows a full disk still holds in memory carry provisional times too: they go to the
+ * database first, so the correction finds them (until then the clock counts as unsynchronised).
+ * A correction that fails is tried again. */
 static void on_sync_timer(uv_timer_t *t)
 {
     struct lw_gateway *g = t->data;
-    if (!lw_clock_synced(g->cfg->clock_check))
-        return;
-    g->clock_synced = true;
-    uv_timer_stop(t);
+    if (!g->clock_synced) {
+        if (!lw_clock_synced(g->cfg->clock_check))
+            return;
+        if (lw_spool_count(g->spool))
+            journal_now(g);
+        if (lw_spool_count(g->spool))
+            return;
+        g->clock_synced = true;
+        lw_store_set_unsynced(g->store, false);
+    }
     long n = correct_times(g);
+    if (n < 0)
+        return;
+    uv_timer_stop(t);
     lw_log(LW_LOG_NOTICE, "wall clock synchronised: %ld readings received before it corrected", n);
 }
 
@@ -2356,6 +2473,31 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         lw_log(LW_LOG_ERR, "out of memory");
         goto fail;
     }
+    char boot[64];
+    lw_clock_boot_id(boot, sizeof(boot));
+    lw_store_set_boot(g->store, boot);
+    lw_store_set_rules(g->store, cfg); /* rollups: time above each rule level */
+    lw_store_set_retention(g->store, cfg->retention_days);
+    /* A simulated medium supplies its own clock; otherwise ask whether ours can be trusted.
+     * Decided before the alerts are restored: their times (an escalation's due time, a
+     * silence's end) must be read corrected, and whatever the restore writes is marked. */
+    g->clock_synced = g->medium_clock || lw_clock_synced(cfg->clock_check);
+    if (!g->clock_synced) {
+        lw_log(LW_LOG_WARNING,
+               "wall clock not synchronised (clock_check = %s): readings are "
+               "marked and corrected once it is",
+               cfg->clock_check);
+        lw_store_set_unsynced(g->store, true);
+    } else if (!g->medium_clock) {
+        /* An earlier run of this boot stopped before the clock synchronised: its readings and
+         * alert times are put right now, or they would stay wrong (and the readings out of the
+         * rollups) for good. */
+        long n = correct_times(g);
+        if (n > 0)
+            lw_log(LW_LOG_NOTICE,
+                   "wall clock synchronised: %ld readings received before it corrected", n);
+    }
+
     /* Silences first: an open alert a silence covers resumes held back. */
     lw_alertdb_each_silence(g->store, lw_clock_wall_ms(), restore_silence, g);
     lw_alertdb_each_open(g->store, restore_alert, g);
@@ -2365,12 +2507,6 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     lw_store_commit(g->store);
     g->incidents = lw_incidents_new();
     lw_alertdb_each_incident_alert(g->store, lw_clock_wall_ms(), restore_incident, g);
-
-    char boot[64];
-    lw_clock_boot_id(boot, sizeof(boot));
-    lw_store_set_boot(g->store, boot);
-    lw_store_set_rules(g->store, cfg); /* rollups: time above each rule level */
-    lw_store_set_retention(g->store, cfg->retention_days);
 
     uv_timer_init(loop, &g->commit_timer);
     uv_timer_init(loop, &g->status_timer);
@@ -2403,22 +2539,8 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
                        RULES_TICK_MEDIUM_MS);
     else
         uv_timer_start(&g->rules_timer, on_rules_timer, RULES_TICK_MIN_MS, 0);
-    /* A simulated medium supplies its own clock; otherwise ask whether ours can be trusted. */
-    g->clock_synced = g->medium_clock || lw_clock_synced(cfg->clock_check);
-    if (!g->clock_synced) {
-        lw_log(LW_LOG_WARNING,
-               "wall clock not synchronised (clock_check = %s): readings are "
-               "marked and corrected once it is",
-               cfg->clock_check);
+    if (!g->clock_synced)
         uv_timer_start(&g->sync_timer, on_sync_timer, 2000, 2000);
-    } else if (!g->medium_clock) {
-        /* An earlier run of this boot stopped before the clock synchronised: its readings are
-         * put right now, or they would stay without a time and out of the rollups for good. */
-        long n = correct_times(g);
-        if (n > 0)
-            lw_log(LW_LOG_NOTICE,
-                   "wall clock synchronised: %ld readings received before it corrected", n);
-    }
 
     char command_filter[160];
     snprintf(command_filter, sizeof(command_filter), "%s+", g->command_prefix);

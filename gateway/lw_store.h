@@ -10,7 +10,7 @@
 #include "lw_config.h"
 #include "lw_reading.h"
 
-#define LW_SCHEMA_VERSION 9
+#define LW_SCHEMA_VERSION 10
 /* PRAGMA application_id of our files ("LWDB"). */
 #define LW_STORE_APP_ID 0x4C574442
 
@@ -46,9 +46,22 @@ void lw_store_close(struct lw_store *s);
 /* Record this boot's id; readings pending correction from an earlier boot can never be
  * corrected (their monotonic times belong to that boot) and become LW_TIME_UNKNOWN. */
 int lw_store_set_boot(struct lw_store *s, const char *boot_id);
-/* The wall clock is now synchronised and wall = mono + offset_ms: correct the pending readings.
- * Returns how many were corrected, or a negative lw_err. */
-long lw_store_fix_times(struct lw_store *s, int64_t offset_ms);
+/* The wall clock is now synchronised and wall = mono + offset_ms: correct the pending readings,
+ * and in the same transaction every alert-side time written while it was not
+ * (lw_store_set_unsynced) by offset_ms - the offset it was written with. Each open alert raised
+ * meanwhile is given to retime (may be NULL) with its stored raise message (NULL in old rows) and
+ * how far its times move (raised_ms: its raise time corrected); a message retime returns
+ * (malloc'd) replaces the stored one. Returns
+ * how many readings were corrected, or a negative lw_err (then nothing was, and a later call
+ * retries). */
+typedef char *(*lw_store_retime_fn)(void *arg, int64_t alert, int64_t delta_ms, int64_t raised_ms,
+                                    const char *message);
+long lw_store_fix_times(struct lw_store *s, int64_t offset_ms, lw_store_retime_fn retime,
+                        void *arg);
+/* While unsynced, every time written on the alert side (alerts, journal, incidents, silences,
+ * outbox_sent) is listed, with the wall clock's offset from the monotonic one, for
+ * lw_store_fix_times. Rows listed by an earlier boot are dropped by lw_store_set_boot. */
+int lw_store_set_unsynced(struct lw_store *s, bool unsynced);
 
 /* Make the nodes table match the config (insert or update each node's place data). */
 int lw_store_sync_nodes(struct lw_store *s, const struct lw_config *cfg);

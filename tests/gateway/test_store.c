@@ -407,12 +407,12 @@ static void test_unsynced_readings_corrected_or_marked_unknown(void **state)
     rd.t_ms = 2000;
     rd.unsynced = false;
     assert_int_equal(lw_store_add_reading(s, &rd), LW_OK);
-    assert_int_equal(lw_store_fix_times(s, 1700000000000LL), 1);
+    assert_int_equal(lw_store_fix_times(s, 1700000000000LL, NULL, NULL), 1);
     assert_int_equal(query_ro(path, "SELECT ts_ms FROM readings WHERE fcnt = 1"), 1700000000500LL);
     assert_int_equal(query_ro(path, "SELECT time_quality FROM readings WHERE fcnt = 1"),
                      LW_TIME_CORRECTED);
     assert_int_equal(query_ro(path, "SELECT ts_ms FROM readings WHERE fcnt = 2"), 2000);
-    assert_int_equal(lw_store_fix_times(s, 5), 0); /* nothing left to correct */
+    assert_int_equal(lw_store_fix_times(s, 5, NULL, NULL), 0); /* nothing left to correct */
 
     rd.fcnt = 3;
     rd.unsynced = true;
@@ -424,6 +424,82 @@ static void test_unsynced_readings_corrected_or_marked_unknown(void **state)
     assert_int_equal(query_ro(path, "SELECT time_quality FROM readings WHERE fcnt = 3"),
                      LW_TIME_UNKNOWN);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM readings WHERE mono_ms IS NOT NULL"), 0);
+    lw_store_close(s);
+}
+
+struct retimed_calls {
+    int n;
+    int64_t alert, delta_ms, raised_ms;
+};
+
+static char *record_retime(void *arg, int64_t alert, int64_t delta_ms, int64_t raised_ms,
+                           const char *message)
+{
+    struct retimed_calls *c = arg;
+    c->n++;
+    c->alert = alert;
+    c->delta_ms = delta_ms;
+    c->raised_ms = raised_ms;
+    assert_string_equal(message, "{\"before\":1}");
+    return strdup("{\"after\":1}");
+}
+
+/* Alert-side times written while the clock was unsynchronised are corrected with the readings,
+ * by the synchronised offset minus the one they were written with; those written after are left
+ * alone, the journal stays append-only otherwise, and a new boot drops what is pending. */
+static void test_unsynced_alert_times_corrected(void **state)
+{
+    char path[300];
+    const int64_t d = 3 * 86400000LL;
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 10);
+    assert_int_equal(lw_store_set_boot(s, "boot-a"), LW_OK);
+    assert_int_equal(lw_store_set_unsynced(s, true), LW_OK);
+    assert_int_equal(
+        lw_store_alert_insert(s, 1, "watch", "flood", "blue", 1, 1000, 12, 10, "{\"before\":1}"),
+        LW_OK);
+    assert_int_equal(lw_store_journal(s, 1, 1000, "raised", NULL), LW_OK);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    int64_t off = query_ro(path, "SELECT off_ms FROM clock_pending WHERE what = "
+                                 "'alerts.raised_ms' AND rid = 1");
+    /* Each time has its own offset (the two clocks are read to the millisecond, so they may
+     * differ by one). */
+    int64_t offj = query_ro(path, "SELECT off_ms FROM clock_pending WHERE what = "
+                                  "'alert_journal.ts_ms'");
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM clock_pending"), 2);
+    assert_int_equal(lw_store_set_unsynced(s, false), LW_OK);
+    assert_int_equal(lw_store_journal(s, 1, 5000, "notified", NULL), LW_OK);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+
+    struct retimed_calls c = {0};
+    assert_int_equal(lw_store_fix_times(s, off + d, record_retime, &c), 0);
+    assert_int_equal(c.n, 1);
+    assert_int_equal(c.alert, 1);
+    assert_int_equal(c.delta_ms, d);
+    assert_int_equal(c.raised_ms, 1000 + d);
+    assert_int_equal(query_ro(path, "SELECT raised_ms FROM alerts WHERE id = 1"), 1000 + d);
+    assert_int_equal(query_ro(path, "SELECT length(message) FROM alerts WHERE id = 1"), 11);
+    assert_int_equal(query_ro(path, "SELECT ts_ms FROM alert_journal WHERE event = 'raised'"),
+                     1000 + off + d - offj);
+    assert_int_equal(query_ro(path, "SELECT ts_ms FROM alert_journal WHERE event = 'notified'"),
+                     5000);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM clock_pending"), 0);
+    assert_int_equal(lw_store_fix_times(s, off + 2 * d, NULL, NULL), 0); /* once only */
+    assert_int_equal(query_ro(path, "SELECT raised_ms FROM alerts WHERE id = 1"), 1000 + d);
+
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_not_equal(sqlite3_exec(db, "UPDATE alert_journal SET ts_ms = 0", NULL, NULL, NULL),
+                         SQLITE_OK);
+    sqlite3_close(db);
+
+    assert_int_equal(lw_store_set_unsynced(s, true), LW_OK);
+    assert_int_equal(lw_store_journal(s, 1, 6000, "reminded", NULL), LW_OK);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM clock_pending"), 1);
+    assert_int_equal(lw_store_set_boot(s, "boot-b"), LW_OK);
+    assert_int_equal(query_ro(path, "SELECT count(*) FROM clock_pending"), 0);
     lw_store_close(s);
 }
 
@@ -956,6 +1032,7 @@ int main(void)
         cmocka_unit_test(test_explicit_commit_and_close_commit_pending),
         cmocka_unit_test(test_v1_database_migrated_keeping_rows),
         cmocka_unit_test(test_unsynced_readings_corrected_or_marked_unknown),
+        cmocka_unit_test(test_unsynced_alert_times_corrected),
         cmocka_unit_test(test_absent_fields_stored_as_null),
         cmocka_unit_test(test_each_counter_gives_max_fcnt_per_node),
         cmocka_unit_test(test_duplicate_reading_ignored),

@@ -4,6 +4,7 @@
 # the flag appears they are corrected in one go, and later readings are stored unmarked. Corrected
 # readings are rolled up like any other (history by the hour, the season report), also when the
 # daemon was killed before the rollups were written, or stopped before the clock synchronised.
+# What the alert side wrote meanwhile (alerts, journal, incidents) is corrected with them.
 . "$(dirname "$0")/common.sh"
 : "${LW_TESTBIN:?}"
 
@@ -12,6 +13,8 @@ lw_capture all 'lorawatch/rtc/#'
 lw_one_node_conf rtc <<EOC
 [gateway]
 clock_check = $WORK/synchronized
+control_socket = $WORK/control.sock
+control_group =
 [storage]
 batch_interval = 50ms
 [rule:watch]
@@ -88,6 +91,21 @@ lw_wait_for 10 grep -q 'wall clock synchronised: 3 readings received before it c
   fail "readings not marked corrected"
 near "$sent" "synchronised while running"
 pass "corrected once synchronised"
+# The blue alert raised on those readings is on the corrected time line too: its row, its
+# journal, and `lorawatch events` over the hours it really happened in.
+raised=$(q "SELECT raised_ms FROM alerts WHERE id = 1")
+[ -n "$raised" ] && [ $(( raised > sent ? raised - sent : sent - raised )) -lt 5000 ] ||
+  fail "alert raised before synchronisation: raised at $(q "SELECT datetime(raised_ms / 1000, 'unixepoch') FROM alerts"), sent at $(date -ud "@$((sent / 1000))")"
+[ "$(q "SELECT count(*) FROM alert_journal WHERE ts_ms < $sent - 5000")" -eq 0 ] ||
+  fail "journal rows before synchronisation left uncorrected: $(q 'SELECT event, datetime(ts_ms / 1000, "unixepoch") FROM alert_journal')"
+"$LW_BIN/lorawatch" events --db "$WORK/lw.db" --from "@$((sent / 1000 - 60))" --to "@$((sent / 1000 + 600))" \
+  >"$WORK/events.txt" 2>&1 || fail "lorawatch events: $(cat "$WORK/events.txt")"
+grep -q 'raised .* blue' "$WORK/events.txt" || fail "lorawatch events does not show the alert: $(cat "$WORK/events.txt")"
+# Its retained state on alert/1 (still open) is published again with the corrected time.
+lw_wait_for 5 sh -c "grep '^lorawatch/rtc/alert/1 ' '$WORK/all.mqtt' | tail -n 1 | cut -d' ' -f2- |
+  jq -e '.state == \"raised\" and (.time_ms - $sent | fabs) < 5000' >/dev/null" ||
+  fail "alert/1 still says it was raised at $(grep '^lorawatch/rtc/alert/1 ' "$WORK/all.mqtt" | tail -n 1 | cut -d' ' -f2- | jq -r .raised)"
+pass "the alert raised before synchronisation corrected with its readings"
 send 4 1
 lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings WHERE time_quality IS NULL') -eq 1 ]" ||
   fail "reading after synchronisation still marked"
@@ -120,9 +138,14 @@ sent=$(date +%s%3N)
 send 7 2
 lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings WHERE time_quality = 1') -eq 2 ]" ||
   fail "readings of the third run not marked"
+# The open alert is acknowledged meanwhile: its acknowledgement is corrected at the next start.
+"$LW_BIN/lorawatch" ack 1 -s "$WORK/control.sock" >"$WORK/ack.txt" 2>&1 || fail "lorawatch ack: $(cat "$WORK/ack.txt")"
 kill9
 synced
 start
+acked=$(q "SELECT acked_ms FROM alerts WHERE id = 1")
+[ -n "$acked" ] && [ $(( acked > sent ? acked - sent : sent - acked )) -lt 10000 ] ||
+  fail "acknowledgement before synchronisation: at $(q "SELECT datetime(acked_ms / 1000, 'unixepoch') FROM alerts"), not corrected at the start"
 lw_wait_for 10 grep -q 'wall clock synchronised: 2 readings received before it corrected' \
   "$WORK/lorawatchd.log" || fail "readings of an earlier run not corrected at the start"
 [ "$(q 'SELECT count(*) FROM readings WHERE time_quality = 2')" -eq 7 ] ||
@@ -135,6 +158,15 @@ lw_wait_for 5 sh -c "[ \$(sqlite3 '$WORK/lw.db' 'SELECT count(*) FROM readings')
 lw_stop_daemon
 check_rollups "synchronised while stopped"
 pass "and rolled up like any other"
+# Whatever each run wrote on the alert side before its clock synchronised (also at a start, and
+# by a run the clock synchronised after) lies after the first reading, not three days back.
+first=$(q 'SELECT min(ts_ms) - 5000 FROM readings')
+old=$(q "SELECT (SELECT count(*) FROM alerts WHERE raised_ms < $first OR cleared_ms < $first OR
+  acked_ms < $first) + (SELECT count(*) FROM alert_journal WHERE ts_ms < $first) + (SELECT
+  count(*) FROM incidents WHERE opened_ms < $first OR closed_ms < $first) + (SELECT count(*)
+  FROM outbox_sent WHERE acked_ms < $first) + (SELECT count(*) FROM clock_pending)")
+[ "$old" -eq 0 ] || fail "$old alert-side times left before the first reading (or pending)"
+pass "alert, journal, incident and sent-message times of every run corrected"
 
 # clock_check = kernel: the daemon trusts the clock when the kernel's maximum error estimate
 # (adjtimex, read-only) is under 16 s; its verdict must be the kernel's, whichever it is here.
