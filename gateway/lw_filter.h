@@ -40,10 +40,15 @@ struct lw_filter {
     double plateau_v;             /* the unconfirmed depth: leaving it by plateau_tol confirms */
     uint8_t keeping;              /* a reading was kept back (dropped or held) since the level */
     int64_t kept_since_ms;        /* ... the first of them */
+    uint8_t n_up;                 /* readings kept back above the level since then (saturates) */
+    uint8_t pending;              /* the newest held reading fell back after a rise: the next
+                                     reading tells a dropout from a fall */
+    uint8_t spiked;               /* the latest reading came back after a one-reading rise */
     uint8_t have_rise;            /* a reading was dropped as too fast a rise since the level */
     struct lw_sample rise;        /* ... the latest: passed on if the node then goes quiet */
     int64_t last_feed_ms, gap_ms; /* the latest reading fed, and the gap before it */
     uint32_t dropped_spike, dropped_rise, dropped_stale;
+    uint32_t dropped_dropout;    /* single readings that fell back during a rise kept back */
     uint32_t passed_unconfirmed; /* readings passed on unconfirmed (plateaus, bound, silence) */
 };
 
