@@ -4,7 +4,10 @@
  * for plateau_ms) or water (anything else). Only jumps pay that delay, gradual change passes at
  * once, and nothing that stays away from the old level is kept back for longer than
  * LW_FILTER_HOLD_MAX_MS: a flat 300 mm may be a car roof or a flooded ramp, and only someone on
- * the spot can tell, so it is passed on marked unconfirmed rather than removed.
+ * the spot can tell, so it is passed on marked unconfirmed rather than removed. Sensors miss
+ * echoes (foam, turbulence) and read 0 then: after a rise seen twice, a single reading back down
+ * is the odd one out until the next reading says otherwise, so a lost echo neither throws the
+ * rise away nor restarts the bound, and two readings down in a row are the water going.
  */
 #include "lw_filter.h"
 

@@ -68,12 +68,12 @@ enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_f
 /* A jump is held until a later reading tells what it was. When none comes after a rise (the node
  * went quiet: a sensor under water, a radio drowned), the held readings, and the latest reading
  * dropped as too fast a rise, are passed on unconfirmed once the node has been quiet for two and
- * a half of its reporting gaps, within [QUIET_MIN, QUIET_MAX], or, for a jump already seen flat
- * more than once, once LW_FILTER_HOLD_MAX_MS has passed since the first reading kept back,
+ * a half of its reporting gaps, within [QUIET_MIN, QUIET_MAX], or, for a rise already seen more
+ * than once, once LW_FILTER_HOLD_MAX_MS has passed since the first reading kept back,
  * whichever comes first. A held drop is never released this way (silence must not clear an
- * alarm). lw_filter_release_due: when that is (INT64_MAX: never). lw_filter_release: the
- * readings released at now_ms into out (room for LW_FILTER_HOLD + 1), oldest first; 0 when not
- * due. */
+ * alarm), nor is a reading that fell back after the rise: it stays held, a drop.
+ * lw_filter_release_due: when that is (INT64_MAX: never). lw_filter_release: the readings released
+ * at now_ms into out (room for LW_FILTER_HOLD + 1), oldest first; 0 when not due. */
 #define LW_FILTER_QUIET_MIN_MS 120000
 #define LW_FILTER_QUIET_MAX_MS 3600000
 int64_t lw_filter_release_due(const struct lw_filter *f);

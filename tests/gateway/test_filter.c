@@ -458,6 +458,56 @@ static void test_quiet_after_jump_released(void **state)
     assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
 }
 
+/* A rise seen twice, a lost echo, then nothing (the sensor drowned): the rise is released as
+ * water, unconfirmed; the reading back down stays held (silence never takes water away), and
+ * the next reading decides. The water going reads low twice in a row and is taken at once. */
+static void test_lost_echo_then_quiet(void **state)
+{
+    struct lw_filter f;
+    struct lw_sample out[LW_FILTER_HOLD + 1];
+    size_t n;
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 0, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 1 * MIN, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 200, 2 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 200, 3 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 4 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_release_due(&f), 4 * MIN + 150000);
+    assert_int_equal(lw_filter_release(&f, 4 * MIN + 150000, out), 2);
+    assert_true(out[1].v == 200 && out[1].t_ms == 3 * MIN && f.unconfirmed);
+    assert_true(f.n_held == 1 && f.held[0].v == 0);
+    assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
+    assert_int_equal(lw_filter_release(&f, 600 * MIN, out), 0);
+    /* It was a lost echo: the water is still there. */
+    assert_int_equal(lw_filter_feed(&defaults, &f, 200, 8 * MIN, out, &n), LW_FILT_PASS);
+    assert_true(n == 1 && out[0].v == 200);
+    /* Drained: low twice in a row, taken at the second. */
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 9 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 10 * MIN, out, &n), LW_FILT_PASS);
+    assert_true(n == 2 && f.level.v == 0);
+    /* One in two lost from the start: the echo after the first high reading is taken for a
+     * spike, the next high reading shows the rise goes on, and the echoes after it are dropped;
+     * with no plateau step the rise is water at its second reading. */
+    struct lw_filter_conf off = defaults;
+    off.plateau_ms = 0;
+    static const struct step alt[] = {
+        {0, 0, LW_FILT_PASS, 1, 0},       {200, 1 * MIN, LW_FILT_HOLD, 0, 0},
+        {0, 2 * MIN, LW_FILT_PASS, 1, 0}, {200, 3 * MIN, LW_FILT_HOLD, 0, 0},
+        {0, 4 * MIN, LW_FILT_HOLD, 0, 0}, {200, 5 * MIN, LW_FILT_PASS, 2, 200},
+        {0, 6 * MIN, LW_FILT_HOLD, 0, 0}, {200, 7 * MIN, LW_FILT_PASS, 1, 200},
+        {0, 8 * MIN, LW_FILT_HOLD, 0, 0}, {0, 9 * MIN, LW_FILT_PASS, 2, 0},
+    };
+    RUN(off, alt);
+    /* A spike that comes back and stays: the bound does not carry over to a rise much later. */
+    static const struct step later[] = {
+        {0, 0, LW_FILT_PASS, 1, 0},        {200, 1 * MIN, LW_FILT_HOLD, 0, 0},
+        {0, 2 * MIN, LW_FILT_PASS, 1, 0},  {200, 20 * MIN, LW_FILT_HOLD, 0, 0},
+        {0, 21 * MIN, LW_FILT_PASS, 1, 0},
+    };
+    RUN(defaults, later);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -472,6 +522,7 @@ int main(void)
         cmocka_unit_test(test_plateau_needs_an_upward_jump),
         cmocka_unit_test(test_long_hold_keeps_bounded),
         cmocka_unit_test(test_quiet_after_jump_released),
+        cmocka_unit_test(test_lost_echo_then_quiet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
