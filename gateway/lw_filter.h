@@ -40,10 +40,15 @@ struct lw_filter {
     double plateau_v;             /* the unconfirmed depth: leaving it by plateau_tol confirms */
     uint8_t keeping;              /* a reading was kept back (dropped or held) since the level */
     int64_t kept_since_ms;        /* ... the first of them */
+    uint8_t n_up;                 /* readings kept back above the level since then (saturates) */
+    uint8_t pending;              /* the newest held reading fell back after a rise: the next
+                                     reading tells a dropout from a fall */
+    uint8_t spiked;               /* the latest reading came back after a one-reading rise */
     uint8_t have_rise;            /* a reading was dropped as too fast a rise since the level */
     struct lw_sample rise;        /* ... the latest: passed on if the node then goes quiet */
     int64_t last_feed_ms, gap_ms; /* the latest reading fed, and the gap before it */
     uint32_t dropped_spike, dropped_rise, dropped_stale;
+    uint32_t dropped_dropout;    /* single readings that fell back during a rise kept back */
     uint32_t passed_unconfirmed; /* readings passed on unconfirmed (plateaus, bound, silence) */
 };
 
@@ -63,12 +68,12 @@ enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_f
 /* A jump is held until a later reading tells what it was. When none comes after a rise (the node
  * went quiet: a sensor under water, a radio drowned), the held readings, and the latest reading
  * dropped as too fast a rise, are passed on unconfirmed once the node has been quiet for two and
- * a half of its reporting gaps, within [QUIET_MIN, QUIET_MAX], or, for a jump already seen flat
- * more than once, once LW_FILTER_HOLD_MAX_MS has passed since the first reading kept back,
+ * a half of its reporting gaps, within [QUIET_MIN, QUIET_MAX], or, for a rise already seen more
+ * than once, once LW_FILTER_HOLD_MAX_MS has passed since the first reading kept back,
  * whichever comes first. A held drop is never released this way (silence must not clear an
- * alarm). lw_filter_release_due: when that is (INT64_MAX: never). lw_filter_release: the
- * readings released at now_ms into out (room for LW_FILTER_HOLD + 1), oldest first; 0 when not
- * due. */
+ * alarm), nor is a reading that fell back after the rise: it stays held, a drop.
+ * lw_filter_release_due: when that is (INT64_MAX: never). lw_filter_release: the readings released
+ * at now_ms into out (room for LW_FILTER_HOLD + 1), oldest first; 0 when not due. */
 #define LW_FILTER_QUIET_MIN_MS 120000
 #define LW_FILTER_QUIET_MAX_MS 3600000
 int64_t lw_filter_release_due(const struct lw_filter *f);

@@ -273,6 +273,89 @@ static void test_jump_then_flat_generated(void **state)
     }
 }
 
+/* Where the water stands, which readings are lost echoes (0 mm: an ultrasonic sensor that
+ * misses its echo reads 0), never two in a row: two readings back down are the water going. */
+static bool dropout_at(uint64_t *x, int mode, int i, int n, bool prev)
+{
+    if (i < 1 || i > n - 2 || prev)
+        return false;
+    switch (mode) {
+    case 0:
+        return i % 2 == 1; /* one in two */
+    case 1:
+        return i % 3 == 1; /* one in three */
+    case 2:
+        return i % 5 == 2; /* one in five */
+    case 3:
+        return rnd(x) % 2 == 0; /* at random, about one in three */
+    default:
+        return rnd(x) % 10 == 0; /* at random, now and then */
+    }
+}
+
+/* The generated series above, with lost echoes (0 mm) among the high readings, one in two at
+ * most. A lost echo in a rise held back does not throw the held readings away, nor does it
+ * restart the bound: every high reading at or after LW_FILTER_HOLD_MAX_MS from the first one
+ * kept back is passed on; once the rise has been seen twice no lost echo is passed on; and two
+ * readings back at the old level after the water are taken at once (the water went). */
+static void test_dropouts_generated(void **state)
+{
+    static const int64_t every[] = {15000, 30000, MIN, 2 * MIN};
+    uint64_t x = 0xD209F00D5EEDull;
+    (void)state;
+    for (int k = 0; k < 4000; k++) {
+        int64_t gap = every[rnd(&x) % 4];
+        double base = rnd(&x) % 2 ? 0 : uniform(&x, 0, 60);
+        double high = uniform(&x, base + defaults.spike + 1, 3000);
+        int shape = (int)(rnd(&x) % 3); /* 0 exact, 1 within 1 mm, 2 ripples of 5 mm */
+        int mode = (int)(rnd(&x) % 5);
+        int n_high = 2 + (int)(rnd(&x) % 30);
+        struct lw_filter f;
+        struct lw_sample out[LW_FILTER_HOLD + 1];
+        size_t n;
+        memset(&f, 0, sizeof(f));
+        int64_t t = 0, kept = -1, seen_twice = -1;
+        int n_seen = 0;
+        bool prev = false, lost[40] = {false};
+        for (int i = 0; i < 5; i++, t += gap)
+            lw_filter_feed(&defaults, &f, base, t, out, &n);
+        int64_t t0 = t;
+        for (int i = 0; i < n_high; i++, t += gap) {
+            bool d = prev = lost[i] = dropout_at(&x, mode, i, n_high, prev);
+            double v = d ? 0
+                         : high + (shape == 1   ? (double)(rnd(&x) % 3) - 1
+                                   : shape == 2 ? (i % 2 ? 5 : -5)
+                                                : 0);
+            enum lw_filter_result r = lw_filter_feed(&defaults, &f, v, t, out, &n);
+            if (r != LW_FILT_PASS && kept < 0)
+                kept = t;
+            if (!d && ++n_seen == 2)
+                seen_twice = t;
+            for (size_t j = 0; j < n; j++) {
+                int at = (int)((out[j].t_ms - t0) / gap);
+                if (out[j].t_ms >= t0 && lost[at] && seen_twice >= 0 && out[j].t_ms > seen_twice)
+                    fail_msg("series %d (every %llds, %g -> %g mm, mode %d): the lost echo at "
+                             "%lld s was passed on",
+                             k, (long long)(gap / 1000), base, high, mode,
+                             (long long)(out[j].t_ms / 1000));
+            }
+            if (!d && kept >= 0 && t - kept >= LW_FILTER_HOLD_MAX_MS && r != LW_FILT_PASS)
+                fail_msg("series %d (every %llds, %g -> %g mm, shape %d, mode %d): reading %d "
+                         "kept back %lld s after the first",
+                         k, (long long)(gap / 1000), base, high, shape, mode, i,
+                         (long long)((t - kept) / 1000));
+        }
+        /* The water goes: the second reading back down is taken, with the first. */
+        lw_filter_feed(&defaults, &f, base, t, out, &n);
+        t += gap;
+        lw_filter_feed(&defaults, &f, base, t, out, &n);
+        if (fabs(f.level.v - base) > defaults.spike || f.n_held)
+            fail_msg("series %d (mode %d): two readings back at %g mm, the level is %g mm, "
+                     "%d held",
+                     k, mode, base, f.level.v, f.n_held);
+    }
+}
+
 static void test_plateau_needs_an_upward_jump(void **state)
 {
     /* Water that falls suddenly and stays flat is not a plateau: it is accepted. */
@@ -375,6 +458,56 @@ static void test_quiet_after_jump_released(void **state)
     assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
 }
 
+/* A rise seen twice, a lost echo, then nothing (the sensor drowned): the rise is released as
+ * water, unconfirmed; the reading back down stays held (silence never takes water away), and
+ * the next reading decides. The water going reads low twice in a row and is taken at once. */
+static void test_lost_echo_then_quiet(void **state)
+{
+    struct lw_filter f;
+    struct lw_sample out[LW_FILTER_HOLD + 1];
+    size_t n;
+    (void)state;
+    memset(&f, 0, sizeof(f));
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 0, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 1 * MIN, out, &n), LW_FILT_PASS);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 200, 2 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 200, 3 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 4 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_release_due(&f), 4 * MIN + 150000);
+    assert_int_equal(lw_filter_release(&f, 4 * MIN + 150000, out), 2);
+    assert_true(out[1].v == 200 && out[1].t_ms == 3 * MIN && f.unconfirmed);
+    assert_true(f.n_held == 1 && f.held[0].v == 0);
+    assert_int_equal(lw_filter_release_due(&f), INT64_MAX);
+    assert_int_equal(lw_filter_release(&f, 600 * MIN, out), 0);
+    /* It was a lost echo: the water is still there. */
+    assert_int_equal(lw_filter_feed(&defaults, &f, 200, 8 * MIN, out, &n), LW_FILT_PASS);
+    assert_true(n == 1 && out[0].v == 200);
+    /* Drained: low twice in a row, taken at the second. */
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 9 * MIN, out, &n), LW_FILT_HOLD);
+    assert_int_equal(lw_filter_feed(&defaults, &f, 0, 10 * MIN, out, &n), LW_FILT_PASS);
+    assert_true(n == 2 && f.level.v == 0);
+    /* One in two lost from the start: the echo after the first high reading is taken for a
+     * spike, the next high reading shows the rise goes on, and the echoes after it are dropped;
+     * with no plateau step the rise is water at its second reading. */
+    struct lw_filter_conf off = defaults;
+    off.plateau_ms = 0;
+    static const struct step alt[] = {
+        {0, 0, LW_FILT_PASS, 1, 0},       {200, 1 * MIN, LW_FILT_HOLD, 0, 0},
+        {0, 2 * MIN, LW_FILT_PASS, 1, 0}, {200, 3 * MIN, LW_FILT_HOLD, 0, 0},
+        {0, 4 * MIN, LW_FILT_HOLD, 0, 0}, {200, 5 * MIN, LW_FILT_PASS, 2, 200},
+        {0, 6 * MIN, LW_FILT_HOLD, 0, 0}, {200, 7 * MIN, LW_FILT_PASS, 1, 200},
+        {0, 8 * MIN, LW_FILT_HOLD, 0, 0}, {0, 9 * MIN, LW_FILT_PASS, 2, 0},
+    };
+    RUN(off, alt);
+    /* A spike that comes back and stays: the bound does not carry over to a rise much later. */
+    static const struct step later[] = {
+        {0, 0, LW_FILT_PASS, 1, 0},        {200, 1 * MIN, LW_FILT_HOLD, 0, 0},
+        {0, 2 * MIN, LW_FILT_PASS, 1, 0},  {200, 20 * MIN, LW_FILT_HOLD, 0, 0},
+        {0, 21 * MIN, LW_FILT_PASS, 1, 0},
+    };
+    RUN(defaults, later);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -385,9 +518,11 @@ int main(void)
         cmocka_unit_test(test_parked_car_plateau_passed_unconfirmed),
         cmocka_unit_test(test_hold_is_bounded),
         cmocka_unit_test(test_jump_then_flat_generated),
+        cmocka_unit_test(test_dropouts_generated),
         cmocka_unit_test(test_plateau_needs_an_upward_jump),
         cmocka_unit_test(test_long_hold_keeps_bounded),
         cmocka_unit_test(test_quiet_after_jump_released),
+        cmocka_unit_test(test_lost_echo_then_quiet),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
