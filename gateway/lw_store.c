@@ -322,8 +322,8 @@ struct lw_store {
     bool ballast_present;
     bool ballast_released_now;
     int last_err; /* SQLite result code of the latest failed write */
-    bool txn_acks;   /* the open (or last, if not committed) transaction moved outbox rows */
-    bool acks_lost;  /* such a transaction or an acknowledgement was lost: lw_store_outbox_acks_lost */
+    bool txn_acks;  /* the open (or last, if not committed) transaction moved outbox rows */
+    bool acks_lost; /* such a transaction, or an acknowledgement's write, was lost */
 };
 
 /* SQLite's automatic checkpoint runs inside whichever COMMIT takes the WAL past 1000 pages, and
