@@ -459,6 +459,8 @@ static int journal_now(struct lw_gateway *g)
     }
     if (rc == LW_OK) {
         g->handover_failed = false;
+        if (lw_store_outbox_acks_lost(g->store))
+            g->outbox_handed = 0; /* rows the client forgot are back in the outbox: see below */
         lw_store_each_outbox(g->store, g->outbox_handed, replay_outbox_row, g);
     } else {
         lw_spool_each_message(g->spool, false, publish_from_memory, g);
@@ -1059,7 +1061,16 @@ static void save_contact(struct lw_gateway *g, struct lw_node *n, uint32_t fcnt,
 
 void lw_gateway_flush(struct lw_gateway *g)
 {
-    lw_store_commit(g->store);
+    /* An acknowledgement lost with a rolled-back batch leaves its row in the outbox while the
+     * MQTT client has forgotten it, and the handover mark has passed it: without this it would
+     * wait there until the next connection. Handed over again (a duplicate for subscribers) only
+     * once the disk takes writes, or a full disk would have it published again and again. */
+    if (lw_store_commit(g->store) == LW_OK && lw_store_trouble(g->store) == LW_STORE_OK &&
+        lw_store_outbox_acks_lost(g->store)) {
+        g->handover_failed = false;
+        g->outbox_handed = 0;
+        lw_store_each_outbox(g->store, 0, replay_outbox_row, g);
+    }
 }
 
 /* ---- downlinks -------------------------------------------------------------------------- */

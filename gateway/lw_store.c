@@ -322,6 +322,8 @@ struct lw_store {
     bool ballast_present;
     bool ballast_released_now;
     int last_err; /* SQLite result code of the latest failed write */
+    bool txn_acks;  /* the open (or last, if not committed) transaction moved outbox rows */
+    bool acks_lost; /* such a transaction, or an acknowledgement's write, was lost */
 };
 
 /* SQLite's automatic checkpoint runs inside whichever COMMIT takes the WAL past 1000 pages, and
@@ -797,10 +799,21 @@ static int run(struct lw_store *s, sqlite3_stmt *q)
     return LW_OK;
 }
 
+/* A transaction that moved acknowledged rows out of the outbox and ended without a commit
+ * (rolled back by SQLite, by a failed COMMIT or by a spool flush) put those rows back. */
+static void settle_acks(struct lw_store *s)
+{
+    if (s->txn_acks && !s->in_txn) {
+        s->txn_acks = false;
+        s->acks_lost = true;
+    }
+}
+
 static int begin(struct lw_store *s)
 {
     if (s->in_txn)
         return LW_OK;
+    settle_acks(s);
     if (run(s, s->st[ST_BEGIN]) != LW_OK)
         return LW_ERR_DB;
     s->in_txn = true;
@@ -848,6 +861,7 @@ static int commit(struct lw_store *s, bool all)
     } else {
         s->stats.commits++;
         s->stats.readings_committed += s->pending;
+        s->txn_acks = false;
     }
     s->in_txn = false;
     s->pending = 0;
@@ -1376,11 +1390,32 @@ int lw_store_outbox_add(struct lw_store *s, int64_t alert, const char *topic, co
     return LW_OK;
 }
 
+static int outbox_done(struct lw_store *s, int64_t seq, int64_t *alert);
+
 int lw_store_outbox_done(struct lw_store *s, int64_t seq, int64_t *alert)
 {
-    /* Joins the reading batch: losing this delete in a crash only means one more redelivery. */
+    /* Joins the reading batch: losing this delete in a crash only means one more redelivery.
+     * Losing it while running (a failed write, a rolled-back batch) leaves a row in the outbox
+     * that the MQTT client has already forgotten: lw_store_outbox_acks_lost tells the owner. */
+    int rc = outbox_done(s, seq, alert);
+    if (rc != LW_OK)
+        s->acks_lost = true;
+    return rc;
+}
+
+bool lw_store_outbox_acks_lost(struct lw_store *s)
+{
+    settle_acks(s);
+    bool lost = s->acks_lost;
+    s->acks_lost = false;
+    return lost;
+}
+
+static int outbox_done(struct lw_store *s, int64_t seq, int64_t *alert)
+{
     if (begin(s) != LW_OK)
         return LW_ERR_DB;
+    s->txn_acks = true;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     sqlite3_stmt *k = s->st[ST_SENT_ADD];

@@ -110,6 +110,9 @@ int lw_store_outbox_add(struct lw_store *s, int64_t alert, const char *topic, co
 /* The broker acknowledged a message: it moves to outbox_sent (kept in case the broker loses it,
  * see lw_store_outbox_requeue); *alert receives its alert id (0 when none or unknown). */
 int lw_store_outbox_done(struct lw_store *s, int64_t seq, int64_t *alert);
+/* True once after an acknowledgement did not reach the database (its write failed, or the batch
+ * it joined was rolled back): the message is in the outbox again and must be handed over again. */
+bool lw_store_outbox_acks_lost(struct lw_store *s);
 /* *acked: every message up to this sequence number has been acknowledged (the high-water mark
  * the broker is told); *last: the highest sequence number ever given out. */
 int lw_store_outbox_mark(struct lw_store *s, int64_t *acked, int64_t *last);

@@ -18,6 +18,7 @@
 #include "lw_config.h"
 #include "lw_error.h"
 #include "lw_store.h"
+#include "lw_store_int.h"
 #include "test_support.h"
 
 static char tmpdir[256];
@@ -822,6 +823,44 @@ static void test_outbox_add_each_done(void **state)
     lw_store_close(s);
 }
 
+/* An acknowledgement that joins a batch which is then rolled back is reported once, so the
+ * owner hands the message over again; a committed one is not. */
+static void test_outbox_ack_rolled_back_is_reported(void **state)
+{
+    char path[300];
+    int64_t s1, s2, alert = -1;
+    struct outbox o;
+    (void)state;
+    new_path(path, sizeof(path));
+    struct lw_store *s = open_ok(path, 100);
+    assert_int_equal(lw_store_outbox_add(s, 7, "lorawatch/estate/alert/7", "{}", true, &s1), LW_OK);
+    assert_int_equal(lw_store_outbox_add(s, 8, "lorawatch/estate/alert/8", "{}", true, &s2), LW_OK);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    assert_false(lw_store_outbox_acks_lost(s));
+
+    assert_int_equal(lw_store_outbox_done(s, s1, &alert), LW_OK);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    assert_false(lw_store_outbox_acks_lost(s));
+
+    assert_int_equal(lw_store_outbox_done(s, s2, &alert), LW_OK);
+    assert_false(lw_store_outbox_acks_lost(s)); /* still open: may yet be committed */
+    lw_store_rollback(s);                       /* what a failed spool flush does */
+    assert_true(lw_store_outbox_acks_lost(s));
+    assert_false(lw_store_outbox_acks_lost(s)); /* once */
+    memset(&o, 0, sizeof(o));
+    assert_int_equal(lw_store_each_outbox(s, 0, on_outbox, &o), LW_OK);
+    assert_int_equal(o.n, 1);
+    assert_true(o.seq[0] == s2);
+
+    /* Rolled back then a new batch begun (a reading): still reported. */
+    assert_int_equal(lw_store_outbox_done(s, s2, &alert), LW_OK);
+    lw_store_rollback(s);
+    assert_int_equal(lw_store_outbox_prune(s, 0), LW_OK);
+    assert_int_equal(lw_store_commit(s), LW_OK);
+    assert_true(lw_store_outbox_acks_lost(s));
+    lw_store_close(s);
+}
+
 /* What the broker acknowledged is kept: a broker that lost it (its mark behind) gets it back in
  * the outbox under its old sequence numbers; of duty messages only the latest per (alert, topic);
  * an open alert's latest state and its unacknowledged duty messages whatever the mark. */
@@ -1040,6 +1079,7 @@ int main(void)
         cmocka_unit_test(test_alert_id_floor_covers_reserved_ids),
         cmocka_unit_test(test_savepoint_rolls_back_one_transition_only),
         cmocka_unit_test(test_outbox_add_each_done),
+        cmocka_unit_test(test_outbox_ack_rolled_back_is_reported),
         cmocka_unit_test(test_outbox_kept_and_requeued),
         cmocka_unit_test(test_sync_nodes_inserts_then_updates),
     };

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Fault: the broker's acknowledgements are lost with the batch they joined. An acknowledged
+# message leaves the outbox in the reading batch, committed later (batch_interval); when the disk
+# fills before that commit, the batch is rolled back and the message is back in the outbox while
+# the MQTT client has forgotten it. Once space returns the daemon must hand it over again and
+# see it acknowledged, on the same broker connection: no message may stay in the outbox.
+. "$(dirname "$0")/diskfull-lib.sh"
+diskfull_enter "$@"
+. "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/fault-lib.sh"
+
+MNT=$WORK/dbfs
+diskfull_setup "$MNT" $((4 * 1024 * 1024))
+DB=$MNT/lw.db
+
+# Three water nodes that rise at T1, after every node's first uplink (downlink counters are
+# reserved then, with a commit), and a fourth that rises at T4, while the disk is full: its
+# alert's commit fails and takes the open batch with it.
+T1=4 T4=12
+SCEN=$WORK/acks.ini
+{
+  printf '[scenario]\nname = acks-rolled-back\nstart = 2026-07-15T02:00:00+08:00\n'
+  printf 'duration = 60s\nacceleration = 1\nnetwork_id = 0x4C57\ntick = 1s\nseed = 7\n\n'
+  for i in 1 2 3 4; do
+    addr=$((0x2400 + i))
+    printf '[node:w%d]\naddress = 0x%04X\neui = 70B3D57EDF%06X\nkey = %032X\n' "$i" "$addr" "$addr" "$((0x5A000000 + addr))"
+    printf 'kind = water\nlabel = water %d\ninterval = 1s\noffset = %dms\n' "$i" $((i * 150))
+    if [ "$i" -lt 4 ]; then
+      printf 'water_mm = 0@0s 0@%ds 200@%ds 200@60s\n' $((T1 - 1)) "$T1"
+    else
+      printf 'water_mm = 0@0s 0@%ds 200@%ds 200@60s\n' $((T4 - 1)) "$T4"
+    fi
+    printf 'battery_mv = 3600\n\n'
+  done
+} >"$SCEN"
+"$LW_BIN/lorawatch-sim" -s "$SCEN" --check >/dev/null || fail "scenario invalid"
+fault_start_broker "$WORK"
+UDP=$(lw_free_port udp)
+# A long batch: acknowledgements wait in it, uncommitted, until the disk fills.
+fault_conf "$SCEN" "$DB" "$UDP" "$WORK/lorawatchd.conf" "batch_interval = 60s"
+lw_spawn sub "$WORK/all.mqtt" mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -v -t "lorawatch/$FAULT_SITE/alert/+"
+env "${DISKFULL_ENV[@]}" "$LW_BIN/lorawatchd" -d -f "$WORK/lorawatchd.conf" >>"$WORK/lorawatchd.log" 2>&1 &
+LW_DAEMON_PID=$!
+LW_PIDS+=("$LW_DAEMON_PID")
+lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon did not connect"
+lw_spawn sim "$WORK/sim.log" "$LW_BIN/lorawatch-sim" -q -s "$SCEN" --gateway "127.0.0.1:$UDP"
+t0=$(date +%s)
+
+lw_wait_for $((T1 + 8)) sh -c "[ \$(grep -c '\"state\":\"raised\"' '$WORK/all.mqtt') -ge 3 ]" ||
+  fail "the first three alerts did not reach the broker"
+sleep 1 # their acknowledgements arrive and join the open batch
+held=$(q 'SELECT count(*) FROM outbox')
+[ "$held" -gt 0 ] ||
+  fail "no acknowledgement waits in the open batch (it was committed before the disk filled): nothing to lose"
+[ $(($(date +%s) - t0)) -lt $((T4 - 2)) ] || fail "machine too slow: the disk would fill after the fourth alert"
+pass "$held acknowledged messages wait in the open batch, uncommitted"
+
+connects=$(grep -c 'mqtt: connected' "$WORK/lorawatchd.log")
+diskfull_fill
+lw_wait_for $((T4 + 10)) grep -q 'storage trouble raised' "$WORK/lorawatchd.log" ||
+  fail "the fourth alert did not meet the full disk"
+pass "the disk filled; the batch with the acknowledgements was rolled back"
+
+diskfull_free
+lw_wait_for 15 grep -q 'storage trouble cleared' "$WORK/lorawatchd.log" ||
+  fail "storage trouble not cleared after space returned"
+sleep 3 # handed over again, acknowledged; committed at the latest when the daemon stops
+kill -TERM "$LW_PID_sim"
+wait "$LW_PID_sim" || true
+lw_stop_daemon
+[ "$(grep -c 'mqtt: connected' "$WORK/lorawatchd.log")" -eq "$connects" ] ||
+  fail "the daemon reconnected to the broker meanwhile: the test proves nothing"
+[ "$(q 'SELECT count(*) FROM outbox')" -eq 0 ] ||
+  fail "$(q 'SELECT count(*) FROM outbox') messages the broker had acknowledged before the rollback stayed in the outbox: $(q "SELECT group_concat(seq || ' ' || topic, '; ') FROM (SELECT seq, topic FROM outbox LIMIT 4)")"
+pass "every message whose acknowledgement was rolled back was handed over again and acknowledged"
+[ "$(q 'PRAGMA integrity_check')" = ok ] || fail "integrity check"
