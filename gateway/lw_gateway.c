@@ -2405,6 +2405,70 @@ static void on_retention_timer(uv_timer_t *t)
 /* A zero offset changed in the file while the daemon was stopped is a recalibration too: the
  * alerts found open that were raised under the old zero (was: the nodes as the last run left
  * them in the database) are pinned to it, as a reload would have. */
+/* Start-up: the rules that need a history (mean, rise, twa, days_left) get the node's stored
+ * readings of their longest window replayed (lw_rules_prime), so a restart does not delay an
+ * alert by a whole window. Stored times are the wall clock; on the monotonic rule clock each
+ * goes by its age (so only with a synchronised clock). With a simulated medium stored times are
+ * the virtual clock itself and the window ends at the node's newest reading; a simulator whose
+ * virtual time began again is caught by the engine at the first real reading. */
+struct prime_ctx {
+    struct lw_gateway *g;
+    struct lw_node *n;
+    int64_t wall_ms, rule_ms;
+    size_t replayed;
+};
+
+static void prime_reading(void *arg, int64_t t_ms, const struct lw_reading *stored)
+{
+    struct prime_ctx *c = arg;
+    struct lw_gateway *g = c->g;
+    int64_t rt = t_ms;
+    if (!g->medium_clock) {
+        if (t_ms > c->wall_ms)
+            return; /* from the future: the clock was stepped back since */
+        rt = c->rule_ms - (c->wall_ms - t_ms);
+    }
+    /* The rules want the depth as received; stored is calibrated (cut at 0) on the zero offset
+     * of then, taken here to be today's. */
+    struct lw_reading r = *stored;
+    if (r.present & LW_R_WATER) {
+        uint32_t raw = r.water_mm + c->n->conf->zero_offset_mm;
+        r.water_mm = raw > UINT16_MAX ? UINT16_MAX : (uint16_t)raw;
+    }
+    for (size_t i = 0; i < g->cfg->n_rules; i++)
+        if (c->n->rules[i].applies && lw_rule_primes(&g->cfg->rules[i]))
+            lw_rules_prime(g->rules, &g->cfg->rules[i], c->n->conf, &c->n->rules[i], &r, rt);
+    c->replayed++;
+}
+
+static void prime_rules(struct lw_gateway *g)
+{
+    if (!g->clock_synced)
+        return; /* stored times cannot be placed on the rule clock */
+    struct prime_ctx c = {.g = g, .wall_ms = lw_clock_wall_ms(), .rule_ms = lw_clock_mono_ms()};
+    size_t nodes = 0;
+    for (size_t k = 0; k < lw_registry_count(g->reg); k++) {
+        c.n = lw_registry_at(g->reg, k);
+        uint64_t window = 0;
+        for (size_t i = 0; i < g->cfg->n_rules; i++)
+            if (c.n->rules[i].applies && lw_rule_primes(&g->cfg->rules[i]) &&
+                g->cfg->rules[i].window_ms > window)
+                window = g->cfg->rules[i].window_ms;
+        if (!window)
+            continue;
+        int64_t span = window > (uint64_t)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)window;
+        size_t before = c.replayed;
+        if (lw_store_each_recent(g->store, c.n->conf->address,
+                                 g->medium_clock ? INT64_MIN : c.wall_ms - span, span,
+                                 prime_reading, &c) != LW_OK)
+            lw_log(LW_LOG_WARNING, "rules of %s: stored readings not read: they start afresh",
+                   c.n->conf->name);
+        nodes += c.replayed > before;
+    }
+    if (c.replayed)
+        lw_log(LW_LOG_INFO, "rules: %zu stored readings of %zu nodes replayed", c.replayed, nodes);
+}
+
 static void pin_restored(struct lw_gateway *g, const struct lw_node_conf *was, size_t n_was)
 {
     for (size_t k = 0; k < n_was; k++) {
@@ -2513,6 +2577,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     lw_alertdb_each_silence(g->store, lw_clock_wall_ms(), restore_silence, g);
     lw_alertdb_each_open(g->store, restore_alert, g);
     pin_restored(g, was, n_was);
+    prime_rules(g); /* after the alerts: a replay never raises or clears one */
     free(was);
     was = NULL;
     lw_store_commit(g->store);

@@ -257,6 +257,7 @@ struct ext {
     struct lw_rule_hist *hist;
     struct lw_filter *filter;
     struct lw_rule_hist *pin_hist; /* a pinned mean: the history on the pinned calibration */
+    int64_t primed_ms; /* newest reading replayed at start-up (lw_rules_prime); 0: none */
 };
 
 struct lw_rules {
@@ -637,6 +638,58 @@ void lw_rules_recalibrated(struct lw_rules *e, const struct lw_rule_conf *rule,
     }
 }
 
+bool lw_rule_primes(const struct lw_rule_conf *rule)
+{
+    return rule->type == LW_RULE_THRESHOLD &&
+           (rule->statistic == LW_STAT_MEAN || rule->statistic == LW_STAT_RISE ||
+            rule->statistic == LW_STAT_TWA || rule->statistic == LW_STAT_DAYS_LEFT);
+}
+
+void lw_rules_prime(struct lw_rules *e, const struct lw_rule_conf *rule,
+                    const struct lw_node_conf *node, struct lw_rule_state *st,
+                    const struct lw_reading *r, int64_t t_ms)
+{
+    /* A pinned alert (recalibrated while open) keeps its own comparison from the restart on. */
+    if (!lw_rule_primes(rule) || st->pinned)
+        return;
+    struct lw_rule_state was = *st;
+    double v;
+    (void)threshold_reading(e, rule, node, st, r, t_ms, &v);
+    /* Alerts come back from their own records, never from a replay: a raise the replay implies
+     * stays an exceedance (above, since when) that the first real evaluation raises, and a
+     * restored alert is cleared only by real readings. */
+    st->active = was.active;
+    st->confirmed = was.confirmed;
+    st->unconfirmed = was.unconfirmed;
+    if (was.active)
+        st->last = was.last;
+    struct ext *x = ext_get(e, node->address, rule->name, true);
+    if (x && t_ms > x->primed_ms)
+        x->primed_ms = t_ms;
+}
+
+/* The first real reading after a replay: one older than the replayed ones means the rule clock
+ * began again (a simulator restarted its virtual time), so the replay belongs to another time
+ * line and is forgotten; the rule starts from nothing, as without it. */
+static void end_priming(struct lw_rules *e, const struct lw_rule_conf *rule,
+                        const struct lw_node_conf *node, struct lw_rule_state *st, int64_t now_ms)
+{
+    struct ext *x = ext_get(e, node->address, rule->name, false);
+    if (!x || !x->primed_ms)
+        return;
+    if (now_ms < x->primed_ms) {
+        free(x->hist);
+        x->hist = NULL;
+        if (x->filter)
+            memset(x->filter, 0, sizeof(*x->filter));
+        st->twa = 0;
+        st->twa_ms = 0;
+        st->above = false;
+        st->above_since_ms = 0;
+    }
+    x->primed_ms = 0;
+}
+
 enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_conf *rule,
                                     const struct lw_node_conf *node, struct lw_rule_state *st,
                                     const struct lw_reading *r, int64_t now_ms, double *value)
@@ -645,6 +698,7 @@ enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_con
     lw_rules_frame(e, now_ms);
     switch (rule->type) {
     case LW_RULE_THRESHOLD:
+        end_priming(e, rule, node, st, now_ms);
         return threshold_reading(e, rule, node, st, r, now_ms, value);
     case LW_RULE_SILENCE: {
         int64_t gap = st->heard_ms && now_ms > st->heard_ms ? now_ms - st->heard_ms : 0;

@@ -95,6 +95,19 @@ enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_con
                                     const struct lw_node_conf *node, struct lw_rule_state *st,
                                     const struct lw_reading *r, int64_t now_ms, double *value);
 
+/* Start-up only: replay one stored reading r (water depth as received, before calibration) of
+ * node at t_ms, its time on the rule clock, oldest first, through the same path as
+ * lw_rules_reading (filter, calibration, fault flags, statistic), so rules that need a history
+ * do not start from nothing after a restart. Never raises or clears: st->active and what an
+ * alert keeps stay as restored; an exceedance the replay finds (st->above and its start) is
+ * raised by the first real evaluation (a reading or a tick). lw_rule_primes: does the rule
+ * keep a history worth replaying (mean, rise, twa, days_left)? A first real reading older than
+ * the replayed ones (a rule clock that began again) forgets the replay. */
+bool lw_rule_primes(const struct lw_rule_conf *rule);
+void lw_rules_prime(struct lw_rules *e, const struct lw_rule_conf *rule,
+                    const struct lw_node_conf *node, struct lw_rule_state *st,
+                    const struct lw_reading *r, int64_t t_ms);
+
 /* Water depth rules see the sensor's own depth (the reading as received) and apply the node's
  * zero_offset_mm themselves, so they know what the depth is on any calibration. */
 

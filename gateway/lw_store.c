@@ -960,6 +960,50 @@ int lw_store_set_boot(struct lw_store *s, const char *boot_id)
     return rc;
 }
 
+int lw_store_each_recent(struct lw_store *s, uint16_t node, int64_t since_ms, int64_t span_ms,
+                         void (*fn)(void *arg, int64_t t_ms, const struct lw_reading *r),
+                         void *arg)
+{
+    /* The primary key (node, ts_ms) answers both bounds; rows with no trustworthy wall time
+     * (time_quality 1 or 3) are left out. */
+    sqlite3_stmt *q;
+    if (sqlite3_prepare_v2(s->db,
+                           "SELECT ts_ms, water_mm, smoke, obscuration, gas_lel_x10, co_ppm, "
+                           "temp_x10, battery_mv, flags FROM readings WHERE node = ?1 AND ts_ms >= "
+                           "max(?2, coalesce((SELECT max(ts_ms) FROM readings WHERE node = ?1), "
+                           "0) - ?3) AND (time_quality IS NULL OR time_quality = 2) ORDER BY "
+                           "ts_ms",
+                           -1, &q, NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int(q, 1, node);
+    sqlite3_bind_int64(q, 2, since_ms);
+    sqlite3_bind_int64(q, 3, span_ms);
+    static const uint32_t bit[8] = {LW_R_WATER, LW_R_SMOKE, LW_R_SMOKE,   LW_R_GAS,
+                                    LW_R_CO,    LW_R_TEMP,  LW_R_BATTERY, LW_R_FLAGS};
+    int rc;
+    while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+        struct lw_reading r;
+        memset(&r, 0, sizeof(r));
+        int v[8];
+        for (int c = 0; c < 8; c++) {
+            v[c] = sqlite3_column_int(q, 1 + c);
+            if (sqlite3_column_type(q, 1 + c) != SQLITE_NULL)
+                r.present |= bit[c];
+        }
+        r.water_mm = (uint16_t)v[0];
+        r.smoke_alarm = (uint8_t)v[1];
+        r.smoke_obscuration = (uint16_t)v[2];
+        r.gas_lel_x10 = (uint16_t)v[3];
+        r.co_ppm = (uint16_t)v[4];
+        r.temp_c_x10 = (int16_t)v[5];
+        r.battery_mv = (uint16_t)v[6];
+        r.flags = (uint8_t)v[7];
+        fn(arg, sqlite3_column_int64(q, 0), &r);
+    }
+    sqlite3_finalize(q);
+    return rc == SQLITE_DONE ? LW_OK : LW_ERR_DB;
+}
+
 /* Readings stored with a provisional time join the rollups once their time is known. */
 static void rollup_pending(struct lw_store *s, int64_t offset_ms)
 {

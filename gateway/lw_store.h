@@ -69,6 +69,13 @@ int lw_store_sync_nodes(struct lw_store *s, const struct lw_config *cfg);
 int lw_store_each_counter(struct lw_store *s, void (*fn)(void *arg, uint16_t node, uint32_t fcnt),
                           void *arg);
 
+/* The node's stored readings with a trustworthy time (synchronised or corrected), oldest first:
+ * those at or after since_ms and no older than span_ms before its newest one. Water depth is
+ * as stored (calibrated, cut at 0). LW_OK, or LW_ERR_DB. */
+int lw_store_each_recent(struct lw_store *s, uint16_t node, int64_t since_ms, int64_t span_ms,
+                         void (*fn)(void *arg, int64_t t_ms, const struct lw_reading *r),
+                         void *arg);
+
 /* Queue a reading in the open batch transaction (opened on demand). Commits by itself when the
  * batch reaches batch_rows. LW_OK or LW_ERR_DB; while the store is full or failing (see
  * lw_store_trouble) the reading is not inserted but counted lost, and LW_ERR_DB returned:

@@ -472,6 +472,118 @@ static void test_rise_exact_slope(void **state)
     assert_true(v < 0);
 }
 
+/* Start-up replay (lw_rules_prime): the stored readings before a restart fill the history, so
+ * the first real reading finds the slope the rule had; the replay itself raises nothing. */
+static void test_prime_resumes_rise(void **state)
+{
+    struct lw_rule_conf r = rule(5, 1, 0);
+    r.statistic = LW_STAT_RISE;
+    r.window_ms = 10 * MIN;
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rules *e = lw_rules_new(), *fresh = lw_rules_new();
+    struct lw_rule_state st, fst;
+    static const double before[] = {20, 22, 24, 30, 45}; /* 5.8 mm/min at 4 min: over */
+    double v;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    memset(&fst, 0, sizeof(fst));
+    assert_true(lw_rule_primes(&r));
+    for (int k = 0; k < 5; k++) {
+        struct lw_reading rd = water(before[k]);
+        lw_rules_prime(e, &r, &node, &st, &rd, k * MIN);
+    }
+    assert_false(st.active); /* no raise from the replay ... */
+    assert_true(st.above);   /* ... but the exceedance it found is kept */
+    struct lw_reading rd = water(65);
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, 5 * MIN, &v), LW_RULE_RAISE);
+    assert_true(v > 5);
+    /* Without the replay the same reading is alone: no slope, no alert. */
+    assert_int_equal(lw_rules_reading(fresh, &r, &node, &fst, &rd, 5 * MIN, &v), LW_RULE_NONE);
+    lw_rules_free(e);
+    lw_rules_free(fresh);
+}
+
+static void test_prime_never_clears_restored_alert(void **state)
+{
+    /* flood-watch: mean over 5 min >= 76, clear <= 40; its alert restored open at 120 mm. */
+    struct lw_rule_conf r = rule(76, 40, 0);
+    r.statistic = LW_STAT_MEAN;
+    r.window_ms = 5 * MIN;
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state st;
+    double v;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    st.active = true;
+    st.alert_id = 7;
+    st.last = 120;
+    for (int k = 0; k < 4; k++) {
+        struct lw_reading rd = water(0);
+        lw_rules_prime(e, &r, &node, &st, &rd, k * MIN);
+    }
+    assert_true(st.active);
+    assert_int_equal(st.alert_id, 7);
+    assert_true(fabs(st.last - 120) < 1e-9); /* what the alert said stays */
+    /* The first real reading judges the replayed mean (0): the all-clear comes now. */
+    struct lw_reading rd = water(0);
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, 4 * MIN, &v), LW_RULE_CLEAR);
+    lw_rules_free(e);
+}
+
+static void test_prime_forgotten_when_clock_began_again(void **state)
+{
+    /* A simulator's virtual clock that began again: the first real reading is older than the
+     * replayed ones. The replay is of another time line and is forgotten; the new readings make
+     * their own slope (kept, they would all be older than the history and left out). */
+    struct lw_rule_conf r = rule(5, 1, 0);
+    r.statistic = LW_STAT_RISE;
+    r.window_ms = 10 * MIN;
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state st;
+    static const double after[] = {20, 22, 24, 30, 45};
+    double v;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    for (int k = 0; k < 5; k++) {
+        struct lw_reading rd = water(500 - 10 * k); /* falling, an hour later */
+        lw_rules_prime(e, &r, &node, &st, &rd, 60 * MIN + k * MIN);
+    }
+    enum lw_rule_event ev = LW_RULE_NONE;
+    for (int k = 0; k < 5; k++) {
+        struct lw_reading rd = water(after[k]);
+        ev = lw_rules_reading(e, &r, &node, &st, &rd, k * MIN, &v);
+        if (k < 4)
+            assert_int_equal(ev, LW_RULE_NONE);
+    }
+    assert_int_equal(ev, LW_RULE_RAISE);
+    assert_true(fabs(v - 5.8) < 1e-6);
+    lw_rules_free(e);
+}
+
+static void test_prime_only_history_rules(void **state)
+{
+    struct lw_rule_conf r = rule(150, 100, 5 * MIN);
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rules *e = lw_rules_new();
+    struct lw_rule_state st;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    assert_false(lw_rule_primes(&r)); /* a value rule has no history to lose */
+    struct lw_reading rd = water(200);
+    lw_rules_prime(e, &r, &node, &st, &rd, 0);
+    assert_false(st.above);
+    r.statistic = LW_STAT_TWA;
+    r.window_ms = 60 * MIN;
+    r.exponent = 1;
+    assert_true(lw_rule_primes(&r));
+    lw_rules_prime(e, &r, &node, &st, &rd, MIN);
+    assert_true(st.twa_ms == MIN); /* the CO average goes on from its readings */
+    assert_false(st.active);
+    lw_rules_free(e);
+}
+
 static void test_statistic_history_is_bounded(void **state)
 {
     /* A 7-day window with a reading every minute keeps 12 buckets, not 10080 readings. */
@@ -1973,6 +2085,10 @@ int main(void)
         cmocka_unit_test(test_mean_with_persistence),
         cmocka_unit_test(test_rate_of_rise),
         cmocka_unit_test(test_rise_exact_slope),
+        cmocka_unit_test(test_prime_resumes_rise),
+        cmocka_unit_test(test_prime_never_clears_restored_alert),
+        cmocka_unit_test(test_prime_forgotten_when_clock_began_again),
+        cmocka_unit_test(test_prime_only_history_rules),
         cmocka_unit_test(test_statistic_history_is_bounded),
         cmocka_unit_test(test_co_twa_en50291_windows),
         cmocka_unit_test(test_co_twa_clears_after_fresh_air),
