@@ -937,6 +937,59 @@ static void on_relay_event(void *user, uint16_t relay, bool silent, const uint16
     ra->st.active = silent;
 }
 
+/* Last time node was heard before the restart, as stored (its newest reading or its last
+ * contact, whichever is later; 0: never). */
+static int64_t heard_before(struct lw_gateway *g, const struct lw_node *n)
+{
+    int64_t t = 0;
+    if (!n || lw_store_newest_reading(g->store, n->conf->address, &t) != LW_OK)
+        t = 0;
+    return n && n->db_seen.last_seen_ms > t ? n->db_seen.last_seen_ms : t;
+}
+
+/* Relays known from before the restart (the last relay of each node's last frame) are watched
+ * from where they were: silence counts only the time the gateway listened, so a relay already
+ * quiet for 4 of its 5 minutes before the restart is reported a minute after it, and a long
+ * stop of the daemon never makes a relay look silent. Both ends come from the same stored
+ * clock: the relay's last frame (its own, or one it carried) and the newest frame of all. */
+static void known_relays(struct lw_gateway *g, int64_t now, int64_t silence)
+{
+    size_t count = g->reg ? lw_registry_count(g->reg) : 0;
+    struct seen_relay {
+        uint16_t addr;
+        int64_t last;
+    } *rl = count ? calloc(count, sizeof(*rl)) : NULL;
+    size_t n_rl = 0;
+    int64_t newest = 0;
+    for (size_t i = 0; i < count; i++) {
+        const struct lw_node *n = lw_registry_at(g->reg, i);
+        int64_t t = heard_before(g, n);
+        if (t > newest)
+            newest = t;
+        if (n->db_seen.relay <= 0)
+            continue;
+        uint16_t addr = (uint16_t)n->db_seen.relay;
+        if (!rl) { /* no memory: watched from now, as if just heard */
+            lw_mesh_relay_known(g->mesh, addr, now, false);
+            continue;
+        }
+        size_t k = 0;
+        while (k < n_rl && rl[k].addr != addr)
+            k++;
+        if (k == n_rl)
+            rl[n_rl++] = (struct seen_relay){addr, heard_before(g, lw_registry_find(g->reg, addr))};
+        if (n->db_seen.last_seen_ms > rl[k].last)
+            rl[k].last = n->db_seen.last_seen_ms;
+    }
+    for (size_t k = 0; k < n_rl; k++) {
+        int64_t quiet = rl[k].last > 0 && newest > rl[k].last ? newest - rl[k].last : 0;
+        if (quiet > silence)
+            quiet = silence;
+        lw_mesh_relay_known(g->mesh, rl[k].addr, now - quiet, false);
+    }
+    free(rl);
+}
+
 /* What a restart knows of the mesh and of alarms is taken up with the first frame, on the rules'
  * clock (a simulated medium's starts with it). Relays known from before (the last relay of a
  * node's last frame, and relays whose silence alert is still open) are watched: one that died
@@ -954,10 +1007,9 @@ static void restore_on_first_frame(struct lw_gateway *g)
         ra->st.heard_ms = now - silence;
         lw_mesh_relay_known(g->mesh, ra->relay, now - silence, true);
     }
+    known_relays(g, now, silence);
     for (size_t i = 0; g->reg && i < lw_registry_count(g->reg); i++) {
         const struct lw_node *n = lw_registry_at(g->reg, i);
-        if (n->db_seen.relay > 0)
-            lw_mesh_relay_known(g->mesh, (uint16_t)n->db_seen.relay, now, false);
         for (size_t k = 0; k < g->cfg->n_rules; k++)
             if (n->rules[k].active && n->rules[k].applies)
                 lw_rules_restore_alarm(g->rules, &g->cfg->rules[k], n->conf, now);

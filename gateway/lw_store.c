@@ -1004,6 +1004,21 @@ int lw_store_each_recent(struct lw_store *s, uint16_t node, int64_t since_ms, in
     return rc == SQLITE_DONE ? LW_OK : LW_ERR_DB;
 }
 
+int lw_store_newest_reading(struct lw_store *s, uint16_t node, int64_t *ts_ms)
+{
+    sqlite3_stmt *q;
+    *ts_ms = 0;
+    if (sqlite3_prepare_v2(s->db, "SELECT max(ts_ms) FROM readings WHERE node = ?1", -1, &q,
+                           NULL) != SQLITE_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int(q, 1, node);
+    int rc = sqlite3_step(q);
+    if (rc == SQLITE_ROW)
+        *ts_ms = sqlite3_column_int64(q, 0);
+    sqlite3_finalize(q);
+    return rc == SQLITE_ROW ? LW_OK : LW_ERR_DB;
+}
+
 /* Readings stored with a provisional time join the rollups once their time is known. */
 static void rollup_pending(struct lw_store *s, int64_t offset_ms)
 {

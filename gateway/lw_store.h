@@ -76,6 +76,10 @@ int lw_store_each_recent(struct lw_store *s, uint16_t node, int64_t since_ms, in
                          void (*fn)(void *arg, int64_t t_ms, const struct lw_reading *r),
                          void *arg);
 
+/* Time of the node's newest stored reading (Unix ms, as stored) in *ts_ms, 0 when it has none.
+ * LW_OK, or LW_ERR_DB. */
+int lw_store_newest_reading(struct lw_store *s, uint16_t node, int64_t *ts_ms);
+
 /* Queue a reading in the open batch transaction (opened on demand). Commits by itself when the
  * batch reaches batch_rows. LW_OK or LW_ERR_DB; while the store is full or failing (see
  * lw_store_trouble) the reading is not inserted but counted lost, and LW_ERR_DB returned:
