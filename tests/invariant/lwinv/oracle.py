@@ -345,9 +345,16 @@ class Oracle:
                     except ValueError:
                         pass
             self._vmap.sort()
+        # Between two node states the simulator ran at about its acceleration: a long gap (the
+        # broker down, so nothing reached the subscriber) is bridged from the state before it
+        # rather than jumping to the first one after.
+        before = None
         for ts, v in self._vmap:
             if ts >= wall:
+                if before is not None:
+                    return min(v, before[1] + (wall - before[0]) * self.sc["acceleration"])
                 return v
+            before = (ts, v)
         return self.sc["start_s"] + self.sc["duration"]
 
     def people(self, grid, tier):
