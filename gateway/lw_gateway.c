@@ -44,12 +44,12 @@ struct lw_gateway {
     struct lw_join_limiter join_limiter;
     struct lw_duty *duty;
     struct lw_incidents *incidents;
-    uv_timer_t duty_timer; /* escalations, reminders, silence expiry: runs only when due */
+    uv_timer_t duty_timer;    /* escalations, reminders, silence expiry: runs only when due */
     char command_prefix[128]; /* lorawatch/<site>/command/ */
     struct lw_pairing_stats joins;
     struct lw_command_counts commands; /* MQTT commands from phones by outcome */
-    int64_t outbox_handed; /* highest outbox row given to the MQTT client */
-    bool handover_failed;  /* a row of the current hand-over could not be given */
+    int64_t outbox_handed;             /* highest outbox row given to the MQTT client */
+    bool handover_failed;              /* a row of the current hand-over could not be given */
     struct lw_radio *radio;
     struct lw_mqtt *mqtt;
     struct lw_control *control;
@@ -83,26 +83,26 @@ struct lw_gateway {
     int64_t started_ms;
     bool test_mode; /* alert_transition is publishing a test alarm */
     struct lw_ingest_stats ingest;
-    struct lw_mesh *mesh; /* mesh sink: created with the first frame, see lw_gateway_handle_rx */
+    struct lw_mesh *mesh;   /* mesh sink: created with the first frame, see lw_gateway_handle_rx */
     struct lw_downlink *dl; /* downlink queue, airtime and listen-before-talk; see send_downlink */
     uv_timer_t dl_timer;    /* the queue's next due time */
     uv_timer_t relay_timer; /* relays gone silent: see on_relay_timer */
     struct relay_alert {    /* one trouble alert per silent relay */
         uint16_t relay;
         struct lw_rule_state st;
-    } *relay_alerts;
+    } * relay_alerts;
     size_t n_relay_alerts;
     struct retimed { /* an open alert whose times the clock's synchronisation corrected */
         int64_t id, raised_ms;
         char *message; /* its raise message with corrected times; NULL: none stored */
-    } *retimed;
+    } * retimed;
     size_t n_retimed;
     struct pending_cmd { /* a CMD sent again after the node's next uplinks */
         uint16_t node;
         uint8_t sends_left;
         uint8_t len;
         uint8_t buf[LW_CMD_MAX_LEN];
-    } *pending_cmds;
+    } * pending_cmds;
     size_t n_pending_cmds;
     struct lw_gateway_counters c;
     char status_topic[128];
@@ -755,7 +755,7 @@ static void on_rules_timer(uv_timer_t *timer)
     }
     if (!g->medium_clock) {
         int64_t wait = due == INT64_MAX ? RULES_TICK_MAX_MS : due - rule_ms;
-        wait = wait < RULES_TICK_MIN_MS ? RULES_TICK_MIN_MS
+        wait = wait < RULES_TICK_MIN_MS   ? RULES_TICK_MIN_MS
                : wait > RULES_TICK_MAX_MS ? RULES_TICK_MAX_MS
                                           : wait;
         uv_timer_start(timer, on_rules_timer, (uint64_t)wait, 0);
@@ -788,8 +788,7 @@ static void queue_cmd(struct lw_gateway *g, uint16_t node, const uint8_t *buf, s
         if (g->pending_cmds[i].node == node)
             pc = &g->pending_cmds[i]; /* the newer command replaces it */
     if (!pc) {
-        struct pending_cmd *np =
-            realloc(g->pending_cmds, (g->n_pending_cmds + 1) * sizeof(*np));
+        struct pending_cmd *np = realloc(g->pending_cmds, (g->n_pending_cmds + 1) * sizeof(*np));
         if (!np)
             return;
         g->pending_cmds = np;
@@ -1188,8 +1187,7 @@ static void on_dl_timer(uv_timer_t *t)
 }
 
 /* Queue one sealed frame and send what is due at once. */
-static int send_downlink(struct lw_gateway *g, enum lw_dl_prio prio, const uint8_t *buf,
-                         size_t len)
+static int send_downlink(struct lw_gateway *g, enum lw_dl_prio prio, const uint8_t *buf, size_t len)
 {
     if (!g->dl || !g->radio)
         return LW_ERR_STATE;
@@ -1268,8 +1266,8 @@ static void send_alarm_ack(struct lw_gateway *g, const struct lw_node *n, uint32
     lw_downlink_ack_payload(alarm_fcnt, p);
     int rc = send_to_node(g, n->conf, LW_FT_ACK, p, sizeof(p), LW_DL_URGENT);
     lw_log(rc == LW_OK ? LW_LOG_DEBUG : LW_LOG_WARNING, "ACK of %s alarm fcnt %u%s%s",
-           n->conf->name, alarm_fcnt, rc == LW_OK ? " queued" : " not sent: ",
-           rc == LW_OK ? "" : lw_strerror(rc));
+           n->conf->name, alarm_fcnt,
+           rc == LW_OK ? " queued" : " not sent: ", rc == LW_OK ? "" : lw_strerror(rc));
 }
 
 /* A JOIN_REQ: answered only when it passes every check, after the accepted nonce and the new
@@ -1282,9 +1280,9 @@ static void handle_join(struct lw_gateway *g, const struct lw_radio_rx *rx)
         return;
     }
     struct lw_join_outcome out;
-    int rc = lw_pairing_handle(rx->buf, rx->len, (uint16_t)g->cfg->network_id, g->reg,
-                               &g->join_limiter, lw_clock_wall_ms(), rx->mono_ms, gw_nonce, &out,
-                               &g->joins);
+    int rc =
+        lw_pairing_handle(rx->buf, rx->len, (uint16_t)g->cfg->network_id, g->reg, &g->join_limiter,
+                          lw_clock_wall_ms(), rx->mono_ms, gw_nonce, &out, &g->joins);
     if (rc != LW_OK) {
         char eui[17] = "?";
         struct lw_join_req peek;
@@ -1321,8 +1319,8 @@ static void handle_join(struct lw_gateway *g, const struct lw_radio_rx *rx)
         lw_replay_init(&n->replay); /* the new session's counters start at 1 */
     rc = send_downlink(g, LW_DL_URGENT, out.accept, out.accept_len);
     lw_log(LW_LOG_NOTICE, "node %s (0x%04X) joined (join nonce %u)%s%s", out.conf.name,
-           out.conf.address, out.req.join_nonce, rc == LW_OK ? "" : "; JOIN_ACC not sent: ",
-           rc == LW_OK ? "" : lw_strerror(rc));
+           out.conf.address, out.req.join_nonce,
+           rc == LW_OK ? "" : "; JOIN_ACC not sent: ", rc == LW_OK ? "" : lw_strerror(rc));
 }
 
 void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
@@ -1632,10 +1630,10 @@ static void duty_transition(struct lw_gateway *g, const struct lw_node_conf *nod
         return;
     struct lw_rule_conf relay_rule;
     lw_alert_relay_rule(&relay_rule, 0);
-    int64_t flood = rule->type == LW_RULE_SILENCE && strcmp(rule->name, relay_rule.name) != 0 &&
-                            g->incidents
-                        ? lw_incident_find(g->incidents, LW_HAZARD_FLOOD, node->building)
-                        : 0;
+    int64_t flood =
+        rule->type == LW_RULE_SILENCE && strcmp(rule->name, relay_rule.name) != 0 && g->incidents
+            ? lw_incident_find(g->incidents, LW_HAZARD_FLOOD, node->building)
+            : 0;
     if (state == LW_ALERT_RAISED && flood) {
         /* A node gone quiet while its building floods is most likely under water: the flood
          * incident already has everyone's attention; one page per drowned node helps nobody.
@@ -1705,8 +1703,8 @@ static void restore_duty(struct lw_gateway *g, const struct lw_node_conf *nc,
     free(rebuilt);
 }
 
-static void restore_incident(void *arg, int64_t incident, const char *hazard,
-                             const char *building, int64_t alert)
+static void restore_incident(void *arg, int64_t incident, const char *hazard, const char *building,
+                             int64_t alert)
 {
     struct lw_gateway *g = arg;
     for (int h = 0; h < LW_HAZARD_COUNT && g->incidents; h++)
@@ -1846,8 +1844,8 @@ static void on_mqtt_message(void *arg, const char *topic, const void *payload, s
             break;
         case LW_CMD_SILENCE: {
             struct lw_silence s;
-            rc = make_silence(g, c.node, c.building, c.hazard, c.for_ms, c.force, who->id,
-                              c.reason, &s, why, sizeof(why), &code);
+            rc = make_silence(g, c.node, c.building, c.hazard, c.for_ms, c.force, who->id, c.reason,
+                              &s, why, sizeof(why), &code);
             if (rc == LW_OK)
                 snprintf(why, sizeof(why), "silence #%lld", (long long)s.id);
             break;
@@ -1949,9 +1947,8 @@ static char *alert_control(struct lw_gateway *g, const char *cmd, const cJSON *r
                 cJSON_AddStringToObject(j, "node", nd->conf->name);
             if (s[i].building[0])
                 cJSON_AddStringToObject(j, "building", s[i].building);
-            cJSON_AddStringToObject(j, "hazard",
-                                    s[i].hazard < 0 ? "any"
-                                                    : lw_hazard_name((enum lw_hazard)s[i].hazard));
+            cJSON_AddStringToObject(
+                j, "hazard", s[i].hazard < 0 ? "any" : lw_hazard_name((enum lw_hazard)s[i].hazard));
             cJSON_AddNumberToObject(j, "until_ms", (double)s[i].until_ms);
             cJSON_AddStringToObject(j, "by", s[i].actor);
             cJSON_AddStringToObject(j, "reason", s[i].reason);
@@ -2333,9 +2330,8 @@ static size_t adopt_registry(struct lw_gateway *g, const struct lw_config *next,
     for (size_t k = 0; k < g->cfg->n_rules; k++) {
         const struct lw_rule_conf *rule = &g->cfg->rules[k];
         long j = rule_index(next, rule->name);
-        struct lw_rule_state *st = rule->type == LW_RULE_RADIO_FAULT
-                                       ? lw_rules_gateway_state(g->rules, rule->name)
-                                       : NULL;
+        struct lw_rule_state *st =
+            rule->type == LW_RULE_RADIO_FAULT ? lw_rules_gateway_state(g->rules, rule->name) : NULL;
         if (!st || !st->active || (j >= 0 && next->rules[j].type == LW_RULE_RADIO_FAULT))
             continue;
         alert_transition(g, lw_rules_gateway_node(g->rules, g->cfg->site), rule, st,
@@ -2454,15 +2450,13 @@ static void on_retention_timer(uv_timer_t *t)
         lw_log_rl(LW_LOG_WARNING, "retention: deleting old readings failed; retried later");
 }
 
-/* A zero offset changed in the file while the daemon was stopped is a recalibration too: the
- * alerts found open that were raised under the old zero (was: the nodes as the last run left
- * them in the database) are pinned to it, as a reload would have. */
-/* Start-up: the rules that need a history (mean, rise, twa, days_left) get the node's stored
- * readings of their longest window replayed (lw_rules_prime), so a restart does not delay an
- * alert by a whole window. Stored times are the wall clock; on the monotonic rule clock each
- * goes by its age (so only with a synchronised clock). With a simulated medium stored times are
- * the virtual clock itself and the window ends at the node's newest reading; a simulator whose
- * virtual time began again is caught by the engine at the first real reading. */
+/* Start-up: the rules that need a history (mean, rise, twa, days_left, persistence) get the
+ * node's stored readings of their longest window or persistence replayed (lw_rules_prime), so
+ * a restart does not delay an alert by a whole window or persistence. Stored times are the wall
+ * clock; on the monotonic rule clock each goes by its age (so only with a synchronised clock). With
+ * a simulated medium stored times are the virtual clock itself and the window ends at the node's
+ * newest reading; a simulator whose virtual time began again is caught by the engine at the first
+ * real reading. */
 struct prime_ctx {
     struct lw_gateway *g;
     struct lw_node *n;
@@ -2503,9 +2497,8 @@ static void prime_rules(struct lw_gateway *g)
         c.n = lw_registry_at(g->reg, k);
         uint64_t window = 0;
         for (size_t i = 0; i < g->cfg->n_rules; i++)
-            if (c.n->rules[i].applies && lw_rule_primes(&g->cfg->rules[i]) &&
-                g->cfg->rules[i].window_ms > window)
-                window = g->cfg->rules[i].window_ms;
+            if (c.n->rules[i].applies && lw_rule_prime_span_ms(&g->cfg->rules[i]) > window)
+                window = lw_rule_prime_span_ms(&g->cfg->rules[i]);
         if (!window)
             continue;
         int64_t span = window > (uint64_t)INT64_MAX / 2 ? INT64_MAX / 2 : (int64_t)window;
@@ -2521,6 +2514,9 @@ static void prime_rules(struct lw_gateway *g)
         lw_log(LW_LOG_INFO, "rules: %zu stored readings of %zu nodes replayed", c.replayed, nodes);
 }
 
+/* A zero offset changed in the file while the daemon was stopped is a recalibration too: the
+ * alerts found open that were raised under the old zero (was: the nodes as the last run left
+ * them in the database) are pinned to it, as a reload would have. */
 static void pin_restored(struct lw_gateway *g, const struct lw_node_conf *was, size_t n_was)
 {
     for (size_t k = 0; k < n_was; k++) {
@@ -2568,9 +2564,9 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     g->nodedb = lw_nodedb_new(g->store);
     if (g->nodedb && lw_nodedb_load(g->nodedb, false, &was, NULL, &n_was) != LW_OK)
         n_was = 0; /* then a zero changed while stopped is not seen: logged below */
-    int synced = g->nodedb ? lw_nodedb_sync_config(g->nodedb, cfg, lw_clock_wall_ms(),
-                                                     log_node_problem, g)
-                           : LW_ERR_NOMEM;
+    int synced =
+        g->nodedb ? lw_nodedb_sync_config(g->nodedb, cfg, lw_clock_wall_ms(), log_node_problem, g)
+                  : LW_ERR_NOMEM;
     if (synced != LW_OK && g->nodedb && lw_store_ballast_just_released(g->store))
         synced = lw_nodedb_sync_config(g->nodedb, cfg, lw_clock_wall_ms(), log_node_problem, g);
     if (synced != LW_OK && g->nodedb && lw_store_trouble(g->store) != LW_STORE_OK) {
@@ -2591,8 +2587,11 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     lw_store_each_counter(g->store, restore_counter, g->reg);
     g->last_alert_id = g->reserved_alert_id = lw_store_alert_id_floor(g->store);
     g->last_incident_id = g->reserved_incident_id = lw_store_incident_id_floor(g->store);
-    struct lw_duty_ops dops = {.arg = g, .publish = duty_publish, .journal = duty_journal,
-                               .update = duty_update, .silence_ended = duty_silence_ended,
+    struct lw_duty_ops dops = {.arg = g,
+                               .publish = duty_publish,
+                               .journal = duty_journal,
+                               .update = duty_update,
+                               .silence_ended = duty_silence_ended,
                                .commit = duty_commit};
     snprintf(g->command_prefix, sizeof(g->command_prefix), "lorawatch/%s/command/", cfg->site);
     g->duty = lw_duty_new(cfg->site, cfg, &dops);
@@ -2663,8 +2662,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     g->rules_timer.data = g;
     g->handles_open++;
     if (g->medium_clock)
-        uv_timer_start(&g->rules_timer, on_rules_timer, RULES_TICK_MEDIUM_MS,
-                       RULES_TICK_MEDIUM_MS);
+        uv_timer_start(&g->rules_timer, on_rules_timer, RULES_TICK_MEDIUM_MS, RULES_TICK_MEDIUM_MS);
     else
         uv_timer_start(&g->rules_timer, on_rules_timer, RULES_TICK_MIN_MS, 0);
     if (!g->clock_synced)

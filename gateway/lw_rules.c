@@ -642,7 +642,16 @@ bool lw_rule_primes(const struct lw_rule_conf *rule)
 {
     return rule->type == LW_RULE_THRESHOLD &&
            (rule->statistic == LW_STAT_MEAN || rule->statistic == LW_STAT_RISE ||
-            rule->statistic == LW_STAT_TWA || rule->statistic == LW_STAT_DAYS_LEFT);
+            rule->statistic == LW_STAT_TWA || rule->statistic == LW_STAT_DAYS_LEFT ||
+            rule->persistence_ms > 0);
+}
+
+uint64_t lw_rule_prime_span_ms(const struct lw_rule_conf *rule)
+{
+    if (!lw_rule_primes(rule))
+        return 0;
+    uint64_t w = rule->statistic == LW_STAT_VALUE ? 0 : rule->window_ms;
+    return rule->persistence_ms > w ? rule->persistence_ms : w;
 }
 
 void lw_rules_prime(struct lw_rules *e, const struct lw_rule_conf *rule,
@@ -846,6 +855,13 @@ enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_c
                                       int64_t now_ms, double *value)
 {
     *value = 0;
+    if (rule->type == LW_RULE_THRESHOLD) {
+        /* An exceedance found by the start-up replay waits for the node's first real reading:
+         * the readings the daemon missed while it was down may have said otherwise. */
+        struct ext *px = ext_get(e, node->address, rule->name, false);
+        if (px && px->primed_ms)
+            return LW_RULE_NONE;
+    }
     if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_FILTER_FLOODNET) {
         struct ext *x = ext_get(e, node->address, rule->name, false);
         struct lw_sample out[LW_FILTER_HOLD + 1];

@@ -100,10 +100,14 @@ enum lw_rule_event lw_rules_reading(struct lw_rules *e, const struct lw_rule_con
  * lw_rules_reading (filter, calibration, fault flags, statistic), so rules that need a history
  * do not start from nothing after a restart. Never raises or clears: st->active and what an
  * alert keeps stay as restored; an exceedance the replay finds (st->above and its start) is
- * raised by the first real evaluation (a reading or a tick). lw_rule_primes: does the rule
- * keep a history worth replaying (mean, rise, twa, days_left)? A first real reading older than
- * the replayed ones (a rule clock that began again) forgets the replay. */
+ * raised by the node's first real reading (ticks wait for it: what the daemon missed while
+ * down may have said otherwise). lw_rule_primes: does the rule keep a history worth replaying
+ * (mean, rise, twa, days_left, or a persistence under way)? lw_rule_prime_span_ms: how far back
+ * the replay goes (the longer of window and persistence; 0 for rules that do not prime). A
+ * first real reading older than the replayed ones (a rule clock that began again) forgets the
+ * replay. */
 bool lw_rule_primes(const struct lw_rule_conf *rule);
+uint64_t lw_rule_prime_span_ms(const struct lw_rule_conf *rule);
 void lw_rules_prime(struct lw_rules *e, const struct lw_rule_conf *rule,
                     const struct lw_node_conf *node, struct lw_rule_state *st,
                     const struct lw_reading *r, int64_t t_ms);

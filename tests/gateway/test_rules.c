@@ -564,13 +564,14 @@ static void test_prime_forgotten_when_clock_began_again(void **state)
 
 static void test_prime_only_history_rules(void **state)
 {
-    struct lw_rule_conf r = rule(150, 100, 5 * MIN);
+    struct lw_rule_conf r = rule(150, 100, 0);
     struct lw_node_conf node = node_at(1, "", "");
     struct lw_rules *e = lw_rules_new();
     struct lw_rule_state st;
     (void)state;
     memset(&st, 0, sizeof(st));
-    assert_false(lw_rule_primes(&r)); /* a value rule has no history to lose */
+    assert_false(lw_rule_primes(&r)); /* a value rule with no persistence has nothing to lose */
+    assert_int_equal(lw_rule_prime_span_ms(&r), 0);
     struct lw_reading rd = water(200);
     lw_rules_prime(e, &r, &node, &st, &rd, 0);
     assert_false(st.above);
@@ -582,6 +583,49 @@ static void test_prime_only_history_rules(void **state)
     assert_true(st.twa_ms == MIN); /* the CO average goes on from its readings */
     assert_false(st.active);
     lw_rules_free(e);
+}
+
+/* flood-basement: 50 mm held for 2 min, red. The water stood over the line for 90 s when the
+ * daemon was killed: after the restart the alert comes with the first real reading at 2 min, not
+ * 2 min after the restart. A tick before that reading raises nothing: what the daemon missed
+ * while it was down may have said otherwise. */
+static void test_prime_resumes_persistence(void **state)
+{
+    struct lw_rule_conf r = rule(50, 20, 2 * MIN);
+    struct lw_node_conf node = node_at(1, "", "");
+    struct lw_rules *e = lw_rules_new(), *fresh = lw_rules_new();
+    struct lw_rule_state st, fst;
+    double v;
+    (void)state;
+    memset(&st, 0, sizeof(st));
+    memset(&fst, 0, sizeof(fst));
+    assert_true(lw_rule_primes(&r));
+    assert_int_equal(lw_rule_prime_span_ms(&r), 2 * MIN);
+    for (int k = 0; k <= 3; k++) { /* 60, 70, 80, 90 mm at 0, 30, 60, 90 s */
+        struct lw_reading rd = water(60 + 10 * k);
+        lw_rules_prime(e, &r, &node, &st, &rd, k * 30 * SEC);
+    }
+    assert_false(st.active);
+    assert_true(st.above);
+    assert_int_equal(st.above_since_ms, 0);
+    /* 2 min 10 s: persistence is up, but no real reading yet. */
+    assert_int_equal(lw_rules_node_tick(e, &r, &node, &st, 130 * SEC, &v), LW_RULE_NONE);
+    struct lw_reading rd = water(100);
+    assert_int_equal(lw_rules_reading(e, &r, &node, &st, &rd, 135 * SEC, &v), LW_RULE_RAISE);
+    assert_true(fabs(v - 100) < 1e-9);
+    /* Without the replay the persistence starts at that reading. */
+    assert_int_equal(lw_rules_reading(fresh, &r, &node, &fst, &rd, 135 * SEC, &v), LW_RULE_NONE);
+    /* Once a real reading came, ticks decide again. */
+    struct lw_rule_conf r2 = rule(50, 20, 2 * MIN);
+    strcpy(r2.name, "r2");
+    struct lw_rule_state st2;
+    memset(&st2, 0, sizeof(st2));
+    struct lw_reading low = water(60);
+    lw_rules_prime(e, &r2, &node, &st2, &low, 10 * SEC);
+    assert_int_equal(lw_rules_reading(e, &r2, &node, &st2, &low, 30 * SEC, &v), LW_RULE_NONE);
+    assert_int_equal(lw_rules_node_tick(e, &r2, &node, &st2, 135 * SEC, &v), LW_RULE_RAISE);
+    lw_rules_free(e);
+    lw_rules_free(fresh);
 }
 
 static void test_statistic_history_is_bounded(void **state)
@@ -2089,6 +2133,7 @@ int main(void)
         cmocka_unit_test(test_prime_never_clears_restored_alert),
         cmocka_unit_test(test_prime_forgotten_when_clock_began_again),
         cmocka_unit_test(test_prime_only_history_rules),
+        cmocka_unit_test(test_prime_resumes_persistence),
         cmocka_unit_test(test_statistic_history_is_bounded),
         cmocka_unit_test(test_co_twa_en50291_windows),
         cmocka_unit_test(test_co_twa_clears_after_fresh_air),
