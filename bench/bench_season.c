@@ -626,6 +626,86 @@ static double median(double v[INGEST_RUNS])
     return v[INGEST_RUNS / 2];
 }
 
+/* ---- start-up replay ------------------------------------------------------------------------ */
+
+/* What lorawatchd does at start-up for the rules that keep a history or a persistence
+ * (lw_rules_prime): each node's stored readings of the longest such span, through its rules.
+ * Timed against the same queries with nothing done per row (the reference). */
+struct replay_ctx {
+    struct lw_rules *e;
+    const struct lw_config *cfg;
+    const struct lw_node_conf *node;
+    struct lw_rule_state *st;
+    bool feed;
+    size_t rows;
+};
+
+static void replay_row(void *arg, int64_t t_ms, const struct lw_reading *r)
+{
+    struct replay_ctx *c = arg;
+    c->rows++;
+    for (size_t i = 0; c->feed && i < c->cfg->n_rules; i++)
+        if (lw_rule_primes(&c->cfg->rules[i]) && lw_rule_applies(&c->cfg->rules[i], c->node))
+            lw_rules_prime(c->e, &c->cfg->rules[i], c->node, &c->st[i], r, t_ms);
+}
+
+/* The shipped rules that keep a history, besides the ones the season was generated with. */
+static const char history_rules_text[] =
+    "[rule:flood-rising]\nmetric = water_mm\nfilter = floodnet\nexcept_tags = basement\n"
+    "statistic = rise\nwindow = 10m\nthreshold = 5\nclear = 1\nlevel = yellow\n"
+    "[rule:battery-warn]\nmetric = battery_mv\ndirection = below\nstatistic = days_left\n"
+    "window = 7d\nfloor = 3000\nthreshold = 30\nclear = 45\nlevel = blue\n"
+    "[rule:battery-fault]\nmetric = battery_mv\ndirection = below\nstatistic = days_left\n"
+    "window = 7d\nfloor = 3000\nthreshold = 7\nclear = 10\nlevel = yellow\n";
+
+static int replay_figures(const char *path, size_t n_nodes, double *replay_s, double *query_s,
+                          size_t *rows)
+{
+    char err[512];
+    char *estate = estate_text(n_nodes);
+    size_t len = estate ? strlen(estate) : 0;
+    char *text = estate ? realloc(estate, len + sizeof(history_rules_text)) : NULL;
+    if (text)
+        memcpy(text + len, history_rules_text, sizeof(history_rules_text));
+    else
+        free(estate);
+    struct lw_config *cfg =
+        text ? lw_config_parse("season", text, strlen(text), on_cfg_error, NULL) : NULL;
+    free(text);
+    struct lw_store *s = cfg ? lw_store_open(path, 256, err, sizeof(err)) : NULL;
+    struct lw_rule_state *st = cfg ? calloc(cfg->n_rules, sizeof(*st)) : NULL;
+    if (!s || !st) {
+        fprintf(stderr, "bench_season: replay: %s\n", cfg && !s ? err : "no estate");
+        free(st);
+        lw_store_close(s);
+        lw_config_free(cfg);
+        return -1;
+    }
+    for (int feed = 0; feed < 2; feed++) {
+        struct replay_ctx c = {.e = lw_rules_new(), .cfg = cfg, .st = st, .feed = feed};
+        double t0 = bench_mono_s();
+        for (size_t k = 0; k < cfg->n_nodes; k++) {
+            c.node = &cfg->nodes[k];
+            memset(st, 0, cfg->n_rules * sizeof(*st));
+            uint64_t span = 0;
+            for (size_t i = 0; i < cfg->n_rules; i++)
+                if (lw_rule_applies(&cfg->rules[i], c.node) &&
+                    lw_rule_prime_span_ms(&cfg->rules[i]) > span)
+                    span = lw_rule_prime_span_ms(&cfg->rules[i]);
+            if (span)
+                lw_store_each_recent(s, c.node->address, INT64_MIN, (int64_t)span, replay_row,
+                                     &c);
+        }
+        *(feed ? replay_s : query_s) = bench_mono_s() - t0;
+        *rows = c.rows;
+        lw_rules_free(c.e);
+    }
+    free(st);
+    lw_store_close(s);
+    lw_config_free(cfg);
+    return 0;
+}
+
 static int measure(const char *path, const char *json, unsigned ingest_rows)
 {
     char err[512];
@@ -680,7 +760,12 @@ static int measure(const char *path, const char *json, unsigned ingest_rows)
     }
     fclose(null);
     free(nodes);
+    size_t n_nodes = (size_t)q1(db, "SELECT count(*) FROM nodes");
     sqlite3_close(db);
+    double replay_s = 0, replay_query_s = 0;
+    size_t replay_rows = 0;
+    if (replay_figures(path, n_nodes, &replay_s, &replay_query_s, &replay_rows) != 0)
+        return 1;
     char dir[512];
     snprintf(dir, sizeof(dir), "%s", path);
     char *slash = strrchr(dir, '/');
@@ -732,6 +817,11 @@ static int measure(const char *path, const char *json, unsigned ingest_rows)
            ratio_cpu, wc, sc);
     printf("ingest_bare_insert_per_s        %.0f (prepared INSERT loop, no lw_store: ceiling)\n",
            b);
+    printf("startup_replay_s                %.3f (%zu stored readings of %zu nodes through their "
+           "rules)\n",
+           replay_s, replay_rows, n_nodes);
+    printf("startup_replay_vs_query         %.2f (the same queries alone: %.3f s)\n",
+           replay_query_s > 0 ? replay_s / replay_query_s : 0, replay_query_s);
     if (json) {
         FILE *f = fopen(json, "w");
         if (!f)
@@ -742,11 +832,14 @@ static int measure(const char *path, const char *json, unsigned ingest_rows)
                 "\"history_node_day_raw_ms\": %.2f, \"history_node_season_hourly_ms\": %.2f, "
                 "\"history_rollup_bytes_per_reading\": %.1f, \"ingest_rollups_per_s\": %.0f, "
                 "\"ingest_store_per_s\": %.0f, \"ingest_rollups_vs_store\": %.2f, "
-                "\"ingest_rollups_vs_store_cpu\": %.2f, \"ingest_bare_insert_per_s\": %.0f}\n",
+                "\"ingest_rollups_vs_store_cpu\": %.2f, \"ingest_bare_insert_per_s\": %.0f, "
+                "\"startup_replay_s\": %.3f, \"startup_replay_rows\": %zu, "
+                "\"startup_replay_vs_query\": %.2f}\n",
                 (long long)readings, (double)bytes / readings,
                 raw_bytes > 0 ? (double)raw_bytes / readings : -1.0, best_report, best_day * 1000,
                 best_curve * 1000, rollup_bytes > 0 ? (double)rollup_bytes / readings : -1.0, w, st,
-                ratio, ratio_cpu, b);
+                ratio, ratio_cpu, b, replay_s, replay_rows,
+                replay_query_s > 0 ? replay_s / replay_query_s : 0);
         fclose(f);
     }
     return 0;
