@@ -693,8 +693,7 @@ static int replay_figures(const char *path, size_t n_nodes, double *replay_s, do
                     lw_rule_prime_span_ms(&cfg->rules[i]) > span)
                     span = lw_rule_prime_span_ms(&cfg->rules[i]);
             if (span)
-                lw_store_each_recent(s, c.node->address, INT64_MIN, (int64_t)span, replay_row,
-                                     &c);
+                lw_store_each_recent(s, c.node->address, INT64_MIN, (int64_t)span, replay_row, &c);
         }
         *(feed ? replay_s : query_s) = bench_mono_s() - t0;
         *rows = c.rows;
