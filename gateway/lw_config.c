@@ -231,6 +231,11 @@ static const struct key scalar_keys[] = {
     {"storage", "retention_days", KT_U32, CF(retention_days), "400", 0, 36500, NULL,
      "Days raw readings are kept (deleted a little at a time); hourly and daily rollups and "
      "the journals are kept for good. 0 keeps raw readings for good."},
+    {"storage", "spool_file", KT_STR, CF(spool_file), "", 0, 0, NULL,
+     "File that keeps alert writes waiting for a full or failing disk (they are paged at once "
+     "and journalled when the disk takes writes), so a daemon killed meanwhile finds them at "
+     "its next start. Put it on another file system than the database: a tmpfs such as "
+     "/run/lorawatch survives the daemon, not a reboot. Empty: kept in memory only."},
 };
 
 static const struct key node_keys[] = {

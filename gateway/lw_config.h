@@ -201,6 +201,7 @@ struct lw_config {
     uint32_t batch_rows;
     uint64_t batch_ms;
     uint32_t retention_days; /* raw readings older than this are deleted; 0: kept */
+    char spool_file[LW_PATH_MAX]; /* alert writes waiting for the disk, kept there too */
     /* [alerts] */
     uint64_t escalate_after_ms; /* unacknowledged this long at a tier: the next tier is told */
     uint64_t remind_every_ms;   /* repeat to the current tier while unacknowledged; 0: never */

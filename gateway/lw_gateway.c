@@ -2535,6 +2535,46 @@ static void pin_restored(struct lw_gateway *g, const struct lw_node_conf *was, s
     }
 }
 
+/* The writes the spool file names by index: append only, never reorder (a file written by the
+ * previous run of the same build is read back with this table). */
+static const lw_spool_apply_fn spool_kinds[] = {
+    apply_outbox_done, apply_alert_row,  apply_state_row,   apply_journal_row,
+    apply_incident_row, apply_update_row, apply_silence_end,
+};
+
+/* Alert writes a run killed with a full disk left in the spool file are journalled now, before
+ * the alerts are restored from the database: then they come back like any other. With the disk
+ * still full they wait in the queue (paged from it once the broker is there). */
+static int keep_spool(struct lw_gateway *g)
+{
+    char layout[160];
+    snprintf(layout, sizeof(layout), "%s %zu %zu %zu %zu %zu %zu %zu", LW_VERSION,
+             sizeof(struct outbox_done_row), sizeof(struct alert_row), sizeof(struct state_row),
+             sizeof(struct journal_row), sizeof(struct incident_row), sizeof(struct update_row),
+             sizeof(struct silence_end_row));
+    if (lw_spool_keep(g->spool, g->cfg->spool_file, spool_kinds,
+                      sizeof(spool_kinds) / sizeof(spool_kinds[0]), layout) != LW_OK)
+        return LW_ERR_NOMEM;
+    size_t loaded = 0;
+    lw_spool_load(g->spool, &loaded);
+    if (!loaded)
+        return LW_OK;
+    int rc = lw_spool_flush(g->spool, g->store);
+    if (rc != LW_OK && lw_store_ballast_just_released(g->store))
+        rc = lw_spool_flush(g->spool, g->store);
+    if (rc == LW_OK)
+        lw_log(LW_LOG_NOTICE,
+               "spool file %s: %zu alert writes of a run that stopped with the disk full "
+               "journalled",
+               g->cfg->spool_file, loaded);
+    else
+        lw_log(LW_LOG_ERR,
+               "spool file %s: %zu alert writes of a run that stopped with the disk full still "
+               "wait for the disk",
+               g->cfg->spool_file, loaded);
+    return LW_OK;
+}
+
 int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio,
                    struct lw_gateway **out)
 {
@@ -2559,7 +2599,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
         free(g);
         return LW_ERR_DB;
     }
-    if (!(g->spool = lw_spool_new(SPOOL_MAX_BYTES)))
+    if (!(g->spool = lw_spool_new(SPOOL_MAX_BYTES)) || keep_spool(g) != LW_OK)
         goto fail;
     g->nodedb = lw_nodedb_new(g->store);
     if (g->nodedb && lw_nodedb_load(g->nodedb, false, &was, NULL, &n_was) != LW_OK)

@@ -41,6 +41,22 @@ size_t lw_spool_count(const struct lw_spool *sp);
 /* Writes and messages refused because the queue was full, since start. */
 uint64_t lw_spool_refused(const struct lw_spool *sp);
 
+/* Keep the queue in a file as well, so a daemon killed while writes wait for the disk finds them
+ * at its next start (lw_spool_load). The file belongs on another file system than the database
+ * (a tmpfs such as /run/lorawatch survives the daemon, not the machine). kinds: the apply
+ * functions a write may use, in a fixed order (their index is what the file holds); layout: a
+ * string that changes whenever the writes' data change shape (version and sizes): a file of
+ * another layout is set aside (renamed *.unread) rather than read. path NULL or "": memory only.
+ * A file that cannot be written is logged and the queue goes on in memory. LW_OK or
+ * LW_ERR_NOMEM. */
+int lw_spool_keep(struct lw_spool *sp, const char *path, const lw_spool_apply_fn *kinds,
+                  size_t n_kinds, const char *layout);
+/* Queue what the file kept (writes and messages in their order, acknowledgements applied) and
+ * *loaded their number; the file then holds the queue as it is. A record cut short at the end
+ * (the daemon died writing it) is dropped with a warning. LW_OK (also with no file), or
+ * LW_ERR_INVAL for a file that is not a spool of this layout (set aside, nothing queued). */
+int lw_spool_load(struct lw_spool *sp, size_t *loaded);
+
 /* Write everything queued into the store, in order, and commit (also what others wrote into
  * the open transaction: with nothing queued this is a commit). A message the broker already
  * acknowledged becomes its 'published' journal row, the others outbox rows (they are handed
