@@ -181,6 +181,9 @@ class Runner:
             # reconnect_min/max: the shipped values (config/lorawatch.conf).
             "[mqtt]", "host = 127.0.0.1", "port = %d" % self.mport, "client_id = %s" % CLIENT_ID, "",
             "[alerts]", "escalate_after = %ds" % ESCALATE_S, "remind_every = %ds" % REMIND_S, "",
+            # As the shipped configuration: alert writes waiting for the full disk kept on
+            # another file system (the work directory, not the state directory that fills).
+            "[storage]", "spool_file = %s" % os.path.join(self.work, "spool"), "",
         ]) + "\n" + "".join(rules) + "\n" + "\n".join(duty) + "\n" + nodes
         self.conf = os.path.join(self.work, "lorawatchd.conf")
         with open(self.conf, "w") as f:
