@@ -475,6 +475,57 @@ static int check_pages(struct lw_store *s, const char *path, char *err, size_t e
     return rc;
 }
 
+/* The first read after a crash rebuilds the WAL index in the -shm file, which needs room: on a
+ * full disk it fails with an I/O error, and the database would look unreadable. The ballast kept
+ * beside the database (lw_store_ballast_*) is given up for it; without one the disk may yet free
+ * (a filler removed, a log rotated): tried again for a few seconds before giving up. */
+#define OPEN_FULL_TRIES    20
+#define OPEN_FULL_RETRY_US 500000
+
+static int migrate_with_room(struct lw_store *s, const char *path, char *err, size_t errcap)
+{
+    for (int tries = 0;; tries++) {
+        if (migrate(s, path, err, errcap) == LW_OK)
+            return LW_OK;
+        int code = sqlite3_extended_errcode(s->db) & 0xff;
+        if (code != SQLITE_IOERR && code != SQLITE_FULL)
+            return LW_ERR_DB;
+        if (tries == OPEN_FULL_TRIES) {
+            snprintf(err, errcap,
+                     "%s: cannot be opened: no room on its file system to recover it after a "
+                     "crash (%s); free space there",
+                     path, sqlite3_errmsg(s->db));
+            return LW_ERR_DB;
+        }
+        char ballast[LW_PATH_MAX + 16];
+        snprintf(ballast, sizeof(ballast), "%s-ballast", path);
+        if (unlink(ballast) == 0) {
+            lw_log(LW_LOG_WARNING,
+                   "database: no room to open %s (%s): ballast released for it", path,
+                   sqlite3_errmsg(s->db));
+        } else {
+            if (tries == 0)
+                lw_log(LW_LOG_ERR,
+                       "database: no room to open %s (%s): the disk is full; waiting up to %d s",
+                       path, sqlite3_errmsg(s->db),
+                       OPEN_FULL_TRIES * (OPEN_FULL_RETRY_US / 1000) / 1000);
+            usleep(OPEN_FULL_RETRY_US);
+        }
+        /* A fresh connection: the failed one may keep the broken index mapped. */
+        sqlite3_close(s->db);
+        s->db = NULL;
+        if (sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+            snprintf(err, errcap, "%s: cannot open: %s", path,
+                     s->db ? sqlite3_errmsg(s->db) : "out of memory");
+            return LW_ERR_DB;
+        }
+        sqlite3_extended_result_codes(s->db, 1);
+        sqlite3_create_function(s->db, "lw_clock_offset", 0, SQLITE_UTF8, NULL, sql_clock_offset,
+                                NULL, NULL);
+        sqlite3_busy_timeout(s->db, 2000);
+    }
+}
+
 struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err, size_t errcap)
 {
     struct lw_store *s = calloc(1, sizeof(*s));
@@ -494,7 +545,8 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
                             NULL);
     /* Readers (history, reports) must never block the daemon for long. */
     sqlite3_busy_timeout(s->db, 2000);
-    if (migrate(s, path, err, errcap) != LW_OK || check_pages(s, path, err, errcap) != LW_OK)
+    if (migrate_with_room(s, path, err, errcap) != LW_OK ||
+        check_pages(s, path, err, errcap) != LW_OK)
         goto fail;
     /* WAL: readers work beside the writer; NORMAL sync: a power cut loses at most the last
      * transactions, never the file (SQLite's documented WAL guarantee). */
