@@ -108,6 +108,7 @@ struct lw_gateway {
     char status_topic[128];
     char mark_topic[128];   /* lorawatch/<site>/gateway/mark: see publish_mark */
     int64_t mark_sent;      /* the mark last given to the broker (-1: none on this connection) */
+    int64_t mark_requeue; /* broker lost state, requeue waits for the disk; -1: none */
     int64_t sent_pruned_ms; /* wall clock of the last lw_store_outbox_prune */
     void (*done)(void *);
     void *done_arg;
@@ -183,6 +184,10 @@ static void publish_status(struct lw_gateway *g)
 static void publish_mark(struct lw_gateway *g)
 {
     int64_t acked, last;
+    /* What the broker lost is not back in the outbox yet: its mark must not say otherwise, or a
+     * restart before the disk takes writes would believe the broker has it all. */
+    if (g->mark_requeue >= 0)
+        return;
     if (!lw_mqtt_connected(g->mqtt) || lw_store_outbox_mark(g->store, &acked, &last) != LW_OK ||
         acked == g->mark_sent)
         return;
@@ -219,12 +224,38 @@ static void check_mark(struct lw_gateway *g, const char *retained)
      * database): the broker's state cannot be vouched for. */
     if (mark > last)
         mark = 0;
-    if (lw_store_outbox_requeue(g->store, mark, &moved) == LW_OK && moved > 0 &&
-        lw_store_commit(g->store) == LW_OK)
+    if (lw_store_outbox_requeue(g->store, mark, &moved) != LW_OK ||
+        lw_store_commit(g->store) != LW_OK) {
+        /* A full or failing disk: the requeue is tried again once it takes writes
+         * (requeue_lost), and until then the broker's mark stays where it is. */
+        if (mark < acked) {
+            g->mark_requeue = g->mark_requeue >= 0 && g->mark_requeue < mark ? g->mark_requeue
+                                                                                : mark;
+            lw_log(LW_LOG_ERR,
+                   "mqtt: the broker's mark is %lld%s, messages up to %lld were acknowledged: it "
+                   "lost state; they are sent again once the disk takes writes",
+                   (long long)mark, retained[0] ? "" : " (none)", (long long)acked);
+        }
+        return;
+    }
+    if (moved > 0)
         lw_log(LW_LOG_WARNING,
                "mqtt: the broker's mark is %lld%s, messages up to %lld were acknowledged: it lost "
                "state; %lld messages sent again",
                (long long)mark, retained[0] ? "" : " (none)", (long long)acked, (long long)moved);
+}
+
+/* The requeue check_mark could not write: once the disk takes writes. */
+static void requeue_lost(struct lw_gateway *g)
+{
+    int64_t moved = 0;
+    if (lw_store_outbox_requeue(g->store, g->mark_requeue, &moved) != LW_OK ||
+        lw_store_commit(g->store) != LW_OK)
+        return;
+    lw_log(LW_LOG_WARNING, "mqtt: %lld messages the broker lost sent again (after mark %lld)",
+           (long long)moved, (long long)g->mark_requeue);
+    g->mark_requeue = -1;
+    g->outbox_handed = 0; /* the requeued rows are behind the handover mark */
 }
 
 static void replay_outbox_row(void *arg, int64_t seq, const char *topic, const char *payload,
@@ -457,6 +488,8 @@ static int journal_now(struct lw_gateway *g)
             rc = lw_spool_flush(g->spool, g->store);
         g->flush_retry_ms = rc == LW_OK ? 0 : now + 1000;
     }
+    if (rc == LW_OK && g->mark_requeue >= 0)
+        requeue_lost(g);
     if (rc == LW_OK) {
         g->handover_failed = false;
         if (lw_store_outbox_acks_lost(g->store))
@@ -1777,10 +1810,16 @@ static int make_silence(struct lw_gateway *g, const char *node, const char *buil
         *code = rc == LW_ERR_STATE ? "conflict" : "usage";
         return rc;
     }
-    if (lw_alertdb_silence_add(g->store, s, lw_clock_wall_ms()) != LW_OK) {
-        /* Not stored: not kept either, or it would vanish silently at the next restart. */
-        lw_duty_silence_lift(g->duty, s->id, lw_clock_mono_ms(), lw_clock_wall_ms());
-        snprintf(why, cap, "the silence could not be stored (database error)");
+    /* Stored and committed before it is answered: a silence that is not on disk is not kept
+     * either, or it would vanish at the next restart (a full disk, then a crash) and the alerts
+     * it holds back would page after all. */
+    if (lw_alertdb_silence_add(g->store, s, lw_clock_wall_ms()) != LW_OK ||
+        lw_store_commit(g->store) != LW_OK) {
+        /* duty's copy has no id yet (it comes from the row) */
+        lw_duty_silence_lift(g->duty, 0, lw_clock_mono_ms(), lw_clock_wall_ms());
+        snprintf(why, cap, "the silence could not be stored (%s)",
+                 lw_store_trouble(g->store) == LW_STORE_FULL ? "the gateway's disk is full"
+                                                              : "database error");
         *code = "db";
         return LW_ERR_DB;
     }
@@ -2591,6 +2630,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     snprintf(g->status_topic, sizeof(g->status_topic), "lorawatch/%s/gateway/status", cfg->site);
     snprintf(g->mark_topic, sizeof(g->mark_topic), "lorawatch/%s/gateway/mark", cfg->site);
     g->mark_sent = -1;
+    g->mark_requeue = -1;
 
     lw_config_db_path(cfg, path, sizeof(path));
     g->store = lw_store_open(path, cfg->batch_rows, err, sizeof(err));

@@ -166,6 +166,9 @@ class Oracle:
             db_alerts[row[0]] = dict(id=row[0], rule=row[1], level=row[2], node=nodes.get(row[3]),
                                      state=row[4], raised_ms=row[5], test=row[6], acked_ms=row[7])
         journal = con.execute("SELECT alert, event, tier, ts_ms FROM alert_journal").fetchall()
+        # Alerts the gateway chose not to page (a node silent in a flooding building, docs/MQTT.md).
+        self.withheld = {a for (a,) in con.execute(
+            "SELECT alert FROM alert_journal WHERE event = 'silenced' AND actor = 'gateway'")}
         con.close()
         tests = {i for i, a in db_alerts.items() if a["test"]}
 
@@ -406,7 +409,7 @@ class Oracle:
         # tier its full escalate_after again (docs/MQTT.md): one more per restart while it waits.
         restarts_wall = [r.t0_wall + x["t"] for x in r.trace if x["op"] in ("daemon_kill9", "daemon_term")]
         for i, t_raise in first_raise.items():
-            if i in tests:
+            if i in tests or i in self.withheld:
                 continue
             g = grid.get(i, "")
             tier1 = self.people(g, 1)
@@ -447,7 +450,11 @@ class Oracle:
             # On time: from the journal (its times are the simulator's clock, which runs at most
             # `acceleration` times the wall clock), so delivery delays of a broker outage do not count.
             jn = [ts for a, ev, tier, ts in journal if a == i and ev == "notified" and tier == first_tier]
-            je = [ts for a, ev, tier, ts in journal if a == i and ev == "escalated" and tier == first_tier + 1]
+            # A daemon started after the simulator ended has no virtual time: it journals on the
+            # wall clock, which says nothing about the storm's timing (the wall check below does).
+            v_end_ms = (self.sc["start_s"] + self.sc["duration"] + 3600) * 1000
+            je = [ts for a, ev, tier, ts in journal if a == i and ev == "escalated" and tier == first_tier + 1
+                  and ts <= v_end_ms]
             t_esc = min([x[0] for x in esc] + [stop])
             again = ESCALATE_S * sum(1 for w in restarts_wall if t_told < w < t_esc)
             limit_ms = (ESCALATE_S + SLACK_S + downtime + again) * self.sc["acceleration"] * 1000
