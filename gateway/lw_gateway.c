@@ -317,6 +317,8 @@ static int apply_outbox_done(struct lw_store *s, const void *data)
     return rc;
 }
 
+static int journal_now(struct lw_gateway *g);
+
 /* Acknowledged messages are kept a day (docs/RELIABILITY.md); pruned at most every 10 min. */
 #define SENT_KEEP_MS  (24 * 3600 * 1000LL)
 #define SENT_PRUNE_MS (600 * 1000LL)
@@ -329,8 +331,12 @@ static void on_mqtt_acked(void *arg, int64_t seq)
         lw_spool_acked(g->spool, seq, d.t); /* paged from memory */
         return;
     }
-    if (lw_spool_count(g->spool)) /* behind what waits for the disk, in order */
-        lw_spool_write(g->spool, apply_outbox_done, &d, sizeof(d));
+    /* Through the queue, written at once: an acknowledgement that joined the reading batch and
+     * went with it when the disk rolled the batch back was lost, and handing its row to the
+     * broker again could put an older retained state after a newer one. Queued, it waits for
+     * the disk like any alert write, behind what waits already. */
+    if (lw_spool_write(g->spool, apply_outbox_done, &d, sizeof(d)) == LW_OK)
+        journal_now(g);
     else
         apply_outbox_done(g->store, &d);
     publish_mark(g);
