@@ -109,6 +109,8 @@ struct lw_gateway {
     char mark_topic[128];   /* lorawatch/<site>/gateway/mark: see publish_mark */
     int64_t mark_sent;      /* the mark last given to the broker (-1: none on this connection) */
     int64_t mark_requeue; /* broker lost state, requeue waits for the disk; -1: none */
+    char **replayed; /* replay_outbox: retained topics sent again in this pass */
+    size_t n_replayed, cap_replayed;
     int64_t sent_pruned_ms; /* wall clock of the last lw_store_outbox_prune */
     void (*done)(void *);
     void *done_arg;
@@ -258,13 +260,40 @@ static void requeue_lost(struct lw_gateway *g)
     g->outbox_handed = 0; /* the requeued rows are behind the handover mark */
 }
 
+/* Retained topics sent (again) in this replay pass: see replay_outbox_row. */
+static bool replayed_topic(struct lw_gateway *g, const char *topic, bool add)
+{
+    for (size_t i = 0; i < g->n_replayed; i++)
+        if (strcmp(g->replayed[i], topic) == 0)
+            return true;
+    if (!add)
+        return false;
+    if (g->n_replayed == g->cap_replayed) {
+        size_t cap = g->cap_replayed ? 2 * g->cap_replayed : 16;
+        char **r = realloc(g->replayed, cap * sizeof(*r));
+        if (!r)
+            return false;
+        g->replayed = r;
+        g->cap_replayed = cap;
+    }
+    if ((g->replayed[g->n_replayed] = strdup(topic)))
+        g->n_replayed++;
+    return false;
+}
+
 static void replay_outbox_row(void *arg, int64_t seq, const char *topic, const char *payload,
                               bool retain)
 {
     struct lw_gateway *g = arg;
     int rc = LW_OK;
-    if (!lw_mqtt_tag_pending(g->mqtt, seq))
+    /* A row still with the client is not sent twice, except a retained state whose older one
+     * this pass has just sent again (a requeue, a lost acknowledgement): the broker must end
+     * with the newer one, so it goes after it once more. */
+    bool pending = lw_mqtt_tag_pending(g->mqtt, seq);
+    if (!pending || (retain && replayed_topic(g, topic, false)))
         rc = lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, seq);
+    if (rc == LW_OK && retain && !pending)
+        replayed_topic(g, topic, true);
     /* With the client, or disconnected (the next connection replays every row): handed over.
      * From the first other failure on, rows are tried again at the next commit. Later rows still
      * go now: one row the client refuses must not hold back every alert after it. */
@@ -272,6 +301,15 @@ static void replay_outbox_row(void *arg, int64_t seq, const char *topic, const c
         g->handover_failed = true;
     if (!g->handover_failed && seq > g->outbox_handed)
         g->outbox_handed = seq;
+}
+
+/* Hand the outbox rows after seq `after` to the client, oldest first. */
+static void replay_outbox(struct lw_gateway *g, int64_t after)
+{
+    lw_store_each_outbox(g->store, after, replay_outbox_row, g);
+    for (size_t i = 0; i < g->n_replayed; i++)
+        free(g->replayed[i]);
+    g->n_replayed = 0;
 }
 
 /* A message that waits for the disk goes to the broker from memory meanwhile. */
@@ -297,7 +335,7 @@ static void on_mqtt_connected(void *arg, const char *retained)
      * commit even if the mark had passed it while disconnected. */
     g->handover_failed = false;
     g->outbox_handed = 0;
-    lw_store_each_outbox(g->store, 0, replay_outbox_row, g);
+    replay_outbox(g, 0);
     lw_spool_each_message(g->spool, true, publish_from_memory, g);
     g->mark_sent = -1;
     publish_mark(g);
@@ -500,7 +538,7 @@ static int journal_now(struct lw_gateway *g)
         g->handover_failed = false;
         if (lw_store_outbox_acks_lost(g->store))
             g->outbox_handed = 0; /* rows the client forgot are back in the outbox: see below */
-        lw_store_each_outbox(g->store, g->outbox_handed, replay_outbox_row, g);
+        replay_outbox(g, g->outbox_handed);
     } else {
         lw_spool_each_message(g->spool, false, publish_from_memory, g);
     }
@@ -1159,7 +1197,7 @@ void lw_gateway_flush(struct lw_gateway *g)
         lw_store_outbox_acks_lost(g->store)) {
         g->handover_failed = false;
         g->outbox_handed = 0;
-        lw_store_each_outbox(g->store, 0, replay_outbox_row, g);
+        replay_outbox(g, 0);
     }
 }
 
@@ -2830,6 +2868,7 @@ fail_handles:
 fail:
     free(was);
     lw_spool_free(g->spool);
+    free(g->replayed);
     lw_rules_free(g->rules);
     lw_registry_free(g->reg);
     lw_nodedb_free(g->nodedb);
@@ -2850,6 +2889,7 @@ static void finish(struct lw_gateway *g)
     lw_nodedb_free(g->nodedb);
     lw_store_close(g->store);
     lw_spool_free(g->spool);
+    free(g->replayed);
     lw_registry_free(g->reg);
     void (*done)(void *) = g->done;
     void *arg = g->done_arg;
