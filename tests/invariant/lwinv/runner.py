@@ -372,8 +372,12 @@ class Runner:
             with open(self.conf) as f:
                 text = f.read()
             text = text.replace("[node:%s]\n" % ev["node"], "[node:%s]\nzero_offset = %d\n" % (ev["node"], offset), 1)
-            with open(self.conf, "w") as f:
+            # Written beside it and renamed over it: a daemon (re)started meanwhile by another
+            # fault must read the old file or the new one, never half of one (seed 6062).
+            with open(self.conf + ".new", "w") as f:
                 f.write(text)
+            os.chmod(self.conf + ".new", 0o600)
+            os.rename(self.conf + ".new", self.conf)
             self.wait_ready()
             self.daemon.send_signal(signal.SIGHUP)
             self.log(op, node=ev["node"], open=[a for (a,) in open_], offset=offset, done=True)
