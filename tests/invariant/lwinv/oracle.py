@@ -432,6 +432,9 @@ class Oracle:
             t_clear = cleared_at.get(i)
             if silenced and t_clear and t_clear <= max(s[2] for s in silenced) + 1:
                 continue  # over before anyone could be paged
+            t_acked = ok_acks.get(i)
+            if silenced and t_acked and t_acked <= max(s[2] for s in silenced) + 1:
+                continue  # acknowledged (from the alert topic) while the silence held its paging
             # An alert without a grid sector (the gateway's own trouble) may go to the tier 1
             # workers of every sector or straight to the duty room: docs/MQTT.md does not say.
             choices = [want] if g else [w for w in (tier1, self.people(g, 2)) if w]
