@@ -169,6 +169,9 @@ class Oracle:
         # Alerts the gateway chose not to page (a node silent in a flooding building, docs/MQTT.md).
         self.withheld = {a for (a,) in con.execute(
             "SELECT alert FROM alert_journal WHERE event = 'silenced' AND actor = 'gateway'")}
+        # Silences as stored (wall clock): a reply the subscriber missed still held paging.
+        self.db_silences = [(b or "", c / 1000.0, min(u, l if l else u) / 1000.0) for b, c, u, l in con.execute(
+            "SELECT building, created_ms, until_ms, lifted_ms FROM silences WHERE hazard = 'flood' OR hazard IS NULL")]
         con.close()
         tests = {i for i, a in db_alerts.items() if a["test"]}
 
@@ -414,6 +417,7 @@ class Oracle:
                 ev = next((e for e in r.trace if e["op"] == "silence" and e.get("rid") == m["id"]), None)
                 if ev:
                     sil.append((ev["building"], ts, ts + ev["length"]))
+        sil += [x for x in self.db_silences if not any(y[0] == x[0] and abs(y[1] - x[1]) < 2 for y in sil)]
         acked_db = {i for i, a in db_alerts.items() if a["acked_ms"]}
         end = r.t_end_wall if hasattr(r, "t_end_wall") else max([x[0] for x in alert_msgs + duty_msgs] or [0])
         downtime = r.down_wall + sum(e.get("down", 0) for e in r.trace if e["op"].startswith("broker"))
