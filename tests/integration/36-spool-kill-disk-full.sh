@@ -12,10 +12,9 @@ diskfull_enter "$@"
 
 MNT=$WORK/dbfs
 diskfull_setup "$MNT" $((1024 * 1024))
-DB=$MNT/lw.db
 fault_start_broker "$WORK"
 lw_capture all 'lorawatch/spl/#'
-lw_one_node_conf spl <<EOC
+diskfull_conf spl <<EOC
 [gateway]
 clock_check = none
 [storage]
@@ -29,15 +28,7 @@ level = red
 [duty:room]
 tier = 2
 EOC
-sed -i "s|^database = .*|database = $DB|" "$WORK/lorawatchd.conf"
-q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
-start() {
-  env "${DISKFULL_ENV[@]}" "$LW_BIN/lorawatchd" -d -f "$WORK/lorawatchd.conf" >>"$WORK/lorawatchd.log" 2>&1 &
-  LW_DAEMON_PID=$!
-  LW_PIDS+=("$LW_DAEMON_PID")
-  lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon did not connect"
-}
-start
+diskfull_start_daemon
 lw_n1_send --set water_mm=0 --count 3 --interval 100ms --fcnt-start 1
 lw_wait_for 5 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' 'SELECT count(*) FROM readings') -eq 3 ]" ||
   fail "readings not stored before the disk filled"
@@ -60,7 +51,7 @@ pass "flood alert #$id paged while the disk is full, kept in the spool file only
 kill -KILL "$LW_DAEMON_PID"
 wait "$LW_DAEMON_PID" 2>/dev/null || true
 diskfull_free
-start
+diskfull_start_daemon
 lw_wait_for 5 grep -q "spool file .* alert writes of a run that stopped with the disk full journalled" "$WORK/lorawatchd.log" ||
   fail "the spool file was not journalled at start: $(grep -i spool "$WORK/lorawatchd.log" | tail -n 3)"
 row=$(q "SELECT rule, level, state, value FROM alerts WHERE id = $id")

@@ -11,21 +11,13 @@ diskfull_enter "$@"
 
 MNT=$WORK/dbfs
 diskfull_setup "$MNT" $((2 * 1024 * 1024))
-DB=$MNT/lw.db
 fault_start_broker "$WORK"
-lw_one_node_conf wal <<EOC
+diskfull_conf wal <<EOC
 [gateway]
 clock_check = none
 [storage]
 batch_interval = 50ms
 EOC
-sed -i "s|^database = .*|database = $DB|" "$WORK/lorawatchd.conf"
-q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
-start() {
-  env "${DISKFULL_ENV[@]}" "$LW_BIN/lorawatchd" -d -f "$WORK/lorawatchd.conf" >>"$WORK/lorawatchd.log" 2>&1 &
-  LW_DAEMON_PID=$!
-  LW_PIDS+=("$LW_DAEMON_PID")
-}
 # kill_with_wal N: N readings stored, then SIGKILL; the WAL keeps them (no checkpoint at exit).
 kill_with_wal() {
   lw_n1_send --set water_mm=5 --count "$1" --interval 100ms --fcnt-start "$2"
@@ -38,12 +30,11 @@ kill_with_wal() {
   truncate -s 3 "$DB-shm"
 }
 
-start
-lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon did not connect"
+diskfull_start_daemon
 [ -e "$DB-ballast" ] || fail "no ballast beside the database"
 kill_with_wal 300 1 300
 diskfull_fill
-start
+diskfull_start_daemon 0
 lw_wait_for 10 sh -c "[ \$(grep -c 'mqtt: connected' '$WORK/lorawatchd.log') -ge 2 ]" ||
   fail "daemon did not come up on the full disk with its ballast: $(tail -n 3 "$WORK/lorawatchd.log")"
 grep -q 'no room to open .*ballast released' "$WORK/lorawatchd.log" ||
@@ -60,7 +51,7 @@ lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$DB' 'SELECT count(*) F
 kill_with_wal 300 400 600
 rm -f "$DB-ballast"
 diskfull_fill
-start
+diskfull_start_daemon 0
 sleep 3
 kill -0 "$LW_DAEMON_PID" 2>/dev/null ||
   fail "lorawatchd exited on the full disk: $(tail -n 3 "$WORK/lorawatchd.log")"

@@ -11,9 +11,8 @@ diskfull_enter "$@"
 
 MNT=$WORK/dbfs
 diskfull_setup "$MNT" $((1024 * 1024))
-DB=$MNT/lw.db
 fault_start_broker "$WORK"
-lw_one_node_conf blk <<EOC
+diskfull_conf blk <<EOC
 [gateway]
 clock_check = none
 [storage]
@@ -27,18 +26,10 @@ level = red
 [duty:room]
 tier = 2
 EOC
-sed -i "s|^database = .*|database = $DB|" "$WORK/lorawatchd.conf"
-q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
-start() {
-  env "${DISKFULL_ENV[@]}" "$LW_BIN/lorawatchd" -d -f "$WORK/lorawatchd.conf" >>"$WORK/lorawatchd.log" 2>&1 &
-  LW_DAEMON_PID=$!
-  LW_PIDS+=("$LW_DAEMON_PID")
-}
 connects() { grep -c 'mqtt: connected' "$WORK/lorawatchd.log" 2>/dev/null || true; }
 retained() { mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -C 1 -W 3 -t "lorawatch/blk/alert/$1" 2>/dev/null || true; }
 
-start
-lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon did not connect"
+diskfull_start_daemon
 lw_n1_send --set water_mm=300 --count 3 --interval 100ms --fcnt-start 1
 lw_wait_for 10 sh -c "[ -n \"\$(sqlite3 -cmd '.timeout 5000' '$DB' \"SELECT id FROM alerts WHERE rule = 'flood-test'\")\" ]" ||
   fail "no flood alert"
@@ -72,7 +63,7 @@ pass "the broker lost alert/$id; the requeue waits for the disk and no mark is g
 kill -KILL "$LW_DAEMON_PID"
 wait "$LW_DAEMON_PID" 2>/dev/null || true
 diskfull_free
-start
+diskfull_start_daemon 0
 lw_wait_for 10 sh -c "mosquitto_sub -h 127.0.0.1 -p $LW_MQTT_PORT -C 1 -W 2 -t lorawatch/blk/alert/$id 2>/dev/null | grep -q raised" ||
   fail "alert/$id never retained again after the restart: '$(retained "$id")'"
 pass "after the restart the broker has alert/$id again: $(retained "$id" | jq -c '{id, state, level}')"

@@ -12,23 +12,13 @@ diskfull_enter "$@"
 
 MNT=$WORK/dbfs
 diskfull_setup "$MNT" 0
-DB=$MNT/lw.db
 fault_start_broker "$WORK"
-lw_one_node_conf sil <<EOC
+diskfull_conf sil <<EOC
 [gateway]
 clock_check = none
 [duty:room]
 tier = 2
 EOC
-sed -i "s|^database = .*|database = $DB|" "$WORK/lorawatchd.conf"
-q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
-start() {
-  env "${DISKFULL_ENV[@]}" "$LW_BIN/lorawatchd" -d -f "$WORK/lorawatchd.conf" >>"$WORK/lorawatchd.log" 2>&1 &
-  LW_DAEMON_PID=$!
-  LW_PIDS+=("$LW_DAEMON_PID")
-  lw_wait_for 10 sh -c "[ \$(grep -c 'mqtt: connected' '$WORK/lorawatchd.log') -ge $1 ]" ||
-    fail "daemon did not connect"
-}
 lw_capture replies 'lorawatch/sil/reply/#'
 silence() {
   mosquitto_pub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -t lorawatch/sil/command/room \
@@ -37,7 +27,7 @@ silence() {
   grep "\"$1\"" "$WORK/replies.mqtt" | head -n 1 | cut -d' ' -f2-
 }
 
-start 1
+diskfull_start_daemon 1
 touch "$MNT.full" # from now on no write under the state directory succeeds
 reply=$(silence s1)
 jq -e '.ok == false and .code == "db" and (.error | test("could not be stored"))' <<<"$reply" >/dev/null ||
@@ -46,7 +36,7 @@ pass "refused on the full disk: $(jq -r .error <<<"$reply")"
 kill -KILL "$LW_DAEMON_PID"
 wait "$LW_DAEMON_PID" 2>/dev/null || true
 rm -f "$MNT.full"
-start 2
+diskfull_start_daemon 2
 [ "$(q 'SELECT count(*) FROM silences')" = 0 ] || fail "a silence row after the restart: $(q 'SELECT * FROM silences')"
 # With the disk back a silence is stored, answered and kept across a kill.
 reply=$(silence s2)

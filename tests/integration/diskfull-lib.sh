@@ -56,3 +56,25 @@ diskfull_fill() {
 }
 # diskfull_free: give the fillers' space back.
 diskfull_free() { rm -f "$DISKFULL_DIR"/filler.*; }
+
+# The daemon on the small disk, for the tests that start and kill it themselves (after
+# common.sh, fault-lib.sh and diskfull_setup). diskfull_conf SITE: lorawatchd.conf for node n1
+# (lw_one_node_conf, extra sections on stdin) with the database on the disk: $DB.
+diskfull_conf() {
+  lw_one_node_conf "$1"
+  DB=$DISKFULL_DIR/lw.db
+  sed -i "s|^database = .*|database = $DB|" "$WORK/lorawatchd.conf"
+}
+# diskfull_start_daemon [N]: lorawatchd with the disk's environment, in the background; waits for
+# its Nth MQTT connection in the log (default 1 more than before; 0: no wait).
+diskfull_start_daemon() {
+  local want=${1:-$(($(grep -c 'mqtt: connected' "$WORK/lorawatchd.log" 2>/dev/null || true) + 1))}
+  env "${DISKFULL_ENV[@]}" "$LW_BIN/lorawatchd" -d -f "$WORK/lorawatchd.conf" >>"$WORK/lorawatchd.log" 2>&1 &
+  LW_DAEMON_PID=$!
+  LW_PIDS+=("$LW_DAEMON_PID")
+  [ "$want" = 0 ] && return 0
+  lw_wait_for 10 sh -c "[ \$(grep -c 'mqtt: connected' '$WORK/lorawatchd.log' 2>/dev/null || true) -ge $want ]" ||
+    fail "daemon did not connect: $(tail -n 3 "$WORK/lorawatchd.log")"
+}
+# q SQL: a query on the disk's database
+q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
