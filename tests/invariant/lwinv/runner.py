@@ -226,11 +226,22 @@ class Runner:
             self.broker.wait()
 
     def start_sub(self):
-        out = open(os.path.join(self.work, "sub.log"), "a")
-        self.sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.mport), "-q", "1",
-                                     "-c", "-i", SUB_ID, "-R", "-F", "%U %t %p",
-                                     "-t", "lorawatch/%s/#" % self.sc["site"]],
-                                    stdout=out, stderr=subprocess.DEVNULL)
+        # Connected before the next fault: mosquitto_sub gives up when its first connection fails
+        # (a broker stopped again at once on a loaded machine: seed 7030), so it is started again
+        # until the broker has seen it.
+        n0 = self.broker_connections(SUB_ID)
+        for _ in range(5):
+            out = open(os.path.join(self.work, "sub.log"), "a")
+            self.sub = subprocess.Popen(["mosquitto_sub", "-h", "127.0.0.1", "-p", str(self.mport), "-q", "1",
+                                         "-c", "-i", SUB_ID, "-R", "-F", "%U %t %p",
+                                         "-t", "lorawatch/%s/#" % self.sc["site"]],
+                                        stdout=out, stderr=subprocess.DEVNULL)
+            if wait_for(5, lambda: self.broker_connections(SUB_ID) > n0 or self.sub.poll() is not None) \
+                    and self.sub.poll() is None:
+                return
+            if self.sub.poll() is None:
+                return  # connected later than we looked: it keeps trying
+            time.sleep(0.3)
 
     def broker_connections(self, client):
         try:
