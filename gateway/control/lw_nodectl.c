@@ -234,8 +234,10 @@ static cJSON *node_json(const struct lw_nodectl_env *env, const struct lw_node_c
 
 /* ---- commands ---------------------------------------------------------------------------- */
 
-static char *cmd_nodes(const struct lw_nodectl_env *env, const cJSON *req)
+static char *cmd_nodes(const struct lw_nodectl_env *env, const cJSON *req,
+                       const struct lw_control_peer *peer)
 {
+    (void)peer;
     bool all = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "all"));
     struct rows r;
     if (load_rows(env, &r) != LW_OK)
@@ -249,8 +251,10 @@ static char *cmd_nodes(const struct lw_nodectl_env *env, const cJSON *req)
     return finish(o);
 }
 
-static char *cmd_show(const struct lw_nodectl_env *env, const cJSON *req)
+static char *cmd_show(const struct lw_nodectl_env *env, const cJSON *req,
+                      const struct lw_control_peer *peer)
 {
+    (void)peer;
     bool bad = false;
     const char *id = str_field(req, "node", &bad);
     if (!id || bad)
@@ -786,28 +790,22 @@ static char *cmd_test_alarm(const struct lw_nodectl_env *env, const cJSON *req,
     return finish(o);
 }
 
+static const struct {
+    const char *name;
+    char *(*handle)(const struct lw_nodectl_env *env, const cJSON *req,
+                    const struct lw_control_peer *peer);
+} node_cmds[] = {
+    {"nodes", cmd_nodes},           {"node-show", cmd_show},      {"pair", cmd_pair},
+    {"unpair", cmd_unpair},         {"retire", cmd_retire},       {"replace", cmd_replace},
+    {"locate", cmd_locate},         {"calibrate", cmd_calibrate}, {"rekey", cmd_rekey},
+    {"test-alarm", cmd_test_alarm},
+};
+
 char *lw_nodectl_handle(const struct lw_nodectl_env *env, const char *cmd, const cJSON *req,
                         const struct lw_control_peer *peer)
 {
-    if (strcmp(cmd, "nodes") == 0)
-        return cmd_nodes(env, req);
-    if (strcmp(cmd, "node-show") == 0)
-        return cmd_show(env, req);
-    if (strcmp(cmd, "pair") == 0)
-        return cmd_pair(env, req, peer);
-    if (strcmp(cmd, "unpair") == 0)
-        return cmd_unpair(env, req, peer);
-    if (strcmp(cmd, "retire") == 0)
-        return cmd_retire(env, req, peer);
-    if (strcmp(cmd, "replace") == 0)
-        return cmd_replace(env, req, peer);
-    if (strcmp(cmd, "locate") == 0)
-        return cmd_locate(env, req, peer);
-    if (strcmp(cmd, "calibrate") == 0)
-        return cmd_calibrate(env, req, peer);
-    if (strcmp(cmd, "rekey") == 0)
-        return cmd_rekey(env, req, peer);
-    if (strcmp(cmd, "test-alarm") == 0)
-        return cmd_test_alarm(env, req, peer);
+    for (size_t i = 0; i < sizeof(node_cmds) / sizeof(node_cmds[0]); i++)
+        if (strcmp(cmd, node_cmds[i].name) == 0)
+            return node_cmds[i].handle(env, req, peer);
     return NULL;
 }
