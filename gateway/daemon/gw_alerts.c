@@ -1,3 +1,5 @@
+/* Alert transitions: an alert raised, updated or cleared becomes its record, its journal row,
+ * its retained message and its duty state; flood and fire alerts of a building form incidents. */
 #include "gw_int.h"
 
 #include <stdio.h>

@@ -1,3 +1,5 @@
+/* The wall clock's synchronisation: readings and alert times taken before it are corrected once
+ * it is, and the open alerts' messages are sent again with the corrected times. */
 #include "gw_int.h"
 
 #include <cjson/cJSON.h>

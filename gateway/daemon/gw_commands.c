@@ -1,3 +1,5 @@
+/* Commands: from duty phones over MQTT (acknowledge, silence, unsilence) and from the lorawatch
+ * CLI over the control socket, each dispatched through one table. */
 #include "gw_int.h"
 
 #include <cjson/cJSON.h>

@@ -1,3 +1,5 @@
+/* Downlinks: alarm ACKs, join accepts and configuration CMDs, queued by priority and sent within
+ * the region's airtime rules; event mode for the nodes of a flooded building. */
 #include "gw_int.h"
 
 #include <cjson/cJSON.h>

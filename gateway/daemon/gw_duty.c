@@ -1,3 +1,5 @@
+/* Duty: escalation, reminders, acknowledgements and silences (lw_duty decides, this file writes
+ * through the journal and publishes). */
 #include "gw_int.h"
 
 #include <stdio.h>

@@ -1,5 +1,5 @@
 /* The daemon's table of contents: the gateway's state, shared by the files of gateway/daemon/,
- * each of which does one job of the pipeline (see lw_gateway.c for the order they start in).
+ * each of which does one job of the pipeline (see gw_core.c for the order they start in).
  * Prototypes are grouped by the file that defines them. Nothing outside gateway/daemon/ includes
  * this header. */
 #ifndef GW_INT_H
@@ -112,7 +112,7 @@ struct lw_gateway {
     void *done_arg;
 };
 
-/* lw_gateway.c */
+/* gw_core.c */
 int64_t gw_now_ms(const struct lw_gateway *g);
 void gw_handle_closed(struct lw_gateway *g);
 void gw_timer_init(struct lw_gateway *g, uv_timer_t *t);

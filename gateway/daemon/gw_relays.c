@@ -1,3 +1,5 @@
+/* Relays gone silent: one trouble alert per relay naming the nodes behind it, and the relays
+ * that were already silent before a restart. */
 #include "gw_int.h"
 
 #include <stdio.h>

@@ -1,3 +1,4 @@
+/* Start-up: the last run's open alerts, silences and incidents come back as they were. */
 #include "gw_int.h"
 
 #include <cjson/cJSON.h>

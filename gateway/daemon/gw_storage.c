@@ -1,3 +1,4 @@
+/* Storage: batched commits, the disk's trouble alert and retention of raw readings. */
 #include "gw_int.h"
 
 #include <string.h>

@@ -1,3 +1,5 @@
+/* The uplink pipeline: frame -> mesh -> join? -> admission -> node state -> store -> rules ->
+ * node state topic. */
 #include "gw_int.h"
 
 #include <cjson/cJSON.h>
