@@ -151,15 +151,12 @@ static void handle_join(struct lw_gateway *g, const struct lw_radio_rx *rx)
            rc == LW_OK ? "" : "; JOIN_ACC not sent: ", rc == LW_OK ? "" : lw_strerror(rc));
 }
 
-void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
+/* Mesh sink first: hop limit, copies of an accepted frame through other relays, and the relays'
+ * route trailer taken off (local->len), so what follows sees the origin's frame. False when the
+ * frame ends here. */
+static bool mesh_step(struct lw_gateway *g, const struct lw_radio_rx *rx, struct lw_radio_rx *local,
+                      struct lw_mesh_frame *mf, bool *mesh_copy)
 {
-    if (rx->t_ms > g->clock_ms)
-        g->clock_ms = rx->t_ms;
-    if (rx->len == 0)
-        return; /* clock tick from a simulated medium */
-    g->c.frames++;
-    /* Mesh sink first: hop limit, copies of an accepted frame through other relays, and the
-     * relays' route trailer taken off, so what follows sees the origin's frame. */
     if (!g->mesh) {
         struct lw_mesh_config mc;
         lw_mesh_config_defaults(&mc);
@@ -168,93 +165,130 @@ void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
         g->mesh = lw_mesh_new(&mc);
         gw_restore_on_first_frame(g);
     }
-    struct lw_radio_rx local = *rx;
-    struct lw_mesh_frame mf;
-    int mrc = g->mesh ? lw_mesh_admit(g->mesh, local.buf, local.len, &mf) : LW_ERR_NOMEM;
+    int mrc = g->mesh ? lw_mesh_admit(g->mesh, local->buf, local->len, mf) : LW_ERR_NOMEM;
     struct lw_frame_hdr peeked;
-    if (mrc == LW_ERR_DUP && mf.echo)
-        return; /* our own downlink, forwarded by a relay: not an uplink */
+    if (mrc == LW_ERR_DUP && mf->echo)
+        return false; /* our own downlink, forwarded by a relay: not an uplink */
     /* A counter the sink has seen: a copy through another relay, a replay, or the first frames
      * of a new session (counters restart at every join). The node's replay window, which a join
      * resets, decides; the sink's verdict only tells a relay copy from a replay below. */
-    bool mesh_copy = mrc == LW_ERR_DUP && mf.copy;
-    if (mesh_copy)
+    *mesh_copy = mrc == LW_ERR_DUP && mf->copy;
+    if (*mesh_copy)
         mrc = LW_OK;
     if (mrc != LW_OK && lw_frame_peek(rx->buf, rx->len, &peeked) == LW_OK) {
         g->c.rejected++; /* hop limit, bad route trailer or loop */
         lw_log_rl(LW_LOG_WARNING, "frame rejected by the mesh sink: %s (len %zu, rssi %.1f)",
                   lw_strerror(mrc), rx->len, rx->rssi_x10 / 10.0);
-        return;
+        return false;
     }
     if (mrc == LW_OK) /* else a bad header: ingest counts it as before */
-        local.len = mf.len;
-    rx = &local;
-    if (rx->len >= 2 && (rx->buf[0] & 0x0F) == LW_FT_JOIN_REQ) {
-        handle_join(g, rx);
-        return;
-    }
-    struct lw_ingest_result res;
+        local->len = mf->len;
+    return true;
+}
+
+/* Admission: the node's session, MIC and replay window (lw_ingest). An accepted alarm is ACKed
+ * at once, before anything is stored: the node stops retrying. False when refused. */
+static bool ingest_step(struct lw_gateway *g, const struct lw_radio_rx *rx,
+                        const struct lw_mesh_frame *mf, bool mesh_copy,
+                        struct lw_ingest_result *res)
+{
     int rc =
-        lw_ingest_frame(g->reg, (uint16_t)g->cfg->network_id, rx->buf, rx->len, &res, &g->ingest);
+        lw_ingest_frame(g->reg, (uint16_t)g->cfg->network_id, rx->buf, rx->len, res, &g->ingest);
     if (rc == LW_OK) {
         struct lw_mesh_rx mrx = {rx->mono_ms, rx->rssi_x10, rx->snr_x10};
-        lw_mesh_accepted(g->mesh, &mf, &mrx);
-        res.hdr.hop_count = mf.route.n_hops; /* as received: the sink cleared it */
-        res.node->last_relay = mf.route.n_hops ? mf.route.hops[mf.route.n_hops - 1].relay : 0;
-        if (res.hdr.type == LW_FT_ALARM && res.hdr.ack_req)
-            gw_send_alarm_ack(g, res.node, res.hdr.fcnt); /* first: the node stops retrying */
+        lw_mesh_accepted(g->mesh, mf, &mrx);
+        res->hdr.hop_count = mf->route.n_hops; /* as received: the sink cleared it */
+        res->node->last_relay = mf->route.n_hops ? mf->route.hops[mf->route.n_hops - 1].relay : 0;
+        if (res->hdr.type == LW_FT_ALARM && res->hdr.ack_req)
+            gw_send_alarm_ack(g, res->node, res->hdr.fcnt); /* first: the node stops retrying */
         else
-            gw_reserve_downlinks_ahead(g, res.node->conf);
+            gw_reserve_downlinks_ahead(g, res->node->conf);
         if (g->n_pending_cmds)
-            gw_send_pending_cmd(g, res.node); /* the node listens right after its uplink */
+            gw_send_pending_cmd(g, res->node); /* the node listens right after its uplink */
+        g->c.accepted++;
+        return true;
     }
-    if (rc == LW_ERR_REPLAY && mesh_copy && mf.route.n_hops > 0) {
+    if (rc == LW_ERR_REPLAY && mesh_copy && mf->route.n_hops > 0) {
         g->ingest.replay--; /* the same frame through a second relay: expected, not an attack */
-        lw_log(LW_LOG_DEBUG, "mesh: copy of src 0x%04X fcnt %u", mf.route.hdr.src,
-               mf.route.hdr.fcnt);
-        return;
+        lw_log(LW_LOG_DEBUG, "mesh: copy of src 0x%04X fcnt %u", mf->route.hdr.src,
+               mf->route.hdr.fcnt);
+        return false;
     }
-    if (rc != LW_OK) {
-        g->c.rejected++;
-        /* Outside input: rate-limited so a flood cannot fill the journal. */
-        lw_log_rl(LW_LOG_WARNING, "frame rejected: %s (len %zu, src 0x%04X, fcnt %u, rssi %.1f)",
-                  lw_strerror(rc), rx->len, res.hdr.src, res.hdr.fcnt, rx->rssi_x10 / 10.0);
-        return;
-    }
-    g->c.accepted++;
-    struct lw_node *n = res.node;
+    g->c.rejected++;
+    /* Outside input: rate-limited so a flood cannot fill the journal. */
+    lw_log_rl(LW_LOG_WARNING, "frame rejected: %s (len %zu, src 0x%04X, fcnt %u, rssi %.1f)",
+              lw_strerror(rc), rx->len, res->hdr.src, res->hdr.fcnt, rx->rssi_x10 / 10.0);
+    return false;
+}
+
+/* What the gateway knows of the node now. Calibration: the depth the node reports, less the zero
+ * offset set at the site (the rules get the reading as received and calibrate it themselves,
+ * lw_rules_recalibrated). */
+static void node_update(struct lw_node *n, const struct lw_radio_rx *rx,
+                        struct lw_ingest_result *res)
+{
     if (!n->first_seen_ms)
         n->first_seen_ms = rx->t_ms;
     n->last_seen_ms = rx->t_ms;
     n->last_rssi_x10 = rx->rssi_x10;
     n->last_snr_x10 = rx->snr_x10;
     n->last_sf = rx->sf;
-    n->last_hops = res.hdr.hop_count;
+    n->last_hops = res->hdr.hop_count;
     n->frames++;
-    /* Calibration: the depth the node reports, less the zero offset set at the site. The rules
-     * get the reading as received and calibrate it themselves (lw_rules_recalibrated). */
-    struct lw_reading received = res.reading;
-    if (res.reading.present & LW_R_WATER)
-        res.reading.water_mm = lw_water_calibrated(res.reading.water_mm, n->conf->zero_offset_mm);
-    n->last = res.reading;
+    if (res->reading.present & LW_R_WATER)
+        res->reading.water_mm = lw_water_calibrated(res->reading.water_mm, n->conf->zero_offset_mm);
+    n->last = res->reading;
+}
+
+/* Into the batch (counted stored once committed, lw_store_stats) and the node's last contact. */
+static void store_step(struct lw_gateway *g, struct lw_node *n, const struct lw_radio_rx *rx,
+                       const struct lw_ingest_result *res)
+{
     struct lw_store_reading sr = {
         .node = n->conf->address,
         .t_ms = rx->t_ms,
-        .fcnt = res.hdr.fcnt,
-        .type = res.hdr.type,
-        .hops = res.hdr.hop_count,
+        .fcnt = res->hdr.fcnt,
+        .type = res->hdr.type,
+        .hops = res->hdr.hop_count,
         .rssi_x10 = rx->rssi_x10,
         .snr_x10 = rx->snr_x10,
         .unsynced = !g->clock_synced,
         .mono_ms = rx->mono_ms,
-        .r = &res.reading,
+        .r = &res->reading,
     };
-    lw_store_add_reading(g->store, &sr); /* counted stored once committed (lw_store_stats) */
-    save_contact(g, n, res.hdr.fcnt, rx->t_ms);
-    lw_log(LW_LOG_DEBUG, "frame %s from %s fcnt %u", lw_frame_type_name(res.hdr.type),
-           n->conf->name, res.hdr.fcnt);
-    gw_apply_rules(g, n, &received, rx->mono_ms, rx->t_ms);
-    publish_node_state(g, n, &res.reading, rx->t_ms);
+    lw_store_add_reading(g->store, &sr);
+    save_contact(g, n, res->hdr.fcnt, rx->t_ms);
+    lw_log(LW_LOG_DEBUG, "frame %s from %s fcnt %u", lw_frame_type_name(res->hdr.type),
+           n->conf->name, res->hdr.fcnt);
+}
+
+/* One frame through the pipeline: mesh -> join? -> admission -> node -> store -> rules -> node
+ * state topic. */
+void lw_gateway_handle_rx(struct lw_gateway *g, const struct lw_radio_rx *rx)
+{
+    if (rx->t_ms > g->clock_ms)
+        g->clock_ms = rx->t_ms;
+    if (rx->len == 0)
+        return; /* clock tick from a simulated medium */
+    g->c.frames++;
+    struct lw_radio_rx local = *rx;
+    struct lw_mesh_frame mf;
+    bool mesh_copy = false;
+    if (!mesh_step(g, rx, &local, &mf, &mesh_copy))
+        return;
+    if (local.len >= 2 && (local.buf[0] & 0x0F) == LW_FT_JOIN_REQ) {
+        handle_join(g, &local);
+        return;
+    }
+    struct lw_ingest_result res;
+    if (!ingest_step(g, &local, &mf, mesh_copy, &res))
+        return;
+    struct lw_node *n = res.node;
+    struct lw_reading received = res.reading; /* as the node reported it */
+    node_update(n, &local, &res);
+    store_step(g, n, &local, &res);
+    gw_apply_rules(g, n, &received, local.mono_ms, local.t_ms);
+    publish_node_state(g, n, &res.reading, local.t_ms);
     if (lw_store_pending(g->store))
         gw_storage_commit_soon(g);
 }
