@@ -65,15 +65,9 @@ const char *lw_log_level_name(int level)
     return level_names[level];
 }
 
-void lw_log(int level, const char *fmt, ...)
+/* One formatted message to wherever logging goes. */
+static void emit(int level, const char *msg)
 {
-    if (level > log_max)
-        return;
-    char msg[1024];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
-    va_end(ap);
     if (log_syslog) {
         syslog(level, "%s", msg);
     } else if (log_journal) {
@@ -91,19 +85,37 @@ void lw_log(int level, const char *fmt, ...)
     }
 }
 
-void lw_log_fields(int level, const char *node, long long alert_id, const char *fmt, ...)
+void lw_logv(int level, const char *fmt, va_list ap)
 {
     if (level > log_max)
         return;
     char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    emit(level, msg);
+}
+
+void lw_log(int level, const char *fmt, ...)
+{
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(msg, sizeof(msg), fmt, ap);
+    lw_logv(level, fmt, ap);
     va_end(ap);
+}
+
+void lw_log_fields(int level, const char *node, long long alert_id, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
     if (!log_journal) {
-        lw_log(level, "%s", msg);
+        lw_logv(level, fmt, ap);
+        va_end(ap);
         return;
     }
+    char msg[1024];
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    if (level > log_max)
+        return;
     char nodef[96], alertf[48];
     snprintf(nodef, sizeof(nodef), "LORAWATCH_NODE=%s", node ? node : "");
     snprintf(alertf, sizeof(alertf), "LORAWATCH_ALERT_ID=%lld", alert_id);

@@ -3,6 +3,7 @@
 #ifndef LW_LOG_H
 #define LW_LOG_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -24,6 +25,8 @@ int lw_log_level_parse(const char *s); /* "err".."debug" -> level, or -1 */
 const char *lw_log_level_name(int level);
 
 void lw_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same with a va_list, for hooks that log on behalf of lower layers. */
+void lw_logv(int level, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 /* The same with structured journal fields LORAWATCH_NODE and LORAWATCH_ALERT_ID (omitted when
  * node is NULL or alert_id is 0), so `journalctl LORAWATCH_NODE=garage-b1` finds a node's story.
  * Outside the journal the fields are simply dropped: the text names them already. */
