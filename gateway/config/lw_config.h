@@ -9,6 +9,8 @@
 
 #include "lw_model.h"
 
+struct lw_radio_settings;
+
 /* Where configuration errors go: one call per problem, already formatted as
  * "FILE:LINE: [section] key: message". */
 typedef void (*lw_config_error_fn)(void *arg, const char *msg);
@@ -26,6 +28,12 @@ void lw_config_free(struct lw_config *cfg);
 void lw_config_keep_restart_keys(const struct lw_config *running, struct lw_config *next,
                                  void (*note)(void *arg, const char *section, const char *key),
                                  void *arg);
+
+/* Resolve cfg into the radio settings of a chip backend (lw_presets.h), board and region applied
+ * (lw_config_radio.c). LW_OK, or LW_ERR_CONFIG with the first problem in why (the configuration
+ * loader reports each problem at its line before this is ever called). */
+int lw_radio_settings_from_config(const struct lw_config *cfg, struct lw_radio_settings *out,
+                                  char *why, size_t cap);
 
 /* Print every scalar key with default, range and meaning (for --help-config and the man page). */
 void lw_config_print_keys(FILE *out);
