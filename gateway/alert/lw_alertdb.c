@@ -5,9 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lw_config.h"
 #include "lw_error.h"
 #include "lw_log.h"
+#include "lw_model.h"
 #include "lw_store_int.h"
 
 static int prep(struct lw_store *s, const char *sql, sqlite3_stmt **q)

@@ -5,8 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "lw_config.h"
 #include "lw_error.h"
+#include "lw_model.h"
 #include "lw_parse.h"
 
 /* Copy an optional string field; false (with why) when present but not acceptable text. */

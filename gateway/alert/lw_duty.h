@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lw_config.h"
+#include "lw_model.h"
 #include "lw_roster.h"
 
 /* What duty needs to know about an alert. */

@@ -8,7 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lw_config.h"
+#include "lw_model.h"
 
 struct lw_incidents;
 

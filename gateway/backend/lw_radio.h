@@ -9,7 +9,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "lw_config.h"
+#include "lw_model.h"
 
 struct lw_radio_rx {
     uint8_t buf[LW_FRAME_MAX_LEN];

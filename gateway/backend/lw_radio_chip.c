@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "lw_clock.h"
+#include "lw_config.h"
 #include "lw_error.h"
 #include "lw_log.h"
 

@@ -1,6 +1,7 @@
 /* Board presets (which chip, SPI device and GPIO pins a radio HAT uses) and region presets
- * (band, power and airtime rules), and the resolved settings a chip backend runs with. Pure: no
- * I/O, so the configuration check and the fuzzer use it as is. */
+ * (band, power and airtime rules), and the resolved settings a chip backend runs with (filled
+ * from the configuration by lw_radio_settings_from_config, lw_config.h). Pure: no I/O, so the
+ * configuration check and the fuzzer use it as is. */
 #ifndef LW_PRESETS_H
 #define LW_PRESETS_H
 
@@ -9,7 +10,6 @@
 #include <stdint.h>
 
 #include "lw_airtime.h"
-#include "lw_config.h"
 #include "lw_spi.h"
 
 struct lw_board {
@@ -75,10 +75,6 @@ struct lw_radio_settings {
     uint64_t wd_silence_ms;  /* no IRQ at all for this long: a deaf chip (0: not checked) */
 };
 
-/* Resolve cfg into settings. LW_OK, or LW_ERR_CONFIG with the first problem in why (the
- * configuration loader reports each problem at its line before this is ever called). */
-int lw_radio_settings_from_config(const struct lw_config *cfg, struct lw_radio_settings *out,
-                                  char *why, size_t cap);
 /* The LoRa parameters of s for lw_airtime. */
 void lw_radio_settings_lora(const struct lw_radio_settings *s, struct lw_lora_params *lp);
 

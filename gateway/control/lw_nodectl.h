@@ -8,8 +8,8 @@
 #include <cjson/cJSON.h>
 #include <stdint.h>
 
-#include "lw_config.h"
 #include "lw_control.h"
+#include "lw_model.h"
 #include "lw_nodedb.h"
 #include "lw_registry.h"
 #include "lw_store.h"

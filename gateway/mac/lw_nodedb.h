@@ -9,7 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lw_config.h"
+#include "lw_model.h"
 #include "lw_store.h"
 
 struct lw_nodedb;

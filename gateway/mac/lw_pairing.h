@@ -9,8 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lw_config.h"
 #include "lw_join.h"
+#include "lw_model.h"
 #include "lw_registry.h"
 
 /* Join requests are refused before any lookup or crypto once this bucket is empty: a flood of

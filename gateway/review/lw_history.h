@@ -10,7 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
-#include "lw_config.h"
+#include "lw_model.h"
 
 /* ---- parsing (pure, outside input) --------------------------------------------------------- */
 

@@ -10,10 +10,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "lw_config.h"
 #include "lw_csv.h"
 #include "lw_error.h"
 #include "lw_history.h"
+#include "lw_model.h"
 #include "lw_rollup.h"
 #include "lw_store.h"
 

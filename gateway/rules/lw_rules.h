@@ -8,8 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lw_config.h"
 #include "lw_filter.h"
+#include "lw_model.h"
 #include "lw_reading.h"
 
 /* History of a rule for mean, rise and days_left: the window is cut into LW_HIST_N buckets and

@@ -9,12 +9,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lw_config.h"
 #include "lw_error.h"
 #include "lw_frame.h"
 #include "lw_ingest.h"
 #include "lw_join.h"
 #include "lw_mesh.h"
+#include "lw_model.h"
 #include "lw_pairing.h"
 #include "lw_registry.h"
 

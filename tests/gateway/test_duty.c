@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "lw_command.h"
+#include "lw_config.h"
 #include "lw_duty.h"
 #include "lw_error.h"
 

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lw_config.h"
 #include "lw_rules.h"
 
 struct step {
