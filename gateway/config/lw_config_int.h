@@ -9,12 +9,6 @@
 
 #include "lw_model.h"
 
-/* Names of the model's enum values, NULL-terminated (lw_model.c). */
-extern const char *const lw_kind_names[];
-extern const char *const lw_level_names[];
-extern const char *const lw_hazard_names[];
-extern const char *const lw_metric_names[];
-
 enum key_type {
     KT_STR,      /* char array; optional choices list */
     KT_U32,      /* uint32_t in [min, max] */

@@ -223,4 +223,10 @@ bool lw_tags_match(const char *node_tags, const char *wanted);
 /* Does node carry any tag of the comma-separated list? (false for an empty list) */
 bool lw_tags_any(const char *node_tags, const char *list);
 
+/* Names of the model's enum values, NULL-terminated (lw_model.c). */
+extern const char *const lw_kind_names[];
+extern const char *const lw_level_names[];
+extern const char *const lw_hazard_names[];
+extern const char *const lw_metric_names[];
+
 #endif

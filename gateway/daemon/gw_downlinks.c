@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "lw_clock.h"
+#include "lw_config.h"
 #include "lw_error.h"
 #include "lw_log.h"
 #include "lw_presets.h"

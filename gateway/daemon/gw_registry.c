@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "lw_clock.h"
+#include "lw_config.h"
 #include "lw_error.h"
 #include "lw_log.h"
 #include "lw_presets.h"

@@ -5,7 +5,7 @@
 
 #include <uv.h>
 
-#include "lw_config.h"
+#include "lw_model.h"
 #include "lw_radio.h"
 
 struct lw_gateway;
