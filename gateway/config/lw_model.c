@@ -5,7 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-
 const char *const lw_kind_names[] = {"water", "smoke", "gas", "co", "multi", NULL};
 const char *const lw_level_names[] = {"blue", "yellow", "orange", "red", NULL};
 const char *const lw_hazard_names[] = {"flood", "fire", "gas", "trouble", NULL};

@@ -74,7 +74,7 @@ static bool name_ok(const char *s)
 
 struct rows {
     struct lw_node_conf *n;
-    struct lw_nodedb_seen *seen;
+    struct lw_node_contact *seen;
     size_t count;
 };
 
@@ -167,7 +167,7 @@ static void add_hex(cJSON *o, const char *name, const uint8_t *b, size_t n)
 
 /* One node as JSON: the row, merged with the registry's runtime state when it is live. */
 static cJSON *node_json(const struct lw_nodectl_env *env, const struct lw_node_conf *c,
-                        const struct lw_nodedb_seen *seen, bool detail)
+                        const struct lw_node_contact *seen, bool detail)
 {
     struct lw_node *live =
         c->state != LW_NODE_RETIRED ? lw_registry_find(env->registry(env->arg), c->address) : NULL;

@@ -22,7 +22,7 @@ static void log_node_problem(void *arg, const char *msg)
 static struct lw_registry *load_registry(struct lw_gateway *g, const struct lw_config *cfg)
 {
     struct lw_node_conf *nodes = NULL;
-    struct lw_nodedb_seen *seen = NULL;
+    struct lw_node_contact *seen = NULL;
     size_t n = 0;
     if (lw_nodedb_load(g->nodedb, false, &nodes, &seen, &n) != LW_OK)
         return NULL;

@@ -83,7 +83,7 @@ static void save_contact(struct lw_gateway *g, struct lw_node *n, uint32_t fcnt,
 {
     if (n->conf->from_config && n->db_saved_ms && t - n->db_saved_ms < 60000 && t >= n->db_saved_ms)
         return;
-    struct lw_nodedb_seen s = {
+    struct lw_node_contact s = {
         .first_seen_ms = n->first_seen_ms,
         .last_seen_ms = t,
         .rssi_x10 = n->last_rssi_x10,

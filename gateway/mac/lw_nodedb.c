@@ -174,7 +174,7 @@ static void col_text(sqlite3_stmt *q, int col, char *out, size_t cap)
 }
 
 int lw_nodedb_load(struct lw_nodedb *d, bool include_retired, struct lw_node_conf **nodes,
-                   struct lw_nodedb_seen **seen, size_t *n)
+                   struct lw_node_contact **seen, size_t *n)
 {
     static const char q_sql[] =
         "SELECT address, name, eui, kind, label, building, floor, unit, grid, place, tags, "
@@ -194,13 +194,13 @@ int lw_nodedb_load(struct lw_nodedb *d, bool include_retired, struct lw_node_con
     }
     size_t cap = 0, cnt = 0;
     struct lw_node_conf *arr = NULL;
-    struct lw_nodedb_seen *sarr = NULL;
+    struct lw_node_contact *sarr = NULL;
     int rc, ret = LW_OK;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         if (cnt == cap) {
             cap = cap ? 2 * cap : 64;
             struct lw_node_conf *na = realloc(arr, cap * sizeof(*arr));
-            struct lw_nodedb_seen *ns = na ? realloc(sarr, cap * sizeof(*sarr)) : NULL;
+            struct lw_node_contact *ns = na ? realloc(sarr, cap * sizeof(*sarr)) : NULL;
             if (na)
                 arr = na;
             if (ns)
@@ -243,7 +243,7 @@ int lw_nodedb_load(struct lw_nodedb *d, bool include_retired, struct lw_node_con
         c->pairing_until_ms = sqlite3_column_int64(q, 20);
         c->fcnt_up = (uint32_t)sqlite3_column_int64(q, 21);
         c->fcnt_down = (uint32_t)sqlite3_column_int64(q, 29);
-        struct lw_nodedb_seen *s = &sarr[cnt];
+        struct lw_node_contact *s = &sarr[cnt];
         s->first_seen_ms = sqlite3_column_int64(q, 22);
         s->last_seen_ms = sqlite3_column_int64(q, 23);
         s->rssi_x10 = sqlite3_column_type(q, 24) == SQLITE_NULL
@@ -293,7 +293,7 @@ int lw_nodedb_delete(struct lw_nodedb *d, uint16_t address)
 }
 
 int lw_nodedb_seen(struct lw_nodedb *d, uint16_t address, uint32_t fcnt,
-                   const struct lw_nodedb_seen *seen)
+                   const struct lw_node_contact *seen)
 {
     if (lw_store_begin(d->store) != LW_OK)
         return LW_ERR_DB;

@@ -9,20 +9,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lw_contact.h"
 #include "lw_model.h"
 #include "lw_store.h"
 
 struct lw_nodedb;
 
 /* Last contact of a node, as kept in the table (0 / INT16_MIN / -1: unknown). */
-struct lw_nodedb_seen {
-    int64_t first_seen_ms, last_seen_ms;
-    int16_t rssi_x10, snr_x10;
-    int32_t battery_mv; /* -1: never reported */
-    int hops;           /* -1: never heard */
-    int relay;          /* address of the last relay, 0 direct, -1 unknown */
-};
-
 /* Prepare the statements; NULL on failure (logged). The store must outlive it. */
 struct lw_nodedb *lw_nodedb_new(struct lw_store *s);
 void lw_nodedb_free(struct lw_nodedb *d);
@@ -37,7 +30,7 @@ int lw_nodedb_sync_config(struct lw_nodedb *d, const struct lw_config *cfg, int6
 /* Every node (retired ones only with include_retired), ordered by address, as a malloc'd array
  * the caller frees; seen (optional, same order) gets each node's last contact. */
 int lw_nodedb_load(struct lw_nodedb *d, bool include_retired, struct lw_node_conf **nodes,
-                   struct lw_nodedb_seen **seen, size_t *n);
+                   struct lw_node_contact **seen, size_t *n);
 
 /* Insert or replace a node's description, keys and state (not its contact columns). Joins the
  * open transaction: commit with lw_store_commit. */
@@ -47,7 +40,7 @@ int lw_nodedb_delete(struct lw_nodedb *d, uint16_t address);
 /* Record a frame: joined nodes' frame counter (the floor a restart resumes from), first/last
  * seen, link and battery. Joins the open batch transaction, like the reading it came with. */
 int lw_nodedb_seen(struct lw_nodedb *d, uint16_t address, uint32_t fcnt,
-                   const struct lw_nodedb_seen *seen);
+                   const struct lw_node_contact *seen);
 /* Raise the node's stored downlink counter bound to upto (never lowers it): counters up to it may
  * be used. Joins the open transaction: commit with lw_store_commit before sending. LW_OK,
  * LW_ERR_NOTFOUND (no such node) or LW_ERR_DB. */

@@ -7,8 +7,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lw_contact.h"
 #include "lw_model.h"
-#include "lw_nodedb.h"
 #include "lw_reading.h"
 #include "lw_replay.h"
 #include "lw_rules.h"
@@ -25,7 +25,7 @@ struct lw_node {
     uint16_t last_relay; /* address of the last relay (0: heard directly) */
     uint64_t frames;
     struct lw_reading last;        /* latest reading (last.present == 0: none yet) */
-    struct lw_nodedb_seen db_seen; /* last contact as stored: shown until the node is heard */
+    struct lw_node_contact db_seen; /* last contact as stored: shown until the node is heard */
     int64_t db_saved_ms;           /* when last contact was last written to the database */
     struct lw_rule_state *rules;   /* one per config rule, same order */
 };
