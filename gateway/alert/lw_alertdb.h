@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lw_duty.h"
+#include "lw_escalation.h"
 #include "lw_store.h"
 
 int lw_alertdb_journal(struct lw_store *s, int64_t alert, int64_t ts_ms, const char *event,

@@ -523,7 +523,7 @@ static void validate_threshold_rule(struct parse *p, size_t i)
     } else if (line[RK_FLOOR]) {
         report(p, line[RK_FLOOR], "[rule:%s] floor: only for statistic = days_left", r->name);
     }
-    if (r->filter == LW_FILTER_FLOODNET && r->metric != LW_METRIC_WATER)
+    if (r->filter == LW_WATERFILTER_FLOODNET && r->metric != LW_METRIC_WATER)
         report(p, line[RK_FILTER], "[rule:%s] filter = floodnet: only for metric water_mm",
                r->name);
     rule_range(p, i, RK_NOISE, r->noise_floor, 0, 1000, " mm");
@@ -531,7 +531,7 @@ static void validate_threshold_rule(struct parse *p, size_t i)
     rule_range(p, i, RK_MAXRISE, r->max_rise, 1, 65535, " mm/min");
     rule_range(p, i, RK_PTOL, r->plateau_tol, 0, 1000, " mm");
     for (int k = RK_NOISE; k <= RK_PTIME; k++)
-        if (line[k] && r->filter != LW_FILTER_FLOODNET)
+        if (line[k] && r->filter != LW_WATERFILTER_FLOODNET)
             report(p, line[k], "[rule:%s] %s: only with filter = floodnet (metric water_mm)",
                    r->name, lw_config_rule_keys[k].name);
 }
@@ -577,7 +577,7 @@ static void validate_rules(struct parse *p)
         r->metric = LW_METRIC_BATTERY;
         r->threshold = 1;
         r->clear = 0;
-        r->filter = LW_FILTER_NONE;
+        r->filter = LW_WATERFILTER_NONE;
         if (!p->rule_line[i][RK_HAZARD])
             r->hazard = LW_HAZARD_TROUBLE;
         if (!p->rule_line[i][RK_KINDS])

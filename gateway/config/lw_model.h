@@ -106,7 +106,7 @@ enum lw_statistic {
     LW_STAT_DAYS_LEFT, /* days until the trend over window reaches floor */
     LW_STAT_COUNT
 };
-enum lw_filter_kind { LW_FILTER_NONE, LW_FILTER_FLOODNET };
+enum lw_waterfilter_kind { LW_WATERFILTER_NONE, LW_WATERFILTER_FLOODNET };
 enum lw_coincidence { LW_COINC_NONE, LW_COINC_BUILDING, LW_COINC_ZONE };
 enum lw_flag_bit { LW_FLAGBIT_NONE, LW_FLAGBIT_FAULT, LW_FLAGBIT_TAMPER, LW_FLAGBIT_LOW_BATTERY };
 
@@ -129,7 +129,7 @@ struct lw_rule_conf {
     uint64_t window_ms; /* mean/rise/days_left window; twa time constant */
     double exponent;    /* twa: power of the weighted mean (1: plain exponential mean) */
     double floor;       /* days_left: level at which the metric is exhausted (e.g. mV) */
-    enum lw_filter_kind filter;
+    enum lw_waterfilter_kind filter;
     double noise_floor;     /* floodnet filter, mm */
     double spike;           /* mm */
     double max_rise;        /* mm/min */

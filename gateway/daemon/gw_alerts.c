@@ -115,7 +115,7 @@ void gw_alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                   (long long)info.id);
     /* Then the people on duty: tier topics, escalation, reminders (test alarms page nobody). */
     if (!g->test_mode)
-        gw_duty_transition(g, node, rule, state, &info, json);
+        gw_escalation_transition(g, node, rule, state, &info, json);
     free(json);
 }
 

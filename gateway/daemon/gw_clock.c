@@ -81,7 +81,7 @@ static void apply_retimed(struct lw_gateway *g, bool ok)
         if (ok && r->message) {
             char topic[128];
             int64_t tag;
-            lw_duty_set_payload(g->duty, r->id, r->message);
+            lw_escalation_set_payload(g->escalation, r->id, r->message);
             lw_alert_topic(topic, sizeof(topic), g->cfg->site, r->id);
             sent |= lw_spool_message(g->spool, r->id, topic, r->message, true, &tag) == LW_OK;
         }
@@ -100,7 +100,7 @@ static void retime_silence(void *arg, const struct lw_silence *s)
 {
     struct lw_gateway *g = arg;
     const struct lw_silence *all;
-    size_t n = lw_duty_silences(g->duty, &all);
+    size_t n = lw_escalation_silences(g->escalation, &all);
     for (size_t i = 0; i < n; i++)
         if (all[i].id == s->id)
             ((struct lw_silence *)all)[i].until_ms = s->until_ms;

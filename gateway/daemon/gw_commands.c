@@ -13,13 +13,13 @@
 #include "lw_nodectl.h"
 #include "lw_version.h"
 
-static int phone_ack(struct lw_gateway *g, const struct lw_command *c,
+static int phone_ack(struct lw_gateway *g, const struct lw_phonecmd *c,
                      const struct lw_duty_person *who, char *why, size_t cap, const char **code)
 {
     return gw_ack_alert(g, c->alert, who->id, who->tier, "mqtt", c->note, why, cap, code);
 }
 
-static int phone_silence(struct lw_gateway *g, const struct lw_command *c,
+static int phone_silence(struct lw_gateway *g, const struct lw_phonecmd *c,
                          const struct lw_duty_person *who, char *why, size_t cap, const char **code)
 {
     struct lw_silence s;
@@ -30,7 +30,7 @@ static int phone_silence(struct lw_gateway *g, const struct lw_command *c,
     return rc;
 }
 
-static int phone_unsilence(struct lw_gateway *g, const struct lw_command *c,
+static int phone_unsilence(struct lw_gateway *g, const struct lw_phonecmd *c,
                            const struct lw_duty_person *who, char *why, size_t cap,
                            const char **code)
 {
@@ -38,14 +38,14 @@ static int phone_unsilence(struct lw_gateway *g, const struct lw_command *c,
     return gw_lift_silence(g, c->silence, why, cap, code);
 }
 
-/* The phone commands by kind (lw_command_parse accepts no other): LW_OK with why holding the
+/* The phone commands by kind (lw_phonecmd_parse accepts no other): LW_OK with why holding the
  * result text, or the refusal with why and code. */
-static int (*const phone_cmds[])(struct lw_gateway *g, const struct lw_command *c,
+static int (*const phone_cmds[])(struct lw_gateway *g, const struct lw_phonecmd *c,
                                  const struct lw_duty_person *who, char *why, size_t cap,
                                  const char **code) = {
-    [LW_CMD_ACK] = phone_ack,
-    [LW_CMD_SILENCE] = phone_silence,
-    [LW_CMD_UNSILENCE] = phone_unsilence,
+    [LW_PHONECMD_ACK] = phone_ack,
+    [LW_PHONECMD_SILENCE] = phone_silence,
+    [LW_PHONECMD_UNSILENCE] = phone_unsilence,
 };
 
 /* A command from a duty phone on lorawatch/<site>/command/<mqtt_user>; the answer goes to
@@ -59,15 +59,15 @@ void gw_on_mqtt_message(void *arg, const char *topic, const void *payload, size_
         return;
     const char *user = topic + pl;
     if (!user[0] || strchr(user, '/') || strlen(user) >= 64) {
-        lw_command_count(&g->commands, "usage");
+        lw_phonecmd_count(&g->commands, "usage");
         return;
     }
     char reply_topic[192], why[256] = "";
     snprintf(reply_topic, sizeof(reply_topic), "lorawatch/%s/reply/%s", g->cfg->site, user);
-    struct lw_command c;
+    struct lw_phonecmd c;
     const char *code = "usage";
     const struct lw_duty_person *who = lw_roster_by_user(g->cfg->roster, user);
-    int rc = lw_command_parse(payload, len, &c, why, sizeof(why));
+    int rc = lw_phonecmd_parse(payload, len, &c, why, sizeof(why));
     if (!who) {
         snprintf(why, sizeof(why), "'%s' is not on the duty roster", user);
         code = "denied";
@@ -81,12 +81,12 @@ void gw_on_mqtt_message(void *arg, const char *topic, const void *payload, size_
         rc = phone_cmds[c.kind](g, &c, who, why, sizeof(why), &code);
     if (rc != LW_OK)
         lw_log_rl(LW_LOG_WARNING, "mqtt command from '%s' refused: %s", user, why);
-    lw_command_count(&g->commands, rc == LW_OK ? NULL : code);
+    lw_phonecmd_count(&g->commands, rc == LW_OK ? NULL : code);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddBoolToObject(o, "ok", rc == LW_OK);
     if (c.request_id[0])
         cJSON_AddStringToObject(o, "id", c.request_id);
-    if (rc == LW_OK && c.kind == LW_CMD_ACK)
+    if (rc == LW_OK && c.kind == LW_PHONECMD_ACK)
         cJSON_AddNumberToObject(o, "alert", (double)c.alert);
     if (rc == LW_OK && why[0])
         cJSON_AddStringToObject(o, "result", why);
@@ -132,12 +132,12 @@ static char *cmd_alerts(struct lw_gateway *g, const cJSON *req, const struct lw_
         bool acked, held;
         const cJSON *id = cJSON_GetObjectItemCaseSensitive(a, "id");
         if (cJSON_IsNumber(id) &&
-            lw_duty_state(g->duty, (int64_t)id->valuedouble, &tier, &acked, &held))
+            lw_escalation_state(g->escalation, (int64_t)id->valuedouble, &tier, &acked, &held))
             cJSON_AddBoolToObject((cJSON *)a, "held", held);
     }
     cJSON_AddItemToObject(o, "alerts", arr ? arr : cJSON_CreateArray());
     const struct lw_silence *s;
-    size_t n = lw_duty_silences(g->duty, &s);
+    size_t n = lw_escalation_silences(g->escalation, &s);
     cJSON_AddNumberToObject(o, "silences", (double)n);
     return alert_reply(o, LW_OK, "", "");
 }
@@ -176,8 +176,8 @@ static char *cmd_silence(struct lw_gateway *g, const cJSON *req, const struct lw
     cJSON_ReplaceItemInObjectCaseSensitive(copy, "cmd", cJSON_CreateString("silence"));
     char *body = cJSON_PrintUnformatted(copy);
     cJSON_Delete(copy);
-    struct lw_command c;
-    int rc = body ? lw_command_parse(body, strlen(body), &c, why, sizeof(why)) : LW_ERR_NOMEM;
+    struct lw_phonecmd c;
+    int rc = body ? lw_phonecmd_parse(body, strlen(body), &c, why, sizeof(why)) : LW_ERR_NOMEM;
     free(body);
     struct lw_silence s;
     if (rc == LW_OK)
@@ -197,7 +197,7 @@ static char *cmd_silences(struct lw_gateway *g, const cJSON *req,
     (void)peer;
     cJSON *o = cJSON_CreateObject();
     const struct lw_silence *s;
-    size_t n = lw_duty_silences(g->duty, &s);
+    size_t n = lw_escalation_silences(g->escalation, &s);
     cJSON *arr = cJSON_AddArrayToObject(o, "silences");
     for (size_t i = 0; i < n; i++) {
         cJSON *j = cJSON_CreateObject();

@@ -20,7 +20,7 @@ int64_t gw_now_ms(const struct lw_gateway *g)
 
 static void finish(struct lw_gateway *g)
 {
-    lw_duty_free(g->duty);
+    lw_escalation_free(g->escalation);
     lw_incidents_free(g->incidents);
     lw_mesh_free(g->mesh);
     lw_downlink_free(g->dl);
@@ -92,7 +92,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     if (rc == LW_OK)
         rc = gw_alerts_open(g);
     if (rc == LW_OK)
-        rc = gw_duty_open(g);
+        rc = gw_escalation_open(g);
     if (rc != LW_OK) {
         finish(g);
         return rc == LW_ERR_DB ? LW_ERR_DB : LW_ERR_IO;
@@ -101,7 +101,7 @@ int lw_gateway_new(uv_loop_t *loop, const struct lw_config *cfg, bool with_radio
     gw_restore_open(g);
 
     gw_storage_start(g);
-    gw_duty_start(g);
+    gw_escalation_start(g);
     gw_rules_start(g);
     gw_clock_start(g);
     if (gw_status_start(g) != LW_OK || gw_uplink_start(g, with_radio) != LW_OK) {
@@ -141,7 +141,7 @@ void lw_gateway_stop(struct lw_gateway *g, void (*done)(void *arg), void *arg)
     lw_store_commit(g->store);
     gw_clock_stop(g);
     gw_rules_stop(g);
-    gw_duty_stop(g);
+    gw_escalation_stop(g);
     gw_storage_stop(g);
     struct lw_store_stats ss;
     lw_store_stats(g->store, &ss);

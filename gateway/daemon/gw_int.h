@@ -12,10 +12,10 @@
 #include "lw_alert.h"
 #include "lw_alertdb.h"
 #include "lw_cmd.h"
-#include "lw_command.h"
+#include "lw_phonecmd.h"
 #include "lw_control.h"
 #include "lw_downlink.h"
-#include "lw_duty.h"
+#include "lw_escalation.h"
 #include "lw_gateway.h"
 #include "lw_incident.h"
 #include "lw_ingest.h"
@@ -36,14 +36,14 @@ struct lw_gateway {
     struct lw_nodedb *nodedb;
     struct lw_registry *reg;
     struct lw_join_limiter join_limiter;
-    struct lw_duty *duty;
+    struct lw_escalation *escalation;
     struct lw_incidents *incidents;
-    uv_timer_t duty_timer;    /* escalations, reminders, silence expiry: runs only when due */
-    char command_prefix[128]; /* lorawatch/<site>/command/ */
+    uv_timer_t escalation_timer; /* escalations, reminders, silence expiry: runs only when due */
+    char command_prefix[128];    /* lorawatch/<site>/command/ */
     struct lw_pairing_stats joins;
-    struct lw_command_counts commands; /* MQTT commands from phones by outcome */
-    int64_t outbox_handed;             /* highest outbox row given to the MQTT client */
-    bool handover_failed;              /* a row of the current hand-over could not be given */
+    struct lw_phonecmd_counts commands; /* MQTT commands from phones by outcome */
+    int64_t outbox_handed;              /* highest outbox row given to the MQTT client */
+    bool handover_failed;               /* a row of the current hand-over could not be given */
     struct lw_radio *radio;
     struct lw_mqtt *mqtt;
     struct lw_control *control;
@@ -154,10 +154,10 @@ void gw_alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                          enum lw_alert_state state, double value, int64_t t);
 int gw_alerts_open(struct lw_gateway *g);
 
-/* gw_duty.c */
-void gw_duty_transition(struct lw_gateway *g, const struct lw_node_conf *node,
-                        const struct lw_rule_conf *rule, enum lw_alert_state state,
-                        const struct lw_alert_info *info, const char *json);
+/* gw_escalation.c */
+void gw_escalation_transition(struct lw_gateway *g, const struct lw_node_conf *node,
+                              const struct lw_rule_conf *rule, enum lw_alert_state state,
+                              const struct lw_alert_info *info, const char *json);
 void gw_restore_duty(struct lw_gateway *g, const struct lw_node_conf *nc,
                      const struct lw_rule_conf *rule, const struct lw_alertdb_open *o);
 void gw_restore_incident(void *arg, int64_t incident, const char *hazard, const char *building,
@@ -169,9 +169,9 @@ int gw_make_silence(struct lw_gateway *g, const char *node, const char *building
                     uint64_t for_ms, bool force, const char *actor, const char *reason,
                     struct lw_silence *s, char *why, size_t cap, const char **code);
 int gw_lift_silence(struct lw_gateway *g, int64_t id, char *why, size_t cap, const char **code);
-int gw_duty_open(struct lw_gateway *g);
-void gw_duty_start(struct lw_gateway *g);
-void gw_duty_stop(struct lw_gateway *g);
+int gw_escalation_open(struct lw_gateway *g);
+void gw_escalation_start(struct lw_gateway *g);
+void gw_escalation_stop(struct lw_gateway *g);
 
 /* gw_clock.c */
 void gw_clock_open(struct lw_gateway *g);

@@ -53,11 +53,11 @@ static void metric(struct buf *b, const char *name, const char *type, const char
 }
 
 static const char *const command_codes[LW_CMDC_N] = {
-    [LW_CMDC_USAGE] = "usage",         [LW_CMDC_DENIED] = "denied", [LW_CMDC_NOT_FOUND] = "not_found",
+    [LW_CMDC_USAGE] = "usage",       [LW_CMDC_DENIED] = "denied", [LW_CMDC_NOT_FOUND] = "not_found",
     [LW_CMDC_CONFLICT] = "conflict", [LW_CMDC_DB] = "db",
 };
 
-void lw_command_count(struct lw_command_counts *c, const char *code)
+void lw_phonecmd_count(struct lw_phonecmd_counts *c, const char *code)
 {
     if (!code) {
         c->accepted++;
@@ -139,10 +139,11 @@ char *lw_metrics_text(const struct lw_metrics *m)
         m->control.accepted, m->control.refused);
     metric(&b, "lorawatch_control_bad_requests_total", "counter",
            "Malformed or oversized control-socket messages.", NULL, (double)m->control.bad);
-    put(&b, "# HELP lorawatch_mqtt_commands_total MQTT commands from duty phones by outcome and, "
-            "when refused, by the reply's code.\n"
-            "# TYPE lorawatch_mqtt_commands_total counter\n"
-            "lorawatch_mqtt_commands_total{outcome=\"accepted\",code=\"\"} %llu\n",
+    put(&b,
+        "# HELP lorawatch_mqtt_commands_total MQTT commands from duty phones by outcome and, "
+        "when refused, by the reply's code.\n"
+        "# TYPE lorawatch_mqtt_commands_total counter\n"
+        "lorawatch_mqtt_commands_total{outcome=\"accepted\",code=\"\"} %llu\n",
         (unsigned long long)m->commands.accepted);
     for (int i = 0; i < LW_CMDC_N; i++)
         put(&b, "lorawatch_mqtt_commands_total{outcome=\"refused\",code=\"%s\"} %llu\n",

@@ -16,13 +16,13 @@
 /* MQTT commands from duty phones: accepted, or refused by the code their reply carried (a command
  * on a topic no user can have, which gets no reply, counts as "usage"). */
 enum { LW_CMDC_USAGE, LW_CMDC_DENIED, LW_CMDC_NOT_FOUND, LW_CMDC_CONFLICT, LW_CMDC_DB, LW_CMDC_N };
-struct lw_command_counts {
+struct lw_phonecmd_counts {
     uint64_t accepted;
     uint64_t refused[LW_CMDC_N];
 };
 /* Counts one command: accepted when code is NULL, else refused with that reply code (an
  * unknown code counts as "usage"). */
-void lw_command_count(struct lw_command_counts *c, const char *code);
+void lw_phonecmd_count(struct lw_phonecmd_counts *c, const char *code);
 
 struct lw_metrics {
     const char *site;
@@ -36,7 +36,7 @@ struct lw_metrics {
     struct lw_mesh_stats mesh;       /* the mesh sink's drops, before admission */
     struct lw_pairing_stats joins;   /* JOIN_REQs by outcome, the join rate limiter's included */
     struct lw_control_stats control; /* control-socket connections and bad requests */
-    struct lw_command_counts commands; /* MQTT commands by outcome */
+    struct lw_phonecmd_counts commands; /* MQTT commands by outcome */
     uint64_t radio_malformed;
     uint64_t radio_resets;
     /* Single-chip radio backends (sx127x, sx126x), from struct lw_radio_stats: */

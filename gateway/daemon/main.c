@@ -11,12 +11,12 @@
 
 #include "lw_config.h"
 #include "lw_error.h"
-#include "lw_files.h"
+#include "lw_secrets.h"
 #include "lw_gateway.h"
 #include "lw_log.h"
 #include "lw_radio_chip.h"
 #include "lw_version.h"
-#include "lw_watchdog.h"
+#include "lw_sdnotify.h"
 
 #define DEFAULT_CONFIG "/etc/lorawatch/lorawatch.conf"
 
@@ -57,7 +57,7 @@ struct daemon_state {
     uv_loop_t loop;
     uv_signal_t sig[4];
     struct lw_gateway *gw;
-    struct lw_watchdog *wd;
+    struct lw_sdnotify *wd;
     struct lw_config *cfg;
     const char *path;
     bool verbose;
@@ -126,7 +126,7 @@ static void on_signal(uv_signal_t *h, int signum)
     d->stopping = true;
     lw_log(LW_LOG_NOTICE, "%s: stopping", strsignal(signum));
     sd_notify(0, "STOPPING=1");
-    lw_watchdog_stop(d->wd);
+    lw_sdnotify_stop(d->wd);
     d->wd = NULL;
     lw_gateway_stop(d->gw, gateway_stopped, d);
 }
@@ -162,10 +162,14 @@ static int check_secrets(const struct lw_config *cfg, const char *path)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'f'}, {"check", no_argument, NULL, 'n'},
-        {"foreground", no_argument, NULL, 'd'},   {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
-        {"help-config", no_argument, NULL, 'C'},  {"radio-selftest", no_argument, NULL, 'R'},
+        {"config", required_argument, NULL, 'f'},
+        {"check", no_argument, NULL, 'n'},
+        {"foreground", no_argument, NULL, 'd'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"help-config", no_argument, NULL, 'C'},
+        {"radio-selftest", no_argument, NULL, 'R'},
         {NULL, 0, NULL, 0},
     };
     struct daemon_state d = {.path = DEFAULT_CONFIG};
@@ -260,7 +264,7 @@ int main(int argc, char **argv)
         d.sig[i].data = &d;
         uv_signal_start(&d.sig[i], on_signal, signums[i]);
     }
-    d.wd = lw_watchdog_start(&d.loop);
+    d.wd = lw_sdnotify_start(&d.loop);
     lw_log(LW_LOG_NOTICE, "lorawatchd %s started", LW_VERSION);
     sd_notify(0, "READY=1\nSTATUS=receiving");
 

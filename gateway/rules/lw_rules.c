@@ -255,7 +255,7 @@ struct ext {
     uint16_t node;
     char rule[LW_NAME_MAX];
     struct lw_rule_hist *hist;
-    struct lw_filter *filter;
+    struct lw_waterfilter *filter;
     struct lw_rule_hist *pin_hist; /* a pinned mean: the history on the pinned calibration */
     int64_t primed_ms; /* newest reading replayed at start-up (lw_rules_prime); 0: none */
 };
@@ -341,7 +341,7 @@ static struct ext *ext_get(struct lw_rules *e, uint16_t node, const char *rule, 
     return x;
 }
 
-const struct lw_filter *lw_rules_filter(struct lw_rules *e, const struct lw_rule_conf *rule,
+const struct lw_waterfilter *lw_rules_filter(struct lw_rules *e, const struct lw_rule_conf *rule,
                                         const struct lw_node_conf *node)
 {
     struct ext *x = ext_get(e, node->address, rule->name, false);
@@ -564,27 +564,27 @@ static enum lw_rule_event threshold_reading(struct lw_rules *e, const struct lw_
     bool need_hist = rule->statistic == LW_STAT_MEAN || rule->statistic == LW_STAT_RISE ||
                      rule->statistic == LW_STAT_DAYS_LEFT;
     struct ext *x = NULL;
-    if (need_hist || rule->filter == LW_FILTER_FLOODNET) {
+    if (need_hist || rule->filter == LW_WATERFILTER_FLOODNET) {
         x = ext_get(e, node->address, rule->name, true);
         if (x && need_hist && !x->hist)
             x->hist = calloc(1, sizeof(*x->hist));
-        if (x && rule->filter == LW_FILTER_FLOODNET && !x->filter)
+        if (x && rule->filter == LW_WATERFILTER_FLOODNET && !x->filter)
             x->filter = calloc(1, sizeof(*x->filter));
-        if (!x || (need_hist && !x->hist) || (rule->filter == LW_FILTER_FLOODNET && !x->filter))
+        if (!x || (need_hist && !x->hist) || (rule->filter == LW_WATERFILTER_FLOODNET && !x->filter))
             return LW_RULE_NONE; /* out of memory: the rule cannot be evaluated now */
     }
     struct lw_rule_hist *h = x ? x->hist : NULL;
-    struct lw_sample out[LW_FILTER_HOLD + 1] = {{.t_ms = t, .v = v}};
+    struct lw_sample out[LW_WATERFILTER_HOLD + 1] = {{.t_ms = t, .v = v}};
     size_t n = 1;
-    if (rule->filter == LW_FILTER_FLOODNET) {
-        const struct lw_filter_conf fc = {
+    if (rule->filter == LW_WATERFILTER_FLOODNET) {
+        const struct lw_waterfilter_conf fc = {
             .noise_floor = rule->noise_floor,
             .spike = rule->spike,
             .max_rise = rule->max_rise,
             .plateau_tol = rule->plateau_tol,
             .plateau_ms = rule->plateau_ms,
         };
-        if (lw_filter_feed(&fc, x->filter, v, now_ms, out, &n) != LW_FILT_PASS || n == 0)
+        if (lw_waterfilter_feed(&fc, x->filter, v, now_ms, out, &n) != LW_FILT_PASS || n == 0)
             return LW_RULE_NONE;
     }
     return eval_samples(e, rule, node, st, h, out, n, x && x->filter && x->filter->unconfirmed,
@@ -621,7 +621,7 @@ void lw_rules_recalibrated(struct lw_rules *e, const struct lw_rule_conf *rule,
             *v = rise || *v + shift > 0 ? (float)(*v + shift) : 0.0f;
         }
     if (x && x->filter) {
-        struct lw_filter *f = x->filter;
+        struct lw_waterfilter *f = x->filter;
         f->level.v = f->level.v + shift > 0 ? f->level.v + shift : 0;
         for (unsigned i = 0; i < f->n_held; i++)
             f->held[i].v = f->held[i].v + shift > 0 ? f->held[i].v + shift : 0;
@@ -752,7 +752,7 @@ bool lw_rule_timed(const struct lw_rule_conf *rule)
 {
     return rule->type == LW_RULE_SILENCE ||
            (rule->type == LW_RULE_THRESHOLD &&
-            (rule->persistence_ms > 0 || rule->filter == LW_FILTER_FLOODNET));
+            (rule->persistence_ms > 0 || rule->filter == LW_WATERFILTER_FLOODNET));
 }
 
 int64_t lw_rule_due(const struct lw_rule_conf *rule, const struct lw_rule_state *st)
@@ -839,9 +839,9 @@ int64_t lw_rules_node_due(struct lw_rules *e, const struct lw_rule_conf *rule,
                           const struct lw_node_conf *node, const struct lw_rule_state *st)
 {
     int64_t due = lw_rule_due(rule, st);
-    if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_FILTER_FLOODNET) {
+    if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_WATERFILTER_FLOODNET) {
         struct ext *x = ext_get(e, node->address, rule->name, false);
-        int64_t r = x && x->filter ? lw_filter_release_due(x->filter) : INT64_MAX;
+        int64_t r = x && x->filter ? lw_waterfilter_release_due(x->filter) : INT64_MAX;
         if (x && x->filter && x->filter->n_held)
             due = r; /* the tick waits for what is held */
         else if (r < due)
@@ -862,10 +862,10 @@ enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_c
         if (px && px->primed_ms)
             return LW_RULE_NONE;
     }
-    if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_FILTER_FLOODNET) {
+    if (rule->type == LW_RULE_THRESHOLD && rule->filter == LW_WATERFILTER_FLOODNET) {
         struct ext *x = ext_get(e, node->address, rule->name, false);
-        struct lw_sample out[LW_FILTER_HOLD + 1];
-        size_t n = x && x->filter ? lw_filter_release(x->filter, now_ms, out) : 0;
+        struct lw_sample out[LW_WATERFILTER_HOLD + 1];
+        size_t n = x && x->filter ? lw_waterfilter_release(x->filter, now_ms, out) : 0;
         if (n) {
             enum lw_rule_event ev = eval_samples(e, rule, node, st, x->hist, out, n,
                                                  x->filter->unconfirmed, NAN, value);

@@ -8,7 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "lw_filter.h"
+#include "lw_waterfilter.h"
 #include "lw_model.h"
 #include "lw_reading.h"
 
@@ -131,7 +131,7 @@ uint16_t lw_water_calibrated(uint16_t raw_mm, uint32_t zero_mm);
 
 /* The FloodNet filter state of a node's rule, or NULL when it has none yet (for tests and
  * diagnostics: its counters tell what was dropped). */
-const struct lw_filter *lw_rules_filter(struct lw_rules *e, const struct lw_rule_conf *rule,
+const struct lw_waterfilter *lw_rules_filter(struct lw_rules *e, const struct lw_rule_conf *rule,
                                         const struct lw_node_conf *node);
 
 /* Any frame accepted from any node at now_ms (radio_fault rules' "nothing heard" input). */
@@ -147,7 +147,7 @@ enum lw_rule_event lw_rule_tick(const struct lw_rule_conf *rule, struct lw_rule_
 
 /* The tick of a node's rule with the engine: lw_rule_tick, and for filtered water rules the
  * readings of a jump the node never followed up, or held for the filter's bound
- * (lw_filter_release), evaluated as unconfirmed water, as of their own times. A filtered rule
+ * (lw_waterfilter_release), evaluated as unconfirmed water, as of their own times. A filtered rule
  * raised on readings the filter passed unconfirmed has st->unconfirmed set, by this tick or by
  * lw_rules_reading. lw_rules_node_due: when it is next due (the earlier of the two). */
 enum lw_rule_event lw_rules_node_tick(struct lw_rules *e, const struct lw_rule_conf *rule,

@@ -1,5 +1,5 @@
 /* Permission checks, so keys and readings are never left world-readable by mistake. */
-#include "lw_files.h"
+#include "lw_secrets.h"
 
 #include <errno.h>
 #include <stdio.h>

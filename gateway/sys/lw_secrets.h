@@ -1,6 +1,6 @@
 /* File permission checks for secrets: node keys, the MQTT password and TLS key, the database. */
-#ifndef LW_FILES_H
-#define LW_FILES_H
+#ifndef LW_SECRETS_H
+#define LW_SECRETS_H
 
 #include <stdbool.h>
 #include <stddef.h>

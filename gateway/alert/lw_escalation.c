@@ -1,5 +1,5 @@
 /* Duty escalation state: a small array of open alerts and one of silences. */
-#include "lw_duty.h"
+#include "lw_escalation.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -10,22 +10,22 @@
 #include "lw_log.h"
 
 struct entry {
-    struct lw_duty_alert a;
+    struct lw_escalation_alert a;
     char *payload;
-    unsigned tier;       /* highest tier told (0: nobody yet) */
-    unsigned told;       /* bit t: tier t was told */
-    int64_t tier_since;  /* monotonic: when the current tier was told */
-    int64_t next_remind; /* monotonic */
+    unsigned tier;                    /* highest tier told (0: nobody yet) */
+    unsigned told;                    /* bit t: tier t was told */
+    int64_t tier_since;               /* monotonic: when the current tier was told */
+    int64_t next_remind;              /* monotonic */
     unsigned reminders[LW_TIERS + 1]; /* per tier: reminders it has had */
     bool acked;
     bool held; /* a silence holds paging back */
 };
 
-struct lw_duty {
+struct lw_escalation {
     char site[LW_NAME_MAX];
     const struct lw_roster *roster;
     uint64_t escalate_ms, remind_ms, max_silence_ms;
-    struct lw_duty_ops ops;
+    struct lw_escalation_ops ops;
     struct entry *e;
     size_t n, cap;
     struct lw_silence *s;
@@ -34,19 +34,19 @@ struct lw_duty {
     size_t ns, scap;
 };
 
-struct lw_duty *lw_duty_new(const char *site, const struct lw_config *cfg,
-                            const struct lw_duty_ops *ops)
+struct lw_escalation *lw_escalation_new(const char *site, const struct lw_config *cfg,
+                                        const struct lw_escalation_ops *ops)
 {
-    struct lw_duty *d = calloc(1, sizeof(*d));
+    struct lw_escalation *d = calloc(1, sizeof(*d));
     if (!d)
         return NULL;
     snprintf(d->site, sizeof(d->site), "%s", site);
     d->ops = *ops;
-    lw_duty_set_config(d, cfg);
+    lw_escalation_set_config(d, cfg);
     return d;
 }
 
-void lw_duty_free(struct lw_duty *d)
+void lw_escalation_free(struct lw_escalation *d)
 {
     if (!d)
         return;
@@ -58,7 +58,7 @@ void lw_duty_free(struct lw_duty *d)
     free(d);
 }
 
-void lw_duty_set_config(struct lw_duty *d, const struct lw_config *cfg)
+void lw_escalation_set_config(struct lw_escalation *d, const struct lw_config *cfg)
 {
     d->roster = cfg->roster;
     d->escalate_ms = cfg->escalate_after_ms;
@@ -66,7 +66,7 @@ void lw_duty_set_config(struct lw_duty *d, const struct lw_config *cfg)
     d->max_silence_ms = cfg->max_silence_ms;
 }
 
-static struct entry *find(const struct lw_duty *d, int64_t id)
+static struct entry *find(const struct lw_escalation *d, int64_t id)
 {
     for (size_t i = 0; i < d->n; i++)
         if (d->e[i].a.id == id)
@@ -74,7 +74,7 @@ static struct entry *find(const struct lw_duty *d, int64_t id)
     return NULL;
 }
 
-bool lw_duty_set_payload(struct lw_duty *d, int64_t id, const char *payload)
+bool lw_escalation_set_payload(struct lw_escalation *d, int64_t id, const char *payload)
 {
     struct entry *e = find(d, id);
     char *p = e ? strdup(payload) : NULL;
@@ -117,7 +117,7 @@ static char *duty_payload(const struct entry *e, unsigned tier, const char *kind
 
 /* Publish to the tier's topic and to each person of the tier; actors gets their ids. Returns
  * how many people were addressed. */
-static size_t publish_tier(struct lw_duty *d, const struct entry *e, unsigned tier,
+static size_t publish_tier(struct lw_escalation *d, const struct entry *e, unsigned tier,
                            const char *payload, char *actors, size_t cap)
 {
     const struct lw_duty_person *who[32];
@@ -142,7 +142,7 @@ static size_t publish_tier(struct lw_duty *d, const struct entry *e, unsigned ti
 /* Tell tier t now (first notice or escalation). A tier with nobody on the roster for the alert
  * goes up at once: nobody is there to answer. Without any roster, only the tier topics are
  * used, and they escalate on the timer like people would. */
-static void tell(struct lw_duty *d, struct entry *e, unsigned tier, int64_t mono)
+static void tell(struct lw_escalation *d, struct entry *e, unsigned tier, int64_t mono)
 {
     for (;;) {
         /* The first tier told is notified, even when it is not the grid worker's. */
@@ -158,8 +158,7 @@ static void tell(struct lw_duty *d, struct entry *e, unsigned tier, int64_t mono
         e->next_remind = d->remind_ms ? mono + (int64_t)d->remind_ms : INT64_MAX;
         char detail[96];
         snprintf(detail, sizeof(detail), "%zu on duty at tier %u told", n, tier);
-        d->ops.journal(d->ops.arg, e->a.id, kind, actors, tier,
-                       "mqtt", detail);
+        d->ops.journal(d->ops.arg, e->a.id, kind, actors, tier, "mqtt", detail);
         d->ops.update(d->ops.arg, e->a.id, tier, NULL, 0);
         if (n > 0 || tier >= LW_TIERS || !d->roster || d->roster->n == 0)
             return;
@@ -169,7 +168,7 @@ static void tell(struct lw_duty *d, struct entry *e, unsigned tier, int64_t mono
 
 /* ---- silences ---------------------------------------------------------------------------- */
 
-static bool matches(const struct lw_silence *s, const struct lw_duty_alert *a)
+static bool matches(const struct lw_silence *s, const struct lw_escalation_alert *a)
 {
     return (!s->node || s->node == a->node) &&
            (!s->building[0] || !strcmp(s->building, a->building)) &&
@@ -177,7 +176,8 @@ static bool matches(const struct lw_silence *s, const struct lw_duty_alert *a)
            (a->hazard != LW_HAZARD_FIRE || s->forced);
 }
 
-static const struct lw_silence *silenced_by(const struct lw_duty *d, const struct lw_duty_alert *a)
+static const struct lw_silence *silenced_by(const struct lw_escalation *d,
+                                            const struct lw_escalation_alert *a)
 {
     for (size_t i = 0; i < d->ns; i++)
         if (matches(&d->s[i], a))
@@ -186,7 +186,7 @@ static const struct lw_silence *silenced_by(const struct lw_duty *d, const struc
 }
 
 /* Alerts held back by silences that are gone now are told at once. */
-static void release(struct lw_duty *d, int64_t mono)
+static void release(struct lw_escalation *d, int64_t mono)
 {
     for (size_t i = 0; i < d->n; i++) {
         struct entry *e = &d->e[i];
@@ -200,7 +200,8 @@ static void release(struct lw_duty *d, int64_t mono)
 
 /* ---- the alert lifecycle ----------------------------------------------------------------- */
 
-static struct entry *add(struct lw_duty *d, const struct lw_duty_alert *a, const char *payload)
+static struct entry *add(struct lw_escalation *d, const struct lw_escalation_alert *a,
+                         const char *payload)
 {
     struct entry *e = find(d, a->id);
     if (e) {
@@ -226,8 +227,8 @@ static struct entry *add(struct lw_duty *d, const struct lw_duty_alert *a, const
     return e;
 }
 
-void lw_duty_raised(struct lw_duty *d, const struct lw_duty_alert *a, const char *payload,
-                    int64_t mono_ms, int64_t wall_ms)
+void lw_escalation_raised(struct lw_escalation *d, const struct lw_escalation_alert *a,
+                          const char *payload, int64_t mono_ms, int64_t wall_ms)
 {
     (void)wall_ms;
     struct entry *e = add(d, a, payload);
@@ -255,8 +256,9 @@ static int64_t spent(int64_t since, int64_t wall, uint64_t cap)
     return wall - since < (int64_t)cap ? wall - since : (int64_t)cap;
 }
 
-void lw_duty_restore(struct lw_duty *d, const struct lw_duty_alert *a, const char *payload,
-                     const struct lw_duty_resume *r, int64_t mono_ms, int64_t wall_ms)
+void lw_escalation_restore(struct lw_escalation *d, const struct lw_escalation_alert *a,
+                           const char *payload, const struct lw_escalation_resume *r,
+                           int64_t mono_ms, int64_t wall_ms)
 {
     struct entry *e = add(d, a, payload);
     if (!e)
@@ -273,7 +275,7 @@ void lw_duty_restore(struct lw_duty *d, const struct lw_duty_alert *a, const cha
     e->held = !r->acked && silenced_by(d, a) != NULL;
 }
 
-void lw_duty_resolved(struct lw_duty *d, int64_t id, const char *payload)
+void lw_escalation_resolved(struct lw_escalation *d, int64_t id, const char *payload)
 {
     struct entry *e = find(d, id);
     if (!e)
@@ -291,8 +293,8 @@ void lw_duty_resolved(struct lw_duty *d, int64_t id, const char *payload)
     *e = d->e[--d->n];
 }
 
-int lw_duty_ack(struct lw_duty *d, int64_t id, const char *actor, unsigned tier, const char *via,
-                const char *note, int64_t wall_ms, char *why, size_t whycap)
+int lw_escalation_ack(struct lw_escalation *d, int64_t id, const char *actor, unsigned tier,
+                      const char *via, const char *note, int64_t wall_ms, char *why, size_t whycap)
 {
     struct entry *e = find(d, id);
     if (!e) {
@@ -328,7 +330,7 @@ int lw_duty_ack(struct lw_duty *d, int64_t id, const char *actor, unsigned tier,
     return LW_OK;
 }
 
-void lw_duty_tick(struct lw_duty *d, int64_t mono_ms, int64_t wall_ms)
+void lw_escalation_tick(struct lw_escalation *d, int64_t mono_ms, int64_t wall_ms)
 {
     bool changed = false;
     for (size_t i = 0; i < d->ns;) {
@@ -367,7 +369,7 @@ void lw_duty_tick(struct lw_duty *d, int64_t mono_ms, int64_t wall_ms)
         d->ops.commit(d->ops.arg);
 }
 
-int64_t lw_duty_next_due(const struct lw_duty *d)
+int64_t lw_escalation_next_due(const struct lw_escalation *d)
 {
     int64_t due = INT64_MAX;
     for (size_t i = 0; i < d->n; i++) {
@@ -385,8 +387,8 @@ int64_t lw_duty_next_due(const struct lw_duty *d)
     return due;
 }
 
-int lw_duty_silence_add(struct lw_duty *d, const struct lw_silence *s, int64_t mono_ms,
-                        int64_t wall_ms, char *why, size_t whycap)
+int lw_escalation_silence_add(struct lw_escalation *d, const struct lw_silence *s, int64_t mono_ms,
+                              int64_t wall_ms, char *why, size_t whycap)
 {
     if (!s->node && !s->building[0]) {
         snprintf(why, whycap, "a silence needs a node or a building");
@@ -426,7 +428,8 @@ int lw_duty_silence_add(struct lw_duty *d, const struct lw_silence *s, int64_t m
     return LW_OK;
 }
 
-int lw_duty_silence_lift(struct lw_duty *d, int64_t id, int64_t mono_ms, int64_t wall_ms)
+int lw_escalation_silence_lift(struct lw_escalation *d, int64_t id, int64_t mono_ms,
+                               int64_t wall_ms)
 {
     (void)wall_ms;
     for (size_t i = 0; i < d->ns; i++)
@@ -439,13 +442,14 @@ int lw_duty_silence_lift(struct lw_duty *d, int64_t id, int64_t mono_ms, int64_t
     return LW_ERR_UNKNOWN_NODE;
 }
 
-size_t lw_duty_silences(const struct lw_duty *d, const struct lw_silence **out)
+size_t lw_escalation_silences(const struct lw_escalation *d, const struct lw_silence **out)
 {
     *out = d->s;
     return d->ns;
 }
 
-bool lw_duty_state(const struct lw_duty *d, int64_t id, unsigned *tier, bool *acked, bool *held)
+bool lw_escalation_state(const struct lw_escalation *d, int64_t id, unsigned *tier, bool *acked,
+                         bool *held)
 {
     const struct entry *e = find(d, id);
     if (!e)

@@ -1,5 +1,5 @@
 /* Command payloads: one JSON object, known fields only, each checked for type and range. */
-#include "lw_command.h"
+#include "lw_phonecmd.h"
 
 #include <cjson/cJSON.h>
 #include <stdio.h>
@@ -36,16 +36,16 @@ static bool take_id(const cJSON *o, const char *name, int64_t *out, char *why, s
     return true;
 }
 
-int lw_command_parse(const char *payload, size_t len, struct lw_command *out, char *why,
-                     size_t whycap)
+int lw_phonecmd_parse(const char *payload, size_t len, struct lw_phonecmd *out, char *why,
+                      size_t whycap)
 {
     static const char *const allowed[] = {"cmd",  "id",     "by",       "alert",
                                           "note", "node",   "building", "hazard",
                                           "for",  "reason", "force",    "silence"};
     memset(out, 0, sizeof(*out));
     out->hazard = -1;
-    if (len > LW_COMMAND_MAX_BYTES) {
-        snprintf(why, whycap, "command larger than %d bytes", LW_COMMAND_MAX_BYTES);
+    if (len > LW_PHONECMD_MAX_BYTES) {
+        snprintf(why, whycap, "command larger than %d bytes", LW_PHONECMD_MAX_BYTES);
         return LW_ERR_TOOBIG;
     }
     cJSON *o = cJSON_ParseWithLength(payload, len);
@@ -75,12 +75,12 @@ int lw_command_parse(const char *payload, size_t len, struct lw_command *out, ch
     if (!take_str(o, "by", out->by, sizeof(out->by), why, whycap))
         goto done;
     if (strcmp(cmd->valuestring, "ack") == 0) {
-        out->kind = LW_CMD_ACK;
+        out->kind = LW_PHONECMD_ACK;
         if (!take_id(o, "alert", &out->alert, why, whycap) ||
             !take_str(o, "note", out->note, sizeof(out->note), why, whycap))
             goto done;
     } else if (strcmp(cmd->valuestring, "silence") == 0) {
-        out->kind = LW_CMD_SILENCE;
+        out->kind = LW_PHONECMD_SILENCE;
         char hazard[16] = "", dur[32] = "";
         if (!take_str(o, "node", out->node, sizeof(out->node), why, whycap) ||
             !take_str(o, "building", out->building, sizeof(out->building), why, whycap) ||
@@ -117,7 +117,7 @@ int lw_command_parse(const char *payload, size_t len, struct lw_command *out, ch
         }
         out->force = cJSON_IsTrue(force);
     } else if (strcmp(cmd->valuestring, "unsilence") == 0) {
-        out->kind = LW_CMD_UNSILENCE;
+        out->kind = LW_PHONECMD_UNSILENCE;
         if (!take_id(o, "silence", &out->silence, why, whycap))
             goto done;
     } else {

@@ -1,5 +1,5 @@
-/* Duty: escalation, reminders, acknowledgements and silences (lw_duty decides, this file writes
- * through the journal and publishes). */
+/* Duty: escalation, reminders, acknowledgements and silences (lw_escalation decides, this file
+ * writes through the journal and publishes). */
 #include "gw_int.h"
 
 #include <stdio.h>
@@ -59,27 +59,27 @@ static int duty_commit(void *arg)
 static void on_duty_timer(uv_timer_t *t)
 {
     struct lw_gateway *g = t->data;
-    lw_duty_tick(g->duty, lw_clock_mono_ms(), lw_clock_wall_ms());
+    lw_escalation_tick(g->escalation, lw_clock_mono_ms(), lw_clock_wall_ms());
     duty_schedule(g);
 }
 
 /* Sleep until the next escalation, reminder or silence expiry: an idle gateway does not wake. */
 static void duty_schedule(struct lw_gateway *g)
 {
-    if (!g->duty || uv_is_closing((uv_handle_t *)&g->duty_timer))
+    if (!g->escalation || uv_is_closing((uv_handle_t *)&g->escalation_timer))
         return;
-    int64_t due = lw_duty_next_due(g->duty), wait = INT64_MAX;
+    int64_t due = lw_escalation_next_due(g->escalation), wait = INT64_MAX;
     if (due != INT64_MAX)
         wait = due - lw_clock_mono_ms();
     if (wait == INT64_MAX) {
-        uv_timer_stop(&g->duty_timer);
+        uv_timer_stop(&g->escalation_timer);
         return;
     }
-    uv_timer_start(&g->duty_timer, on_duty_timer, wait < 10 ? 10 : (uint64_t)wait, 0);
+    uv_timer_start(&g->escalation_timer, on_duty_timer, wait < 10 ? 10 : (uint64_t)wait, 0);
 }
 
 static void duty_alert_of(const struct lw_node_conf *node, const struct lw_rule_conf *rule,
-                          int64_t id, struct lw_duty_alert *a)
+                          int64_t id, struct lw_escalation_alert *a)
 {
     memset(a, 0, sizeof(*a));
     a->id = id;
@@ -89,11 +89,11 @@ static void duty_alert_of(const struct lw_node_conf *node, const struct lw_rule_
     snprintf(a->building, sizeof(a->building), "%s", node->building);
 }
 
-void gw_duty_transition(struct lw_gateway *g, const struct lw_node_conf *node,
-                        const struct lw_rule_conf *rule, enum lw_alert_state state,
-                        const struct lw_alert_info *info, const char *json)
+void gw_escalation_transition(struct lw_gateway *g, const struct lw_node_conf *node,
+                              const struct lw_rule_conf *rule, enum lw_alert_state state,
+                              const struct lw_alert_info *info, const char *json)
 {
-    if (!g->duty)
+    if (!g->escalation)
         return;
     struct lw_rule_conf relay_rule;
     lw_alert_relay_rule(&relay_rule, 0);
@@ -114,13 +114,13 @@ void gw_duty_transition(struct lw_gateway *g, const struct lw_node_conf *node,
         return;
     }
     if (state == LW_ALERT_RAISED) {
-        struct lw_duty_alert a;
+        struct lw_escalation_alert a;
         duty_alert_of(node, rule, info->id, &a);
         if (rule->type == LW_RULE_STORAGE)
             a.first_tier = 2; /* the duty room: a gateway matter, not a grid worker's */
-        lw_duty_raised(g->duty, &a, json, lw_clock_mono_ms(), lw_clock_wall_ms());
+        lw_escalation_raised(g->escalation, &a, json, lw_clock_mono_ms(), lw_clock_wall_ms());
     } else {
-        lw_duty_resolved(g->duty, info->id, json);
+        lw_escalation_resolved(g->escalation, info->id, json);
     }
     duty_commit(g);
 }
@@ -147,11 +147,11 @@ void gw_restore_duty(struct lw_gateway *g, const struct lw_node_conf *nc,
         rebuilt = lw_alert_json(&info);
     }
     const char *payload = o->message ? o->message : rebuilt;
-    struct lw_duty_alert a;
+    struct lw_escalation_alert a;
     duty_alert_of(nc, rule, o->id, &a);
     /* The journal's times are the wall clock's, except on a simulated medium, whose virtual
      * clock restarts with the process: there the tier gets its full time again. */
-    struct lw_duty_resume r = {.tier = o->tier, .acked = o->acked};
+    struct lw_escalation_resume r = {.tier = o->tier, .acked = o->acked};
     memcpy(r.reminders, o->reminders, sizeof(r.reminders));
     if (!g->medium_clock) {
         r.told_ms = o->told_ms;
@@ -161,9 +161,11 @@ void gw_restore_duty(struct lw_gateway *g, const struct lw_node_conf *nc,
         /* Nobody was told before the restart (it stopped first, or a silence held it back): the
          * raise's paging happens now, through the outbox. One the gateway withheld stays so. */
         if (!o->withheld)
-            lw_duty_raised(g->duty, &a, payload, lw_clock_mono_ms(), lw_clock_wall_ms());
+            lw_escalation_raised(g->escalation, &a, payload, lw_clock_mono_ms(),
+                                 lw_clock_wall_ms());
     } else if (payload)
-        lw_duty_restore(g->duty, &a, payload, &r, lw_clock_mono_ms(), lw_clock_wall_ms());
+        lw_escalation_restore(g->escalation, &a, payload, &r, lw_clock_mono_ms(),
+                              lw_clock_wall_ms());
     else
         lw_log(LW_LOG_ERR, "alert #%lld: out of memory: its duty state is not restored",
                (long long)o->id);
@@ -186,14 +188,16 @@ void gw_restore_silence(void *arg, const struct lw_silence *s)
     struct lw_silence c = *s;
     c.forced = true; /* accepted when it was made; the rules of its making stand */
     c.hazard = s->hazard;
-    lw_duty_silence_add(g->duty, &c, lw_clock_mono_ms(), lw_clock_wall_ms() - 1, why, sizeof(why));
+    lw_escalation_silence_add(g->escalation, &c, lw_clock_mono_ms(), lw_clock_wall_ms() - 1, why,
+                              sizeof(why));
 }
 
 /* Acknowledge alert id for actor; the reply's error text and code on failure. */
 int gw_ack_alert(struct lw_gateway *g, int64_t id, const char *actor, unsigned tier,
                  const char *via, const char *note, char *why, size_t cap, const char **code)
 {
-    int rc = lw_duty_ack(g->duty, id, actor, tier, via, note, lw_clock_wall_ms(), why, cap);
+    int rc =
+        lw_escalation_ack(g->escalation, id, actor, tier, via, note, lw_clock_wall_ms(), why, cap);
     if (rc == LW_ERR_UNKNOWN_NODE) {
         char state[16];
         if (lw_alertdb_state(g->store, id, state, sizeof(state)) == LW_OK) {
@@ -239,7 +243,8 @@ int gw_make_silence(struct lw_gateway *g, const char *node, const char *building
             return LW_ERR_UNKNOWN_NODE;
         }
     }
-    int rc = lw_duty_silence_add(g->duty, s, lw_clock_mono_ms(), lw_clock_wall_ms(), why, cap);
+    int rc = lw_escalation_silence_add(g->escalation, s, lw_clock_mono_ms(), lw_clock_wall_ms(),
+                                       why, cap);
     if (rc != LW_OK) {
         *code = rc == LW_ERR_STATE ? "conflict" : "usage";
         return rc;
@@ -250,7 +255,7 @@ int gw_make_silence(struct lw_gateway *g, const char *node, const char *building
     if (lw_alertdb_silence_add(g->store, s, lw_clock_wall_ms()) != LW_OK ||
         lw_store_commit(g->store) != LW_OK) {
         /* duty's copy has no id yet (it comes from the row) */
-        lw_duty_silence_lift(g->duty, 0, lw_clock_mono_ms(), lw_clock_wall_ms());
+        lw_escalation_silence_lift(g->escalation, 0, lw_clock_mono_ms(), lw_clock_wall_ms());
         snprintf(why, cap, "the silence could not be stored (%s)",
                  lw_store_trouble(g->store) == LW_STORE_FULL ? "the gateway's disk is full"
                                                              : "database error");
@@ -259,7 +264,7 @@ int gw_make_silence(struct lw_gateway *g, const char *node, const char *building
     }
     /* The id came from the database: the copy duty holds must carry it too. */
     const struct lw_silence *all;
-    size_t n = lw_duty_silences(g->duty, &all);
+    size_t n = lw_escalation_silences(g->escalation, &all);
     for (size_t i = 0; i < n; i++)
         if (all[i].id == 0)
             ((struct lw_silence *)all)[i].id = s->id;
@@ -271,7 +276,8 @@ int gw_make_silence(struct lw_gateway *g, const char *node, const char *building
 
 int gw_lift_silence(struct lw_gateway *g, int64_t id, char *why, size_t cap, const char **code)
 {
-    if (lw_duty_silence_lift(g->duty, id, lw_clock_mono_ms(), lw_clock_wall_ms()) != LW_OK) {
+    if (lw_escalation_silence_lift(g->escalation, id, lw_clock_mono_ms(), lw_clock_wall_ms()) !=
+        LW_OK) {
         snprintf(why, cap, "no active silence #%lld", (long long)id);
         *code = "not_found";
         return LW_ERR_UNKNOWN_NODE;
@@ -282,30 +288,30 @@ int gw_lift_silence(struct lw_gateway *g, int64_t id, char *why, size_t cap, con
 }
 
 /* Escalation, reminders and silences: the duty module writes through the journal above. */
-int gw_duty_open(struct lw_gateway *g)
+int gw_escalation_open(struct lw_gateway *g)
 {
-    struct lw_duty_ops dops = {.arg = g,
-                               .publish = duty_publish,
-                               .journal = duty_journal,
-                               .update = duty_update,
-                               .silence_ended = duty_silence_ended,
-                               .commit = duty_commit};
+    struct lw_escalation_ops dops = {.arg = g,
+                                     .publish = duty_publish,
+                                     .journal = duty_journal,
+                                     .update = duty_update,
+                                     .silence_ended = duty_silence_ended,
+                                     .commit = duty_commit};
     snprintf(g->command_prefix, sizeof(g->command_prefix), "lorawatch/%s/command/", g->cfg->site);
-    g->duty = lw_duty_new(g->cfg->site, g->cfg, &dops);
-    if (!g->duty) {
+    g->escalation = lw_escalation_new(g->cfg->site, g->cfg, &dops);
+    if (!g->escalation) {
         lw_log(LW_LOG_ERR, "out of memory");
         return LW_ERR_NOMEM;
     }
     return LW_OK;
 }
 
-void gw_duty_start(struct lw_gateway *g)
+void gw_escalation_start(struct lw_gateway *g)
 {
-    gw_timer_init(g, &g->duty_timer);
+    gw_timer_init(g, &g->escalation_timer);
     duty_schedule(g); /* alerts restored at start may be due for escalation */
 }
 
-void gw_duty_stop(struct lw_gateway *g)
+void gw_escalation_stop(struct lw_gateway *g)
 {
-    gw_timer_close(&g->duty_timer);
+    gw_timer_close(&g->escalation_timer);
 }

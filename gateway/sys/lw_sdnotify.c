@@ -1,12 +1,12 @@
 /* systemd watchdog keep-alives from the event loop. */
-#include "lw_watchdog.h"
+#include "lw_sdnotify.h"
 
 #include <stdlib.h>
 #include <systemd/sd-daemon.h>
 
 #include "lw_log.h"
 
-struct lw_watchdog {
+struct lw_sdnotify {
     uv_timer_t timer;
     uint64_t usec;
 };
@@ -17,13 +17,13 @@ static void on_ping(uv_timer_t *t)
     sd_notify(0, "WATCHDOG=1");
 }
 
-struct lw_watchdog *lw_watchdog_start(uv_loop_t *loop)
+struct lw_sdnotify *lw_sdnotify_start(uv_loop_t *loop)
 {
     uint64_t usec = 0;
     /* > 0 only when WATCHDOG_USEC is set for this very process (WATCHDOG_PID matches). */
     if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0)
         return NULL;
-    struct lw_watchdog *w = calloc(1, sizeof(*w));
+    struct lw_sdnotify *w = calloc(1, sizeof(*w));
     if (!w) {
         lw_log(LW_LOG_ERR, "watchdog: out of memory; keep-alives disabled");
         return NULL;
@@ -43,7 +43,7 @@ static void on_closed(uv_handle_t *h)
     free(h->data);
 }
 
-void lw_watchdog_stop(struct lw_watchdog *w)
+void lw_sdnotify_stop(struct lw_sdnotify *w)
 {
     if (!w)
         return;
@@ -51,7 +51,7 @@ void lw_watchdog_stop(struct lw_watchdog *w)
     uv_close((uv_handle_t *)&w->timer, on_closed);
 }
 
-uint64_t lw_watchdog_interval_us(const struct lw_watchdog *w)
+uint64_t lw_sdnotify_interval_us(const struct lw_sdnotify *w)
 {
     return w ? w->usec : 0;
 }

@@ -3,21 +3,21 @@
  * next reading shows whether it was a spike (back at the old level), a possible obstruction (flat
  * for plateau_ms) or water (anything else). Only jumps pay that delay, gradual change passes at
  * once, and nothing that stays away from the old level is kept back for longer than
- * LW_FILTER_HOLD_MAX_MS: a flat 300 mm may be a car roof or a flooded ramp, and only someone on
- * the spot can tell, so it is passed on marked unconfirmed rather than removed. Sensors miss
+ * LW_WATERFILTER_HOLD_MAX_MS: a flat 300 mm may be a car roof or a flooded ramp, and only someone
+ * on the spot can tell, so it is passed on marked unconfirmed rather than removed. Sensors miss
  * echoes (foam, turbulence) and read 0 then: after a rise seen twice, a single reading back down
  * is the odd one out until the next reading says otherwise, so a lost echo neither throws the
  * rise away nor restarts the bound, and two readings down in a row are the water going.
  */
-#include "lw_filter.h"
+#include "lw_waterfilter.h"
 
 #include <math.h>
 #include <stdbool.h>
 
 /* Take v as the new level, after the readings held before it. An unconfirmed depth stays
  * unconfirmed while the level stays within plateau_tol of it; water moving off it confirms. */
-static void accept(const struct lw_filter_conf *c, struct lw_filter *f, double v, int64_t t_ms,
-                   struct lw_sample *out, size_t *n_out)
+static void accept(const struct lw_waterfilter_conf *c, struct lw_waterfilter *f, double v,
+                   int64_t t_ms, struct lw_sample *out, size_t *n_out)
 {
     for (size_t i = 0; i < f->n_held; i++)
         out[(*n_out)++] = f->held[i];
@@ -37,7 +37,7 @@ static void accept(const struct lw_filter_conf *c, struct lw_filter *f, double v
     (*n_out)++;
 }
 
-static void keep_from(struct lw_filter *f, int64_t t_ms)
+static void keep_from(struct lw_waterfilter *f, int64_t t_ms)
 {
     if (!f->keeping) {
         f->keeping = 1;
@@ -45,21 +45,21 @@ static void keep_from(struct lw_filter *f, int64_t t_ms)
     }
 }
 
-static void kept_up(struct lw_filter *f, int64_t t_ms)
+static void kept_up(struct lw_waterfilter *f, int64_t t_ms)
 {
     keep_from(f, t_ms);
     if (f->n_up < UINT8_MAX)
         f->n_up++;
 }
 
-static bool kept_too_long(const struct lw_filter *f, int64_t t_ms)
+static bool kept_too_long(const struct lw_waterfilter *f, int64_t t_ms)
 {
-    return f->keeping && t_ms - f->kept_since_ms >= LW_FILTER_HOLD_MAX_MS;
+    return f->keeping && t_ms - f->kept_since_ms >= LW_WATERFILTER_HOLD_MAX_MS;
 }
 
 /* What was held, and v, go on as water nobody has confirmed: the alert they raise says so. */
-static void pass_unconfirmed(const struct lw_filter_conf *c, struct lw_filter *f, double v,
-                             int64_t t_ms, struct lw_sample *out, size_t *n_out)
+static void pass_unconfirmed(const struct lw_waterfilter_conf *c, struct lw_waterfilter *f,
+                             double v, int64_t t_ms, struct lw_sample *out, size_t *n_out)
 {
     f->passed_unconfirmed += f->n_held + 1u;
     f->unconfirmed = 1;
@@ -70,8 +70,8 @@ static void pass_unconfirmed(const struct lw_filter_conf *c, struct lw_filter *f
 /* v came back after a single reading kept back above the level: that reading was a spike. It may
  * also be that v is a lost echo in a rise that goes on, so until a second reading shows the level
  * stands, the bound keeps counting from the first reading kept back. */
-static void back_after_spike(const struct lw_filter_conf *c, struct lw_filter *f, double v,
-                             int64_t t_ms, struct lw_sample *out, size_t *n_out)
+static void back_after_spike(const struct lw_waterfilter_conf *c, struct lw_waterfilter *f,
+                             double v, int64_t t_ms, struct lw_sample *out, size_t *n_out)
 {
     uint8_t keeping = f->keeping, n_up = f->n_up;
     int64_t since = f->kept_since_ms;
@@ -86,9 +86,9 @@ static void back_after_spike(const struct lw_filter_conf *c, struct lw_filter *f
 
 /* v fell back after a rise kept back: held too, until the next reading tells whether it was a
  * lost echo (the next one is up again) or the water going (it is not). */
-static enum lw_filter_result hold_pending(struct lw_filter *f, double v, int64_t t_ms)
+static enum lw_waterfilter_result hold_pending(struct lw_waterfilter *f, double v, int64_t t_ms)
 {
-    size_t i = f->n_held < LW_FILTER_HOLD ? f->n_held++ : LW_FILTER_HOLD - 1u;
+    size_t i = f->n_held < LW_WATERFILTER_HOLD ? f->n_held++ : LW_WATERFILTER_HOLD - 1u;
     f->held[i].t_ms = t_ms;
     f->held[i].v = v;
     f->pending = 1;
@@ -98,7 +98,7 @@ static enum lw_filter_result hold_pending(struct lw_filter *f, double v, int64_t
 /* The reading after the one that fell back is not up again: that one was no dropout, and is
  * judged as any reading after a rise. Back near the level, the rise was a spike or a short
  * stretch (dropped); further down, it was water that has gone again (passed on). */
-static void settle_pending(const struct lw_filter_conf *c, struct lw_filter *f,
+static void settle_pending(const struct lw_waterfilter_conf *c, struct lw_waterfilter *f,
                            struct lw_sample *out, size_t *n_out)
 {
     struct lw_sample p = f->held[--f->n_held];
@@ -111,17 +111,18 @@ static void settle_pending(const struct lw_filter_conf *c, struct lw_filter *f,
 }
 
 /* How long the node must say nothing to count as quiet: two and a half of its reporting gaps. */
-static int64_t quiet_ms(const struct lw_filter *f)
+static int64_t quiet_ms(const struct lw_waterfilter *f)
 {
     int64_t quiet = f->gap_ms * 5 / 2;
-    return quiet < LW_FILTER_QUIET_MIN_MS   ? LW_FILTER_QUIET_MIN_MS
-           : quiet > LW_FILTER_QUIET_MAX_MS ? LW_FILTER_QUIET_MAX_MS
-                                            : quiet;
+    return quiet < LW_WATERFILTER_QUIET_MIN_MS   ? LW_WATERFILTER_QUIET_MIN_MS
+           : quiet > LW_WATERFILTER_QUIET_MAX_MS ? LW_WATERFILTER_QUIET_MAX_MS
+                                                 : quiet;
 }
 
 /* v against the accepted level, with nothing pending; out[] is appended to. */
-static enum lw_filter_result judge(const struct lw_filter_conf *c, struct lw_filter *f, double v,
-                                   int64_t t_ms, struct lw_sample *out, size_t *n_out)
+static enum lw_waterfilter_result judge(const struct lw_waterfilter_conf *c,
+                                        struct lw_waterfilter *f, double v, int64_t t_ms,
+                                        struct lw_sample *out, size_t *n_out)
 {
     /* Rises are measured from the accepted level, so a sustained real rise is accepted once the
      * average rate since then is possible again, or unconfirmed once kept back for the bound.
@@ -188,13 +189,13 @@ static enum lw_filter_result judge(const struct lw_filter_conf *c, struct lw_fil
      * too, and the alert telling someone to go and look is the lesser harm. */
     if (up && c->plateau_ms && fabs(v - h0->v) <= c->plateau_tol) {
         uint64_t flat_ms =
-            c->plateau_ms < LW_FILTER_HOLD_MAX_MS ? c->plateau_ms : LW_FILTER_HOLD_MAX_MS;
+            c->plateau_ms < LW_WATERFILTER_HOLD_MAX_MS ? c->plateau_ms : LW_WATERFILTER_HOLD_MAX_MS;
         if ((uint64_t)(t_ms - h0->t_ms) >= flat_ms || kept_too_long(f, t_ms)) {
             pass_unconfirmed(c, f, v, t_ms, out, n_out);
             return LW_FILT_PASS;
         }
         kept_up(f, t_ms);
-        size_t i = f->n_held < LW_FILTER_HOLD ? f->n_held++ : LW_FILTER_HOLD - 1u;
+        size_t i = f->n_held < LW_WATERFILTER_HOLD ? f->n_held++ : LW_WATERFILTER_HOLD - 1u;
         f->held[i].t_ms = t_ms;
         f->held[i].v = v;
         return LW_FILT_HOLD;
@@ -203,8 +204,9 @@ static enum lw_filter_result judge(const struct lw_filter_conf *c, struct lw_fil
     return LW_FILT_PASS;
 }
 
-enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_filter *f, double v,
-                                     int64_t t_ms, struct lw_sample *out, size_t *n_out)
+enum lw_waterfilter_result lw_waterfilter_feed(const struct lw_waterfilter_conf *c,
+                                               struct lw_waterfilter *f, double v, int64_t t_ms,
+                                               struct lw_sample *out, size_t *n_out)
 {
     *n_out = 0;
     /* In step with the node's reports, or after a silence long enough to release a rise. */
@@ -250,7 +252,7 @@ enum lw_filter_result lw_filter_feed(const struct lw_filter_conf *c, struct lw_f
     return judge(c, f, v, t_ms, out, n_out);
 }
 
-int64_t lw_filter_release_due(const struct lw_filter *f)
+int64_t lw_waterfilter_release_due(const struct lw_waterfilter *f)
 {
     size_t n_jump = f->n_held - f->pending; /* held readings of the jump itself */
     /* Only a rise: a drop that was never followed up must not clear an alarm. */
@@ -262,14 +264,14 @@ int64_t lw_filter_release_due(const struct lw_filter *f)
     int64_t last = f->n_held ? f->held[f->n_held - 1].t_ms : f->rise.t_ms;
     int64_t due = (f->last_feed_ms > last ? f->last_feed_ms : last) + quiet;
     /* Seen up more than once, the rise was no single-sample spike: the bound applies. */
-    if (f->n_up > 1 && f->kept_since_ms + LW_FILTER_HOLD_MAX_MS < due)
-        due = f->kept_since_ms + LW_FILTER_HOLD_MAX_MS;
+    if (f->n_up > 1 && f->kept_since_ms + LW_WATERFILTER_HOLD_MAX_MS < due)
+        due = f->kept_since_ms + LW_WATERFILTER_HOLD_MAX_MS;
     return due;
 }
 
-size_t lw_filter_release(struct lw_filter *f, int64_t now_ms, struct lw_sample *out)
+size_t lw_waterfilter_release(struct lw_waterfilter *f, int64_t now_ms, struct lw_sample *out)
 {
-    if (now_ms < lw_filter_release_due(f))
+    if (now_ms < lw_waterfilter_release_due(f))
         return 0;
     size_t n = f->n_held - f->pending;
     for (size_t i = 0; i < n; i++)
