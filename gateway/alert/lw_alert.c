@@ -333,15 +333,6 @@ void lw_alert_sentence_en(const struct lw_alert_info *a, char *out, size_t cap)
     sentence(a, false, out, cap);
 }
 
-static void add_tags(cJSON *place, const char *tags)
-{
-    cJSON *arr = cJSON_AddArrayToObject(place, "tags");
-    char buf[LW_TEXT_MAX];
-    snprintf(buf, sizeof(buf), "%s", tags);
-    for (char *save, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
-        cJSON_AddItemToArray(arr, cJSON_CreateString(t));
-}
-
 char *lw_alert_json(const struct lw_alert_info *a)
 {
     const struct lw_rule_conf *r = a->rule;
@@ -371,13 +362,7 @@ char *lw_alert_json(const struct lw_alert_info *a)
     cJSON_AddStringToObject(node, "kind", lw_kind_name(n->kind));
     cJSON_AddStringToObject(node, "label", n->label);
 
-    cJSON *place = cJSON_AddObjectToObject(o, "place");
-    cJSON_AddStringToObject(place, "building", n->building);
-    cJSON_AddStringToObject(place, "floor", n->floor);
-    cJSON_AddStringToObject(place, "unit", n->unit);
-    cJSON_AddStringToObject(place, "grid", n->grid);
-    cJSON_AddStringToObject(place, "text", n->place);
-    add_tags(place, n->tags);
+    lw_place_json(o, n);
 
     /* value, threshold and clear in one quantity and unit: the statistic's for threshold
      * rules, seconds for silence, 1/0 for a flag or the radio. */

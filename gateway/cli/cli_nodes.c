@@ -297,8 +297,15 @@ static void print_node(const cJSON *n)
     printf("  %-12s %s\n", "place", place);
     if (*cli_jstr(p, "text"))
         printf("  %-12s %s\n", "", cli_jstr(p, "text"));
-    if (*cli_jstr(p, "tags"))
-        printf("  %-12s %s\n", "tags", cli_jstr(p, "tags"));
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(p, "tags"), *tag;
+    if (cJSON_GetArraySize(tags) > 0) {
+        printf("  %-12s ", "tags");
+        cJSON_ArrayForEach(tag, tags)
+        {
+            printf("%s%s", tag == tags->child ? "" : ",", cJSON_GetStringValue(tag));
+        }
+        printf("\n");
+    }
     printf("  %-12s %s", "state", cli_jstr(n, "state"));
     if (cli_jnum(n, "pairing_until_ms", &v)) {
         cli_local_time(v, true, t, sizeof(t));

@@ -2,6 +2,7 @@
  * them), place tags and the database path. No parsing and no I/O, so any module may link them. */
 #include "lw_model.h"
 
+#include <cjson/cJSON.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -85,4 +86,20 @@ bool lw_tags_match(const char *node_tags, const char *wanted)
         if (!has_tag(node_tags, t, strlen(t)))
             return false;
     return true;
+}
+
+/* The one place object of alerts and control replies: tags as an array of words. */
+void lw_place_json(struct cJSON *parent, const struct lw_node_conf *n)
+{
+    cJSON *place = cJSON_AddObjectToObject(parent, "place");
+    cJSON_AddStringToObject(place, "building", n->building);
+    cJSON_AddStringToObject(place, "floor", n->floor);
+    cJSON_AddStringToObject(place, "unit", n->unit);
+    cJSON_AddStringToObject(place, "grid", n->grid);
+    cJSON_AddStringToObject(place, "text", n->place);
+    cJSON *arr = cJSON_AddArrayToObject(place, "tags");
+    char buf[LW_TEXT_MAX];
+    snprintf(buf, sizeof(buf), "%s", n->tags);
+    for (char *save, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
+        cJSON_AddItemToArray(arr, cJSON_CreateString(t));
 }

@@ -229,4 +229,9 @@ extern const char *const lw_level_names[];
 extern const char *const lw_hazard_names[];
 extern const char *const lw_metric_names[];
 
+/* Add the node's "place" object (building, floor, unit, grid, text, tags as an array) to parent,
+ * as alerts and control replies show it. */
+struct cJSON;
+void lw_place_json(struct cJSON *parent, const struct lw_node_conf *n);
+
 #endif

@@ -176,13 +176,7 @@ static cJSON *node_json(const struct lw_nodectl_env *env, const struct lw_node_c
     cJSON_AddStringToObject(o, "name", c->name);
     add_hex(o, "eui", c->eui, 8);
     cJSON_AddStringToObject(o, "kind", lw_kind_name(c->kind));
-    cJSON *p = cJSON_AddObjectToObject(o, "place");
-    cJSON_AddStringToObject(p, "building", c->building);
-    cJSON_AddStringToObject(p, "floor", c->floor);
-    cJSON_AddStringToObject(p, "unit", c->unit);
-    cJSON_AddStringToObject(p, "grid", c->grid);
-    cJSON_AddStringToObject(p, "text", c->place);
-    cJSON_AddStringToObject(p, "tags", c->tags);
+    lw_place_json(o, c);
     cJSON_AddStringToObject(o, "source", c->from_config ? "config" : "paired");
     int64_t last = live && live->last_seen_ms ? live->last_seen_ms : seen->last_seen_ms;
     int64_t first = live && live->first_seen_ms ? live->first_seen_ms : seen->first_seen_ms;
