@@ -10,20 +10,7 @@
 #include <uv.h>
 
 #include "lw_config.h"
-
-struct lw_radio_rx {
-    uint8_t buf[LW_FRAME_MAX_LEN];
-    size_t len;       /* 0: no frame, only a clock advance (t_ms) from a simulated medium */
-    int16_t rssi_x10; /* dBm * 10 */
-    int16_t snr_x10;  /* dB * 10 */
-    uint32_t freq_hz;
-    uint8_t sf;
-    uint32_t bw_hz;
-    int64_t t_ms; /* reception time, Unix ms: system clock, or the medium's virtual clock */
-    /* Reception time on a clock that never jumps (CLOCK_MONOTONIC, or the medium's virtual
-     * clock): rules measure persistence with it, so setting the wall clock cannot fake it. */
-    int64_t mono_ms;
-};
+#include "lw_radio_types.h" /* struct lw_radio_rx, shared with the chip drivers */
 
 struct lw_radio_stats {
     uint64_t rx_frames;
