@@ -9,8 +9,7 @@
 
 #include "lw_airtime.h"
 #include "lw_error.h"
-#include "lw_log.h"
-#include "lw_radio_chip.h"
+#include "lw_radio_drv.h"
 #include "lw_sx126x_regs.h"
 
 uint32_t lw_sx126x_rf_freq(uint32_t freq_hz)
@@ -68,8 +67,8 @@ void lw_sx126x_image_cal(uint32_t freq_hz, uint8_t out[2])
 }
 
 struct sx126x {
-    struct lw_chip_bus *bus;
-    struct lw_radio_settings s;
+    const struct lw_radio_bus *bus;
+    struct lw_chip_params s;
     bool tx_busy;
     uint8_t status;    /* last status byte */
     bool busy_timeout; /* the last failure was BUSY staying high, not the SPI transfer */
@@ -81,27 +80,27 @@ struct sx126x {
 
 static int wait_busy(struct sx126x *c)
 {
-    uint64_t start = lw_chip_bus_now_us(c->bus);
+    uint64_t start = lw_radio_bus_now_us(c->bus);
     for (;;) {
-        int b = lw_chip_bus_busy(c->bus);
+        int b = lw_radio_bus_busy(c->bus);
         if (b < 0)
             return b;
         if (b == 0)
             return LW_OK;
-        if (lw_chip_bus_now_us(c->bus) - start > LW_SX126X_BUSY_TIMEOUT_US) {
+        if (lw_radio_bus_now_us(c->bus) - start > LW_SX126X_BUSY_TIMEOUT_US) {
             c->busy_timeout = true;
-            lw_log_rl(LW_LOG_ERR, "radio sx126x: BUSY stays high for %u ms",
-                      LW_SX126X_BUSY_TIMEOUT_US / 1000);
+            LW_RADIO_LOG_RL(c->bus, LW_RADIO_LOG_ERR, "radio sx126x: BUSY stays high for %u ms",
+                            LW_SX126X_BUSY_TIMEOUT_US / 1000);
             return LW_ERR_IO;
         }
-        lw_chip_bus_delay_us(c->bus, 50);
+        lw_radio_bus_delay_us(c->bus, 50);
     }
 }
 
 /* One transaction after the BUSY handshake; checks the command status of the status byte. */
 static int xfer(struct sx126x *c, const uint8_t *tx, uint8_t *rx, size_t len)
 {
-    uint8_t tmp[LW_SPI_MAX_XFER];
+    uint8_t tmp[LW_RADIO_MAX_XFER];
     c->busy_timeout = false;
     int rc = wait_busy(c);
     if (rc != LW_OK)
@@ -109,15 +108,15 @@ static int xfer(struct sx126x *c, const uint8_t *tx, uint8_t *rx, size_t len)
     if (!rx)
         rx = tmp;
     memset(rx, 0, len);
-    if ((rc = lw_chip_bus_xfer(c->bus, tx, rx, len)) != LW_OK)
+    if ((rc = lw_radio_bus_xfer(c->bus, tx, rx, len)) != LW_OK)
         return rc;
     if (len > 1) {
         c->status = rx[1];
         unsigned cs = (rx[1] & LW_SX126X_STATUS_CMD_MASK) >> LW_SX126X_STATUS_CMD_SHIFT;
         if (rx[1] != 0xFF &&
             (cs == LW_SX126X_CMD_PROCESSING_ERR || cs == LW_SX126X_CMD_EXEC_FAILURE)) {
-            lw_log_rl(LW_LOG_ERR, "radio sx126x: command 0x%02X refused (status 0x%02X)", tx[0],
-                      rx[1]);
+            LW_RADIO_LOG_RL(c->bus, LW_RADIO_LOG_ERR,
+                            "radio sx126x: command 0x%02X refused (status 0x%02X)", tx[0], rx[1]);
             return LW_ERR_IO;
         }
     }
@@ -147,9 +146,9 @@ static int get(struct sx126x *c, uint8_t op, uint8_t *out, size_t n)
 
 static int read_regs(struct sx126x *c, uint16_t addr, uint8_t *out, size_t n)
 {
-    uint8_t tx[LW_SPI_MAX_XFER] = {LW_SX126X_CMD_READ_REGISTER, (uint8_t)(addr >> 8),
-                                   (uint8_t)addr},
-            rx[LW_SPI_MAX_XFER];
+    uint8_t tx[LW_RADIO_MAX_XFER] = {LW_SX126X_CMD_READ_REGISTER, (uint8_t)(addr >> 8),
+                                     (uint8_t)addr},
+            rx[LW_RADIO_MAX_XFER];
     int rc = xfer(c, tx, rx, n + 4);
     memcpy(out, rx + 4, n);
     return rc;
@@ -193,12 +192,12 @@ static int start_rx(struct sx126x *c)
 
 /* ---- driver table ----------------------------------------------------------------------- */
 
-static int sx_create(struct lw_chip_bus *bus, const struct lw_radio_settings *s, void **drv)
+static int sx_create(const struct lw_radio_bus *bus, const struct lw_chip_params *s, void **drv)
 {
     if (lw_sx126x_bw_code(s->bw_hz) < 0 || s->sf < 5 || s->sf > 12 || s->cr < 5 || s->cr > 8)
         return LW_ERR_CONFIG;
-    if (bus->h_busy < 0) {
-        lw_log(LW_LOG_ERR, "radio sx126x: the BUSY line is required");
+    if (!bus->has_busy) {
+        LW_RADIO_LOG(bus, LW_RADIO_LOG_ERR, "radio sx126x: the BUSY line is required");
         return LW_ERR_CONFIG;
     }
     struct sx126x *c = calloc(1, sizeof(*c));
@@ -213,42 +212,42 @@ static int sx_create(struct lw_chip_bus *bus, const struct lw_radio_settings *s,
 static void sx_destroy(void *drv)
 {
     struct sx126x *c = drv;
-    if (c->bus && c->bus->spi_ctx)
-        CMD(c, LW_SX126X_CMD_SET_STANDBY, LW_SX126X_STANDBY_RC);
+    CMD(c, LW_SX126X_CMD_SET_STANDBY, LW_SX126X_STANDBY_RC);
     free(c);
 }
 
 static int sx_init(void *drv, char *desc, size_t cap)
 {
     struct sx126x *c = drv;
-    const struct lw_radio_settings *s = &c->s;
+    const struct lw_chip_params *s = &c->s;
     uint8_t st, sync[2], buf[16];
     int rc;
     c->tx_busy = false;
-    if ((rc = lw_chip_bus_reset(c->bus, LW_SX126X_RESET_LOW_US, LW_SX126X_RESET_WAIT_US)) != LW_OK)
+    if ((rc = lw_radio_bus_reset(c->bus, LW_SX126X_RESET_LOW_US, LW_SX126X_RESET_WAIT_US)) != LW_OK)
         return rc;
     if ((rc = get_status(c, &st)) != LW_OK) {
         if (!c->busy_timeout)
             return rc;
-        lw_log(LW_LOG_ERR, "radio sx126x: no chip answers on %s (BUSY never went low)",
-               s->spi_device);
+        LW_RADIO_LOG(c->bus, LW_RADIO_LOG_ERR,
+                     "radio sx126x: no chip answers on %s (BUSY never went low)", c->bus->where);
         return LW_ERR_NOTFOUND;
     }
     unsigned mode = (st & LW_SX126X_STATUS_MODE_MASK) >> LW_SX126X_STATUS_MODE_SHIFT;
     if (st == 0x00 || st == 0xFF || mode != LW_SX126X_MODE_STDBY_RC) {
-        lw_log(LW_LOG_ERR,
-               "radio sx126x: no SX126x answers on %s (status 0x%02X after reset, expected "
-               "STDBY_RC): check the HAT, the SPI device and the CS, RESET and BUSY pins",
-               s->spi_device, st);
+        LW_RADIO_LOG(c->bus, LW_RADIO_LOG_ERR,
+                     "radio sx126x: no SX126x answers on %s (status 0x%02X after reset, expected "
+                     "STDBY_RC): check the HAT, the SPI device and the CS, RESET and BUSY pins",
+                     c->bus->where, st);
         return LW_ERR_NOTFOUND;
     }
     if ((rc = read_regs(c, LW_SX126X_REG_SYNC_WORD_MSB, sync, 2)) != LW_OK)
         return rc;
     if (sync[0] != LW_SX126X_SYNC_WORD_MSB_RESET || sync[1] != LW_SX126X_SYNC_WORD_LSB_RESET) {
-        lw_log(LW_LOG_ERR,
-               "radio sx126x: sync word registers read 0x%02X%02X after reset, not 0x%02X%02X: "
-               "not an SX126x",
-               sync[0], sync[1], LW_SX126X_SYNC_WORD_MSB_RESET, LW_SX126X_SYNC_WORD_LSB_RESET);
+        LW_RADIO_LOG(
+            c->bus, LW_RADIO_LOG_ERR,
+            "radio sx126x: sync word registers read 0x%02X%02X after reset, not 0x%02X%02X: "
+            "not an SX126x",
+            sync[0], sync[1], LW_SX126X_SYNC_WORD_MSB_RESET, LW_SX126X_SYNC_WORD_LSB_RESET);
         return LW_ERR_NOTFOUND;
     }
     if ((rc = read_regs(c, LW_SX126X_REG_VERSION_STRING, buf, 16)) != LW_OK ||
@@ -302,14 +301,14 @@ static int sx_init(void *drv, char *desc, size_t cap)
         return rc;
     char why[120];
     if ((rc = lw_sx126x_driver.check(c, why, sizeof(why))) != LW_OK) {
-        lw_log(LW_LOG_ERR, "radio sx126x: configuration does not hold: %s",
-               rc == LW_ERR_STATE ? why : lw_strerror(rc));
+        LW_RADIO_LOG(c->bus, LW_RADIO_LOG_ERR, "radio sx126x: configuration does not hold: %s",
+                     rc == LW_ERR_STATE ? why : lw_strerror(rc));
         return LW_ERR_IO;
     }
     snprintf(desc, cap,
              "SX126x (\"%s\") on %s: %.3f MHz, SF%u BW%u CR4/%u, sync word 0x%02X, preamble %u, "
              "%d dBm, %s%s%s",
-             c->version, s->spi_device, s->freq_hz / 1e6, s->sf, s->bw_hz / 1000, s->cr,
+             c->version, c->bus->where, s->freq_hz / 1e6, s->sf, (unsigned)(s->bw_hz / 1000), s->cr,
              s->sync_word, s->preamble, power, s->tcxo_mv ? "TCXO on DIO3" : "crystal",
              s->dio2_rf_switch ? ", RF switch on DIO2" : "",
              ldro ? ", low data rate optimisation" : "");
@@ -364,7 +363,7 @@ static int sx_service(void *drv, unsigned *ev, struct lw_radio_rx *rx)
         if (irq & (LW_SX126X_IRQ_CRC_ERR | LW_SX126X_IRQ_HEADER_ERR)) {
             *ev |= LW_CHIP_EV_RX_BAD;
         } else {
-            uint8_t tx[LW_SPI_MAX_XFER] = {LW_SX126X_CMD_READ_BUFFER}, data[LW_SPI_MAX_XFER];
+            uint8_t tx[LW_RADIO_MAX_XFER] = {LW_SX126X_CMD_READ_BUFFER}, data[LW_RADIO_MAX_XFER];
             if ((rc = get(c, LW_SX126X_CMD_GET_RX_BUFFER_STATUS, b, 2)) != LW_OK)
                 return rc;
             uint8_t len = b[0];
@@ -400,7 +399,7 @@ static int sx_transmit(void *drv, const uint8_t *buf, size_t len, uint32_t *airt
         return LW_ERR_AGAIN;
     if (len == 0 || len > 255)
         return LW_ERR_TOOBIG;
-    uint8_t tx[LW_SPI_MAX_XFER] = {LW_SX126X_CMD_WRITE_BUFFER, LW_SX126X_TX_BASE};
+    uint8_t tx[LW_RADIO_MAX_XFER] = {LW_SX126X_CMD_WRITE_BUFFER, LW_SX126X_TX_BASE};
     memcpy(tx + 2, buf, len);
     int rc;
     /* Downlinks go out with inverted IQ, as the forwarder backend sends them. */
@@ -411,7 +410,7 @@ static int sx_transmit(void *drv, const uint8_t *buf, size_t len, uint32_t *airt
         return rc;
     c->tx_busy = true;
     struct lw_lora_params lp;
-    lw_radio_settings_lora(&c->s, &lp);
+    lw_chip_params_lora(&c->s, &lp);
     *airtime_us = lw_airtime_us(&lp, len);
     return LW_OK;
 }

@@ -1,5 +1,5 @@
 /* SX1262 driver over the chip bus (BUSY handshake before every command, IRQs on DIO1); its table
- * is lw_sx126x_driver (lw_radio_chip.h). The conversions below are exported for the tests and
+ * is lw_sx126x_driver (lw_radio_drv.h). The conversions below are exported for the tests and
  * the emulator. */
 #ifndef LW_SX126X_H
 #define LW_SX126X_H

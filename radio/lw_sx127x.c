@@ -8,8 +8,7 @@
 
 #include "lw_airtime.h"
 #include "lw_error.h"
-#include "lw_log.h"
-#include "lw_radio_chip.h"
+#include "lw_radio_drv.h"
 #include "lw_sx127x_regs.h"
 
 uint32_t lw_sx127x_frf(uint32_t freq_hz)
@@ -53,8 +52,8 @@ int16_t lw_sx127x_rssi_x10(uint8_t pkt_rssi, uint8_t pkt_snr, bool lf)
 }
 
 struct sx127x {
-    struct lw_chip_bus *bus;
-    struct lw_radio_settings s;
+    const struct lw_radio_bus *bus;
+    struct lw_chip_params s;
     bool lf;        /* LF port: below 525 MHz */
     uint8_t opmode; /* LongRange | LowFrequency, without the mode bits */
     uint8_t version;
@@ -71,31 +70,31 @@ struct sx127x {
 static int wr(struct sx127x *c, uint8_t addr, uint8_t v)
 {
     uint8_t tx[2] = {(uint8_t)(addr | LW_SX127X_SPI_WRITE), v};
-    return lw_chip_bus_xfer(c->bus, tx, NULL, 2);
+    return lw_radio_bus_xfer(c->bus, tx, NULL, 2);
 }
 
 static int rd(struct sx127x *c, uint8_t addr, uint8_t *v)
 {
     uint8_t tx[2] = {(uint8_t)(addr & LW_SX127X_ADDR_MASK), 0}, rx[2] = {0, 0};
-    int rc = lw_chip_bus_xfer(c->bus, tx, rx, 2);
+    int rc = lw_radio_bus_xfer(c->bus, tx, rx, 2);
     *v = rx[1];
     return rc;
 }
 
 static int fifo_read(struct sx127x *c, uint8_t *out, size_t len)
 {
-    uint8_t tx[LW_SPI_MAX_XFER] = {LW_SX127X_REG_FIFO}, rx[LW_SPI_MAX_XFER];
-    int rc = lw_chip_bus_xfer(c->bus, tx, rx, len + 1);
+    uint8_t tx[LW_RADIO_MAX_XFER] = {LW_SX127X_REG_FIFO}, rx[LW_RADIO_MAX_XFER];
+    int rc = lw_radio_bus_xfer(c->bus, tx, rx, len + 1);
     memcpy(out, rx + 1, len);
     return rc;
 }
 
 static int fifo_write(struct sx127x *c, const uint8_t *in, size_t len)
 {
-    uint8_t tx[LW_SPI_MAX_XFER];
+    uint8_t tx[LW_RADIO_MAX_XFER];
     tx[0] = LW_SX127X_REG_FIFO | LW_SX127X_SPI_WRITE;
     memcpy(tx + 1, in, len);
-    return lw_chip_bus_xfer(c->bus, tx, NULL, len + 1);
+    return lw_radio_bus_xfer(c->bus, tx, NULL, len + 1);
 }
 
 /* Write a configuration register and remember it for the watchdog's read-back. */
@@ -129,7 +128,7 @@ static int start_rx(struct sx127x *c)
 
 /* ---- driver table ----------------------------------------------------------------------- */
 
-static int sx_create(struct lw_chip_bus *bus, const struct lw_radio_settings *s, void **drv)
+static int sx_create(const struct lw_radio_bus *bus, const struct lw_chip_params *s, void **drv)
 {
     if (lw_sx127x_bw_code(s->bw_hz) < 0 || s->sf < 6 || s->sf > 12 || s->cr < 5 || s->cr > 8)
         return LW_ERR_CONFIG;
@@ -146,35 +145,34 @@ static int sx_create(struct lw_chip_bus *bus, const struct lw_radio_settings *s,
 static void sx_destroy(void *drv)
 {
     struct sx127x *c = drv;
-    if (c->bus && c->bus->spi_ctx)
-        set_mode(c, LW_SX127X_MODE_SLEEP); /* quiet until someone configures it again */
+    set_mode(c, LW_SX127X_MODE_SLEEP); /* quiet until someone configures it again */
     free(c);
 }
 
 static int sx_init(void *drv, char *desc, size_t cap)
 {
     struct sx127x *c = drv;
-    const struct lw_radio_settings *s = &c->s;
+    const struct lw_chip_params *s = &c->s;
     uint8_t v;
     int rc;
     c->tx_busy = false;
     c->n_expect = 0;
-    if ((rc = lw_chip_bus_reset(c->bus, LW_SX127X_RESET_LOW_US, LW_SX127X_RESET_WAIT_US)) != LW_OK)
+    if ((rc = lw_radio_bus_reset(c->bus, LW_SX127X_RESET_LOW_US, LW_SX127X_RESET_WAIT_US)) != LW_OK)
         return rc;
     if ((rc = rd(c, LW_SX127X_REG_VERSION, &v)) != LW_OK)
         return rc;
     c->version = v;
     if (v == 0x00 || v == 0xFF) {
-        lw_log(LW_LOG_ERR,
-               "radio sx127x: no chip answers on %s (RegVersion reads 0x%02X): check the HAT "
-               "is seated, the SPI device and the chip-select and reset pins",
-               s->spi_device, v);
+        LW_RADIO_LOG(c->bus, LW_RADIO_LOG_ERR,
+                     "radio sx127x: no chip answers on %s (RegVersion reads 0x%02X): check the HAT "
+                     "is seated, the SPI device and the chip-select and reset pins",
+                     c->bus->where, v);
         return LW_ERR_NOTFOUND;
     }
     if (v != LW_SX127X_VERSION_SX1276) {
-        lw_log(LW_LOG_ERR,
-               "radio sx127x: RegVersion 0x%02X on %s is not an SX1276/77/78/79 (0x12)%s", v,
-               s->spi_device, v == 0x22 ? "; 0x22 is an SX1272, not supported" : "");
+        LW_RADIO_LOG(c->bus, LW_RADIO_LOG_ERR,
+                     "radio sx127x: RegVersion 0x%02X on %s is not an SX1276/77/78/79 (0x12)%s", v,
+                     c->bus->where, v == 0x22 ? "; 0x22 is an SX1272, not supported" : "");
         return LW_ERR_NOTFOUND;
     }
     /* LongRangeMode can only change in sleep: sleep in FSK first, then switch to LoRa. */
@@ -186,7 +184,8 @@ static int sx_init(void *drv, char *desc, size_t cap)
         (rc = rd(c, LW_SX127X_REG_OPMODE, &v)) != LW_OK)
         return rc;
     if (!(v & LW_SX127X_OPMODE_LONGRANGE)) {
-        lw_log(LW_LOG_ERR, "radio sx127x: chip does not enter LoRa mode (RegOpMode 0x%02X)", v);
+        LW_RADIO_LOG(c->bus, LW_RADIO_LOG_ERR,
+                     "radio sx127x: chip does not enter LoRa mode (RegOpMode 0x%02X)", v);
         return LW_ERR_IO;
     }
     uint32_t frf = lw_sx127x_frf(s->freq_hz);
@@ -240,15 +239,15 @@ static int sx_init(void *drv, char *desc, size_t cap)
     if ((rc = rd(c, LW_SX127X_REG_MODEMCONFIG2, &v)) != LW_OK)
         return rc;
     if (v != mc2) {
-        lw_log(LW_LOG_ERR, "radio sx127x: RegModemConfig2 reads 0x%02X after writing 0x%02X", v,
-               mc2);
+        LW_RADIO_LOG(c->bus, LW_RADIO_LOG_ERR,
+                     "radio sx127x: RegModemConfig2 reads 0x%02X after writing 0x%02X", v, mc2);
         return LW_ERR_IO;
     }
     snprintf(desc, cap,
              "SX1276/77/78/79 (RegVersion 0x%02X) on %s: %.3f MHz (%s port), SF%u BW%u CR4/%u, "
              "sync word 0x%02X, preamble %u, PA_BOOST %d dBm%s",
-             c->version, s->spi_device, s->freq_hz / 1e6, c->lf ? "LF" : "HF", s->sf,
-             s->bw_hz / 1000, s->cr, s->sync_word, s->preamble, power,
+             c->version, c->bus->where, s->freq_hz / 1e6, c->lf ? "LF" : "HF", s->sf,
+             (unsigned)(s->bw_hz / 1000), s->cr, s->sync_word, s->preamble, power,
              ldro ? ", low data rate optimisation" : "");
     return LW_OK;
 }
@@ -337,7 +336,7 @@ static int sx_service(void *drv, unsigned *ev, struct lw_radio_rx *rx)
 static uint32_t airtime(const struct sx127x *c, size_t len)
 {
     struct lw_lora_params lp;
-    lw_radio_settings_lora(&c->s, &lp);
+    lw_chip_params_lora(&c->s, &lp);
     return lw_airtime_us(&lp, len);
 }
 

@@ -1,4 +1,4 @@
-/* The radio boundary: every backend (sim, udp-forwarder; sx127x, sx126x later) is a table of
+/* The radio boundary: every backend (sim, udp-forwarder, sx127x, sx126x) is a table of
  * operations with a void *ctx, chosen by its config name. The daemon watches the backend's fd in
  * its libuv loop and drains received frames when it is readable: no work in interrupt context. */
 #ifndef LW_RADIO_H
@@ -10,20 +10,7 @@
 #include <uv.h>
 
 #include "lw_model.h"
-
-struct lw_radio_rx {
-    uint8_t buf[LW_FRAME_MAX_LEN];
-    size_t len;       /* 0: no frame, only a clock advance (t_ms) from a simulated medium */
-    int16_t rssi_x10; /* dBm * 10 */
-    int16_t snr_x10;  /* dB * 10 */
-    uint32_t freq_hz;
-    uint8_t sf;
-    uint32_t bw_hz;
-    int64_t t_ms; /* reception time, Unix ms: system clock, or the medium's virtual clock */
-    /* Reception time on a clock that never jumps (CLOCK_MONOTONIC, or the medium's virtual
-     * clock): rules measure persistence with it, so setting the wall clock cannot fake it. */
-    int64_t mono_ms;
-};
+#include "lw_radio_types.h" /* struct lw_radio_rx, shared with the chip drivers */
 
 struct lw_radio_stats {
     uint64_t rx_frames;

@@ -92,6 +92,7 @@ struct chip {
     struct lw_chip_bus bus;
     bool bus_open;
     struct lw_radio_settings s;
+    struct lw_chip_params p;
     int ep, tfd;
     struct lw_radio_wd wd;
     bool down;
@@ -101,7 +102,7 @@ struct chip {
 
 static uint64_t now_ms(struct chip *c)
 {
-    return lw_chip_bus_now_us(&c->bus) / 1000u;
+    return lw_radio_bus_now_us(&c->bus.radio) / 1000u;
 }
 
 static void arm_timer(struct chip *c)
@@ -163,7 +164,8 @@ static int chip_start(const struct lw_config *cfg, const struct lw_spi_ops *spi,
         return rc;
     }
     c->bus_open = true;
-    if ((rc = c->drv->create(&c->bus, &c->s, &c->d)) != LW_OK ||
+    lw_radio_chip_params(&c->s, &c->p);
+    if ((rc = c->drv->create(&c->bus.radio, &c->p, &c->d)) != LW_OK ||
         (rc = c->drv->init(c->d, c->desc, sizeof(c->desc))) != LW_OK) {
         chip_free(c);
         return rc;
@@ -298,7 +300,7 @@ static int chip_read(void *ctx, struct lw_radio_rx *rx)
     if (read(c->tfd, &expirations, sizeof(expirations)) < 0 && errno != EAGAIN)
         lw_log_rl(LW_LOG_WARNING, "radio %s: timer: %s", c->drv->name, strerror(errno));
     run_watchdog(c);
-    lw_chip_bus_irq_drain(&c->bus);
+    lw_radio_bus_irq_take(&c->bus.radio);
     int result = LW_ERR_AGAIN;
     for (int i = 0; !c->down && i < CHIP_MAX_IDLE_IRQS; i++) {
         unsigned ev = 0;
@@ -421,18 +423,16 @@ int lw_radio_chip_selftest(const struct lw_config *cfg, const struct lw_spi_ops 
     return rc;
 }
 
-int lw_chip_cad_wait(struct lw_chip_bus *bus, const struct lw_radio_settings *s, const char *chip,
-                     int (*flags)(void *drv), void *drv)
+void lw_radio_chip_params(const struct lw_radio_settings *s, struct lw_chip_params *p)
 {
-    uint64_t sym_us = ((uint64_t)1 << s->sf) * 1000000u / s->bw_hz;
-    uint64_t start = lw_chip_bus_now_us(bus), limit = 8 * sym_us + 20000;
-    while (lw_chip_bus_now_us(bus) - start < limit) {
-        lw_chip_bus_delay_us(bus, (uint32_t)(sym_us / 4 + 100));
-        int rc = flags(drv);
-        if (rc != LW_ERR_AGAIN)
-            return rc;
-    }
-    lw_log_rl(LW_LOG_WARNING, "radio %s: CAD did not finish within %llu ms", chip,
-              (unsigned long long)(limit / 1000));
-    return LW_ERR_IO;
+    memset(p, 0, sizeof(*p));
+    p->freq_hz = s->freq_hz;
+    p->sf = s->sf;
+    p->bw_hz = s->bw_hz;
+    p->cr = s->cr;
+    p->preamble = s->preamble;
+    p->sync_word = s->sync_word;
+    p->power_dbm = s->power_dbm;
+    p->tcxo_mv = s->tcxo_mv;
+    p->dio2_rf_switch = s->dio2_rf_switch;
 }

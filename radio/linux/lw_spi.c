@@ -1,5 +1,5 @@
 /* spidev access (open, mode/speed ioctls, SPI_IOC_MESSAGE transfers) and the chip bus that adds
- * the GPIO lines around it. */
+ * the GPIO lines around it and offers both to the drivers as their bus contract. */
 #include "lw_spi.h"
 
 #include <errno.h>
@@ -107,6 +107,99 @@ static int request(struct lw_chip_bus *b, const char *what, int offset, enum lw_
     return LW_OK;
 }
 
+/* ---- the bus contract over spi + gpio ---------------------------------------------------- */
+
+static int bus_xfer(void *ctx, const uint8_t *tx, uint8_t *rx, size_t len)
+{
+    struct lw_chip_bus *b = ctx;
+    int rc = LW_OK;
+    b->xfers++;
+    if (b->h_cs >= 0 && b->gpio->set(b->gpio_ctx, b->h_cs, 0) != LW_OK)
+        rc = LW_ERR_IO;
+    if (rc == LW_OK)
+        rc = b->spi->transfer(b->spi_ctx, tx, rx, len);
+    /* Deselect even after a failed transfer: a chip left selected would ignore the next one. */
+    if (b->h_cs >= 0 && b->gpio->set(b->gpio_ctx, b->h_cs, 1) != LW_OK)
+        rc = LW_ERR_IO;
+    if (rc != LW_OK)
+        b->xfer_errors++;
+    return rc;
+}
+
+static int bus_reset(void *ctx, uint32_t low_us, uint32_t wait_us)
+{
+    struct lw_chip_bus *b = ctx;
+    if (b->h_reset < 0) {
+        b->gpio->delay_us(b->gpio_ctx, wait_us);
+        return LW_OK;
+    }
+    if (b->gpio->set(b->gpio_ctx, b->h_reset, 0) != LW_OK)
+        return LW_ERR_IO;
+    b->gpio->delay_us(b->gpio_ctx, low_us);
+    if (b->gpio->set(b->gpio_ctx, b->h_reset, 1) != LW_OK)
+        return LW_ERR_IO;
+    b->gpio->delay_us(b->gpio_ctx, wait_us);
+    return LW_OK;
+}
+
+static int bus_busy(void *ctx)
+{
+    struct lw_chip_bus *b = ctx;
+    return b->h_busy >= 0 ? b->gpio->get(b->gpio_ctx, b->h_busy) : 0;
+}
+
+static int bus_irq_take(void *ctx)
+{
+    struct lw_chip_bus *b = ctx;
+    int seen = 0;
+    /* Edges only wake us up: the chip's IRQ register says what happened. Bounded, so a line
+     * that toggles without end cannot hold the loop. */
+    for (int i = 0; i < 64 && b->h_irq >= 0; i++) {
+        if (b->gpio->event_read(b->gpio_ctx, b->h_irq) != LW_OK)
+            break;
+        seen = 1;
+    }
+    return seen;
+}
+
+static void bus_delay_us(void *ctx, uint32_t us)
+{
+    struct lw_chip_bus *b = ctx;
+    b->gpio->delay_us(b->gpio_ctx, us);
+}
+
+static uint64_t bus_now_us(void *ctx)
+{
+    struct lw_chip_bus *b = ctx;
+    return b->gpio->now_us(b->gpio_ctx);
+}
+
+static void bus_log(void *ctx, int prio, struct lw_radio_log_site *site, const char *msg)
+{
+    (void)ctx;
+    if (site) {
+        /* lw_log's per-call-site limit, with the state kept at the driver's call site. */
+        struct lw_ratelimit rl = {site->window_start_ms, site->printed, site->suppressed};
+        bool ok = lw_ratelimit_ok(&rl, prio);
+        site->window_start_ms = rl.window_start_ms;
+        site->printed = rl.printed;
+        site->suppressed = rl.suppressed;
+        if (!ok)
+            return;
+    }
+    lw_log(prio, "%s", msg);
+}
+
+static const struct lw_radio_bus_ops chip_bus_ops = {
+    .xfer = bus_xfer,
+    .reset = bus_reset,
+    .busy = bus_busy,
+    .irq_take = bus_irq_take,
+    .delay_us = bus_delay_us,
+    .now_us = bus_now_us,
+    .log = bus_log,
+};
+
 int lw_chip_bus_open(struct lw_chip_bus *b, const struct lw_spi_ops *spi, const char *dev,
                      uint32_t speed_hz, const struct lw_gpio_ops *gpio, const char *gpiochip,
                      const struct lw_chip_pins *pins)
@@ -115,6 +208,7 @@ int lw_chip_bus_open(struct lw_chip_bus *b, const struct lw_spi_ops *spi, const 
     b->h_reset = b->h_cs = b->h_irq = b->h_busy = -1;
     b->spi = spi;
     b->gpio = gpio;
+    snprintf(b->dev, sizeof(b->dev), "%s", dev);
     int rc = gpio->open(gpiochip, "lorawatchd", &b->gpio_ctx);
     if (rc != LW_OK)
         return rc;
@@ -130,6 +224,10 @@ int lw_chip_bus_open(struct lw_chip_bus *b, const struct lw_spi_ops *spi, const 
         lw_chip_bus_close(b);
         return rc;
     }
+    b->radio.ops = &chip_bus_ops;
+    b->radio.ctx = b;
+    b->radio.where = b->dev;
+    b->radio.has_busy = b->h_busy >= 0;
     return LW_OK;
 }
 
@@ -142,62 +240,7 @@ void lw_chip_bus_close(struct lw_chip_bus *b)
     b->spi_ctx = b->gpio_ctx = NULL;
 }
 
-int lw_chip_bus_xfer(struct lw_chip_bus *b, const uint8_t *tx, uint8_t *rx, size_t len)
-{
-    int rc = LW_OK;
-    b->xfers++;
-    if (b->h_cs >= 0 && b->gpio->set(b->gpio_ctx, b->h_cs, 0) != LW_OK)
-        rc = LW_ERR_IO;
-    if (rc == LW_OK)
-        rc = b->spi->transfer(b->spi_ctx, tx, rx, len);
-    /* Deselect even after a failed transfer: a chip left selected would ignore the next one. */
-    if (b->h_cs >= 0 && b->gpio->set(b->gpio_ctx, b->h_cs, 1) != LW_OK)
-        rc = LW_ERR_IO;
-    if (rc != LW_OK)
-        b->xfer_errors++;
-    return rc;
-}
-
-int lw_chip_bus_reset(struct lw_chip_bus *b, uint32_t low_us, uint32_t wait_us)
-{
-    if (b->h_reset < 0) {
-        b->gpio->delay_us(b->gpio_ctx, wait_us);
-        return LW_OK;
-    }
-    if (b->gpio->set(b->gpio_ctx, b->h_reset, 0) != LW_OK)
-        return LW_ERR_IO;
-    b->gpio->delay_us(b->gpio_ctx, low_us);
-    if (b->gpio->set(b->gpio_ctx, b->h_reset, 1) != LW_OK)
-        return LW_ERR_IO;
-    b->gpio->delay_us(b->gpio_ctx, wait_us);
-    return LW_OK;
-}
-
 int lw_chip_bus_irq_fd(struct lw_chip_bus *b)
 {
     return b->h_irq >= 0 ? b->gpio->event_fd(b->gpio_ctx, b->h_irq) : -1;
-}
-
-void lw_chip_bus_irq_drain(struct lw_chip_bus *b)
-{
-    /* Edges only wake us up: the chip's IRQ register says what happened. Bounded, so a line
-     * that toggles without end cannot hold the loop. */
-    for (int i = 0; i < 64 && b->h_irq >= 0; i++)
-        if (b->gpio->event_read(b->gpio_ctx, b->h_irq) != LW_OK)
-            break;
-}
-
-int lw_chip_bus_busy(struct lw_chip_bus *b)
-{
-    return b->h_busy >= 0 ? b->gpio->get(b->gpio_ctx, b->h_busy) : 0;
-}
-
-void lw_chip_bus_delay_us(struct lw_chip_bus *b, uint32_t us)
-{
-    b->gpio->delay_us(b->gpio_ctx, us);
-}
-
-uint64_t lw_chip_bus_now_us(struct lw_chip_bus *b)
-{
-    return b->gpio->now_us(b->gpio_ctx);
 }
