@@ -138,9 +138,26 @@ static const struct lw_chip_driver *driver_of(const char *backend)
 }
 
 /* Open bus and driver and bring the chip up; shared by the backend and the self-test. */
+/* The Linux transport's messages (and the drivers', through the bus) go to the journal; messages
+ * that can repeat at bus speed are limited per call site like lw_log_rl. */
+static void journal_log(int prio, struct lw_radio_log_site *site, const char *msg)
+{
+    if (site) {
+        struct lw_ratelimit rl = {site->window_start_ms, site->printed, site->suppressed};
+        bool ok = lw_ratelimit_ok(&rl, prio);
+        site->window_start_ms = rl.window_start_ms;
+        site->printed = rl.printed;
+        site->suppressed = rl.suppressed;
+        if (!ok)
+            return;
+    }
+    lw_log(prio, "%s", msg);
+}
+
 static int chip_start(const struct lw_config *cfg, const struct lw_spi_ops *spi,
                       const struct lw_gpio_ops *gpio, struct chip **out)
 {
+    lw_radio_linux_set_log(journal_log);
     char why[200];
     struct chip *c = calloc(1, sizeof(*c));
     if (!c)

@@ -5,13 +5,32 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <gpiod.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "lw_error.h"
-#include "lw_log.h"
+
+static lw_radio_linux_log_fn linux_log;
+
+void lw_radio_linux_set_log(lw_radio_linux_log_fn fn)
+{
+    linux_log = fn;
+}
+
+void lw_radio_linux_logf(int prio, struct lw_radio_log_site *site, const char *fmt, ...)
+{
+    if (!linux_log)
+        return;
+    char msg[LW_RADIO_LOG_MAX];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    va_end(ap);
+    linux_log(prio, site, msg);
+}
 
 /* A HAT needs five lines at most (reset, CS, DIO0/DIO1, BUSY). */
 #define GPIO_MAX_LINES 8
@@ -43,10 +62,10 @@ static int gpio_open(const char *chip, const char *consumer, void **ctx)
     g->chip = open_chip(chip);
     if (!g->chip) {
         int e = errno;
-        lw_log(LW_LOG_ERR, "gpio: cannot open %s: %s%s", chip, strerror(e),
-               e == ENOENT   ? " (is this the right gpio_chip? gpiodetect lists them)"
-               : e == EACCES ? " (the service user needs the gpio group)"
-                             : "");
+        LW_LINUX_LOG(LW_RADIO_LOG_ERR, "gpio: cannot open %s: %s%s", chip, strerror(e),
+                     e == ENOENT   ? " (is this the right gpio_chip? gpiodetect lists them)"
+                     : e == EACCES ? " (the service user needs the gpio group)"
+                                   : "");
         free(g);
         return e == ENOENT ? LW_ERR_NOTFOUND : LW_ERR_IO;
     }
@@ -72,7 +91,7 @@ static int gpio_request(void *ctx, unsigned offset, enum lw_gpio_mode mode, int 
         return LW_ERR_TOOBIG;
     struct gpiod_line *l = gpiod_chip_get_line(g->chip, offset);
     if (!l) {
-        lw_log(LW_LOG_ERR, "gpio: %s has no line %u", g->chip_name, offset);
+        LW_LINUX_LOG(LW_RADIO_LOG_ERR, "gpio: %s has no line %u", g->chip_name, offset);
         return LW_ERR_NOTFOUND;
     }
     int rc;
@@ -90,9 +109,10 @@ static int gpio_request(void *ctx, unsigned offset, enum lw_gpio_mode mode, int 
     if (rc != 0) {
         int e = errno;
         const char *holder = e == EBUSY ? gpiod_line_consumer(l) : NULL;
-        lw_log(LW_LOG_ERR, "gpio: cannot request line %u of %s: %s%s%s%s", offset, g->chip_name,
-               strerror(e), e == EBUSY ? " (in use by " : "",
-               e == EBUSY ? (holder ? holder : "another program") : "", e == EBUSY ? ")" : "");
+        LW_LINUX_LOG(LW_RADIO_LOG_ERR, "gpio: cannot request line %u of %s: %s%s%s%s", offset,
+                     g->chip_name, strerror(e), e == EBUSY ? " (in use by " : "",
+                     e == EBUSY ? (holder ? holder : "another program") : "",
+                     e == EBUSY ? ")" : "");
         return e == EBUSY ? LW_ERR_STATE : LW_ERR_IO;
     }
     if (mode == LW_GPIO_RISING) {
@@ -100,8 +120,9 @@ static int gpio_request(void *ctx, unsigned offset, enum lw_gpio_mode mode, int 
         int fd = gpiod_line_event_get_fd(l);
         int fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
         if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
-            lw_log(LW_LOG_ERR, "gpio: line %u: cannot make its event fd non-blocking: %s", offset,
-                   strerror(errno));
+            LW_LINUX_LOG(LW_RADIO_LOG_ERR,
+                         "gpio: line %u: cannot make its event fd non-blocking: %s", offset,
+                         strerror(errno));
             gpiod_line_release(l);
             return LW_ERR_IO;
         }

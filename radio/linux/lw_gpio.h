@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "lw_radio_bus.h"
+
 enum lw_gpio_mode {
     LW_GPIO_OUTPUT, /* driven by us: reset, software chip-select */
     LW_GPIO_INPUT,  /* read when needed: BUSY */
@@ -37,5 +39,19 @@ struct lw_gpio_ops {
 };
 
 extern const struct lw_gpio_ops lw_gpio_linux_ops;
+
+/* Where the Linux transport's messages go (spidev, libgpiod and the chip bus's log hook): set once
+ * by the program before it opens a bus (the gateway: its journal, lw_radio_chip.c). Unset, they
+ * are dropped. site is NULL or the state of a call site that may repeat at bus speed. */
+typedef void (*lw_radio_linux_log_fn)(int prio, struct lw_radio_log_site *site, const char *msg);
+void lw_radio_linux_set_log(lw_radio_linux_log_fn fn);
+void lw_radio_linux_logf(int prio, struct lw_radio_log_site *site, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+#define LW_LINUX_LOG(prio, ...) lw_radio_linux_logf((prio), NULL, __VA_ARGS__)
+#define LW_LINUX_LOG_RL(prio, ...)                                                                 \
+    do {                                                                                           \
+        static struct lw_radio_log_site lw_site_;                                                  \
+        lw_radio_linux_logf((prio), &lw_site_, __VA_ARGS__);                                       \
+    } while (0)
 
 #endif

@@ -12,7 +12,6 @@
 #include <unistd.h>
 
 #include "lw_error.h"
-#include "lw_log.h"
 
 struct spidev {
     int fd;
@@ -30,10 +29,11 @@ static int spi_open(const char *dev, uint32_t speed_hz, void **ctx)
     s->fd = open(dev, O_RDWR | O_CLOEXEC);
     if (s->fd < 0) {
         int e = errno;
-        lw_log(LW_LOG_ERR, "spi: cannot open %s: %s%s", dev, strerror(e),
-               e == ENOENT   ? " (is SPI enabled? raspi-config nonint do_spi 0, or dtparam=spi=on)"
-               : e == EACCES ? " (the service user needs the spi group)"
-                             : "");
+        LW_LINUX_LOG(LW_RADIO_LOG_ERR, "spi: cannot open %s: %s%s", dev, strerror(e),
+                     e == ENOENT
+                         ? " (is SPI enabled? raspi-config nonint do_spi 0, or dtparam=spi=on)"
+                     : e == EACCES ? " (the service user needs the spi group)"
+                                   : "");
         free(s);
         return e == ENOENT ? LW_ERR_NOTFOUND : LW_ERR_IO;
     }
@@ -47,8 +47,8 @@ static int spi_open(const char *dev, uint32_t speed_hz, void **ctx)
         what = "set the clock speed";
     if (what) {
         int e = errno;
-        lw_log(LW_LOG_ERR, "spi: %s: cannot %s: %s%s", dev, what, strerror(e),
-               e == ENOTTY || e == EINVAL ? " (not an SPI device?)" : "");
+        LW_LINUX_LOG(LW_RADIO_LOG_ERR, "spi: %s: cannot %s: %s%s", dev, what, strerror(e),
+                     e == ENOTTY || e == EINVAL ? " (not an SPI device?)" : "");
         close(s->fd);
         free(s);
         return LW_ERR_IO;
@@ -76,8 +76,8 @@ static int spi_transfer(void *ctx, const uint8_t *tx, uint8_t *rx, size_t len)
     tr.bits_per_word = 8;
     int rc = ioctl(s->fd, SPI_IOC_MESSAGE(1), &tr);
     if (rc < 0 || (size_t)rc != len) {
-        lw_log_rl(LW_LOG_ERR, "spi: %s: transfer of %zu bytes failed: %s", s->dev, len,
-                  rc < 0 ? strerror(errno) : "short transfer");
+        LW_LINUX_LOG_RL(LW_RADIO_LOG_ERR, "spi: %s: transfer of %zu bytes failed: %s", s->dev, len,
+                        rc < 0 ? strerror(errno) : "short transfer");
         return LW_ERR_IO;
     }
     return LW_OK;
@@ -100,7 +100,7 @@ static int request(struct lw_chip_bus *b, const char *what, int offset, enum lw_
         return LW_OK;
     int rc = b->gpio->request(b->gpio_ctx, (unsigned)offset, mode, initial);
     if (rc < 0) {
-        lw_log(LW_LOG_ERR, "radio: %s line (GPIO %d) not available", what, offset);
+        LW_LINUX_LOG(LW_RADIO_LOG_ERR, "radio: %s line (GPIO %d) not available", what, offset);
         return rc;
     }
     *h = rc;
@@ -177,17 +177,7 @@ static uint64_t bus_now_us(void *ctx)
 static void bus_log(void *ctx, int prio, struct lw_radio_log_site *site, const char *msg)
 {
     (void)ctx;
-    if (site) {
-        /* lw_log's per-call-site limit, with the state kept at the driver's call site. */
-        struct lw_ratelimit rl = {site->window_start_ms, site->printed, site->suppressed};
-        bool ok = lw_ratelimit_ok(&rl, prio);
-        site->window_start_ms = rl.window_start_ms;
-        site->printed = rl.printed;
-        site->suppressed = rl.suppressed;
-        if (!ok)
-            return;
-    }
-    lw_log(prio, "%s", msg);
+    lw_radio_linux_logf(prio, site, "%s", msg);
 }
 
 static const struct lw_radio_bus_ops chip_bus_ops = {

@@ -47,8 +47,9 @@ struct lw_chip_bus {
 };
 
 /* Open SPI device dev and the GPIO lines of pins on gpio chip gpiochip. The reset line starts
- * high (chip running), the chip-select high (deselected). Logs go to lw_log. LW_OK or a negative
- * lw_err, logged. b must stay in place while open (the contract points into it). */
+ * high (chip running), the chip-select high (deselected). Logs go to the transport's logger
+ * (lw_radio_linux_set_log). LW_OK or a negative lw_err, logged. b must stay in place while open
+ * (the contract points into it). */
 int lw_chip_bus_open(struct lw_chip_bus *b, const struct lw_spi_ops *spi, const char *dev,
                      uint32_t speed_hz, const struct lw_gpio_ops *gpio, const char *gpiochip,
                      const struct lw_chip_pins *pins);
