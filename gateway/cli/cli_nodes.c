@@ -260,10 +260,8 @@ static int cli_nodes(int argc, char **argv)
     struct common c = {0};
     cJSON *req = request("nodes");
     int rc = parse("nodes", argc, argv, opts, 1, nodes_usage, &c, nodes_opt, req);
-    if (rc == 0 && optind < argc) {
-        fprintf(stderr, "lorawatch nodes: unexpected argument '%s'\n", argv[optind]);
-        rc = CLI_EXIT_USAGE;
-    }
+    if (rc == 0)
+        rc = cli_no_more_args("nodes", argc, argv, optind);
     if (rc) {
         cJSON_Delete(req);
         return rc >= 1000 ? rc - 1000 : rc;
@@ -520,8 +518,7 @@ static int pair_like(const char *cmd, int argc, char **argv, const struct option
             return CLI_EXIT_USAGE;
         }
         cJSON_AddStringToObject(a.req, "node", name);
-    } else if (optind < argc) {
-        fprintf(stderr, "lorawatch %s: unexpected argument '%s'\n", cmd, argv[optind]);
+    } else if (cli_no_more_args(cmd, argc, argv, optind)) {
         cJSON_Delete(a.req);
         return CLI_EXIT_USAGE;
     }
