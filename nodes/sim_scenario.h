@@ -1,5 +1,6 @@
 /* Simulation scenarios: the [scenario] and [node:NAME] INI model, its validation with
- * FILE:LINE diagnostics, the gateway-side node config it implies, and per-node sampling. */
+ * FILE:LINE diagnostics, and per-node sampling. The gateway-side node config it implies is
+ * sim_gwconf.h. */
 #ifndef SIM_SCENARIO_H
 #define SIM_SCENARIO_H
 
@@ -165,9 +166,6 @@ int sim_scenario_apply(struct sim_scenario *sc, struct sim_node *node, const cha
 /* Whole-scenario checks once every key is in: required keys, metrics the kind allows,
  * uniqueness of addresses, EUIs and keys. Returns the number of errors. */
 int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn diag, void *user);
-
-/* Print the gateway-side [node:NAME] sections (gateway keys only, in table order). */
-int sim_scenario_emit_node_config(const struct sim_scenario *sc, FILE *out);
 
 /* Names for messages and output. */
 const char *sim_kind_name(enum sim_kind k);

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lw_error.h"
+#include "sim_gwconf.h"
 #include "sim_mutate.h"
 #include "sim_prng.h"
 #include "sim_scenario.h"
