@@ -9,6 +9,7 @@
 #include "sim_air.h"
 #include "sim_medium.h"
 #include "sim_prng.h"
+#include "sim_sensor.h"
 
 #include <inttypes.h>
 #include <math.h>

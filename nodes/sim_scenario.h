@@ -1,6 +1,6 @@
-/* Simulation scenarios: the [scenario] and [node:NAME] INI model, its validation with
- * FILE:LINE diagnostics, and per-node sampling. The gateway-side node config it implies is
- * sim_gwconf.h. */
+/* Simulation scenarios: the [scenario] and [node:NAME] INI model and its validation with
+ * FILE:LINE diagnostics. The gateway-side node config it implies is sim_gwconf.h, per-node
+ * sampling sim_sensor.h. */
 #ifndef SIM_SCENARIO_H
 #define SIM_SCENARIO_H
 
@@ -172,9 +172,5 @@ const char *sim_kind_name(enum sim_kind k);
 const char *sim_metric_name(enum sim_metric m);
 /* SIM_M_COUNT when name is not a metric key. */
 enum sim_metric sim_metric_from_name(const char *name);
-
-/* The reading node reports at virtual time t_ms (from the scenario start), and whether the
- * frame is an ALARM by the node's alarm_frames rule. */
-void sim_node_sample(const struct sim_node *n, uint64_t t_ms, struct lw_reading *r, bool *alarm);
 
 #endif

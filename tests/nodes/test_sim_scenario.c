@@ -15,6 +15,7 @@
 #include "sim_mutate.h"
 #include "sim_prng.h"
 #include "sim_scenario.h"
+#include "sim_sensor.h"
 
 #define MAX_DIAGS 64
 
