@@ -150,7 +150,8 @@ void sim_scenario_init(struct sim_scenario *sc);
 void sim_scenario_free(struct sim_scenario *sc);
 
 /* Parse a whole scenario from memory and validate it (sim_scenario_finish). Every error is
- * reported through diag; parsing goes on after errors. Returns the number of errors. */
+ * reported through diag; parsing goes on after errors. Returns the number of errors.
+ * These two are in sim_scenario_file.c. */
 int sim_scenario_parse(struct sim_scenario *sc, const char *text, size_t len, const char *file,
                        sim_diag_fn diag, void *user);
 /* Read path into memory (at most 1 MiB) and parse it. */
