@@ -80,11 +80,20 @@ int lw_store_pragma_int(struct lw_store *s, const char *sql, int *out)
     return rc == SQLITE_ROW ? LW_OK : LW_ERR_DB;
 }
 
-struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err, size_t errcap)
+/* The facts' arg, when no rollup came to own it. */
+static void release_facts(const struct lw_rollup_facts *facts)
+{
+    if (facts && facts->free)
+        facts->free(facts->arg);
+}
+
+struct lw_store *lw_store_open_with(const char *path, uint32_t batch_rows,
+                                    const struct lw_rollup_facts *facts, char *err, size_t errcap)
 {
     struct lw_store *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errcap, "out of memory");
+        release_facts(facts);
         return NULL;
     }
     s->batch_rows = batch_rows ? batch_rows : 1;
@@ -133,7 +142,7 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
             goto fail;
         }
     s->retention_node = -1;
-    s->rollup = lw_rollup_new(s->db, lw_store_tz_offset_ms());
+    s->rollup = lw_rollup_new(s->db, lw_store_tz_offset_ms(), facts);
     if (!s->rollup) {
         snprintf(err, errcap, "%s: rollups: %s", path, sqlite3_errmsg(s->db));
         goto fail;
@@ -163,7 +172,10 @@ struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err,
     s->trouble = trouble;
     return s;
 fail:
-    lw_rollup_free(s->rollup);
+    if (s->rollup)
+        lw_rollup_free(s->rollup);
+    else
+        release_facts(facts);
     for (int i = 0; i < ST_COUNT; i++)
         sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
@@ -339,6 +351,11 @@ void lw_store_rollback(struct lw_store *s)
 }
 
 /* ---- history (schema v5) ------------------------------------------------------------------ */
+
+void lw_store_set_rollup_facts(struct lw_store *s, const struct lw_rollup_facts *facts)
+{
+    lw_rollup_set_facts(s->rollup, facts);
+}
 
 int64_t lw_store_tz_offset_ms(void)
 {

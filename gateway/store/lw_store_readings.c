@@ -200,11 +200,6 @@ int lw_store_each_counter(struct lw_store *s, void (*fn)(void *arg, uint16_t nod
     return LW_OK;
 }
 
-int lw_store_set_rules(struct lw_store *s, const struct lw_config *cfg)
-{
-    return lw_rollup_set_rules(s->rollup, cfg->rules, cfg->n_rules);
-}
-
 void lw_store_set_rollups(struct lw_store *s, bool on)
 {
     s->rollups_off = !on;
