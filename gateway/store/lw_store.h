@@ -71,8 +71,6 @@ long lw_store_fix_times(struct lw_store *s, int64_t offset_ms, lw_store_retime_f
  * lw_store_fix_times. Rows listed by an earlier boot are dropped by lw_store_set_boot. */
 int lw_store_set_unsynced(struct lw_store *s, bool unsynced);
 
-/* Make the nodes table match the config (insert or update each node's place data). */
-int lw_store_sync_nodes(struct lw_store *s, const struct lw_config *cfg);
 /* Highest stored frame counter of each node, so a restart never reopens the replay window. */
 int lw_store_each_counter(struct lw_store *s, void (*fn)(void *arg, uint16_t node, uint32_t fcnt),
                           void *arg);

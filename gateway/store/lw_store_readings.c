@@ -1,7 +1,6 @@
 /* Readings: queued in the batch transaction (and handed to the rollups), and the queries the
  * daemon runs on them at start and for its rules. */
 #include <sqlite3.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "lw_error.h"
@@ -144,47 +143,6 @@ int lw_store_newest_reading(struct lw_store *s, uint16_t node, int64_t *ts_ms)
         *ts_ms = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     return rc == SQLITE_ROW ? LW_OK : LW_ERR_DB;
-}
-
-int lw_store_sync_nodes(struct lw_store *s, const struct lw_config *cfg)
-{
-    static const char sql[] =
-        "INSERT INTO nodes(address, name, eui, kind, label, building, floor, unit, grid, place, "
-        "tags) VALUES(?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(address) DO UPDATE SET "
-        "name=excluded.name, eui=excluded.eui, kind=excluded.kind, label=excluded.label, "
-        "building=excluded.building, floor=excluded.floor, unit=excluded.unit, "
-        "grid=excluded.grid, place=excluded.place, tags=excluded.tags";
-    sqlite3_stmt *q;
-    if (lw_store_commit(s) != LW_OK || lw_store_begin(s) != LW_OK)
-        return LW_ERR_DB;
-    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK) {
-        lw_log(LW_LOG_ERR, "database: %s", sqlite3_errmsg(s->db));
-        lw_store_step(s, s->st[ST_ROLLBACK]);
-        s->in_txn = false;
-        return LW_ERR_DB;
-    }
-    int rc = LW_OK;
-    for (size_t i = 0; i < cfg->n_nodes && rc == LW_OK; i++) {
-        const struct lw_node_conf *n = &cfg->nodes[i];
-        char eui[17];
-        for (int b = 0; b < 8; b++)
-            snprintf(eui + 2 * b, 3, "%02X", n->eui[b]);
-        const char *text[] = {n->name,  eui,         lw_kind_name(n->kind),
-                              n->label, n->building, n->floor,
-                              n->unit,  n->grid,     n->place,
-                              n->tags};
-        sqlite3_bind_int(q, 1, n->address);
-        for (int t = 0; t < 10; t++)
-            sqlite3_bind_text(q, t + 2, text[t], -1, SQLITE_STATIC);
-        rc = lw_store_step(s, q);
-    }
-    sqlite3_finalize(q);
-    if (rc != LW_OK) {
-        lw_store_step(s, s->st[ST_ROLLBACK]);
-        s->in_txn = false;
-        return rc;
-    }
-    return lw_store_commit(s);
 }
 
 int lw_store_each_counter(struct lw_store *s, void (*fn)(void *arg, uint16_t node, uint32_t fcnt),
