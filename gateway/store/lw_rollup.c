@@ -15,7 +15,6 @@
 
 #include "lw_error.h"
 #include "lw_log.h"
-#include "lw_rules.h"
 
 /* ---- pure helpers ------------------------------------------------------------------------ */
 
@@ -42,22 +41,6 @@ enum lw_metric lw_rollup_metric(enum lw_node_kind kind, const struct lw_reading 
     if (r && (r->present & LW_R_CO))
         return LW_METRIC_CO;
     return r && (r->present & LW_R_TEMP) ? LW_METRIC_TEMP : LW_METRIC_WATER;
-}
-
-void lw_rollup_levels(const struct lw_rule_conf *rules, size_t n_rules,
-                      const struct lw_node_conf *node, enum lw_metric metric,
-                      double thr[LW_LEVEL_COUNT])
-{
-    for (int l = 0; l < LW_LEVEL_COUNT; l++)
-        thr[l] = NAN;
-    for (size_t i = 0; i < n_rules; i++) {
-        const struct lw_rule_conf *ru = &rules[i];
-        if (ru->below || ru->metric != metric || ru->level >= LW_LEVEL_COUNT ||
-            !lw_rule_applies(ru, node))
-            continue;
-        if (isnan(thr[ru->level]) || ru->threshold < thr[ru->level])
-            thr[ru->level] = ru->threshold;
-    }
 }
 
 static int64_t floor_div(int64_t a, int64_t b)
@@ -168,8 +151,7 @@ struct lw_rollup {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     int64_t tz_off_ms;
-    struct lw_rule_conf *rules;
-    size_t n_rules;
+    struct lw_rollup_facts facts;
     struct node_st *nodes[65536];
     uint16_t *ids; /* nodes with a state, in order of first use */
     size_t n_ids, cap_ids;
@@ -179,7 +161,7 @@ struct lw_rollup {
     int64_t last_sweep; /* monotonic ms of the last flush of every open slice */
 };
 
-struct lw_rollup *lw_rollup_new(sqlite3 *db, int64_t tz_off_ms)
+struct lw_rollup *lw_rollup_new(sqlite3 *db, int64_t tz_off_ms, const struct lw_rollup_facts *facts)
 {
     struct lw_rollup *ru = calloc(1, sizeof(*ru));
     if (!ru)
@@ -194,6 +176,8 @@ struct lw_rollup *lw_rollup_new(sqlite3 *db, int64_t tz_off_ms)
             lw_rollup_free(ru);
             return NULL;
         }
+    if (facts)
+        ru->facts = *facts;
     return ru;
 }
 
@@ -206,34 +190,22 @@ void lw_rollup_free(struct lw_rollup *ru)
     for (size_t i = 0; i < ru->n_ids; i++)
         free(ru->nodes[ru->ids[i]]);
     free(ru->ids);
-    free(ru->rules);
+    if (ru->facts.free)
+        ru->facts.free(ru->facts.arg);
     for (int k = 0; k < K_COUNT; k++)
         free(ru->pend[k].a);
     free(ru);
 }
 
-int lw_rollup_set_rules(struct lw_rollup *ru, const struct lw_rule_conf *rules, size_t n_rules)
+void lw_rollup_set_facts(struct lw_rollup *ru, const struct lw_rollup_facts *facts)
 {
-    struct lw_rule_conf *copy = NULL;
-    size_t kept = 0;
-    if (n_rules) {
-        copy = malloc(n_rules * sizeof(*copy));
-        if (!copy)
-            return LW_ERR_NOMEM;
-        /* Levels are values of the metric itself: a rule on a rate of rise, a CO dose, days of
-         * battery left, or a silence/flag/radio rule has no level the readings could be above. */
-        for (size_t i = 0; i < n_rules; i++)
-            if (rules[i].type == LW_RULE_THRESHOLD &&
-                (rules[i].statistic == LW_STAT_VALUE || rules[i].statistic == LW_STAT_MEAN))
-                copy[kept++] = rules[i];
-    }
-    n_rules = kept;
-    free(ru->rules);
-    ru->rules = copy;
-    ru->n_rules = n_rules;
+    if (ru->facts.free)
+        ru->facts.free(ru->facts.arg);
+    memset(&ru->facts, 0, sizeof(ru->facts));
+    if (facts)
+        ru->facts = *facts;
     for (size_t i = 0; i < ru->n_ids; i++)
         ru->nodes[ru->ids[i]]->resolved = false;
-    return LW_OK;
 }
 
 static struct node_st *node_state(struct lw_rollup *ru, uint16_t node)
@@ -257,6 +229,15 @@ static struct node_st *node_state(struct lw_rollup *ru, uint16_t node)
     ru->nodes[node] = st;
     ru->ids[ru->n_ids++] = node;
     return st;
+}
+
+static void node_levels(struct lw_rollup *ru, const struct lw_node_conf *node,
+                        enum lw_metric metric, double thr[LW_LEVEL_COUNT])
+{
+    for (int l = 0; l < LW_LEVEL_COUNT; l++)
+        thr[l] = NAN;
+    if (ru->facts.levels)
+        ru->facts.levels(ru->facts.arg, node, metric, thr);
 }
 
 static bool same_level(double a, double b)
@@ -300,7 +281,7 @@ static int resolve(struct lw_rollup *ru, uint16_t node, struct node_st *st, int6
     memcpy(old, st->thr, sizeof(old));
     if (!st->resolved || nc.kind != LW_KIND_MULTI)
         st->metric = metric; /* a multi node keeps the metric it started with */
-    lw_rollup_levels(ru->rules, ru->n_rules, &nc, (enum lw_metric)st->metric, st->thr);
+    node_levels(ru, &nc, (enum lw_metric)st->metric, st->thr);
     st->levels_hour = hour;
     st->resolved = true;
     bool same = st->levels_written && st->metric == old_metric;
@@ -475,7 +456,8 @@ static int accumulate(struct lw_rollup *ru, uint16_t node, struct node_st *st, i
     if (t_ms > st->last_ts)
         st->last_ts = t_ms;
     double v = 0;
-    bool has_v = lw_metric_value((enum lw_metric)st->metric, r, &v);
+    bool has_v =
+        ru->facts.value && ru->facts.value(ru->facts.arg, (enum lw_metric)st->metric, r, &v);
     for (int k = 0; k < K_COUNT; k++) {
         int rc = account_table(ru, node, st, k, t_ms, has_v, v, dt, r, hold);
         if (rc != LW_OK)

@@ -36,9 +36,17 @@ struct lw_store_reading {
 #define LW_TIME_CORRECTED 2 /* received unsynchronised, corrected once the clock synchronised */
 #define LW_TIME_UNKNOWN   3 /* received unsynchronised, the boot ended before the clock synced */
 
+/* What the rollups need from the rules (lw_rollup.h): filled by the rules layer. */
+struct lw_rollup_facts;
+
 /* Open (creating the schema, or migrating an older one) the database at path. A file that is not
- * a lorawatch database, or one from a newer version, is refused and left untouched.
+ * a lorawatch database, or one from a newer version, is refused and left untouched. facts (may
+ * be NULL) are copied, their arg owned whatever happens.
  * On failure returns NULL and writes the reason into err. */
+struct lw_store *lw_store_open_with(const char *path, uint32_t batch_rows,
+                                    const struct lw_rollup_facts *facts, char *err, size_t errcap);
+/* lw_store_open_with, the facts those of no rules yet (lw_store_set_rules adds them). Defined
+ * by the rules layer (lw_rollup_rules.c), which knows what the facts are. */
 struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err, size_t errcap);
 /* Commits what is pending, then closes. */
 void lw_store_close(struct lw_store *s);
@@ -63,8 +71,6 @@ long lw_store_fix_times(struct lw_store *s, int64_t offset_ms, lw_store_retime_f
  * lw_store_fix_times. Rows listed by an earlier boot are dropped by lw_store_set_boot. */
 int lw_store_set_unsynced(struct lw_store *s, bool unsynced);
 
-/* Make the nodes table match the config (insert or update each node's place data). */
-int lw_store_sync_nodes(struct lw_store *s, const struct lw_config *cfg);
 /* Highest stored frame counter of each node, so a restart never reopens the replay window. */
 int lw_store_each_counter(struct lw_store *s, void (*fn)(void *arg, uint16_t node, uint32_t fcnt),
                           void *arg);
@@ -179,7 +185,10 @@ uint64_t lw_store_ballast_bytes(const struct lw_store *s);
 
 /* Offset of local time from UTC now, in ms: where the rollups' days begin. */
 int64_t lw_store_tz_offset_ms(void);
-/* Rules whose levels the rollups measure time above (copied; call again after a reload). */
+/* Replace what the rollups know of the rules (copied, arg owned; the old arg is released). */
+void lw_store_set_rollup_facts(struct lw_store *s, const struct lw_rollup_facts *facts);
+/* Rules whose levels the rollups measure time above (copied; call again after a reload): their
+ * facts, through lw_store_set_rollup_facts. Defined by the rules layer (lw_rollup_rules.c). */
 int lw_store_set_rules(struct lw_store *s, const struct lw_config *cfg);
 /* Maintain the rollups as readings arrive (on by default). Off only to measure what they cost
  * (bench_season): readings stored meanwhile are never added to the rollups. */

@@ -17,6 +17,7 @@
 #include "lw_config.h"
 #include "lw_error.h"
 #include "lw_rollup.h"
+#include "lw_rollup_rules.h"
 #include "lw_store.h"
 #include "test_support.h"
 

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "lw_alertdb.h"
-#include "lw_config.h"
 #include "lw_error.h"
 #include "lw_store.h"
 #include "lw_store_int.h"
@@ -938,61 +937,6 @@ static void test_outbox_kept_and_requeued(void **state)
     lw_store_close(s);
 }
 
-/* ---- nodes --------------------------------------------------------------------------------- */
-
-static void fail_on_config_error(void *arg, const char *msg)
-{
-    (void)arg;
-    fail_msg("config: %s", msg);
-}
-
-static struct lw_config *node_config(const char *label)
-{
-    char text[512];
-    snprintf(text, sizeof(text),
-             "[node:garage]\naddress = 0x0101\neui = 70B3D57ED0000001\n"
-             "key = 6A1F3C9E58B20D47A3E19C5F0B7D2846\nkind = water\nlabel = %s\n"
-             "building = 1\nfloor = B1\nunit = garage\ngrid = 3\nplace = ramp\n"
-             "tags = low-lying,basement\n",
-             label);
-    struct lw_config *cfg =
-        lw_config_parse("store.conf", text, strlen(text), fail_on_config_error, NULL);
-    assert_non_null(cfg);
-    return cfg;
-}
-
-static void test_sync_nodes_inserts_then_updates(void **state)
-{
-    char path[300], text[128];
-    (void)state;
-    new_path(path, sizeof(path));
-    struct lw_store *s = open_ok(path, 100);
-    struct lw_config *cfg = node_config("Garage sensor");
-    assert_int_equal(lw_store_sync_nodes(s, cfg), LW_OK);
-    lw_config_free(cfg);
-    assert_int_equal(query_ro(path, "SELECT count(*) FROM nodes"), 1);
-    query_text_ro(path, "SELECT label FROM nodes WHERE address = 257", text, sizeof(text));
-    assert_string_equal(text, "Garage sensor");
-    query_text_ro(path, "SELECT eui FROM nodes WHERE address = 257", text, sizeof(text));
-    assert_string_equal(text, "70B3D57ED0000001");
-    query_text_ro(path, "SELECT kind FROM nodes WHERE address = 257", text, sizeof(text));
-    assert_string_equal(text, "water");
-    query_text_ro(path, "SELECT tags FROM nodes WHERE address = 257", text, sizeof(text));
-    assert_string_equal(text, "low-lying,basement");
-
-    /* A pending reading batch is committed first, not lost. */
-    struct lw_reading r = water_reading(1);
-    assert_int_equal(add(s, 0x0101, 1000, 1, &r), LW_OK);
-    cfg = node_config("Garage ramp sensor");
-    assert_int_equal(lw_store_sync_nodes(s, cfg), LW_OK);
-    lw_config_free(cfg);
-    assert_int_equal(query_ro(path, "SELECT count(*) FROM nodes"), 1);
-    query_text_ro(path, "SELECT label FROM nodes WHERE address = 257", text, sizeof(text));
-    assert_string_equal(text, "Garage ramp sensor");
-    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 1);
-    lw_store_close(s);
-}
-
 /* ---- storage trouble ----------------------------------------------------------------------- */
 
 /* A reader that keeps its snapshot (a long report, a technician's sqlite3) stops checkpoints from
@@ -1081,7 +1025,6 @@ int main(void)
         cmocka_unit_test(test_outbox_add_each_done),
         cmocka_unit_test(test_outbox_ack_rolled_back_is_reported),
         cmocka_unit_test(test_outbox_kept_and_requeued),
-        cmocka_unit_test(test_sync_nodes_inserts_then_updates),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);
