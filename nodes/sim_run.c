@@ -8,7 +8,6 @@
 #include "sim_air.h"
 #include "sim_medium.h"
 #include "sim_prng.h"
-#include "sim_run_air.h"
 #include "sim_run_int.h"
 #include "sim_sensor.h"
 

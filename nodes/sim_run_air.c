@@ -1,7 +1,6 @@
 /* The mesh's air in a run: with links, every frame goes through the simulated air (sim_air),
  * where relays, losses and collisions happen, and what reaches the gateway is counted here. Kept
  * apart from the scheduler, which runs scenarios without links just the same. */
-#include "sim_run_air.h"
 #include "lw_error.h"
 #include "lw_route.h"
 #include "sim_air.h"

@@ -103,3 +103,42 @@ void lw_place_json(struct cJSON *parent, const struct lw_node_conf *n)
     for (char *save, *t = strtok_r(buf, ", ", &save); t; t = strtok_r(NULL, ", ", &save))
         cJSON_AddItemToArray(arr, cJSON_CreateString(t));
 }
+
+bool lw_metric_value(enum lw_metric m, const struct lw_reading *r, double *out)
+{
+    /* A node that reports a sensor fault vouches for none of its sensors' figures: they are not
+     * measurements, so no rule, statistic or roll-up takes them (the fault flag rule reports the
+     * fault itself). The battery voltage is the node's own supply, not a sensor's. */
+    if (m != LW_METRIC_BATTERY && (r->present & LW_R_FLAGS) && (r->flags & LW_FLAG_FAULT)) {
+        *out = 0;
+        return false;
+    }
+    switch (m) {
+    case LW_METRIC_WATER:
+        *out = r->water_mm;
+        return r->present & LW_R_WATER;
+    case LW_METRIC_SMOKE:
+        *out = r->smoke_alarm;
+        return r->present & LW_R_SMOKE;
+    case LW_METRIC_OBSCURATION:
+        *out = r->smoke_obscuration / 100.0;
+        return r->present & LW_R_SMOKE;
+    case LW_METRIC_GAS:
+        *out = r->gas_lel_x10 / 10.0;
+        /* A warming-up gas sensor reads nonsense: never alarm on it. */
+        return (r->present & LW_R_GAS) &&
+               !((r->present & LW_R_FLAGS) && (r->flags & LW_FLAG_WARMUP));
+    case LW_METRIC_CO:
+        *out = r->co_ppm;
+        return r->present & LW_R_CO;
+    case LW_METRIC_TEMP:
+        *out = r->temp_c_x10 / 10.0;
+        return r->present & LW_R_TEMP;
+    case LW_METRIC_BATTERY:
+        *out = r->battery_mv;
+        return r->present & LW_R_BATTERY;
+    case LW_METRIC_COUNT:
+        break;
+    }
+    return false;
+}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lw_frame.h"
+#include "lw_reading.h"
 
 struct lw_roster;
 
@@ -68,14 +69,14 @@ struct lw_node_conf {
     bool has_session;             /* key/key_down are usable */
     bool from_config;
     enum lw_node_state state;
-    uint32_t join_nonce;        /* highest join nonce accepted (0: none) */
-    uint32_t fcnt_up;           /* joined nodes: last frame counter stored (restart floor) */
-    uint32_t fcnt_down;         /* downlink counters up to this may have been used (reserved
-                                   ahead in the database; the gateway continues above it) */
-    int64_t pairing_until_ms;   /* pending node: joins accepted until then (wall clock) */
+    uint32_t join_nonce;      /* highest join nonce accepted (0: none) */
+    uint32_t fcnt_up;         /* joined nodes: last frame counter stored (restart floor) */
+    uint32_t fcnt_down;       /* downlink counters up to this may have been used (reserved
+                                 ahead in the database; the gateway continues above it) */
+    int64_t pairing_until_ms; /* pending node: joins accepted until then (wall clock) */
     int64_t created_ms;
-    uint32_t mount_height_mm;   /* water: sensor height above the zero level, 0 unknown */
-    uint32_t zero_offset_mm;    /* water: subtracted from the reported depth */
+    uint32_t mount_height_mm; /* water: sensor height above the zero level, 0 unknown */
+    uint32_t zero_offset_mm;  /* water: subtracted from the reported depth */
     enum lw_node_kind kind;
     char label[LW_TEXT_MAX];
     char building[LW_NAME_MAX];
@@ -130,11 +131,11 @@ struct lw_rule_conf {
     double exponent;    /* twa: power of the weighted mean (1: plain exponential mean) */
     double floor;       /* days_left: level at which the metric is exhausted (e.g. mV) */
     enum lw_waterfilter_kind filter;
-    double noise_floor;     /* floodnet filter, mm */
-    double spike;           /* mm */
-    double max_rise;        /* mm/min */
-    double plateau_tol;     /* mm */
-    uint64_t plateau_ms;    /* flat this long after a jump: a plateau, passed unconfirmed */
+    double noise_floor;  /* floodnet filter, mm */
+    double spike;        /* mm */
+    double max_rise;     /* mm/min */
+    double plateau_tol;  /* mm */
+    uint64_t plateau_ms; /* flat this long after a jump: a plateau, passed unconfirmed */
     enum lw_coincidence coincidence;
     uint64_t coincidence_ms;
     uint64_t timeout_ms; /* silence: node not heard this long; radio_fault: no frame at all */
@@ -165,9 +166,9 @@ struct lw_config {
     uint32_t bandwidth_hz;
     uint32_t coding_rate;
     /* [radio] single-chip HATs (sx127x, sx126x backends; see lw_presets) */
-    char radio_board[32];  /* board preset; empty: none */
-    char radio_region[8];  /* region preset: CN470 or EU868 */
-    char spi_device[64];   /* empty: the board's */
+    char radio_board[32]; /* board preset; empty: none */
+    char radio_region[8]; /* region preset: CN470 or EU868 */
+    char spi_device[64];  /* empty: the board's */
     uint32_t spi_speed_hz;
     char gpio_chip[32];
     char pin_reset[8]; /* "" board's, "none", or a line offset */
@@ -182,8 +183,8 @@ struct lw_config {
     uint64_t radio_watchdog_interval_ms;
     uint64_t radio_watchdog_silence_ms; /* 0: off */
     /* [mesh] */
-    uint32_t mesh_hop_limit;        /* most relays a frame may cross (0..7) */
-    uint64_t mesh_relay_silence_ms; /* a relay not heard this long: one trouble alert */
+    uint32_t mesh_hop_limit;         /* most relays a frame may cross (0..7) */
+    uint64_t mesh_relay_silence_ms;  /* a relay not heard this long: one trouble alert */
     uint64_t mesh_event_interval_ms; /* reporting interval of nodes in event mode */
     /* [mqtt] */
     char mqtt_host[128];
@@ -202,7 +203,7 @@ struct lw_config {
     /* [storage] */
     uint32_t batch_rows;
     uint64_t batch_ms;
-    uint32_t retention_days; /* raw readings older than this are deleted; 0: kept */
+    uint32_t retention_days;      /* raw readings older than this are deleted; 0: kept */
     char spool_file[LW_PATH_MAX]; /* alert writes waiting for the disk, kept there too */
     /* [alerts] */
     uint64_t escalate_after_ms; /* unacknowledged this long at a tier: the next tier is told */
@@ -233,5 +234,21 @@ extern const char *const lw_metric_names[];
  * as alerts and control replies show it. */
 struct cJSON;
 void lw_place_json(struct cJSON *parent, const struct lw_node_conf *n);
+
+/* Value in the metric's natural units (not negated), for messages. false (for lw_rule_value
+ * too, in the rules) when the reading does not carry it or it is no measurement: a gas reading
+ * while the sensor warms up, any sensor metric (all but battery) of a frame flagged with a sensor
+ * fault. */
+bool lw_metric_value(enum lw_metric m, const struct lw_reading *r, double *out);
+
+/* Per-node levels: for each level, the threshold a node's time above it is measured from, for a
+ * metric (NAN: none). The rules layer fills one (lw_rules_level_source); the rollups use it, so
+ * storage applies no rule semantics of its own. */
+struct lw_level_source {
+    void (*levels)(void *arg, const struct lw_node_conf *node, enum lw_metric metric,
+                   double thr[LW_LEVEL_COUNT]);
+    void (*free)(void *arg); /* releases arg once the source is replaced (NULL: not owned) */
+    void *arg;
+};
 
 #endif

@@ -121,6 +121,7 @@ void gw_timer_close(uv_timer_t *t);
 /* gw_storage.c */
 void gw_storage_check(struct lw_gateway *g);
 void gw_storage_commit_soon(struct lw_gateway *g);
+void gw_storage_set_levels(struct lw_gateway *g, const struct lw_config *cfg);
 int gw_storage_open(struct lw_gateway *g);
 void gw_storage_start(struct lw_gateway *g);
 void gw_storage_stop(struct lw_gateway *g);

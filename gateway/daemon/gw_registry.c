@@ -151,7 +151,7 @@ int lw_gateway_reload(struct lw_gateway *g, struct lw_config *next)
     if (!reg)
         return LW_ERR_NOMEM;
     size_t closed = adopt_registry(g, next, reg);
-    lw_store_set_rules(g->store, next); /* rollups: time above the new rule levels */
+    gw_storage_set_levels(g, next); /* rollups: time above the new rule levels */
     lw_escalation_set_config(g->escalation,
                              next); /* the roster and timings reload with the rules */
     lw_log(LW_LOG_NOTICE, "configuration reloaded: %zu nodes, %zu rules%s", lw_registry_count(reg),

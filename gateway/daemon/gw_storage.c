@@ -5,6 +5,7 @@
 
 #include "lw_clock.h"
 #include "lw_error.h"
+#include "lw_rollup_rules.h"
 #include "lw_log.h"
 
 /* Raw readings past [storage] retention_days go a few hundred at a time, never all at once, and
@@ -80,6 +81,16 @@ void gw_storage_commit_soon(struct lw_gateway *g)
         uv_timer_start(&g->commit_timer, on_commit_timer, g->cfg->batch_ms, 0);
 }
 
+/* The rules' levels the rollups measure time above; again after a reload. */
+void gw_storage_set_levels(struct lw_gateway *g, const struct lw_config *cfg)
+{
+    struct lw_level_source src;
+    if (lw_rules_level_source(cfg->rules, cfg->n_rules, &src) == LW_OK)
+        lw_store_set_levels(g->store, &src);
+    else
+        lw_log(LW_LOG_ERR, "out of memory: the rollups keep the levels they had");
+}
+
 /* The database and what it is told once: this boot, the rule levels rollups count time above,
  * how long raw readings are kept. */
 int gw_storage_open(struct lw_gateway *g)
@@ -94,7 +105,7 @@ int gw_storage_open(struct lw_gateway *g)
     char boot[64];
     lw_clock_boot_id(boot, sizeof(boot));
     lw_store_set_boot(g->store, boot);
-    lw_store_set_rules(g->store, g->cfg); /* rollups: time above each rule level */
+    gw_storage_set_levels(g, g->cfg); /* rollups: time above each rule level */
     lw_store_set_retention(g->store, g->cfg->retention_days);
     return LW_OK;
 }

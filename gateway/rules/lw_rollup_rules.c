@@ -1,5 +1,5 @@
-/* The rollups' facts from the rules, and the two store calls that take the rules themselves
- * (lw_store_open, lw_store_set_rules, declared in lw_store.h): the store hands them on as facts. */
+/* The rules' levels for the rollups: which threshold each level's time above is measured from,
+ * per node and metric, handed to the store as a plain level source (struct lw_level_source). */
 #include "lw_rollup_rules.h"
 
 #include <math.h>
@@ -8,7 +8,6 @@
 
 #include "lw_error.h"
 #include "lw_rules.h"
-#include "lw_store.h"
 
 void lw_rollup_levels(const struct lw_rule_conf *rules, size_t n_rules,
                       const struct lw_node_conf *node, enum lw_metric metric,
@@ -32,21 +31,15 @@ struct rollup_rules {
     struct lw_rule_conf r[];
 };
 
-static bool facts_value(void *arg, enum lw_metric metric, const struct lw_reading *r, double *out)
-{
-    (void)arg;
-    return lw_metric_value(metric, r, out);
-}
-
-static void facts_levels(void *arg, const struct lw_node_conf *node, enum lw_metric metric,
-                         double thr[LW_LEVEL_COUNT])
+static void source_levels(void *arg, const struct lw_node_conf *node, enum lw_metric metric,
+                          double thr[LW_LEVEL_COUNT])
 {
     const struct rollup_rules *rr = arg;
     lw_rollup_levels(rr ? rr->r : NULL, rr ? rr->n : 0, node, metric, thr);
 }
 
-int lw_rollup_rules_facts(const struct lw_rule_conf *rules, size_t n_rules,
-                          struct lw_rollup_facts *out)
+int lw_rules_level_source(const struct lw_rule_conf *rules, size_t n_rules,
+                          struct lw_level_source *out)
 {
     struct rollup_rules *copy = NULL;
     size_t kept = 0;
@@ -63,25 +56,8 @@ int lw_rollup_rules_facts(const struct lw_rule_conf *rules, size_t n_rules,
         copy->n = kept;
     }
     memset(out, 0, sizeof(*out));
-    out->value = facts_value;
-    out->levels = facts_levels;
+    out->levels = source_levels;
     out->free = free;
     out->arg = copy;
-    return LW_OK;
-}
-
-struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err, size_t errcap)
-{
-    struct lw_rollup_facts facts;
-    lw_rollup_rules_facts(NULL, 0, &facts); /* no rules: nothing to allocate */
-    return lw_store_open_with(path, batch_rows, &facts, err, errcap);
-}
-
-int lw_store_set_rules(struct lw_store *s, const struct lw_config *cfg)
-{
-    struct lw_rollup_facts facts;
-    if (lw_rollup_rules_facts(cfg->rules, cfg->n_rules, &facts) != LW_OK)
-        return LW_ERR_NOMEM;
-    lw_store_set_rollup_facts(s, &facts);
     return LW_OK;
 }

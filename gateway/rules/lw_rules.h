@@ -66,10 +66,6 @@ bool lw_rule_applies(const struct lw_rule_conf *rule, const struct lw_node_conf 
  * falling rules. false when the reading does not carry it. */
 bool lw_rule_value(const struct lw_rule_conf *rule, const struct lw_reading *r, double *out);
 
-/* Value in the metric's natural units (not negated), for messages. false (for lw_rule_value
- * too) when the reading does not carry it or it is no measurement: a gas reading while the
- * sensor warms up, any sensor metric (all but battery) of a frame flagged with a sensor fault. */
-bool lw_metric_value(enum lw_metric m, const struct lw_reading *r, double *out);
 
 /* The statistic of a threshold rule after adding the natural value v at t_ms to the state (twa)
  * or the history h (mean, rise, days_left; may be NULL for the others): v itself, the mean over

@@ -151,7 +151,7 @@ struct lw_rollup {
     sqlite3 *db;
     sqlite3_stmt *q[Q_COUNT];
     int64_t tz_off_ms;
-    struct lw_rollup_facts facts;
+    struct lw_level_source levels;
     struct node_st *nodes[65536];
     uint16_t *ids; /* nodes with a state, in order of first use */
     size_t n_ids, cap_ids;
@@ -161,7 +161,7 @@ struct lw_rollup {
     int64_t last_sweep; /* monotonic ms of the last flush of every open slice */
 };
 
-struct lw_rollup *lw_rollup_new(sqlite3 *db, int64_t tz_off_ms, const struct lw_rollup_facts *facts)
+struct lw_rollup *lw_rollup_new(sqlite3 *db, int64_t tz_off_ms)
 {
     struct lw_rollup *ru = calloc(1, sizeof(*ru));
     if (!ru)
@@ -176,8 +176,6 @@ struct lw_rollup *lw_rollup_new(sqlite3 *db, int64_t tz_off_ms, const struct lw_
             lw_rollup_free(ru);
             return NULL;
         }
-    if (facts)
-        ru->facts = *facts;
     return ru;
 }
 
@@ -190,20 +188,20 @@ void lw_rollup_free(struct lw_rollup *ru)
     for (size_t i = 0; i < ru->n_ids; i++)
         free(ru->nodes[ru->ids[i]]);
     free(ru->ids);
-    if (ru->facts.free)
-        ru->facts.free(ru->facts.arg);
+    if (ru->levels.free)
+        ru->levels.free(ru->levels.arg);
     for (int k = 0; k < K_COUNT; k++)
         free(ru->pend[k].a);
     free(ru);
 }
 
-void lw_rollup_set_facts(struct lw_rollup *ru, const struct lw_rollup_facts *facts)
+void lw_rollup_set_levels(struct lw_rollup *ru, const struct lw_level_source *src)
 {
-    if (ru->facts.free)
-        ru->facts.free(ru->facts.arg);
-    memset(&ru->facts, 0, sizeof(ru->facts));
-    if (facts)
-        ru->facts = *facts;
+    if (ru->levels.free)
+        ru->levels.free(ru->levels.arg);
+    memset(&ru->levels, 0, sizeof(ru->levels));
+    if (src)
+        ru->levels = *src;
     for (size_t i = 0; i < ru->n_ids; i++)
         ru->nodes[ru->ids[i]]->resolved = false;
 }
@@ -236,8 +234,8 @@ static void node_levels(struct lw_rollup *ru, const struct lw_node_conf *node,
 {
     for (int l = 0; l < LW_LEVEL_COUNT; l++)
         thr[l] = NAN;
-    if (ru->facts.levels)
-        ru->facts.levels(ru->facts.arg, node, metric, thr);
+    if (ru->levels.levels)
+        ru->levels.levels(ru->levels.arg, node, metric, thr);
 }
 
 static bool same_level(double a, double b)
@@ -456,8 +454,7 @@ static int accumulate(struct lw_rollup *ru, uint16_t node, struct node_st *st, i
     if (t_ms > st->last_ts)
         st->last_ts = t_ms;
     double v = 0;
-    bool has_v =
-        ru->facts.value && ru->facts.value(ru->facts.arg, (enum lw_metric)st->metric, r, &v);
+    bool has_v = lw_metric_value((enum lw_metric)st->metric, r, &v);
     for (int k = 0; k < K_COUNT; k++) {
         int rc = account_table(ru, node, st, k, t_ms, has_v, v, dt, r, hold);
         if (rc != LW_OK)

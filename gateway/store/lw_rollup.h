@@ -32,33 +32,18 @@ enum lw_metric lw_rollup_metric(enum lw_node_kind kind, const struct lw_reading 
 int64_t lw_rollup_hour(int64_t t_ms);
 int64_t lw_rollup_day(int64_t t_ms, int64_t tz_off_ms);
 
-/* ---- what the rollups need from the rules -------------------------------------------------- */
-
-/* Worked out by the rules layer (lw_rollup_rules.h), so storage applies no rule semantics. A
- * missing function counts as "no value" or "no levels". */
-struct lw_rollup_facts {
-    /* The value r gives metric (in its unit); false when r carries none that counts. */
-    bool (*value)(void *arg, enum lw_metric metric, const struct lw_reading *r, double *out);
-    /* For each level, the threshold the node's time above it is measured from; NAN: none. */
-    void (*levels)(void *arg, const struct lw_node_conf *node, enum lw_metric metric,
-                   double thr[LW_LEVEL_COUNT]);
-    void (*free)(void *arg); /* releases arg once the facts are replaced (NULL: not owned) */
-    void *arg;
-};
-
 /* ---- accumulator bound to the daemon's connection ---------------------------------------- */
 
 struct lw_rollup;
 
 /* Prepare the statements on db (schema version 6 or later). tz_off_ms: offset of local time from
- * UTC, for the day boundaries. facts (may be NULL) are copied and their arg owned on success.
- * NULL when out of memory or the schema lacks the tables. */
-struct lw_rollup *lw_rollup_new(sqlite3 *db, int64_t tz_off_ms,
-                                const struct lw_rollup_facts *facts);
+ * UTC, for the day boundaries. NULL when out of memory or the schema lacks the tables. Without a
+ * level source (lw_rollup_set_levels) the time-above columns stay 0. */
+struct lw_rollup *lw_rollup_new(sqlite3 *db, int64_t tz_off_ms);
 void lw_rollup_free(struct lw_rollup *ru);
-/* Replace the facts (copied, arg owned; the old arg is released). Without levels the time-above
- * columns stay 0. Node levels are worked out again from the nodes table on their next reading. */
-void lw_rollup_set_facts(struct lw_rollup *ru, const struct lw_rollup_facts *facts);
+/* Replace the level source (copied, arg owned; the old arg is released). Node levels are worked
+ * out again from the nodes table on their next reading. */
+void lw_rollup_set_levels(struct lw_rollup *ru, const struct lw_level_source *src);
 /* Account one reading just inserted in the open transaction (duplicates must not be passed).
  * May read the nodes table and the node's previous reading. LW_OK, LW_ERR_NOMEM, LW_ERR_DB. */
 int lw_rollup_add(struct lw_rollup *ru, uint16_t node, int64_t t_ms, const struct lw_reading *r);

@@ -80,20 +80,11 @@ int lw_store_pragma_int(struct lw_store *s, const char *sql, int *out)
     return rc == SQLITE_ROW ? LW_OK : LW_ERR_DB;
 }
 
-/* The facts' arg, when no rollup came to own it. */
-static void release_facts(const struct lw_rollup_facts *facts)
-{
-    if (facts && facts->free)
-        facts->free(facts->arg);
-}
-
-struct lw_store *lw_store_open_with(const char *path, uint32_t batch_rows,
-                                    const struct lw_rollup_facts *facts, char *err, size_t errcap)
+struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err, size_t errcap)
 {
     struct lw_store *s = calloc(1, sizeof(*s));
     if (!s) {
         snprintf(err, errcap, "out of memory");
-        release_facts(facts);
         return NULL;
     }
     s->batch_rows = batch_rows ? batch_rows : 1;
@@ -142,7 +133,7 @@ struct lw_store *lw_store_open_with(const char *path, uint32_t batch_rows,
             goto fail;
         }
     s->retention_node = -1;
-    s->rollup = lw_rollup_new(s->db, lw_store_tz_offset_ms(), facts);
+    s->rollup = lw_rollup_new(s->db, lw_store_tz_offset_ms());
     if (!s->rollup) {
         snprintf(err, errcap, "%s: rollups: %s", path, sqlite3_errmsg(s->db));
         goto fail;
@@ -175,9 +166,8 @@ fail:
     if (s->rollup)
         lw_rollup_free(s->rollup);
     else
-        release_facts(facts);
-    for (int i = 0; i < ST_COUNT; i++)
-        sqlite3_finalize(s->st[i]);
+        for (int i = 0; i < ST_COUNT; i++)
+            sqlite3_finalize(s->st[i]);
     sqlite3_close(s->db);
     free(s);
     return NULL;
@@ -352,9 +342,12 @@ void lw_store_rollback(struct lw_store *s)
 
 /* ---- history (schema v5) ------------------------------------------------------------------ */
 
-void lw_store_set_rollup_facts(struct lw_store *s, const struct lw_rollup_facts *facts)
+void lw_store_set_levels(struct lw_store *s, const struct lw_level_source *src)
 {
-    lw_rollup_set_facts(s->rollup, facts);
+    if (s->rollup)
+        lw_rollup_set_levels(s->rollup, src);
+    else if (src && src->free)
+        src->free(src->arg);
 }
 
 int64_t lw_store_tz_offset_ms(void)

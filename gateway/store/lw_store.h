@@ -36,17 +36,10 @@ struct lw_store_reading {
 #define LW_TIME_CORRECTED 2 /* received unsynchronised, corrected once the clock synchronised */
 #define LW_TIME_UNKNOWN   3 /* received unsynchronised, the boot ended before the clock synced */
 
-/* What the rollups need from the rules (lw_rollup.h): filled by the rules layer. */
-struct lw_rollup_facts;
-
 /* Open (creating the schema, or migrating an older one) the database at path. A file that is not
- * a lorawatch database, or one from a newer version, is refused and left untouched. facts (may
- * be NULL) are copied, their arg owned whatever happens.
- * On failure returns NULL and writes the reason into err. */
-struct lw_store *lw_store_open_with(const char *path, uint32_t batch_rows,
-                                    const struct lw_rollup_facts *facts, char *err, size_t errcap);
-/* lw_store_open_with, the facts those of no rules yet (lw_store_set_rules adds them). Defined
- * by the rules layer (lw_rollup_rules.c), which knows what the facts are. */
+ * a lorawatch database, or one from a newer version, is refused and left untouched. The rollups
+ * measure no levels until lw_store_set_levels. On failure returns NULL and writes the reason
+ * into err. */
 struct lw_store *lw_store_open(const char *path, uint32_t batch_rows, char *err, size_t errcap);
 /* Commits what is pending, then closes. */
 void lw_store_close(struct lw_store *s);
@@ -185,11 +178,9 @@ uint64_t lw_store_ballast_bytes(const struct lw_store *s);
 
 /* Offset of local time from UTC now, in ms: where the rollups' days begin. */
 int64_t lw_store_tz_offset_ms(void);
-/* Replace what the rollups know of the rules (copied, arg owned; the old arg is released). */
-void lw_store_set_rollup_facts(struct lw_store *s, const struct lw_rollup_facts *facts);
-/* Rules whose levels the rollups measure time above (copied; call again after a reload): their
- * facts, through lw_store_set_rollup_facts. Defined by the rules layer (lw_rollup_rules.c). */
-int lw_store_set_rules(struct lw_store *s, const struct lw_config *cfg);
+/* The levels the rollups measure time above (the rules layer's lw_rules_level_source; copied, arg
+ * owned, the old one released): call again after a reload. */
+void lw_store_set_levels(struct lw_store *s, const struct lw_level_source *src);
 /* Maintain the rollups as readings arrive (on by default). Off only to measure what they cost
  * (bench_season): readings stored meanwhile are never added to the rollups. */
 void lw_store_set_rollups(struct lw_store *s, bool on);
@@ -204,7 +195,6 @@ long lw_store_retention_step(struct lw_store *s, int64_t now_ms, long max_rows);
  * works with the daemon stopped or running). Refuses a file that is not ours, one newer than
  * LW_SCHEMA_VERSION and one older than min_version (the daemon migrates it on its next start).
  * Returns the connection, or NULL with a one-line reason in err. */
-struct sqlite3 *lw_store_open_readonly(const char *path, int min_version, char *err,
-                                       size_t errcap);
+struct sqlite3 *lw_store_open_readonly(const char *path, int min_version, char *err, size_t errcap);
 
 #endif
