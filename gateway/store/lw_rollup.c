@@ -10,6 +10,7 @@
 #include "lw_rollup.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 

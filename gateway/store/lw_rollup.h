@@ -10,7 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lw_config.h"
+#include "lw_model.h"
 #include "lw_reading.h"
 
 #define LW_ROLLUP_HOUR_MS 3600000LL

@@ -7,7 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "lw_config.h"
+#include "lw_model.h"
 #include "lw_reading.h"
 
 #define LW_SCHEMA_VERSION 10
