@@ -11,6 +11,26 @@
 #include "lw_escalation.h"
 #include "lw_store.h"
 
+/* Alerts. Each call joins the open transaction; lw_store_commit makes it durable. The gateway
+ * commits right after so an alert is on disk before it is published. level: the level raised
+ * at; message: the raise message as published (NULL: none), which later duty messages repeat. */
+int lw_alertdb_insert(struct lw_store *s, int64_t id, const char *rule, const char *hazard,
+                      const char *level, uint16_t node, int64_t t_ms, double value,
+                      double threshold, const char *message);
+/* Alert ids are handed out by the gateway, not by SQLite, so an alert published while the disk
+ * fails keeps an id no later alert can get: ids are reserved in blocks recorded in meta.
+ * lw_alertdb_id_floor returns the highest id used or reserved so far (0 for none). */
+int64_t lw_alertdb_id_floor(struct lw_store *s);
+int lw_alertdb_reserve_ids(struct lw_store *s, int64_t upto);
+/* The same for incident ids: an incident opened while the disk fails keeps its own id. */
+int64_t lw_alertdb_incident_id_floor(struct lw_store *s);
+int lw_alertdb_reserve_incident_ids(struct lw_store *s, int64_t upto);
+int lw_alertdb_set_state(struct lw_store *s, int64_t id, const char *state, int64_t t_ms);
+/* Mark an alert as a test alarm (alerts.test = 1). */
+int lw_alertdb_set_test(struct lw_store *s, int64_t id);
+int lw_alertdb_journal_row(struct lw_store *s, int64_t alert, int64_t t_ms, const char *event,
+                           const char *detail);
+
 int lw_alertdb_journal(struct lw_store *s, int64_t alert, int64_t ts_ms, const char *event,
                        const char *actor, unsigned tier, const char *via, const char *detail);
 /* tier always; acked_by/acked_ms only when acked_by is not NULL. */
@@ -39,8 +59,8 @@ struct lw_alertdb_open {
     unsigned reminders[LW_TIERS + 1]; /* per tier: the reminders journalled */
 };
 /* Open alerts with their record, tier, acknowledgement and duty times, oldest first. */
-int lw_alertdb_each_open(struct lw_store *s,
-                         void (*fn)(void *arg, const struct lw_alertdb_open *a), void *arg);
+int lw_alertdb_each_open(struct lw_store *s, void (*fn)(void *arg, const struct lw_alertdb_open *a),
+                         void *arg);
 /* Alerts as JSON for the CLI: open ones, or with all the latest limit of any state. */
 cJSON *lw_alertdb_list(struct lw_store *s, bool all, int limit);
 

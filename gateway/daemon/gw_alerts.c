@@ -126,7 +126,7 @@ int gw_alerts_open(struct lw_gateway *g)
     if (!(g->rules = lw_rules_new()))
         return LW_ERR_NOMEM;
     lw_alert_storage_rule(&g->storage_rule);
-    g->last_alert_id = g->reserved_alert_id = lw_store_alert_id_floor(g->store);
-    g->last_incident_id = g->reserved_incident_id = lw_store_incident_id_floor(g->store);
+    g->last_alert_id = g->reserved_alert_id = lw_alertdb_id_floor(g->store);
+    g->last_incident_id = g->reserved_incident_id = lw_alertdb_incident_id_floor(g->store);
     return LW_OK;
 }

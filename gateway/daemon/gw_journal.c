@@ -59,7 +59,7 @@ static int apply_outbox_done(struct lw_store *s, const void *data)
     int64_t alert = 0;
     int rc = lw_store_outbox_done(s, d->seq, &alert);
     if (rc == LW_OK && alert > 0)
-        rc = lw_store_journal(s, alert, d->t, "published", NULL);
+        rc = lw_alertdb_journal_row(s, alert, d->t, "published", NULL);
     return rc;
 }
 
@@ -74,8 +74,7 @@ int64_t gw_next_alert_id(struct lw_gateway *g)
     int64_t id = ++g->last_alert_id;
     if (id > g->reserved_alert_id) {
         int64_t upto = id + ALERT_ID_BLOCK - 1;
-        if (lw_store_reserve_alert_ids(g->store, upto) == LW_OK &&
-            lw_store_commit(g->store) == LW_OK)
+        if (lw_alertdb_reserve_ids(g->store, upto) == LW_OK && lw_store_commit(g->store) == LW_OK)
             g->reserved_alert_id = upto;
         else
             lw_log_rl(LW_LOG_ERR, "alert ids could not be reserved in the database: ids may "
@@ -91,7 +90,7 @@ int64_t gw_next_incident_id(struct lw_gateway *g)
     int64_t id = ++g->last_incident_id;
     if (id > g->reserved_incident_id) {
         int64_t upto = id + ALERT_ID_BLOCK - 1;
-        if (lw_store_reserve_incident_ids(g->store, upto) == LW_OK &&
+        if (lw_alertdb_reserve_incident_ids(g->store, upto) == LW_OK &&
             lw_store_commit(g->store) == LW_OK)
             g->reserved_incident_id = upto;
         else
@@ -104,11 +103,11 @@ int64_t gw_next_incident_id(struct lw_gateway *g)
 static int apply_alert_row(struct lw_store *s, const void *data)
 {
     const struct alert_row *a = data;
-    int rc = lw_store_alert_insert(s, a->id, a->rule, lw_hazard_name(a->hazard),
-                                   lw_level_name(a->level), a->node, a->t, a->value, a->threshold,
-                                   a->message[0] ? a->message : NULL);
+    int rc =
+        lw_alertdb_insert(s, a->id, a->rule, lw_hazard_name(a->hazard), lw_level_name(a->level),
+                          a->node, a->t, a->value, a->threshold, a->message[0] ? a->message : NULL);
     if (rc == LW_OK && a->test)
-        rc = lw_store_alert_set_test(s, a->id);
+        rc = lw_alertdb_set_test(s, a->id);
     if (rc == LW_OK && a->incident)
         rc = lw_alertdb_set_incident(s, a->id, a->incident);
     return rc;
@@ -117,7 +116,7 @@ static int apply_alert_row(struct lw_store *s, const void *data)
 static int apply_state_row(struct lw_store *s, const void *data)
 {
     const struct state_row *r = data;
-    return lw_store_alert_set_state(s, r->id, lw_alert_state_name(r->state), r->t);
+    return lw_alertdb_set_state(s, r->id, lw_alert_state_name(r->state), r->t);
 }
 
 struct journal_row {

@@ -87,9 +87,9 @@ static void restore_alert(void *arg, const struct lw_alertdb_open *o)
     }
     lw_log(LW_LOG_NOTICE, "alert #%lld (rule %s) no longer applies: closed", (long long)o->id,
            o->rule);
-    lw_store_alert_set_state(g->store, o->id, "closed", lw_clock_wall_ms());
-    lw_store_journal(g->store, o->id, lw_clock_wall_ms(), "closed",
-                     "rule or node no longer configured at start-up");
+    lw_alertdb_set_state(g->store, o->id, "closed", lw_clock_wall_ms());
+    lw_alertdb_journal_row(g->store, o->id, lw_clock_wall_ms(), "closed",
+                           "rule or node no longer configured at start-up");
     /* Its rule is gone, so no full message can be built: an empty retained message removes the
      * stale "raised" one from the broker (MQTT's way), delivered through the outbox as usual. */
     char topic[128];

@@ -90,29 +90,9 @@ size_t lw_store_pending(const struct lw_store *s);
  * returns LW_ERR_DB. */
 int lw_store_commit(struct lw_store *s);
 
-/* Alerts. Each call joins the open transaction; lw_store_commit makes it durable. The gateway
- * commits right after so an alert is on disk before it is published. level: the level raised
- * at; message: the raise message as published (NULL: none), which later duty messages repeat. */
-int lw_store_alert_insert(struct lw_store *s, int64_t id, const char *rule, const char *hazard,
-                          const char *level, uint16_t node, int64_t t_ms, double value,
-                          double threshold, const char *message);
-/* Alert ids are handed out by the gateway, not by SQLite, so an alert published while the disk
- * fails keeps an id no later alert can get: ids are reserved in blocks recorded in meta.
- * lw_store_alert_id_floor returns the highest id used or reserved so far (0 for none). */
-int64_t lw_store_alert_id_floor(struct lw_store *s);
-int lw_store_reserve_alert_ids(struct lw_store *s, int64_t upto);
-/* The same for incident ids: an incident opened while the disk fails keeps its own id. */
-int64_t lw_store_incident_id_floor(struct lw_store *s);
-int lw_store_reserve_incident_ids(struct lw_store *s, int64_t upto);
 /* A transition's rows go in or stay out together: savepoint, then release (ok) or roll back. */
 int lw_store_savepoint(struct lw_store *s);
 void lw_store_savepoint_end(struct lw_store *s, bool ok);
-int lw_store_alert_set_state(struct lw_store *s, int64_t id, const char *state, int64_t t_ms);
-/* Mark an alert as a test alarm (alerts.test = 1). */
-int lw_store_alert_set_test(struct lw_store *s, int64_t id);
-int lw_store_journal(struct lw_store *s, int64_t alert, int64_t t_ms, const char *event,
-                     const char *detail);
-
 /* Outbox: messages that must reach the broker at least once. */
 /* alert: the alert the message belongs to (0: none), journalled as 'published' on ack. */
 int lw_store_outbox_add(struct lw_store *s, int64_t alert, const char *topic, const char *payload,

@@ -457,9 +457,9 @@ static void test_unsynced_alert_times_corrected(void **state)
     assert_int_equal(lw_store_set_boot(s, "boot-a"), LW_OK);
     assert_int_equal(lw_store_set_unsynced(s, true), LW_OK);
     assert_int_equal(
-        lw_store_alert_insert(s, 1, "watch", "flood", "blue", 1, 1000, 12, 10, "{\"before\":1}"),
+        lw_alertdb_insert(s, 1, "watch", "flood", "blue", 1, 1000, 12, 10, "{\"before\":1}"),
         LW_OK);
-    assert_int_equal(lw_store_journal(s, 1, 1000, "raised", NULL), LW_OK);
+    assert_int_equal(lw_alertdb_journal_row(s, 1, 1000, "raised", NULL), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
     int64_t off = query_ro(path, "SELECT off_ms FROM clock_pending WHERE what = "
                                  "'alerts.raised_ms' AND rid = 1");
@@ -469,7 +469,7 @@ static void test_unsynced_alert_times_corrected(void **state)
                                   "'alert_journal.ts_ms'");
     assert_int_equal(query_ro(path, "SELECT count(*) FROM clock_pending"), 2);
     assert_int_equal(lw_store_set_unsynced(s, false), LW_OK);
-    assert_int_equal(lw_store_journal(s, 1, 5000, "notified", NULL), LW_OK);
+    assert_int_equal(lw_alertdb_journal_row(s, 1, 5000, "notified", NULL), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
 
     struct retimed_calls c = {0};
@@ -495,7 +495,7 @@ static void test_unsynced_alert_times_corrected(void **state)
     sqlite3_close(db);
 
     assert_int_equal(lw_store_set_unsynced(s, true), LW_OK);
-    assert_int_equal(lw_store_journal(s, 1, 6000, "reminded", NULL), LW_OK);
+    assert_int_equal(lw_alertdb_journal_row(s, 1, 6000, "reminded", NULL), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM clock_pending"), 1);
     assert_int_equal(lw_store_set_boot(s, "boot-b"), LW_OK);
@@ -629,23 +629,23 @@ static void test_alert_insert_state_journal_and_active(void **state)
     (void)state;
     new_path(path, sizeof(path));
     struct lw_store *s = open_ok(path, 100);
-    assert_int_equal(lw_store_alert_insert(s, a1, "flood-basement", "flood", "red", 0x0101,
-                                           1784052000000, 63.0, 50.0, NULL),
+    assert_int_equal(lw_alertdb_insert(s, a1, "flood-basement", "flood", "red", 0x0101,
+                                       1784052000000, 63.0, 50.0, NULL),
                      LW_OK);
-    assert_int_equal(lw_store_journal(s, a1, 1784052000000, "raised", "water 63 mm"), LW_OK);
-    assert_int_equal(lw_store_alert_insert(s, a2, "gas-high", "gas", "red", 0x0002, 1784052001000,
-                                           55.5, 50.0, "{\"id\":2,\"level\":\"red\"}"),
+    assert_int_equal(lw_alertdb_journal_row(s, a1, 1784052000000, "raised", "water 63 mm"), LW_OK);
+    assert_int_equal(lw_alertdb_insert(s, a2, "gas-high", "gas", "red", 0x0002, 1784052001000, 55.5,
+                                       50.0, "{\"id\":2,\"level\":\"red\"}"),
                      LW_OK);
-    assert_int_equal(lw_store_journal(s, a2, 1784052001000, "raised", NULL), LW_OK);
+    assert_int_equal(lw_alertdb_journal_row(s, a2, 1784052001000, "raised", NULL), LW_OK);
     /* Joins the open transaction: not visible until committed. */
     assert_int_equal(query_ro(path, "SELECT count(*) FROM alerts"), 0);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM alerts"), 2);
     assert_int_equal(query_ro(path, "SELECT max(tier) FROM alerts"), 0); /* nobody told yet */
 
-    assert_int_equal(lw_store_alert_set_state(s, a1, "cleared", 1784052600000), LW_OK);
-    assert_int_equal(lw_store_journal(s, a1, 1784052600000, "cleared", "water 18 mm"), LW_OK);
-    assert_int_equal(lw_store_alert_set_state(s, a2, "acked", 1784052002000), LW_OK);
+    assert_int_equal(lw_alertdb_set_state(s, a1, "cleared", 1784052600000), LW_OK);
+    assert_int_equal(lw_alertdb_journal_row(s, a1, 1784052600000, "cleared", "water 18 mm"), LW_OK);
+    assert_int_equal(lw_alertdb_set_state(s, a2, "acked", 1784052002000), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
 
     char sql[160];
@@ -700,7 +700,7 @@ static void test_alert_insert_state_journal_and_active(void **state)
     assert_int_equal(act.o[0].reminders[2], 1);
     assert_int_equal(act.o[0].reminders[3], 0);
     /* Closed (withdrawn) alerts are not active either. */
-    assert_int_equal(lw_store_alert_set_state(s, a2, "closed", 1784052003000), LW_OK);
+    assert_int_equal(lw_alertdb_set_state(s, a2, "closed", 1784052003000), LW_OK);
     memset(&act, 0, sizeof(act));
     assert_int_equal(lw_alertdb_each_open(s, on_active, &act), LW_OK);
     assert_int_equal(act.n, 0);
@@ -715,16 +715,15 @@ static void test_alert_id_floor_covers_reserved_ids(void **state)
     (void)state;
     new_path(path, sizeof(path));
     struct lw_store *s = open_ok(path, 100);
-    assert_int_equal(lw_store_alert_id_floor(s), 0);
-    assert_int_equal(lw_store_alert_insert(s, 5, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
+    assert_int_equal(lw_alertdb_id_floor(s), 0);
+    assert_int_equal(lw_alertdb_insert(s, 5, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
-    assert_int_equal(lw_store_alert_id_floor(s), 5);
-    assert_int_equal(lw_store_reserve_alert_ids(s, 68), LW_OK);
+    assert_int_equal(lw_alertdb_id_floor(s), 5);
+    assert_int_equal(lw_alertdb_reserve_ids(s, 68), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
-    assert_int_equal(lw_store_alert_id_floor(s), 68);
+    assert_int_equal(lw_alertdb_id_floor(s), 68);
     /* The same id twice is refused: the primary key guards against reuse. */
-    assert_int_equal(lw_store_alert_insert(s, 5, "r", "flood", "red", 1, 2000, 1, 1, NULL),
-                     LW_ERR_DB);
+    assert_int_equal(lw_alertdb_insert(s, 5, "r", "flood", "red", 1, 2000, 1, 1, NULL), LW_ERR_DB);
     lw_store_close(s);
 }
 
@@ -738,10 +737,10 @@ static void test_savepoint_rolls_back_one_transition_only(void **state)
     struct lw_reading r = water_reading(10);
     assert_int_equal(add(s, 1, 1000, 1, &r), LW_OK);
     assert_int_equal(lw_store_savepoint(s), LW_OK);
-    assert_int_equal(lw_store_alert_insert(s, 9, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
+    assert_int_equal(lw_alertdb_insert(s, 9, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
     lw_store_savepoint_end(s, false);
     assert_int_equal(lw_store_savepoint(s), LW_OK);
-    assert_int_equal(lw_store_alert_insert(s, 10, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
+    assert_int_equal(lw_alertdb_insert(s, 10, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
     lw_store_savepoint_end(s, true);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 1);
@@ -871,17 +870,16 @@ static void test_outbox_kept_and_requeued(void **state)
     (void)state;
     new_path(path, sizeof(path));
     struct lw_store *s = open_ok(path, 100);
-    assert_int_equal(lw_store_alert_insert(s, 1, "r", "flood", "red", 1, 1000, 150, 100, NULL), LW_OK);
-    assert_int_equal(lw_store_alert_insert(s, 2, "r", "flood", "red", 2, 1000, 150, 100, NULL), LW_OK);
-    assert_int_equal(lw_store_alert_set_state(s, 2, "cleared", 2000), LW_OK);
+    assert_int_equal(lw_alertdb_insert(s, 1, "r", "flood", "red", 1, 1000, 150, 100, NULL), LW_OK);
+    assert_int_equal(lw_alertdb_insert(s, 2, "r", "flood", "red", 2, 1000, 150, 100, NULL), LW_OK);
+    assert_int_equal(lw_alertdb_set_state(s, 2, "cleared", 2000), LW_OK);
     const char *topic[7] = {"t/alert/1", "t/duty/tier/1", "t/alert/2", "t/duty/tier/1",
                             "t/alert/2", "t/duty/tier/1", "t/alert/1"};
     const int64_t of[7] = {1, 1, 2, 2, 2, 1, 1};
     const char *reminder = "{\"duty\":{\"kind\":\"reminder\"}}";
     for (int i = 0; i < 7; i++)
-        assert_int_equal(lw_store_outbox_add(s, of[i], topic[i], of[i] == 1 && topic[i][2] == 'd'
-                                                                     ? reminder
-                                                                     : "{}",
+        assert_int_equal(lw_store_outbox_add(s, of[i], topic[i],
+                                             of[i] == 1 && topic[i][2] == 'd' ? reminder : "{}",
                                              topic[i][2] == 'a', &seq[i]),
                          LW_OK);
     assert_int_equal(lw_store_outbox_mark(s, &acked, &last), LW_OK);
@@ -932,8 +930,8 @@ static void test_outbox_kept_and_requeued(void **state)
                                     "'t/duty/tier/2' AND (json_extract(payload, '$.duty.kind') = "
                                     "'escalated' OR seq = (SELECT max(seq) FROM outbox_sent))"),
                      2);
-    assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent WHERE topic = 't/duty/tier/2'"),
-                     2);
+    assert_int_equal(
+        query_ro(path, "SELECT count(*) FROM outbox_sent WHERE topic = 't/duty/tier/2'"), 2);
     lw_store_close(s);
 }
 

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lw_alertdb.h"
 #include "lw_error.h"
 #include "lw_log.h"
 #include "lw_store_int.h"
@@ -404,7 +405,6 @@ int lw_spool_load(struct lw_spool *sp, size_t *loaded)
     return rc;
 }
 
-
 int lw_spool_write(struct lw_spool *sp, lw_spool_apply_fn apply, const void *data, size_t len)
 {
     if (!room(sp, sizeof(struct rec) + len))
@@ -496,7 +496,7 @@ static int apply(struct lw_store *s, const struct rec *r)
     if (rc == LW_OK)
         rc = lw_store_outbox_done(s, seq, &alert);
     if (rc == LW_OK && r->alert > 0)
-        rc = lw_store_journal(s, r->alert, r->acked_ms, "published", NULL);
+        rc = lw_alertdb_journal_row(s, r->alert, r->acked_ms, "published", NULL);
     return rc;
 }
 
