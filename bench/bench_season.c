@@ -21,24 +21,14 @@
 #include "bench_common.h"
 #include "lw_config.h"
 #include "lw_error.h"
+#include "lw_gateway.h"
 #include "lw_history.h"
 #include "lw_log.h"
 #include "lw_parse.h"
 #include "lw_report.h"
 #include "lw_rollup.h"
-#include "lw_rollup_rules.h"
 #include "lw_rules.h"
 #include "lw_store.h"
-
-/* The rules' levels for the rollups, as the daemon hands them on (gw_storage_set_levels). */
-static int set_levels(struct lw_store *s, const struct lw_config *cfg)
-{
-    struct lw_level_source src;
-    int rc = lw_rules_level_source(cfg->rules, cfg->n_rules, &src);
-    if (rc == LW_OK)
-        lw_store_set_levels(s, &src);
-    return rc;
-}
 
 /* ---- deterministic randomness ---------------------------------------------------------------- */
 
@@ -453,7 +443,7 @@ static int generate(const char *path, size_t n_nodes, int days, int interval_s, 
     if (insert_nodes(&se, path) != 0)
         return 1;
     s = lw_store_open(path, 256, err, sizeof(err));
-    if (!s || set_levels(s, se.cfg) != LW_OK) {
+    if (!s || lw_gateway_set_levels(s, se.cfg) != LW_OK) {
         fprintf(stderr, "bench_season: %s\n", s ? "rules" : err);
         return 1;
     }
@@ -560,7 +550,7 @@ static struct rate ingest_rate(const char *dir, unsigned rows, enum ingest_mode 
         return rate;
     struct lw_config *cfg = lw_config_parse("rules", rules_text, strlen(rules_text), NULL, NULL);
     if (cfg)
-        set_levels(s, cfg);
+        lw_gateway_set_levels(s, cfg);
     lw_store_set_rollups(s, mode == INGEST_ROLLUPS);
     sqlite3 *db = NULL;
     sqlite3_stmt *q = NULL;

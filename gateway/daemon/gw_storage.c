@@ -81,13 +81,19 @@ void gw_storage_commit_soon(struct lw_gateway *g)
         uv_timer_start(&g->commit_timer, on_commit_timer, g->cfg->batch_ms, 0);
 }
 
+int lw_gateway_set_levels(struct lw_store *s, const struct lw_config *cfg)
+{
+    struct lw_level_source src;
+    int rc = lw_rules_level_source(cfg->rules, cfg->n_rules, &src);
+    if (rc == LW_OK)
+        lw_store_set_levels(s, &src);
+    return rc;
+}
+
 /* The rules' levels the rollups measure time above; again after a reload. */
 void gw_storage_set_levels(struct lw_gateway *g, const struct lw_config *cfg)
 {
-    struct lw_level_source src;
-    if (lw_rules_level_source(cfg->rules, cfg->n_rules, &src) == LW_OK)
-        lw_store_set_levels(g->store, &src);
-    else
+    if (lw_gateway_set_levels(g->store, cfg) != LW_OK)
         lw_log(LW_LOG_ERR, "out of memory: the rollups keep the levels they had");
 }
 

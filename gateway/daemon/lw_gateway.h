@@ -9,6 +9,7 @@
 #include "lw_radio.h"
 
 struct lw_gateway;
+struct lw_store;
 
 /* Start every module in dependency order (store, registry, MQTT, radio). cfg must outlive the
  * gateway. with_radio false leaves the radio out (benchmarks feed frames directly).
@@ -44,5 +45,10 @@ void lw_gateway_counters(const struct lw_gateway *g, struct lw_gateway_counters 
  * at once (for nodes that listen) and again after each node's next uplink (a sensor listens
  * right after it sends). Returns the number of nodes addressed. */
 size_t lw_gateway_event_mode(struct lw_gateway *g, const char *building, bool on);
+
+/* Hand the rules' levels of cfg to store's rollups (lw_rules_level_source), as the daemon does at
+ * start and on reload; for tests and benchmarks that write rollups without a daemon. LW_OK or
+ * LW_ERR_NOMEM. */
+int lw_gateway_set_levels(struct lw_store *s, const struct lw_config *cfg);
 
 #endif

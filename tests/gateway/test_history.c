@@ -17,21 +17,11 @@
 
 #include "lw_config.h"
 #include "lw_error.h"
+#include "lw_gateway.h"
 #include "lw_history.h"
 #include "lw_report.h"
-#include "lw_rollup_rules.h"
 #include "lw_store.h"
 #include "test_support.h"
-
-/* The rules' levels for the rollups, as the daemon hands them on (gw_storage_set_levels). */
-static int set_levels(struct lw_store *s, const struct lw_config *cfg)
-{
-    struct lw_level_source src;
-    int rc = lw_rules_level_source(cfg->rules, cfg->n_rules, &src);
-    if (rc == LW_OK)
-        lw_store_set_levels(s, &src);
-    return rc;
-}
 
 #define NOW 1751328000000LL /* 2025-07-01T00:00:00Z */
 #define TZ  (8 * 3600000LL) /* UTC+8 */
@@ -170,7 +160,7 @@ static int db_setup(void **state)
         "[rule:watch]\nmetric = water_mm\nthreshold = 76\nclear = 40\nlevel = blue\n"
         "[rule:street]\nmetric = water_mm\nthreshold = 150\nclear = 100\nlevel = orange\n";
     struct lw_config *cfg = lw_config_parse("r", rules, strlen(rules), NULL, NULL);
-    set_levels(s, cfg);
+    lw_gateway_set_levels(s, cfg);
     lw_config_free(cfg);
     for (int k = 0; k < 3 * 288; k++) {
         int64_t t = NOW + k * 300000LL + (k * 7919) % 30000;
