@@ -28,7 +28,7 @@ int sim_scenario_emit_node_config(const struct sim_scenario *sc, FILE *out)
         for (int k = 0; k < SIM_NK_GATEWAY_COUNT; k++) {
             if (n->key_line[k] == 0)
                 continue;
-            fprintf(out, "%s = ", node_key_names[k]);
+            fprintf(out, "%s = ", sim_node_key_names[k]);
             switch (k) {
             case SIM_NK_ADDRESS:
                 fprintf(out, "0x%04X\n", n->cfg.address);

@@ -23,7 +23,7 @@
  * datagrams a second, so a receiver's socket buffer is not overrun by a burst of thousands. */
 #define RUN_BATCH 16
 
-uint64_t abs_time(const struct run *r, uint64_t v)
+uint64_t sim_abs_time(const struct run *r, uint64_t v)
 {
     return r->o->sc->start_ms > 0 ? (uint64_t)r->o->sc->start_ms + v : 0;
 }
@@ -65,7 +65,7 @@ static int hal_store_join_nonce(void *ctx, uint32_t nonce)
 
 static void fmt_vtime(uint64_t v, char *out, size_t cap);
 
-void vlog(struct run *r, const struct run_node *rn, const char *fmt, ...)
+void sim_vlog(struct run *r, const struct run_node *rn, const char *fmt, ...)
 {
     char vt[32];
     va_list ap;
@@ -85,12 +85,12 @@ static int hal_send(void *ctx, const uint8_t *frame, size_t len)
 {
     struct run_node *rn = ctx;
     struct run *r = rn->run;
-    uint64_t t = abs_time(r, r->vnow);
+    uint64_t t = sim_abs_time(r, r->vnow);
     enum sim_mutation m = r->o->mutation;
     int rc = LW_OK;
 
     if (r->air)
-        return air_send(r, rn, frame, len);
+        return sim_run_air_send(r, rn, frame, len);
 
     /* A JOIN_REQ or a frame with ACK_REQ opens a reply window. */
     if (len >= 2 && ((frame[0] & 0x0F) == LW_FT_JOIN_REQ || (frame[1] & 0x02))) {
@@ -271,8 +271,8 @@ static void node_fail(struct run *r, struct run_node *rn, int rc, const char *fm
 static void note_join_request(struct run *r, struct run_node *rn)
 {
     rn->st->join_requests++;
-    vlog(r, rn, "JOIN_REQ nonce=%" PRIu32 " attempt=%" PRIu32, lw_node_join_nonce_last(&rn->node),
-         lw_node_join_attempts(&rn->node));
+    sim_vlog(r, rn, "JOIN_REQ nonce=%" PRIu32 " attempt=%" PRIu32,
+             lw_node_join_nonce_last(&rn->node), lw_node_join_attempts(&rn->node));
 }
 
 static void join_start(struct run *r, struct run_node *rn)
@@ -306,8 +306,8 @@ static void poll_node(struct run *r, struct run_node *rn)
         rn->st->last_fcnt = lw_node_fcnt_next(&rn->node) - 1;
         r->st->frames++;
         r->st->alarm_frames++;
-        vlog(r, rn, "ALARM retransmission %" PRIu32 " fcnt=%" PRIu32,
-             lw_node_alarm_attempts(&rn->node), rn->st->last_fcnt);
+        sim_vlog(r, rn, "ALARM retransmission %" PRIu32 " fcnt=%" PRIu32,
+                 lw_node_alarm_attempts(&rn->node), rn->st->last_fcnt);
     }
 
     if (r->failure && !rn->stopped) {
@@ -340,13 +340,13 @@ static void deliver(struct run *r, const struct rx_item *it)
             continue;
         if (lw_node_handle_downlink(&rn->node, it->buf, it->len) != LW_OK)
             continue;
-        note_downlink(r, rn, type, had_session, old_addr);
+        sim_note_downlink(r, rn, type, had_session, old_addr);
     }
 }
 
 /* A node accepted a downlink addressed to it. */
-void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_session,
-                   uint16_t old_addr)
+void sim_note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_session,
+                       uint16_t old_addr)
 {
     {
         rn->st->downlinks++;
@@ -354,9 +354,9 @@ void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_se
         if (type == LW_FT_JOIN_ACC) {
             rn->st->joined_ms = (int64_t)r->vnow;
             rn->st->address = lw_node_address(&rn->node);
-            vlog(r, rn, "JOINED address=0x%04X after %" PRIu32 " request%s (was 0x%04X)",
-                 lw_node_address(&rn->node), lw_node_join_attempts(&rn->node),
-                 lw_node_join_attempts(&rn->node) == 1 ? "" : "s", old_addr);
+            sim_vlog(r, rn, "JOINED address=0x%04X after %" PRIu32 " request%s (was 0x%04X)",
+                     lw_node_address(&rn->node), lw_node_join_attempts(&rn->node),
+                     lw_node_join_attempts(&rn->node) == 1 ? "" : "s", old_addr);
             if (!had_session && r->o->count) {
                 /* Ad hoc: the count of reports starts with the session. */
                 rn->base_ms = r->vnow;
@@ -365,10 +365,10 @@ void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_se
                 schedule_next(r, rn);
             }
         } else {
-            vlog(r, rn, "%s from the gateway%s", lw_frame_type_name(type),
-                 type == LW_FT_CMD
-                     ? (lw_node_event_mode(&rn->node) ? " (event mode on)" : " (event mode off)")
-                     : "");
+            sim_vlog(r, rn, "%s from the gateway%s", lw_frame_type_name(type),
+                     type == LW_FT_CMD ? (lw_node_event_mode(&rn->node) ? " (event mode on)"
+                                                                        : " (event mode off)")
+                                       : "");
             if (type == LW_FT_CMD && !rn->done &&
                 lw_node_report_interval(&rn->node, (uint32_t)rn->sn->interval_ms) !=
                     rn->cur_interval) {
@@ -559,14 +559,14 @@ static void on_timer(uv_timer_t *th)
             r->vnow = t;
         switch (kind) {
         case EV_AIR:
-            air_advance(r);
+            sim_run_air_advance(r);
             break;
         case EV_FAIL:
-            node_dark(r, who);
+            sim_run_node_dark(r, who);
             break;
         case EV_RX:
             if (r->air)
-                air_downlink(r, &r->rxq[r->rx_head]);
+                sim_run_air_downlink(r, &r->rxq[r->rx_head]);
             else
                 deliver(r, &r->rxq[r->rx_head]);
             r->rx_head = (r->rx_head + 1) % RUN_RXQ;
@@ -582,13 +582,13 @@ static void on_timer(uv_timer_t *th)
             report_node(r, who);
             break;
         case EV_TICK:
-            if (sim_medium_send_tick(&r->medium, abs_time(r, t)) == LW_OK)
+            if (sim_medium_send_tick(&r->medium, sim_abs_time(r, t)) == LW_OK)
                 r->st->ticks++;
             uint64_t nt = t + r->o->sc->tick_ms;
             r->next_tick = nt < r->end_ms ? nt : UINT64_MAX;
             break;
         case EV_END:
-            if (r->o->final_tick && sim_medium_send_tick(&r->medium, abs_time(r, t)) == LW_OK)
+            if (r->o->final_tick && sim_medium_send_tick(&r->medium, sim_abs_time(r, t)) == LW_OK)
                 r->st->ticks++;
             r->end_ms = UINT64_MAX;
             stop(r);
@@ -646,7 +646,7 @@ static int start_nodes(struct run *r)
                                   .now_ms = hal_now,
                                   .send = hal_send,
                                   .random = hal_random,
-                                  .channel_busy = hal_channel_busy,
+                                  .channel_busy = sim_run_channel_busy,
                                   .store_join_nonce = hal_store_join_nonce};
         bool replaced;
 
@@ -770,7 +770,7 @@ int sim_run(const struct sim_run_opts *o, struct sim_stats *st, char *err, size_
 
     rc = start_nodes(r);
     if (rc == LW_OK && sc->has_links) {
-        rc = air_open(r);
+        rc = sim_run_air_open(r);
         if (rc != LW_OK)
             snprintf(err, errlen, "mesh topology: %s", lw_strerror(rc));
     }
@@ -816,7 +816,7 @@ int sim_run(const struct sim_run_opts *o, struct sim_stats *st, char *err, size_
     st->rx_datagrams = r->medium.rx_datagrams;
     st->rx_malformed = r->medium.rx_malformed;
     if (r->air)
-        air_summary(r);
+        sim_run_air_summary(r);
     rc = uv_loop_close(&r->loop);
     if (rc != 0) {
         snprintf(err, errlen, "event loop not empty at exit: %s", uv_strerror(rc));

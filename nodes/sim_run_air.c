@@ -18,7 +18,7 @@ static uint32_t ep_of(const struct run *r, const struct run_node *rn)
 
 /* Channels are chosen at random per transmission, as LoRa nodes hop; listen before talk looks
  * at the channel the next one will use. */
-int hal_channel_busy(void *ctx)
+int sim_run_channel_busy(void *ctx)
 {
     struct run_node *rn = ctx;
     struct run *r = rn->run;
@@ -65,7 +65,7 @@ static struct run_node *node_by_address(struct run *r, uint16_t addr)
     return NULL;
 }
 
-int air_send(struct run *r, struct run_node *rn, const uint8_t *frame, size_t len)
+int sim_run_air_send(struct run *r, struct run_node *rn, const uint8_t *frame, size_t len)
 {
     struct lw_frame_hdr h;
     uint32_t ch = rn->channel;
@@ -108,7 +108,7 @@ static void gw_received(struct run *r, const uint8_t *frame, size_t len, double 
         .rssi_x10 = (int16_t)lround((snr_db > 0 ? -117.0 + snr_db : -117.0) * 10),
     };
 
-    sim_medium_send_air(&r->medium, &rf, abs_time(r, r->vnow), frame, len);
+    sim_medium_send_air(&r->medium, &rf, sim_abs_time(r, r->vnow), frame, len);
     if (lw_route_parse(frame, len, &rt) != LW_OK)
         return;
     const struct lw_frame_hdr *h = &rt.hdr;
@@ -177,35 +177,35 @@ static void on_air_rx(void *user, uint32_t rx, uint32_t tx, const uint8_t *frame
                     : had_session && (uint16_t)(frame[6] | frame[7] << 8) == old_addr;
     if (!mine)
         return;
-    note_downlink(r, rn, type, had_session, old_addr);
+    sim_note_downlink(r, rn, type, had_session, old_addr);
     if (lw_node_alarm_acks(&rn->node) != acks)
         r->st->mesh_st.alarms_acked++;
 }
 
-void air_advance(struct run *r)
+void sim_run_air_advance(struct run *r)
 {
     sim_air_advance(r->air, r->vnow * 1000, on_air_rx, r);
 }
 
 /* The gateway's downlink goes on the air from endpoint 0. */
-void air_downlink(struct run *r, const struct rx_item *it)
+void sim_run_air_downlink(struct run *r, const struct rx_item *it)
 {
     uint32_t ch = (uint32_t)(r->vnow % sim_air_channels(r->air));
     if (sim_air_transmit(r->air, SIM_AIR_GATEWAY, ch, r->vnow * 1000, it->buf, it->len) == 0)
         r->medium.rx_malformed++; /* the gateway sent while still sending: counted, dropped */
 }
 
-void node_dark(struct run *r, struct run_node *rn)
+void sim_run_node_dark(struct run *r, struct run_node *rn)
 {
     rn->dark = true;
     rn->done = true;
     rn->stopped = true; /* nothing more at all, but not a failure of the run */
     rn->st->failed = true;
     sim_air_set_down(r->air, ep_of(r, rn), true);
-    vlog(r, rn, "goes dark (fail_at)");
+    sim_vlog(r, rn, "goes dark (fail_at)");
 }
 
-int air_open(struct run *r)
+int sim_run_air_open(struct run *r)
 {
     const struct sim_scenario *sc = r->o->sc;
 
@@ -234,7 +234,7 @@ static int cmp_u32(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-void air_summary(struct run *r)
+void sim_run_air_summary(struct run *r)
 {
     struct sim_mesh_stats *m = &r->st->mesh_st;
     struct sim_air_stats as;

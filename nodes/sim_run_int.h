@@ -86,29 +86,29 @@ struct run {
 };
 
 /* Unix ms of virtual time v, 0 when the scenario has no start. */
-uint64_t abs_time(const struct run *r, uint64_t v);
+uint64_t sim_abs_time(const struct run *r, uint64_t v);
 /* One line of the run's trace (--verbose), stamped with the virtual time and the node. */
-void vlog(struct run *r, const struct run_node *rn, const char *fmt, ...)
+void sim_vlog(struct run *r, const struct run_node *rn, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 /* A node accepted a downlink addressed to it. */
-void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_session,
-                   uint16_t old_addr);
+void sim_note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_session,
+                       uint16_t old_addr);
 
 /* sim_run_air.c: mesh scenarios (nodes with links) run the nodes and the gateway on the
  * simulated air (sim_air) rather than straight on the medium. */
 /* The node's frame onto the air (hal_send of a mesh run). */
-int air_send(struct run *r, struct run_node *rn, const uint8_t *frame, size_t len);
+int sim_run_air_send(struct run *r, struct run_node *rn, const uint8_t *frame, size_t len);
 /* hal.channel_busy: listen before talk on the channel of the node's next transmission. */
-int hal_channel_busy(void *ctx);
+int sim_run_channel_busy(void *ctx);
 /* Deliver the transmissions that ended by now, to the nodes and to the gateway. */
-void air_advance(struct run *r);
+void sim_run_air_advance(struct run *r);
 /* The gateway's downlink goes on the air from endpoint 0. */
-void air_downlink(struct run *r, const struct rx_item *it);
+void sim_run_air_downlink(struct run *r, const struct rx_item *it);
 /* The node goes dark at its fail_at. */
-void node_dark(struct run *r, struct run_node *rn);
+void sim_run_node_dark(struct run *r, struct run_node *rn);
 /* Build the air from the scenario's links. */
-int air_open(struct run *r);
+int sim_run_air_open(struct run *r);
 /* The air's figures into the run's mesh stats, at the end of the run. */
-void air_summary(struct run *r);
+void sim_run_air_summary(struct run *r);
 
 #endif

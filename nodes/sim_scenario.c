@@ -12,7 +12,7 @@
 
 #define SIM_DAY_MS (UINT64_C(24) * 3600 * 1000)
 
-const char *const node_key_names[SIM_NK_COUNT] = {
+const char *const sim_node_key_names[SIM_NK_COUNT] = {
     [SIM_NK_ADDRESS] = "address",
     [SIM_NK_EUI] = "eui",
     [SIM_NK_KEY] = "key",
@@ -113,13 +113,13 @@ const char *sim_kind_name(enum sim_kind k)
 
 const char *sim_metric_name(enum sim_metric m)
 {
-    return (unsigned)m < SIM_M_COUNT ? node_key_names[SIM_NK_METRIC + m] : "?";
+    return (unsigned)m < SIM_M_COUNT ? sim_node_key_names[SIM_NK_METRIC + m] : "?";
 }
 
 enum sim_metric sim_metric_from_name(const char *name)
 {
     for (int m = 0; m < SIM_M_COUNT; m++) {
-        if (strcmp(name, node_key_names[SIM_NK_METRIC + m]) == 0)
+        if (strcmp(name, sim_node_key_names[SIM_NK_METRIC + m]) == 0)
             return (enum sim_metric)m;
     }
     return SIM_M_COUNT;
@@ -212,7 +212,7 @@ struct sim_node *sim_scenario_add_node(struct sim_scenario *sc, const char *name
     return n;
 }
 
-struct sim_node *find_node(const struct sim_scenario *sc, const char *name)
+struct sim_node *sim_find_node(const struct sim_scenario *sc, const char *name)
 {
     for (size_t i = 0; i < sc->n_nodes; i++) {
         if (strcmp(sc->nodes[i]->name, name) == 0)
@@ -664,7 +664,7 @@ int sim_scenario_apply(struct sim_scenario *sc, struct sim_node *node, const cha
     bool may_continue;
 
     if (node) {
-        k = key_index(node_key_names, SIM_NK_COUNT, key);
+        k = key_index(sim_node_key_names, SIM_NK_COUNT, key);
         if (k < 0) {
             if (key_index(scenario_key_names, SIM_SK_COUNT, key) >= 0)
                 return fail(err, errlen, LW_ERR_INVAL,
@@ -676,7 +676,7 @@ int sim_scenario_apply(struct sim_scenario *sc, struct sim_node *node, const cha
     } else {
         k = key_index(scenario_key_names, SIM_SK_COUNT, key);
         if (k < 0) {
-            if (key_index(node_key_names, SIM_NK_COUNT, key) >= 0)
+            if (key_index(sim_node_key_names, SIM_NK_COUNT, key) >= 0)
                 return fail(err, errlen, LW_ERR_INVAL,
                             "unknown key in [scenario] (it belongs in a [node:NAME] section)");
             return fail(err, errlen, LW_ERR_INVAL, "unknown key in [scenario]");
@@ -707,7 +707,7 @@ int sim_scenario_apply(struct sim_scenario *sc, struct sim_node *node, const cha
 
 /* ---- whole-scenario checks ------------------------------------------------------------- */
 
-void report(struct diag_sink *d, int line, const char *key, const char *fmt, ...)
+void sim_diag_report(struct diag_sink *d, int line, const char *key, const char *fmt, ...)
 {
     char msg[SIM_MSG_MAX];
     va_list ap;
@@ -734,31 +734,33 @@ static void check_node(struct diag_sink *d, const struct sim_scenario *sc, struc
 
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         if (n->key_line[required[i]] == 0)
-            report(d, n->line, node_key_names[required[i]], "missing in [node:%s] (required)",
-                   n->name);
+            sim_diag_report(d, n->line, sim_node_key_names[required[i]],
+                            "missing in [node:%s] (required)", n->name);
     }
     if (n->join) {
         if (n->key_line[SIM_NK_ROOT_KEY] == 0)
-            report(d, line_of(n, SIM_NK_JOIN), "root_key",
-                   "missing in [node:%s] (a node with join = yes needs its root key)", n->name);
+            sim_diag_report(d, line_of(n, SIM_NK_JOIN), "root_key",
+                            "missing in [node:%s] (a node with join = yes needs its root key)",
+                            n->name);
         for (size_t i = 0; i < sizeof(join_refused) / sizeof(join_refused[0]); i++) {
             if (n->key_line[join_refused[i]] != 0)
-                report(d, line_of(n, join_refused[i]), node_key_names[join_refused[i]],
-                       "not allowed with join = yes (the join assigns the address and session "
-                       "keys, and counters restart with each session)");
+                sim_diag_report(
+                    d, line_of(n, join_refused[i]), sim_node_key_names[join_refused[i]],
+                    "not allowed with join = yes (the join assigns the address and session "
+                    "keys, and counters restart with each session)");
         }
     } else {
         for (size_t i = 0; i < sizeof(personal_required) / sizeof(personal_required[0]); i++) {
             if (n->key_line[personal_required[i]] == 0)
-                report(d, n->line, node_key_names[personal_required[i]],
-                       "missing in [node:%s] (required unless join = yes)", n->name);
+                sim_diag_report(d, n->line, sim_node_key_names[personal_required[i]],
+                                "missing in [node:%s] (required unless join = yes)", n->name);
         }
         if (n->key_line[SIM_NK_ROOT_KEY] != 0)
-            report(d, line_of(n, SIM_NK_ROOT_KEY), "root_key",
-                   "only used with join = yes (add it, or remove root_key)");
+            sim_diag_report(d, line_of(n, SIM_NK_ROOT_KEY), "root_key",
+                            "only used with join = yes (add it, or remove root_key)");
         if (n->key_line[SIM_NK_JOIN_ATTEMPTS] != 0)
-            report(d, line_of(n, SIM_NK_JOIN_ATTEMPTS), "join_attempts",
-                   "only used with join = yes");
+            sim_diag_report(d, line_of(n, SIM_NK_JOIN_ATTEMPTS), "join_attempts",
+                            "only used with join = yes");
     }
     if (n->key_line[SIM_NK_KIND] == 0)
         return; /* metric checks need the kind */
@@ -769,35 +771,38 @@ static void check_node(struct diag_sink *d, const struct sim_scenario *sc, struc
             continue;
         have |= 1u << m;
         if (!(metrics[m].kinds & KIND_BIT(n->kind)))
-            report(d, line_of(n, SIM_NK_METRIC + m), sim_metric_name((enum sim_metric)m),
-                   "a %s node does not measure this (use kind = multi)", sim_kind_name(n->kind));
+            sim_diag_report(d, line_of(n, SIM_NK_METRIC + m), sim_metric_name((enum sim_metric)m),
+                            "a %s node does not measure this (use kind = multi)",
+                            sim_kind_name(n->kind));
     }
     enum sim_metric need = kind_required[n->kind];
     if (need != SIM_M_COUNT && !(have & (1u << need)))
-        report(d, n->line, sim_metric_name(need), "missing in [node:%s] (a %s node needs it)",
-               n->name, sim_kind_name(n->kind));
+        sim_diag_report(d, n->line, sim_metric_name(need),
+                        "missing in [node:%s] (a %s node needs it)", n->name,
+                        sim_kind_name(n->kind));
     if (n->kind == SIM_KIND_MULTI &&
         !(have & ((1u << SIM_M_WATER) | (1u << SIM_M_SMOKE) | (1u << SIM_M_OBSCURATION) |
                   (1u << SIM_M_GAS) | (1u << SIM_M_CO))))
-        report(d, n->line, "kind",
-               "a multi node needs at least one of water_mm, smoke, obscuration, gas_lel, "
-               "co_ppm");
+        sim_diag_report(d, n->line, "kind",
+                        "a multi node needs at least one of water_mm, smoke, obscuration, gas_lel, "
+                        "co_ppm");
     if (n->kind == SIM_KIND_MULTI && (have & (1u << SIM_M_OBSCURATION)) &&
         !(have & (1u << SIM_M_SMOKE)))
-        report(d, line_of(n, SIM_NK_METRIC + SIM_M_OBSCURATION), "obscuration",
-               "needs a smoke trace too (both travel in the smoke field)");
+        sim_diag_report(d, line_of(n, SIM_NK_METRIC + SIM_M_OBSCURATION), "obscuration",
+                        "needs a smoke trace too (both travel in the smoke field)");
 
     if (n->jitter_ms >= n->interval_ms) {
         sim_format_duration(n->jitter_ms, a, sizeof(a));
         sim_format_duration(n->interval_ms, b, sizeof(b));
-        report(d, line_of(n, SIM_NK_JITTER), "jitter", "%s must be shorter than the interval (%s)",
-               a, b);
+        sim_diag_report(d, line_of(n, SIM_NK_JITTER), "jitter",
+                        "%s must be shorter than the interval (%s)", a, b);
     }
     if (sc->duration_ms && n->offset_ms >= sc->duration_ms) {
         sim_format_duration(n->offset_ms, a, sizeof(a));
         sim_format_duration(sc->duration_ms, b, sizeof(b));
-        report(d, line_of(n, SIM_NK_OFFSET), "offset",
-               "%s is not within the scenario duration (%s): the node would never report", a, b);
+        sim_diag_report(d, line_of(n, SIM_NK_OFFSET), "offset",
+                        "%s is not within the scenario duration (%s): the node would never report",
+                        a, b);
     }
 }
 
@@ -808,15 +813,15 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
 
     if (file) { /* command-line scenarios set these through their own options */
         if (!sc->have_section)
-            report(&d, 1, NULL, "no [scenario] section");
+            sim_diag_report(&d, 1, NULL, "no [scenario] section");
         else
             for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
                 if (sc->key_line[required[i]] == 0)
-                    report(&d, sc->section_line, scenario_key_names[required[i]],
-                           "missing in [scenario] (required)");
+                    sim_diag_report(&d, sc->section_line, scenario_key_names[required[i]],
+                                    "missing in [scenario] (required)");
             }
         if (sc->n_nodes == 0)
-            report(&d, 1, NULL, "no [node:NAME] sections: nothing to simulate");
+            sim_diag_report(&d, 1, NULL, "no [node:NAME] sections: nothing to simulate");
     }
 
     for (size_t i = 0; i < sc->n_nodes; i++) {
@@ -828,18 +833,19 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
             const struct sim_node *o = sc->nodes[j];
             if (n->key_line[SIM_NK_ADDRESS] && o->key_line[SIM_NK_ADDRESS] &&
                 n->cfg.address == o->cfg.address)
-                report(&d, line_of(n, SIM_NK_ADDRESS), "address",
-                       "0x%04X is already used by node %s (line %d)", n->cfg.address, o->name,
-                       line_of(o, SIM_NK_ADDRESS));
+                sim_diag_report(&d, line_of(n, SIM_NK_ADDRESS), "address",
+                                "0x%04X is already used by node %s (line %d)", n->cfg.address,
+                                o->name, line_of(o, SIM_NK_ADDRESS));
             if (n->key_line[SIM_NK_EUI] && o->key_line[SIM_NK_EUI] &&
                 memcmp(n->cfg.eui, o->cfg.eui, sizeof(n->cfg.eui)) == 0)
-                report(&d, line_of(n, SIM_NK_EUI), "eui", "already used by node %s (line %d)",
-                       o->name, line_of(o, SIM_NK_EUI));
+                sim_diag_report(&d, line_of(n, SIM_NK_EUI), "eui",
+                                "already used by node %s (line %d)", o->name,
+                                line_of(o, SIM_NK_EUI));
             if (n->key_line[SIM_NK_KEY] && o->key_line[SIM_NK_KEY] &&
                 memcmp(n->cfg.key, o->cfg.key, sizeof(n->cfg.key)) == 0)
-                report(&d, line_of(n, SIM_NK_KEY), "key",
-                       "same key as node %s (line %d): every node needs its own", o->name,
-                       line_of(o, SIM_NK_KEY));
+                sim_diag_report(&d, line_of(n, SIM_NK_KEY), "key",
+                                "same key as node %s (line %d): every node needs its own", o->name,
+                                line_of(o, SIM_NK_KEY));
             /* One key, one role: a root key is never anybody's node key, nor shared. */
             for (int a = 0; a < 2; a++) {
                 int ka = a ? SIM_NK_ROOT_KEY : SIM_NK_KEY;
@@ -850,10 +856,11 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
                     if ((ka == SIM_NK_KEY && kb == SIM_NK_KEY) || !n->key_line[ka] ||
                         !o->key_line[kb] || memcmp(va, vb, LW_KEY_LEN) != 0)
                         continue;
-                    report(&d, line_of(n, ka), node_key_names[ka],
-                           "same key as the %s of node %s (line %d): every key has one role "
-                           "and one node",
-                           node_key_names[kb], o->name, line_of(o, kb));
+                    sim_diag_report(
+                        &d, line_of(n, ka), sim_node_key_names[ka],
+                        "same key as the %s of node %s (line %d): every key has one role "
+                        "and one node",
+                        sim_node_key_names[kb], o->name, line_of(o, kb));
                 }
             }
         }
@@ -865,10 +872,10 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
     for (size_t i = 0; i < sc->n_nodes; i++) {
         struct sim_node *n = sc->nodes[i];
         for (size_t l = 0; l < n->n_links; l++)
-            if (strcmp(n->links[l].to, SIM_LINK_GATEWAY) != 0 && !find_node(sc, n->links[l].to))
-                report(&d, line_of(n, SIM_NK_LINKS), "links",
-                       "no node named %s (links name nodes of this scenario or gateway)",
-                       n->links[l].to);
+            if (strcmp(n->links[l].to, SIM_LINK_GATEWAY) != 0 && !sim_find_node(sc, n->links[l].to))
+                sim_diag_report(&d, line_of(n, SIM_NK_LINKS), "links",
+                                "no node named %s (links name nodes of this scenario or gateway)",
+                                n->links[l].to);
         if (sc->has_links && n->n_links == 0) {
             /* Links are symmetric: one named from the other side is enough. */
             bool named = false;
@@ -876,19 +883,22 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
                 for (size_t l = 0; l < sc->nodes[j]->n_links && !named; l++)
                     named = strcmp(sc->nodes[j]->links[l].to, n->name) == 0;
             if (!named)
-                report(&d, n->line, "links",
-                       "[node:%s] has no links while other nodes have: nothing would hear it",
-                       n->name);
+                sim_diag_report(
+                    &d, n->line, "links",
+                    "[node:%s] has no links while other nodes have: nothing would hear it",
+                    n->name);
         }
         if (n->cfg.relay && n->join)
-            report(&d, line_of(n, SIM_NK_RELAY), "relay",
-                   "a relay needs a fixed address (join = no): its route entries name it");
+            sim_diag_report(&d, line_of(n, SIM_NK_RELAY), "relay",
+                            "a relay needs a fixed address (join = no): its route entries name it");
         if ((n->cfg.relay || n->key_line[SIM_NK_FAIL_AT]) && !sc->has_links &&
             (n->cfg.relay || n->key_line[SIM_NK_RELAY_RANK]))
-            report(&d, line_of(n, SIM_NK_RELAY), "relay",
-                   "relays need a topology: give the nodes links (links = NAME:SNR[:LOSS%%])");
+            sim_diag_report(
+                &d, line_of(n, SIM_NK_RELAY), "relay",
+                "relays need a topology: give the nodes links (links = NAME:SNR[:LOSS%%])");
         if (n->key_line[SIM_NK_RELAY_RANK] && !n->cfg.relay)
-            report(&d, line_of(n, SIM_NK_RELAY_RANK), "relay_rank", "only for relay = yes");
+            sim_diag_report(&d, line_of(n, SIM_NK_RELAY_RANK), "relay_rank",
+                            "only for relay = yes");
     }
     return d.errors;
 }

@@ -100,29 +100,30 @@ static int prescan(struct parse_ctx *c)
 
         if (strcmp(sect, "scenario") == 0) {
             if (c->sc->have_section) {
-                report(&c->d, lineno, "[scenario]", "second [scenario] section (first at line %d)",
-                       c->sc->section_line);
+                sim_diag_report(&c->d, lineno, "[scenario]",
+                                "second [scenario] section (first at line %d)",
+                                c->sc->section_line);
             } else {
                 c->sc->have_section = true;
                 c->sc->section_line = lineno;
             }
         } else if (strncmp(sect, "node:", 5) == 0) {
             const char *name = sect + 5;
-            struct sim_node *o = find_node(c->sc, name);
+            struct sim_node *o = sim_find_node(c->sc, name);
             if (!node_name_ok(name) || strlen(name) > SIM_NAME_MAX) {
-                report(&c->d, lineno, NULL,
-                       "[%s]: bad node name (1..%d letters, digits, '-', '_' or '.')", sect,
-                       SIM_NAME_MAX);
+                sim_diag_report(&c->d, lineno, NULL,
+                                "[%s]: bad node name (1..%d letters, digits, '-', '_' or '.')",
+                                sect, SIM_NAME_MAX);
                 add_bad_section(c, sect);
             } else if (o) {
-                report(&c->d, lineno, NULL, "[%s]: duplicate node name (first at line %d)", sect,
-                       o->line);
+                sim_diag_report(&c->d, lineno, NULL, "[%s]: duplicate node name (first at line %d)",
+                                sect, o->line);
             } else if (!sim_scenario_add_node(c->sc, name, lineno)) {
                 return LW_ERR_NOMEM;
             }
         } else {
-            report(&c->d, lineno, NULL,
-                   "[%s]: unknown section (expected [scenario] or [node:NAME])", sect);
+            sim_diag_report(&c->d, lineno, NULL,
+                            "[%s]: unknown section (expected [scenario] or [node:NAME])", sect);
             add_bad_section(c, sect);
         }
     }
@@ -145,18 +146,18 @@ static int on_pair(void *user, int lineno, const char *section, const char *name
     int rc;
 
     if (section[0] == '\0') {
-        report(&c->d, lineno, name,
-               "key outside any section (put it under [scenario] or "
-               "[node:NAME])");
+        sim_diag_report(&c->d, lineno, name,
+                        "key outside any section (put it under [scenario] or "
+                        "[node:NAME])");
         return LW_ERR_CONFIG;
     }
     if (strcmp(section, "scenario") != 0) {
         if (strncmp(section, "node:", 5) == 0)
-            node = find_node(c->sc, section + 5);
+            node = sim_find_node(c->sc, section + 5);
         if (!node) {
             if (is_bad_section(c, section))
                 return LW_ERR_CONFIG; /* the section header was reported */
-            report(&c->d, lineno, name, "key in unknown section [%s]", section);
+            sim_diag_report(&c->d, lineno, name, "key in unknown section [%s]", section);
             return LW_ERR_CONFIG;
         }
     }
@@ -164,7 +165,7 @@ static int on_pair(void *user, int lineno, const char *section, const char *name
     rc = sim_scenario_apply(c->sc, node, name, value, lineno, line_is_indented(c, lineno), err,
                             sizeof(err));
     if (rc != LW_OK) {
-        report(&c->d, lineno, name, "%s", err);
+        sim_diag_report(&c->d, lineno, name, "%s", err);
         return rc;
     }
     return LW_OK;
@@ -173,7 +174,7 @@ static int on_pair(void *user, int lineno, const char *section, const char *name
 static void on_syntax(void *user, int lineno, const char *why)
 {
     struct parse_ctx *c = user;
-    report(&c->d, lineno, NULL, "%s", why);
+    sim_diag_report(&c->d, lineno, NULL, "%s", why);
 }
 
 /* Diagnostics come from three passes (section headers, lines, whole-scenario checks); they are
@@ -243,7 +244,7 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, size_t len, co
     };
 
     if (prescan(&c) != LW_OK) {
-        report(&c.d, 0, NULL, "out of memory");
+        sim_diag_report(&c.d, 0, NULL, "out of memory");
     } else {
         lw_ini_parse(text, len, on_pair, on_syntax, &c);
         c.d.errors += sim_scenario_finish(sc, c.d.file, hold_diag, &held);
@@ -273,20 +274,20 @@ int sim_scenario_load(struct sim_scenario *sc, const char *path, sim_diag_fn dia
     int errors;
 
     if (!f) {
-        report(&d, 0, NULL, "cannot open: %s", strerror(errno));
+        sim_diag_report(&d, 0, NULL, "cannot open: %s", strerror(errno));
         return d.errors;
     }
     buf = malloc(SIM_FILE_MAX + 1);
     if (!buf) {
         fclose(f);
-        report(&d, 0, NULL, "out of memory");
+        sim_diag_report(&d, 0, NULL, "out of memory");
         return d.errors;
     }
     len = fread(buf, 1, SIM_FILE_MAX + 1, f);
     if (ferror(f))
-        report(&d, 0, NULL, "cannot read: %s", strerror(errno));
+        sim_diag_report(&d, 0, NULL, "cannot read: %s", strerror(errno));
     else if (len > SIM_FILE_MAX)
-        report(&d, 0, NULL, "larger than %d bytes: not a scenario file", SIM_FILE_MAX);
+        sim_diag_report(&d, 0, NULL, "larger than %d bytes: not a scenario file", SIM_FILE_MAX);
     fclose(f);
     if (d.errors) {
         free(buf);

@@ -9,7 +9,7 @@
 #define SIM_MSG_MAX 512
 
 /* Key names of a [node:NAME] section, indexed by enum sim_node_key. */
-extern const char *const node_key_names[SIM_NK_COUNT];
+extern const char *const sim_node_key_names[SIM_NK_COUNT];
 
 struct diag_sink {
     const char *file;
@@ -18,9 +18,9 @@ struct diag_sink {
     int errors;
 };
 
-void report(struct diag_sink *d, int line, const char *key, const char *fmt, ...)
+void sim_diag_report(struct diag_sink *d, int line, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-struct sim_node *find_node(const struct sim_scenario *sc, const char *name);
+struct sim_node *sim_find_node(const struct sim_scenario *sc, const char *name);
 
 #endif
