@@ -6,6 +6,7 @@
  * recognises is never accepted, and the counters add up to the frames seen. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
