@@ -43,7 +43,7 @@ static double sqlite_ceiling(const char *dir, unsigned rows)
             SQLITE_OK ||
         sqlite3_prepare_v2(db,
                            /* Schema v6 packs type 1, hops 0 and flags 0 into packed and
-                            * the temperature 24.5 degC into sensors (lw_store.c, migrate_v6). */
+                            * the temperature 24.5 degC into sensors (lw_store_schema.c, migrate_v6). */
                            "INSERT INTO readings(node, ts_ms, fcnt, rssi_x10, snr_x10, water_mm, "
                            "battery_mv, packed, sensors) VALUES(?,?,?,-900,70,?,3600,262145,"
                            "256901122)",

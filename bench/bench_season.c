@@ -21,6 +21,7 @@
 #include "bench_common.h"
 #include "lw_config.h"
 #include "lw_error.h"
+#include "lw_gateway.h"
 #include "lw_history.h"
 #include "lw_log.h"
 #include "lw_parse.h"
@@ -442,7 +443,7 @@ static int generate(const char *path, size_t n_nodes, int days, int interval_s, 
     if (insert_nodes(&se, path) != 0)
         return 1;
     s = lw_store_open(path, 256, err, sizeof(err));
-    if (!s || lw_store_set_rules(s, se.cfg) != LW_OK) {
+    if (!s || lw_gateway_set_levels(s, se.cfg) != LW_OK) {
         fprintf(stderr, "bench_season: %s\n", s ? "rules" : err);
         return 1;
     }
@@ -549,7 +550,7 @@ static struct rate ingest_rate(const char *dir, unsigned rows, enum ingest_mode 
         return rate;
     struct lw_config *cfg = lw_config_parse("rules", rules_text, strlen(rules_text), NULL, NULL);
     if (cfg)
-        lw_store_set_rules(s, cfg);
+        lw_gateway_set_levels(s, cfg);
     lw_store_set_rollups(s, mode == INGEST_ROLLUPS);
     sqlite3 *db = NULL;
     sqlite3_stmt *q = NULL;

@@ -3,6 +3,7 @@
 #include "lw_error.h"
 #include "lw_parse.h"
 #include "lw_version.h"
+#include "sim_gwconf.h"
 #include "sim_mutate.h"
 #include "sim_report.h"
 #include "sim_run.h"

@@ -4,11 +4,12 @@
 #include "sim_run.h"
 #include "lw_airtime.h"
 #include "lw_error.h"
-#include "lw_route.h"
 #include "lw_simwire.h"
 #include "sim_air.h"
 #include "sim_medium.h"
 #include "sim_prng.h"
+#include "sim_run_int.h"
+#include "sim_sensor.h"
 
 #include <inttypes.h>
 #include <math.h>
@@ -21,77 +22,8 @@
 /* Acceleration 0 still yields to the loop every RUN_BATCH events for 1 ms: at most ~16000
  * datagrams a second, so a receiver's socket buffer is not overrun by a burst of thousands. */
 #define RUN_BATCH 16
-/* Downlinks received but not yet delivered; more are dropped (counted as malformed). */
-#define RUN_RXQ 64
 
-struct run;
-
-struct rx_item {
-    uint64_t t; /* virtual time of delivery */
-    uint16_t len;
-    uint8_t buf[LW_FRAME_MAX_LEN];
-};
-
-struct run_node {
-    struct run *run;
-    const struct sim_node *sn;
-    struct lw_node node;
-    struct sim_prng prng;
-    struct sim_rf rf;
-    uint64_t k;           /* index of the next report */
-    uint64_t base_ms;     /* virtual time of report 0 */
-    uint64_t next_ms;     /* virtual time of the next report */
-    bool done;            /* no more reports */
-    bool stopped;         /* the node failed: nothing more at all */
-    uint64_t join_at;     /* virtual time to start the join, UINT64_MAX = none */
-    uint64_t reply_until; /* end of the open reply window (virtual), 0 = none */
-    uint64_t reply_real;  /* uv_hrtime when that window opened */
-    size_t state_idx;     /* entry in o->state */
-    struct sim_node_stats *st;
-    /* Mesh (scenarios with links): endpoint index + 1 in the air, next channel, alarm tracking. */
-    uint32_t channel;      /* channel of the next transmission (listen before talk checks it) */
-    bool dark;             /* failed at fail_at: neither sends nor hears */
-    bool alarm_open;       /* the sim's view: an alarm reading not yet at the gateway */
-    uint64_t alarm_start;  /* virtual time of its first transmission */
-    uint64_t acks_seen;    /* lw_node_alarm_acks already counted */
-    uint32_t cur_interval; /* reporting interval in force (a CMD may change it) */
-};
-
-struct run {
-    const struct sim_run_opts *o;
-    struct sim_stats *st;
-    uv_loop_t loop;
-    uv_timer_t timer;
-    uv_signal_t sigint, sigterm;
-    struct sim_medium medium;
-    struct lw_lora_params lora;
-    struct run_node *nodes;
-    size_t n;
-    uint64_t end_ms;      /* virtual end (UINT64_MAX: ad-hoc, ends when all nodes are done) */
-    uint64_t next_tick;   /* UINT64_MAX: no more TICKs */
-    uint64_t vnow;        /* virtual time of the event being processed */
-    uint64_t real_start;  /* uv_hrtime at virtual 0 */
-    uint64_t v_anchor;    /* pacing: virtual time v_anchor is due at real time real_anchor */
-    uint64_t real_anchor; /* (moved when virtual time waited for an answer) */
-    bool held;            /* virtual time is waiting for an answer */
-    struct rx_item rxq[RUN_RXQ];
-    size_t rx_head, rx_n;
-    bool stopping;
-    /* Mesh: the air, what reached the gateway, alarm latencies, the gateway's answer hold. */
-    struct sim_air *air;
-    uint64_t *gw_seen; /* open-addressing set of (src << 32 | fcnt) + 1 */
-    size_t gw_seen_cap, gw_seen_n;
-    uint32_t *lat;
-    size_t n_lat, cap_lat;
-    bool gw_hold;          /* a frame that asks for an answer went to the gateway */
-    uint64_t gw_hold_at;   /* at this virtual time */
-    uint64_t gw_hold_real; /* uv_hrtime then */
-    int failure;           /* lw_err that ends the run as a failure */
-    char *err;
-    size_t errlen;
-};
-
-static uint64_t abs_time(const struct run *r, uint64_t v)
+uint64_t sim_abs_time(const struct run *r, uint64_t v)
 {
     return r->o->sc->start_ms > 0 ? (uint64_t)r->o->sc->start_ms + v : 0;
 }
@@ -133,10 +65,7 @@ static int hal_store_join_nonce(void *ctx, uint32_t nonce)
 
 static void fmt_vtime(uint64_t v, char *out, size_t cap);
 
-static void vlog(struct run *r, const struct run_node *rn, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void vlog(struct run *r, const struct run_node *rn, const char *fmt, ...)
+void sim_vlog(struct run *r, const struct run_node *rn, const char *fmt, ...)
 {
     char vt[32];
     va_list ap;
@@ -152,18 +81,16 @@ static void vlog(struct run *r, const struct run_node *rn, const char *fmt, ...)
     fflush(r->o->verbose);
 }
 
-static int air_send(struct run *r, struct run_node *rn, const uint8_t *frame, size_t len);
-
 static int hal_send(void *ctx, const uint8_t *frame, size_t len)
 {
     struct run_node *rn = ctx;
     struct run *r = rn->run;
-    uint64_t t = abs_time(r, r->vnow);
+    uint64_t t = sim_abs_time(r, r->vnow);
     enum sim_mutation m = r->o->mutation;
     int rc = LW_OK;
 
     if (r->air)
-        return air_send(r, rn, frame, len);
+        return sim_run_air_send(r, rn, frame, len);
 
     /* A JOIN_REQ or a frame with ACK_REQ opens a reply window. */
     if (len >= 2 && ((frame[0] & 0x0F) == LW_FT_JOIN_REQ || (frame[1] & 0x02))) {
@@ -344,8 +271,8 @@ static void node_fail(struct run *r, struct run_node *rn, int rc, const char *fm
 static void note_join_request(struct run *r, struct run_node *rn)
 {
     rn->st->join_requests++;
-    vlog(r, rn, "JOIN_REQ nonce=%" PRIu32 " attempt=%" PRIu32, lw_node_join_nonce_last(&rn->node),
-         lw_node_join_attempts(&rn->node));
+    sim_vlog(r, rn, "JOIN_REQ nonce=%" PRIu32 " attempt=%" PRIu32,
+             lw_node_join_nonce_last(&rn->node), lw_node_join_attempts(&rn->node));
 }
 
 static void join_start(struct run *r, struct run_node *rn)
@@ -379,8 +306,8 @@ static void poll_node(struct run *r, struct run_node *rn)
         rn->st->last_fcnt = lw_node_fcnt_next(&rn->node) - 1;
         r->st->frames++;
         r->st->alarm_frames++;
-        vlog(r, rn, "ALARM retransmission %" PRIu32 " fcnt=%" PRIu32,
-             lw_node_alarm_attempts(&rn->node), rn->st->last_fcnt);
+        sim_vlog(r, rn, "ALARM retransmission %" PRIu32 " fcnt=%" PRIu32,
+                 lw_node_alarm_attempts(&rn->node), rn->st->last_fcnt);
     }
 
     if (r->failure && !rn->stopped) {
@@ -399,9 +326,6 @@ static void poll_node(struct run *r, struct run_node *rn)
                   lw_node_join_attempts(&rn->node) == 1 ? "" : "s");
 }
 
-static void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_session,
-                          uint16_t old_addr);
-
 /* A frame from the gateway reaches every node; each keeps what is addressed to it. */
 static void deliver(struct run *r, const struct rx_item *it)
 {
@@ -416,13 +340,13 @@ static void deliver(struct run *r, const struct rx_item *it)
             continue;
         if (lw_node_handle_downlink(&rn->node, it->buf, it->len) != LW_OK)
             continue;
-        note_downlink(r, rn, type, had_session, old_addr);
+        sim_note_downlink(r, rn, type, had_session, old_addr);
     }
 }
 
 /* A node accepted a downlink addressed to it. */
-static void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_session,
-                          uint16_t old_addr)
+void sim_note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool had_session,
+                       uint16_t old_addr)
 {
     {
         rn->st->downlinks++;
@@ -430,9 +354,9 @@ static void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool
         if (type == LW_FT_JOIN_ACC) {
             rn->st->joined_ms = (int64_t)r->vnow;
             rn->st->address = lw_node_address(&rn->node);
-            vlog(r, rn, "JOINED address=0x%04X after %" PRIu32 " request%s (was 0x%04X)",
-                 lw_node_address(&rn->node), lw_node_join_attempts(&rn->node),
-                 lw_node_join_attempts(&rn->node) == 1 ? "" : "s", old_addr);
+            sim_vlog(r, rn, "JOINED address=0x%04X after %" PRIu32 " request%s (was 0x%04X)",
+                     lw_node_address(&rn->node), lw_node_join_attempts(&rn->node),
+                     lw_node_join_attempts(&rn->node) == 1 ? "" : "s", old_addr);
             if (!had_session && r->o->count) {
                 /* Ad hoc: the count of reports starts with the session. */
                 rn->base_ms = r->vnow;
@@ -441,10 +365,10 @@ static void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool
                 schedule_next(r, rn);
             }
         } else {
-            vlog(r, rn, "%s from the gateway%s", lw_frame_type_name(type),
-                 type == LW_FT_CMD
-                     ? (lw_node_event_mode(&rn->node) ? " (event mode on)" : " (event mode off)")
-                     : "");
+            sim_vlog(r, rn, "%s from the gateway%s", lw_frame_type_name(type),
+                     type == LW_FT_CMD ? (lw_node_event_mode(&rn->node) ? " (event mode on)"
+                                                                        : " (event mode off)")
+                                       : "");
             if (type == LW_FT_CMD && !rn->done &&
                 lw_node_report_interval(&rn->node, (uint32_t)rn->sn->interval_ms) !=
                     rn->cur_interval) {
@@ -453,258 +377,6 @@ static void note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool
                 schedule_next(r, rn);
             }
         }
-    }
-}
-
-/* ---- mesh: the simulated air ------------------------------------------------------------- */
-
-static uint32_t ep_of(const struct run *r, const struct run_node *rn)
-{
-    return (uint32_t)(rn - r->nodes) + 1;
-}
-
-/* Channels are chosen at random per transmission, as LoRa nodes hop; listen before talk looks
- * at the channel the next one will use. */
-static int hal_channel_busy(void *ctx)
-{
-    struct run_node *rn = ctx;
-    struct run *r = rn->run;
-    return r->air && sim_air_busy(r->air, ep_of(r, rn), rn->channel, r->vnow * 1000) ? 1 : 0;
-}
-
-/* Remember (src, fcnt) as received by the gateway; false when it was there already. */
-static bool gw_first(struct run *r, uint16_t src, uint32_t fcnt)
-{
-    uint64_t key = ((uint64_t)src << 32 | fcnt) + 1;
-    if (r->gw_seen_n * 2 >= r->gw_seen_cap) {
-        size_t ncap = r->gw_seen_cap ? r->gw_seen_cap * 2 : 1024;
-        uint64_t *nt = calloc(ncap, sizeof(*nt));
-        if (!nt)
-            return true;
-        for (size_t i = 0; i < r->gw_seen_cap; i++) {
-            if (!r->gw_seen[i])
-                continue;
-            size_t h = (size_t)(r->gw_seen[i] * UINT64_C(0x9E3779B97F4A7C15) >> 20) & (ncap - 1);
-            while (nt[h])
-                h = (h + 1) & (ncap - 1);
-            nt[h] = r->gw_seen[i];
-        }
-        free(r->gw_seen);
-        r->gw_seen = nt;
-        r->gw_seen_cap = ncap;
-    }
-    size_t h = (size_t)(key * UINT64_C(0x9E3779B97F4A7C15) >> 20) & (r->gw_seen_cap - 1);
-    while (r->gw_seen[h]) {
-        if (r->gw_seen[h] == key)
-            return false;
-        h = (h + 1) & (r->gw_seen_cap - 1);
-    }
-    r->gw_seen[h] = key;
-    r->gw_seen_n++;
-    return true;
-}
-
-static struct run_node *node_by_address(struct run *r, uint16_t addr)
-{
-    for (size_t i = 0; i < r->n; i++)
-        if (lw_node_address(&r->nodes[i].node) == addr)
-            return &r->nodes[i];
-    return NULL;
-}
-
-static int air_send(struct run *r, struct run_node *rn, const uint8_t *frame, size_t len)
-{
-    struct lw_frame_hdr h;
-    uint32_t ch = rn->channel;
-
-    if (rn->dark)
-        return LW_ERR_IO;
-    rn->channel = (uint32_t)sim_prng_below(&rn->prng, sim_air_channels(r->air));
-    if (sim_air_sending(r->air, ep_of(r, rn), r->vnow * 1000)) {
-        /* Half duplex: still sending the previous frame (a forward). Counted apart from the
-         * air's losses, since the frame never went out. */
-        r->st->mesh_st.tx_busy++;
-        return LW_ERR_AGAIN;
-    }
-    uint32_t toa = sim_air_transmit(r->air, ep_of(r, rn), ch, r->vnow * 1000, frame, len);
-    if (toa == 0)
-        return LW_ERR_NOMEM; /* the arguments are ours and checked: only memory can fail */
-    r->st->airtime_us += toa;
-    if (lw_frame_peek(frame, len, &h) != LW_OK)
-        return LW_OK;
-    if (h.hop_count > 0 || h.src != lw_node_address(&rn->node) || h.src == LW_ADDR_BROADCAST) {
-        if (h.hop_count > 0)
-            rn->st->forwarded++;
-        return LW_OK; /* a forward, or a JOIN_REQ */
-    }
-    r->st->mesh_st.sent++;
-    if (h.type == LW_FT_DATA)
-        r->st->mesh_st.routine_sent++;
-    return LW_OK;
-}
-
-static void gw_received(struct run *r, const uint8_t *frame, size_t len, double snr_db)
-{
-    struct lw_route rt;
-    struct sim_rf rf = {
-        .freq_hz = r->o->sc->frequency_hz,
-        .bw_hz = r->o->sc->bw_hz,
-        .sf = r->o->sc->sf,
-        .snr_x10 = (int16_t)lround(snr_db * 10),
-        /* Thermal noise in 125 kHz with a 6 dB noise figure is about -117 dBm. */
-        .rssi_x10 = (int16_t)lround((snr_db > 0 ? -117.0 + snr_db : -117.0) * 10),
-    };
-
-    sim_medium_send_air(&r->medium, &rf, abs_time(r, r->vnow), frame, len);
-    if (lw_route_parse(frame, len, &rt) != LW_OK)
-        return;
-    const struct lw_frame_hdr *h = &rt.hdr;
-    if (h->src == LW_ADDR_GATEWAY)
-        return;
-    bool first = h->type == LW_FT_JOIN_REQ || gw_first(r, h->src, h->fcnt);
-    if (!first) {
-        r->st->mesh_st.copies++;
-        return;
-    }
-    if (h->type == LW_FT_JOIN_REQ || h->ack_req) {
-        r->gw_hold = true;
-        r->gw_hold_at = r->vnow;
-        r->gw_hold_real = uv_hrtime();
-    }
-    if (h->type == LW_FT_JOIN_REQ)
-        return;
-    r->st->mesh_st.delivered++;
-    if (h->type == LW_FT_DATA)
-        r->st->mesh_st.routine_delivered++;
-    struct run_node *src = node_by_address(r, h->src);
-    if (h->type == LW_FT_ALARM && src && src->alarm_open) {
-        src->alarm_open = false;
-        r->st->mesh_st.alarms_delivered++;
-        if (r->n_lat == r->cap_lat) {
-            size_t ncap = r->cap_lat ? r->cap_lat * 2 : 256;
-            uint32_t *nl = realloc(r->lat, ncap * sizeof(*nl));
-            if (!nl)
-                return;
-            r->lat = nl;
-            r->cap_lat = ncap;
-        }
-        uint64_t l = r->vnow - src->alarm_start;
-        r->lat[r->n_lat++] = l > UINT32_MAX ? UINT32_MAX : (uint32_t)l;
-    }
-}
-
-static void on_air_rx(void *user, uint32_t rx, uint32_t tx, const uint8_t *frame, size_t len,
-                      double snr_db, uint64_t t_us)
-{
-    struct run *r = user;
-    (void)tx;
-    (void)t_us;
-    if (rx == SIM_AIR_GATEWAY) {
-        gw_received(r, frame, len, snr_db);
-        return;
-    }
-    struct run_node *rn = &r->nodes[rx - 1];
-    if (rn->dark || rn->stopped)
-        return;
-    uint8_t type = (uint8_t)(frame[0] & 0x0F);
-    bool had_session = lw_node_address(&rn->node) != 0;
-    bool join_pending = lw_node_join_pending(&rn->node);
-    uint16_t old_addr = lw_node_address(&rn->node);
-    uint64_t acks = lw_node_alarm_acks(&rn->node);
-    struct lw_node_relay_stats rs0, rs1;
-    lw_node_relay_stats(&rn->node, &rs0);
-    int8_t snr = (int8_t)(snr_db < -128 ? -128 : snr_db > 127 ? 127 : lround(snr_db));
-    int rc = lw_node_hear(&rn->node, frame, len, snr, r->vnow);
-    lw_node_relay_stats(&rn->node, &rs1);
-    rn->st->cancelled += rs1.cancelled - rs0.cancelled;
-    if (rc != LW_OK || len < 8 || frame[4] != 0 || frame[5] != 0)
-        return; /* not a downlink it took */
-    bool mine = type == LW_FT_JOIN_ACC
-                    ? join_pending && !lw_node_join_pending(&rn->node)
-                    : had_session && (uint16_t)(frame[6] | frame[7] << 8) == old_addr;
-    if (!mine)
-        return;
-    note_downlink(r, rn, type, had_session, old_addr);
-    if (lw_node_alarm_acks(&rn->node) != acks)
-        r->st->mesh_st.alarms_acked++;
-}
-
-static void air_advance(struct run *r)
-{
-    sim_air_advance(r->air, r->vnow * 1000, on_air_rx, r);
-}
-
-/* The gateway's downlink goes on the air from endpoint 0. */
-static void air_downlink(struct run *r, const struct rx_item *it)
-{
-    uint32_t ch = (uint32_t)(r->vnow % sim_air_channels(r->air));
-    if (sim_air_transmit(r->air, SIM_AIR_GATEWAY, ch, r->vnow * 1000, it->buf, it->len) == 0)
-        r->medium.rx_malformed++; /* the gateway sent while still sending: counted, dropped */
-}
-
-static void node_dark(struct run *r, struct run_node *rn)
-{
-    rn->dark = true;
-    rn->done = true;
-    rn->stopped = true; /* nothing more at all, but not a failure of the run */
-    rn->st->failed = true;
-    sim_air_set_down(r->air, ep_of(r, rn), true);
-    vlog(r, rn, "goes dark (fail_at)");
-}
-
-static int air_open(struct run *r)
-{
-    const struct sim_scenario *sc = r->o->sc;
-
-    r->air = sim_air_new((uint32_t)r->n + 1, sc->channels, &r->lora, sc->capture_db, sc->seed);
-    if (!r->air)
-        return LW_ERR_NOMEM;
-    for (size_t i = 0; i < r->n; i++) {
-        const struct sim_node *sn = sc->nodes[i];
-        for (size_t l = 0; l < sn->n_links; l++) {
-            uint32_t other = SIM_AIR_GATEWAY;
-            if (strcmp(sn->links[l].to, SIM_LINK_GATEWAY) != 0)
-                for (size_t j = 0; j < r->n; j++)
-                    if (strcmp(sc->nodes[j]->name, sn->links[l].to) == 0)
-                        other = (uint32_t)j + 1;
-            if (sim_air_link(r->air, (uint32_t)i + 1, other, sn->links[l].snr_db,
-                             sn->links[l].loss) != LW_OK)
-                return LW_ERR_INVAL;
-        }
-    }
-    return LW_OK;
-}
-
-static int cmp_u32(const void *a, const void *b)
-{
-    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
-    return x < y ? -1 : x > y;
-}
-
-static void air_summary(struct run *r)
-{
-    struct sim_mesh_stats *m = &r->st->mesh_st;
-    struct sim_air_stats as;
-
-    sim_air_stats(r->air, &as);
-    r->st->mesh = true;
-    m->transmissions = as.transmissions;
-    m->lost_link = as.lost_link;
-    m->lost_collision = as.lost_collision;
-    m->lost_busy = as.lost_busy;
-    m->lost_weak = as.lost_weak;
-    m->channels = sim_air_channels(r->air);
-    for (uint32_t c = 0; c < m->channels && c < 16; c++)
-        m->utilisation[c] = r->vnow ? (double)as.busy_us[c] / ((double)r->vnow * 1000.0) : 0;
-    for (size_t i = 0; i < r->n; i++) {
-        m->forwarded += r->nodes[i].st->forwarded;
-        m->cancelled += r->nodes[i].st->cancelled;
-    }
-    if (r->n_lat) {
-        qsort(r->lat, r->n_lat, sizeof(*r->lat), cmp_u32);
-        m->alarm_latency_median_ms = r->lat[(r->n_lat - 1) / 2];
-        m->alarm_latency_p99_ms = r->lat[(r->n_lat * 99 + 99) / 100 - 1];
-        m->alarm_latency_max_ms = r->lat[r->n_lat - 1];
     }
 }
 
@@ -887,14 +559,14 @@ static void on_timer(uv_timer_t *th)
             r->vnow = t;
         switch (kind) {
         case EV_AIR:
-            air_advance(r);
+            sim_run_air_advance(r);
             break;
         case EV_FAIL:
-            node_dark(r, who);
+            sim_run_node_dark(r, who);
             break;
         case EV_RX:
             if (r->air)
-                air_downlink(r, &r->rxq[r->rx_head]);
+                sim_run_air_downlink(r, &r->rxq[r->rx_head]);
             else
                 deliver(r, &r->rxq[r->rx_head]);
             r->rx_head = (r->rx_head + 1) % RUN_RXQ;
@@ -910,13 +582,13 @@ static void on_timer(uv_timer_t *th)
             report_node(r, who);
             break;
         case EV_TICK:
-            if (sim_medium_send_tick(&r->medium, abs_time(r, t)) == LW_OK)
+            if (sim_medium_send_tick(&r->medium, sim_abs_time(r, t)) == LW_OK)
                 r->st->ticks++;
             uint64_t nt = t + r->o->sc->tick_ms;
             r->next_tick = nt < r->end_ms ? nt : UINT64_MAX;
             break;
         case EV_END:
-            if (r->o->final_tick && sim_medium_send_tick(&r->medium, abs_time(r, t)) == LW_OK)
+            if (r->o->final_tick && sim_medium_send_tick(&r->medium, sim_abs_time(r, t)) == LW_OK)
                 r->st->ticks++;
             r->end_ms = UINT64_MAX;
             stop(r);
@@ -974,7 +646,7 @@ static int start_nodes(struct run *r)
                                   .now_ms = hal_now,
                                   .send = hal_send,
                                   .random = hal_random,
-                                  .channel_busy = hal_channel_busy,
+                                  .channel_busy = sim_run_channel_busy,
                                   .store_join_nonce = hal_store_join_nonce};
         bool replaced;
 
@@ -1098,7 +770,7 @@ int sim_run(const struct sim_run_opts *o, struct sim_stats *st, char *err, size_
 
     rc = start_nodes(r);
     if (rc == LW_OK && sc->has_links) {
-        rc = air_open(r);
+        rc = sim_run_air_open(r);
         if (rc != LW_OK)
             snprintf(err, errlen, "mesh topology: %s", lw_strerror(rc));
     }
@@ -1144,7 +816,7 @@ int sim_run(const struct sim_run_opts *o, struct sim_stats *st, char *err, size_
     st->rx_datagrams = r->medium.rx_datagrams;
     st->rx_malformed = r->medium.rx_malformed;
     if (r->air)
-        air_summary(r);
+        sim_run_air_summary(r);
     rc = uv_loop_close(&r->loop);
     if (rc != 0) {
         snprintf(err, errlen, "event loop not empty at exit: %s", uv_strerror(rc));

@@ -1,21 +1,18 @@
-/* Scenario files: INI keys to the simulation model, with every bad line reported as FILE:LINE. */
+/* Scenario keys: each INI key to the simulation model, and the whole-scenario checks, with
+ * every bad value reported as FILE:LINE. Reading the files is sim_scenario_file.c's job. */
 #include "sim_scenario.h"
 #include "lw_error.h"
-#include "lw_ini.h"
 #include "lw_parse.h"
+#include "sim_scenario_int.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#define SIM_FILE_MAX      (1024 * 1024)
-#define SIM_MSG_MAX       512
-#define SIM_DAY_MS        (UINT64_C(24) * 3600 * 1000)
-#define SIM_INIH_NAME_MAX 49 /* inih cuts section names at 50 bytes including the NUL */
+#define SIM_DAY_MS (UINT64_C(24) * 3600 * 1000)
 
-static const char *const node_key_names[SIM_NK_COUNT] = {
+const char *const sim_node_key_names[SIM_NK_COUNT] = {
     [SIM_NK_ADDRESS] = "address",
     [SIM_NK_EUI] = "eui",
     [SIM_NK_KEY] = "key",
@@ -116,13 +113,13 @@ const char *sim_kind_name(enum sim_kind k)
 
 const char *sim_metric_name(enum sim_metric m)
 {
-    return (unsigned)m < SIM_M_COUNT ? node_key_names[SIM_NK_METRIC + m] : "?";
+    return (unsigned)m < SIM_M_COUNT ? sim_node_key_names[SIM_NK_METRIC + m] : "?";
 }
 
 enum sim_metric sim_metric_from_name(const char *name)
 {
     for (int m = 0; m < SIM_M_COUNT; m++) {
-        if (strcmp(name, node_key_names[SIM_NK_METRIC + m]) == 0)
+        if (strcmp(name, sim_node_key_names[SIM_NK_METRIC + m]) == 0)
             return (enum sim_metric)m;
     }
     return SIM_M_COUNT;
@@ -215,7 +212,7 @@ struct sim_node *sim_scenario_add_node(struct sim_scenario *sc, const char *name
     return n;
 }
 
-static struct sim_node *find_node(const struct sim_scenario *sc, const char *name)
+struct sim_node *sim_find_node(const struct sim_scenario *sc, const char *name)
 {
     for (size_t i = 0; i < sc->n_nodes; i++) {
         if (strcmp(sc->nodes[i]->name, name) == 0)
@@ -667,7 +664,7 @@ int sim_scenario_apply(struct sim_scenario *sc, struct sim_node *node, const cha
     bool may_continue;
 
     if (node) {
-        k = key_index(node_key_names, SIM_NK_COUNT, key);
+        k = key_index(sim_node_key_names, SIM_NK_COUNT, key);
         if (k < 0) {
             if (key_index(scenario_key_names, SIM_SK_COUNT, key) >= 0)
                 return fail(err, errlen, LW_ERR_INVAL,
@@ -679,7 +676,7 @@ int sim_scenario_apply(struct sim_scenario *sc, struct sim_node *node, const cha
     } else {
         k = key_index(scenario_key_names, SIM_SK_COUNT, key);
         if (k < 0) {
-            if (key_index(node_key_names, SIM_NK_COUNT, key) >= 0)
+            if (key_index(sim_node_key_names, SIM_NK_COUNT, key) >= 0)
                 return fail(err, errlen, LW_ERR_INVAL,
                             "unknown key in [scenario] (it belongs in a [node:NAME] section)");
             return fail(err, errlen, LW_ERR_INVAL, "unknown key in [scenario]");
@@ -710,17 +707,7 @@ int sim_scenario_apply(struct sim_scenario *sc, struct sim_node *node, const cha
 
 /* ---- whole-scenario checks ------------------------------------------------------------- */
 
-struct diag_sink {
-    const char *file;
-    sim_diag_fn diag;
-    void *user;
-    int errors;
-};
-
-static void report(struct diag_sink *d, int line, const char *key, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static void report(struct diag_sink *d, int line, const char *key, const char *fmt, ...)
+void sim_diag_report(struct diag_sink *d, int line, const char *key, const char *fmt, ...)
 {
     char msg[SIM_MSG_MAX];
     va_list ap;
@@ -747,31 +734,33 @@ static void check_node(struct diag_sink *d, const struct sim_scenario *sc, struc
 
     for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
         if (n->key_line[required[i]] == 0)
-            report(d, n->line, node_key_names[required[i]], "missing in [node:%s] (required)",
-                   n->name);
+            sim_diag_report(d, n->line, sim_node_key_names[required[i]],
+                            "missing in [node:%s] (required)", n->name);
     }
     if (n->join) {
         if (n->key_line[SIM_NK_ROOT_KEY] == 0)
-            report(d, line_of(n, SIM_NK_JOIN), "root_key",
-                   "missing in [node:%s] (a node with join = yes needs its root key)", n->name);
+            sim_diag_report(d, line_of(n, SIM_NK_JOIN), "root_key",
+                            "missing in [node:%s] (a node with join = yes needs its root key)",
+                            n->name);
         for (size_t i = 0; i < sizeof(join_refused) / sizeof(join_refused[0]); i++) {
             if (n->key_line[join_refused[i]] != 0)
-                report(d, line_of(n, join_refused[i]), node_key_names[join_refused[i]],
-                       "not allowed with join = yes (the join assigns the address and session "
-                       "keys, and counters restart with each session)");
+                sim_diag_report(
+                    d, line_of(n, join_refused[i]), sim_node_key_names[join_refused[i]],
+                    "not allowed with join = yes (the join assigns the address and session "
+                    "keys, and counters restart with each session)");
         }
     } else {
         for (size_t i = 0; i < sizeof(personal_required) / sizeof(personal_required[0]); i++) {
             if (n->key_line[personal_required[i]] == 0)
-                report(d, n->line, node_key_names[personal_required[i]],
-                       "missing in [node:%s] (required unless join = yes)", n->name);
+                sim_diag_report(d, n->line, sim_node_key_names[personal_required[i]],
+                                "missing in [node:%s] (required unless join = yes)", n->name);
         }
         if (n->key_line[SIM_NK_ROOT_KEY] != 0)
-            report(d, line_of(n, SIM_NK_ROOT_KEY), "root_key",
-                   "only used with join = yes (add it, or remove root_key)");
+            sim_diag_report(d, line_of(n, SIM_NK_ROOT_KEY), "root_key",
+                            "only used with join = yes (add it, or remove root_key)");
         if (n->key_line[SIM_NK_JOIN_ATTEMPTS] != 0)
-            report(d, line_of(n, SIM_NK_JOIN_ATTEMPTS), "join_attempts",
-                   "only used with join = yes");
+            sim_diag_report(d, line_of(n, SIM_NK_JOIN_ATTEMPTS), "join_attempts",
+                            "only used with join = yes");
     }
     if (n->key_line[SIM_NK_KIND] == 0)
         return; /* metric checks need the kind */
@@ -782,35 +771,38 @@ static void check_node(struct diag_sink *d, const struct sim_scenario *sc, struc
             continue;
         have |= 1u << m;
         if (!(metrics[m].kinds & KIND_BIT(n->kind)))
-            report(d, line_of(n, SIM_NK_METRIC + m), sim_metric_name((enum sim_metric)m),
-                   "a %s node does not measure this (use kind = multi)", sim_kind_name(n->kind));
+            sim_diag_report(d, line_of(n, SIM_NK_METRIC + m), sim_metric_name((enum sim_metric)m),
+                            "a %s node does not measure this (use kind = multi)",
+                            sim_kind_name(n->kind));
     }
     enum sim_metric need = kind_required[n->kind];
     if (need != SIM_M_COUNT && !(have & (1u << need)))
-        report(d, n->line, sim_metric_name(need), "missing in [node:%s] (a %s node needs it)",
-               n->name, sim_kind_name(n->kind));
+        sim_diag_report(d, n->line, sim_metric_name(need),
+                        "missing in [node:%s] (a %s node needs it)", n->name,
+                        sim_kind_name(n->kind));
     if (n->kind == SIM_KIND_MULTI &&
         !(have & ((1u << SIM_M_WATER) | (1u << SIM_M_SMOKE) | (1u << SIM_M_OBSCURATION) |
                   (1u << SIM_M_GAS) | (1u << SIM_M_CO))))
-        report(d, n->line, "kind",
-               "a multi node needs at least one of water_mm, smoke, obscuration, gas_lel, "
-               "co_ppm");
+        sim_diag_report(d, n->line, "kind",
+                        "a multi node needs at least one of water_mm, smoke, obscuration, gas_lel, "
+                        "co_ppm");
     if (n->kind == SIM_KIND_MULTI && (have & (1u << SIM_M_OBSCURATION)) &&
         !(have & (1u << SIM_M_SMOKE)))
-        report(d, line_of(n, SIM_NK_METRIC + SIM_M_OBSCURATION), "obscuration",
-               "needs a smoke trace too (both travel in the smoke field)");
+        sim_diag_report(d, line_of(n, SIM_NK_METRIC + SIM_M_OBSCURATION), "obscuration",
+                        "needs a smoke trace too (both travel in the smoke field)");
 
     if (n->jitter_ms >= n->interval_ms) {
         sim_format_duration(n->jitter_ms, a, sizeof(a));
         sim_format_duration(n->interval_ms, b, sizeof(b));
-        report(d, line_of(n, SIM_NK_JITTER), "jitter", "%s must be shorter than the interval (%s)",
-               a, b);
+        sim_diag_report(d, line_of(n, SIM_NK_JITTER), "jitter",
+                        "%s must be shorter than the interval (%s)", a, b);
     }
     if (sc->duration_ms && n->offset_ms >= sc->duration_ms) {
         sim_format_duration(n->offset_ms, a, sizeof(a));
         sim_format_duration(sc->duration_ms, b, sizeof(b));
-        report(d, line_of(n, SIM_NK_OFFSET), "offset",
-               "%s is not within the scenario duration (%s): the node would never report", a, b);
+        sim_diag_report(d, line_of(n, SIM_NK_OFFSET), "offset",
+                        "%s is not within the scenario duration (%s): the node would never report",
+                        a, b);
     }
 }
 
@@ -821,15 +813,15 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
 
     if (file) { /* command-line scenarios set these through their own options */
         if (!sc->have_section)
-            report(&d, 1, NULL, "no [scenario] section");
+            sim_diag_report(&d, 1, NULL, "no [scenario] section");
         else
             for (size_t i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
                 if (sc->key_line[required[i]] == 0)
-                    report(&d, sc->section_line, scenario_key_names[required[i]],
-                           "missing in [scenario] (required)");
+                    sim_diag_report(&d, sc->section_line, scenario_key_names[required[i]],
+                                    "missing in [scenario] (required)");
             }
         if (sc->n_nodes == 0)
-            report(&d, 1, NULL, "no [node:NAME] sections: nothing to simulate");
+            sim_diag_report(&d, 1, NULL, "no [node:NAME] sections: nothing to simulate");
     }
 
     for (size_t i = 0; i < sc->n_nodes; i++) {
@@ -841,18 +833,19 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
             const struct sim_node *o = sc->nodes[j];
             if (n->key_line[SIM_NK_ADDRESS] && o->key_line[SIM_NK_ADDRESS] &&
                 n->cfg.address == o->cfg.address)
-                report(&d, line_of(n, SIM_NK_ADDRESS), "address",
-                       "0x%04X is already used by node %s (line %d)", n->cfg.address, o->name,
-                       line_of(o, SIM_NK_ADDRESS));
+                sim_diag_report(&d, line_of(n, SIM_NK_ADDRESS), "address",
+                                "0x%04X is already used by node %s (line %d)", n->cfg.address,
+                                o->name, line_of(o, SIM_NK_ADDRESS));
             if (n->key_line[SIM_NK_EUI] && o->key_line[SIM_NK_EUI] &&
                 memcmp(n->cfg.eui, o->cfg.eui, sizeof(n->cfg.eui)) == 0)
-                report(&d, line_of(n, SIM_NK_EUI), "eui", "already used by node %s (line %d)",
-                       o->name, line_of(o, SIM_NK_EUI));
+                sim_diag_report(&d, line_of(n, SIM_NK_EUI), "eui",
+                                "already used by node %s (line %d)", o->name,
+                                line_of(o, SIM_NK_EUI));
             if (n->key_line[SIM_NK_KEY] && o->key_line[SIM_NK_KEY] &&
                 memcmp(n->cfg.key, o->cfg.key, sizeof(n->cfg.key)) == 0)
-                report(&d, line_of(n, SIM_NK_KEY), "key",
-                       "same key as node %s (line %d): every node needs its own", o->name,
-                       line_of(o, SIM_NK_KEY));
+                sim_diag_report(&d, line_of(n, SIM_NK_KEY), "key",
+                                "same key as node %s (line %d): every node needs its own", o->name,
+                                line_of(o, SIM_NK_KEY));
             /* One key, one role: a root key is never anybody's node key, nor shared. */
             for (int a = 0; a < 2; a++) {
                 int ka = a ? SIM_NK_ROOT_KEY : SIM_NK_KEY;
@@ -863,10 +856,11 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
                     if ((ka == SIM_NK_KEY && kb == SIM_NK_KEY) || !n->key_line[ka] ||
                         !o->key_line[kb] || memcmp(va, vb, LW_KEY_LEN) != 0)
                         continue;
-                    report(&d, line_of(n, ka), node_key_names[ka],
-                           "same key as the %s of node %s (line %d): every key has one role "
-                           "and one node",
-                           node_key_names[kb], o->name, line_of(o, kb));
+                    sim_diag_report(
+                        &d, line_of(n, ka), sim_node_key_names[ka],
+                        "same key as the %s of node %s (line %d): every key has one role "
+                        "and one node",
+                        sim_node_key_names[kb], o->name, line_of(o, kb));
                 }
             }
         }
@@ -878,10 +872,10 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
     for (size_t i = 0; i < sc->n_nodes; i++) {
         struct sim_node *n = sc->nodes[i];
         for (size_t l = 0; l < n->n_links; l++)
-            if (strcmp(n->links[l].to, SIM_LINK_GATEWAY) != 0 && !find_node(sc, n->links[l].to))
-                report(&d, line_of(n, SIM_NK_LINKS), "links",
-                       "no node named %s (links name nodes of this scenario or gateway)",
-                       n->links[l].to);
+            if (strcmp(n->links[l].to, SIM_LINK_GATEWAY) != 0 && !sim_find_node(sc, n->links[l].to))
+                sim_diag_report(&d, line_of(n, SIM_NK_LINKS), "links",
+                                "no node named %s (links name nodes of this scenario or gateway)",
+                                n->links[l].to);
         if (sc->has_links && n->n_links == 0) {
             /* Links are symmetric: one named from the other side is enough. */
             bool named = false;
@@ -889,419 +883,22 @@ int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn d
                 for (size_t l = 0; l < sc->nodes[j]->n_links && !named; l++)
                     named = strcmp(sc->nodes[j]->links[l].to, n->name) == 0;
             if (!named)
-                report(&d, n->line, "links",
-                       "[node:%s] has no links while other nodes have: nothing would hear it",
-                       n->name);
+                sim_diag_report(
+                    &d, n->line, "links",
+                    "[node:%s] has no links while other nodes have: nothing would hear it",
+                    n->name);
         }
         if (n->cfg.relay && n->join)
-            report(&d, line_of(n, SIM_NK_RELAY), "relay",
-                   "a relay needs a fixed address (join = no): its route entries name it");
+            sim_diag_report(&d, line_of(n, SIM_NK_RELAY), "relay",
+                            "a relay needs a fixed address (join = no): its route entries name it");
         if ((n->cfg.relay || n->key_line[SIM_NK_FAIL_AT]) && !sc->has_links &&
             (n->cfg.relay || n->key_line[SIM_NK_RELAY_RANK]))
-            report(&d, line_of(n, SIM_NK_RELAY), "relay",
-                   "relays need a topology: give the nodes links (links = NAME:SNR[:LOSS%%])");
+            sim_diag_report(
+                &d, line_of(n, SIM_NK_RELAY), "relay",
+                "relays need a topology: give the nodes links (links = NAME:SNR[:LOSS%%])");
         if (n->key_line[SIM_NK_RELAY_RANK] && !n->cfg.relay)
-            report(&d, line_of(n, SIM_NK_RELAY_RANK), "relay_rank", "only for relay = yes");
+            sim_diag_report(&d, line_of(n, SIM_NK_RELAY_RANK), "relay_rank",
+                            "only for relay = yes");
     }
     return d.errors;
-}
-
-/* ---- files ------------------------------------------------------------------------------ */
-
-struct parse_ctx {
-    struct sim_scenario *sc;
-    struct diag_sink d;
-    const char *text;
-    size_t len;
-    size_t *line_off; /* start offset of each line, 1-based index */
-    size_t n_lines;
-    char **bad_sections; /* reported already: their keys are skipped quietly */
-    size_t n_bad;
-};
-
-static bool is_bad_section(const struct parse_ctx *c, const char *section)
-{
-    for (size_t i = 0; i < c->n_bad; i++) {
-        if (strncmp(c->bad_sections[i], section, SIM_INIH_NAME_MAX) == 0)
-            return true;
-    }
-    return false;
-}
-
-static void add_bad_section(struct parse_ctx *c, const char *section)
-{
-    char **nb = realloc(c->bad_sections, (c->n_bad + 1) * sizeof(*nb));
-    if (!nb)
-        return;
-    c->bad_sections = nb;
-    nb[c->n_bad] = strdup(section);
-    if (nb[c->n_bad])
-        c->n_bad++;
-}
-
-static bool node_name_ok(const char *s)
-{
-    if (!*s)
-        return false;
-    for (; *s; s++) {
-        char ch = *s;
-        if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
-              ch == '-' || ch == '_' || ch == '.'))
-            return false;
-    }
-    return true;
-}
-
-/* First pass over the raw text: index the lines (to tell continuation lines apart) and create
- * the nodes in file order from their section headers, so empty or misspelt sections are reported
- * at their own line and node order does not depend on key order. */
-static int prescan(struct parse_ctx *c)
-{
-    size_t cap = 64;
-
-    c->line_off = malloc(cap * sizeof(size_t));
-    if (!c->line_off)
-        return LW_ERR_NOMEM;
-    c->n_lines = 0;
-    c->line_off[0] = 0;
-    for (size_t pos = 0; pos < c->len;) {
-        const char *start = c->text + pos;
-        const char *nl = memchr(start, '\n', c->len - pos);
-        size_t ll = nl ? (size_t)(nl - start) : c->len - pos;
-        if (c->n_lines + 2 > cap) {
-            cap *= 2;
-            size_t *no = realloc(c->line_off, cap * sizeof(size_t));
-            if (!no)
-                return LW_ERR_NOMEM;
-            c->line_off = no;
-        }
-        c->line_off[++c->n_lines] = pos;
-        int lineno = (int)c->n_lines;
-        pos += ll + (nl ? 1 : 0);
-
-        size_t i = 0;
-        while (i < ll && (start[i] == ' ' || start[i] == '\t'))
-            i++;
-        if (i > 0 || i >= ll || start[i] != '[' || ll > LW_INI_MAX_LINE)
-            continue;
-        const char *close = memchr(start + i, ']', ll - i);
-        if (!close)
-            continue; /* lw_ini reports the missing ']' */
-        char sect[LW_INI_MAX_LINE + 1];
-        size_t sl = (size_t)(close - (start + i + 1));
-        memcpy(sect, start + i + 1, sl);
-        sect[sl] = '\0';
-
-        if (strcmp(sect, "scenario") == 0) {
-            if (c->sc->have_section) {
-                report(&c->d, lineno, "[scenario]", "second [scenario] section (first at line %d)",
-                       c->sc->section_line);
-            } else {
-                c->sc->have_section = true;
-                c->sc->section_line = lineno;
-            }
-        } else if (strncmp(sect, "node:", 5) == 0) {
-            const char *name = sect + 5;
-            struct sim_node *o = find_node(c->sc, name);
-            if (!node_name_ok(name) || strlen(name) > SIM_NAME_MAX) {
-                report(&c->d, lineno, NULL,
-                       "[%s]: bad node name (1..%d letters, digits, '-', '_' or '.')", sect,
-                       SIM_NAME_MAX);
-                add_bad_section(c, sect);
-            } else if (o) {
-                report(&c->d, lineno, NULL, "[%s]: duplicate node name (first at line %d)", sect,
-                       o->line);
-            } else if (!sim_scenario_add_node(c->sc, name, lineno)) {
-                return LW_ERR_NOMEM;
-            }
-        } else {
-            report(&c->d, lineno, NULL,
-                   "[%s]: unknown section (expected [scenario] or [node:NAME])", sect);
-            add_bad_section(c, sect);
-        }
-    }
-    return LW_OK;
-}
-
-static bool line_is_indented(const struct parse_ctx *c, int lineno)
-{
-    if (lineno < 1 || (size_t)lineno > c->n_lines)
-        return false;
-    char ch = c->text[c->line_off[lineno]];
-    return c->line_off[lineno] < c->len && (ch == ' ' || ch == '\t');
-}
-
-static int on_pair(void *user, int lineno, const char *section, const char *name, const char *value)
-{
-    struct parse_ctx *c = user;
-    char err[SIM_MSG_MAX];
-    struct sim_node *node = NULL;
-    int rc;
-
-    if (section[0] == '\0') {
-        report(&c->d, lineno, name,
-               "key outside any section (put it under [scenario] or "
-               "[node:NAME])");
-        return LW_ERR_CONFIG;
-    }
-    if (strcmp(section, "scenario") != 0) {
-        if (strncmp(section, "node:", 5) == 0)
-            node = find_node(c->sc, section + 5);
-        if (!node) {
-            if (is_bad_section(c, section))
-                return LW_ERR_CONFIG; /* the section header was reported */
-            report(&c->d, lineno, name, "key in unknown section [%s]", section);
-            return LW_ERR_CONFIG;
-        }
-    }
-    err[0] = '\0';
-    rc = sim_scenario_apply(c->sc, node, name, value, lineno, line_is_indented(c, lineno), err,
-                            sizeof(err));
-    if (rc != LW_OK) {
-        report(&c->d, lineno, name, "%s", err);
-        return rc;
-    }
-    return LW_OK;
-}
-
-static void on_syntax(void *user, int lineno, const char *why)
-{
-    struct parse_ctx *c = user;
-    report(&c->d, lineno, NULL, "%s", why);
-}
-
-/* Diagnostics come from three passes (section headers, lines, whole-scenario checks); they are
- * held back and handed on in line order, so the user reads the file from top to bottom. */
-struct held_diag {
-    int line, seq;
-    char *key, *msg;
-};
-
-struct held_diags {
-    struct held_diag *d;
-    size_t n, cap;
-    bool lost; /* out of memory while holding: pass the rest straight through */
-    sim_diag_fn diag;
-    void *user;
-};
-
-static void hold_diag(void *user, const char *file, int line, const char *key, const char *msg)
-{
-    struct held_diags *h = user;
-
-    if (!h->lost && h->n == h->cap) {
-        size_t ncap = h->cap ? h->cap * 2 : 16;
-        struct held_diag *nd = realloc(h->d, ncap * sizeof(*nd));
-        if (nd) {
-            h->d = nd;
-            h->cap = ncap;
-        } else {
-            h->lost = true;
-        }
-    }
-    if (!h->lost) {
-        struct held_diag *d = &h->d[h->n];
-        d->line = line;
-        d->seq = (int)h->n;
-        d->key = key ? strdup(key) : NULL;
-        d->msg = strdup(msg);
-        if (d->msg && (d->key || !key)) {
-            h->n++;
-            return;
-        }
-        free(d->key);
-        free(d->msg);
-        h->lost = true;
-    }
-    if (h->diag)
-        h->diag(h->user, file, line, key, msg);
-}
-
-static int held_cmp(const void *a, const void *b)
-{
-    const struct held_diag *x = a, *y = b;
-    if (x->line != y->line)
-        return x->line < y->line ? -1 : 1;
-    return x->seq < y->seq ? -1 : x->seq > y->seq;
-}
-
-int sim_scenario_parse(struct sim_scenario *sc, const char *text, size_t len, const char *file,
-                       sim_diag_fn diag, void *user)
-{
-    struct held_diags held = {.diag = diag, .user = user};
-    struct parse_ctx c = {
-        .sc = sc,
-        .d = {.file = file ? file : "-", .diag = hold_diag, .user = &held},
-        .text = text,
-        .len = len,
-    };
-
-    if (prescan(&c) != LW_OK) {
-        report(&c.d, 0, NULL, "out of memory");
-    } else {
-        lw_ini_parse(text, len, on_pair, on_syntax, &c);
-        c.d.errors += sim_scenario_finish(sc, c.d.file, hold_diag, &held);
-    }
-    if (held.n > 1)
-        qsort(held.d, held.n, sizeof(*held.d), held_cmp);
-    for (size_t i = 0; i < held.n; i++) {
-        if (diag)
-            diag(user, c.d.file, held.d[i].line, held.d[i].key, held.d[i].msg);
-        free(held.d[i].key);
-        free(held.d[i].msg);
-    }
-    free(held.d);
-    free(c.line_off);
-    for (size_t i = 0; i < c.n_bad; i++)
-        free(c.bad_sections[i]);
-    free(c.bad_sections);
-    return c.d.errors;
-}
-
-int sim_scenario_load(struct sim_scenario *sc, const char *path, sim_diag_fn diag, void *user)
-{
-    struct diag_sink d = {.file = path, .diag = diag, .user = user};
-    FILE *f = fopen(path, "rb");
-    char *buf = NULL;
-    size_t len = 0;
-    int errors;
-
-    if (!f) {
-        report(&d, 0, NULL, "cannot open: %s", strerror(errno));
-        return d.errors;
-    }
-    buf = malloc(SIM_FILE_MAX + 1);
-    if (!buf) {
-        fclose(f);
-        report(&d, 0, NULL, "out of memory");
-        return d.errors;
-    }
-    len = fread(buf, 1, SIM_FILE_MAX + 1, f);
-    if (ferror(f))
-        report(&d, 0, NULL, "cannot read: %s", strerror(errno));
-    else if (len > SIM_FILE_MAX)
-        report(&d, 0, NULL, "larger than %d bytes: not a scenario file", SIM_FILE_MAX);
-    fclose(f);
-    if (d.errors) {
-        free(buf);
-        return d.errors;
-    }
-    errors = sim_scenario_parse(sc, buf, len, path, diag, user);
-    free(buf);
-    return errors;
-}
-
-/* ---- output ----------------------------------------------------------------------------- */
-
-int sim_scenario_emit_node_config(const struct sim_scenario *sc, FILE *out)
-{
-    char hex[2 * LW_KEY_LEN + 1];
-
-    fprintf(out, "; nodes of scenario %s, generated by lorawatch-sim --emit-node-config\n",
-            sc->name ? sc->name : "(unnamed)");
-    for (size_t i = 0; i < sc->n_nodes; i++) {
-        const struct sim_node *n = sc->nodes[i];
-        if (n->join) {
-            /* Not a [node:] entry: the gateway learns a joining node when it is paired. */
-            lw_format_hex(n->cfg.eui, sizeof(n->cfg.eui), hex);
-            fprintf(out, "\n; node %s joins: pair EUI %s with its root key (", n->name, hex);
-            lw_format_hex(n->cfg.root_key, sizeof(n->cfg.root_key), hex);
-            fprintf(out, "%s), kind %s, label %s\n", hex, sim_kind_name(n->kind),
-                    n->text[SIM_NK_LABEL] ? n->text[SIM_NK_LABEL] : "");
-            continue;
-        }
-        fprintf(out, "\n[node:%s]\n", n->name);
-        for (int k = 0; k < SIM_NK_GATEWAY_COUNT; k++) {
-            if (n->key_line[k] == 0)
-                continue;
-            fprintf(out, "%s = ", node_key_names[k]);
-            switch (k) {
-            case SIM_NK_ADDRESS:
-                fprintf(out, "0x%04X\n", n->cfg.address);
-                break;
-            case SIM_NK_EUI:
-                lw_format_hex(n->cfg.eui, sizeof(n->cfg.eui), hex);
-                fprintf(out, "%s\n", hex);
-                break;
-            case SIM_NK_KEY:
-                lw_format_hex(n->cfg.key, sizeof(n->cfg.key), hex);
-                fprintf(out, "%s\n", hex);
-                break;
-            case SIM_NK_KIND:
-                fprintf(out, "%s\n", sim_kind_name(n->kind));
-                break;
-            case SIM_NK_GRID:
-                fprintf(out, "%u\n", (unsigned)n->grid);
-                break;
-            default:
-                fprintf(out, "%s\n", n->text[k] ? n->text[k] : "");
-                break;
-            }
-        }
-    }
-    memset(hex, 0, sizeof(hex));
-    return ferror(out) ? LW_ERR_IO : LW_OK;
-}
-
-/* ---- sampling --------------------------------------------------------------------------- */
-
-static uint16_t to_u16(double v, double scale, double max)
-{
-    double x = round(v * scale);
-    if (x < 0)
-        x = 0;
-    if (x > max)
-        x = max;
-    return (uint16_t)x;
-}
-
-void sim_node_sample(const struct sim_node *n, uint64_t t_ms, struct lw_reading *r, bool *alarm)
-{
-    const struct sim_trace *tr = n->traces;
-
-    memset(r, 0, sizeof(*r));
-    if (tr[SIM_M_WATER].set) {
-        r->present |= LW_R_WATER;
-        r->water_mm = to_u16(sim_trace_eval(&tr[SIM_M_WATER], t_ms), 1, 65535);
-    }
-    if (tr[SIM_M_SMOKE].set || tr[SIM_M_OBSCURATION].set) {
-        r->present |= LW_R_SMOKE;
-        r->smoke_alarm = sim_trace_eval(&tr[SIM_M_SMOKE], t_ms) >= 0.5 ? 1 : 0;
-        r->smoke_obscuration = to_u16(sim_trace_eval(&tr[SIM_M_OBSCURATION], t_ms), 100, 65535);
-    }
-    if (tr[SIM_M_GAS].set) {
-        r->present |= LW_R_GAS;
-        r->gas_lel_x10 = to_u16(sim_trace_eval(&tr[SIM_M_GAS], t_ms), 10, 1000);
-    }
-    if (tr[SIM_M_CO].set) {
-        r->present |= LW_R_CO;
-        r->co_ppm = to_u16(sim_trace_eval(&tr[SIM_M_CO], t_ms), 1, 65535);
-    }
-    if (tr[SIM_M_TEMP].set) {
-        double x = round(sim_trace_eval(&tr[SIM_M_TEMP], t_ms) * 10);
-        r->present |= LW_R_TEMP;
-        r->temp_c_x10 = (int16_t)(x < -32768 ? -32768 : x > 32767 ? 32767 : x);
-    }
-    if (tr[SIM_M_BATTERY].set) {
-        r->present |= LW_R_BATTERY;
-        r->battery_mv = to_u16(sim_trace_eval(&tr[SIM_M_BATTERY], t_ms), 1, 65535);
-    }
-    if (tr[SIM_M_FLAGS].set) {
-        r->present |= LW_R_FLAGS;
-        r->flags = (uint8_t)to_u16(sim_trace_eval(&tr[SIM_M_FLAGS], t_ms), 1, LW_FLAG_MASK);
-    }
-
-    switch (n->alarm_frames) {
-    case SIM_ALARM_ALWAYS:
-        *alarm = true;
-        break;
-    case SIM_ALARM_NEVER:
-        *alarm = false;
-        break;
-    case SIM_ALARM_AUTO:
-        *alarm = ((r->present & LW_R_SMOKE) && r->smoke_alarm) ||
-                 ((r->present & LW_R_GAS) && r->gas_lel_x10 >= 250) ||
-                 ((r->present & LW_R_CO) && r->co_ppm >= 100);
-        break;
-    }
 }

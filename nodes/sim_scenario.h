@@ -1,5 +1,6 @@
-/* Simulation scenarios: the [scenario] and [node:NAME] INI model, its validation with
- * FILE:LINE diagnostics, the gateway-side node config it implies, and per-node sampling. */
+/* Simulation scenarios: the [scenario] and [node:NAME] INI model and its validation with
+ * FILE:LINE diagnostics. The gateway-side node config it implies is sim_gwconf.h, per-node
+ * sampling sim_sensor.h. */
 #ifndef SIM_SCENARIO_H
 #define SIM_SCENARIO_H
 
@@ -149,7 +150,8 @@ void sim_scenario_init(struct sim_scenario *sc);
 void sim_scenario_free(struct sim_scenario *sc);
 
 /* Parse a whole scenario from memory and validate it (sim_scenario_finish). Every error is
- * reported through diag; parsing goes on after errors. Returns the number of errors. */
+ * reported through diag; parsing goes on after errors. Returns the number of errors.
+ * These two are in sim_scenario_file.c. */
 int sim_scenario_parse(struct sim_scenario *sc, const char *text, size_t len, const char *file,
                        sim_diag_fn diag, void *user);
 /* Read path into memory (at most 1 MiB) and parse it. */
@@ -166,17 +168,10 @@ int sim_scenario_apply(struct sim_scenario *sc, struct sim_node *node, const cha
  * uniqueness of addresses, EUIs and keys. Returns the number of errors. */
 int sim_scenario_finish(struct sim_scenario *sc, const char *file, sim_diag_fn diag, void *user);
 
-/* Print the gateway-side [node:NAME] sections (gateway keys only, in table order). */
-int sim_scenario_emit_node_config(const struct sim_scenario *sc, FILE *out);
-
 /* Names for messages and output. */
 const char *sim_kind_name(enum sim_kind k);
 const char *sim_metric_name(enum sim_metric m);
 /* SIM_M_COUNT when name is not a metric key. */
 enum sim_metric sim_metric_from_name(const char *name);
-
-/* The reading node reports at virtual time t_ms (from the scenario start), and whether the
- * frame is an ALARM by the node's alarm_frames rule. */
-void sim_node_sample(const struct sim_node *n, uint64_t t_ms, struct lw_reading *r, bool *alarm);
 
 #endif

@@ -1,6 +1,7 @@
 /* Over-the-air frame v1: header packing, AAD/nonce construction and CCM seal/open via lw_aead. */
 #include "lw_frame.h"
 #include "lw_aead.h"
+#include "lw_bytes.h"
 #include "lw_error.h"
 
 #include <string.h>
@@ -10,28 +11,6 @@
 #define LW_HOP_COUNT_MASK  0xE0u
 #define LW_HOP_ACK_REQ     0x02u
 #define LW_HOP_RESERVED    0x01u
-
-static uint16_t lw_get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t lw_get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static void lw_put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void lw_put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 static bool lw_type_valid(uint8_t type)
 {

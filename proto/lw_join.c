@@ -1,6 +1,7 @@
 /* Join procedure: JOIN_REQ/JOIN_ACC layout, CCM via lw_aead and key derivation via lw_kdf. */
 #include "lw_join.h"
 #include "lw_aead.h"
+#include "lw_bytes.h"
 #include "lw_error.h"
 #include "lw_kdf.h"
 
@@ -17,18 +18,6 @@
 static const char lw_label_join[] = "lorawatch v1 join";
 static const char lw_label_up[] = "lorawatch v1 up";
 static const char lw_label_down[] = "lorawatch v1 down";
-
-static void lw_put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void lw_put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
 
 /* Key material on the stack must not outlive its use; volatile keeps the stores. */
 static void lw_wipe(void *p, size_t n)

@@ -1,6 +1,7 @@
 /* Reading TLVs: encoder in ascending type order and a strict decoder (no silent acceptance of
  * malformed sensor data, since alarms are raised from it). */
 #include "lw_reading.h"
+#include "lw_bytes.h"
 #include "lw_error.h"
 
 #include <string.h>
@@ -16,17 +17,6 @@ static const uint8_t lw_tlv_len[LW_TLV_KNOWN_COUNT + 1] = {
     [LW_TLV_WATER] = 2, [LW_TLV_SMOKE] = 3,   [LW_TLV_GAS] = 2,   [LW_TLV_CO] = 2,
     [LW_TLV_TEMP] = 2,  [LW_TLV_BATTERY] = 2, [LW_TLV_FLAGS] = 1,
 };
-
-static uint16_t lw_get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static void lw_put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
 
 /* Append one TLV header; the caller has checked the space. */
 static uint8_t *lw_tlv_start(uint8_t *p, uint8_t type)

@@ -1,44 +1,12 @@
 /* Simulated radio medium datagram: fixed 30-byte little-endian header plus one PHY payload. */
 #include "lw_simwire.h"
+#include "lw_bytes.h"
 #include "lw_error.h"
 
 #include <stdbool.h>
 #include <string.h>
 
 #define LW_SIMWIRE_MAX_PAYLOAD 255
-
-static uint16_t lw_get_le16(const uint8_t *p)
-{
-    return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t lw_get_le32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t lw_get_le64(const uint8_t *p)
-{
-    return (uint64_t)lw_get_le32(p) | (uint64_t)lw_get_le32(p + 4) << 32;
-}
-
-static void lw_put_le16(uint8_t *p, uint16_t v)
-{
-    p[0] = (uint8_t)v;
-    p[1] = (uint8_t)(v >> 8);
-}
-
-static void lw_put_le32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void lw_put_le64(uint8_t *p, uint64_t v)
-{
-    lw_put_le32(p, (uint32_t)v);
-    lw_put_le32(p + 4, (uint32_t)(v >> 32));
-}
 
 /* AIR carries exactly one frame, TICK never carries one. */
 static bool lw_simwire_len_ok(uint8_t kind, uint16_t len)

@@ -40,6 +40,9 @@ cJSON *cli_call(const char *prog, const char *socket_path, const cJSON *req, int
 /* Exit status for a reply's "code" string ("not_found", "conflict", "denied", "timeout",
  * "usage"; anything else: FAIL). */
 int cli_exit_for_code(const char *code);
+/* After the options: any argument left from argv[first] on is refused ("lorawatch CMD: unexpected
+ * argument 'X'"): CLI_EXIT_USAGE, else 0. */
+int cli_no_more_args(const char *cmd, int argc, char **argv, int first);
 
 /* Print a JSON value indented, then a newline. */
 void cli_print_json(const cJSON *v);

@@ -102,9 +102,14 @@ static int parse(struct args *a, int argc, char **argv, const struct option *ext
     return 0;
 }
 
-static int run(struct args *a, void (*show)(const cJSON *))
+/* After parsing (rc: 0 go on, < 0 done (--help), > 0 an exit status): send the request and show
+ * the reply, or stop with rc. */
+static int run(struct args *a, int rc, void (*show)(const cJSON *))
 {
-    int rc;
+    if (rc) {
+        cJSON_Delete(a->req);
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
     cJSON *reply = cli_call(a->cmd, cli_socket_path(a->socket), a->req, 10, false, &rc);
     cJSON_Delete(a->req);
     if (!reply)
@@ -193,15 +198,9 @@ static int cli_alerts(int argc, char **argv)
     static const struct option o[] = {{"all", no_argument, NULL, O_ALL}};
     struct args a = {.req = request("alerts"), .cmd = "alerts", .usage = alerts_usage};
     int rc = parse(&a, argc, argv, o, 1);
-    if (rc == 0 && optind < argc) {
-        fprintf(stderr, "lorawatch alerts: unexpected argument '%s'\n", argv[optind]);
-        rc = CLI_EXIT_USAGE;
-    }
-    if (rc) {
-        cJSON_Delete(a.req);
-        return rc < 0 ? CLI_EXIT_OK : rc;
-    }
-    return run(&a, show_alerts);
+    if (rc == 0)
+        rc = cli_no_more_args("alerts", argc, argv, optind);
+    return run(&a, rc, show_alerts);
 }
 
 /* ---- ack --------------------------------------------------------------------------------- */
@@ -232,11 +231,7 @@ static int cli_ack(int argc, char **argv)
     int rc = parse(&a, argc, argv, o, 1);
     if (rc == 0)
         rc = id_arg(&a, argc, argv, "alert", "alert");
-    if (rc) {
-        cJSON_Delete(a.req);
-        return rc < 0 ? CLI_EXIT_OK : rc;
-    }
-    return run(&a, show_ack);
+    return run(&a, rc, show_ack);
 }
 
 /* ---- silences ---------------------------------------------------------------------------- */
@@ -280,19 +275,13 @@ static int cli_silence(int argc, char **argv)
     };
     struct args a = {.req = request("silence"), .cmd = "silence", .usage = silence_usage};
     int rc = parse(&a, argc, argv, o, 6);
-    if (rc == 0 && optind < argc) {
-        fprintf(stderr, "lorawatch silence: unexpected argument '%s'\n", argv[optind]);
-        rc = CLI_EXIT_USAGE;
-    }
+    if (rc == 0)
+        rc = cli_no_more_args("silence", argc, argv, optind);
     if (rc == 0 && !cJSON_GetObjectItemCaseSensitive(a.req, "for")) {
         fprintf(stderr, "lorawatch silence: --for is required (every silence ends)\n");
         rc = CLI_EXIT_USAGE;
     }
-    if (rc) {
-        cJSON_Delete(a.req);
-        return rc < 0 ? CLI_EXIT_OK : rc;
-    }
-    return run(&a, show_silence);
+    return run(&a, rc, show_silence);
 }
 
 static void silences_usage(FILE *out)
@@ -328,15 +317,9 @@ static int cli_silences(int argc, char **argv)
 {
     struct args a = {.req = request("silences"), .cmd = "silences", .usage = silences_usage};
     int rc = parse(&a, argc, argv, NULL, 0);
-    if (rc == 0 && optind < argc) {
-        fprintf(stderr, "lorawatch silences: unexpected argument '%s'\n", argv[optind]);
-        rc = CLI_EXIT_USAGE;
-    }
-    if (rc) {
-        cJSON_Delete(a.req);
-        return rc < 0 ? CLI_EXIT_OK : rc;
-    }
-    return run(&a, show_silences);
+    if (rc == 0)
+        rc = cli_no_more_args("silences", argc, argv, optind);
+    return run(&a, rc, show_silences);
 }
 
 static void unsilence_usage(FILE *out)
@@ -359,11 +342,7 @@ static int cli_unsilence(int argc, char **argv)
     int rc = parse(&a, argc, argv, NULL, 0);
     if (rc == 0)
         rc = id_arg(&a, argc, argv, "silence", "silence");
-    if (rc) {
-        cJSON_Delete(a.req);
-        return rc < 0 ? CLI_EXIT_OK : rc;
-    }
-    return run(&a, show_unsilence);
+    return run(&a, rc, show_unsilence);
 }
 
 const struct cli_command cli_alert_commands[] = {

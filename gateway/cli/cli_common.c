@@ -187,3 +187,11 @@ void cli_local_time(double unix_ms, bool with_date, char *out, size_t cap)
     else
         strftime(out, cap, "%m-%d %H:%M:%S", &tm);
 }
+
+int cli_no_more_args(const char *cmd, int argc, char **argv, int first)
+{
+    if (first >= argc)
+        return 0;
+    fprintf(stderr, "lorawatch %s: unexpected argument '%s'\n", cmd, argv[first]);
+    return CLI_EXIT_USAGE;
+}

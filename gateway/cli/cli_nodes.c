@@ -260,10 +260,8 @@ static int cli_nodes(int argc, char **argv)
     struct common c = {0};
     cJSON *req = request("nodes");
     int rc = parse("nodes", argc, argv, opts, 1, nodes_usage, &c, nodes_opt, req);
-    if (rc == 0 && optind < argc) {
-        fprintf(stderr, "lorawatch nodes: unexpected argument '%s'\n", argv[optind]);
-        rc = CLI_EXIT_USAGE;
-    }
+    if (rc == 0)
+        rc = cli_no_more_args("nodes", argc, argv, optind);
     if (rc) {
         cJSON_Delete(req);
         return rc >= 1000 ? rc - 1000 : rc;
@@ -297,8 +295,15 @@ static void print_node(const cJSON *n)
     printf("  %-12s %s\n", "place", place);
     if (*cli_jstr(p, "text"))
         printf("  %-12s %s\n", "", cli_jstr(p, "text"));
-    if (*cli_jstr(p, "tags"))
-        printf("  %-12s %s\n", "tags", cli_jstr(p, "tags"));
+    const cJSON *tags = cJSON_GetObjectItemCaseSensitive(p, "tags"), *tag;
+    if (cJSON_GetArraySize(tags) > 0) {
+        printf("  %-12s ", "tags");
+        cJSON_ArrayForEach(tag, tags)
+        {
+            printf("%s%s", tag == tags->child ? "" : ",", cJSON_GetStringValue(tag));
+        }
+        printf("\n");
+    }
     printf("  %-12s %s", "state", cli_jstr(n, "state"));
     if (cli_jnum(n, "pairing_until_ms", &v)) {
         cli_local_time(v, true, t, sizeof(t));
@@ -513,8 +518,7 @@ static int pair_like(const char *cmd, int argc, char **argv, const struct option
             return CLI_EXIT_USAGE;
         }
         cJSON_AddStringToObject(a.req, "node", name);
-    } else if (optind < argc) {
-        fprintf(stderr, "lorawatch %s: unexpected argument '%s'\n", cmd, argv[optind]);
+    } else if (cli_no_more_args(cmd, argc, argv, optind)) {
         cJSON_Delete(a.req);
         return CLI_EXIT_USAGE;
     }

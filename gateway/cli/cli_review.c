@@ -268,10 +268,8 @@ int cli_history(int argc, char **argv)
         return rc - 100;
     if (rc >= 0)
         return rc;
-    if (rest < argc) {
-        fprintf(stderr, "lorawatch history: unexpected argument '%s'\n", argv[rest]);
+    if (cli_no_more_args("history", argc, argv, rest))
         return CLI_EXIT_USAGE;
-    }
     int64_t step, from, to;
     if (lw_history_parse_every(every, &step) != LW_OK) {
         fprintf(stderr, "lorawatch history: --every %s: use raw, 5min, hour or day\n", every);
@@ -334,10 +332,8 @@ int cli_events(int argc, char **argv)
         return rc - 100;
     if (rc >= 0)
         return rc;
-    if (rest < argc) {
-        fprintf(stderr, "lorawatch events: unexpected argument '%s'\n", argv[rest]);
+    if (cli_no_more_args("events", argc, argv, rest))
         return CLI_EXIT_USAGE;
-    }
     int64_t from, to;
     if ((rc = range("events", &c, &from, &to)) != CLI_EXIT_OK)
         return rc;
@@ -421,10 +417,8 @@ int cli_report(int argc, char **argv)
         return rc - 100;
     if (rc >= 0)
         return rc;
-    if (rest < argc) {
-        fprintf(stderr, "lorawatch report: unexpected argument '%s'\n", argv[rest]);
+    if (cli_no_more_args("report", argc, argv, rest))
         return CLI_EXIT_USAGE;
-    }
     if (!c.from || !c.to || !ra.output) {
         fprintf(stderr, "lorawatch report: --from, --to and -o FILE are required\n");
         return CLI_EXIT_USAGE;

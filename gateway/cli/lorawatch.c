@@ -19,7 +19,6 @@
 #include "lw_prom.h"
 #include "lw_version.h"
 
-
 static void usage(FILE *out)
 {
     fprintf(out, "Usage: lorawatch [--version] [--help] COMMAND [ARGS]\n"
@@ -266,10 +265,8 @@ int cli_status(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "lorawatch status: unexpected argument '%s'\n", argv[optind]);
+    if (cli_no_more_args("status", argc, argv, optind))
         return CLI_EXIT_USAGE;
-    }
     size_t len = 0;
     char *text = NULL;
     if (!file_only) {
@@ -486,10 +483,8 @@ int cli_keygen(int argc, char **argv)
             return CLI_EXIT_USAGE;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "lorawatch keygen: unexpected argument '%s'\n", argv[optind]);
+    if (cli_no_more_args("keygen", argc, argv, optind))
         return CLI_EXIT_USAGE;
-    }
     uint8_t zero[16] = {0};
     do {
         if (random_bytes(key, sizeof(key)) != 0 || (!have_eui && random_bytes(eui, 8) != 0)) {
@@ -538,12 +533,8 @@ int main(int argc, char **argv)
         const char *name;
         int (*run)(int argc, char **argv);
     } commands[] = {
-        {"status", cli_status},
-        {"keygen", cli_keygen},
-        {"history", cli_history},
-        {"events", cli_events},
-        {"report", cli_report},
-        {"backup", cli_backup},
+        {"status", cli_status}, {"keygen", cli_keygen}, {"history", cli_history},
+        {"events", cli_events}, {"report", cli_report}, {"backup", cli_backup},
     };
     const char *cmd = argv[optind];
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)

@@ -2,7 +2,7 @@
  * lines (TOPIC PAYLOAD), for a JSON Schema check (alert-payloads.sh): each rule raised, cleared
  * and closed on a node it applies to, the gateway's radio-fault alert, the built-in relay-silent
  * alert, and the duty messages (notified, reminder, escalated, acknowledged, cleared) that
- * lw_duty makes of them. Nodes of every kind and a duty roster are added to the configuration.
+ * lw_escalation makes of them. Nodes of every kind and a duty roster are added to the configuration.
  *
  * Usage: alert_payloads CONFIG > messages. Exit 1 when the configuration does not load or a
  * rule applies to none of the added nodes. */
@@ -14,7 +14,7 @@
 
 #include "lw_alert.h"
 #include "lw_config.h"
-#include "lw_duty.h"
+#include "lw_escalation.h"
 #include "lw_error.h"
 #include "lw_rules.h"
 
@@ -112,7 +112,7 @@ static void print_alert(const struct lw_alert_info *a)
 
 /* Raised, cleared and closed on alert/<id>; the raised one through the whole duty round, then
  * cleared to everyone told. */
-static void one_alert(struct lw_duty *d, const struct lw_config *cfg,
+static void one_alert(struct lw_escalation *d, const struct lw_config *cfg,
                       const struct lw_rule_conf *rule, enum lw_level level,
                       const struct lw_node_conf *node)
 {
@@ -143,19 +143,19 @@ static void one_alert(struct lw_duty *d, const struct lw_config *cfg,
         exit(1);
     }
 
-    struct lw_duty_alert da = {.id = a.id, .node = node->address, .hazard = rule->hazard};
+    struct lw_escalation_alert da = {.id = a.id, .node = node->address, .hazard = rule->hazard};
     snprintf(da.grid, sizeof(da.grid), "%s", node->grid);
     snprintf(da.building, sizeof(da.building), "%s", node->building);
     int64_t mono = 1000;
-    lw_duty_raised(d, &da, raised, mono, t0);
+    lw_escalation_raised(d, &da, raised, mono, t0);
     /* Reminders, then the escalation to tier 2, each at the tick when due. */
-    for (int64_t due = lw_duty_next_due(d);
+    for (int64_t due = lw_escalation_next_due(d);
          due != INT64_MAX && due <= mono + (int64_t)cfg->escalate_after_ms;
-         due = lw_duty_next_due(d))
-        lw_duty_tick(d, due, t0 + (due - mono));
+         due = lw_escalation_next_due(d))
+        lw_escalation_tick(d, due, t0 + (due - mono));
     char why[128];
-    lw_duty_ack(d, a.id, "pl-room", 2, "mqtt", "on the way", t0 + 900000, why, sizeof(why));
-    lw_duty_resolved(d, a.id, cleared);
+    lw_escalation_ack(d, a.id, "pl-room", 2, "mqtt", "on the way", t0 + 900000, why, sizeof(why));
+    lw_escalation_resolved(d, a.id, cleared);
     free(raised);
     free(cleared);
 }
@@ -193,12 +193,12 @@ int main(int argc, char **argv)
     free(text);
     if (!cfg)
         return 1;
-    struct lw_duty_ops ops = {.publish = pub,
+    struct lw_escalation_ops ops = {.publish = pub,
                               .journal = journal,
                               .update = update,
                               .silence_ended = silence_ended,
                               .commit = commit};
-    struct lw_duty *d = lw_duty_new(SITE, cfg, &ops);
+    struct lw_escalation *d = lw_escalation_new(SITE, cfg, &ops);
     struct lw_rules *engine = lw_rules_new();
     if (!d || !engine)
         return 1;
@@ -237,7 +237,7 @@ int main(int argc, char **argv)
     one_alert(d, cfg, &storage, storage.level, lw_rules_gateway_node(engine, SITE));
 
     lw_rules_free(engine);
-    lw_duty_free(d);
+    lw_escalation_free(d);
     lw_config_free(cfg);
     return rc;
 }

@@ -6,15 +6,16 @@
  * recognises is never accepted, and the counters add up to the frames seen. */
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "lw_config.h"
 #include "lw_error.h"
 #include "lw_frame.h"
 #include "lw_ingest.h"
 #include "lw_join.h"
 #include "lw_mesh.h"
+#include "lw_model.h"
 #include "lw_pairing.h"
 #include "lw_registry.h"
 

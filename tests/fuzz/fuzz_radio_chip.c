@@ -113,10 +113,12 @@ static void run(const struct lw_chip_driver *drv, const char *text)
     if (!cfg || lw_radio_settings_from_config(cfg, &s, why, sizeof(why)) != LW_OK)
         abort();
     struct lw_chip_bus bus;
+    struct lw_chip_params p;
     void *d = NULL;
+    lw_radio_chip_params(&s, &p);
     if (lw_chip_bus_open(&bus, &f_spi, s.spi_device, s.spi_speed_hz, &f_gpio, s.gpio_chip,
                          &s.pins) != LW_OK ||
-        drv->create(&bus, &s, &d) != LW_OK)
+        drv->create(&bus.radio, &p, &d) != LW_OK)
         abort();
     if (drv->init(d, desc, sizeof(desc)) == LW_OK) {
         struct lw_radio_rx rx;

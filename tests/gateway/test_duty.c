@@ -1,5 +1,5 @@
-/* Unit tests of lw_duty (escalation, reminders, acknowledgements, silences) with injected time
- * and recording ops, and of lw_command (the duty phones' command payloads). */
+/* Unit tests of lw_escalation (escalation, reminders, acknowledgements, silences) with injected time
+ * and recording ops, and of lw_phonecmd (the duty phones' command payloads). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,8 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lw_command.h"
-#include "lw_duty.h"
+#include "lw_phonecmd.h"
+#include "lw_config.h"
+#include "lw_escalation.h"
 #include "lw_error.h"
 
 static void fail_on_config_error(void *arg, const char *msg)
@@ -110,7 +111,7 @@ static const char conf_text[] = "[gateway]\nsite = s\n[alerts]\nescalate_after =
 
 struct fixture {
     struct lw_config *cfg;
-    struct lw_duty *d;
+    struct lw_escalation *d;
 };
 
 static int setup(void **state)
@@ -121,12 +122,12 @@ static int setup(void **state)
     f.cfg =
         lw_config_parse("duty.conf", conf_text, sizeof(conf_text) - 1, fail_on_config_error, NULL);
     assert_non_null(f.cfg);
-    struct lw_duty_ops ops = {.publish = r_publish,
+    struct lw_escalation_ops ops = {.publish = r_publish,
                               .journal = r_journal,
                               .update = r_update,
                               .silence_ended = r_silence_ended,
                               .commit = r_commit};
-    f.d = lw_duty_new("s", f.cfg, &ops);
+    f.d = lw_escalation_new("s", f.cfg, &ops);
     assert_non_null(f.d);
     *state = &f;
     return 0;
@@ -135,14 +136,14 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *f = *state;
-    lw_duty_free(f->d);
+    lw_escalation_free(f->d);
     lw_config_free(f->cfg);
     return 0;
 }
 
-static struct lw_duty_alert alert(int64_t id, const char *grid, enum lw_hazard h)
+static struct lw_escalation_alert alert(int64_t id, const char *grid, enum lw_hazard h)
 {
-    struct lw_duty_alert a = {.id = id, .node = 7, .hazard = h};
+    struct lw_escalation_alert a = {.id = id, .node = 7, .hazard = h};
     snprintf(a.grid, sizeof(a.grid), "%s", grid);
     snprintf(a.building, sizeof(a.building), "B7");
     return a;
@@ -153,27 +154,27 @@ static struct lw_duty_alert alert(int64_t id, const char *grid, enum lw_hazard h
 static void test_worker_of_the_sector_first_then_up_the_tiers(void **state)
 {
     struct fixture *f = *state;
-    struct lw_duty_alert a = alert(1, "G3", LW_HAZARD_FLOOD);
-    lw_duty_raised(f->d, &a, "{\"id\":1}", 0, 0);
+    struct lw_escalation_alert a = alert(1, "G3", LW_HAZARD_FLOOD);
+    lw_escalation_raised(f->d, &a, "{\"id\":1}", 0, 0);
     assert_true(saw("publish 1 lorawatch/s/duty/person/wang notified"));
     assert_true(saw("publish 1 lorawatch/s/duty/tier/1 notified"));
     assert_false(saw("publish 1 lorawatch/s/duty/person/zhao notified")); /* other sector */
     assert_true(saw("journal 1 notified wang 1 mqtt"));
-    assert_int_equal(lw_duty_next_due(f->d), 2 * MIN); /* the first reminder */
-    lw_duty_tick(f->d, 2 * MIN, 0);
-    lw_duty_tick(f->d, 4 * MIN, 0);
+    assert_int_equal(lw_escalation_next_due(f->d), 2 * MIN); /* the first reminder */
+    lw_escalation_tick(f->d, 2 * MIN, 0);
+    lw_escalation_tick(f->d, 4 * MIN, 0);
     assert_int_equal(count_prefix("journal 1 reminded wang 1"), 2);
     assert_false(saw("publish 1 lorawatch/s/duty/person/room escalated"));
-    lw_duty_tick(f->d, 5 * MIN, 0);
+    lw_escalation_tick(f->d, 5 * MIN, 0);
     assert_true(saw("publish 1 lorawatch/s/duty/person/room escalated"));
     assert_true(saw("journal 1 escalated room 2 mqtt"));
     assert_true(saw("update 1 2 "));
-    lw_duty_tick(f->d, 10 * MIN, 0);
+    lw_escalation_tick(f->d, 10 * MIN, 0);
     assert_true(saw("publish 1 lorawatch/s/duty/person/office-1 escalated"));
     /* Tier 3 is the top: reminders only from now on. */
     int before = count_prefix("journal 1 escalated");
-    lw_duty_tick(f->d, 15 * MIN, 0);
-    lw_duty_tick(f->d, 20 * MIN, 0);
+    lw_escalation_tick(f->d, 15 * MIN, 0);
+    lw_escalation_tick(f->d, 20 * MIN, 0);
     assert_int_equal(count_prefix("journal 1 escalated"), before);
     assert_true(count_prefix("journal 1 reminded office 3") >= 2);
 }
@@ -181,41 +182,41 @@ static void test_worker_of_the_sector_first_then_up_the_tiers(void **state)
 static void test_ack_stops_escalation_and_is_told(void **state)
 {
     struct fixture *f = *state;
-    struct lw_duty_alert a = alert(2, "G1", LW_HAZARD_FIRE);
+    struct lw_escalation_alert a = alert(2, "G1", LW_HAZARD_FIRE);
     char why[128];
-    lw_duty_raised(f->d, &a, "{\"id\":2}", 0, 0);
-    lw_duty_tick(f->d, 5 * MIN, 0); /* room told */
-    assert_int_equal(lw_duty_ack(f->d, 2, "room", 2, "mqtt", "on the way", 1000, why, sizeof(why)),
+    lw_escalation_raised(f->d, &a, "{\"id\":2}", 0, 0);
+    lw_escalation_tick(f->d, 5 * MIN, 0); /* room told */
+    assert_int_equal(lw_escalation_ack(f->d, 2, "room", 2, "mqtt", "on the way", 1000, why, sizeof(why)),
                      LW_OK);
     assert_true(saw("journal 2 acknowledged room 2 mqtt"));
     assert_true(saw("update 2 2 room"));
     assert_true(saw("publish 2 lorawatch/s/duty/person/wang acknowledged"));
     assert_true(saw("publish 2 lorawatch/s/duty/person/room acknowledged"));
-    assert_int_equal(lw_duty_next_due(f->d), INT64_MAX);
-    lw_duty_tick(f->d, 60 * MIN, 0);
+    assert_int_equal(lw_escalation_next_due(f->d), INT64_MAX);
+    lw_escalation_tick(f->d, 60 * MIN, 0);
     assert_false(saw("publish 2 lorawatch/s/duty/person/office-1 escalated"));
-    assert_int_equal(lw_duty_ack(f->d, 2, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
+    assert_int_equal(lw_escalation_ack(f->d, 2, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
                      LW_ERR_STATE);
-    assert_int_equal(lw_duty_ack(f->d, 99, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
+    assert_int_equal(lw_escalation_ack(f->d, 99, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
                      LW_ERR_UNKNOWN_NODE);
-    lw_duty_resolved(f->d, 2, "{\"id\":2,\"state\":\"cleared\"}");
+    lw_escalation_resolved(f->d, 2, "{\"id\":2,\"state\":\"cleared\"}");
     assert_true(saw("publish 2 lorawatch/s/duty/person/wang cleared"));
     assert_true(saw("publish 2 lorawatch/s/duty/person/room cleared"));
     assert_false(saw("publish 2 lorawatch/s/duty/person/office-1 cleared")); /* never told */
-    assert_int_equal(lw_duty_ack(f->d, 2, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
+    assert_int_equal(lw_escalation_ack(f->d, 2, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
                      LW_ERR_UNKNOWN_NODE);
 }
 
 static void test_sector_without_worker_goes_to_tier_2(void **state)
 {
     struct fixture *f = *state;
-    struct lw_duty_alert a = alert(3, "G9", LW_HAZARD_GAS);
-    lw_duty_raised(f->d, &a, "{\"id\":3}", 0, 0);
+    struct lw_escalation_alert a = alert(3, "G9", LW_HAZARD_GAS);
+    lw_escalation_raised(f->d, &a, "{\"id\":3}", 0, 0);
     assert_true(saw("journal 3 notified  1 mqtt"));
     assert_true(saw("publish 3 lorawatch/s/duty/person/room escalated"));
     unsigned tier;
     bool acked, held;
-    assert_true(lw_duty_state(f->d, 3, &tier, &acked, &held));
+    assert_true(lw_escalation_state(f->d, 3, &tier, &acked, &held));
     assert_int_equal(tier, 2);
 }
 
@@ -226,46 +227,46 @@ static void test_restore_resumes_the_timers(void **state)
     struct fixture *f = *state;
     const int64_t wall = 1800000000000, mono = 1000; /* a new process: small monotonic time */
     /* Tier 1 told 4 min ago, last reminder 1.5 min ago: escalation in 1 min, reminder in 30 s. */
-    struct lw_duty_alert a = alert(4, "G1", LW_HAZARD_FLOOD);
-    struct lw_duty_resume r = {
+    struct lw_escalation_alert a = alert(4, "G1", LW_HAZARD_FLOOD);
+    struct lw_escalation_resume r = {
         .tier = 1, .told_ms = wall - 4 * MIN, .reminded_ms = wall - 3 * MIN / 2};
-    lw_duty_restore(f->d, &a, "{\"id\":4}", &r, mono, wall);
-    assert_int_equal(lw_duty_next_due(f->d), mono + MIN / 2);
-    lw_duty_tick(f->d, mono + MIN / 2, wall + MIN / 2);
+    lw_escalation_restore(f->d, &a, "{\"id\":4}", &r, mono, wall);
+    assert_int_equal(lw_escalation_next_due(f->d), mono + MIN / 2);
+    lw_escalation_tick(f->d, mono + MIN / 2, wall + MIN / 2);
     assert_int_equal(count_prefix("journal 4 reminded wang 1"), 1);
-    assert_int_equal(lw_duty_next_due(f->d), mono + MIN);
-    lw_duty_tick(f->d, mono + MIN, wall + MIN);
+    assert_int_equal(lw_escalation_next_due(f->d), mono + MIN);
+    lw_escalation_tick(f->d, mono + MIN, wall + MIN);
     assert_true(saw("journal 4 escalated room 2 mqtt"));
 
     /* Tier 2 told an hour ago: the escalation fell due while the gateway was down. */
-    struct lw_duty_alert b = alert(5, "G1", LW_HAZARD_FIRE);
-    struct lw_duty_resume rb = {.tier = 2, .told_ms = wall - 60 * MIN, .reminded_ms = wall - MIN};
-    lw_duty_restore(f->d, &b, "{\"id\":5}", &rb, mono, wall);
-    assert_int_equal(lw_duty_next_due(f->d), mono);
-    lw_duty_tick(f->d, mono, wall);
+    struct lw_escalation_alert b = alert(5, "G1", LW_HAZARD_FIRE);
+    struct lw_escalation_resume rb = {.tier = 2, .told_ms = wall - 60 * MIN, .reminded_ms = wall - MIN};
+    lw_escalation_restore(f->d, &b, "{\"id\":5}", &rb, mono, wall);
+    assert_int_equal(lw_escalation_next_due(f->d), mono);
+    lw_escalation_tick(f->d, mono, wall);
     assert_true(saw("journal 5 escalated office 3 mqtt"));
 
     /* The wall clock is behind the journal (no RTC yet), or the times are unknown: full time. */
-    struct lw_duty_alert c = alert(6, "G2", LW_HAZARD_GAS);
-    struct lw_duty_resume rc = {.tier = 1, .told_ms = wall + 10 * MIN, .reminded_ms = wall + MIN};
-    lw_duty_restore(f->d, &c, "{\"id\":6}", &rc, mono, wall);
-    struct lw_duty_alert e = alert(7, "G2", LW_HAZARD_GAS);
-    struct lw_duty_resume re = {.tier = 1};
-    lw_duty_restore(f->d, &e, "{\"id\":7}", &re, mono, wall);
+    struct lw_escalation_alert c = alert(6, "G2", LW_HAZARD_GAS);
+    struct lw_escalation_resume rc = {.tier = 1, .told_ms = wall + 10 * MIN, .reminded_ms = wall + MIN};
+    lw_escalation_restore(f->d, &c, "{\"id\":6}", &rc, mono, wall);
+    struct lw_escalation_alert e = alert(7, "G2", LW_HAZARD_GAS);
+    struct lw_escalation_resume re = {.tier = 1};
+    lw_escalation_restore(f->d, &e, "{\"id\":7}", &re, mono, wall);
     R.n = 0;
-    lw_duty_tick(f->d, mono + 2 * MIN - 1, wall);
+    lw_escalation_tick(f->d, mono + 2 * MIN - 1, wall);
     assert_int_equal(count_prefix("journal 6 "), 0);
     assert_int_equal(count_prefix("journal 7 "), 0);
-    lw_duty_tick(f->d, mono + 5 * MIN, wall);
+    lw_escalation_tick(f->d, mono + 5 * MIN, wall);
     assert_true(saw("journal 6 escalated room 2 mqtt"));
     assert_true(saw("journal 7 escalated room 2 mqtt"));
 
     /* Acknowledged before the restart: nothing more, whatever the times. */
-    struct lw_duty_alert g = alert(8, "G1", LW_HAZARD_FLOOD);
-    struct lw_duty_resume rg = {.tier = 1, .acked = true, .told_ms = wall - 60 * MIN};
-    lw_duty_restore(f->d, &g, "{\"id\":8}", &rg, mono, wall);
+    struct lw_escalation_alert g = alert(8, "G1", LW_HAZARD_FLOOD);
+    struct lw_escalation_resume rg = {.tier = 1, .acked = true, .told_ms = wall - 60 * MIN};
+    lw_escalation_restore(f->d, &g, "{\"id\":8}", &rg, mono, wall);
     R.n = 0;
-    lw_duty_tick(f->d, mono + 60 * MIN, wall + 60 * MIN);
+    lw_escalation_tick(f->d, mono + 60 * MIN, wall + 60 * MIN);
     assert_int_equal(count_prefix("journal 8 "), 0);
 }
 
@@ -275,19 +276,19 @@ static void test_restore_resumes_the_timers(void **state)
 static void test_reminder_count_is_the_tiers_own(void **state)
 {
     struct fixture *f = *state;
-    struct lw_duty_alert a = alert(9, "G1", LW_HAZARD_FLOOD);
+    struct lw_escalation_alert a = alert(9, "G1", LW_HAZARD_FLOOD);
     char why[128];
-    lw_duty_raised(f->d, &a, "{\"id\":9}", 0, 0);
-    lw_duty_tick(f->d, 2 * MIN, 0);
-    lw_duty_tick(f->d, 4 * MIN, 0);
-    lw_duty_tick(f->d, 5 * MIN, 0);
+    lw_escalation_raised(f->d, &a, "{\"id\":9}", 0, 0);
+    lw_escalation_tick(f->d, 2 * MIN, 0);
+    lw_escalation_tick(f->d, 4 * MIN, 0);
+    lw_escalation_tick(f->d, 5 * MIN, 0);
     assert_true(got("9 tier/1 notified reminder=0 {\"id\":9,\"duty\":{\"tie"));
     assert_true(got("9 tier/1 reminder reminder=1 {\"id\":9,\"duty\":{\"tie"));
     assert_true(got("9 tier/1 reminder reminder=2 {\"id\":9,\"duty\":{\"tie"));
     assert_true(got("9 tier/2 escalated reminder=0 {\"id\":9,\"duty\":{\"tie"));
-    lw_duty_tick(f->d, 7 * MIN, 0);
+    lw_escalation_tick(f->d, 7 * MIN, 0);
     assert_true(got("9 tier/2 reminder reminder=1 {\"id\":9,\"duty\":{\"tie"));
-    assert_int_equal(lw_duty_ack(f->d, 9, "room", 2, "mqtt", NULL, 1000, why, sizeof(why)), LW_OK);
+    assert_int_equal(lw_escalation_ack(f->d, 9, "room", 2, "mqtt", NULL, 1000, why, sizeof(why)), LW_OK);
     assert_true(got("9 tier/1 acknowledged reminder=2 {\"id\":9,\"duty\":{\"tie"));
     assert_true(got("9 tier/2 acknowledged reminder=1 {\"id\":9,\"duty\":{\"tie"));
 }
@@ -299,16 +300,16 @@ static void test_restore_continues_the_reminder_count(void **state)
     struct fixture *f = *state;
     const int64_t wall = 1800000000000, mono = 1000;
     const char *raised = "{\"id\":10,\"level\":\"red\",\"value\":120}";
-    struct lw_duty_alert a = alert(10, "G1", LW_HAZARD_FIRE);
-    struct lw_duty_resume r = {.tier = 2, .told_ms = wall - MIN, .reminded_ms = wall - MIN};
+    struct lw_escalation_alert a = alert(10, "G1", LW_HAZARD_FIRE);
+    struct lw_escalation_resume r = {.tier = 2, .told_ms = wall - MIN, .reminded_ms = wall - MIN};
     r.reminders[1] = 3;
     r.reminders[2] = 1;
-    lw_duty_restore(f->d, &a, raised, &r, mono, wall);
-    lw_duty_tick(f->d, mono + MIN, wall + MIN);
+    lw_escalation_restore(f->d, &a, raised, &r, mono, wall);
+    lw_escalation_tick(f->d, mono + MIN, wall + MIN);
     assert_true(got("10 tier/2 reminder reminder=2 {\"id\":10,\"level\":\"re"));
-    lw_duty_tick(f->d, mono + 4 * MIN, wall + 4 * MIN);
+    lw_escalation_tick(f->d, mono + 4 * MIN, wall + 4 * MIN);
     assert_true(got("10 tier/3 escalated reminder=0 {\"id\":10,\"level\":\"re"));
-    lw_duty_resolved(f->d, 10, "{\"id\":10,\"level\":\"red\",\"state\":\"cleared\"}");
+    lw_escalation_resolved(f->d, 10, "{\"id\":10,\"level\":\"red\",\"state\":\"cleared\"}");
     assert_true(got("10 tier/1 cleared reminder=3 {\"id\":10,\"level\":\"re"));
     assert_true(got("10 tier/2 cleared reminder=2 {\"id\":10,\"level\":\"re"));
     assert_true(got("10 tier/3 cleared reminder=0 {\"id\":10,\"level\":\"re"));
@@ -345,21 +346,21 @@ static int seen_ids(const char *line)
 static void test_msg_ids(void **state)
 {
     struct fixture *f = *state;
-    struct lw_duty_ops ops = {.publish = id_publish,
+    struct lw_escalation_ops ops = {.publish = id_publish,
                               .journal = r_journal,
                               .update = r_update,
                               .silence_ended = r_silence_ended,
                               .commit = r_commit};
-    struct lw_duty *d = lw_duty_new("s", f->cfg, &ops);
-    struct lw_duty_alert a = alert(5, "G1", LW_HAZARD_FLOOD);
+    struct lw_escalation *d = lw_escalation_new("s", f->cfg, &ops);
+    struct lw_escalation_alert a = alert(5, "G1", LW_HAZARD_FLOOD);
     char why[128];
     n_ids = 0;
-    lw_duty_raised(d, &a, "{\"id\":5}", 0, 0);
-    lw_duty_tick(d, 2 * MIN, 0);
-    lw_duty_tick(d, 4 * MIN, 0);
-    lw_duty_tick(d, 5 * MIN, 0);
-    assert_int_equal(lw_duty_ack(d, 5, "room", 2, "mqtt", NULL, 1000, why, sizeof(why)), LW_OK);
-    lw_duty_resolved(d, 5, "{\"id\":5,\"state\":\"cleared\"}");
+    lw_escalation_raised(d, &a, "{\"id\":5}", 0, 0);
+    lw_escalation_tick(d, 2 * MIN, 0);
+    lw_escalation_tick(d, 4 * MIN, 0);
+    lw_escalation_tick(d, 5 * MIN, 0);
+    assert_int_equal(lw_escalation_ack(d, 5, "room", 2, "mqtt", NULL, 1000, why, sizeof(why)), LW_OK);
+    lw_escalation_resolved(d, 5, "{\"id\":5,\"state\":\"cleared\"}");
     assert_int_equal(seen_ids("lorawatch/s/duty/tier/1 5-1-notified"), 1);
     assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-notified"), 1);
     assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-reminder-1"), 1);
@@ -370,7 +371,7 @@ static void test_msg_ids(void **state)
     assert_int_equal(seen_ids("lorawatch/s/duty/person/room 5-2-cleared"), 1);
     for (int i = 0; i < n_ids; i++) /* one topic never gets the same id twice */
         assert_int_equal(seen_ids(ids[i]), 1);
-    lw_duty_free(d);
+    lw_escalation_free(d);
 }
 
 static void test_silences(void **state)
@@ -381,29 +382,29 @@ static void test_silences(void **state)
     snprintf(s.building, sizeof(s.building), "B7");
     snprintf(s.actor, sizeof(s.actor), "uid:0");
     /* Fire is never silenced without force; no target; too long. */
-    assert_int_equal(lw_duty_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_ERR_STATE);
+    assert_int_equal(lw_escalation_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_ERR_STATE);
     s.hazard = LW_HAZARD_FLOOD;
     s.until_ms = 25 * 3600000LL;
-    assert_int_equal(lw_duty_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_ERR_RANGE);
+    assert_int_equal(lw_escalation_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_ERR_RANGE);
     s.until_ms = 3600000;
     s.building[0] = 0;
-    assert_int_equal(lw_duty_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_ERR_INVAL);
+    assert_int_equal(lw_escalation_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_ERR_INVAL);
     snprintf(s.building, sizeof(s.building), "B7");
-    assert_int_equal(lw_duty_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_OK);
-    struct lw_duty_alert flood = alert(6, "G1", LW_HAZARD_FLOOD);
-    struct lw_duty_alert fire = alert(7, "G1", LW_HAZARD_FIRE);
-    lw_duty_raised(f->d, &flood, "{\"id\":6}", 0, 0);
-    lw_duty_raised(f->d, &fire, "{\"id\":7}", 0, 0);
+    assert_int_equal(lw_escalation_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_OK);
+    struct lw_escalation_alert flood = alert(6, "G1", LW_HAZARD_FLOOD);
+    struct lw_escalation_alert fire = alert(7, "G1", LW_HAZARD_FIRE);
+    lw_escalation_raised(f->d, &flood, "{\"id\":6}", 0, 0);
+    lw_escalation_raised(f->d, &fire, "{\"id\":7}", 0, 0);
     assert_true(saw("journal 6 silenced uid:0 0 gateway"));
     assert_false(saw("publish 6 lorawatch/s/duty/person/wang notified"));
     assert_true(saw("publish 7 lorawatch/s/duty/person/wang notified")); /* fire goes through */
-    lw_duty_tick(f->d, 10 * MIN, 30 * MIN); /* held: no escalation while silenced */
+    lw_escalation_tick(f->d, 10 * MIN, 30 * MIN); /* held: no escalation while silenced */
     assert_false(saw("publish 6 lorawatch/s/duty/person/room escalated"));
-    lw_duty_tick(f->d, 61 * MIN, 3600000); /* the silence runs out */
+    lw_escalation_tick(f->d, 61 * MIN, 3600000); /* the silence runs out */
     assert_true(saw("silence-ended 5"));
     assert_true(saw("publish 6 lorawatch/s/duty/person/wang notified"));
     const struct lw_silence *all;
-    assert_int_equal(lw_duty_silences(f->d, &all), 0);
+    assert_int_equal(lw_escalation_silences(f->d, &all), 0);
 }
 
 /* A silence lasts its duration on the monotonic clock: the wall clock stepping forward (NTP after
@@ -417,23 +418,23 @@ static void test_silence_outlasts_wall_clock_steps(void **state)
     struct lw_silence s = {.id = 9, .hazard = LW_HAZARD_FLOOD, .until_ms = wall0 + 60 * MIN};
     snprintf(s.building, sizeof(s.building), "B7");
     snprintf(s.actor, sizeof(s.actor), "uid:0");
-    assert_int_equal(lw_duty_silence_add(f->d, &s, mono0, wall0, why, sizeof(why)), LW_OK);
-    assert_int_equal(lw_duty_next_due(f->d), mono0 + 60 * MIN);
-    struct lw_duty_alert flood = alert(6, "G1", LW_HAZARD_FLOOD);
-    lw_duty_raised(f->d, &flood, "{\"id\":6}", mono0 + MIN, wall0 + MIN);
+    assert_int_equal(lw_escalation_silence_add(f->d, &s, mono0, wall0, why, sizeof(why)), LW_OK);
+    assert_int_equal(lw_escalation_next_due(f->d), mono0 + 60 * MIN);
+    struct lw_escalation_alert flood = alert(6, "G1", LW_HAZARD_FLOOD);
+    lw_escalation_raised(f->d, &flood, "{\"id\":6}", mono0 + MIN, wall0 + MIN);
     assert_true(saw("journal 6 silenced uid:0 0 gateway"));
     /* Ten minutes in, the wall clock jumps three hours ahead: still silenced. */
-    lw_duty_tick(f->d, mono0 + 10 * MIN, wall0 + 190 * MIN);
+    lw_escalation_tick(f->d, mono0 + 10 * MIN, wall0 + 190 * MIN);
     assert_false(saw("silence-ended 9"));
     assert_false(saw("publish 6 lorawatch/s/duty/person/wang notified"));
     /* Then two hours back: the hour is up on the monotonic clock all the same. */
-    lw_duty_tick(f->d, mono0 + 59 * MIN, wall0 - 60 * MIN);
+    lw_escalation_tick(f->d, mono0 + 59 * MIN, wall0 - 60 * MIN);
     assert_false(saw("silence-ended 9"));
-    lw_duty_tick(f->d, mono0 + 60 * MIN, wall0 - 59 * MIN);
+    lw_escalation_tick(f->d, mono0 + 60 * MIN, wall0 - 59 * MIN);
     assert_true(saw("silence-ended 9"));
     assert_true(saw("publish 6 lorawatch/s/duty/person/wang notified"));
     const struct lw_silence *all;
-    assert_int_equal(lw_duty_silences(f->d, &all), 0);
+    assert_int_equal(lw_escalation_silences(f->d, &all), 0);
 }
 
 static void test_commands(void **state)
@@ -466,22 +467,22 @@ static void test_commands(void **state)
         {"{\"cmd\":\"ack\",\"alert\":1,\"note\":\"a\\u0007b\"}", LW_ERR_INVAL, "note"},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-        struct lw_command c;
+        struct lw_phonecmd c;
         char why[160] = "";
-        int rc = lw_command_parse(cases[i].text, strlen(cases[i].text), &c, why, sizeof(why));
+        int rc = lw_phonecmd_parse(cases[i].text, strlen(cases[i].text), &c, why, sizeof(why));
         if (rc != cases[i].rc)
             fail_msg("case %zu (%s): rc %d, want %d (%s)", i, cases[i].text, rc, cases[i].rc, why);
         if (cases[i].why && !strstr(why, cases[i].why))
             fail_msg("case %zu: why '%s' lacks '%s'", i, why, cases[i].why);
     }
-    struct lw_command c;
-    char why[160], big[LW_COMMAND_MAX_BYTES + 2];
+    struct lw_phonecmd c;
+    char why[160], big[LW_PHONECMD_MAX_BYTES + 2];
     memset(big, ' ', sizeof(big));
-    assert_int_equal(lw_command_parse(big, sizeof(big), &c, why, sizeof(why)), LW_ERR_TOOBIG);
+    assert_int_equal(lw_phonecmd_parse(big, sizeof(big), &c, why, sizeof(why)), LW_ERR_TOOBIG);
     const char *ok = "{\"cmd\":\"silence\",\"node\":\"n1\",\"for\":\"90m\",\"reason\":\"x\","
                      "\"hazard\":\"fire\",\"force\":true,\"id\":\"q\"}";
-    assert_int_equal(lw_command_parse(ok, strlen(ok), &c, why, sizeof(why)), LW_OK);
-    assert_int_equal(c.kind, LW_CMD_SILENCE);
+    assert_int_equal(lw_phonecmd_parse(ok, strlen(ok), &c, why, sizeof(why)), LW_OK);
+    assert_int_equal(c.kind, LW_PHONECMD_SILENCE);
     assert_int_equal(c.for_ms, 90 * MIN);
     assert_int_equal(c.hazard, LW_HAZARD_FIRE);
     assert_true(c.force);

@@ -17,6 +17,7 @@
 
 #include "lw_config.h"
 #include "lw_error.h"
+#include "lw_gateway.h"
 #include "lw_history.h"
 #include "lw_report.h"
 #include "lw_store.h"
@@ -159,7 +160,7 @@ static int db_setup(void **state)
         "[rule:watch]\nmetric = water_mm\nthreshold = 76\nclear = 40\nlevel = blue\n"
         "[rule:street]\nmetric = water_mm\nthreshold = 150\nclear = 100\nlevel = orange\n";
     struct lw_config *cfg = lw_config_parse("r", rules, strlen(rules), NULL, NULL);
-    lw_store_set_rules(s, cfg);
+    lw_gateway_set_levels(s, cfg);
     lw_config_free(cfg);
     for (int k = 0; k < 3 * 288; k++) {
         int64_t t = NOW + k * 300000LL + (k * 7919) % 30000;

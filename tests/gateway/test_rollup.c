@@ -16,6 +16,8 @@
 
 #include "lw_config.h"
 #include "lw_error.h"
+#include "lw_gateway.h"
+#include "lw_rollup_rules.h"
 #include "lw_rollup.h"
 #include "lw_store.h"
 #include "test_support.h"
@@ -100,7 +102,7 @@ static struct lw_store *fill_late(uint32_t batch_rows, unsigned seed, bool late)
             "(3, 'c', '03', 'water', 'B2', 'basement'), (4, 'd', '04', 'smoke', 'B2', '')");
     struct lw_config *cfg = lw_config_parse("rules", rules, strlen(rules), NULL, NULL);
     assert_non_null(cfg);
-    assert_int_equal(lw_store_set_rules(s, cfg), LW_OK);
+    assert_int_equal(lw_gateway_set_levels(s, cfg), LW_OK);
     lw_config_free(cfg);
     srand(seed);
     int64_t t0 = 1751328000000LL; /* 2025-07-01T00:00:00Z */
@@ -293,7 +295,7 @@ static void test_crash_then_more_readings(void **state)
     assert_non_null(c);
     struct lw_config *cfg = lw_config_parse("rules", rules, strlen(rules), NULL, NULL);
     assert_non_null(cfg);
-    assert_int_equal(lw_store_set_rules(c, cfg), LW_OK);
+    assert_int_equal(lw_gateway_set_levels(c, cfg), LW_OK);
     lw_config_free(cfg);
     int64_t t = 1751328000000LL + 2 * 86400000LL;
     for (int k = 0; k < 40; k++)

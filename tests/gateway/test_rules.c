@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lw_config.h"
 #include "lw_rules.h"
 
 struct step {
@@ -833,7 +834,7 @@ static void test_persistence_raised_on_tick(void **state)
 static void test_held_jump_counts_from_its_time(void **state)
 {
     struct lw_rule_conf r = rule(150, 100, 5 * MIN);
-    r.filter = LW_FILTER_FLOODNET;
+    r.filter = LW_WATERFILTER_FLOODNET;
     r.noise_floor = 10;
     r.spike = 100;
     r.max_rise = 250;
@@ -859,7 +860,7 @@ static void test_held_jump_counts_from_its_time(void **state)
 static void test_jump_then_quiet_is_raised(void **state)
 {
     struct lw_rule_conf r = rule(50, 20, 2 * MIN);
-    r.filter = LW_FILTER_FLOODNET;
+    r.filter = LW_WATERFILTER_FLOODNET;
     r.noise_floor = 10;
     r.spike = 100;
     r.max_rise = 250;
@@ -1548,7 +1549,7 @@ static void test_radio_fault(void **state)
 static struct lw_rule_conf floodnet_rule(double threshold, double clear)
 {
     struct lw_rule_conf r = rule(threshold, clear, 0);
-    r.filter = LW_FILTER_FLOODNET;
+    r.filter = LW_WATERFILTER_FLOODNET;
     r.noise_floor = 10;
     r.spike = 100;
     r.max_rise = 250;
@@ -1673,7 +1674,7 @@ static void test_faulty_readings_are_not_measurements(void **state)
 }
 
 /* A car parks under a street sensor for an hour: 1300 mm "deep", flat. The filter cannot tell it
- * from a flooded ramp: after LW_FILTER_HOLD_MAX_MS the alert is raised, marked unconfirmed, and
+ * from a flooded ramp: after LW_WATERFILTER_HOLD_MAX_MS the alert is raised, marked unconfirmed, and
  * it clears when the car has gone. */
 static void test_parked_car_plateau_alarms_unconfirmed(void **state)
 {
@@ -1754,7 +1755,7 @@ static uint64_t rnd(uint64_t *x)
  * "water pours down a ramp" (a dry or damp level, a jump straight or through one reading on the
  * way, a level held flat like a car roof, flat within a millimetre, or rippling, then back down),
  * every 15 s to 2 min. For each rule, the same rule without the filter gives the time the raw
- * readings raise it; with the filter it must be raised no later than LW_FILTER_HOLD_MAX_MS plus
+ * readings raise it; with the filter it must be raised no later than LW_WATERFILTER_HOLD_MAX_MS plus
  * one reporting gap after that, whenever the high water lasts that long. A single high reading
  * (a spike) raises nothing. */
 static void test_sustained_water_always_alerts(void **state)
@@ -1769,7 +1770,7 @@ static void test_sustained_water_always_alerts(void **state)
     for (int k = 0; k < 1500; k++) {
         const struct lw_rule_conf *r = find_rule(cfg, names[k % 3]);
         struct lw_rule_conf raw = *r;
-        raw.filter = LW_FILTER_NONE;
+        raw.filter = LW_WATERFILTER_NONE;
         const struct lw_node_conf *node = k % 3 == 2 ? &basement : &street;
         assert_true(lw_rule_applies(r, node));
         double mm[160];
@@ -1797,7 +1798,7 @@ static void test_sustained_water_always_alerts(void **state)
                      (long long)(s.gap / 1000), high);
         if (t_raw < 0 || n_high == 1)
             continue;
-        int64_t bound = t_raw + LW_FILTER_HOLD_MAX_MS + s.gap;
+        int64_t bound = t_raw + LW_WATERFILTER_HOLD_MAX_MS + s.gap;
         if (bound >= high_until)
             continue; /* gone before the filter had to decide */
         if (t_f < 0 || t_f > bound)
@@ -1844,7 +1845,7 @@ static void raise_and_clear(const struct lw_rule_conf *r, const struct lw_node_c
 /* The same, with lost echoes: ultrasonic sensors read 0 mm when they miss the echo (foam,
  * turbulence), here among the high readings at random positions, one in two at most, never two
  * in a row (two readings back down are the water going). Sustained high water is still raised
- * within LW_FILTER_HOLD_MAX_MS plus one reporting gap of when the rule raises on the water
+ * within LW_WATERFILTER_HOLD_MAX_MS plus one reporting gap of when the rule raises on the water
  * itself (the series without the lost echoes, unfiltered); and once the water has gone, the
  * depth rules clear no more than one reading after they would on the water itself. */
 static void test_sustained_water_alerts_through_dropouts(void **state)
@@ -1859,7 +1860,7 @@ static void test_sustained_water_alerts_through_dropouts(void **state)
     for (int k = 0; k < 1500; k++) {
         const struct lw_rule_conf *r = find_rule(cfg, names[k % 3]);
         struct lw_rule_conf raw = *r;
-        raw.filter = LW_FILTER_NONE;
+        raw.filter = LW_WATERFILTER_NONE;
         const struct lw_node_conf *node = k % 3 == 2 ? &basement : &street;
         double mm[160], water[160];
         struct series s = {mm, 0, every[rnd(&x) % 4]}, w = {water, 0, s.gap};
@@ -1893,7 +1894,7 @@ static void test_sustained_water_alerts_through_dropouts(void **state)
         raise_and_clear(r, node, &s, &t_f, &c_f);
         if (t_raw < 0)
             continue;
-        int64_t bound = t_raw + LW_FILTER_HOLD_MAX_MS + s.gap;
+        int64_t bound = t_raw + LW_WATERFILTER_HOLD_MAX_MS + s.gap;
         if (bound >= high_until)
             continue; /* gone before the filter had to decide */
         if (t_f < 0 || t_f > bound)
@@ -1956,13 +1957,13 @@ static void test_shipped_rules(void **state)
     r = find_rule(cfg, "flood-watch"); /* FloodNet: 76 mm on the 5-minute mean, filtered */
     assert_int_equal(r->statistic, LW_STAT_MEAN);
     assert_true(r->window_ms == 5 * MIN && r->threshold == 76);
-    assert_int_equal(r->filter, LW_FILTER_FLOODNET);
+    assert_int_equal(r->filter, LW_WATERFILTER_FLOODNET);
     assert_true(r->noise_floor == 10 && r->max_rise == 250);
     r = find_rule(cfg, "flood-rising");
     assert_int_equal(r->statistic, LW_STAT_RISE);
-    assert_int_equal(r->filter, LW_FILTER_FLOODNET);
-    assert_int_equal(find_rule(cfg, "flood-street")->filter, LW_FILTER_FLOODNET);
-    assert_int_equal(find_rule(cfg, "flood-basement")->filter, LW_FILTER_FLOODNET);
+    assert_int_equal(r->filter, LW_WATERFILTER_FLOODNET);
+    assert_int_equal(find_rule(cfg, "flood-street")->filter, LW_WATERFILTER_FLOODNET);
+    assert_int_equal(find_rule(cfg, "flood-basement")->filter, LW_WATERFILTER_FLOODNET);
     r = find_rule(cfg, "gas-low"); /* two stages */
     assert_true(r->threshold >= 10 && r->threshold <= 25 && r->metric == LW_METRIC_GAS);
     r = find_rule(cfg, "gas-high");
@@ -1971,7 +1972,7 @@ static void test_shipped_rules(void **state)
     assert_int_equal(r->coincidence, LW_COINC_BUILDING);
     assert_true(r->coincidence_ms == 60 * SEC && r->persistence_ms == 0);
     assert_int_equal(r->level, LW_LEVEL_ORANGE);
-    assert_int_equal(r->filter, LW_FILTER_NONE);
+    assert_int_equal(r->filter, LW_WATERFILTER_NONE);
     r = find_rule(cfg, "silence-fire");
     assert_int_equal(r->type, LW_RULE_SILENCE);
     assert_true(r->timeout_ms <= 200 * SEC);
@@ -2101,7 +2102,7 @@ static void test_rule_keys_parsed(void **state)
     assert_int_equal(cfg->rules[1].flag, LW_FLAGBIT_LOW_BATTERY);
     assert_true(cfg->rules[1].kinds == 1u << LW_KIND_SMOKE);
     assert_true(cfg->rules[1].threshold == 1 && cfg->rules[1].clear == 0);
-    assert_int_equal(cfg->rules[2].filter, LW_FILTER_NONE);
+    assert_int_equal(cfg->rules[2].filter, LW_WATERFILTER_NONE);
     assert_int_equal(cfg->rules[3].coincidence, LW_COINC_ZONE);
     assert_true(cfg->rules[3].coincidence_ms == 2 * MIN);
     assert_string_equal(lw_rule_value_unit(&cfg->rules[0]), "s");

@@ -13,6 +13,7 @@
 #include <sys/types.h>
 #include <unistd.h>
 
+#include "lw_alertdb.h"
 #include "lw_error.h"
 #include "lw_spool.h"
 #include "lw_store.h"
@@ -67,13 +68,13 @@ struct row {
 static int apply_alert(struct lw_store *s, const void *data)
 {
     const struct row *r = data;
-    return lw_store_alert_insert(s, r->alert, "storm", "flood", "red", 7, r->t, 120, 100, NULL);
+    return lw_alertdb_insert(s, r->alert, "storm", "flood", "red", 7, r->t, 120, 100, NULL);
 }
 
 static int apply_journal(struct lw_store *s, const void *data)
 {
     const struct row *r = data;
-    return lw_store_journal(s, r->alert, r->t, r->event, NULL);
+    return lw_alertdb_journal_row(s, r->alert, r->t, r->event, NULL);
 }
 
 struct seen {

@@ -15,7 +15,6 @@
 #include <unistd.h>
 
 #include "lw_alertdb.h"
-#include "lw_config.h"
 #include "lw_error.h"
 #include "lw_store.h"
 #include "lw_store_int.h"
@@ -458,9 +457,9 @@ static void test_unsynced_alert_times_corrected(void **state)
     assert_int_equal(lw_store_set_boot(s, "boot-a"), LW_OK);
     assert_int_equal(lw_store_set_unsynced(s, true), LW_OK);
     assert_int_equal(
-        lw_store_alert_insert(s, 1, "watch", "flood", "blue", 1, 1000, 12, 10, "{\"before\":1}"),
+        lw_alertdb_insert(s, 1, "watch", "flood", "blue", 1, 1000, 12, 10, "{\"before\":1}"),
         LW_OK);
-    assert_int_equal(lw_store_journal(s, 1, 1000, "raised", NULL), LW_OK);
+    assert_int_equal(lw_alertdb_journal_row(s, 1, 1000, "raised", NULL), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
     int64_t off = query_ro(path, "SELECT off_ms FROM clock_pending WHERE what = "
                                  "'alerts.raised_ms' AND rid = 1");
@@ -470,7 +469,7 @@ static void test_unsynced_alert_times_corrected(void **state)
                                   "'alert_journal.ts_ms'");
     assert_int_equal(query_ro(path, "SELECT count(*) FROM clock_pending"), 2);
     assert_int_equal(lw_store_set_unsynced(s, false), LW_OK);
-    assert_int_equal(lw_store_journal(s, 1, 5000, "notified", NULL), LW_OK);
+    assert_int_equal(lw_alertdb_journal_row(s, 1, 5000, "notified", NULL), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
 
     struct retimed_calls c = {0};
@@ -496,7 +495,7 @@ static void test_unsynced_alert_times_corrected(void **state)
     sqlite3_close(db);
 
     assert_int_equal(lw_store_set_unsynced(s, true), LW_OK);
-    assert_int_equal(lw_store_journal(s, 1, 6000, "reminded", NULL), LW_OK);
+    assert_int_equal(lw_alertdb_journal_row(s, 1, 6000, "reminded", NULL), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM clock_pending"), 1);
     assert_int_equal(lw_store_set_boot(s, "boot-b"), LW_OK);
@@ -630,23 +629,23 @@ static void test_alert_insert_state_journal_and_active(void **state)
     (void)state;
     new_path(path, sizeof(path));
     struct lw_store *s = open_ok(path, 100);
-    assert_int_equal(lw_store_alert_insert(s, a1, "flood-basement", "flood", "red", 0x0101,
-                                           1784052000000, 63.0, 50.0, NULL),
+    assert_int_equal(lw_alertdb_insert(s, a1, "flood-basement", "flood", "red", 0x0101,
+                                       1784052000000, 63.0, 50.0, NULL),
                      LW_OK);
-    assert_int_equal(lw_store_journal(s, a1, 1784052000000, "raised", "water 63 mm"), LW_OK);
-    assert_int_equal(lw_store_alert_insert(s, a2, "gas-high", "gas", "red", 0x0002, 1784052001000,
-                                           55.5, 50.0, "{\"id\":2,\"level\":\"red\"}"),
+    assert_int_equal(lw_alertdb_journal_row(s, a1, 1784052000000, "raised", "water 63 mm"), LW_OK);
+    assert_int_equal(lw_alertdb_insert(s, a2, "gas-high", "gas", "red", 0x0002, 1784052001000, 55.5,
+                                       50.0, "{\"id\":2,\"level\":\"red\"}"),
                      LW_OK);
-    assert_int_equal(lw_store_journal(s, a2, 1784052001000, "raised", NULL), LW_OK);
+    assert_int_equal(lw_alertdb_journal_row(s, a2, 1784052001000, "raised", NULL), LW_OK);
     /* Joins the open transaction: not visible until committed. */
     assert_int_equal(query_ro(path, "SELECT count(*) FROM alerts"), 0);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM alerts"), 2);
     assert_int_equal(query_ro(path, "SELECT max(tier) FROM alerts"), 0); /* nobody told yet */
 
-    assert_int_equal(lw_store_alert_set_state(s, a1, "cleared", 1784052600000), LW_OK);
-    assert_int_equal(lw_store_journal(s, a1, 1784052600000, "cleared", "water 18 mm"), LW_OK);
-    assert_int_equal(lw_store_alert_set_state(s, a2, "acked", 1784052002000), LW_OK);
+    assert_int_equal(lw_alertdb_set_state(s, a1, "cleared", 1784052600000), LW_OK);
+    assert_int_equal(lw_alertdb_journal_row(s, a1, 1784052600000, "cleared", "water 18 mm"), LW_OK);
+    assert_int_equal(lw_alertdb_set_state(s, a2, "acked", 1784052002000), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
 
     char sql[160];
@@ -701,7 +700,7 @@ static void test_alert_insert_state_journal_and_active(void **state)
     assert_int_equal(act.o[0].reminders[2], 1);
     assert_int_equal(act.o[0].reminders[3], 0);
     /* Closed (withdrawn) alerts are not active either. */
-    assert_int_equal(lw_store_alert_set_state(s, a2, "closed", 1784052003000), LW_OK);
+    assert_int_equal(lw_alertdb_set_state(s, a2, "closed", 1784052003000), LW_OK);
     memset(&act, 0, sizeof(act));
     assert_int_equal(lw_alertdb_each_open(s, on_active, &act), LW_OK);
     assert_int_equal(act.n, 0);
@@ -716,16 +715,15 @@ static void test_alert_id_floor_covers_reserved_ids(void **state)
     (void)state;
     new_path(path, sizeof(path));
     struct lw_store *s = open_ok(path, 100);
-    assert_int_equal(lw_store_alert_id_floor(s), 0);
-    assert_int_equal(lw_store_alert_insert(s, 5, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
+    assert_int_equal(lw_alertdb_id_floor(s), 0);
+    assert_int_equal(lw_alertdb_insert(s, 5, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
-    assert_int_equal(lw_store_alert_id_floor(s), 5);
-    assert_int_equal(lw_store_reserve_alert_ids(s, 68), LW_OK);
+    assert_int_equal(lw_alertdb_id_floor(s), 5);
+    assert_int_equal(lw_alertdb_reserve_ids(s, 68), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
-    assert_int_equal(lw_store_alert_id_floor(s), 68);
+    assert_int_equal(lw_alertdb_id_floor(s), 68);
     /* The same id twice is refused: the primary key guards against reuse. */
-    assert_int_equal(lw_store_alert_insert(s, 5, "r", "flood", "red", 1, 2000, 1, 1, NULL),
-                     LW_ERR_DB);
+    assert_int_equal(lw_alertdb_insert(s, 5, "r", "flood", "red", 1, 2000, 1, 1, NULL), LW_ERR_DB);
     lw_store_close(s);
 }
 
@@ -739,10 +737,10 @@ static void test_savepoint_rolls_back_one_transition_only(void **state)
     struct lw_reading r = water_reading(10);
     assert_int_equal(add(s, 1, 1000, 1, &r), LW_OK);
     assert_int_equal(lw_store_savepoint(s), LW_OK);
-    assert_int_equal(lw_store_alert_insert(s, 9, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
+    assert_int_equal(lw_alertdb_insert(s, 9, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
     lw_store_savepoint_end(s, false);
     assert_int_equal(lw_store_savepoint(s), LW_OK);
-    assert_int_equal(lw_store_alert_insert(s, 10, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
+    assert_int_equal(lw_alertdb_insert(s, 10, "r", "flood", "red", 1, 1000, 1, 1, NULL), LW_OK);
     lw_store_savepoint_end(s, true);
     assert_int_equal(lw_store_commit(s), LW_OK);
     assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 1);
@@ -872,17 +870,16 @@ static void test_outbox_kept_and_requeued(void **state)
     (void)state;
     new_path(path, sizeof(path));
     struct lw_store *s = open_ok(path, 100);
-    assert_int_equal(lw_store_alert_insert(s, 1, "r", "flood", "red", 1, 1000, 150, 100, NULL), LW_OK);
-    assert_int_equal(lw_store_alert_insert(s, 2, "r", "flood", "red", 2, 1000, 150, 100, NULL), LW_OK);
-    assert_int_equal(lw_store_alert_set_state(s, 2, "cleared", 2000), LW_OK);
+    assert_int_equal(lw_alertdb_insert(s, 1, "r", "flood", "red", 1, 1000, 150, 100, NULL), LW_OK);
+    assert_int_equal(lw_alertdb_insert(s, 2, "r", "flood", "red", 2, 1000, 150, 100, NULL), LW_OK);
+    assert_int_equal(lw_alertdb_set_state(s, 2, "cleared", 2000), LW_OK);
     const char *topic[7] = {"t/alert/1", "t/duty/tier/1", "t/alert/2", "t/duty/tier/1",
                             "t/alert/2", "t/duty/tier/1", "t/alert/1"};
     const int64_t of[7] = {1, 1, 2, 2, 2, 1, 1};
     const char *reminder = "{\"duty\":{\"kind\":\"reminder\"}}";
     for (int i = 0; i < 7; i++)
-        assert_int_equal(lw_store_outbox_add(s, of[i], topic[i], of[i] == 1 && topic[i][2] == 'd'
-                                                                     ? reminder
-                                                                     : "{}",
+        assert_int_equal(lw_store_outbox_add(s, of[i], topic[i],
+                                             of[i] == 1 && topic[i][2] == 'd' ? reminder : "{}",
                                              topic[i][2] == 'a', &seq[i]),
                          LW_OK);
     assert_int_equal(lw_store_outbox_mark(s, &acked, &last), LW_OK);
@@ -933,63 +930,8 @@ static void test_outbox_kept_and_requeued(void **state)
                                     "'t/duty/tier/2' AND (json_extract(payload, '$.duty.kind') = "
                                     "'escalated' OR seq = (SELECT max(seq) FROM outbox_sent))"),
                      2);
-    assert_int_equal(query_ro(path, "SELECT count(*) FROM outbox_sent WHERE topic = 't/duty/tier/2'"),
-                     2);
-    lw_store_close(s);
-}
-
-/* ---- nodes --------------------------------------------------------------------------------- */
-
-static void fail_on_config_error(void *arg, const char *msg)
-{
-    (void)arg;
-    fail_msg("config: %s", msg);
-}
-
-static struct lw_config *node_config(const char *label)
-{
-    char text[512];
-    snprintf(text, sizeof(text),
-             "[node:garage]\naddress = 0x0101\neui = 70B3D57ED0000001\n"
-             "key = 6A1F3C9E58B20D47A3E19C5F0B7D2846\nkind = water\nlabel = %s\n"
-             "building = 1\nfloor = B1\nunit = garage\ngrid = 3\nplace = ramp\n"
-             "tags = low-lying,basement\n",
-             label);
-    struct lw_config *cfg =
-        lw_config_parse("store.conf", text, strlen(text), fail_on_config_error, NULL);
-    assert_non_null(cfg);
-    return cfg;
-}
-
-static void test_sync_nodes_inserts_then_updates(void **state)
-{
-    char path[300], text[128];
-    (void)state;
-    new_path(path, sizeof(path));
-    struct lw_store *s = open_ok(path, 100);
-    struct lw_config *cfg = node_config("Garage sensor");
-    assert_int_equal(lw_store_sync_nodes(s, cfg), LW_OK);
-    lw_config_free(cfg);
-    assert_int_equal(query_ro(path, "SELECT count(*) FROM nodes"), 1);
-    query_text_ro(path, "SELECT label FROM nodes WHERE address = 257", text, sizeof(text));
-    assert_string_equal(text, "Garage sensor");
-    query_text_ro(path, "SELECT eui FROM nodes WHERE address = 257", text, sizeof(text));
-    assert_string_equal(text, "70B3D57ED0000001");
-    query_text_ro(path, "SELECT kind FROM nodes WHERE address = 257", text, sizeof(text));
-    assert_string_equal(text, "water");
-    query_text_ro(path, "SELECT tags FROM nodes WHERE address = 257", text, sizeof(text));
-    assert_string_equal(text, "low-lying,basement");
-
-    /* A pending reading batch is committed first, not lost. */
-    struct lw_reading r = water_reading(1);
-    assert_int_equal(add(s, 0x0101, 1000, 1, &r), LW_OK);
-    cfg = node_config("Garage ramp sensor");
-    assert_int_equal(lw_store_sync_nodes(s, cfg), LW_OK);
-    lw_config_free(cfg);
-    assert_int_equal(query_ro(path, "SELECT count(*) FROM nodes"), 1);
-    query_text_ro(path, "SELECT label FROM nodes WHERE address = 257", text, sizeof(text));
-    assert_string_equal(text, "Garage ramp sensor");
-    assert_int_equal(query_ro(path, "SELECT count(*) FROM readings"), 1);
+    assert_int_equal(
+        query_ro(path, "SELECT count(*) FROM outbox_sent WHERE topic = 't/duty/tier/2'"), 2);
     lw_store_close(s);
 }
 
@@ -1081,7 +1023,6 @@ int main(void)
         cmocka_unit_test(test_outbox_add_each_done),
         cmocka_unit_test(test_outbox_ack_rolled_back_is_reported),
         cmocka_unit_test(test_outbox_kept_and_requeued),
-        cmocka_unit_test(test_sync_nodes_inserts_then_updates),
     };
 
     return cmocka_run_group_tests(tests, group_setup, group_teardown);

@@ -14,7 +14,7 @@
 # again, the trouble alert clears, and counters.readings_stored counts only readings on disk.
 #
 # Also checks that an alert that could not be stored still has an id of its own (alert ids are
-# handed out by the gateway, next_alert_id in lw_gateway.c): no id is published for two nodes.
+# handed out by the gateway, gw_next_alert_id in gateway/daemon/gw_journal.c): no id is published for two nodes.
 . "$(dirname "$0")/diskfull-lib.sh"
 diskfull_enter "$@"
 . "$(dirname "$0")/common.sh"

@@ -9,9 +9,9 @@
 # raises nothing (the alert comes with a real reading), and a stored reading with no trustworthy
 # time is not replayed.
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/restart-lib.sh"
 
-lw_start_broker "$WORK"
-lw_one_node_conf hist <<'EOF'
+restart_setup hist <<'EOF'
 [gateway]
 clock_check = none
 [rule:flood-rising]
@@ -22,15 +22,6 @@ threshold = 30
 clear = 1
 level = yellow
 EOF
-"$LW_BIN/lorawatchd" -n -f "$WORK/lorawatchd.conf" >"$WORK/check.log" 2>&1 ||
-  fail "config refused: $(cat "$WORK/check.log")"
-q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
-start() {
-  lw_start_daemon "$WORK/lorawatchd.conf"
-  lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon not connected"
-}
-count_is() { [ "$(q "SELECT count(*) FROM $1")" = "$2" ]; } # count_is TABLE_AND_WHERE N
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 DUE_S=20 SLACK_S=5
 
 start

@@ -6,9 +6,9 @@
 # the stored readings of the last 20 s are replayed into the rule at start-up, and the first
 # real reading after it raises.
 . "$(dirname "$0")/common.sh"
+. "$(dirname "$0")/restart-lib.sh"
 
-lw_start_broker "$WORK"
-lw_one_node_conf persist <<'EOF2'
+restart_setup persist <<'EOF2'
 [gateway]
 clock_check = none
 [rule:flood-cellar]
@@ -18,15 +18,6 @@ clear = 20
 persistence = 20s
 level = red
 EOF2
-"$LW_BIN/lorawatchd" -n -f "$WORK/lorawatchd.conf" >"$WORK/check.log" 2>&1 ||
-  fail "config refused: $(cat "$WORK/check.log")"
-q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
-start() {
-  lw_start_daemon "$WORK/lorawatchd.conf"
-  lw_wait_for 10 grep -q 'mqtt: connected' "$WORK/lorawatchd.log" || fail "daemon not connected"
-}
-count_is() { [ "$(q "SELECT count(*) FROM $1")" = "$2" ]; } # count_is TABLE_AND_WHERE N
-now_ms() { echo $(($(date +%s%N) / 1000000)); }
 DUE_S=20 SLACK_S=5
 
 start

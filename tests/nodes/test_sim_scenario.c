@@ -11,9 +11,11 @@
 #include <string.h>
 
 #include "lw_error.h"
+#include "sim_gwconf.h"
 #include "sim_mutate.h"
 #include "sim_prng.h"
 #include "sim_scenario.h"
+#include "sim_sensor.h"
 
 #define MAX_DIAGS 64
 

@@ -1,0 +1,2 @@
+/* The higher layer. */
+#include "down.h"

@@ -1,0 +1,2 @@
+/* A lower module that includes one above it. */
+#include "down2.h"

@@ -1,0 +1,2 @@
+/* The other half of the loop. */
+#include "down.h"

@@ -1,0 +1,2 @@
+/* Half of a loop. */
+#include "down.h"
