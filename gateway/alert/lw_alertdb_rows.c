@@ -33,60 +33,54 @@ int lw_alertdb_insert(struct lw_store *s, int64_t id, const char *rule, const ch
     return lw_store_step(s, q);
 }
 
-int64_t lw_alertdb_id_floor(struct lw_store *s)
+/* The highest id of table used or reserved (meta key) so far; a reservation is a meta row. */
+static int64_t id_floor(struct lw_store *s, const char *table, const char *key)
 {
+    char sql[200];
+    snprintf(sql, sizeof(sql),
+             "SELECT max(coalesce((SELECT max(id) FROM %s), 0), coalesce((SELECT "
+             "CAST(value AS INTEGER) FROM meta WHERE key = '%s'), 0))",
+             table, key);
     sqlite3_stmt *q;
     int64_t floor = 0;
-    if (sqlite3_prepare_v2(s->db,
-                           "SELECT max(coalesce((SELECT max(id) FROM alerts), 0), coalesce((SELECT "
-                           "CAST(value AS INTEGER) FROM meta WHERE key = 'alert_id_reserved'), 0))",
-                           -1, &q, NULL) != SQLITE_OK)
+    if (sqlite3_prepare_v2(s->db, sql, -1, &q, NULL) != SQLITE_OK)
         return LW_ERR_DB;
     if (sqlite3_step(q) == SQLITE_ROW)
         floor = sqlite3_column_int64(q, 0);
     sqlite3_finalize(q);
     return floor;
+}
+
+static int reserve_ids(struct lw_store *s, const char *key, int64_t upto)
+{
+    char sql[160], e2[256] = "";
+    snprintf(sql, sizeof(sql),
+             "INSERT INTO meta(key, value) VALUES('%s', '%lld') ON CONFLICT(key) DO UPDATE SET "
+             "value = excluded.value",
+             key, (long long)upto);
+    if (lw_store_begin(s) != LW_OK)
+        return LW_ERR_DB;
+    return lw_store_exec(s, sql, e2, sizeof(e2));
+}
+
+int64_t lw_alertdb_id_floor(struct lw_store *s)
+{
+    return id_floor(s, "alerts", "alert_id_reserved");
 }
 
 int lw_alertdb_reserve_ids(struct lw_store *s, int64_t upto)
 {
-    char sql[160], e2[256] = "";
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO meta(key, value) VALUES('alert_id_reserved', '%lld') ON CONFLICT(key) "
-             "DO UPDATE SET value = excluded.value",
-             (long long)upto);
-    if (lw_store_begin(s) != LW_OK)
-        return LW_ERR_DB;
-    return lw_store_exec(s, sql, e2, sizeof(e2));
+    return reserve_ids(s, "alert_id_reserved", upto);
 }
 
 int64_t lw_alertdb_incident_id_floor(struct lw_store *s)
 {
-    sqlite3_stmt *q;
-    int64_t floor = 0;
-    if (sqlite3_prepare_v2(
-            s->db,
-            "SELECT max(coalesce((SELECT max(id) FROM incidents), 0), coalesce((SELECT "
-            "CAST(value AS INTEGER) FROM meta WHERE key = 'incident_id_reserved'), "
-            "0))",
-            -1, &q, NULL) != SQLITE_OK)
-        return LW_ERR_DB;
-    if (sqlite3_step(q) == SQLITE_ROW)
-        floor = sqlite3_column_int64(q, 0);
-    sqlite3_finalize(q);
-    return floor;
+    return id_floor(s, "incidents", "incident_id_reserved");
 }
 
 int lw_alertdb_reserve_incident_ids(struct lw_store *s, int64_t upto)
 {
-    char sql[160], e2[256] = "";
-    snprintf(sql, sizeof(sql),
-             "INSERT INTO meta(key, value) VALUES('incident_id_reserved', '%lld') ON "
-             "CONFLICT(key) DO UPDATE SET value = excluded.value",
-             (long long)upto);
-    if (lw_store_begin(s) != LW_OK)
-        return LW_ERR_DB;
-    return lw_store_exec(s, sql, e2, sizeof(e2));
+    return reserve_ids(s, "incident_id_reserved", upto);
 }
 
 int lw_alertdb_set_state(struct lw_store *s, int64_t id, const char *state, int64_t t_ms)

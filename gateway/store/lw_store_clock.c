@@ -57,25 +57,9 @@ static void rollup_pending(struct lw_store *s, int64_t offset_ms)
                            "time_quality = 1 ORDER BY node, mono_ms",
                            -1, &q, NULL) != SQLITE_OK)
         return;
-    static const uint32_t bit[8] = {LW_R_WATER, LW_R_SMOKE, LW_R_SMOKE,   LW_R_GAS,
-                                    LW_R_CO,    LW_R_TEMP,  LW_R_BATTERY, LW_R_FLAGS};
     while (sqlite3_step(q) == SQLITE_ROW) {
         struct lw_reading r;
-        memset(&r, 0, sizeof(r));
-        int v[8];
-        for (int c = 0; c < 8; c++) {
-            v[c] = sqlite3_column_int(q, 2 + c);
-            if (sqlite3_column_type(q, 2 + c) != SQLITE_NULL)
-                r.present |= bit[c];
-        }
-        r.water_mm = (uint16_t)v[0];
-        r.smoke_alarm = (uint8_t)v[1];
-        r.smoke_obscuration = (uint16_t)v[2];
-        r.gas_lel_x10 = (uint16_t)v[3];
-        r.co_ppm = (uint16_t)v[4];
-        r.temp_c_x10 = (int16_t)v[5];
-        r.battery_mv = (uint16_t)v[6];
-        r.flags = (uint8_t)v[7];
+        lw_store_column_reading(q, 2, &r);
         lw_rollup_add(s->rollup, (uint16_t)sqlite3_column_int(q, 0),
                       sqlite3_column_int64(q, 1) + offset_ms, &r);
     }
@@ -131,16 +115,15 @@ static const char unsynced_triggers[] =
     "INSERT OR REPLACE INTO clock_pending VALUES('outbox_sent.acked_ms', NEW.seq, "
     "lw_clock_offset()); END;";
 
-static const char synced_triggers[] =
-    "DROP TRIGGER IF EXISTS temp.lw_unsynced_alert;"
-    "DROP TRIGGER IF EXISTS temp.lw_unsynced_cleared;"
-    "DROP TRIGGER IF EXISTS temp.lw_unsynced_acked;"
-    "DROP TRIGGER IF EXISTS temp.lw_unsynced_journal;"
-    "DROP TRIGGER IF EXISTS temp.lw_unsynced_incident;"
-    "DROP TRIGGER IF EXISTS temp.lw_unsynced_incident_closed;"
-    "DROP TRIGGER IF EXISTS temp.lw_unsynced_silence;"
-    "DROP TRIGGER IF EXISTS temp.lw_unsynced_silence_end;"
-    "DROP TRIGGER IF EXISTS temp.lw_unsynced_sent;";
+static const char synced_triggers[] = "DROP TRIGGER IF EXISTS temp.lw_unsynced_alert;"
+                                      "DROP TRIGGER IF EXISTS temp.lw_unsynced_cleared;"
+                                      "DROP TRIGGER IF EXISTS temp.lw_unsynced_acked;"
+                                      "DROP TRIGGER IF EXISTS temp.lw_unsynced_journal;"
+                                      "DROP TRIGGER IF EXISTS temp.lw_unsynced_incident;"
+                                      "DROP TRIGGER IF EXISTS temp.lw_unsynced_incident_closed;"
+                                      "DROP TRIGGER IF EXISTS temp.lw_unsynced_silence;"
+                                      "DROP TRIGGER IF EXISTS temp.lw_unsynced_silence_end;"
+                                      "DROP TRIGGER IF EXISTS temp.lw_unsynced_sent;";
 
 /* lw_clock_offset(): wall - monotonic clock now, in ms. */
 void lw_store_sql_clock_offset(sqlite3_context *ctx, int argc, sqlite3_value **argv)

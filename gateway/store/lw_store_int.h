@@ -52,8 +52,8 @@ struct lw_store {
     int wal_pages; /* WAL size after the last commit (sqlite3_wal_hook) */
     bool urgent;   /* the open transaction carries an alert: commit it and nothing more */
     struct lw_rollup *rollup;
-    bool rollups_off; /* lw_store_set_rollups(false): for measuring their cost only */
-    int64_t retention_ms; /* raw readings older than this are deleted; 0: kept */
+    bool rollups_off;       /* lw_store_set_rollups(false): for measuring their cost only */
+    int64_t retention_ms;   /* raw readings older than this are deleted; 0: kept */
     int64_t retention_node; /* the node retention works on next (-1: start over) */
     enum lw_store_trouble trouble;
     int pinned_runs;          /* checkpoints in a row that could not reset the WAL */
@@ -63,7 +63,7 @@ struct lw_store {
     uint64_t ballast_size;    /* what it should hold */
     bool ballast_present;
     bool ballast_released_now;
-    int last_err; /* SQLite result code of the latest failed write */
+    int last_err;   /* SQLite result code of the latest failed write */
     bool txn_acks;  /* the open (or last, if not committed) transaction moved outbox rows */
     bool acks_lost; /* such a transaction, or an acknowledgement's write, was lost */
 };
@@ -86,5 +86,9 @@ int lw_store_ballast_make(struct lw_store *s);
 void lw_store_checkpoint(struct lw_store *s);
 /* lw_store_clock.c: lw_clock_offset() in SQL */
 void lw_store_sql_clock_offset(sqlite3_context *ctx, int argc, sqlite3_value **argv);
+
+/* The reading of a row whose columns from first on are water_mm, smoke, obscuration,
+ * gas_lel_x10, co_ppm, temp_x10, battery_mv, flags (NULL: not present). lw_store_readings.c */
+void lw_store_column_reading(sqlite3_stmt *q, int first, struct lw_reading *r);
 
 #endif

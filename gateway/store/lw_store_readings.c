@@ -86,9 +86,29 @@ size_t lw_store_pending(const struct lw_store *s)
     return s->pending;
 }
 
+void lw_store_column_reading(sqlite3_stmt *q, int first, struct lw_reading *r)
+{
+    static const uint32_t bit[8] = {LW_R_WATER, LW_R_SMOKE, LW_R_SMOKE,   LW_R_GAS,
+                                    LW_R_CO,    LW_R_TEMP,  LW_R_BATTERY, LW_R_FLAGS};
+    memset(r, 0, sizeof(*r));
+    int v[8];
+    for (int c = 0; c < 8; c++) {
+        v[c] = sqlite3_column_int(q, first + c);
+        if (sqlite3_column_type(q, first + c) != SQLITE_NULL)
+            r->present |= bit[c];
+    }
+    r->water_mm = (uint16_t)v[0];
+    r->smoke_alarm = (uint8_t)v[1];
+    r->smoke_obscuration = (uint16_t)v[2];
+    r->gas_lel_x10 = (uint16_t)v[3];
+    r->co_ppm = (uint16_t)v[4];
+    r->temp_c_x10 = (int16_t)v[5];
+    r->battery_mv = (uint16_t)v[6];
+    r->flags = (uint8_t)v[7];
+}
+
 int lw_store_each_recent(struct lw_store *s, uint16_t node, int64_t since_ms, int64_t span_ms,
-                         void (*fn)(void *arg, int64_t t_ms, const struct lw_reading *r),
-                         void *arg)
+                         void (*fn)(void *arg, int64_t t_ms, const struct lw_reading *r), void *arg)
 {
     /* The primary key (node, ts_ms) answers both bounds; rows with no trustworthy wall time
      * (time_quality 1 or 3) are left out. */
@@ -104,26 +124,10 @@ int lw_store_each_recent(struct lw_store *s, uint16_t node, int64_t since_ms, in
     sqlite3_bind_int(q, 1, node);
     sqlite3_bind_int64(q, 2, since_ms);
     sqlite3_bind_int64(q, 3, span_ms);
-    static const uint32_t bit[8] = {LW_R_WATER, LW_R_SMOKE, LW_R_SMOKE,   LW_R_GAS,
-                                    LW_R_CO,    LW_R_TEMP,  LW_R_BATTERY, LW_R_FLAGS};
     int rc;
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         struct lw_reading r;
-        memset(&r, 0, sizeof(r));
-        int v[8];
-        for (int c = 0; c < 8; c++) {
-            v[c] = sqlite3_column_int(q, 1 + c);
-            if (sqlite3_column_type(q, 1 + c) != SQLITE_NULL)
-                r.present |= bit[c];
-        }
-        r.water_mm = (uint16_t)v[0];
-        r.smoke_alarm = (uint8_t)v[1];
-        r.smoke_obscuration = (uint16_t)v[2];
-        r.gas_lel_x10 = (uint16_t)v[3];
-        r.co_ppm = (uint16_t)v[4];
-        r.temp_c_x10 = (int16_t)v[5];
-        r.battery_mv = (uint16_t)v[6];
-        r.flags = (uint8_t)v[7];
+        lw_store_column_reading(q, 1, &r);
         fn(arg, sqlite3_column_int64(q, 0), &r);
     }
     sqlite3_finalize(q);
