@@ -10,7 +10,7 @@
 #include "lw_model.h"
 #include "lw_reading.h"
 
-#define LW_SCHEMA_VERSION 10
+#define LW_SCHEMA_VERSION 11
 /* PRAGMA application_id of our files ("LWDB"). */
 #define LW_STORE_APP_ID 0x4C574442
 

@@ -213,9 +213,39 @@ static const char migrate_v10[] =
     "(SELECT 1 FROM clock_pending WHERE what = 'alert_journal.ts_ms' AND rid = OLD.id)) "
     "BEGIN SELECT RAISE(ABORT, 'the alert journal is append-only'); END;";
 
+/* Version 11: what an acknowledgement said and who was on duty as it was.
+ * alerts.ack_outcome / alert_journal.outcome: the acknowledgement's outcome (on_my_way,
+ * false_alarm, test, dealt_with; NULL when none was given), so the review counts false alarms
+ * from what the person chose, never from words in a note. alerts.peak: the highest value seen
+ * while the alert was open (updates as water rises). roster_journal: the duty roster as it was
+ * loaded, one row per person and period (to_ms NULL while the entry is in force), so a review
+ * months later names people as they were. Append-only except for closing a period. */
+static const char migrate_v11[] =
+    "ALTER TABLE alerts ADD COLUMN ack_outcome TEXT;"
+    "ALTER TABLE alerts ADD COLUMN peak REAL;"
+    "ALTER TABLE alert_journal ADD COLUMN outcome TEXT;"
+    "CREATE TABLE roster_journal(id INTEGER PRIMARY KEY, person TEXT NOT NULL, name TEXT NOT "
+    "NULL, tier INTEGER NOT NULL, grids TEXT, mqtt_user TEXT, phone TEXT, from_ms INTEGER NOT "
+    "NULL, to_ms INTEGER);"
+    "CREATE INDEX roster_journal_person ON roster_journal(person, from_ms);"
+    "CREATE TRIGGER roster_journal_append_only BEFORE UPDATE ON roster_journal WHEN NOT (NEW.id "
+    "IS OLD.id AND NEW.person IS OLD.person AND NEW.name IS OLD.name AND NEW.tier IS OLD.tier "
+    "AND NEW.grids IS OLD.grids AND NEW.mqtt_user IS OLD.mqtt_user AND NEW.phone IS OLD.phone "
+    "AND NEW.from_ms IS OLD.from_ms AND OLD.to_ms IS NULL) "
+    "BEGIN SELECT RAISE(ABORT, 'the roster journal is append-only'); END;"
+    "CREATE TRIGGER roster_journal_no_delete BEFORE DELETE ON roster_journal "
+    "BEGIN SELECT RAISE(ABORT, 'the roster journal is append-only'); END;"
+    "DROP TRIGGER alert_journal_append_only;"
+    "CREATE TRIGGER alert_journal_append_only BEFORE UPDATE ON alert_journal WHEN NOT (NEW.id IS "
+    "OLD.id AND NEW.alert IS OLD.alert AND NEW.event IS OLD.event AND NEW.detail IS OLD.detail "
+    "AND NEW.actor IS OLD.actor AND NEW.tier IS OLD.tier AND NEW.via IS OLD.via AND NEW.outcome "
+    "IS OLD.outcome AND EXISTS (SELECT 1 FROM clock_pending WHERE what = 'alert_journal.ts_ms' "
+    "AND rid = OLD.id)) BEGIN SELECT RAISE(ABORT, 'the alert journal is append-only'); END;";
+
 /* Each step takes the schema from version i + 1 to i + 2, in its own transaction. */
 static const char *const migrations[] = {migrate_v2, migrate_v3, migrate_v4, migrate_v5, migrate_v6,
-                                         migrate_v7, migrate_v8, migrate_v9, migrate_v10};
+                                         migrate_v7, migrate_v8, migrate_v9, migrate_v10,
+                                         migrate_v11};
 
 /* Create or check the schema. An empty file gets version 1; a file with tables but not our
  * application id is somebody else's and is refused. */
