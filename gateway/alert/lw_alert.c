@@ -12,8 +12,8 @@
 static const char *const level_zh[] = {"蓝色", "黄色", "橙色", "红色"};
 static const char *const level_en[] = {"BLUE", "YELLOW", "ORANGE", "RED"};
 static const char *const hazard_zh[] = {"内涝", "火灾", "燃气", "设备故障"};
-static const char *const metric_zh[] = {"水深",     "烟感报警", "烟雾浓度", "可燃气体",
-                                        "一氧化碳", "温度",     "电池电压"};
+static const char *const metric_zh[] = {"水深",     "烟感报警", "烟雾浓度", "可燃气体浓度",
+                                        "一氧化碳浓度", "温度",     "电池电压"};
 static const char *const metric_en[] = {"water depth",     "smoke alarm",     "smoke obscuration",
                                         "combustible gas", "carbon monoxide", "temperature",
                                         "battery"};
@@ -36,27 +36,46 @@ void lw_format_time(int64_t unix_ms, char *out, size_t cap)
         snprintf(out + l, cap - l, "%.3s:%.2s", z, z + 3);
 }
 
-/* Where the node is, in the words the duty worker uses: its place text, else its building,
- * floor and unit, else its label or id. */
-static void place_text(const struct lw_node_conf *n, char *out, size_t cap)
+static bool all_digits(const char *s)
 {
-    if (n->place[0])
+    if (!*s)
+        return false;
+    for (; *s; s++)
+        if (*s < '0' || *s > '9')
+            return false;
+    return true;
+}
+
+/* Where the node is, in the words the duty worker uses: its place text, else its building, floor
+ * and unit said as people say them (7号楼B1层车库 / block 7, floor B1, garage), else its label
+ * or id. */
+static void place_text(const struct lw_node_conf *n, bool zh, char *out, size_t cap)
+{
+    if (n->place[0]) {
         snprintf(out, cap, "%s", n->place);
-    else if (n->building[0]) /* the parts given, without blanks for the missing ones */
-        snprintf(out, cap, "%s%s%s%s%s", n->building, n->floor[0] ? " " : "", n->floor,
-                 n->unit[0] ? " " : "", n->unit);
-    else
+        return;
+    }
+    if (!n->building[0]) {
         snprintf(out, cap, "%s", n->label[0] ? n->label : n->name);
+        return;
+    }
+    const char *b = n->building, *f = n->floor, *u = n->unit;
+    bool fnum = f[0] && (all_digits(f) || ((f[0] == 'B' || f[0] == 'b') && all_digits(f + 1)));
+    if (zh)
+        snprintf(out, cap, "%s%s%s%s%s", b, all_digits(b) ? "号楼" : "", f, fnum ? "层" : "", u);
+    else
+        snprintf(out, cap, "%s%s%s%s%s%s", all_digits(b) ? "block " : "", b,
+                 f[0] ? ", floor " : "", f, u[0] ? ", " : "", u);
 }
 
 static void duration_text(uint64_t ms, bool zh, char *out, size_t cap)
 {
     if (ms >= 3600000 && ms % 3600000 == 0)
-        snprintf(out, cap, zh ? "%llu 小时" : "%llu h", (unsigned long long)(ms / 3600000));
+        snprintf(out, cap, zh ? "%llu小时" : "%llu h", (unsigned long long)(ms / 3600000));
     else if (ms >= 60000 && ms % 60000 == 0)
-        snprintf(out, cap, zh ? "%llu 分钟" : "%llu min", (unsigned long long)(ms / 60000));
+        snprintf(out, cap, zh ? "%llu分钟" : "%llu min", (unsigned long long)(ms / 60000));
     else
-        snprintf(out, cap, zh ? "%llu 秒" : "%llu s", (unsigned long long)(ms / 1000));
+        snprintf(out, cap, zh ? "%llu秒" : "%llu s", (unsigned long long)(ms / 1000));
 }
 
 void lw_alert_relay_rule(struct lw_rule_conf *out, uint64_t timeout_ms)
@@ -108,14 +127,84 @@ const char *lw_alert_state_name(enum lw_alert_state s)
     return s <= LW_ALERT_CLOSED ? names[s] : "?";
 }
 
-/* Rules that watch no value of the metric itself: silence, flags, the gateway's radio. */
-static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *where, char *out,
-                           size_t cap)
+/* A value as people read it: whole numbers for millimetres, millivolts, ppm and seconds, one
+ * decimal otherwise (never 77.6667), the unit after it (in Chinese without a space, 天 for days). */
+static void value_text(double v, const char *unit, bool zh, char *out, size_t cap)
+{
+    bool whole = !unit[0] || !strcmp(unit, "mm") || !strcmp(unit, "mV") ||
+                 !strcmp(unit, "ppm") || !strcmp(unit, "s");
+    char n[32];
+    if (whole || fabs(v - round(v)) < 0.05)
+        snprintf(n, sizeof(n), "%.0f", v);
+    else
+        snprintf(n, sizeof(n), "%.1f", v);
+    if (!strcmp(n, "-0"))
+        snprintf(n, sizeof(n), "0");
+    if (zh && !strcmp(unit, "d"))
+        unit = "天";
+    snprintf(out, cap, zh || !unit[0] ? "%s%s" : "%s %s", n, unit);
+}
+
+/* The warning's name. Chinese puts the hazard first, as the weather service does (暴雨蓝色预警:
+ * 内涝蓝色预警); a fire is not graded by colour but is 火警, or 确认火警 when a second detector
+ * agreed (the alert was raised above its rule's level by the coincidence). */
+static void title_text(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
+{
+    enum lw_hazard h = a->rule->hazard;
+    bool confirmed = a->level > a->rule->level;
+    if (a->test)
+        snprintf(out, cap, zh ? "%s测试报警" : "Test alarm (%s)",
+                 zh ? hazard_zh[h] : lw_hazard_name(h));
+    else if (h == LW_HAZARD_FIRE)
+        snprintf(out, cap, "%s",
+                 zh ? (confirmed ? "确认火警" : "火警")
+                    : (confirmed ? "CONFIRMED FIRE" : "FIRE ALARM"));
+    else if (zh)
+        snprintf(out, cap, "%s%s预警", hazard_zh[h], level_zh[a->level]);
+    else
+        snprintf(out, cap, "%s %s warning", level_en[a->level],
+                 h == LW_HAZARD_FLOOD ? "flood" : h == LW_HAZARD_GAS ? "gas" : "trouble");
+}
+
+/* The place in the reader's language: a place text written "中文 / English" gives each its part. */
+static void where_text(const struct lw_node_conf *n, bool zh, char *out, size_t cap)
+{
+    char all[LW_TEXT_MAX * 2];
+    place_text(n, zh, all, sizeof(all));
+    const char *sep = strstr(all, " / ");
+    if (!sep)
+        snprintf(out, cap, "%s", all);
+    else if (zh)
+        snprintf(out, cap, "%.*s", (int)(sep - all), all);
+    else
+        snprintf(out, cap, "%s", sep + 3);
+}
+
+/* What to do, after a raise: fire and gas at once, with the usual advice; nothing for the rest
+ * (the level says how urgent). */
+static const char *action_text(const struct lw_alert_info *a, bool zh)
+{
+    const struct lw_rule_conf *r = a->rule;
+    bool confirmed = a->level > r->level;
+    if (r->hazard == LW_HAZARD_FIRE && confirmed)
+        return zh ? (r->coincidence == LW_COINC_ZONE ? "同一区域另一探测器也在报警，请立即到场处置，必要时拨打119。"
+                                                     : "同楼另一探测器也在报警，请立即到场处置，必要时拨打119。")
+                  : " A second detector nearby agrees: go now, call 119 if needed.";
+    if (r->hazard == LW_HAZARD_FIRE)
+        return zh ? "请立即到场确认。" : " Go and check now.";
+    if (r->hazard == LW_HAZARD_GAS)
+        return zh ? "请立即到场检查，切勿开关电器或使用明火。"
+                  : " Check now; do not switch anything electric or use open flames.";
+    return "";
+}
+
+/* Rules that watch no value of the metric itself: silence, flags, the gateway's radio, storage.
+ * ti: the title; "解除" / "All clear" go before it when cleared. */
+static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *ti,
+                           const char *where, char *out, size_t cap)
 {
     const struct lw_rule_conf *r = a->rule;
     bool cleared = a->state == LW_ALERT_CLEARED;
-    const char *lz = level_zh[a->level], *le = level_en[a->level], *hz = hazard_zh[r->hazard];
-    const char *he = lw_hazard_name(r->hazard);
     char t[32];
     switch (r->type) {
     case LW_RULE_SILENCE:
@@ -123,19 +212,19 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *w
         if (cleared && a->value >= 1) { /* value: how long the silence that ended lasted */
             duration_text((uint64_t)a->value * 1000, zh, t, sizeof(t));
             snprintf(out, cap,
-                     zh ? "解除%s%s预警：%s 节点已恢复通信（此前 %s 未上报）。"
-                        : "All clear (%s %s): %s: the node is heard again after %s silent.",
-                     zh ? lz : le, zh ? hz : he, where, t);
+                     zh ? "解除%s：%s，节点已恢复通信（此前%s未上报）。"
+                        : "All clear (%s): %s: the node is heard again after %s silent.",
+                     ti, where, t);
         } else if (cleared)
             snprintf(out, cap,
-                     zh ? "解除%s%s预警：%s 节点已恢复通信。"
-                        : "All clear (%s %s): %s: the node is heard again.",
-                     zh ? lz : le, zh ? hz : he, where);
+                     zh ? "解除%s：%s，节点已恢复通信。"
+                        : "All clear (%s): %s: the node is heard again.",
+                     ti, where);
         else
             snprintf(out, cap,
-                     zh ? "%s%s预警：%s 节点超过 %s 未上报，请检查设备。"
-                        : "%s %s warning: %s: node silent for more than %s, check it.",
-                     zh ? lz : le, zh ? hz : he, where, t);
+                     zh ? "%s：%s，节点超过%s未上报，请检查设备。"
+                        : "%s: %s: node silent for more than %s, check it.",
+                     ti, where, t);
         return true;
     case LW_RULE_FLAG: {
         static const char *const what_zh[] = {"", "传感器故障", "设备被拆动或打开", "电池电量低"};
@@ -144,28 +233,26 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *w
         int f = r->flag <= LW_FLAGBIT_LOW_BATTERY ? (int)r->flag : 0;
         if (cleared)
             snprintf(out, cap,
-                     zh ? "解除%s%s预警：%s %s已恢复。"
-                        : "All clear (%s %s): %s: %s no longer reported.",
-                     zh ? lz : le, zh ? hz : he, where, zh ? what_zh[f] : what_en[f]);
+                     zh ? "解除%s：%s，不再报告%s。" : "All clear (%s): %s: %s no longer reported.",
+                     ti, where, zh ? what_zh[f] : what_en[f]);
         else
             snprintf(out, cap,
-                     zh ? "%s%s预警：%s 报告%s，请检查设备。"
-                        : "%s %s warning: %s: node reports %s, check it.",
-                     zh ? lz : le, zh ? hz : he, where, zh ? what_zh[f] : what_en[f]);
+                     zh ? "%s：%s，报告%s，请检查设备。" : "%s: %s: node reports %s, check it.",
+                     ti, where, zh ? what_zh[f] : what_en[f]);
         return true;
     }
     case LW_RULE_RADIO_FAULT:
         if (cleared)
             snprintf(out, cap,
-                     zh ? "解除%s%s预警：网关无线电已恢复接收。"
-                        : "All clear (%s %s): the gateway's radio receives again.",
-                     zh ? lz : le, zh ? hz : he);
+                     zh ? "解除%s：网关无线电已恢复接收。"
+                        : "All clear (%s): the gateway's radio receives again.",
+                     ti);
         else
             snprintf(out, cap,
-                     zh ? "%s%s预警：网关无线电故障，无法接收传感器数据，请立即检修。"
-                        : "%s %s warning: gateway radio fault: no sensor frames are "
-                          "received, repair it now.",
-                     zh ? lz : le, zh ? hz : he);
+                     zh ? "%s：网关无线电故障，无法接收传感器数据，请立即检修。"
+                        : "%s: gateway radio fault: no sensor frames are received, repair it "
+                          "now.",
+                     ti);
         return true;
     case LW_RULE_STORAGE: {
         /* value: enum lw_store_trouble (1 full, 2 I/O error, 3 WAL pinned by a reader). */
@@ -175,19 +262,18 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *w
         int w = a->value >= 1 && a->value <= 3 ? (int)a->value : 1;
         if (cleared)
             snprintf(out, cap,
-                     zh ? "解除%s%s预警：网关数据库恢复写入，报警记录已补记。"
-                        : "All clear (%s %s): the gateway's database takes writes again; the "
+                     zh ? "解除%s：网关数据库恢复写入，报警记录已补记。"
+                        : "All clear (%s): the gateway's database takes writes again; the "
                           "alerts are journalled.",
-                     zh ? lz : le, zh ? hz : he);
+                     ti);
         else
-            snprintf(
-                out, cap,
-                zh ? "%s%s预警：网关数据库无法写入（%s），报警仍在发送但未记录，传感器读数丢弃，"
-                     "请立即清理空间或检修。"
-                   : "%s %s warning: the gateway's database cannot be written (%s): alerts "
-                     "are still sent but not journalled, readings are dropped; free space "
-                     "or repair it now.",
-                zh ? lz : le, zh ? hz : he, zh ? why_zh[w] : why_en[w]);
+            snprintf(out, cap,
+                     zh ? "%s：网关数据库无法写入（%s），报警仍在发送但未记录，传感器读数丢弃，"
+                          "请立即清理空间或检修。"
+                        : "%s: the gateway's database cannot be written (%s): alerts are "
+                          "still sent but not journalled, readings are dropped; free space or "
+                          "repair it now.",
+                     ti, zh ? why_zh[w] : why_en[w]);
         return true;
     }
     default:
@@ -197,117 +283,105 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *w
 
 /* A test alarm tests the path, not the hazard: it quotes no reading, so its end cannot read as
  * the water having gone (or risen). */
-static void sentence_test(const struct lw_alert_info *a, bool zh, const char *where, char *out,
-                          size_t cap)
+static void sentence_test(const struct lw_alert_info *a, bool zh, const char *ti,
+                          const char *where, char *out, size_t cap)
 {
     bool cleared = a->state == LW_ALERT_CLEARED;
     if (zh)
         snprintf(out, cap,
-                 cleared ? "%s测试报警结束：%s，该节点报警通路测试已结束。"
-                         : "%s测试报警：%s，正在测试该节点从网关到手机的报警通路。",
-                 hazard_zh[a->rule->hazard], where);
+                 cleared ? "%s结束：%s，该节点报警通路测试已结束。"
+                         : "%s：%s，正在测试该节点从网关到手机的报警通路。",
+                 ti, where);
     else
         snprintf(out, cap,
-                 cleared ? "Test alarm ended (%s): %s: the test of this node's alarm path is over."
-                         : "Test alarm (%s): %s: testing this node's alarm path from the gateway "
-                           "to the phones.",
-                 lw_hazard_name(a->rule->hazard), where);
+                 cleared ? "%s ended: %s: the test of this node's alarm path is over."
+                         : "%s: %s: testing this node's alarm path from the gateway to the "
+                           "phones.",
+                 ti, where);
+}
+
+/* The quantity compared: the metric, or a statistic of it over its window. */
+static void quantity_text(const struct lw_rule_conf *r, bool zh, char *out, size_t cap)
+{
+    char w[32];
+    duration_text(r->window_ms, zh, w, sizeof(w));
+    const char *m = zh ? metric_zh[r->metric] : metric_en[r->metric];
+    switch (r->statistic) {
+    case LW_STAT_MEAN:
+        if (zh)
+            snprintf(out, cap, "%s平均%s", w, m);
+        else
+            snprintf(out, cap, "%s averaged over %s", m, w);
+        break;
+    case LW_STAT_RISE:
+        snprintf(out, cap, zh ? "%s上涨速度" : "rise of %s", m);
+        break;
+    case LW_STAT_TWA:
+        snprintf(out, cap, zh ? "%s时间加权值" : "time-weighted %s", m);
+        break;
+    case LW_STAT_DAYS_LEFT:
+        snprintf(out, cap, zh ? "%s预计可用天数" : "%s days left", m);
+        break;
+    default:
+        snprintf(out, cap, "%s", m);
+    }
 }
 
 static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
 {
     const struct lw_rule_conf *r = a->rule;
-    char where[LW_TEXT_MAX * 2], held[32];
-    place_text(a->node, where, sizeof(where));
+    char where[LW_TEXT_MAX * 2], ti[64], held[32], q[96], v[32], thr[32], clr[32];
+    where_text(a->node, zh, where, sizeof(where));
+    title_text(a, zh, ti, sizeof(ti));
     if (a->test && a->state != LW_ALERT_CLOSED) {
-        sentence_test(a, zh, where, out, cap);
+        sentence_test(a, zh, ti, where, out, cap);
         return;
     }
-    if (a->state != LW_ALERT_CLOSED && sentence_state(a, zh, where, out, cap))
-        return;
-    const char *unit = lw_rule_value_unit(r);
-    /* The quantity compared: the metric, or a statistic of it. */
-    char mz[64], me[64];
-    switch (r->statistic) {
-    case LW_STAT_MEAN:
-        snprintf(mz, sizeof(mz), "%s平均值", metric_zh[r->metric]);
-        snprintf(me, sizeof(me), "mean %s", metric_en[r->metric]);
-        break;
-    case LW_STAT_RISE:
-        snprintf(mz, sizeof(mz), "%s上涨速度", metric_zh[r->metric]);
-        snprintf(me, sizeof(me), "rise of %s", metric_en[r->metric]); /* "... back to" too */
-        break;
-    case LW_STAT_TWA:
-        snprintf(mz, sizeof(mz), "%s时间加权浓度", metric_zh[r->metric]);
-        snprintf(me, sizeof(me), "time-weighted %s", metric_en[r->metric]);
-        break;
-    case LW_STAT_DAYS_LEFT:
-        snprintf(mz, sizeof(mz), "%s预计剩余天数", metric_zh[r->metric]);
-        snprintf(me, sizeof(me), "%s days left", metric_en[r->metric]);
-        break;
-    default:
-        snprintf(mz, sizeof(mz), "%s", metric_zh[r->metric]);
-        snprintf(me, sizeof(me), "%s", metric_en[r->metric]);
-    }
-    double thr = lw_rule_value_threshold(r, false), clr = lw_rule_value_threshold(r, true);
-    bool is_alarm_flag = r->metric == LW_METRIC_SMOKE;
-    duration_text(r->persistence_ms, zh, held, sizeof(held));
-
     if (a->state == LW_ALERT_CLOSED) {
-        if (zh)
-            snprintf(out, cap, "撤销%s%s预警：%s（该规则或节点已从配置中移除）。",
-                     level_zh[a->level], hazard_zh[r->hazard], where);
-        else
-            snprintf(out, cap,
-                     "Withdrawn (%s %s): %s: its rule or node was removed from the "
-                     "configuration.",
-                     level_en[a->level], lw_hazard_name(r->hazard), where);
+        snprintf(out, cap,
+                 zh ? "撤销%s：%s（该规则或节点已从配置中移除）。"
+                    : "Withdrawn (%s): %s: its rule or node was removed from the configuration.",
+                 ti, where);
         return;
     }
+    if (sentence_state(a, zh, ti, where, out, cap))
+        return;
     bool cleared = a->state == LW_ALERT_CLEARED;
-    if (cleared && is_alarm_flag) {
-        if (zh)
-            snprintf(out, cap, "解除%s%s预警：%s 烟感探测器已恢复正常。", level_zh[a->level],
-                     hazard_zh[r->hazard], where);
+    if (r->metric == LW_METRIC_SMOKE) { /* a detector's alarm output: on or off, no number */
+        if (cleared)
+            snprintf(out, cap,
+                     zh ? "解除%s：%s，烟感探测器已恢复正常。"
+                        : "All clear (%s): %s: smoke detector back to normal.",
+                     ti, where);
         else
-            snprintf(out, cap, "All clear (%s %s): %s: smoke detector back to normal.",
-                     level_en[a->level], lw_hazard_name(r->hazard), where);
+            snprintf(out, cap, zh ? "%s：%s，烟感探测器报警，%s" : "%s: %s: smoke detector in alarm.%s",
+                     ti, where, action_text(a, zh));
         return;
     }
+    const char *unit = lw_rule_value_unit(r);
+    quantity_text(r, zh, q, sizeof(q));
+    value_text(a->value, unit, zh, v, sizeof(v));
+    value_text(lw_rule_value_threshold(r, false), unit, zh, thr, sizeof(thr));
+    value_text(lw_rule_value_threshold(r, true), unit, zh, clr, sizeof(clr));
     if (cleared) {
         if (zh)
-            snprintf(out, cap, "解除%s%s预警：%s，%s已恢复（%g%s，解除线 %g%s）。",
-                     level_zh[a->level], hazard_zh[r->hazard], where, mz, a->value, unit, clr,
-                     unit);
+            snprintf(out, cap, "解除%s：%s，%s已%s至%s（解除线%s）。", ti, where, q,
+                     r->below ? "回升" : "回落", v, clr);
         else
-            snprintf(out, cap, "All clear (%s %s): %s: %s back to %g %s (clear level %g %s).",
-                     level_en[a->level], lw_hazard_name(r->hazard), where, me, a->value, unit, clr,
-                     unit);
+            snprintf(out, cap, "All clear (%s): %s: %s back to %s (clear level %s).", ti, where,
+                     q, v, clr);
         return;
     }
-    if (is_alarm_flag) {
-        if (zh)
-            snprintf(out, cap, "%s%s预警：%s 烟感探测器报警，请立即到场确认。", level_zh[a->level],
-                     hazard_zh[r->hazard], where);
-        else
-            snprintf(out, cap, "%s %s warning: %s: smoke detector in alarm, go and check now.",
-                     level_en[a->level], lw_hazard_name(r->hazard), where);
-        return;
-    }
-    const char *cmp_zh = r->below ? "低于" : "超过", *cmp_en = r->below ? "below" : "above";
-    if (zh) {
-        int n = snprintf(out, cap, "%s%s预警：%s，%s %g%s，%s %g%s", level_zh[a->level],
-                         hazard_zh[r->hazard], where, mz, a->value, unit, cmp_zh, thr, unit);
-        if (n > 0 && (size_t)n < cap)
-            snprintf(out + n, cap - (size_t)n, r->persistence_ms ? "（已持续 %s）。" : "%s。",
-                     r->persistence_ms ? held : "");
-    } else {
-        int n = snprintf(out, cap, "%s %s warning: %s: %s %g %s, %s %g %s", level_en[a->level],
-                         lw_hazard_name(r->hazard), where, me, a->value, unit, cmp_en, thr, unit);
-        if (n > 0 && (size_t)n < cap)
-            snprintf(out + n, cap - (size_t)n, r->persistence_ms ? " for %s." : "%s.",
-                     r->persistence_ms ? held : "");
-    }
+    duration_text(r->persistence_ms, zh, held, sizeof(held));
+    char lasting[64] = "";
+    if (r->persistence_ms)
+        snprintf(lasting, sizeof(lasting), zh ? "（已持续%s）" : " for %s", held);
+    if (zh)
+        snprintf(out, cap, "%s：%s，%s%s，%s%s%s。%s", ti, where, q, v, r->below ? "低于" : "超过",
+                 thr, lasting, action_text(a, zh));
+    else
+        snprintf(out, cap, "%s: %s: %s %s, %s %s%s.%s", ti, where, q, v,
+                 r->below ? "below" : "above", thr, lasting, action_text(a, zh));
 }
 
 /* A test alarm says so first, in both languages, so nobody mistakes it for a real one. An alert
@@ -326,6 +400,20 @@ static void sentence(const struct lw_alert_info *a, bool zh, char *out, size_t c
                  zh ? "未经确认：传感器下方可能有遮挡物（如停放的车辆），请到场查看。"
                     : " Unconfirmed: possibly an obstruction under the sensor (a parked car), "
                       "go and look.");
+}
+
+/* The notification's title: the warning's name and where (the gateway's own alerts: its site).
+ * Duty messages after the first notice are built on it, so they need not repeat the raise. */
+static void headline(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
+{
+    char ti[64], where[LW_TEXT_MAX * 2];
+    title_text(a, zh, ti, sizeof(ti));
+    where_text(a->node, zh, where, sizeof(where));
+    const char *tag = !a->test ? "" : zh ? "【测试】" : "[TEST] ";
+    const char *state = a->state == LW_ALERT_CLEARED ? (zh ? "解除" : "All clear: ")
+                        : a->state == LW_ALERT_CLOSED ? (zh ? "撤销" : "Withdrawn: ")
+                                                      : "";
+    snprintf(out, cap, zh ? "%s%s%s：%s" : "%s%s%s: %s", tag, state, ti, where);
 }
 
 void lw_alert_sentence_en(const struct lw_alert_info *a, char *out, size_t cap)
@@ -383,6 +471,10 @@ char *lw_alert_json(const struct lw_alert_info *a)
     lw_format_time(a->t_ms, buf, sizeof(buf));
     cJSON_AddStringToObject(o, "time", buf);
     cJSON_AddNumberToObject(o, "time_ms", (double)a->t_ms);
+    headline(a, true, buf, sizeof(buf));
+    cJSON_AddStringToObject(o, "title_zh", buf);
+    headline(a, false, buf, sizeof(buf));
+    cJSON_AddStringToObject(o, "title_en", buf);
     sentence(a, true, buf, sizeof(buf));
     cJSON_AddStringToObject(o, "text_zh", buf);
     sentence(a, false, buf, sizeof(buf));

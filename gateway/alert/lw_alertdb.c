@@ -36,12 +36,13 @@ static int write(struct lw_store *s, sqlite3_stmt *q)
 }
 
 int lw_alertdb_journal(struct lw_store *s, int64_t alert, int64_t ts_ms, const char *event,
-                       const char *actor, unsigned tier, const char *via, const char *detail)
+                       const char *actor, unsigned tier, const char *via, const char *detail,
+                       const char *outcome)
 {
     sqlite3_stmt *q;
     if (prep(s,
-             "INSERT INTO alert_journal(alert, ts_ms, event, detail, actor, tier, via) "
-             "VALUES(?,?,?,?,?,?,?)",
+             "INSERT INTO alert_journal(alert, ts_ms, event, detail, actor, tier, via, outcome) "
+             "VALUES(?,?,?,?,?,?,?,?)",
              &q) != LW_OK)
         return LW_ERR_DB;
     sqlite3_bind_int64(q, 1, alert);
@@ -52,15 +53,17 @@ int lw_alertdb_journal(struct lw_store *s, int64_t alert, int64_t ts_ms, const c
     if (tier)
         sqlite3_bind_int(q, 6, (int)tier);
     bind_text(q, 7, via);
+    bind_text(q, 8, outcome);
     return write(s, q);
 }
 
 int lw_alertdb_update(struct lw_store *s, int64_t alert, unsigned tier, const char *acked_by,
-                      int64_t acked_ms)
+                      int64_t acked_ms, const char *outcome)
 {
     sqlite3_stmt *q;
     if (prep(s,
-             acked_by ? "UPDATE alerts SET tier = ?2, acked_by = ?3, acked_ms = ?4 WHERE id = ?1"
+             acked_by ? "UPDATE alerts SET tier = ?2, acked_by = ?3, acked_ms = ?4, ack_outcome = "
+                        "?5 WHERE id = ?1"
                       : "UPDATE alerts SET tier = ?2 WHERE id = ?1",
              &q) != LW_OK)
         return LW_ERR_DB;
@@ -69,6 +72,7 @@ int lw_alertdb_update(struct lw_store *s, int64_t alert, unsigned tier, const ch
     if (acked_by) {
         sqlite3_bind_text(q, 3, acked_by, -1, SQLITE_TRANSIENT);
         sqlite3_bind_int64(q, 4, acked_ms);
+        bind_text(q, 5, outcome);
     }
     return write(s, q);
 }

@@ -31,11 +31,13 @@ int lw_alertdb_set_test(struct lw_store *s, int64_t id);
 int lw_alertdb_journal_row(struct lw_store *s, int64_t alert, int64_t t_ms, const char *event,
                            const char *detail);
 
+/* outcome: an acknowledgement's (lw_ack_outcomes), NULL for other events. */
 int lw_alertdb_journal(struct lw_store *s, int64_t alert, int64_t ts_ms, const char *event,
-                       const char *actor, unsigned tier, const char *via, const char *detail);
-/* tier always; acked_by/acked_ms only when acked_by is not NULL. */
+                       const char *actor, unsigned tier, const char *via, const char *detail,
+                       const char *outcome);
+/* tier always; acked_by/acked_ms/ack_outcome only when acked_by is not NULL. */
 int lw_alertdb_update(struct lw_store *s, int64_t alert, unsigned tier, const char *acked_by,
-                      int64_t acked_ms);
+                      int64_t acked_ms, const char *outcome);
 /* The alert's state ("raised", "cleared", "closed") into state; LW_ERR_UNKNOWN_NODE if none. */
 int lw_alertdb_state(struct lw_store *s, int64_t alert, char *state, size_t cap);
 /* An open alert (neither cleared nor closed) as start-up finds it: its whole record, so what

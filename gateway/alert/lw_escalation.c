@@ -8,6 +8,7 @@
 
 #include "lw_error.h"
 #include "lw_log.h"
+#include "lw_phonecmd.h"
 
 struct entry {
     struct lw_escalation_alert a;
@@ -98,17 +99,113 @@ static void add_msg_id(cJSON *dj, const struct entry *e, unsigned tier, const ch
     cJSON_AddStringToObject(dj, "msg_id", id);
 }
 
+static const char *const tier_zh[] = {"", "网格员", "社区值班室", "街道应急办"};
+static const char *const tier_en[] = {"", "grid worker", "community duty room",
+                                      "street emergency office"};
+
+/* How long the alert has been open, as people say it. */
+static void open_text(int64_t ms, bool zh, char *out, size_t cap)
+{
+    int64_t min = ms > 0 ? ms / 60000 : 0;
+    if (min < 1)
+        snprintf(out, cap, "%s", zh ? "不到1分钟" : "less than a minute");
+    else if (min < 60)
+        snprintf(out, cap, zh ? "%lld分钟" : "%lld min", (long long)min);
+    else if (min % 60 == 0)
+        snprintf(out, cap, zh ? "%lld小时" : "%lld h", (long long)(min / 60));
+    else
+        snprintf(out, cap, zh ? "%lld小时%lld分钟" : "%lld h %lld min", (long long)(min / 60),
+                 (long long)(min % 60));
+}
+
+/* A roster id as people call them (the name on the roster), else the id itself ("uid:0"). */
+static const char *person_name(const struct lw_escalation *d, const char *id)
+{
+    for (size_t i = 0; d->roster && id && i < d->roster->n; i++)
+        if (strcmp(d->roster->p[i].id, id) == 0 && d->roster->p[i].name[0])
+            return d->roster->p[i].name;
+    return id ? id : "";
+}
+
+static const char *str_of(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : "";
+}
+
+/* The sentences of a duty message after the first notice: they say what happened to the alert
+ * (gone up a tier, still open, acknowledged by whom and what they said), built on the alert's
+ * title, and do not repeat the raise's call to go. Notices and all-clears keep the alert's own. */
+static void duty_text(const struct lw_escalation *d, const struct entry *e, cJSON *o,
+                      unsigned tier, const char *kind, int64_t wall_ms, const struct lw_ack *ack)
+{
+    const cJSON *raised = cJSON_GetObjectItemCaseSensitive(o, "time_ms");
+    int64_t open_ms = cJSON_IsNumber(raised) && wall_ms > 0 ? wall_ms - (int64_t)raised->valuedouble
+                                                            : 0;
+    char zh[768], en[768], oz[48], oe[48];
+    open_text(open_ms, true, oz, sizeof(oz));
+    open_text(open_ms, false, oe, sizeof(oe));
+    const char *tz = str_of(o, "title_zh"), *te = str_of(o, "title_en");
+    long long id = (long long)e->a.id;
+    unsigned t = tier <= LW_TIERS ? tier : 0;
+    if (strcmp(kind, "escalated") == 0) {
+        snprintf(zh, sizeof(zh), "升级通知：#%lld「%s」已发出%s仍无人确认，现通知%s，请立即处置。",
+                 id, tz, oz, tier_zh[t]);
+        snprintf(en, sizeof(en),
+                 "Escalated to the %s: alert #%lld (%s) has not been acknowledged in %s; act "
+                 "now.",
+                 tier_en[t], id, te, oe);
+    } else if (strcmp(kind, "reminder") == 0) {
+        snprintf(zh, sizeof(zh), "提醒：#%lld「%s」已发出%s，仍无人确认，请尽快确认。", id, tz,
+                 oz);
+        snprintf(en, sizeof(en), "Reminder: alert #%lld (%s) has been open for %s and nobody "
+                 "has acknowledged it.", id, te, oe);
+    } else if (strcmp(kind, "acknowledged") == 0 && ack) {
+        unsigned at = ack->tier <= LW_TIERS ? ack->tier : 0;
+        const char *who = person_name(d, ack->actor);
+        char wz[256], we[256], said_zh[256] = "", said_en[256] = "";
+        snprintf(wz, sizeof(wz), at ? "%s（%s）" : "%s", who, tier_zh[at]);
+        snprintf(we, sizeof(we), at ? "%s (%s)" : "%s", who, tier_en[at]);
+        const char *oz2 = lw_ack_outcome_text(ack->outcome, true);
+        const char *oe2 = lw_ack_outcome_text(ack->outcome, false);
+        bool note = ack->note && ack->note[0];
+        if (oz2[0] || note)
+            snprintf(said_zh, sizeof(said_zh), "%s%s%s%s", oz2[0] ? "：" : "", oz2,
+                     note ? "，备注：" : "", note ? ack->note : "");
+        if (oe2[0] || note)
+            snprintf(said_en, sizeof(said_en), "%s%s%s%s%s", oe2[0] ? ": " : "", oe2,
+                     note ? "; note: \"" : "", note ? ack->note : "", note ? "\"" : "");
+        snprintf(zh, sizeof(zh), "已确认：#%lld「%s」由%s确认%s。", id, tz, wz, said_zh);
+        snprintf(en, sizeof(en), "Acknowledged: alert #%lld (%s) by %s%s.", id, te, we, said_en);
+    } else {
+        return;
+    }
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "text_zh", cJSON_CreateString(zh));
+    cJSON_ReplaceItemInObjectCaseSensitive(o, "text_en", cJSON_CreateString(en));
+}
+
 /* The alert's JSON with a "duty" object saying why this person gets it. */
-static char *duty_payload(const struct entry *e, unsigned tier, const char *kind)
+static char *duty_payload(const struct lw_escalation *d, const struct entry *e, unsigned tier,
+                          const char *kind, int64_t wall_ms, const struct lw_ack *ack)
 {
     cJSON *o = cJSON_Parse(e->payload);
     if (!o)
         return NULL;
+    duty_text(d, e, o, tier, kind, wall_ms, ack);
     cJSON *dj = cJSON_AddObjectToObject(o, "duty");
     cJSON_AddNumberToObject(dj, "tier", tier);
-    cJSON_AddStringToObject(dj, "kind", kind); /* notified, escalated, reminder, cleared */
+    /* notified, escalated, reminder, acknowledged, cleared */
+    cJSON_AddStringToObject(dj, "kind", kind);
     cJSON_AddNumberToObject(dj, "reminder", e->reminders[tier]);
     cJSON_AddBoolToObject(dj, "acknowledged", e->acked);
+    if (ack) {
+        cJSON_AddStringToObject(dj, "by", ack->actor);
+        cJSON_AddStringToObject(dj, "by_name", person_name(d, ack->actor));
+        if (ack->outcome && ack->outcome[0])
+            cJSON_AddStringToObject(dj, "outcome", ack->outcome);
+        if (ack->note && ack->note[0])
+            cJSON_AddStringToObject(dj, "note", ack->note);
+    }
     add_msg_id(dj, e, tier, kind);
     char *s = cJSON_PrintUnformatted(o);
     cJSON_Delete(o);
@@ -142,13 +239,14 @@ static size_t publish_tier(struct lw_escalation *d, const struct entry *e, unsig
 /* Tell tier t now (first notice or escalation). A tier with nobody on the roster for the alert
  * goes up at once: nobody is there to answer. Without any roster, only the tier topics are
  * used, and they escalate on the timer like people would. */
-static void tell(struct lw_escalation *d, struct entry *e, unsigned tier, int64_t mono)
+static void tell(struct lw_escalation *d, struct entry *e, unsigned tier, int64_t mono,
+                 int64_t wall)
 {
     for (;;) {
         /* The first tier told is notified, even when it is not the grid worker's. */
         unsigned first = e->a.first_tier > 1 ? e->a.first_tier : 1;
         const char *kind = tier > first ? "escalated" : "notified";
-        char *p = duty_payload(e, tier, kind);
+        char *p = duty_payload(d, e, tier, kind, wall, NULL);
         char actors[256] = "";
         size_t n = p ? publish_tier(d, e, tier, p, actors, sizeof(actors)) : 0;
         free(p);
@@ -158,8 +256,8 @@ static void tell(struct lw_escalation *d, struct entry *e, unsigned tier, int64_
         e->next_remind = d->remind_ms ? mono + (int64_t)d->remind_ms : INT64_MAX;
         char detail[96];
         snprintf(detail, sizeof(detail), "%zu on duty at tier %u told", n, tier);
-        d->ops.journal(d->ops.arg, e->a.id, kind, actors, tier, "mqtt", detail);
-        d->ops.update(d->ops.arg, e->a.id, tier, NULL, 0);
+        d->ops.journal(d->ops.arg, e->a.id, kind, actors, tier, "mqtt", detail, NULL);
+        d->ops.update(d->ops.arg, e->a.id, tier, NULL, 0, NULL);
         if (n > 0 || tier >= LW_TIERS || !d->roster || d->roster->n == 0)
             return;
         tier++;
@@ -186,14 +284,14 @@ static const struct lw_silence *silenced_by(const struct lw_escalation *d,
 }
 
 /* Alerts held back by silences that are gone now are told at once. */
-static void release(struct lw_escalation *d, int64_t mono)
+static void release(struct lw_escalation *d, int64_t mono, int64_t wall)
 {
     for (size_t i = 0; i < d->n; i++) {
         struct entry *e = &d->e[i];
         if (e->held && !silenced_by(d, &e->a)) {
             e->held = false;
             if (!e->acked)
-                tell(d, e, 1, mono);
+                tell(d, e, 1, mono, wall);
         }
     }
 }
@@ -230,7 +328,6 @@ static struct entry *add(struct lw_escalation *d, const struct lw_escalation_ale
 void lw_escalation_raised(struct lw_escalation *d, const struct lw_escalation_alert *a,
                           const char *payload, int64_t mono_ms, int64_t wall_ms)
 {
-    (void)wall_ms;
     struct entry *e = add(d, a, payload);
     if (!e) {
         lw_log(LW_LOG_ERR, "alert #%lld: out of memory: duty staff not told", (long long)a->id);
@@ -242,10 +339,25 @@ void lw_escalation_raised(struct lw_escalation *d, const struct lw_escalation_al
         snprintf(detail, sizeof(detail), "held back by silence #%lld: %s", (long long)s->id,
                  s->reason);
         e->held = true;
-        d->ops.journal(d->ops.arg, a->id, "silenced", s->actor, 0, "gateway", detail);
+        d->ops.journal(d->ops.arg, a->id, "silenced", s->actor, 0, "gateway", detail, NULL);
         return;
     }
-    tell(d, e, a->first_tier > 1 && a->first_tier <= LW_TIERS ? a->first_tier : 1, mono_ms);
+    tell(d, e, a->first_tier > 1 && a->first_tier <= LW_TIERS ? a->first_tier : 1, mono_ms,
+         wall_ms);
+}
+
+void lw_escalation_test(struct lw_escalation *d, const struct lw_escalation_alert *a,
+                        const char *payload, int64_t wall_ms)
+{
+    struct entry e = {.a = *a, .payload = (char *)payload};
+    unsigned tier = a->first_tier > 1 && a->first_tier <= LW_TIERS ? a->first_tier : 1;
+    char *p = duty_payload(d, &e, tier, "notified", wall_ms, NULL);
+    char actors[256] = "", detail[96];
+    size_t n = p ? publish_tier(d, &e, tier, p, actors, sizeof(actors)) : 0;
+    free(p);
+    snprintf(detail, sizeof(detail), "test alarm: %zu on duty at tier %u told, no escalation", n,
+             tier);
+    d->ops.journal(d->ops.arg, a->id, "notified", actors, tier, "mqtt", detail, NULL);
 }
 
 /* How long ago (wall clock) since, within [0, cap]: 0 when unknown or in the future. */
@@ -284,7 +396,7 @@ void lw_escalation_resolved(struct lw_escalation *d, int64_t id, const char *pay
     e->payload = strdup(payload && payload[0] ? payload : "{}");
     for (unsigned t = 1; e->payload && t <= LW_TIERS; t++)
         if (e->told & (1u << t)) {
-            char *p = duty_payload(e, t, "cleared");
+            char *p = duty_payload(d, e, t, "cleared", 0, NULL);
             if (p)
                 publish_tier(d, e, t, p, NULL, 0);
             free(p);
@@ -293,8 +405,8 @@ void lw_escalation_resolved(struct lw_escalation *d, int64_t id, const char *pay
     *e = d->e[--d->n];
 }
 
-int lw_escalation_ack(struct lw_escalation *d, int64_t id, const char *actor, unsigned tier,
-                      const char *via, const char *note, int64_t wall_ms, char *why, size_t whycap)
+int lw_escalation_ack(struct lw_escalation *d, int64_t id, const struct lw_ack *ack,
+                      int64_t wall_ms, char *why, size_t whycap)
 {
     struct entry *e = find(d, id);
     if (!e) {
@@ -306,23 +418,14 @@ int lw_escalation_ack(struct lw_escalation *d, int64_t id, const char *actor, un
         return LW_ERR_STATE;
     }
     e->acked = true;
-    d->ops.journal(d->ops.arg, id, "acknowledged", actor, tier, via, note && note[0] ? note : NULL);
-    d->ops.update(d->ops.arg, id, e->tier, actor, wall_ms);
-    /* Everyone told so far learns that someone is on it. */
+    const char *outcome = ack->outcome && ack->outcome[0] ? ack->outcome : NULL;
+    d->ops.journal(d->ops.arg, id, "acknowledged", ack->actor, ack->tier, ack->via,
+                   ack->note && ack->note[0] ? ack->note : NULL, outcome);
+    d->ops.update(d->ops.arg, id, e->tier, ack->actor, wall_ms, outcome);
+    /* Everyone told so far learns that someone is on it, who, and what they said. */
     for (unsigned t = 1; t <= LW_TIERS; t++)
         if (e->told & (1u << t)) {
-            cJSON *o = cJSON_Parse(e->payload);
-            if (!o)
-                continue;
-            cJSON *dj = cJSON_AddObjectToObject(o, "duty");
-            cJSON_AddNumberToObject(dj, "tier", t);
-            cJSON_AddStringToObject(dj, "kind", "acknowledged");
-            cJSON_AddNumberToObject(dj, "reminder", e->reminders[t]);
-            cJSON_AddBoolToObject(dj, "acknowledged", 1);
-            cJSON_AddStringToObject(dj, "by", actor);
-            add_msg_id(dj, e, t, "acknowledged");
-            char *p = cJSON_PrintUnformatted(o);
-            cJSON_Delete(o);
+            char *p = duty_payload(d, e, t, "acknowledged", wall_ms, ack);
             if (p)
                 publish_tier(d, e, t, p, NULL, 0);
             free(p);
@@ -344,24 +447,25 @@ void lw_escalation_tick(struct lw_escalation *d, int64_t mono_ms, int64_t wall_m
         }
     }
     if (changed)
-        release(d, mono_ms);
+        release(d, mono_ms, wall_ms);
     for (size_t i = 0; i < d->n; i++) {
         struct entry *e = &d->e[i];
         if (e->acked || e->held || !e->tier)
             continue;
         if (e->tier < LW_TIERS && mono_ms - e->tier_since >= (int64_t)d->escalate_ms) {
-            tell(d, e, e->tier + 1, mono_ms);
+            tell(d, e, e->tier + 1, mono_ms, wall_ms);
             changed = true;
         } else if (mono_ms >= e->next_remind) {
             e->reminders[e->tier]++;
             e->next_remind = mono_ms + (int64_t)d->remind_ms;
-            char *p = duty_payload(e, e->tier, "reminder");
+            char *p = duty_payload(d, e, e->tier, "reminder", wall_ms, NULL);
             char actors[256] = "", detail[48];
             if (p)
                 publish_tier(d, e, e->tier, p, actors, sizeof(actors));
             free(p);
             snprintf(detail, sizeof(detail), "reminder %u", e->reminders[e->tier]);
-            d->ops.journal(d->ops.arg, e->a.id, "reminded", actors, e->tier, "mqtt", detail);
+            d->ops.journal(d->ops.arg, e->a.id, "reminded", actors, e->tier, "mqtt", detail,
+                           NULL);
             changed = true;
         }
     }
@@ -431,12 +535,11 @@ int lw_escalation_silence_add(struct lw_escalation *d, const struct lw_silence *
 int lw_escalation_silence_lift(struct lw_escalation *d, int64_t id, int64_t mono_ms,
                                int64_t wall_ms)
 {
-    (void)wall_ms;
     for (size_t i = 0; i < d->ns; i++)
         if (d->s[i].id == id) {
             d->s_end[i] = d->s_end[d->ns - 1];
             d->s[i] = d->s[--d->ns];
-            release(d, mono_ms);
+            release(d, mono_ms, wall_ms);
             return LW_OK;
         }
     return LW_ERR_UNKNOWN_NODE;

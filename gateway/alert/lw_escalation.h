@@ -28,11 +28,14 @@ struct lw_escalation_ops {
     void *arg;
     /* Publish at QoS 1 through the outbox (durable), tagged with the alert. */
     int (*publish)(void *arg, int64_t alert, const char *topic, const char *payload, bool retain);
-    /* Append a journal row: event, who (actor), duty tier (0: none), channel (via), detail. */
+    /* Append a journal row: event, who (actor), duty tier (0: none), channel (via), detail, and
+     * an acknowledgement's outcome (NULL: none). */
     int (*journal)(void *arg, int64_t alert, const char *event, const char *actor, unsigned tier,
-                   const char *via, const char *detail);
-    /* Record the alert's current tier, and its acknowledgement when acked_by is not NULL. */
-    int (*update)(void *arg, int64_t alert, unsigned tier, const char *acked_by, int64_t acked_ms);
+                   const char *via, const char *detail, const char *outcome);
+    /* Record the alert's current tier, and its acknowledgement (with its outcome, NULL: none)
+     * when acked_by is not NULL. */
+    int (*update)(void *arg, int64_t alert, unsigned tier, const char *acked_by, int64_t acked_ms,
+                  const char *outcome);
     /* A silence ran out at wall_ms: record it. */
     void (*silence_ended)(void *arg, int64_t silence, int64_t wall_ms);
     /* Commit what the calls above wrote. */
@@ -80,14 +83,29 @@ struct lw_escalation_resume {
 void lw_escalation_restore(struct lw_escalation *d, const struct lw_escalation_alert *a,
                            const char *payload, const struct lw_escalation_resume *r,
                            int64_t mono_ms, int64_t wall_ms);
+/* A test alarm (payload: its raise, marked test): the first tier for its grid sector gets it as a
+ * notice, so the whole path to the phones is tested; nobody is reminded, nothing escalates and it
+ * needs no acknowledgement. */
+void lw_escalation_test(struct lw_escalation *d, const struct lw_escalation_alert *a,
+                        const char *payload, int64_t wall_ms);
 /* The alert was cleared or closed (payload: that message): everyone told gets it; forgotten. */
 void lw_escalation_resolved(struct lw_escalation *d, int64_t id, const char *payload);
 
-/* Acknowledge: actor (duty person id, or "uid:N"), their tier (0 unknown), via ("mqtt", "cli").
- * LW_OK; LW_ERR_UNKNOWN_NODE when the alert is not open (caller tells unknown from cleared);
- * LW_ERR_STATE when it was acknowledged before (why says by whom). */
-int lw_escalation_ack(struct lw_escalation *d, int64_t id, const char *actor, unsigned tier,
-                      const char *via, const char *note, int64_t wall_ms, char *why, size_t whycap);
+/* An acknowledgement: who (a duty person's id, or "uid:N" from the CLI), their tier (0 unknown),
+ * the channel ("mqtt", "cli"), an optional note and outcome (lw_ack_outcomes; NULL or "": none). */
+struct lw_ack {
+    const char *actor;
+    unsigned tier;
+    const char *via;
+    const char *note;
+    const char *outcome;
+};
+
+/* Acknowledge. Everyone told so far gets a message naming who acknowledged (their roster name)
+ * and what they said. LW_OK; LW_ERR_UNKNOWN_NODE when the alert is not open (caller tells unknown
+ * from cleared); LW_ERR_STATE when it was acknowledged before (why says by whom). */
+int lw_escalation_ack(struct lw_escalation *d, int64_t id, const struct lw_ack *ack,
+                      int64_t wall_ms, char *why, size_t whycap);
 
 /* Escalations, reminders and silence expiry due at these times. */
 void lw_escalation_tick(struct lw_escalation *d, int64_t mono_ms, int64_t wall_ms);

@@ -39,9 +39,9 @@ static bool take_id(const cJSON *o, const char *name, int64_t *out, char *why, s
 int lw_phonecmd_parse(const char *payload, size_t len, struct lw_phonecmd *out, char *why,
                       size_t whycap)
 {
-    static const char *const allowed[] = {"cmd",  "id",     "by",       "alert",
-                                          "note", "node",   "building", "hazard",
-                                          "for",  "reason", "force",    "silence"};
+    static const char *const allowed[] = {"cmd",    "id",     "by",       "alert",  "note",
+                                          "outcome", "node", "building", "hazard", "for",
+                                          "reason", "force",  "silence"};
     memset(out, 0, sizeof(*out));
     out->hazard = -1;
     if (len > LW_PHONECMD_MAX_BYTES) {
@@ -77,8 +77,16 @@ int lw_phonecmd_parse(const char *payload, size_t len, struct lw_phonecmd *out, 
     if (strcmp(cmd->valuestring, "ack") == 0) {
         out->kind = LW_PHONECMD_ACK;
         if (!take_id(o, "alert", &out->alert, why, whycap) ||
-            !take_str(o, "note", out->note, sizeof(out->note), why, whycap))
+            !take_str(o, "note", out->note, sizeof(out->note), why, whycap) ||
+            !take_str(o, "outcome", out->outcome, sizeof(out->outcome), why, whycap))
             goto done;
+        if (out->outcome[0] && lw_ack_outcome_index(out->outcome) < 0) {
+            snprintf(why, whycap,
+                     "\"outcome\" must be on_my_way, false_alarm, test or dealt_with, not "
+                     "\"%s\"",
+                     out->outcome);
+            goto done;
+        }
     } else if (strcmp(cmd->valuestring, "silence") == 0) {
         out->kind = LW_PHONECMD_SILENCE;
         char hazard[16] = "", dur[32] = "";

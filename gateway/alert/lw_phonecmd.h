@@ -18,6 +18,7 @@ struct lw_phonecmd {
     char by[64];         /* optional: who the sender says they are; must be the topic's user */
     int64_t alert;       /* ack */
     char note[160];      /* ack: free text ("on my way") */
+    char outcome[16];    /* ack: one of lw_ack_outcomes (lw_model.h), or "" when not given */
     char node[48];       /* silence: node name (or "") */
     char building[48];   /* silence: building (or "") */
     int hazard;          /* silence: enum lw_hazard, -1 any */

@@ -1,5 +1,6 @@
 /* lorawatch alerts, ack, silence, silences, unsilence: the alert lifecycle through the daemon's
- * control socket. An acknowledgement from here is journalled as "uid:N" via "cli". */
+ * control socket. An acknowledgement from here is journalled as the roster person the Unix user
+ * is (or --as names), else "uid:N", via "cli". */
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,9 +9,10 @@
 #include "cli.h"
 #include "lw_error.h"
 #include "lw_parse.h"
+#include "lw_model.h"
 
 enum { O_SOCKET = 's', O_JSON = 'j', O_HELP = 'h', O_ALL = 'a', O_BASE = 256 };
-enum { O_NOTE = O_BASE, O_NODE, O_BUILDING, O_HAZARD, O_FOR, O_REASON, O_FORCE };
+enum { O_NOTE = O_BASE, O_NODE, O_BUILDING, O_HAZARD, O_FOR, O_REASON, O_FORCE, O_OUTCOME, O_AS };
 
 #define EXIT_HELP                                                                                  \
     "\nExit status: 0 done; 1 failed; 2 usage; 3 daemon not running; 4 no such alert or\n"         \
@@ -68,6 +70,19 @@ static int parse(struct args *a, int argc, char **argv, const struct option *ext
             break;
         case O_NOTE:
             cJSON_AddStringToObject(a->req, "note", optarg);
+            break;
+        case O_OUTCOME:
+            if (lw_ack_outcome_index(optarg) < 0) {
+                fprintf(stderr,
+                        "lorawatch %s: --outcome %s: one of on_my_way, false_alarm, test, "
+                        "dealt_with\n",
+                        a->cmd, optarg);
+                return CLI_EXIT_USAGE;
+            }
+            cJSON_AddStringToObject(a->req, "outcome", optarg);
+            break;
+        case O_AS:
+            cJSON_AddStringToObject(a->req, "as", optarg);
             break;
         case O_NODE:
             cJSON_AddStringToObject(a->req, "node", optarg);
@@ -208,27 +223,36 @@ static int cli_alerts(int argc, char **argv)
 static void ack_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: lorawatch ack ALERT [--note TEXT] [OPTIONS]\n"
+            "Usage: lorawatch ack ALERT [--outcome OUTCOME] [--note TEXT] [--as ID] [OPTIONS]\n"
             "\n"
             "Acknowledge an open alert: escalation and reminders stop, everyone told so far\n"
-            "learns that someone is on it, and the journal records who (your user id), when,\n"
-            "and via the command line. Duty phones acknowledge over MQTT instead.\n"
+            "learns who is on it and what they said, and the journal records who, when, the\n"
+            "outcome and the note, via the command line. Who: the duty roster person whose id\n"
+            "or mqtt_user is your login name, else --as, else your user id (uid:N). Duty\n"
+            "phones acknowledge over MQTT instead.\n"
             "\n"
-            "  --note TEXT        a note for the journal (\"team on the way\")\n" CLI_SOCKET_HELP
-                EXIT_HELP);
+            "  --outcome OUTCOME  what you found or are doing: on_my_way, false_alarm, test,\n"
+            "                     dealt_with; the flood-season review counts false alarms from\n"
+            "                     it, never from the note\n"
+            "  --note TEXT        a note for the journal (\"team on the way\")\n"
+            "  --as ID            acknowledge for this roster person ([duty:ID]), e.g. at the\n"
+            "                     duty room's shared console\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 static void show_ack(const cJSON *reply)
 {
-    (void)reply;
-    printf("acknowledged\n");
+    const cJSON *by = cJSON_GetObjectItemCaseSensitive(reply, "by");
+    printf("acknowledged%s%s\n", cJSON_IsString(by) ? " as " : "",
+           cJSON_IsString(by) ? by->valuestring : "");
 }
 
 static int cli_ack(int argc, char **argv)
 {
-    static const struct option o[] = {{"note", required_argument, NULL, O_NOTE}};
+    static const struct option o[] = {{"note", required_argument, NULL, O_NOTE},
+                                      {"outcome", required_argument, NULL, O_OUTCOME},
+                                      {"as", required_argument, NULL, O_AS}};
     struct args a = {.req = request("ack"), .cmd = "ack", .usage = ack_usage};
-    int rc = parse(&a, argc, argv, o, 1);
+    int rc = parse(&a, argc, argv, o, 3);
     if (rc == 0)
         rc = id_arg(&a, argc, argv, "alert", "alert");
     return run(&a, rc, show_ack);

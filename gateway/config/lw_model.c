@@ -142,3 +142,22 @@ bool lw_metric_value(enum lw_metric m, const struct lw_reading *r, double *out)
     }
     return false;
 }
+
+const char *const lw_ack_outcomes[LW_ACK_OUTCOMES] = {"on_my_way", "false_alarm", "test",
+                                                       "dealt_with"};
+
+int lw_ack_outcome_index(const char *s)
+{
+    for (int i = 0; s && i < LW_ACK_OUTCOMES; i++)
+        if (strcmp(s, lw_ack_outcomes[i]) == 0)
+            return i;
+    return -1;
+}
+
+const char *lw_ack_outcome_text(const char *s, bool zh)
+{
+    static const char *const zh_text[] = {"正在赶往现场", "判定为误报", "确认为测试", "已处置完毕"};
+    static const char *const en_text[] = {"on the way", "a false alarm", "a test", "dealt with"};
+    int i = lw_ack_outcome_index(s);
+    return i < 0 ? "" : zh ? zh_text[i] : en_text[i];
+}

@@ -251,4 +251,13 @@ struct lw_level_source {
     void *arg;
 };
 
+/* What an acknowledgement says about the alert, for the journal and the review (false alarms are
+ * counted from it, never from words in a note): on_my_way, false_alarm, test, dealt_with. */
+#define LW_ACK_OUTCOMES 4
+extern const char *const lw_ack_outcomes[LW_ACK_OUTCOMES];
+/* The outcome's index, or -1 when s is not one. */
+int lw_ack_outcome_index(const char *s);
+/* Its words for people: "正在赶往现场" / "on the way", ... ("" for an unknown one). */
+const char *lw_ack_outcome_text(const char *s, bool zh);
+
 #endif

@@ -86,7 +86,7 @@ void gw_alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
     int rc = state == LW_ALERT_RAISED ? gw_journal_alert(g, rule, node->address, &info, json)
                                       : gw_journal_state(g, info.id, state, t);
     if (rc == LW_OK)
-        gw_journal_event(g, info.id, t, name, NULL, 0, NULL, sentence);
+        gw_journal_event(g, info.id, t, name, NULL, 0, NULL, sentence, NULL);
     int64_t tag;
     if (rc == LW_OK && json)
         rc = lw_spool_message(g->spool, info.id, topic, json, true, &tag);
@@ -113,9 +113,8 @@ void gw_alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
         lw_alertdb_set_pin(g->store, info.id, st->pin_zero_mm) != LW_OK)
         lw_log_rl(LW_LOG_ERR, "alert #%lld: its calibration pin could not be stored",
                   (long long)info.id);
-    /* Then the people on duty: tier topics, escalation, reminders (test alarms page nobody). */
-    if (!g->test_mode)
-        gw_escalation_transition(g, node, rule, state, &info, json);
+    /* Then the people on duty: tier topics, escalation, reminders (a test alarm: a notice only). */
+    gw_escalation_transition(g, node, rule, state, &info, json);
     free(json);
 }
 

@@ -3,6 +3,7 @@
 #include "gw_int.h"
 
 #include <cjson/cJSON.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,9 @@
 static int phone_ack(struct lw_gateway *g, const struct lw_phonecmd *c,
                      const struct lw_duty_person *who, char *why, size_t cap, const char **code)
 {
-    return gw_ack_alert(g, c->alert, who->id, who->tier, "mqtt", c->note, why, cap, code);
+    struct lw_ack ack = {
+        .actor = who->id, .tier = who->tier, .via = "mqtt", .note = c->note, .outcome = c->outcome};
+    return gw_ack_alert(g, c->alert, &ack, why, cap, code);
 }
 
 static int phone_silence(struct lw_gateway *g, const struct lw_phonecmd *c,
@@ -114,9 +117,58 @@ static char *alert_reply(cJSON *o, int rc, const char *why, const char *code)
     return s;
 }
 
-static void actor_of(const struct lw_control_peer *peer, char *actor, size_t cap)
+/* Who a CLI request comes from, as the roster knows them: "as" (a roster id the operator acts
+ * for, e.g. the duty room's console), else the roster person whose id or MQTT user is the Unix
+ * login name, else "uid:N". LW_ERR_INVAL (with why) when "as" names nobody on the roster. */
+static int actor_of(struct lw_gateway *g, const cJSON *req, const struct lw_control_peer *peer,
+                    char *actor, size_t cap, unsigned *tier, char *why, size_t whycap)
 {
+    const cJSON *as = cJSON_GetObjectItemCaseSensitive(req, "as");
+    const struct lw_roster *r = g->cfg->roster;
+    *tier = 0;
     snprintf(actor, cap, "uid:%u", peer->uid);
+    if (as) {
+        for (size_t i = 0; cJSON_IsString(as) && r && i < r->n; i++)
+            if (strcmp(r->p[i].id, as->valuestring) == 0) {
+                snprintf(actor, cap, "%s", r->p[i].id);
+                *tier = r->p[i].tier;
+                return LW_OK;
+            }
+        snprintf(why, whycap, "--as %s: nobody with that id on the duty roster ([duty:ID])",
+                 cJSON_IsString(as) ? as->valuestring : "?");
+        return LW_ERR_INVAL;
+    }
+    struct passwd pw, *found = NULL;
+    char buf[1024];
+    if (getpwuid_r((uid_t)peer->uid, &pw, buf, sizeof(buf), &found) != 0 || !found)
+        return LW_OK;
+    for (size_t i = 0; r && i < r->n; i++)
+        if (strcmp(r->p[i].id, found->pw_name) == 0 ||
+            strcmp(r->p[i].mqtt_user, found->pw_name) == 0) {
+            snprintf(actor, cap, "%s", r->p[i].id);
+            *tier = r->p[i].tier;
+            break;
+        }
+    return LW_OK;
+}
+
+/* A CLI request checked by the phone commands' parser, as command cmd (its own fields: "as"). */
+static int as_phonecmd(const cJSON *req, const char *cmd, struct lw_phonecmd *c, char *why,
+                       size_t cap)
+{
+    cJSON *copy = cJSON_Duplicate(req, 1);
+    if (!copy) {
+        snprintf(why, cap, "out of memory");
+        return LW_ERR_NOMEM;
+    }
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "as");
+    cJSON_DeleteItemFromObjectCaseSensitive(copy, "cmd");
+    cJSON_AddStringToObject(copy, "cmd", cmd);
+    char *body = cJSON_PrintUnformatted(copy);
+    cJSON_Delete(copy);
+    int rc = body ? lw_phonecmd_parse(body, strlen(body), c, why, cap) : LW_ERR_NOMEM;
+    free(body);
+    return rc;
 }
 
 static char *cmd_alerts(struct lw_gateway *g, const cJSON *req, const struct lw_control_peer *peer)
@@ -144,41 +196,35 @@ static char *cmd_alerts(struct lw_gateway *g, const cJSON *req, const struct lw_
 
 static char *cmd_ack(struct lw_gateway *g, const cJSON *req, const struct lw_control_peer *peer)
 {
-    char why[256] = "", actor[32];
+    char why[256] = "", actor[64];
     const char *code = "usage";
-    int rc;
-    actor_of(peer, actor, sizeof(actor));
-    const cJSON *id = cJSON_GetObjectItemCaseSensitive(req, "alert");
-    const cJSON *note = cJSON_GetObjectItemCaseSensitive(req, "note");
-    if (!cJSON_IsNumber(id) || id->valuedouble < 1) {
-        snprintf(why, sizeof(why), "which alert? (\"alert\": its id)");
-        rc = LW_ERR_INVAL;
-    } else if (note && (!cJSON_IsString(note) || strlen(note->valuestring) > 159)) {
-        snprintf(why, sizeof(why), "the note is text of at most 159 bytes");
-        rc = LW_ERR_INVAL;
-    } else {
-        rc = gw_ack_alert(g, (int64_t)id->valuedouble, actor, 0, "cli",
-                          note ? note->valuestring : NULL, why, sizeof(why), &code);
+    struct lw_phonecmd c;
+    struct lw_ack ack = {.actor = actor, .via = "cli"};
+    int rc = actor_of(g, req, peer, actor, sizeof(actor), &ack.tier, why, sizeof(why));
+    if (rc == LW_OK)
+        rc = as_phonecmd(req, "ack", &c, why, sizeof(why));
+    if (rc == LW_OK) {
+        ack.note = c.note;
+        ack.outcome = c.outcome;
+        rc = gw_ack_alert(g, c.alert, &ack, why, sizeof(why), &code);
     }
-    return alert_reply(cJSON_CreateObject(), rc, why, code);
+    cJSON *o = cJSON_CreateObject();
+    if (rc == LW_OK)
+        cJSON_AddStringToObject(o, "by", actor);
+    return alert_reply(o, rc, why, code);
 }
 
 /* The same fields as the MQTT command, checked by the same parser. */
 static char *cmd_silence(struct lw_gateway *g, const cJSON *req, const struct lw_control_peer *peer)
 {
-    char why[256] = "", actor[32];
+    char why[256] = "", actor[64];
     const char *code = "usage";
-    actor_of(peer, actor, sizeof(actor));
+    unsigned tier;
     cJSON *o = cJSON_CreateObject();
-    char *text = cJSON_PrintUnformatted(req);
-    cJSON *copy = cJSON_Parse(text ? text : "{}");
-    free(text);
-    cJSON_ReplaceItemInObjectCaseSensitive(copy, "cmd", cJSON_CreateString("silence"));
-    char *body = cJSON_PrintUnformatted(copy);
-    cJSON_Delete(copy);
     struct lw_phonecmd c;
-    int rc = body ? lw_phonecmd_parse(body, strlen(body), &c, why, sizeof(why)) : LW_ERR_NOMEM;
-    free(body);
+    int rc = actor_of(g, req, peer, actor, sizeof(actor), &tier, why, sizeof(why));
+    if (rc == LW_OK)
+        rc = as_phonecmd(req, "silence", &c, why, sizeof(why));
     struct lw_silence s;
     if (rc == LW_OK)
         rc = gw_make_silence(g, c.node, c.building, c.hazard, c.for_ms, c.force, actor, c.reason,

@@ -26,16 +26,16 @@ static int duty_publish(void *arg, int64_t alert, const char *topic, const char 
 }
 
 static int duty_journal(void *arg, int64_t alert, const char *event, const char *actor,
-                        unsigned tier, const char *via, const char *detail)
+                        unsigned tier, const char *via, const char *detail, const char *outcome)
 {
-    gw_journal_event(arg, alert, gw_now_ms(arg), event, actor, tier, via, detail);
+    gw_journal_event(arg, alert, gw_now_ms(arg), event, actor, tier, via, detail, outcome);
     return LW_OK;
 }
 
 static int duty_update(void *arg, int64_t alert, unsigned tier, const char *acked_by,
-                       int64_t acked_ms)
+                       int64_t acked_ms, const char *outcome)
 {
-    return gw_journal_update(arg, alert, tier, acked_by, acked_ms);
+    return gw_journal_update(arg, alert, tier, acked_by, acked_ms, outcome);
 }
 
 static void duty_silence_ended(void *arg, int64_t silence, int64_t wall_ms)
@@ -109,7 +109,16 @@ void gw_escalation_transition(struct lw_gateway *g, const struct lw_node_conf *n
         char detail[96];
         snprintf(detail, sizeof(detail), "not paged: building in flood incident #%lld",
                  (long long)flood);
-        gw_journal_event(g, info->id, gw_now_ms(g), "silenced", "gateway", 0, "gateway", detail);
+        gw_journal_event(g, info->id, gw_now_ms(g), "silenced", "gateway", 0, "gateway", detail,
+                         NULL);
+        duty_commit(g);
+        return;
+    }
+    if (info->test) {
+        struct lw_escalation_alert a;
+        duty_alert_of(node, rule, info->id, &a);
+        if (state == LW_ALERT_RAISED)
+            lw_escalation_test(g->escalation, &a, json, lw_clock_wall_ms());
         duty_commit(g);
         return;
     }
@@ -193,11 +202,10 @@ void gw_restore_silence(void *arg, const struct lw_silence *s)
 }
 
 /* Acknowledge alert id for actor; the reply's error text and code on failure. */
-int gw_ack_alert(struct lw_gateway *g, int64_t id, const char *actor, unsigned tier,
-                 const char *via, const char *note, char *why, size_t cap, const char **code)
+int gw_ack_alert(struct lw_gateway *g, int64_t id, const struct lw_ack *ack, char *why,
+                 size_t cap, const char **code)
 {
-    int rc =
-        lw_escalation_ack(g->escalation, id, actor, tier, via, note, lw_clock_wall_ms(), why, cap);
+    int rc = lw_escalation_ack(g->escalation, id, ack, lw_clock_wall_ms(), why, cap);
     if (rc == LW_ERR_UNKNOWN_NODE) {
         char state[16];
         if (lw_alertdb_state(g->store, id, state, sizeof(state)) == LW_OK) {
@@ -213,8 +221,9 @@ int gw_ack_alert(struct lw_gateway *g, int64_t id, const char *actor, unsigned t
         *code = "conflict";
         return rc;
     }
-    lw_log_fields(LW_LOG_NOTICE, NULL, (long long)id, "alert #%lld acknowledged by %s via %s",
-                  (long long)id, actor, via);
+    lw_log_fields(LW_LOG_NOTICE, NULL, (long long)id, "alert #%lld acknowledged by %s via %s%s%s",
+                  (long long)id, ack->actor, ack->via, ack->outcome && ack->outcome[0] ? ": " : "",
+                  ack->outcome ? ack->outcome : "");
     duty_commit(g);
     return LW_OK;
 }

@@ -130,7 +130,8 @@ void gw_storage_stop(struct lw_gateway *g);
 int64_t gw_next_alert_id(struct lw_gateway *g);
 int64_t gw_next_incident_id(struct lw_gateway *g);
 void gw_journal_event(struct lw_gateway *g, int64_t alert, int64_t t, const char *event,
-                      const char *actor, unsigned tier, const char *via, const char *detail);
+                      const char *actor, unsigned tier, const char *via, const char *detail,
+                      const char *outcome);
 int gw_journal_now(struct lw_gateway *g);
 int gw_journal_open(struct lw_gateway *g);
 void gw_journal_stop(struct lw_gateway *g);
@@ -140,7 +141,7 @@ int gw_journal_state(struct lw_gateway *g, int64_t alert, enum lw_alert_state st
 int gw_journal_incident(struct lw_gateway *g, int64_t id, bool open, enum lw_hazard hazard,
                         enum lw_level level, const char *building, int64_t t);
 int gw_journal_update(struct lw_gateway *g, int64_t alert, unsigned tier, const char *acked_by,
-                      int64_t acked_ms);
+                      int64_t acked_ms, const char *outcome);
 void gw_journal_silence_end(struct lw_gateway *g, int64_t silence, int64_t t);
 void gw_journal_acked(struct lw_gateway *g, int64_t seq, int64_t t);
 
@@ -164,8 +165,8 @@ void gw_restore_duty(struct lw_gateway *g, const struct lw_node_conf *nc,
 void gw_restore_incident(void *arg, int64_t incident, const char *hazard, const char *building,
                          int64_t alert);
 void gw_restore_silence(void *arg, const struct lw_silence *s);
-int gw_ack_alert(struct lw_gateway *g, int64_t id, const char *actor, unsigned tier,
-                 const char *via, const char *note, char *why, size_t cap, const char **code);
+int gw_ack_alert(struct lw_gateway *g, int64_t id, const struct lw_ack *ack, char *why,
+                 size_t cap, const char **code);
 int gw_make_silence(struct lw_gateway *g, const char *node, const char *building, int hazard,
                     uint64_t for_ms, bool force, const char *actor, const char *reason,
                     struct lw_silence *s, char *why, size_t cap, const char **code);

@@ -46,7 +46,7 @@ struct update_row {
     int64_t alert, acked_ms;
     unsigned tier;
     bool acked;
-    char acked_by[256];
+    char acked_by[256], outcome[16];
 };
 
 struct silence_end_row {
@@ -122,25 +122,28 @@ static int apply_state_row(struct lw_store *s, const void *data)
 struct journal_row {
     int64_t alert, t;
     unsigned tier;
-    char event[16], actor[256], via[16], detail[LW_TEXT_MAX + 512];
-    bool has_actor, has_via, has_detail;
+    char event[16], actor[256], via[16], detail[LW_TEXT_MAX + 512], outcome[16];
+    bool has_actor, has_via, has_detail, has_outcome;
 };
 
 static int apply_journal_row(struct lw_store *s, const void *data)
 {
     const struct journal_row *j = data;
     return lw_alertdb_journal(s, j->alert, j->t, j->event, j->has_actor ? j->actor : NULL, j->tier,
-                              j->has_via ? j->via : NULL, j->has_detail ? j->detail : NULL);
+                              j->has_via ? j->via : NULL, j->has_detail ? j->detail : NULL,
+                              j->has_outcome ? j->outcome : NULL);
 }
 
 void gw_journal_event(struct lw_gateway *g, int64_t alert, int64_t t, const char *event,
-                      const char *actor, unsigned tier, const char *via, const char *detail)
+                      const char *actor, unsigned tier, const char *via, const char *detail,
+                      const char *outcome)
 {
     struct journal_row j = {.alert = alert, .t = t, .tier = tier};
     snprintf(j.event, sizeof(j.event), "%s", event);
     j.has_actor = actor && snprintf(j.actor, sizeof(j.actor), "%s", actor) >= 0;
     j.has_via = via && snprintf(j.via, sizeof(j.via), "%s", via) >= 0;
     j.has_detail = detail && snprintf(j.detail, sizeof(j.detail), "%s", detail) >= 0;
+    j.has_outcome = outcome && snprintf(j.outcome, sizeof(j.outcome), "%s", outcome) >= 0;
     if (lw_spool_write(g->spool, apply_journal_row, &j, sizeof(j)) != LW_OK)
         lw_log(LW_LOG_ERR, "alert #%lld: out of memory: journal row '%s' lost", (long long)alert,
                event);
@@ -186,7 +189,8 @@ int gw_journal_now(struct lw_gateway *g)
 static int apply_update_row(struct lw_store *s, const void *data)
 {
     const struct update_row *u = data;
-    return lw_alertdb_update(s, u->alert, u->tier, u->acked ? u->acked_by : NULL, u->acked_ms);
+    return lw_alertdb_update(s, u->alert, u->tier, u->acked ? u->acked_by : NULL, u->acked_ms,
+                             u->acked && u->outcome[0] ? u->outcome : NULL);
 }
 
 static int apply_silence_end(struct lw_store *s, const void *data)
@@ -293,10 +297,12 @@ int gw_journal_incident(struct lw_gateway *g, int64_t id, bool open, enum lw_haz
 }
 
 int gw_journal_update(struct lw_gateway *g, int64_t alert, unsigned tier, const char *acked_by,
-                      int64_t acked_ms)
+                      int64_t acked_ms, const char *outcome)
 {
     struct update_row u = {.alert = alert, .acked_ms = acked_ms, .tier = tier};
     u.acked = acked_by && snprintf(u.acked_by, sizeof(u.acked_by), "%s", acked_by) >= 0;
+    if (outcome)
+        snprintf(u.outcome, sizeof(u.outcome), "%s", outcome);
     return lw_spool_write(g->spool, apply_update_row, &u, sizeof(u));
 }
 

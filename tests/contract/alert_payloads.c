@@ -39,9 +39,14 @@ static const char extra_conf[] =
     "key = 55555555555555555555555555555555\nkind = co\nbuilding = 4\ngrid = 1\n"
     "[node:pl-multi]\naddress = 0x0E06\neui = 70B3D57ED0000E06\n"
     "key = 66666666666666666666666666666666\nkind = multi\nbuilding = 9\ngrid = 1\n"
-    "[duty:pl-worker]\ntier = 1\ngrids = 1\n"
-    "[duty:pl-room]\ntier = 2\n"
-    "[duty:pl-office]\ntier = 3\n";
+    "[duty:pl-worker]\nname = 张伟\ntier = 1\ngrids = 1\n"
+    "[duty:pl-room]\nname = 李娜\ntier = 2\n"
+    "[duty:pl-office]\nname = 赵强\ntier = 3\n"
+    /* The metrics the shipped rules leave out, so every metric's sentence is seen. */
+    "[rule:pl-heat]\nmetric = temp_c\nhazard = fire\nthreshold = 57.5\nclear = 45\n"
+    "level = orange\n"
+    "[rule:pl-obscuration]\nmetric = obscuration\nhazard = fire\nthreshold = 2.5\n"
+    "clear = 1\npersistence = 10s\nlevel = yellow\n";
 
 static int64_t next_id = 1;
 static const int64_t t0 = INT64_C(1784052000000); /* 2026-07-15 02:00 +08:00 */
@@ -56,15 +61,17 @@ static int pub(void *arg, int64_t alert, const char *topic, const char *payload,
 }
 
 static int journal(void *arg, int64_t alert, const char *event, const char *actor, unsigned tier,
-                   const char *via, const char *detail)
+                   const char *via, const char *detail, const char *outcome)
 {
     (void)arg, (void)alert, (void)event, (void)actor, (void)tier, (void)via, (void)detail;
+    (void)outcome;
     return LW_OK;
 }
 
-static int update(void *arg, int64_t alert, unsigned tier, const char *by, int64_t ms)
+static int update(void *arg, int64_t alert, unsigned tier, const char *by, int64_t ms,
+                  const char *outcome)
 {
-    (void)arg, (void)alert, (void)tier, (void)by, (void)ms;
+    (void)arg, (void)alert, (void)tier, (void)by, (void)ms, (void)outcome;
     return LW_OK;
 }
 
@@ -93,6 +100,9 @@ static double value_for(const struct lw_rule_conf *r, enum lw_alert_state s)
     case LW_RULE_STORAGE:
         return s == LW_ALERT_RAISED;
     default:
+        /* A mean is rarely a whole number: the sentences must not print 77.6667. */
+        if (s == LW_ALERT_RAISED && r->statistic == LW_STAT_MEAN)
+            return thr + 5.0 / 3.0;
         return s == LW_ALERT_CLOSED ? 0 : s == LW_ALERT_RAISED ? thr : clr;
     }
 }
@@ -154,7 +164,7 @@ static void one_alert(struct lw_escalation *d, const struct lw_config *cfg,
          due = lw_escalation_next_due(d))
         lw_escalation_tick(d, due, t0 + (due - mono));
     char why[128];
-    lw_escalation_ack(d, a.id, "pl-room", 2, "mqtt", "on the way", t0 + 900000, why, sizeof(why));
+    lw_escalation_ack(d, a.id, &(struct lw_ack){.actor = "pl-room", .tier = 2, .via = "mqtt", .note = "已带水泵出发", .outcome = "on_my_way"}, t0 + 900000, why, sizeof(why));
     lw_escalation_resolved(d, a.id, cleared);
     free(raised);
     free(cleared);
@@ -231,6 +241,26 @@ int main(int argc, char **argv)
     snprintf(rn.label, sizeof(rn.label), "relay 0x0E10");
     snprintf(rn.place, sizeof(rn.place), "relay relay-0E10; 2 nodes behind it: pl-water,pl-gas");
     one_alert(d, cfg, &relay, relay.level, &rn);
+    /* A test alarm of each kind of node: raised (a notice to tier 1) and ended. */
+    for (size_t k = 0; k < cfg->n_nodes; k++) {
+        if (strncmp(cfg->nodes[k].name, "pl-", 3) != 0)
+            continue;
+        struct lw_rule_conf test;
+        lw_alert_test_rule(&test, cfg->nodes[k].kind);
+        struct lw_alert_info a = {.id = next_id++, .site = SITE, .rule = &test,
+                                  .level = test.level, .node = &cfg->nodes[k], .raised_ms = t0,
+                                  .t_ms = t0, .test = true, .state = LW_ALERT_RAISED};
+        print_alert(&a);
+        char *raised = lw_alert_json(&a);
+        struct lw_escalation_alert da = {.id = a.id, .node = a.node->address,
+                                         .hazard = test.hazard};
+        snprintf(da.grid, sizeof(da.grid), "%s", a.node->grid);
+        if (raised)
+            lw_escalation_test(d, &da, raised, t0);
+        free(raised);
+        a.state = LW_ALERT_CLEARED;
+        print_alert(&a);
+    }
     /* The built-in storage alert (the gateway's database cannot be written). */
     struct lw_rule_conf storage;
     lw_alert_storage_rule(&storage);

@@ -154,12 +154,12 @@ static void test_json_has_every_field(void **state)
     assert_string_equal(str(o, "raised"), "2026-07-15T02:00:00+08:00");
     assert_string_equal(str(o, "time"), "2026-07-15T02:00:00+08:00");
     assert_true(num(o, "time_ms") == 1784052000000.0);
-    assert_non_null(strstr(str(o, "text_zh"), "红色内涝预警"));
+    assert_non_null(strstr(str(o, "text_zh"), "内涝红色预警"));
     assert_non_null(strstr(str(o, "text_zh"), "1号楼地下车库入口"));
-    assert_non_null(strstr(str(o, "text_zh"), "水深 63mm"));
-    assert_non_null(strstr(str(o, "text_zh"), "已持续 2 分钟"));
+    assert_non_null(strstr(str(o, "text_zh"), "水深63mm"));
+    assert_non_null(strstr(str(o, "text_zh"), "已持续2分钟"));
     assert_string_equal(str(o, "text_en"),
-                        "RED flood warning: 1号楼地下车库入口 / Block 1 garage entrance: "
+                        "RED flood warning: Block 1 garage entrance: "
                         "water depth 63 mm, above 50 mm for 2 min.");
     cJSON_Delete(o);
 }
@@ -185,11 +185,11 @@ static void test_unconfirmed_water_says_so(void **state)
     (void)state;
     cJSON *o = json_of(&a);
     assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "unconfirmed")));
-    assert_non_null(strstr(str(o, "text_zh"), "水深 300mm"));
+    assert_non_null(strstr(str(o, "text_zh"), "水深300mm"));
     assert_non_null(strstr(str(o, "text_zh"), "未经确认：传感器下方可能有遮挡物"));
     cJSON_Delete(o);
     lw_alert_sentence_en(&a, en, sizeof(en));
-    assert_string_equal(en, "RED flood warning: 1号楼地下车库入口 / Block 1 garage entrance: "
+    assert_string_equal(en, "RED flood warning: Block 1 garage entrance: "
                             "water depth 300 mm, above 50 mm for 2 min. Unconfirmed: possibly an "
                             "obstruction under the sensor (a parked car), go and look.");
     a.state = LW_ALERT_CLEARED;
@@ -231,11 +231,11 @@ static void test_below_rule_shows_threshold_unnegated(void **state)
     assert_string_equal(str(o, "unit"), "mV");
     assert_true(num(o, "persistence_s") == 3600);
     assert_string_equal(str(o, "time"), "2026-07-15T03:00:00+08:00");
-    assert_non_null(strstr(str(o, "text_zh"), "低于 3300mV"));
-    assert_non_null(strstr(str(o, "text_zh"), "1 小时"));
+    assert_non_null(strstr(str(o, "text_zh"), "低于3300mV"));
+    assert_non_null(strstr(str(o, "text_zh"), "1小时"));
     cJSON_Delete(o);
     lw_alert_sentence_en(&a, en, sizeof(en));
-    assert_string_equal(en, "BLUE trouble warning: 1号楼地下车库入口 / Block 1 garage entrance: "
+    assert_string_equal(en, "BLUE trouble warning: Block 1 garage entrance: "
                             "battery 3250 mV, below 3300 mV for 1 h.");
 }
 
@@ -258,11 +258,11 @@ static void test_cleared_state_and_text(void **state)
     assert_string_equal(str(o, "raised"), "2026-07-15T02:00:00+08:00");
     assert_string_equal(str(o, "time"), "2026-07-15T03:00:00+08:00");
     assert_true(num(o, "time_ms") == 1784055600000.0);
-    assert_string_equal(str(o, "text_en"), "All clear (RED flood): 1号楼地下车库入口 / Block 1 "
-                                           "garage entrance: water depth back to 18 mm (clear "
-                                           "level 20 mm).");
-    assert_non_null(strstr(str(o, "text_zh"), "解除红色内涝预警"));
-    assert_non_null(strstr(str(o, "text_zh"), "解除线 20mm"));
+    assert_string_equal(str(o, "text_en"), "All clear (RED flood warning): Block 1 garage "
+                                           "entrance: water depth back to 18 mm (clear level 20 "
+                                           "mm).");
+    assert_non_null(strstr(str(o, "text_zh"), "解除内涝红色预警：1号楼地下车库入口，"));
+    assert_non_null(strstr(str(o, "text_zh"), "解除线20mm"));
     cJSON_Delete(o);
 }
 
@@ -282,8 +282,8 @@ static void test_smoke_sentence_and_place_fallback(void **state)
     (void)state;
     lw_alert_sentence_en(&a, en, sizeof(en));
     /* No place text: building, floor and unit. */
-    assert_string_equal(en, "RED fire warning: 5 12 stairwell: smoke detector in alarm, go and "
-                            "check now.");
+    assert_string_equal(en, "FIRE ALARM: block 5, floor 12, stairwell: smoke detector in alarm. "
+                            "Go and check now.");
     cJSON *o = json_of(&a);
     assert_string_equal(str(o, "hazard"), "fire");
     assert_string_equal(str(o, "metric"), "smoke");
@@ -319,11 +319,13 @@ static void test_level_is_the_alerts_own(void **state)
     (void)state;
     cJSON *o = json_of(&a);
     assert_string_equal(str(o, "level"), "red");
-    assert_non_null(strstr(str(o, "text_zh"), "红色火灾预警"));
+    /* Confirmed by a second detector: 确认火警, not a colour. */
+    assert_non_null(strstr(str(o, "text_zh"), "确认火警：5号楼12层stairwell，烟感探测器报警，"));
+    assert_null(strstr(str(o, "text_zh"), "红色"));
     cJSON_Delete(o);
     a.state = LW_ALERT_CLEARED;
     lw_alert_sentence_en(&a, en, sizeof(en));
-    assert_non_null(strstr(en, "All clear (RED fire)"));
+    assert_non_null(strstr(en, "All clear (CONFIRMED FIRE)"));
 }
 
 /* A test alarm says what it is, raised and ended, in both languages: a test of the node's alarm
@@ -357,12 +359,11 @@ static void test_test_alarm_says_what_it_is(void **state)
     assert_null(cJSON_GetObjectItemCaseSensitive(o, "incident"));
     assert_true(num(o, "value") == 0 && num(o, "threshold") == 0 && num(o, "clear") == 0);
     assert_string_equal(str(o, "text_en"),
-                        "[TEST - no action needed] Test alarm (flood): 1号楼地下车库入口 / Block "
-                        "1 garage entrance: testing this node's alarm path from the gateway to "
-                        "the phones.");
+                        "[TEST - no action needed] Test alarm (flood): Block 1 garage entrance: "
+                        "testing this node's alarm path from the gateway to the phones.");
     assert_string_equal(str(o, "text_zh"),
-                        "【测试，无需出动】内涝测试报警：1号楼地下车库入口 / Block 1 garage "
-                        "entrance，正在测试该节点从网关到手机的报警通路。");
+                        "【测试，无需出动】内涝测试报警：1号楼地下车库入口，正在测试该节点从网关到"
+                        "手机的报警通路。");
     cJSON_Delete(o);
 
     /* Its end, whatever the node stands in (the caller passes 0; a stray value changes nothing). */
@@ -370,11 +371,11 @@ static void test_test_alarm_says_what_it_is(void **state)
     a.value = 400;
     o = json_of(&a);
     assert_string_equal(str(o, "text_en"),
-                        "[TEST - no action needed] Test alarm ended (flood): 1号楼地下车库入口 / "
-                        "Block 1 garage entrance: the test of this node's alarm path is over.");
+                        "[TEST - no action needed] Test alarm (flood) ended: Block 1 garage "
+                        "entrance: the test of this node's alarm path is over.");
     assert_string_equal(str(o, "text_zh"),
-                        "【测试，无需出动】内涝测试报警结束：1号楼地下车库入口 / Block 1 garage "
-                        "entrance，该节点报警通路测试已结束。");
+                        "【测试，无需出动】内涝测试报警结束：1号楼地下车库入口，该节点报警通路测试"
+                        "已结束。");
     cJSON_Delete(o);
 
     /* A smoke node's test is a fire test, and says nothing of the detector's state either. */
@@ -387,10 +388,10 @@ static void test_test_alarm_says_what_it_is(void **state)
         o = json_of(&a);
         assert_string_equal(str(o, "metric"), "smoke");
         const char *en = str(o, "text_en"), *zh = str(o, "text_zh");
-        assert_non_null(strstr(en, i ? "Test alarm ended (fire): 5 12 stairwell:"
-                                     : "Test alarm (fire): 5 12 stairwell:"));
-        assert_non_null(
-            strstr(zh, i ? "火灾测试报警结束：5 12 stairwell" : "火灾测试报警：5 12 stairwell"));
+        assert_non_null(strstr(en, i ? "Test alarm (fire) ended: block 5, floor 12, stairwell:"
+                                     : "Test alarm (fire): block 5, floor 12, stairwell:"));
+        assert_non_null(strstr(zh, i ? "火灾测试报警结束：5号楼12层stairwell"
+                                     : "火灾测试报警：5号楼12层stairwell"));
         assert_null(strstr(en, "normal"));
         assert_null(strstr(en, "alarm, go"));
         assert_null(strstr(zh, "恢复正常"));
@@ -414,10 +415,10 @@ static void test_place_falls_back_to_label_then_name(void **state)
     (void)state;
     n.unit[0] = '\0'; /* a missing part leaves no blank behind */
     lw_alert_sentence_en(&a, en, sizeof(en));
-    assert_non_null(strstr(en, ": 5 12: smoke"));
+    assert_non_null(strstr(en, ": block 5, floor 12: smoke"));
     n.floor[0] = '\0';
     lw_alert_sentence_en(&a, en, sizeof(en));
-    assert_non_null(strstr(en, "warning: 5: smoke"));
+    assert_non_null(strstr(en, "ALARM: block 5: smoke"));
     n.building[0] = '\0';
     strcpy(n.label, "Stair 5/12");
     lw_alert_sentence_en(&a, en, sizeof(en));
@@ -582,14 +583,19 @@ static void test_every_shipped_rule_type(void **state)
         snprintf(level, sizeof(level), "%s", lw_level_name(r->level));
         for (char *p = level; *p; p++)
             *p = (char)(*p - 'a' + 'A');
-        contains(en, level, r->name);
-        contains(en, "warning", r->name);
-        contains(zh, "预警", r->name);
+        if (r->hazard == LW_HAZARD_FIRE) { /* 火警: fire is not graded by colour */
+            contains(en, "FIRE", r->name);
+            contains(zh, "火警", r->name);
+        } else {
+            contains(en, level, r->name);
+            contains(en, "warning", r->name);
+            contains(zh, "预警", r->name);
+        }
         switch (r->type) {
         case LW_RULE_SILENCE: /* names the timeout */
             snprintf(part, sizeof(part), r->timeout_ms % 60000 ? "%llu s" : "%llu min",
                      (unsigned long long)(r->timeout_ms / (r->timeout_ms % 60000 ? 1000 : 60000)));
-            snprintf(part_zh, sizeof(part_zh), r->timeout_ms % 60000 ? "%llu 秒" : "%llu 分钟",
+            snprintf(part_zh, sizeof(part_zh), r->timeout_ms % 60000 ? "%llu秒" : "%llu分钟",
                      (unsigned long long)(r->timeout_ms / (r->timeout_ms % 60000 ? 1000 : 60000)));
             contains(en, "silent", r->name);
             contains(en, part, r->name);
@@ -611,7 +617,7 @@ static void test_every_shipped_rule_type(void **state)
             }
             snprintf(part, sizeof(part), "%g %s", thr, unit);
             contains(en, part, r->name); /* value and threshold, with the unit */
-            snprintf(part_zh, sizeof(part_zh), "%g%s", thr, unit);
+            snprintf(part_zh, sizeof(part_zh), "%g%s", thr, strcmp(unit, "d") ? unit : "天");
             contains(zh, part_zh, r->name);
             if (r->statistic == LW_STAT_RISE)
                 contains(en, "rise of water depth 5 mm/min, above 5 mm/min", r->name);
@@ -638,7 +644,7 @@ static void test_every_shipped_rule_type(void **state)
                      whole ? silent / 60 : silent);
             contains(en, part, r->name);
             snprintf(part_zh, sizeof(part_zh),
-                     whole ? "此前 %llu 分钟 未上报" : "此前 %llu 秒 未上报",
+                     whole ? "此前%llu分钟未上报" : "此前%llu秒未上报",
                      whole ? silent / 60 : silent);
             contains(zh, "恢复通信", r->name);
             contains(zh, part_zh, r->name);
@@ -689,7 +695,7 @@ static void test_relay_silent_alert(void **state)
     cJSON_Delete(o);
     assert_string_equal(en, "YELLOW trouble warning: relay relay-0E10; 2 nodes behind it: a,b: "
                             "node silent for more than 5 min, check it.");
-    contains(zh, "5 分钟", "relay-silent");
+    contains(zh, "5分钟", "relay-silent");
     a.state = LW_ALERT_CLEARED;
     o = sentences(&a, zh, en, sizeof(zh));
     check_fields(o, &r);

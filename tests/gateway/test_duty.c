@@ -56,20 +56,22 @@ static bool got(const char *line)
 }
 
 static int r_journal(void *arg, int64_t alert, const char *event, const char *actor, unsigned tier,
-                     const char *via, const char *detail)
+                     const char *via, const char *detail, const char *outcome)
 {
     (void)arg;
     (void)detail;
-    snprintf(R.lines[R.n++ % 256], 160, "journal %lld %s %s %u %s", (long long)alert, event,
-             actor ? actor : "", tier, via ? via : "");
+    snprintf(R.lines[R.n++ % 256], 160, "journal %lld %s %s %u %s%s%s", (long long)alert, event,
+             actor ? actor : "", tier, via ? via : "", outcome ? " " : "", outcome ? outcome : "");
     return LW_OK;
 }
 
-static int r_update(void *arg, int64_t alert, unsigned tier, const char *by, int64_t ms)
+static int r_update(void *arg, int64_t alert, unsigned tier, const char *by, int64_t ms,
+                    const char *outcome)
 {
     (void)arg;
     (void)ms;
-    snprintf(R.lines[R.n++ % 256], 160, "update %lld %u %s", (long long)alert, tier, by ? by : "");
+    snprintf(R.lines[R.n++ % 256], 160, "update %lld %u %s%s%s", (long long)alert, tier,
+             by ? by : "", outcome ? " " : "", outcome ? outcome : "");
     return LW_OK;
 }
 
@@ -186,7 +188,7 @@ static void test_ack_stops_escalation_and_is_told(void **state)
     char why[128];
     lw_escalation_raised(f->d, &a, "{\"id\":2}", 0, 0);
     lw_escalation_tick(f->d, 5 * MIN, 0); /* room told */
-    assert_int_equal(lw_escalation_ack(f->d, 2, "room", 2, "mqtt", "on the way", 1000, why, sizeof(why)),
+    assert_int_equal(lw_escalation_ack(f->d, 2, &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt", .note = "on the way"}, 1000, why, sizeof(why)),
                      LW_OK);
     assert_true(saw("journal 2 acknowledged room 2 mqtt"));
     assert_true(saw("update 2 2 room"));
@@ -195,15 +197,15 @@ static void test_ack_stops_escalation_and_is_told(void **state)
     assert_int_equal(lw_escalation_next_due(f->d), INT64_MAX);
     lw_escalation_tick(f->d, 60 * MIN, 0);
     assert_false(saw("publish 2 lorawatch/s/duty/person/office-1 escalated"));
-    assert_int_equal(lw_escalation_ack(f->d, 2, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
+    assert_int_equal(lw_escalation_ack(f->d, 2, &(struct lw_ack){.actor = "wang", .tier = 1, .via = "mqtt", .note = NULL}, 2000, why, sizeof(why)),
                      LW_ERR_STATE);
-    assert_int_equal(lw_escalation_ack(f->d, 99, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
+    assert_int_equal(lw_escalation_ack(f->d, 99, &(struct lw_ack){.actor = "wang", .tier = 1, .via = "mqtt", .note = NULL}, 2000, why, sizeof(why)),
                      LW_ERR_UNKNOWN_NODE);
     lw_escalation_resolved(f->d, 2, "{\"id\":2,\"state\":\"cleared\"}");
     assert_true(saw("publish 2 lorawatch/s/duty/person/wang cleared"));
     assert_true(saw("publish 2 lorawatch/s/duty/person/room cleared"));
     assert_false(saw("publish 2 lorawatch/s/duty/person/office-1 cleared")); /* never told */
-    assert_int_equal(lw_escalation_ack(f->d, 2, "wang", 1, "mqtt", NULL, 2000, why, sizeof(why)),
+    assert_int_equal(lw_escalation_ack(f->d, 2, &(struct lw_ack){.actor = "wang", .tier = 1, .via = "mqtt", .note = NULL}, 2000, why, sizeof(why)),
                      LW_ERR_UNKNOWN_NODE);
 }
 
@@ -288,7 +290,7 @@ static void test_reminder_count_is_the_tiers_own(void **state)
     assert_true(got("9 tier/2 escalated reminder=0 {\"id\":9,\"duty\":{\"tie"));
     lw_escalation_tick(f->d, 7 * MIN, 0);
     assert_true(got("9 tier/2 reminder reminder=1 {\"id\":9,\"duty\":{\"tie"));
-    assert_int_equal(lw_escalation_ack(f->d, 9, "room", 2, "mqtt", NULL, 1000, why, sizeof(why)), LW_OK);
+    assert_int_equal(lw_escalation_ack(f->d, 9, &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt", .note = NULL}, 1000, why, sizeof(why)), LW_OK);
     assert_true(got("9 tier/1 acknowledged reminder=2 {\"id\":9,\"duty\":{\"tie"));
     assert_true(got("9 tier/2 acknowledged reminder=1 {\"id\":9,\"duty\":{\"tie"));
 }
@@ -359,7 +361,7 @@ static void test_msg_ids(void **state)
     lw_escalation_tick(d, 2 * MIN, 0);
     lw_escalation_tick(d, 4 * MIN, 0);
     lw_escalation_tick(d, 5 * MIN, 0);
-    assert_int_equal(lw_escalation_ack(d, 5, "room", 2, "mqtt", NULL, 1000, why, sizeof(why)), LW_OK);
+    assert_int_equal(lw_escalation_ack(d, 5, &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt", .note = NULL}, 1000, why, sizeof(why)), LW_OK);
     lw_escalation_resolved(d, 5, "{\"id\":5,\"state\":\"cleared\"}");
     assert_int_equal(seen_ids("lorawatch/s/duty/tier/1 5-1-notified"), 1);
     assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-notified"), 1);

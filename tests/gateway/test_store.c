@@ -671,17 +671,17 @@ static void test_alert_insert_state_journal_and_active(void **state)
     /* The open alert's record comes back whole: the raise message, level, value and incident
      * as raised, and the reminders each tier had. */
     assert_int_equal(lw_alertdb_set_incident(s, a2, 4), LW_OK);
-    assert_int_equal(lw_alertdb_journal(s, a2, 1784052001000, "notified", "wang", 1, "mqtt", NULL),
+    assert_int_equal(lw_alertdb_journal(s, a2, 1784052001000, "notified", "wang", 1, "mqtt", NULL, NULL),
                      LW_OK);
     for (int i = 0; i < 3; i++)
         assert_int_equal(
-            lw_alertdb_journal(s, a2, 1784052002000 + i, "reminded", "wang", 1, "mqtt", NULL),
+            lw_alertdb_journal(s, a2, 1784052002000 + i, "reminded", "wang", 1, "mqtt", NULL, NULL),
             LW_OK);
-    assert_int_equal(lw_alertdb_journal(s, a2, 1784052003000, "escalated", "room", 2, "mqtt", NULL),
+    assert_int_equal(lw_alertdb_journal(s, a2, 1784052003000, "escalated", "room", 2, "mqtt", NULL, NULL),
                      LW_OK);
-    assert_int_equal(lw_alertdb_journal(s, a2, 1784052004000, "reminded", "room", 2, "mqtt", NULL),
+    assert_int_equal(lw_alertdb_journal(s, a2, 1784052004000, "reminded", "room", 2, "mqtt", NULL, NULL),
                      LW_OK);
-    assert_int_equal(lw_alertdb_update(s, a2, 2, NULL, 0), LW_OK);
+    assert_int_equal(lw_alertdb_update(s, a2, 2, NULL, 0, NULL), LW_OK);
     assert_int_equal(lw_store_commit(s), LW_OK);
     memset(&act, 0, sizeof(act));
     assert_int_equal(lw_alertdb_each_open(s, on_active, &act), LW_OK);
