@@ -3,8 +3,10 @@
 # is repeated while nobody answers, goes up to the duty room after the (shortened) tier
 # timeout, and stops there once a duty phone acknowledges it with mosquitto_pub; malformed,
 # unknown, repeated, oversized and impersonated commands are answered with an error and change
-# nothing; a sector without a worker goes straight to the duty room; the CLI acknowledges as
-# uid:N; a maintenance silence holds paging back until it expires (fire only with --force); the
+# nothing; a sector without a worker goes straight to the duty room; an acknowledgement carries
+# its outcome into the journal, the alert row and everyone's message (named by roster name); the
+# CLI acknowledges as the roster person of the Unix login (or --as), else uid:N; a test alarm
+# reaches the worker marked as a test and never escalates; a maintenance silence holds paging back until it expires (fire only with --force); the
 # all-clear reaches every tier that was told. Every step is an append-only journal row.
 . "$(dirname "$0")/common.sh"
 
@@ -64,6 +66,10 @@ tier = 2
 name = Street office
 tier = 3
 mqtt_user = office-1
+[duty:$(id -un)]
+name = Console operator
+tier = 3
+mqtt_user = console-op
 EOF
 chmod 600 "$WORK/lorawatchd.conf"
 "$LW_BIN/lorawatchd" -n -f "$WORK/lorawatchd.conf" >/dev/null || fail "config refused"
@@ -110,13 +116,26 @@ got duty/person/wang '.id == 1 and .duty.kind == "reminder" and .duty.reminder >
 pass "tier 1 told at once, reminded, escalated to tier 2 after the timeout"
 
 # ---- acknowledgement from a duty phone -----------------------------------------------------
-cmd room '{"cmd":"ack","alert":1,"id":"r1","note":"team on the way"}'
+cmd room '{"cmd":"ack","alert":1,"id":"r0","outcome":"on_the_way"}'
+reply room r0 '.ok == false and .code == "usage" and (.error | contains("outcome"))' ||
+  fail "an unknown outcome was not refused"
+# The note reads like a false alarm; the outcome says otherwise, and the outcome counts.
+cmd room '{"cmd":"ack","alert":1,"id":"r1","outcome":"on_my_way","note":"误报? 正在去现场"}'
 reply room r1 '.ok == true and .alert == 1' || fail "ack not answered: $(cat "$WORK/duty.mqtt" | tail -3)"
-[ "$(q "SELECT actor || '|' || tier || '|' || via || '|' || detail FROM alert_journal WHERE alert = 1 AND event = 'acknowledged'")" = \
-  "room|2|mqtt|team on the way" ] || fail "acknowledgement not journalled"
-[ "$(q "SELECT acked_by FROM alerts WHERE id = 1")" = room ] || fail "alert row not acknowledged"
-lw_wait_for 3 got duty/person/wang '.id == 1 and .duty.kind == "acknowledged" and .duty.by == "room"' ||
-  fail "the worker was not told it is acknowledged"
+[ "$(q "SELECT actor || '|' || tier || '|' || via || '|' || detail || '|' || outcome FROM alert_journal WHERE alert = 1 AND event = 'acknowledged'")" = \
+  "room|2|mqtt|误报? 正在去现场|on_my_way" ] || fail "acknowledgement not journalled"
+[ "$(q "SELECT acked_by || '|' || ack_outcome FROM alerts WHERE id = 1")" = "room|on_my_way" ] ||
+  fail "alert row not acknowledged with its outcome"
+lw_wait_for 3 got duty/person/wang '.id == 1 and .duty.kind == "acknowledged" and .duty.by == "room"
+    and .duty.by_name == "Duty room" and .duty.outcome == "on_my_way"
+    and (.text_zh | contains("由Duty room（社区值班室）确认：正在赶往现场"))
+    and (.text_en | contains("by Duty room (community duty room): on the way"))' ||
+  fail "the worker was not told who acknowledged and what they said"
+got duty/person/room '.duty.kind == "escalated" and (.text_zh | startswith("升级通知：#1「"))
+    and (.text_zh | contains("请立即到场确认") | not)' ||
+  fail "the escalation repeats the raise instead of saying it escalated"
+got duty/person/wang '.duty.kind == "reminder" and (.text_en | startswith("Reminder: alert #1 "))' ||
+  fail "the reminder does not say it is one"
 sleep 4
 got duty/person/office-1 '.id == 1' && fail "escalated to tier 3 after the acknowledgement"
 [ "$(q "SELECT count(*) FROM alert_journal WHERE alert = 1 AND event = 'escalated' AND tier = 3")" -eq 0 ] ||
@@ -150,16 +169,25 @@ send 2 $K2 1 150
 lw_wait_for 5 got duty/person/room '.id == 2 and .duty.tier == 2' || fail "no worker for G2: duty room not told"
 "${LW[@]}" alerts -s "$SOCK" >"$WORK/alerts.txt" || fail "lorawatch alerts"
 grep -q '^2 .*red .*flood .*n2 ' "$WORK/alerts.txt" || fail "alerts list: $(cat "$WORK/alerts.txt")"
-"${LW[@]}" ack 2 -s "$SOCK" --note "checked on camera" >/dev/null || fail "lorawatch ack"
-[ "$(q "SELECT actor || '|' || via FROM alert_journal WHERE alert = 2 AND event = 'acknowledged'")" = \
-  "uid:$(id -u)|cli" ] || fail "CLI ack not journalled"
+rc=0; "${LW[@]}" ack 2 -s "$SOCK" --outcome maybe 2>"$WORK/err.txt" || rc=$?
+[ $rc -eq 2 ] && grep -q 'on_my_way, false_alarm, test, dealt_with' "$WORK/err.txt" ||
+  fail "ack --outcome maybe: exit $rc, $(cat "$WORK/err.txt")"
+rc=0; "${LW[@]}" ack 2 -s "$SOCK" --as nobody 2>"$WORK/err.txt" || rc=$?
+[ $rc -eq 2 ] && grep -q 'nobody with that id on the duty roster' "$WORK/err.txt" ||
+  fail "ack --as nobody: exit $rc, $(cat "$WORK/err.txt")"
+# The Unix user is on the roster (the section named after the login): journalled as that person.
+"${LW[@]}" ack 2 -s "$SOCK" --outcome false_alarm --note "checked on camera" >"$WORK/ack.txt" ||
+  fail "lorawatch ack"
+grep -qx "acknowledged as $(id -un)" "$WORK/ack.txt" || fail "ack output: $(cat "$WORK/ack.txt")"
+[ "$(q "SELECT actor || '|' || tier || '|' || via || '|' || outcome FROM alert_journal WHERE alert = 2 AND event = 'acknowledged'")" = \
+  "$(id -un)|3|cli|false_alarm" ] || fail "CLI ack not journalled as the roster person"
 rc=0; "${LW[@]}" ack 2 -s "$SOCK" 2>/dev/null || rc=$?
 [ $rc -eq 7 ] || fail "second CLI ack: exit $rc"
 rc=0; "${LW[@]}" ack 999 -s "$SOCK" 2>/dev/null || rc=$?
 [ $rc -eq 4 ] || fail "CLI ack of an unknown alert: exit $rc"
-"${LW[@]}" alerts -s "$SOCK" --json | jq -e '.alerts[] | select(.id == 2) | .acked_by == "uid:'"$(id -u)"'"' \
+"${LW[@]}" alerts -s "$SOCK" --json | jq -e '.alerts[] | select(.id == 2) | .acked_by == "'"$(id -un)"'"' \
   >/dev/null || fail "alerts --json"
-pass "sector without a worker goes to tier 2; CLI ack journalled as uid:N; repeated/unknown refused"
+pass "sector without a worker goes to tier 2; CLI ack journalled as the login's roster person with its outcome; bad outcome, unknown --as, repeated/unknown refused"
 
 # ---- maintenance silence --------------------------------------------------------------------
 rc=0; "${LW[@]}" silence -s "$SOCK" --building B3 --for 1h --reason "pump test" 2>"$WORK/err.txt" || rc=$?
@@ -178,6 +206,17 @@ lw_wait_for 8 got duty/person/wang '.id == 3 and .duty.kind == "notified"' ||
   fail "held alert not paged when the silence expired"
 [ -n "$(q "SELECT lifted_ms FROM silences WHERE id = 1")" ] || fail "silence end not recorded"
 pass "silence: fire needs --force, expiry bounded, alerts held and paged when it ends"
+
+# ---- a test alarm reaches the worker, marked, and never escalates ---------------------------
+"${LW[@]}" test-alarm n1 -s "$SOCK" >/dev/null || fail "lorawatch test-alarm"
+tid=$(q "SELECT max(id) FROM alerts WHERE test = 1")
+lw_wait_for 5 got duty/person/wang ".id == $tid and .test and .duty.kind == \"notified\"
+    and (.text_zh | startswith(\"【测试，无需出动】\")) and (.text_en | startswith(\"[TEST\"))" ||
+  fail "test alarm $tid not on the worker's duty topic"
+sleep 4 # past escalate_after
+got duty/person/room ".id == $tid" && fail "the test alarm escalated"
+got duty/person/wang ".id == $tid and .duty.kind == \"reminder\"" && fail "the test alarm was reminded"
+pass "test alarm on the worker's duty topic, marked as a test, no reminder or escalation"
 
 # ---- all clear to every tier told ------------------------------------------------------------
 send 1 $K1 2 10
