@@ -87,9 +87,15 @@ void gw_alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                                       : gw_journal_state(g, info.id, state, t);
     if (rc == LW_OK)
         gw_journal_event(g, info.id, t, name, NULL, 0, NULL, sentence, NULL);
+    /* What is retained on alert/<id> is what is open now: a raise stays retained; the all-clear
+     * (or withdrawal) is sent as it happens, then an empty retained message removes the alert
+     * from the broker, so a phone subscribing to alert/# gets the open alerts, not the season. */
+    bool over = state != LW_ALERT_RAISED;
     int64_t tag;
     if (rc == LW_OK && json)
-        rc = lw_spool_message(g->spool, info.id, topic, json, true, &tag);
+        rc = lw_spool_message(g->spool, info.id, topic, json, !over, &tag);
+    if (rc == LW_OK && json && over)
+        rc = lw_spool_message(g->spool, info.id, topic, "", true, &tag);
     lw_log_fields(LW_LOG_NOTICE, node->name, (long long)info.id, "alert #%lld %s: %s",
                   (long long)info.id, name, sentence);
     if (!json) {
@@ -100,8 +106,8 @@ void gw_alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
         /* The queue for the disk is full (it has been failing for long): told all the same. */
         lw_log_rl(LW_LOG_ERR, "alert #%lld paged without being kept for the journal",
                   (long long)info.id);
-        if (g->mqtt)
-            lw_mqtt_publish(g->mqtt, topic, json, 1, true, 0);
+        if (g->mqtt && lw_mqtt_publish(g->mqtt, topic, json, 1, !over, 0) == LW_OK && over)
+            lw_mqtt_publish(g->mqtt, topic, "", 1, true, 0);
     } else if (gw_journal_now(g) != LW_OK)
         lw_log(LW_LOG_ERR,
                "alert #%lld could not be journalled; paged from memory, journalled when the "

@@ -63,7 +63,7 @@ cp "$WORK/mqtt.log" "$WORK/messages.txt"
 }
 pass "every payload matches its schema: $(tail -n 1 "$WORK/validate.out")"
 
-payloads() { grep "^lorawatch/$SITE/$1" "$WORK/messages.txt" | cut -d' ' -f2-; }
+payloads() { grep "^lorawatch/$SITE/$1" "$WORK/messages.txt" | cut -d' ' -f2- | sed '/^(null)$/d'; }
 count() { payloads "$1" | jq -s "[.[] | select($2)] | length"; }
 raised=$(count alert/ '.state=="raised"')
 cleared=$(count alert/ '.state=="cleared"')
@@ -80,10 +80,20 @@ done < <(sed -n 's/^\[node:\(.*\)\]$/\1/p' "$SCEN")
 nodes=$(grep -c '^\[node:' "$SCEN")
 pass "$raised raised and $cleared cleared alerts, online and offline status, all $nodes scenario nodes"
 
-# Retained on the broker now: one message per retained topic seen (alerts, status, node states;
-# the duty topics are not retained), each the last one seen on it.
+# Retained on the broker now: one message per retained topic seen (open alerts, status, node
+# states; the duty topics are not retained), each the last one seen on it. An alert that ended
+# was sent as it happened and then removed (an empty retained message): alert/# shows what is
+# open, not the season.
 grep -v "^lorawatch/$SITE/duty/" "$WORK/messages.txt" >"$WORK/retained-kinds.txt" || true
-ntopics=$(cut -d' ' -f1 "$WORK/retained-kinds.txt" | sort -u | wc -l)
+: >"$WORK/expect-retained.txt"
+: >"$WORK/expect-removed.txt"
+while read -r topic; do
+  last=$(grep "^$topic " "$WORK/retained-kinds.txt" | tail -n 1)
+  if [ "$last" = "$topic (null)" ]; then echo "$topic" >>"$WORK/expect-removed.txt"
+  else printf '%s\n' "$last" >>"$WORK/expect-retained.txt"; fi
+done < <(cut -d' ' -f1 "$WORK/retained-kinds.txt" | sort -u)
+ntopics=$(wc -l <"$WORK/expect-retained.txt")
+[ -s "$WORK/expect-removed.txt" ] || fail "no alert ended and was removed from the broker"
 mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -v -t "lorawatch/$SITE/#" --retained-only \
   -C "$ntopics" -W 5 >"$WORK/retained.txt" 2>&1 || true
 "$PY" "$VALIDATE" "$SCHEMAS" <"$WORK/retained.txt" >"$WORK/validate-retained.out" 2>&1 || {
@@ -92,11 +102,15 @@ mosquitto_sub -h 127.0.0.1 -p "$LW_MQTT_PORT" -v -t "lorawatch/$SITE/#" --retain
 }
 [ "$(wc -l <"$WORK/retained.txt")" -eq "$ntopics" ] ||
   fail "$(wc -l <"$WORK/retained.txt") retained messages for $ntopics topics"
+while read -r last; do
+  grep -qxF -- "$last" "$WORK/retained.txt" || fail "retained message on ${last%% *} is not the last one sent"
+done <"$WORK/expect-retained.txt"
 while read -r topic; do
-  last=$(grep "^$topic " "$WORK/messages.txt" | tail -n 1)
-  grep -qxF -- "$last" "$WORK/retained.txt" || fail "retained message on $topic is not the last one sent"
-done < <(cut -d' ' -f1 "$WORK/retained-kinds.txt" | sort -u)
-pass "$ntopics topics retained, each with its last message"
+  grep -q "^$topic " "$WORK/retained.txt" && fail "alert $topic ended but is still retained"
+  grep "^$topic " "$WORK/messages.txt" | tail -n 2 | head -n 1 | grep -Eq '"state":"(cleared|closed)"' ||
+    fail "alert $topic removed without its all-clear sent first"
+done <"$WORK/expect-removed.txt"
+pass "$ntopics topics retained, each with its last message; $(wc -l <"$WORK/expect-removed.txt") ended alerts sent, then removed"
 
 # The last will: the broker publishes it when the daemon dies without saying goodbye. The new
 # subscriber first gets the retained offline status of the clean stop, then online, then the will.
@@ -113,7 +127,7 @@ sleep 0.2
   cat "$WORK/validate-will.out" >&2
   fail "status or last will after a restart does not match docs/schemas"
 }
-will=$(tail -n 1 "$WORK/mqtt-will.log" | cut -d' ' -f2-)
+will=$(tail -n 1 "$WORK/mqtt-will.log" | cut -d' ' -f2- | sed '/^(null)$/d')
 [ "$(jq -r .state <<<"$will")" = offline ] || fail "last message after SIGKILL is not the offline will"
 pass "last will after SIGKILL matches the schema (counters $(jq -c .counters <<<"$will" | head -c 60)...)"
 
@@ -188,7 +202,7 @@ cp "$WORK/mqtt-types.log" "$WORK/types.txt"
   cat "$WORK/validate-types.out" >&2
   fail "payloads of silence, flag and rate-of-rise alerts do not match docs/schemas"
 }
-seen=$(grep "^lorawatch/$TSITE/\(alert\|duty/person\)/" "$WORK/types.txt" | cut -d' ' -f2- |
+seen=$(grep "^lorawatch/$TSITE/\(alert\|duty/person\)/" "$WORK/types.txt" | cut -d' ' -f2- | sed '/^(null)$/d' |
   jq -r 'select(.state) | "\(.rule) \(.state) \(.duty.kind // "alert")"' | sort -u)
 for want in "flood-rising raised alert" "flood-rising cleared alert" "silence-fire raised alert" \
   "silence-fire cleared alert" "tamper raised alert" "tamper cleared alert" \

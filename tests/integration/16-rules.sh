@@ -53,7 +53,7 @@ sleep 0.5 # the last ticks and their publications
 lw_stop_daemon
 sleep 0.3
 
-alerts() { grep "^lorawatch/$SITE/alert/" "$WORK/mqtt.log" | cut -d' ' -f2- | grep -v '^$'; }
+alerts() { grep "^lorawatch/$SITE/alert/" "$WORK/mqtt.log" | cut -d' ' -f2- | sed '/^(null)$/d' | grep -v '^$'; }
 # q JQ_FILTER: apply a filter to the array of every alert message received.
 q() { alerts | jq -s "$1"; }
 # first RULE NODE STATE: seconds from the scenario start to that alert transition, or null.

@@ -24,7 +24,7 @@ silence() {
   mosquitto_pub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -t lorawatch/sil/command/room \
     -m "{\"cmd\":\"silence\",\"building\":\"1\",\"hazard\":\"flood\",\"for\":\"1h\",\"reason\":\"pump test\",\"id\":\"$1\"}"
   lw_wait_for 5 grep -q "\"$1\"" "$WORK/replies.mqtt" || fail "no reply to silence $1"
-  grep "\"$1\"" "$WORK/replies.mqtt" | head -n 1 | cut -d' ' -f2-
+  grep "\"$1\"" "$WORK/replies.mqtt" | head -n 1 | cut -d' ' -f2- | sed '/^(null)$/d'
 }
 
 diskfull_start_daemon 1

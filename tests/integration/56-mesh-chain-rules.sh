@@ -34,7 +34,7 @@ sleep 0.5 # the last ticks and their publications
 lw_stop_daemon
 sleep 0.3
 
-alerts() { grep "^lorawatch/$SITE/alert/" "$WORK/mqtt.log" | cut -d' ' -f2- | grep -v '^$' || true; }
+alerts() { grep "^lorawatch/$SITE/alert/" "$WORK/mqtt.log" | cut -d' ' -f2- | sed '/^(null)$/d' | grep -v '^$' || true; }
 q() { alerts | jq -s "$1"; }
 # raised RULE: the first raised message of RULE for garage-b2, or null.
 raised() {

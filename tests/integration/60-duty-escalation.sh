@@ -93,7 +93,7 @@ send() { # send ADDRESS KEY FCNT WATER
 q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
 # got TOPIC_SUFFIX JQ: a message on lorawatch/duty/TOPIC_SUFFIX whose payload satisfies JQ
 got() {
-  grep "^lorawatch/duty/$1 " "$WORK/duty.mqtt" | cut -d' ' -f2- | jq -e -s "map(select($2)) | length > 0" >/dev/null 2>&1
+  grep "^lorawatch/duty/$1 " "$WORK/duty.mqtt" | cut -d' ' -f2- | sed '/^(null)$/d' | jq -e -s "map(select($2)) | length > 0" >/dev/null 2>&1
 }
 cmd() { # cmd USER JSON: a duty phone's command
   mosquitto_pub -h 127.0.0.1 -p "$LW_MQTT_PORT" -q 1 -t "lorawatch/duty/command/$1" -m "$2"

@@ -110,7 +110,7 @@ send() { # send FCNT WATER
     --acceleration 0 || fail "lorawatch-sim failed"
 }
 got() { # got FILE TOPIC JQ
-  grep "^$2 " "$1" | cut -d' ' -f2- | jq -e -s "map(select($3)) | length > 0" >/dev/null 2>&1
+  grep "^$2 " "$1" | cut -d' ' -f2- | sed '/^(null)$/d' | jq -e -s "map(select($3)) | length > 0" >/dev/null 2>&1
 }
 q() { sqlite3 -cmd '.timeout 5000' "$WORK/lw.db" "$1"; }
 
