@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "lw_error.h"
+#include "lw_people.h"
 #include "lw_report.h"
 #include "lw_store.h"
 #include "test_support.h"
@@ -238,6 +239,41 @@ static void test_names_as_they_were(void **state)
     free(html);
 }
 
+/* Who was told about an alert: each person once, in the order told, named as they were when
+ * told, with the tier they were told at; an id the roster journal never knew stays an id. */
+static void test_people_told(void **state)
+{
+    (void)state;
+    char *q = sqlite3_mprintf(
+        "INSERT INTO alert_journal(alert, ts_ms, event, actor, tier, via, detail) VALUES "
+        "(7, %lld, 'notified', 'worker-1,worker-9', 1, 'mqtt', ''),"
+        "(7, %lld, 'reminded', 'worker-1,worker-9', 1, 'mqtt', ''),"
+        "(7, %lld, 'escalated', 'room', 2, 'mqtt', ''),"
+        "(7, %lld, 'escalated', '', 3, 'mqtt', ''),"
+        "(7, %lld, 'notified', 'worker-1', 1, 'mqtt', '')",
+        (long long)(T0 + 14 * H), (long long)(T0 + 14 * H + 2 * MIN),
+        (long long)(T0 + 14 * H + 5 * MIN), (long long)(T0 + 14 * H + 10 * MIN),
+        (long long)(T0 + 15 * H));
+    exec_rw(q);
+    sqlite3_free(q);
+    char err[256];
+    sqlite3 *db = lw_store_open_readonly(path, 5, err, sizeof(err));
+    assert_non_null(db);
+    struct lw_told t[4];
+    assert_int_equal(lw_people_told(db, 7, t, 4), 3);
+    assert_string_equal(t[0].id, "worker-1");
+    assert_string_equal(t[0].name, "刘洋"); /* told at 14 h: the id had passed on */
+    assert_int_equal(t[0].tier, 1);
+    assert_string_equal(t[1].name, "worker-9");
+    assert_string_equal(t[2].name, "王芳");
+    assert_int_equal(t[2].tier, 2);
+    assert_string_equal(lw_people_tier_name(t[2].tier), "duty room");
+    assert_int_equal(lw_people_told(db, 7, t, 1), 3); /* how many there are, one filled */
+    assert_string_equal(t[0].id, "worker-1");
+    assert_int_equal(lw_people_told(db, 1, t, 4), 0);
+    sqlite3_close(db);
+}
+
 /* A file from before version 11 has no outcomes: nothing is a false alarm by outcome there, and
  * nobody has a journalled name; the report still works. */
 static void test_older_file(void **state)
@@ -261,6 +297,7 @@ int main(void)
         cmocka_unit_test(test_false_alarms_from_outcome),
         cmocka_unit_test(test_test_alarms_apart),
         cmocka_unit_test(test_names_as_they_were),
+        cmocka_unit_test(test_people_told),
         cmocka_unit_test(test_older_file),
     };
     return cmocka_run_group_tests(tests, db_setup, db_teardown);
