@@ -90,9 +90,10 @@ static int journal(struct lw_store *s, const struct lw_roster *r, struct open_ro
 {
     sqlite3_stmt *close_q = NULL, *add_q = NULL;
     int rc = LW_ERR_DB;
-    if (sqlite3_prepare_v2(s->db,
-                           "UPDATE roster_journal SET to_ms = ?2 WHERE id = ?1 AND to_ms IS NULL",
-                           -1, &close_q, NULL) != SQLITE_OK ||
+    if (sqlite3_prepare_v2(
+            s->db,
+            "UPDATE roster_journal SET to_ms = max(?2, from_ms) WHERE id = ?1 AND to_ms IS NULL",
+            -1, &close_q, NULL) != SQLITE_OK ||
         sqlite3_prepare_v2(s->db,
                            "INSERT INTO roster_journal(person, name, tier, grids, mqtt_user, "
                            "phone, from_ms) VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",

@@ -261,6 +261,29 @@ static void test_name_at_time(void **state)
     remove_db();
 }
 
+/* A wall clock set back between two loads never makes a period end before it began. */
+static void test_clock_set_back(void **state)
+{
+    (void)state;
+    struct lw_store *s = open_store();
+    struct lw_roster *a = roster(roster_a);
+    struct lw_roster *b = roster("[duty:room]\nname = 李娜\ntier = 2\n");
+    assert_int_equal(lw_store_roster_journal(s, a, T0 + H, NULL), LW_OK);
+    assert_int_equal(lw_store_roster_journal(s, b, T0, NULL), LW_OK);
+    assert_string_equal(q_text("SELECT count(*) FROM roster_journal WHERE to_ms < from_ms"), "0");
+    assert_string_equal(q_text("SELECT to_ms - from_ms FROM roster_journal WHERE name = '王芳'"),
+                        "0");
+    char err[256], name[160];
+    sqlite3 *db = lw_store_open_readonly(path, 11, err, sizeof(err));
+    assert_non_null(db);
+    assert_string_equal(lw_store_roster_name(db, "room", T0 + 2 * H, name, sizeof(name)), "李娜");
+    sqlite3_close(db);
+    lw_roster_free(a);
+    lw_roster_free(b);
+    lw_store_close(s);
+    remove_db();
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -268,6 +291,7 @@ int main(void)
         cmocka_unit_test(test_changes_removals_additions),
         cmocka_unit_test(test_failed_write_changes_nothing),
         cmocka_unit_test(test_name_at_time),
+        cmocka_unit_test(test_clock_set_back),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
