@@ -229,7 +229,7 @@ static void add_names(cJSON *reply, sqlite3 *db)
     {
         struct lw_told told[32];
         int n = lw_people_told(db, (int64_t)jnum(a, "id", 0), told, 32);
-        cJSON *arr = cJSON_AddArrayToObject(a, "told");
+        cJSON *arr = n >= 0 ? cJSON_AddArrayToObject(a, "told") : NULL; /* unknown: no line */
         for (int i = 0; arr && i < n && i < 32; i++) {
             cJSON *o = cJSON_CreateObject();
             cJSON_AddStringToObject(o, "id", told[i].id);
