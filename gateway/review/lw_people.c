@@ -61,3 +61,23 @@ int lw_people_told(sqlite3 *db, int64_t alert, struct lw_told *out, size_t cap)
     sqlite3_finalize(q);
     return rc == SQLITE_DONE ? (int)n : LW_ERR_DB;
 }
+
+const char *lw_people_names(sqlite3 *db, const char *actors, int64_t t_ms, char *out, size_t cap)
+{
+    size_t used = 0;
+    if (cap)
+        out[0] = 0;
+    for (const char *p = actors; p && *p && used + 1 < cap;) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+        char id[48], name[160];
+        snprintf(id, sizeof(id), "%.*s", (int)(len < sizeof(id) ? len : sizeof(id) - 1), p);
+        p = comma ? comma + 1 : p + len;
+        if (!id[0])
+            continue;
+        lw_store_roster_name(db, id, t_ms, name, sizeof(name));
+        int w = snprintf(out + used, cap - used, "%s%s", used ? ", " : "", name);
+        used += w > 0 ? (size_t)w : 0;
+    }
+    return out;
+}

@@ -18,6 +18,11 @@ struct lw_told {
  * the order told. Fills out (up to cap) and returns how many there are, or a negative lw_err. */
 int lw_people_told(sqlite3 *db, int64_t alert, struct lw_told *out, size_t cap);
 
+/* A journal row's actor as people read it at t_ms: each id of the comma-separated list actors
+ * named as the roster journal had them then (ids it does not know, "gateway" or "uid:N", stay
+ * as they are), joined by ", ". Written into out (cut to cap, always terminated) and returned. */
+const char *lw_people_names(sqlite3 *db, const char *actors, int64_t t_ms, char *out, size_t cap);
+
 /* "grid worker", "duty room", "street office"; "tier N" beyond; "" for 0. */
 const char *lw_people_tier_name(unsigned tier);
 

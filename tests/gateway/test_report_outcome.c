@@ -271,6 +271,13 @@ static void test_people_told(void **state)
     assert_int_equal(lw_people_told(db, 7, t, 1), 3); /* how many there are, one filled */
     assert_string_equal(t[0].id, "worker-1");
     assert_int_equal(lw_people_told(db, 1, t, 4), 0);
+    char names[64];
+    assert_string_equal(lw_people_names(db, "worker-1,room,uid:1000", T0 + H, names, sizeof(names)),
+                        "张伟, 王芳, uid:1000");
+    assert_string_equal(lw_people_names(db, "worker-1", T0 + 11 * H, names, sizeof(names)), "刘洋");
+    assert_string_equal(lw_people_names(db, "gateway", T0, names, sizeof(names)), "gateway");
+    assert_string_equal(lw_people_names(db, NULL, T0, names, sizeof(names)), "");
+    assert_string_equal(lw_people_names(db, "room", T0, names, 4), "王"); /* cut, terminated */
     sqlite3_close(db);
 }
 
