@@ -2,17 +2,23 @@
  * control socket. An acknowledgement from here is journalled as the roster person the Unix user
  * is (or --as names), else "uid:N", via "cli". */
 #include <getopt.h>
+#include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "cli.h"
+#include "lw_config.h"
 #include "lw_error.h"
 #include "lw_parse.h"
 #include "lw_model.h"
+#include "lw_people.h"
+#include "lw_store.h"
 
 enum { O_SOCKET = 's', O_JSON = 'j', O_HELP = 'h', O_ALL = 'a', O_BASE = 256 };
 enum { O_NOTE = O_BASE, O_NODE, O_BUILDING, O_HAZARD, O_FOR, O_REASON, O_FORCE, O_OUTCOME, O_AS };
+/* lorawatch alerts: where the names of the people told are read (the database, read-only). */
+enum { O_DB = O_BASE + 64, O_CONFIG = 'c' };
 
 #define EXIT_HELP                                                                                  \
     "\nExit status: 0 done; 1 failed; 2 usage; 3 daemon not running; 4 no such alert or\n"         \
@@ -33,6 +39,7 @@ static void when(double ms, char *out, size_t cap)
 
 struct args {
     const char *socket;
+    const char *db, *config; /* alerts: --db, -c */
     int json;
     cJSON *req;
     const char *cmd;
@@ -53,7 +60,7 @@ static int parse(struct args *a, int argc, char **argv, const struct option *ext
     int o;
     optind = 0; /* GNU getopt: re-initialise fully (main used it already) */
     opterr = 0;
-    while ((o = getopt_long(argc, argv, "s:jha", opts, NULL)) != -1) {
+    while ((o = getopt_long(argc, argv, "s:jhac:", opts, NULL)) != -1) {
         uint64_t ms;
         switch (o) {
         case O_SOCKET:
@@ -107,6 +114,15 @@ static int parse(struct args *a, int argc, char **argv, const struct option *ext
         case O_FORCE:
             cJSON_AddBoolToObject(a->req, "force", 1);
             break;
+        case O_DB:
+            a->db = optarg;
+            break;
+        case O_CONFIG:
+            if (strcmp(a->cmd, "alerts") == 0) { /* -c is no option of the others */
+                a->config = optarg;
+                break;
+            }
+            /* fall through */
         default:
             fprintf(stderr, "lorawatch %s: unknown option or missing value: %s\n", a->cmd,
                     argv[optind - 1]);
@@ -161,16 +177,88 @@ static cJSON *request(const char *cmd)
 
 static void alerts_usage(FILE *out)
 {
-    fprintf(
-        out,
-        "Usage: lorawatch alerts [--all] [OPTIONS]\n"
-        "\n"
-        "The open alerts, newest first: id, level, hazard, node and place, when raised,\n"
-        "the duty tier told so far (0 nobody yet, 1 grid worker, 2 duty room, 3 street\n"
-        "office), and who acknowledged it. HELD marks an alert a maintenance silence\n"
-        "keeps from paging. With --all, the latest 200 alerts of any state.\n"
-        "\n"
-        "  -a, --all          alerts of any state, not only open ones\n" CLI_SOCKET_HELP EXIT_HELP);
+    fprintf(out,
+            "Usage: lorawatch alerts [--all] [--db FILE | -c CONFIG] [OPTIONS]\n"
+            "\n"
+            "The open alerts, newest first: id, level, hazard, node and place, when raised,\n"
+            "the duty tier told so far (0 nobody yet, 1 grid worker, 2 duty room, 3 street\n"
+            "office), and who acknowledged it. HELD marks an alert a maintenance silence\n"
+            "keeps from paging. With --all, the latest 200 alerts of any state.\n"
+            "\n"
+            "Under each alert, the people told so far by name, with the tier they were told\n"
+            "at (\"told: 张伟 (grid worker), 王芳 (duty room)\"); people are named, as is who\n"
+            "acknowledged, as the duty roster had them then. The names come from the\n"
+            "database, read-only: the one of the configuration, or --db; without read access\n"
+            "to it the list shows roster ids and no 'told' lines.\n"
+            "\n"
+            "  -a, --all          alerts of any state, not only open ones\n"
+            "      --db FILE      the database to read names from (default: the one of the\n"
+            "                     configuration)\n"
+            "  -c, --config FILE  configuration naming the database (default\n"
+            "                     " CLI_DEFAULT_CONFIG ")\n" CLI_SOCKET_HELP EXIT_HELP);
+}
+
+static void quiet(void *arg, const char *msg)
+{
+    (void)arg;
+    (void)msg;
+}
+
+/* The database for names: --db, else the configuration's (the default one only when its control
+ * socket is the one asked); NULL (with a line on stderr when it was asked for by --db or -c)
+ * when it cannot be read. */
+static sqlite3 *names_db(const struct args *a)
+{
+    char path[LW_PATH_MAX + 32], err[512];
+    if (a->db) {
+        snprintf(path, sizeof(path), "%s", a->db);
+    } else {
+        const char *conf = a->config ? a->config : CLI_DEFAULT_CONFIG;
+        struct lw_config *cfg = lw_config_load(conf, quiet, NULL);
+        if (!cfg) {
+            if (a->config)
+                fprintf(stderr,
+                        "lorawatch alerts: %s: not a valid configuration; names not shown\n", conf);
+            return NULL;
+        }
+        /* The default configuration names the database of the daemon asked only when that
+         * daemon listens on its socket: no names of another gateway's people. */
+        bool other = !a->config && strcmp(cfg->control_socket, cli_socket_path(a->socket)) != 0;
+        lw_config_db_path(cfg, path, sizeof(path));
+        lw_config_free(cfg);
+        if (other)
+            return NULL;
+    }
+    sqlite3 *db = lw_store_open_readonly(path, 4, err, sizeof(err));
+    if (!db && (a->db || a->config))
+        fprintf(stderr, "lorawatch alerts: %s; names not shown\n", err);
+    return db;
+}
+
+/* With the database: each alert's "told" (people told so far, by name then, and their tier)
+ * and "acked_by_name", added to the daemon's reply; --json prints them too. */
+static void add_names(cJSON *reply, sqlite3 *db)
+{
+    cJSON *a;
+    cJSON_ArrayForEach(a, cJSON_GetObjectItemCaseSensitive(reply, "alerts"))
+    {
+        struct lw_told told[32];
+        int n = lw_people_told(db, (int64_t)jnum(a, "id", 0), told, 32);
+        cJSON *arr = n >= 0 ? cJSON_AddArrayToObject(a, "told") : NULL; /* unknown: no line */
+        for (int i = 0; arr && i < n && i < 32; i++) {
+            cJSON *o = cJSON_CreateObject();
+            cJSON_AddStringToObject(o, "id", told[i].id);
+            cJSON_AddStringToObject(o, "name", told[i].name);
+            cJSON_AddNumberToObject(o, "tier", told[i].tier);
+            cJSON_AddItemToArray(arr, o);
+        }
+        if (*cli_jstr(a, "acked_by")) {
+            char name[160];
+            lw_store_roster_name(db, cli_jstr(a, "acked_by"), (int64_t)jnum(a, "acked_ms", 0), name,
+                                 sizeof(name));
+            cJSON_AddStringToObject(a, "acked_by_name", name);
+        }
+    }
 }
 
 static void show_alerts(const cJSON *reply)
@@ -181,7 +269,7 @@ static void show_alerts(const cJSON *reply)
     int n = 0;
     cJSON_ArrayForEach(a, arr)
     {
-        char t[32], place[64], ack[64] = "-";
+        char t[32], place[64], ack[224] = "-";
         when(jnum(a, "raised_ms", 0), t, sizeof(t));
         snprintf(place, sizeof(place), "%s%s%s%s%s", cli_jstr(a, "building"),
                  *cli_jstr(a, "floor") ? "/F" : "", cli_jstr(a, "floor"),
@@ -189,7 +277,9 @@ static void show_alerts(const cJSON *reply)
         if (*cli_jstr(a, "acked_by")) {
             char at[32];
             when(jnum(a, "acked_ms", 0), at, sizeof(at));
-            snprintf(ack, sizeof(ack), "%s %s", cli_jstr(a, "acked_by"), at);
+            const char *by = *cli_jstr(a, "acked_by_name") ? cli_jstr(a, "acked_by_name")
+                                                           : cli_jstr(a, "acked_by");
+            snprintf(ack, sizeof(ack), "%s %s", by, at);
         }
         bool held = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "held"));
         bool test = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a, "test"));
@@ -199,6 +289,14 @@ static void show_alerts(const cJSON *reply)
                : test ? "test"
                       : cli_jstr(a, "state"),
                jnum(a, "tier", 0), ack, test ? " (test)" : "");
+        const cJSON *told = cJSON_GetObjectItemCaseSensitive(a, "told"), *p;
+        if (cJSON_IsArray(told)) {
+            printf("       told: ");
+            int k = 0;
+            cJSON_ArrayForEach(p, told) printf("%s%s (%s)", k++ ? ", " : "", cli_jstr(p, "name"),
+                                               lw_people_tier_name((unsigned)jnum(p, "tier", 0)));
+            printf("%s\n", k ? "" : "nobody yet");
+        }
         n++;
     }
     if (!n)
@@ -210,12 +308,32 @@ static void show_alerts(const cJSON *reply)
 
 static int cli_alerts(int argc, char **argv)
 {
-    static const struct option o[] = {{"all", no_argument, NULL, O_ALL}};
+    static const struct option o[] = {{"all", no_argument, NULL, O_ALL},
+                                      {"db", required_argument, NULL, O_DB},
+                                      {"config", required_argument, NULL, O_CONFIG}};
     struct args a = {.req = request("alerts"), .cmd = "alerts", .usage = alerts_usage};
-    int rc = parse(&a, argc, argv, o, 1);
+    int rc = parse(&a, argc, argv, o, 3);
     if (rc == 0)
         rc = cli_no_more_args("alerts", argc, argv, optind);
-    return run(&a, rc, show_alerts);
+    if (rc) {
+        cJSON_Delete(a.req);
+        return rc < 0 ? CLI_EXIT_OK : rc;
+    }
+    cJSON *reply = cli_call(a.cmd, cli_socket_path(a.socket), a.req, 10, false, &rc);
+    cJSON_Delete(a.req);
+    if (!reply)
+        return rc;
+    sqlite3 *db = names_db(&a);
+    if (db) {
+        add_names(reply, db);
+        sqlite3_close(db);
+    }
+    if (a.json)
+        cli_print_json(reply);
+    else
+        show_alerts(reply);
+    cJSON_Delete(reply);
+    return CLI_EXIT_OK;
 }
 
 /* ---- ack --------------------------------------------------------------------------------- */

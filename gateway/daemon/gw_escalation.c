@@ -296,6 +296,25 @@ int gw_lift_silence(struct lw_gateway *g, int64_t id, char *why, size_t cap, con
     return LW_OK;
 }
 
+/* The roster a load of the configuration brought, into the roster journal, so a review names
+ * people as they were. A write that fails (full disk) is logged and the daemon goes on paging:
+ * the next load journals what is in force then. */
+void gw_escalation_journal_roster(struct lw_gateway *g, const struct lw_config *cfg)
+{
+    size_t changed = 0;
+    int rc = lw_store_roster_journal(g->store, cfg->roster, gw_now_ms(g), &changed);
+    if (rc != LW_OK && lw_store_ballast_just_released(g->store))
+        rc = lw_store_roster_journal(g->store, cfg->roster, gw_now_ms(g), &changed);
+    if (rc != LW_OK)
+        lw_log(LW_LOG_ERR,
+               "duty roster not journalled (%s, database %s): reviews name people as the next "
+               "load of the configuration finds them",
+               lw_strerror(rc), lw_store_trouble_name(lw_store_trouble(g->store)));
+    else if (changed)
+        lw_log(LW_LOG_INFO, "duty roster journalled: %zu row%s written", changed,
+               changed == 1 ? "" : "s");
+}
+
 /* Escalation, reminders and silences: the duty module writes through the journal above. */
 int gw_escalation_open(struct lw_gateway *g)
 {
@@ -311,6 +330,7 @@ int gw_escalation_open(struct lw_gateway *g)
         lw_log(LW_LOG_ERR, "out of memory");
         return LW_ERR_NOMEM;
     }
+    gw_escalation_journal_roster(g, g->cfg);
     return LW_OK;
 }
 

@@ -172,6 +172,8 @@ int gw_make_silence(struct lw_gateway *g, const char *node, const char *building
                     struct lw_silence *s, char *why, size_t cap, const char **code);
 int gw_lift_silence(struct lw_gateway *g, int64_t id, char *why, size_t cap, const char **code);
 int gw_escalation_open(struct lw_gateway *g);
+/* Journal cfg's duty roster (start-up and every reload); failures are logged, never fatal. */
+void gw_escalation_journal_roster(struct lw_gateway *g, const struct lw_config *cfg);
 void gw_escalation_start(struct lw_gateway *g);
 void gw_escalation_stop(struct lw_gateway *g);
 

@@ -154,6 +154,7 @@ int lw_gateway_reload(struct lw_gateway *g, struct lw_config *next)
     gw_storage_set_levels(g, next); /* rollups: time above the new rule levels */
     lw_escalation_set_config(g->escalation,
                              next); /* the roster and timings reload with the rules */
+    gw_escalation_journal_roster(g, next);
     lw_log(LW_LOG_NOTICE, "configuration reloaded: %zu nodes, %zu rules%s", lw_registry_count(reg),
            next->n_rules, closed ? "; alerts of removed rules or nodes closed" : "");
     return LW_OK;

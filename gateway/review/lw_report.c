@@ -25,8 +25,9 @@ static const char *const level_zh[LW_LEVEL_COUNT] = {"蓝色", "黄色", "橙色
 /* ---- tables -------------------------------------------------------------------------------- */
 
 struct cell {
-    char *s;  /* text, or NULL for a number */
-    double v; /* number (NAN: empty) */
+    char *s;     /* text, or NULL for a number */
+    char *title; /* text cells: what the HTML shows on hover (a person's roster id), or NULL */
+    double v;    /* number (NAN: empty) */
 };
 
 struct table {
@@ -47,18 +48,23 @@ static int t_add(struct table *t, ...)
         t->cells = c;
         t->cap = cap;
     }
-    /* Arguments: per column a type char 's' (const char *) or 'n' (double), then the value. */
+    /* Arguments: per column a type char 's' (const char *), 'p' (two: text, then its title, both
+     * const char *) or 'n' (double), then the value(s). */
     va_list ap;
     va_start(ap, t);
     struct cell *row = &t->cells[t->nrows * (size_t)t->ncol];
     int rc = LW_OK;
     for (int i = 0; i < t->ncol; i++) {
         int ty = va_arg(ap, int);
-        if (ty == 's') {
+        row[i].title = NULL;
+        if (ty == 's' || ty == 'p') {
             const char *s = va_arg(ap, const char *);
             row[i].s = strdup(s ? s : "");
             row[i].v = NAN;
             if (!row[i].s)
+                rc = LW_ERR_NOMEM;
+            const char *title = ty == 'p' ? va_arg(ap, const char *) : NULL;
+            if (title && *title && !(row[i].title = strdup(title)))
                 rc = LW_ERR_NOMEM;
         } else {
             row[i].s = NULL;
@@ -72,8 +78,10 @@ static int t_add(struct table *t, ...)
 
 static void t_free(struct table *t)
 {
-    for (size_t i = 0; i < t->nrows * (size_t)t->ncol; i++)
+    for (size_t i = 0; i < t->nrows * (size_t)t->ncol; i++) {
         free(t->cells[i].s);
+        free(t->cells[i].title);
+    }
     free(t->cells);
 }
 
@@ -103,7 +111,12 @@ struct ralert {
     int node; /* index into nodes, -1: not in the report */
     int level;
     int escalations;
-    char rule[LW_NAME_MAX], hazard[16], actor[64], state[16], note[160];
+    bool test; /* a test alarm (alerts.test): kept out of the statistics, listed apart */
+    /* actor: who acknowledged first (a roster id, "uid:N" ...); actor_name: their name as the
+     * roster journal had it then; outcome: what they chose (on_my_way, false_alarm, test,
+     * dealt_with; "" when none was given); note: their note, shown, never interpreted. */
+    char rule[LW_NAME_MAX], hazard[16], actor[64], actor_name[160], state[16], outcome[16],
+        note[160];
 };
 
 struct report {
@@ -116,7 +129,7 @@ struct report {
     size_t n_sites;
     struct ralert *alerts;
     size_t n_alerts;
-    struct table events, tiers, workers, avail, falses;
+    struct table events, tiers, workers, avail, falses, tests;
     char err[256];
 };
 
@@ -300,20 +313,38 @@ static int load_hours(struct report *r)
     return LW_OK;
 }
 
+/* The acknowledgement's outcome (schema 11): the alert row's, else the journal's. Older files have
+ * none: nothing is a false alarm by outcome there. */
+static const char *outcome_sql(struct report *r)
+{
+    sqlite3_stmt *q;
+    int version = 0;
+    if (sqlite3_prepare_v2(r->db, "PRAGMA user_version", -1, &q, NULL) == SQLITE_OK) {
+        if (sqlite3_step(q) == SQLITE_ROW)
+            version = sqlite3_column_int(q, 0);
+        sqlite3_finalize(q);
+    }
+    return version >= 11 ? "coalesce(a.ack_outcome, (SELECT outcome FROM alert_journal j WHERE "
+                           "j.alert = a.id AND j.event = 'acknowledged' AND j.outcome IS NOT NULL "
+                           "ORDER BY ts_ms, id LIMIT 1))"
+                         : "NULL";
+}
+
 static int load_alerts(struct report *r)
 {
     sqlite3_stmt *q;
-    if (prep(r, &q,
+    char sql[2048];
+    snprintf(sql, sizeof(sql),
              "SELECT a.id, a.node, a.raised_ms, a.cleared_ms, a.level, a.rule, a.hazard, "
              "a.state, (SELECT min(ts_ms) FROM alert_journal j WHERE j.alert = a.id AND j.event "
              "= 'acknowledged'), (SELECT coalesce(actor, '') || char(9) || coalesce(tier, '') "
              "FROM alert_journal j WHERE j.alert = a.id AND j.event = 'acknowledged' ORDER BY "
              "ts_ms, id LIMIT 1), (SELECT count(*) FROM alert_journal j WHERE j.alert = a.id AND "
-             "j.event = 'escalated'), (SELECT group_concat(detail, ' / ') FROM alert_journal j "
-             "WHERE j.alert = a.id AND j.event IN ('acknowledged', 'cleared', 'closed') AND "
-             "(detail LIKE '%false%' OR detail LIKE '%误报%' OR detail LIKE '%test%')) FROM "
-             "alerts a WHERE a.raised_ms >= ?1 AND a.raised_ms < ?2 ORDER BY a.raised_ms, a.id") !=
-        LW_OK)
+             "j.event = 'escalated'), (SELECT detail FROM alert_journal j WHERE j.alert = a.id "
+             "AND j.event = 'acknowledged' ORDER BY ts_ms, id LIMIT 1), a.test, %s FROM alerts a "
+             "WHERE a.raised_ms >= ?1 AND a.raised_ms < ?2 ORDER BY a.raised_ms, a.id",
+             outcome_sql(r));
+    if (prep(r, &q, sql) != LW_OK)
         return LW_ERR_DB;
     sqlite3_bind_int64(q, 1, r->from);
     sqlite3_bind_int64(q, 2, r->to);
@@ -354,12 +385,20 @@ static int load_alerts(struct report *r)
         a->escalations = sqlite3_column_int(q, 10);
         const char *note = (const char *)sqlite3_column_text(q, 11);
         snprintf(a->note, sizeof(a->note), "%s", note ? note : "");
+        a->test = sqlite3_column_int(q, 12) != 0;
+        const char *outcome = (const char *)sqlite3_column_text(q, 13);
+        snprintf(a->outcome, sizeof(a->outcome), "%s", outcome ? outcome : "");
     }
     sqlite3_finalize(q);
     if (rc != SQLITE_DONE) {
         snprintf(r->err, sizeof(r->err), "%s", sqlite3_errmsg(r->db));
         return LW_ERR_DB;
     }
+    /* Who acknowledged, named as the roster journal had them at that moment. */
+    for (size_t k = 0; k < r->n_alerts; k++)
+        if (r->alerts[k].actor[0])
+            lw_store_roster_name(r->db, r->alerts[k].actor, r->alerts[k].first_ack,
+                                 r->alerts[k].actor_name, sizeof(r->alerts[k].actor_name));
     return LW_OK;
 }
 
@@ -423,8 +462,8 @@ static int build_events(struct report *r)
             int64_t first_raise = 0, first_ack = 0;
             for (size_t a = 0; a < r->n_alerts; a++) {
                 const struct ralert *al = &r->alerts[a];
-                if (strcmp(al->hazard, "flood") != 0 || r->nodes[al->node].site != (int)s ||
-                    al->raised < t0 - HOUR || al->raised >= t1)
+                if (al->test || strcmp(al->hazard, "flood") != 0 ||
+                    r->nodes[al->node].site != (int)s || al->raised < t0 - HOUR || al->raised >= t1)
                     continue;
                 n_alerts++;
                 esc += al->escalations;
@@ -469,6 +508,20 @@ static void stats(int64_t *d, size_t n, double out[3])
     out[2] = n ? d[n - 1] / 60000.0 : NAN;
 }
 
+/* A person as the report shows them: their name then, and their roster id. */
+struct who {
+    const char *id, *name;
+};
+
+static int cmp_who(const void *a, const void *b)
+{
+    const struct who *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : strcmp(x->id, y->id);
+}
+
+/* Response times of real alarms: test alarms (listed apart) are in neither table, nor among
+ * those never acknowledged. */
 static int build_response(struct report *r)
 {
     r->tiers =
@@ -478,14 +531,15 @@ static int build_response(struct report *r)
                        .ncol = 6,
                        .cols = {"确认级别 Acknowledged at tier", "告警 Alerts", "中位 Median (min)",
                                 "90% (min)", "最长 Max (min)", "说明 Note"}};
-    r->workers = (struct table){.id = "response_by_worker",
-                                .zh = "各责任人响应时间",
-                                .en = "Response time by grid worker and duty post",
-                                .ncol = 5,
-                                .cols = {"确认人 Acknowledged by", "告警 Alerts",
-                                         "中位 Median (min)", "90% (min)", "最长 Max (min)"}};
+    r->workers =
+        (struct table){.id = "response_by_worker",
+                       .zh = "各责任人响应时间",
+                       .en = "Response time by grid worker and duty post",
+                       .ncol = 6,
+                       .cols = {"确认人 Acknowledged by", "告警 Alerts", "中位 Median (min)",
+                                "90% (min)", "最长 Max (min)", "编号 Roster id"}};
     int64_t *d = malloc((r->n_alerts + 1) * sizeof(*d));
-    char(*actors)[64] = calloc(r->n_alerts + 1, 64);
+    struct who *actors = calloc(r->n_alerts + 1, sizeof(*actors));
     if (!d || !actors) {
         free(d);
         free(actors);
@@ -494,19 +548,23 @@ static int build_response(struct report *r)
     static const char *const tier_name[4] = {"", "1 网格员 grid worker", "2 值班室 duty room",
                                              "3 街道办 street office"};
     int rc = LW_OK;
-    size_t never = 0;
-    for (size_t a = 0; a < r->n_alerts; a++)
+    size_t never = 0, real = 0;
+    for (size_t a = 0; a < r->n_alerts; a++) {
+        if (r->alerts[a].test)
+            continue;
+        real++;
         if (!r->alerts[a].first_ack && strcmp(r->alerts[a].hazard, "trouble") != 0)
             never++;
+    }
     for (int tier = 1; tier <= 3 && rc == LW_OK; tier++) {
         size_t n = 0;
         for (size_t a = 0; a < r->n_alerts; a++)
-            if (r->alerts[a].first_ack && r->alerts[a].acked_tier == tier)
+            if (!r->alerts[a].test && r->alerts[a].first_ack && r->alerts[a].acked_tier == tier)
                 d[n++] = r->alerts[a].first_ack - r->alerts[a].raised;
         double st[3];
         stats(d, n, st);
         rc = t_add(&r->tiers, 's', tier_name[tier], 'n', (double)n, 'n', st[0], 'n', st[1], 'n',
-                   st[2], 's', tier == 3 && never ? "" : "");
+                   st[2], 's', "");
     }
     if (rc == LW_OK && never) {
         char note[96];
@@ -514,30 +572,37 @@ static int build_response(struct report *r)
         rc =
             t_add(&r->tiers, 's', "-", 'n', (double)never, 'n', NAN, 'n', NAN, 'n', NAN, 's', note);
     }
-    /* Per person or post, in order of first appearance. */
+    /* Per person or post: one row per roster id and the name it had when acknowledging (an id
+     * handed to someone else is two rows), by name. */
     size_t n_actors = 0;
     for (size_t a = 0; a < r->n_alerts; a++) {
-        if (!r->alerts[a].first_ack || !r->alerts[a].actor[0])
+        const struct ralert *al = &r->alerts[a];
+        if (al->test || !al->first_ack || !al->actor[0])
             continue;
         size_t k = 0;
-        while (k < n_actors && strcmp(actors[k], r->alerts[a].actor) != 0)
+        while (k < n_actors && (strcmp(actors[k].id, al->actor) != 0 ||
+                                strcmp(actors[k].name, al->actor_name) != 0))
             k++;
         if (k == n_actors)
-            snprintf(actors[n_actors++], 64, "%s", r->alerts[a].actor);
+            actors[n_actors++] = (struct who){al->actor, al->actor_name};
     }
-    qsort(actors, n_actors, 64, (int (*)(const void *, const void *))strcmp);
+    qsort(actors, n_actors, sizeof(*actors), cmp_who);
     for (size_t k = 0; k < n_actors && rc == LW_OK; k++) {
         size_t n = 0;
-        for (size_t a = 0; a < r->n_alerts; a++)
-            if (r->alerts[a].first_ack && strcmp(r->alerts[a].actor, actors[k]) == 0)
-                d[n++] = r->alerts[a].first_ack - r->alerts[a].raised;
+        for (size_t a = 0; a < r->n_alerts; a++) {
+            const struct ralert *al = &r->alerts[a];
+            if (!al->test && al->first_ack && strcmp(al->actor, actors[k].id) == 0 &&
+                strcmp(al->actor_name, actors[k].name) == 0)
+                d[n++] = al->first_ack - al->raised;
+        }
         double st[3];
         stats(d, n, st);
-        rc = t_add(&r->workers, 's', actors[k], 'n', (double)n, 'n', st[0], 'n', st[1], 'n', st[2]);
+        rc = t_add(&r->workers, 'p', actors[k].name, actors[k].id, 'n', (double)n, 'n', st[0], 'n',
+                   st[1], 'n', st[2], 's', actors[k].id);
     }
     free(d);
     free(actors);
-    if (r->n_alerts == 0)
+    if (real == 0)
         r->tiers.note = r->workers.note = "在此期间没有告警。 No alerts in this range.";
     else if (r->workers.nrows == 0)
         r->workers.note = "没有告警被确认。 No alert was acknowledged.";
@@ -585,6 +650,9 @@ static int build_avail(struct report *r)
     return rc;
 }
 
+/* False alarms are those the person acknowledging marked so (outcome false_alarm); a note's
+ * words never count, whatever they say. Alarms cleared within minutes or closed without
+ * clearing are listed too, as such. Test alarms are not here: build_tests lists them. */
 static int build_false(struct report *r)
 {
     struct table *t = &r->falses;
@@ -596,22 +664,31 @@ static int build_false(struct report *r)
                        .cols = {"告警 Alert", "触发 Raised", "节点 Node", "位置 Place", "规则 Rule",
                                 "级别 Level", "持续 Lasted (min)", "原因 Why listed"}};
     int rc = LW_OK;
+    size_t n_false = 0;
     for (size_t a = 0; a < r->n_alerts && rc == LW_OK; a++) {
         const struct ralert *al = &r->alerts[a];
+        if (al->test)
+            continue;
         bool shortlived = al->cleared && al->cleared - al->raised < LW_REPORT_SHORT_ALERT_MS &&
                           strcmp(al->hazard, "trouble") != 0;
-        bool marked = al->note[0] != '\0';
+        bool marked = strcmp(al->outcome, "false_alarm") == 0;
         bool closed = strcmp(al->state, "closed") == 0;
         if (!shortlived && !marked && !closed)
             continue;
-        char when[32], why[256], id[24];
+        n_false += marked;
+        char when[32], why[512], id[24];
         fmt_time(al->raised, when, sizeof(when));
         snprintf(id, sizeof(id), "#%lld", (long long)al->id);
-        snprintf(why, sizeof(why), "%s%s%s", marked ? al->note : "",
-                 marked && (shortlived || closed) ? "; " : "",
-                 closed       ? "关闭而非消除 closed, not cleared"
-                 : shortlived ? "10分钟内消除 cleared within 10 min"
-                              : "");
+        int w = 0;
+        why[0] = 0;
+        if (marked)
+            w = snprintf(why, sizeof(why), "确认为误报 acknowledged as a false alarm by %s%s%s%s",
+                         al->actor_name[0] ? al->actor_name : al->actor, al->note[0] ? ": \"" : "",
+                         al->note, al->note[0] ? "\"" : "");
+        if (w >= 0 && (size_t)w < sizeof(why) && (shortlived || closed))
+            snprintf(why + w, sizeof(why) - (size_t)w, "%s%s", marked ? "; " : "",
+                     closed ? "关闭而非消除 closed, not cleared"
+                            : "10分钟内消除 cleared within 10 min");
         rc = t_add(t, 's', id, 's', when, 's', r->nodes[al->node].h.name, 's',
                    r->nodes[al->node].h.place, 's', al->rule, 's',
                    al->level >= 0 ? lw_level_name((enum lw_level)al->level) : "?", 'n',
@@ -619,6 +696,35 @@ static int build_false(struct report *r)
     }
     if (t->nrows == 0)
         t->note = "没有误报或无因消除的告警。 No false or causeless alarms.";
+    return rc;
+}
+
+/* Test alarms (alerts.test): a drill's or an installer's, not part of any statistic above. */
+static int build_tests(struct report *r)
+{
+    struct table *t = &r->tests;
+    *t = (struct table){.id = "test_alarms",
+                        .zh = "测试告警",
+                        .en = "Test alarms (not counted above)",
+                        .ncol = 8,
+                        .cols = {"告警 Alert", "触发 Raised", "节点 Node", "位置 Place",
+                                 "规则 Rule", "确认人 Acknowledged by",
+                                 "确认 Acknowledged after (min)", "结果 Outcome"}};
+    int rc = LW_OK;
+    for (size_t a = 0; a < r->n_alerts && rc == LW_OK; a++) {
+        const struct ralert *al = &r->alerts[a];
+        if (!al->test)
+            continue;
+        char when[32], id[24];
+        fmt_time(al->raised, when, sizeof(when));
+        snprintf(id, sizeof(id), "#%lld", (long long)al->id);
+        rc = t_add(t, 's', id, 's', when, 's', r->nodes[al->node].h.name, 's',
+                   r->nodes[al->node].h.place, 's', al->rule, 'p',
+                   al->actor[0] ? al->actor_name : "", al->actor, 'n',
+                   al->first_ack ? (al->first_ack - al->raised) / 60000.0 : NAN, 's', al->outcome);
+    }
+    if (t->nrows == 0)
+        t->note = "在此期间没有测试告警。 No test alarms in this range.";
     return rc;
 }
 
@@ -676,7 +782,12 @@ static void html_table(FILE *out, const struct table *t)
         for (int c = 0; c < t->ncol; c++) {
             const struct cell *ce = &t->cells[r * (size_t)t->ncol + c];
             char b[48];
-            if (ce->s) {
+            if (ce->s && ce->title) {
+                fputs("<td title=\"", out);
+                html_text(out, ce->title);
+                fputs("\">", out);
+                html_text(out, ce->s);
+            } else if (ce->s) {
                 fputs("<td>", out);
                 html_text(out, ce->s);
             } else {
@@ -872,12 +983,14 @@ static void write_html(struct report *r, FILE *out)
     html_table(out, &r->workers);
     html_table(out, &r->avail);
     html_table(out, &r->falses);
+    html_table(out, &r->tests);
     fputs("</body></html>\n", out);
 }
 
 static void write_csv(struct report *r, FILE *out)
 {
-    const struct table *ts[] = {&r->events, &r->tiers, &r->workers, &r->avail, &r->falses};
+    const struct table *ts[] = {&r->events, &r->tiers,  &r->workers,
+                                &r->avail,  &r->falses, &r->tests};
     for (size_t k = 0; k < sizeof(ts) / sizeof(ts[0]); k++) {
         const struct table *t = ts[k];
         fprintf(out, "%s# %s: %s %s\r\n", k ? "\r\n" : "", t->id, t->zh, t->en);
@@ -898,7 +1011,8 @@ static void write_csv(struct report *r, FILE *out)
 
 static int write_json(struct report *r, FILE *out)
 {
-    const struct table *ts[] = {&r->events, &r->tiers, &r->workers, &r->avail, &r->falses};
+    const struct table *ts[] = {&r->events, &r->tiers,  &r->workers,
+                                &r->avail,  &r->falses, &r->tests};
     cJSON *root = cJSON_CreateObject();
     if (!root)
         return LW_ERR_NOMEM;
@@ -969,6 +1083,8 @@ int lw_report_write(sqlite3 *db, const struct lw_report_opts *o, enum lw_report_
         rc = build_avail(&r);
     if (rc == LW_OK)
         rc = build_false(&r);
+    if (rc == LW_OK)
+        rc = build_tests(&r);
     sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
     if (rc == LW_OK) {
         if (fmt == LW_REPORT_HTML)
@@ -992,5 +1108,6 @@ int lw_report_write(sqlite3 *db, const struct lw_report_opts *o, enum lw_report_
     t_free(&r.workers);
     t_free(&r.avail);
     t_free(&r.falses);
+    t_free(&r.tests);
     return rc;
 }

@@ -177,4 +177,28 @@ long lw_store_retention_step(struct lw_store *s, int64_t now_ms, long max_rows);
  * Returns the connection, or NULL with a one-line reason in err. */
 struct sqlite3 *lw_store_open_readonly(const char *path, int min_version, char *err, size_t errcap);
 
+/* ---- the duty roster as it was (schema v11) ------------------------------------------------ */
+
+struct lw_roster;
+struct lw_duty_person;
+/* Journal the roster the configuration was (re)loaded with, in one transaction committed at
+ * once: a person whose open period (to_ms NULL) differs in name, tier, grids, mqtt_user or phone,
+ * or who has none, gets the old period closed at now_ms and a new one from now_ms; a person no
+ * longer on the roster has the open period closed; an unchanged person gets nothing. *changed
+ * (may be NULL): rows written. LW_OK, or LW_ERR_DB / LW_ERR_NOMEM with nothing written (a full
+ * disk is one of these; the caller logs and goes on). */
+int lw_store_roster_journal(struct lw_store *s, const struct lw_roster *r, int64_t now_ms,
+                            size_t *changed);
+/* Person person (a [duty:ID] id) as the roster journal has them at t_ms: the period covering
+ * t_ms ([from_ms, to_ms)), else the nearest one. Works on any connection, read-only ones
+ * included. Fills out (id, name, tier, grids, mqtt_user, phone) and returns LW_OK; when the
+ * journal does not know the id (or the database predates it) out has the id as its name and
+ * tier 0, and LW_ERR_NOTFOUND (or LW_ERR_DB) is returned. */
+int lw_store_roster_at(struct sqlite3 *db, const char *person, int64_t t_ms,
+                       struct lw_duty_person *out);
+/* The name of person at t_ms as above, or the id itself when the journal does not know it;
+ * written into out (cap bytes) and returned. Never NULL. */
+const char *lw_store_roster_name(struct sqlite3 *db, const char *person, int64_t t_ms, char *out,
+                                 size_t cap);
+
 #endif

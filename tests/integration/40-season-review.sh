@@ -50,7 +50,9 @@ grep -q '<svg' "$WORK/season.html" && grep -q '</html>' "$WORK/season.html" || f
 ! grep -Eq '(src|href)=' "$WORK/season.html" || fail "report loads something from outside"
 "$L" report --db "$DB" --from 2025-05-01 --to 2025-05-11 -o "$WORK/season.json" --format json
 jq -e '.flood_events.rows | length > 0' "$WORK/season.json" >/dev/null || fail "no flood events in JSON"
-"$L" report --db "$DB" --from 2025-05-01 --to 2025-05-11 -o - --format csv | grep -q '^# false_alarms' ||
+"$L" report --db "$DB" --from 2025-05-01 --to 2025-05-11 -o "$WORK/season.csv" --format csv ||
+  fail "CSV report failed"
+grep -q '^# false_alarms' "$WORK/season.csv" && grep -q '^# test_alarms' "$WORK/season.csv" ||
   fail "CSV lacks a table"
 pass "report: HTML $(wc -c <"$WORK/season.html") bytes, JSON and CSV tables"
 
