@@ -118,7 +118,7 @@ const struct key lw_config_scalar_keys[] = {
     {"mqtt", "host", KT_STR, CF(mqtt_host), "127.0.0.1", 0, 0, NULL, "MQTT broker host."},
     {"mqtt", "port", KT_U32, CF(mqtt_port), "1883", 1, 65535, NULL, "MQTT broker port."},
     {"mqtt", "client_id", KT_STR, CF(mqtt_client_id), "", 0, 0, NULL,
-     "MQTT client id; empty means lorawatchd-<site>."},
+     "MQTT client id; empty means lorawatchd-<site>. Each gateway on a broker needs its own."},
     {"mqtt", "keepalive", KT_DURATION, CF(mqtt_keepalive_ms), "30s", 5000, 3600000, NULL,
      "MQTT keepalive interval."},
     {"mqtt", "username", KT_STR, CF(mqtt_username), "", 0, 0, NULL, "MQTT user name (optional)."},

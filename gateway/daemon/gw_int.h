@@ -105,6 +105,7 @@ struct lw_gateway {
     char mark_topic[128]; /* lorawatch/<site>/gateway/mark: see publish_mark */
     int64_t mark_sent;    /* the mark last given to the broker (-1: none on this connection) */
     int64_t mark_requeue; /* broker lost state, requeue waits for the disk; -1: none */
+    unsigned foreign_status; /* connects in a row that found another gateway's status (gw_status.c) */
     char **replayed;      /* replay_outbox: retained topics sent again in this pass */
     size_t n_replayed, cap_replayed;
     int64_t sent_pruned_ms; /* wall clock of the last lw_store_outbox_prune */

@@ -209,9 +209,60 @@ bool gw_publish_from_memory(void *arg, int64_t tag, const char *topic, const cha
     return lw_mqtt_publish(g->mqtt, topic, payload, 1, retain, tag) == LW_OK;
 }
 
-static void on_mqtt_connected(void *arg, const char *retained)
+/* What to do when two gateways share a client id: said the same way whichever way it was found. */
+static void log_takeover(struct lw_gateway *g, const char *how, uint64_t retry_ms)
+{
+    lw_log(LW_LOG_ERR,
+           "mqtt: another gateway connected with client id %s (%s): two gateways with site %s? "
+           "give each its own [mqtt] client_id / site; this one tries again in %llu s",
+           g->cfg->mqtt_client_id, how, g->cfg->site, (unsigned long long)(retry_ms / 1000));
+}
+
+/* The broker said so (MQTT 5 DISCONNECT reason 0x8E); the client waits already. */
+static void on_mqtt_taken_over(void *arg, uint64_t retry_ms)
+{
+    log_takeover(arg, "the broker ended this session: session taken over", retry_ms);
+}
+
+/* A broker that does not send reason 0x8E (mosquitto before 2.0.15) just closes the session that
+ * another client takes over, and publishes that client's last will. Told apart from a broker
+ * restart by our status topic, which only this site's gateway writes: right after such a close
+ * it holds the status (online, or its will) of a process started at another time than this one.
+ * Twice in a row: once could be a broker restored from an old snapshot holding the status of
+ * this gateway's previous run. */
+static bool status_of_another(struct lw_gateway *g, const char *owner, char *started, size_t cap)
+{
+    bool other = false;
+    cJSON *o = owner && owner[0] ? cJSON_Parse(owner) : NULL;
+    const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "started");
+    if (cJSON_IsString(s)) {
+        char ours[40];
+        lw_format_time(g->started_ms, ours, sizeof(ours));
+        other = strcmp(s->valuestring, ours) != 0;
+        snprintf(started, cap, "%s", s->valuestring);
+    }
+    cJSON_Delete(o);
+    return other;
+}
+
+static void on_mqtt_connected(void *arg, const char *retained, const char *owner)
 {
     struct lw_gateway *g = arg;
+    char started[64], how[400];
+    if (!lw_mqtt_closed_by_broker(g->mqtt) ||
+        !status_of_another(g, owner, started, sizeof(started)))
+        g->foreign_status = 0;
+    else if (++g->foreign_status >= 2) {
+        /* Leave before publishing anything: the other gateway keeps the session. */
+        g->foreign_status = 0;
+        uint64_t wait = lw_mqtt_yield(g->mqtt);
+        snprintf(how, sizeof(how),
+                 "the broker closed this session twice and %s then held the status of a gateway "
+                 "started %s",
+                 g->status_topic, started);
+        log_takeover(g, how, wait);
+        return;
+    }
     if (retained)
         check_mark(g, retained);
     gw_publish_status(g);
@@ -287,9 +338,11 @@ int gw_status_start(struct lw_gateway *g)
         .subscribe = command_filter,
         .probe_topic = probe ? g->mark_topic : NULL,
         .probe_payload = probe,
+        .owner_topic = g->status_topic,
     };
     struct lw_mqtt_cbs cbs = {.arg = g,
                               .connected = on_mqtt_connected,
+                              .taken_over = on_mqtt_taken_over,
                               .acked = on_mqtt_acked,
                               .message = gw_on_mqtt_message};
     g->mqtt = lw_mqtt_new(g->loop, &mc, &cbs);

@@ -215,6 +215,9 @@ char *lw_metrics_text(const struct lw_metrics *m)
            "Tracked publications the broker acknowledged.", NULL, (double)m->mqtt.acked);
     metric(&b, "lorawatch_mqtt_connects_total", "counter", "Successful broker connections.", NULL,
            (double)m->mqtt.connects);
+    metric(&b, "lorawatch_mqtt_takeovers_total", "counter",
+           "Sessions another client with this client id took over (two gateways, one id).", NULL,
+           (double)m->mqtt.takeovers);
 
     metric(&b, "lorawatch_clock_synchronized", "gauge",
            "1 when the wall clock is known to be synchronised.", NULL, m->clock_synced);

@@ -3,6 +3,7 @@
 #include "lw_mqtt.h"
 
 #include <mosquitto.h>
+#include <mqtt_protocol.h>
 #include <arpa/inet.h>
 #include <errno.h>
 #include <poll.h>
@@ -20,6 +21,12 @@
 #define LOOPBACK_RETRY_MS 1000
 /* How long a connection waits for its probe to come back before it is used all the same. */
 #define PROBE_WAIT_MS 5000
+/* After another client took the session over: the first wait before trying again, the longest,
+ * and how long a take-over is remembered for the doubling. Two gateways sharing a client id
+ * would otherwise take the session from each other as fast as they reconnect, for ever. */
+#define TAKEOVER_FIRST_MS  30000
+#define TAKEOVER_MAX_MS    600000
+#define TAKEOVER_MEMORY_MS 3600000
 
 struct conn_poll {
     uv_poll_t h;
@@ -40,6 +47,8 @@ struct lw_mqtt {
     char *subscribe;
     char *probe_topic, *probe_payload;
     char *probe_retained; /* the retained copy seen on probe_topic in this connection */
+    char *owner_topic;
+    char *owner_retained; /* the retained copy seen on owner_topic in this connection */
     int probe_mid;
     uint64_t probe_deadline;
     uv_timer_t misc; /* 1 s: keepalive and reconnect backoff */
@@ -54,6 +63,12 @@ struct lw_mqtt {
     bool stopping;
     uint64_t backoff_ms;
     uint64_t next_attempt_ms;
+    int disconnect_reason;     /* the broker's DISCONNECT reason code in this session, -1 none */
+    bool lost_session;         /* an established session ended; connection_lost looks at it */
+    bool closed_by_broker;     /* the last session ended with a bare close by the broker */
+    uint64_t yield_ms;         /* lw_mqtt_yield: the next attempt waits this long */
+    uint64_t takeover_wait_ms; /* the last take-over's wait; doubles */
+    uint64_t takeover_ms;      /* when that was (loop time) */
     struct tagmap *tags;
     size_t ntags, captags;
     struct lw_mqtt_stats st;
@@ -63,7 +78,7 @@ struct lw_mqtt {
 };
 
 static void update_poll(struct lw_mqtt *m);
-static void connection_lost(struct lw_mqtt *m, const char *why);
+static void connection_lost(struct lw_mqtt *m, const char *why, bool bare);
 
 static char *dup_or_null(const char *s)
 {
@@ -98,21 +113,24 @@ static void become_ready(struct lw_mqtt *m, const char *retained)
     m->ready = true;
     if (m->probe_topic)
         mosquitto_unsubscribe(m->mosq, NULL, m->probe_topic); /* our own later copies: noise */
+    if (m->owner_topic)
+        mosquitto_unsubscribe(m->mosq, NULL, m->owner_topic);
     if (m->cbs.connected)
-        m->cbs.connected(m->cbs.arg, retained);
+        m->cbs.connected(m->cbs.arg, retained, m->owner_retained);
 }
 
 static void on_connect(struct mosquitto *mosq, void *obj, int rc)
 {
     struct lw_mqtt *m = obj;
     (void)mosq;
-    if (rc != 0) {
+    if (rc != 0) { /* an MQTT 5 CONNACK reason code */
         lw_log_rl(LW_LOG_WARNING, "mqtt: broker %s:%u refused the connection: %s", m->conf.host,
-                  m->conf.port, mosquitto_connack_string(rc));
+                  m->conf.port, mosquitto_reason_string(rc));
         return; /* the broker closes the socket; the read path notices */
     }
     m->connected = true;
     m->ready = false;
+    m->disconnect_reason = -1;
     m->backoff_ms = m->conf.reconnect_min_ms;
     m->st.connects++;
     lw_log(LW_LOG_NOTICE, "mqtt: connected to %s:%u as %s", m->conf.host, m->conf.port,
@@ -131,8 +149,13 @@ static void on_connect(struct mosquitto *mosq, void *obj, int rc)
     /* QoS 0 both ways, like the retained copy we want to see: one queue, one order. */
     free(m->probe_retained);
     m->probe_retained = NULL;
+    free(m->owner_retained);
+    m->owner_retained = NULL;
     m->probe_mid = 0;
     m->probe_deadline = uv_now(m->loop) + PROBE_WAIT_MS;
+    /* Subscribed before the probe: its retained copy, if any, arrives before the probe's echo. */
+    if (m->owner_topic && mosquitto_subscribe(m->mosq, NULL, m->owner_topic, 0) != MOSQ_ERR_SUCCESS)
+        lw_log(LW_LOG_WARNING, "mqtt: cannot subscribe to %s", m->owner_topic);
     if (mosquitto_subscribe(m->mosq, &m->probe_mid, m->probe_topic, 0) != MOSQ_ERR_SUCCESS ||
         mosquitto_publish(m->mosq, NULL, m->probe_topic, (int)strlen(m->probe_payload),
                           m->probe_payload, 0, false) != MOSQ_ERR_SUCCESS) {
@@ -158,6 +181,14 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
 {
     struct lw_mqtt *m = obj;
     (void)mosq;
+    if (m->owner_topic && msg->topic && strcmp(msg->topic, m->owner_topic) == 0) {
+        /* Only the retained copy before the session is ready; later ones are our own echo. */
+        if (!m->ready && m->connected && msg->retain && msg->payloadlen >= 0) {
+            free(m->owner_retained);
+            m->owner_retained = strndup(msg->payload ? msg->payload : "", (size_t)msg->payloadlen);
+        }
+        return;
+    }
     if (m->probe_topic && msg->topic && strcmp(msg->topic, m->probe_topic) == 0) {
         if (m->ready || !m->connected || msg->payloadlen < 0)
             return;
@@ -175,20 +206,49 @@ static void on_message(struct mosquitto *mosq, void *obj, const struct mosquitto
         m->cbs.message(m->cbs.arg, msg->topic, msg->payload, (size_t)msg->payloadlen);
 }
 
-static void on_disconnect(struct mosquitto *mosq, void *obj, int rc)
+/* Once per established session, from libmosquitto or from connection_lost. */
+static void session_ended(struct lw_mqtt *m)
 {
-    (void)mosq;
-    (void)rc;
-    struct lw_mqtt *m = obj;
     if (m->connected) {
         m->connected = false;
         m->ready = false;
+        m->lost_session = true;
         m->st.disconnects++;
-        if (!m->stopping)
+        if (!m->stopping && m->yield_ms == 0)
             lw_log(LW_LOG_WARNING, "mqtt: lost connection to %s:%u", m->conf.host, m->conf.port);
         if (m->cbs.disconnected && !m->stopping)
             m->cbs.disconnected(m->cbs.arg);
     }
+}
+
+/* rc: a DISCONNECT reason code from the broker (MQTT 5), or libmosquitto's own error code. */
+static void on_disconnect_v5(struct mosquitto *mosq, void *obj, int rc,
+                             const mosquitto_property *props)
+{
+    (void)mosq;
+    (void)props;
+    struct lw_mqtt *m = obj;
+    /* libmosquitto's errors (MOSQ_ERR_*) are all below 0x80, the broker's error reasons not. */
+    if (m->connected && rc >= 0x80) {
+        m->disconnect_reason = rc;
+        if (rc != MQTT_RC_SESSION_TAKEN_OVER && !m->stopping)
+            lw_log_rl(LW_LOG_WARNING, "mqtt: the broker ended the session: %s (reason 0x%02X)",
+                      mosquitto_reason_string(rc), (unsigned)rc);
+    }
+    session_ended(m);
+}
+
+/* The wait after a take-over: 30 s, doubling while take-overs keep coming, at most 10 min. */
+static uint64_t takeover_wait(struct lw_mqtt *m)
+{
+    uint64_t now = uv_now(m->loop);
+    if (m->takeover_wait_ms == 0 || now - m->takeover_ms > TAKEOVER_MEMORY_MS)
+        m->takeover_wait_ms = TAKEOVER_FIRST_MS;
+    else if ((m->takeover_wait_ms *= 2) > TAKEOVER_MAX_MS)
+        m->takeover_wait_ms = TAKEOVER_MAX_MS;
+    m->takeover_ms = now;
+    m->st.takeovers++;
+    return m->takeover_wait_ms;
 }
 
 static void on_publish(struct mosquitto *mosq, void *obj, int mid)
@@ -223,6 +283,8 @@ static void handle_released(struct lw_mqtt *m)
     free(m->probe_topic);
     free(m->probe_payload);
     free(m->probe_retained);
+    free(m->owner_topic);
+    free(m->owner_retained);
     void (*done)(void *) = m->done;
     void *arg = m->done_arg;
     free(m);
@@ -249,17 +311,34 @@ static void drop_poll(struct lw_mqtt *m)
 }
 
 /* Called whenever libmosquitto says the connection is gone (or never came up). */
-static void connection_lost(struct lw_mqtt *m, const char *why)
+/* Called whenever libmosquitto says the connection is gone (or never came up). bare: the broker
+ * closed it (end of stream), not an error or timeout of ours. */
+static void connection_lost(struct lw_mqtt *m, const char *why, bool bare)
 {
     drop_poll(m);
     if (m->socket_up) {
         m->socket_up = false;
         /* Closes the socket if libmosquitto has not already done so. */
         mosquitto_disconnect(m->mosq);
-        on_disconnect(m->mosq, m, 1);
+        session_ended(m);
     }
     if (m->stopping)
         return;
+    bool session = m->lost_session;
+    m->lost_session = false;
+    int reason = session ? m->disconnect_reason : -1;
+    m->disconnect_reason = -1;
+    /* A failed attempt since says the broker was away (restarted): not a take-over. */
+    m->closed_by_broker = session && bare && reason < 0 && m->yield_ms == 0;
+    if (m->yield_ms > 0 || (session && reason == MQTT_RC_SESSION_TAKEN_OVER)) {
+        bool asked = m->yield_ms > 0; /* lw_mqtt_yield: counted and told there */
+        uint64_t wait = asked ? m->yield_ms : takeover_wait(m);
+        m->yield_ms = 0;
+        m->next_attempt_ms = uv_now(m->loop) + wait;
+        if (!asked && m->cbs.taken_over)
+            m->cbs.taken_over(m->cbs.arg, wait);
+        return;
+    }
     uint64_t cap = m->conf.reconnect_max_ms; /* also caps a reconnect_min above it */
     if (m->loopback && cap > LOOPBACK_RETRY_MS)
         cap = LOOPBACK_RETRY_MS;
@@ -276,7 +355,8 @@ static void connection_lost(struct lw_mqtt *m, const char *why)
 static void check_socket(struct lw_mqtt *m, int rc)
 {
     if (rc != MOSQ_ERR_SUCCESS || mosquitto_socket(m->mosq) < 0) {
-        connection_lost(m, rc == MOSQ_ERR_SUCCESS ? "connection closed" : mosquitto_strerror(rc));
+        connection_lost(m, rc == MOSQ_ERR_SUCCESS ? "connection closed" : mosquitto_strerror(rc),
+                        rc == MOSQ_ERR_SUCCESS || rc == MOSQ_ERR_CONN_LOST);
         return;
     }
     update_poll(m);
@@ -288,7 +368,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
     struct lw_mqtt *m = p->m;
     int rc = MOSQ_ERR_SUCCESS;
     if (status < 0) {
-        connection_lost(m, uv_strerror(status));
+        connection_lost(m, uv_strerror(status), false);
         return;
     }
     if (events & (UV_READABLE | UV_DISCONNECT))
@@ -301,7 +381,7 @@ static void on_poll(uv_poll_t *h, int status, int events)
      * socket whose handshake can never finish as "pending", and epoll would report the hang-up
      * again at once, for ever, spinning the loop. */
     if (rc == MOSQ_ERR_SUCCESS && (events & UV_DISCONNECT)) {
-        connection_lost(m, "connection closed by the broker");
+        connection_lost(m, "connection closed by the broker", true);
         return;
     }
     check_socket(m, rc);
@@ -337,7 +417,7 @@ static void start_connect(struct lw_mqtt *m)
     int rc = mosquitto_connect_async(m->mosq, m->conf.host, m->conf.port, (int)m->conf.keepalive_s);
     if (rc != MOSQ_ERR_SUCCESS) {
         m->socket_up = false;
-        connection_lost(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc));
+        connection_lost(m, rc == MOSQ_ERR_ERRNO ? strerror(errno) : mosquitto_strerror(rc), false);
         return;
     }
     m->socket_up = true;
@@ -366,7 +446,7 @@ static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
     if (status < 0) {
         char why[160];
         snprintf(why, sizeof(why), "cannot resolve %s: %s", m->conf.host, uv_strerror(status));
-        connection_lost(m, why);
+        connection_lost(m, why, false);
         return;
     }
     start_connect(m);
@@ -388,7 +468,7 @@ static void try_connect(struct lw_mqtt *m)
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
     m->resolve.data = m;
     if (uv_getaddrinfo(m->loop, &m->resolve, on_resolved, m->conf.host, NULL, &hints) != 0) {
-        connection_lost(m, "cannot start a name lookup");
+        connection_lost(m, "cannot start a name lookup", false);
         return;
     }
     m->resolving = true;
@@ -429,7 +509,9 @@ struct lw_mqtt *lw_mqtt_new(uv_loop_t *loop, const struct lw_mqtt_conf *conf,
     m->strings[5] = dup_or_null(conf->will_payload);
     m->conf.host = m->strings[0];
     m->conf.client_id = m->strings[1];
-    m->conf.subscribe = m->conf.probe_topic = m->conf.probe_payload = NULL; /* see below */
+    m->conf.subscribe = m->conf.probe_topic = m->conf.probe_payload = m->conf.owner_topic =
+        NULL; /* see below */
+    m->disconnect_reason = -1;
     m->backoff_ms = conf->reconnect_min_ms;
     m->loopback = m->conf.host && host_loopback(m->conf.host);
     mosquitto_lib_init();
@@ -438,9 +520,10 @@ struct lw_mqtt *lw_mqtt_new(uv_loop_t *loop, const struct lw_mqtt_conf *conf,
         lw_log(LW_LOG_ERR, "mqtt: cannot create client");
         goto fail;
     }
-    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V311);
+    /* MQTT 5: the broker can say why it ends the session (0x8E: another client took it over). */
+    mosquitto_int_option(m->mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5);
     mosquitto_connect_callback_set(m->mosq, on_connect);
-    mosquitto_disconnect_callback_set(m->mosq, on_disconnect);
+    mosquitto_disconnect_v5_callback_set(m->mosq, on_disconnect_v5);
     mosquitto_publish_callback_set(m->mosq, on_publish);
     mosquitto_message_callback_set(m->mosq, on_message);
     mosquitto_subscribe_callback_set(m->mosq, on_subscribe);
@@ -449,6 +532,10 @@ struct lw_mqtt *lw_mqtt_new(uv_loop_t *loop, const struct lw_mqtt_conf *conf,
     if (conf->probe_topic && conf->probe_topic[0] &&
         (!(m->probe_topic = strdup(conf->probe_topic)) ||
          !(m->probe_payload = strdup(conf->probe_payload ? conf->probe_payload : ""))))
+        goto fail;
+    /* Read with the probe only: its echo says the retained copy has arrived. */
+    if (m->probe_topic && conf->owner_topic && conf->owner_topic[0] &&
+        !(m->owner_topic = strdup(conf->owner_topic)))
         goto fail;
     if (m->strings[2] && mosquitto_username_pw_set(m->mosq, m->strings[2], m->strings[3]) != 0)
         goto fail;
@@ -485,6 +572,7 @@ fail:
     free(m->subscribe);
     free(m->probe_topic);
     free(m->probe_payload);
+    free(m->owner_topic);
     free(m);
     return NULL;
 }
@@ -540,6 +628,30 @@ bool lw_mqtt_tag_pending(const struct lw_mqtt *m, int64_t tag)
         if (m->tags[i].tag == tag)
             return true;
     return false;
+}
+
+bool lw_mqtt_closed_by_broker(const struct lw_mqtt *m)
+{
+    return m->closed_by_broker;
+}
+
+uint64_t lw_mqtt_yield(struct lw_mqtt *m)
+{
+    uint64_t wait = takeover_wait(m);
+    m->yield_ms = wait;
+    m->ready = false; /* nothing more is published in this session */
+    if (m->socket_up) {
+        /* A clean DISCONNECT: the broker keeps the other client's status, not our will. Once it
+         * is written libmosquitto closes the socket and connection_lost applies the wait. */
+        if (mosquitto_disconnect(m->mosq) == MOSQ_ERR_SUCCESS)
+            update_poll(m);
+        else
+            connection_lost(m, "left the session", false);
+    } else {
+        m->yield_ms = 0;
+        m->next_attempt_ms = uv_now(m->loop) + wait;
+    }
+    return wait;
 }
 
 static void misc_closed(uv_handle_t *h)

@@ -1,6 +1,6 @@
-/* MQTT client driven from the libuv loop: libmosquitto's socket watched by uv_poll, its keepalive
- * by a 1 s timer, reconnection with exponential backoff (at most 1 s for a broker on loopback).
- * No threads. */
+/* MQTT 5 client driven from the libuv loop: libmosquitto's socket watched by uv_poll, its keepalive
+ * by a 1 s timer, reconnection with exponential backoff (at most 1 s for a broker on loopback), a
+ * much slower one after another client took the session over (lw_mqtt_yield). No threads. */
 #ifndef LW_MQTT_H
 #define LW_MQTT_H
 
@@ -30,14 +30,22 @@ struct lw_mqtt_conf {
      * comes back, whatever retained copy the broker holds has arrived. */
     const char *probe_topic;
     const char *probe_payload;
+    /* A retained topic only this client should write (the gateway's status), read along with the
+     * probe on every connect: its retained copy says who wrote there last (NULL: none). */
+    const char *owner_topic;
 };
 
 struct lw_mqtt_cbs {
     void *arg;
     /* Session up: (re)publish what is pending. retained: the broker's retained message on
      * probe_topic ("" when it has none), NULL when it could not be read (no probe topic, the
-     * broker refused the subscription or never echoed the probe). */
-    void (*connected)(void *arg, const char *retained);
+     * broker refused the subscription or never echoed the probe). owner: likewise the retained
+     * message on owner_topic. */
+    void (*connected)(void *arg, const char *retained, const char *owner);
+    /* The broker ended the session with DISCONNECT reason 0x8E "session taken over": another
+     * client connected with this client id. The client already waits before reconnecting as
+     * after lw_mqtt_yield; retry_ms is how long. */
+    void (*taken_over)(void *arg, uint64_t retry_ms);
     void (*disconnected)(void *arg);       /* session lost; reconnect is scheduled */
     void (*acked)(void *arg, int64_t tag); /* broker acknowledged a publish with tag > 0 */
     /* A message on the subscribed filter (payload not NUL-terminated); never the probe topic. */
@@ -61,6 +69,15 @@ int lw_mqtt_publish(struct lw_mqtt *m, const char *topic, const char *payload, i
 bool lw_mqtt_tag_pending(const struct lw_mqtt *m, int64_t tag);
 /* Publish a last retained message (e.g. status offline) if connected, disconnect cleanly, close
  * the handles; the object is freed once libuv has released them. done(arg) runs at that point. */
+/* The session before this one ended with the broker closing it without a reason (no DISCONNECT
+ * from the broker, no error of ours): what a broker that does not send reason 0x8E (mosquitto
+ * before 2.0.15) does when another client takes the session over. */
+bool lw_mqtt_closed_by_broker(const struct lw_mqtt *m);
+/* Another client owns this client id: leave the session (a clean DISCONNECT: no last will) and
+ * stay away for a while, 30 s at first, doubling with every take-over within the hour up to 10 min,
+ * so two clients sharing an id do not steal the session from each other for ever. Counted in
+ * takeovers. Returns the wait in ms. */
+uint64_t lw_mqtt_yield(struct lw_mqtt *m);
 void lw_mqtt_stop(struct lw_mqtt *m, const char *final_topic, const char *final_payload,
                   void (*done)(void *arg), void *arg);
 
@@ -70,6 +87,7 @@ struct lw_mqtt_stats {
     uint64_t published;
     uint64_t acked;
     uint64_t publish_failures;
+    uint64_t takeovers; /* sessions taken over by another client with this client id */
 };
 void lw_mqtt_stats(const struct lw_mqtt *m, struct lw_mqtt_stats *out);
 
