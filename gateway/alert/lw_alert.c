@@ -166,18 +166,32 @@ static void title_text(const struct lw_alert_info *a, bool zh, char *out, size_t
                  h == LW_HAZARD_FLOOD ? "flood" : h == LW_HAZARD_GAS ? "gas" : "trouble");
 }
 
-/* The place in the reader's language: a place text written "中文 / English" gives each its part. */
+/* The place in the reader's language: a place text written "中文 / English" (a slash after the
+ * Chinese part, English after it) gives each language its part. */
 static void where_text(const struct lw_node_conf *n, bool zh, char *out, size_t cap)
 {
     char all[LW_TEXT_MAX * 2];
     place_text(n, zh, all, sizeof(all));
-    const char *sep = strstr(all, " / ");
-    if (!sep)
-        snprintf(out, cap, "%s", all);
-    else if (zh)
-        snprintf(out, cap, "%.*s", (int)(sep - all), all);
-    else
-        snprintf(out, cap, "%s", sep + 3);
+    for (char *sl = strchr(all, '/'); sl; sl = strchr(sl + 1, '/')) {
+        const char *en = sl + 1;
+        while (*en == ' ')
+            en++;
+        bool chinese_before = false;
+        for (const char *c = all; c < sl; c++)
+            chinese_before |= (unsigned char)*c >= 0x80;
+        if (!chinese_before || !((*en >= 'A' && *en <= 'Z') || (*en >= 'a' && *en <= 'z')))
+            continue;
+        if (!zh) {
+            snprintf(out, cap, "%s", en);
+            return;
+        }
+        const char *end = sl;
+        while (end > all && end[-1] == ' ')
+            end--;
+        snprintf(out, cap, "%.*s", (int)(end - all), all);
+        return;
+    }
+    snprintf(out, cap, "%s", all);
 }
 
 /* What to do, after a raise: fire and gas at once, with the usual advice; nothing for the rest

@@ -428,6 +428,26 @@ static void test_place_falls_back_to_label_then_name(void **state)
     assert_non_null(strstr(en, ": stair: "));
 }
 
+/* A place written in both languages gives each sentence its own part, with or without spaces
+ * around the slash; a slash inside one language's part is kept. */
+static void test_place_in_the_readers_language(void **state)
+{
+    struct lw_node_conf n = *node_named("stair");
+    struct lw_alert_info a = {.id = 3, .site = "estate", .rule = rule_named("fire-smoke"),
+                              .node = &n, .level = LW_LEVEL_RED, .value = 1};
+    (void)state;
+    strcpy(n.place, "南门道路入口（低洼处）/ South gate road entrance (low point)");
+    cJSON *o = json_of(&a);
+    assert_string_equal(str(o, "title_zh"), "火警：南门道路入口（低洼处）");
+    assert_string_equal(str(o, "title_en"), "FIRE ALARM: South gate road entrance (low point)");
+    cJSON_Delete(o);
+    strcpy(n.place, "Stair 5/12");
+    o = json_of(&a);
+    assert_string_equal(str(o, "title_zh"), "火警：Stair 5/12");
+    assert_string_equal(str(o, "title_en"), "FIRE ALARM: Stair 5/12");
+    cJSON_Delete(o);
+}
+
 /* ---- every rule type of the shipped configuration ---------------------------------------- */
 
 /* config/lorawatch.conf as shipped, with a node of every kind to apply its rules to. */
@@ -781,6 +801,7 @@ int main(void)
         cmocka_unit_test(test_smoke_sentence_and_place_fallback),
         cmocka_unit_test(test_level_is_the_alerts_own),
         cmocka_unit_test(test_place_falls_back_to_label_then_name),
+        cmocka_unit_test(test_place_in_the_readers_language),
         cmocka_unit_test(test_test_alarm_says_what_it_is),
         cmocka_unit_test(test_every_shipped_rule_type),
         cmocka_unit_test(test_relay_silent_alert),

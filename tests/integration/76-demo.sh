@@ -25,7 +25,7 @@ pass "the grid workers of the alerts' sectors paged by name"
 
 has "^$D  张伟's phone sends: .*\"cmd\":\"ack\",\"alert\":2"
 has "^$D  lorawatchd replies to 张伟: \{\"ok\":true,\"id\":\"ack-2\",\"alert\":2\}$"
-has "^$D  told 张伟 \(tier 1\): #2 acknowledged by 张伟$"
+has "^$D  told 张伟 \(tier 1\): #2 acknowledged by 张伟 \(on_my_way\): 带沙袋过去$"
 [ "$(grep -c "phone sends" "$out")" -eq 1 ] || fail "not exactly one acknowledgement sent"
 pass "张伟's phone acknowledged #2; the daemon's reply shown"
 
