@@ -25,7 +25,14 @@ enum {
                                * retired node, alert already cleared ...) */
 };
 
-/* The control socket: --socket, else $LORAWATCH_SOCKET, else the default. */
+/* Options given before the command (lorawatch -s SOCK nodes): the defaults of the command's own
+ * --socket, --db and --config, which win when given too. NULL when not given. */
+struct cli_globals {
+    const char *socket, *db, *config;
+};
+extern struct cli_globals cli_global;
+
+/* The control socket: --socket, else the global -s, else $LORAWATCH_SOCKET, else the default. */
 const char *cli_socket_path(const char *opt);
 
 /* Send req (a JSON object with "cmd") to the daemon and wait up to timeout_s for its reply.

@@ -21,7 +21,8 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: lorawatch [--version] [--help] COMMAND [ARGS]\n"
+    fprintf(out, "Usage: lorawatch [-s SOCKET] [-c CONFIG] [--db FILE] COMMAND [ARGS]\n"
+                 "       lorawatch --version | --help\n"
                  "\n"
                  "Maintenance and review client for the lorawatchd gateway.\n"
                  "\n"
@@ -74,7 +75,13 @@ static void usage(FILE *out)
                  "  event-mode BUILDING on|off [-s SOCKET]\n"
                  "                  fast sampling for the nodes of a building, or back\n"
                  "\n"
-                 "Options:\n"
+                 "Options (before the command; the command's own options of the same name, given\n"
+                 "after it, win):\n"
+                 "  -s, --socket PATH   the daemon's control socket (default $LORAWATCH_SOCKET,\n"
+                 "                  else " CLI_DEFAULT_SOCKET ")\n"
+                 "  -c, --config FILE   the configuration naming the database (history, events,\n"
+                 "                  report, backup; default " CLI_DEFAULT_CONFIG ")\n"
+                 "      --db FILE   the database file itself (history, events, report, backup)\n"
                  "  -V, --version   print the version and exit\n"
                  "  -h, --help      print this help and exit (also: lorawatch COMMAND --help)\n"
                  "\n"
@@ -504,15 +511,21 @@ int cli_keygen(int argc, char **argv)
     return CLI_EXIT_OK;
 }
 
+enum { OPT_GLOBAL_DB = 256 };
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
+        {"socket", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},
+        {"db", required_argument, NULL, OPT_GLOBAL_DB},
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "+Vh", longopts, NULL)) != -1) {
+    /* '+': stop at the command; what follows is the command's own (it may repeat these). */
+    while ((c = getopt_long(argc, argv, "+Vhs:c:", longopts, NULL)) != -1) {
         switch (c) {
         case 'V':
             printf("lorawatch %s\n", LW_VERSION);
@@ -520,6 +533,15 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
+        case 's':
+            cli_global.socket = optarg;
+            break;
+        case 'c':
+            cli_global.config = optarg;
+            break;
+        case OPT_GLOBAL_DB:
+            cli_global.db = optarg;
+            break;
         default:
             usage(stderr);
             return CLI_EXIT_USAGE;
