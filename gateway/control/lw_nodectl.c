@@ -232,6 +232,16 @@ static cJSON *node_json(const struct lw_nodectl_env *env, const struct rows *r,
             add_reading(o, &live->last);
         cJSON_AddBoolToObject(o, "session", c->has_session);
     }
+    /* The hazards of the rules that apply to it: what a silence of the node holds back. */
+    bool hazard[LW_HAZARD_COUNT] = {false};
+    for (size_t i = 0; i < env->cfg->n_rules; i++)
+        if (env->cfg->rules[i].hazard < LW_HAZARD_COUNT &&
+            lw_rule_applies(&env->cfg->rules[i], c))
+            hazard[env->cfg->rules[i].hazard] = true;
+    cJSON *hz = cJSON_AddArrayToObject(o, "hazards");
+    for (int h = 0; h < LW_HAZARD_COUNT; h++)
+        if (hazard[h])
+            cJSON_AddItemToArray(hz, cJSON_CreateString(lw_hazard_name((enum lw_hazard)h)));
     if (lw_nodectl_battery(env->cfg, env->store, c, env->now_ms, o) != LW_OK)
         lw_log(LW_LOG_WARNING, "node %s: battery trend not read from the database", c->name);
     int64_t readings = 0, alerts = 0;

@@ -12,6 +12,24 @@ mesh_start mesh-chain <<EOC
 [gateway]
 control_socket = $SOCK
 control_group =
+[rule:deep]
+metric = water_mm
+threshold = 100
+clear = 50
+level = orange
+[rule:smoke]
+metric = smoke
+threshold = 1
+clear = 0
+level = red
+[node:hall]
+address = 0x0B01
+eui = 70B3D57ED0000B01
+key = 4E7C0A65B8C9FAEBDC3556677889900E
+kind = smoke
+building = 5
+floor = 1
+unit = hall
 EOC
 lw_wait_for 10 test -S "$SOCK" || fail "control socket not created"
 mesh_run
@@ -37,11 +55,13 @@ grep -Eq '^0x0A01 +garage-b2 +water +5/B2 ' "$WORK/nodes.txt" ||
   fail "garage-b2's place is not 5/B2: $(grep garage-b2 "$WORK/nodes.txt")"
 grep -Eq '^0x0A13 +relay-roof +water +5 ' "$WORK/nodes.txt" ||
   fail "relay-roof's place is not 5: $(grep relay-roof "$WORK/nodes.txt")"
+grep -Eq '^0x0B01 +hall +smoke +5/1/hall +never-heard ' "$WORK/nodes.txt" ||
+  fail "hall: $(grep hall "$WORK/nodes.txt")"
 grep -q '/F' "$WORK/nodes.txt" && fail "a floor prefix was invented: $(cat "$WORK/nodes.txt")"
 grep -Eq 'LOSS 24H$' "$WORK/nodes.txt" || fail "no LOSS 24H column: $(head -1 "$WORK/nodes.txt")"
 grep -Eq '^0x0A01 .* 3 +[0-9.]+%$' "$WORK/nodes.txt" ||
   fail "garage-b2: hops and loss: $(grep garage-b2 "$WORK/nodes.txt")"
-pass "nodes: places as recorded (5/B2, 5), no F prefix, a loss column"
+pass "nodes: places as recorded (5/B2, 5, 5/1/hall), no F prefix, a loss column"
 
 # ---- node show: path, link of the last hop, loss --------------------------------------------------
 "${LW[@]}" node show garage-b2 -s "$SOCK" >"$WORK/show.txt" || fail "node show: exit $?"
@@ -82,6 +102,24 @@ rc=0
 "${LW[@]}" node link garage-b2 -s "$SOCK" --since yesterday-ish 2>"$WORK/err.txt" || rc=$?
 [ $rc -eq 2 ] && grep -q 'yesterday-ish' "$WORK/err.txt" || fail "bad --since: exit $rc"
 pass "node link: $rows hour row(s) adding up to the $got stored frames; bad --since exit 2 naming it"
+
+# ---- silence of a node: its own hazards ----------------------------------------------------------
+"${LW[@]}" silence -s "$SOCK" --node garage-b2 --for 3h --reason "sensor cleaning" \
+  >"$WORK/sil.txt" 2>&1 || fail "silence of a water node without --hazard: exit $?: $(cat "$WORK/sil.txt")"
+grep -qx "it holds back the node's own alerts: flood" "$WORK/sil.txt" ||
+  fail "silence output: $(cat "$WORK/sil.txt")"
+[ "$(q "SELECT count(*) FROM silences WHERE node = 2561 AND lifted_ms IS NULL")" -eq 1 ] ||
+  fail "the water node's silence is not stored"
+rc=0
+"${LW[@]}" silence -s "$SOCK" --node hall --for 1h --reason x 2>"$WORK/err.txt" || rc=$?
+[ $rc -eq 7 ] && grep -q 'never silenced without --force' "$WORK/err.txt" && grep -q 'fire' "$WORK/err.txt" ||
+  fail "silence of a smoke node without --force: exit $rc: $(cat "$WORK/err.txt")"
+"${LW[@]}" silence -s "$SOCK" --node hall --hazard trouble --for 1h --reason x >/dev/null ||
+  fail "silence of a smoke node's trouble alerts: exit $?"
+rc=0
+"${LW[@]}" silence -s "$SOCK" --building 5 --for 1h --reason x 2>"$WORK/err.txt" || rc=$?
+[ $rc -eq 7 ] || fail "a building's silence of every hazard without --force: exit $rc"
+pass "silence: a water node's own hazards without --hazard; a smoke node and a building refused without --force"
 
 # ---- the review commands without a configuration file -------------------------------------------
 if [ -e /etc/lorawatch/lorawatch.conf ]; then
