@@ -30,9 +30,9 @@ static void usage(FILE *out)
                  "  status [-s SOCKET] [-m FILE] [--json]\n"
                  "                  summary of the daemon: MQTT, frames, readings, alerts,\n"
                  "                  clock, loop lag\n"
-                 "  keygen [--eui EUI] [--json]\n"
+                 "  keygen [--eui EUI] [--qr | --no-qr] [--png FILE] [--json]\n"
                  "                  a new node root key from the OS random source, printed with\n"
-                 "                  its EUI as a label line and a QR-ready string\n"
+                 "                  its EUI as a label line, the pairing string and its QR code\n"
                  "  pair --eui E --key K --kind KIND --name N [--building B --floor F\n"
                  "       --unit U --grid G] [--wait S]\n"
                  "                  pair a node standing next to it; prints its first reading\n"
@@ -430,19 +430,28 @@ int cli_status(int argc, char **argv)
 static void keygen_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: lorawatch keygen [--eui EUI] [--json]\n"
+            "Usage: lorawatch keygen [--eui EUI] [--qr | --no-qr] [--png FILE] [--json]\n"
             "\n"
             "Make a 128-bit node root key from the operating system's random source and print\n"
-            "it with the node's EUI-64: a label line to print and stick on the node, and a\n"
-            "QR-ready string (LW1:EUI:KEY) for the pairing phone. Without --eui a random,\n"
-            "locally administered EUI is made too (for simulated or home-made nodes).\n"
-            "Each key is unique and never stored by this command: keep the label safe.\n"
+            "it with the node's EUI-64: a label line to print and stick on the node, and the\n"
+            "pairing string LW1:EUI:KEY (EUI 16 and KEY 32 upper-case hex digits) that the\n"
+            "pairing phone reads, as text and as a QR code (byte mode, error correction level\n"
+            "M, four modules of margin). Without --eui a random, locally administered EUI is\n"
+            "made too (for simulated or home-made nodes). Each key is unique and never stored\n"
+            "by this command: keep the label safe.\n"
             "\n"
-            "  --eui EUI   the node's EUI-64, 16 hex digits (':' or '-' between bytes allowed)\n"
-            "  --json      print {\"eui\", \"key\", \"qr\"}\n"
-            "  -h, --help  print this help\n"
+            "      --eui EUI    the node's EUI-64, 16 hex digits (':' or '-' between bytes\n"
+            "                   allowed)\n"
+            "      --qr         draw the QR code in the terminal with UTF-8 half blocks (the\n"
+            "                   default when standard output is a terminal; in colour there,\n"
+            "                   dark on light, plain blocks on light paper otherwise)\n"
+            "      --no-qr      do not draw it\n"
+            "      --png FILE   also write the QR code as a PNG label, 8 pixels a module\n"
+            "      --json       print {\"eui\", \"key\", \"qr\"[, \"png\"]} and no drawing\n"
+            "  -h, --help       print this help\n"
             "\n"
-            "Exit status: 0 success; 1 no random bytes; 2 usage error (bad EUI).\n");
+            "Exit status: 0 success; 1 no random bytes, or FILE not written; 2 usage error\n"
+            "(bad EUI).\n");
 }
 
 /* Fill buf from getrandom(2): blocks only until the kernel's pool is initialised at boot. */
@@ -465,10 +474,14 @@ int cli_keygen(int argc, char **argv)
 {
     static const struct option opts[] = {{"eui", required_argument, NULL, 'e'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"qr", no_argument, NULL, 'q'},
+                                         {"no-qr", no_argument, NULL, 'n'},
+                                         {"png", required_argument, NULL, 'p'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     uint8_t eui[8], key[16];
-    int have_eui = 0, json = 0, c;
+    int have_eui = 0, json = 0, qr = -1, c;
+    const char *png = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -481,6 +494,13 @@ int cli_keygen(int argc, char **argv)
             break;
         case 'j':
             json = 1;
+            break;
+        case 'q':
+        case 'n':
+            qr = c == 'q';
+            break;
+        case 'p':
+            png = optarg;
             break;
         case 'h':
             keygen_usage(stdout);
@@ -504,10 +524,37 @@ int cli_keygen(int argc, char **argv)
     char eh[17], kh[33];
     lw_format_hex(eui, sizeof(eui), eh);
     lw_format_hex(key, sizeof(key), kh);
-    if (json)
-        printf("{\"eui\":\"%s\",\"key\":\"%s\",\"qr\":\"LW1:%s:%s\"}\n", eh, kh, eh, kh);
-    else
-        printf("EUI %s  KEY %s\nLW1:%s:%s\n", eh, kh, eh, kh);
+    char label[64];
+    snprintf(label, sizeof(label), "LW1:%s:%s", eh, kh);
+    char why[256];
+    if (png && cli_qr_png(label, png, 8, why, sizeof(why)) != 0) {
+        /* The key is not printed: a label that was not made must not be half-used. */
+        fprintf(stderr, "lorawatch keygen: --png %s: %s\n", png, why);
+        return CLI_EXIT_FAIL;
+    }
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "eui", eh);
+        cJSON_AddStringToObject(o, "key", kh);
+        cJSON_AddStringToObject(o, "qr", label);
+        if (png)
+            cJSON_AddStringToObject(o, "png", png);
+        char *t = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (t)
+            puts(t);
+        free(t);
+        return CLI_EXIT_OK;
+    }
+    printf("EUI %s  KEY %s\n%s\n", eh, kh, label);
+    bool tty = isatty(STDOUT_FILENO);
+    if (qr == 1 || (qr == -1 && tty)) {
+        fflush(stdout);
+        if (cli_qr_text(label, stdout, tty) != 0) {
+            fprintf(stderr, "lorawatch keygen: no QR code: %s\n", strerror(errno));
+            return CLI_EXIT_FAIL;
+        }
+    }
     return CLI_EXIT_OK;
 }
 
