@@ -346,15 +346,24 @@ static void events_usage(FILE *out)
 {
     fprintf(out,
             "Usage: lorawatch events [--node NAME | --place PLACE | --kind KIND] [--from TIME]\n"
-            "                        [--to TIME] [--csv | --json] [--db FILE | -c CONFIG]\n"
+            "                        [--to TIME] [-v] [--csv | --json] [--db FILE | -c CONFIG]\n"
             "\n"
             "The alert and maintenance journals as one timeline: alerts raised, notified,\n"
             "escalated (to which tier), acknowledged (by whom, through what, how long after\n"
             "being raised: after_s), cleared or closed; and what maintainers did. Read-only.\n"
             "\n"
+            "The table has one line per event: local date and time, alert (#id), event, level\n"
+            "and hazard, node, PLACE THEN (where the node hung at the time: an alert's place\n"
+            "as its raise message published it, else from the maintenance journal's moves),\n"
+            "who (person or uid, duty tier, channel) and the detail cut to 60 characters. The\n"
+            "broker's acknowledgements ('published') of one notification make one line.\n"
+            "--csv and --json give every row and column as stored (t_ms, time, event, alert,\n"
+            "level, hazard, node, place, actor, tier, via, after_s, detail).\n"
+            "\n"
             "      --node NAME      only this node's alerts and maintenance\n"
             "      --place PLACE    only the nodes of this place\n"
             "      --kind KIND      only nodes of this kind\n"
+            "  -v, --verbose        every 'published' row of the broker on its own line\n"
             "      --from TIME      start (default 24 h before --to); forms as in history\n"
             "      --to TIME        end, not included (default now)\n"
             "      --csv            CSV with a header line\n"
@@ -366,10 +375,22 @@ static void events_usage(FILE *out)
             "4 no such node, place or kind; 5 permission denied.\n");
 }
 
+static int events_opt(void *arg, int opt, const char *val)
+{
+    (void)val;
+    if (opt != 'v')
+        return -1;
+    *(bool *)arg = true;
+    return -2; /* handled */
+}
+
 int cli_events(int argc, char **argv)
 {
+    static const struct option more[] = {{"verbose", no_argument, NULL, 'v'}};
     struct common c;
-    int rest, rc = parse("events", argc, argv, &c, "c:s:h", NULL, 0, NULL, NULL, events_usage, &rest);
+    bool verbose = false;
+    int rest, rc = parse("events", argc, argv, &c, "c:s:hv", more, 1, events_opt, &verbose,
+                         events_usage, &rest);
     if (rc >= 100)
         return rc - 100;
     if (rc >= 0)
@@ -387,9 +408,14 @@ int cli_events(int argc, char **argv)
     char err[512];
     rc = select_nodes("events", db, &c, false, &nodes, &n);
     bool all = !c.node && !c.place && !c.kind;
-    if (rc == CLI_EXIT_OK &&
-        lw_history_events(db, nodes, all ? 0 : n, from, to, (enum lw_hist_fmt)c.fmt, stdout, &rows,
-                          err, sizeof(err)) != LW_OK) {
+    int lrc = LW_OK;
+    if (rc == CLI_EXIT_OK && c.fmt == LW_FMT_TABLE)
+        lrc = lw_history_events_table(db, nodes, all ? 0 : n, from, to, verbose, stdout, &rows,
+                                      err, sizeof(err));
+    else if (rc == CLI_EXIT_OK)
+        lrc = lw_history_events(db, nodes, all ? 0 : n, from, to, (enum lw_hist_fmt)c.fmt, stdout,
+                                &rows, err, sizeof(err));
+    if (lrc != LW_OK) {
         fprintf(stderr, "lorawatch events: %s\n", err);
         rc = CLI_EXIT_FAIL;
     }

@@ -121,6 +121,33 @@ rc=0
 [ $rc -eq 7 ] || fail "a building's silence of every hazard without --force: exit $rc"
 pass "silence: a water node's own hazards without --hazard; a smoke node and a building refused without --force"
 
+# ---- events: a readable table, the place as it was -------------------------------------------------
+# garage-b2 moves to building 6 (its [node:] section, then a reload): its flood alert stays at 5/B2.
+sed -i '/^\[node:garage-b2\]/,/^\[/ s/^building = 5$/building = 6/' "$WORK/lorawatchd.conf"
+kill -HUP "$LW_DAEMON_PID"
+lw_wait_for 10 sh -c "[ \$(sqlite3 -cmd '.timeout 5000' '$WORK/lw.db' \"SELECT count(*) FROM maintenance WHERE action = 'update' AND node = 2561\") -eq 1 ]" ||
+  fail "the move was not journalled"
+"${LW[@]}" --db "$WORK/lw.db" events --from 2026-07-01 --to now >"$WORK/events.txt" || fail "events: exit $?"
+cat "$WORK/events.txt"
+head -1 "$WORK/events.txt" | grep -Eq '^TIME +ALERT +EVENT +LEVEL +NODE +PLACE THEN +WHO +DETAIL$' ||
+  fail "events header: $(head -1 "$WORK/events.txt")"
+[ "$(tail -n +2 "$WORK/events.txt" | grep -Evc '^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2} ')" -eq 0 ] &&
+  [ "$(awk 'length($0) > 200' "$WORK/events.txt" | wc -l)" -eq 0 ] ||
+  fail "a line without a local date and time first, or over 200 characters"
+grep -Eq '^[-0-9: ]+ #1 +raised +orange flood +garage-b2 +5/B2 ' "$WORK/events.txt" ||
+  fail "the alert's place as it was: $(grep raised "$WORK/events.txt")"
+grep -Eq '^[-0-9: ]+ - +update +maintenance +garage-b2 +6/B2 .*5/B2 -> 6/B2' "$WORK/events.txt" ||
+  fail "the move: $(grep update "$WORK/events.txt")"
+pub=$(q "SELECT count(*) FROM alert_journal WHERE alert = 1 AND event = 'published'")
+[ "$pub" -ge 2 ] || fail "only $pub published rows in the journal"
+[ "$(grep -c ' #1 .*published ' "$WORK/events.txt")" -eq 1 ] &&
+  grep -q "$pub messages acknowledged by the broker" "$WORK/events.txt" || fail "published rows not folded"
+[ "$("${LW[@]}" --db "$WORK/lw.db" events --from 2026-07-01 --to now -v | grep -c ' #1 .*published ')" -eq "$pub" ] ||
+  fail "events -v does not show every published row"
+"${LW[@]}" --db "$WORK/lw.db" events --from 2026-07-01 --to now --json | jq -e 'map(select(.event == "published")) | length >= 2' \
+  >/dev/null || fail "events --json lost rows"
+pass "events: local time first, the alert at 5/B2 after the node moved to 6/B2, $pub published rows as one"
+
 # ---- the review commands without a configuration file -------------------------------------------
 if [ -e /etc/lorawatch/lorawatch.conf ]; then
   echo "note: /etc/lorawatch/lorawatch.conf exists: the fallback to the daemon's database is not checked"
