@@ -449,13 +449,15 @@ static void print_node(const cJSON *n)
         cli_jnum(n, "hops", &hops);
         char who[96];
         const char *rn = cli_jstr(n, "relay_name");
-        if (hops >= 1 && cli_jnum(n, "relay", &relay))
-            snprintf(who, sizeof(who), "%s%s (the last relay)", rn[0] ? "" : "relay ",
-                     rn[0] ? rn : "");
+        bool relayed = hops >= 1 && cli_jnum(n, "relay", &relay);
+        if (relayed && rn[0])
+            snprintf(who, sizeof(who), "%s (the last relay)", rn);
+        else if (relayed)
+            snprintf(who, sizeof(who), "relay 0x%04X (the last relay)", (unsigned)relay);
+        else if (hops >= 1)
+            snprintf(who, sizeof(who), "the last relay");
         else
             snprintf(who, sizeof(who), "%s directly", cli_jstr(n, "name"));
-        if (hops >= 1 && !rn[0])
-            snprintf(who, sizeof(who), "relay 0x%04X (the last relay)", (unsigned)relay);
         printf("  %-12s gateway heard %s at RSSI %.1f dBm, SNR %.1f dB, SF%.0f: margin %.1f "
                "dB%s\n",
                "heard", who, v, w, sf, m,
