@@ -83,8 +83,9 @@ struct lw_store_link {
     uint8_t hops;
     int16_t rssi_x10, snr_x10;
 };
-/* The node's stored readings with a trustworthy time in [since_ms, until_ms), oldest first (same
- * time: lower frame counter first), as link figures. LW_OK, or LW_ERR_DB. */
+/* The node's stored readings in [since_ms, until_ms) by their stored time (provisional ones
+ * included), oldest first (same time: lower frame counter first), as link figures. LW_OK, or
+ * LW_ERR_DB. */
 int lw_store_each_link(struct lw_store *s, uint16_t node, int64_t since_ms, int64_t until_ms,
                        void (*fn)(void *arg, const struct lw_store_link *l), void *arg);
 

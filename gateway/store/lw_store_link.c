@@ -8,13 +8,14 @@
 int lw_store_each_link(struct lw_store *s, uint16_t node, int64_t since_ms, int64_t until_ms,
                        void (*fn)(void *arg, const struct lw_store_link *l), void *arg)
 {
-    /* The primary key (node, ts_ms, fcnt) answers the range in time order. Rows with no
-     * trustworthy wall time (time_quality 1 or 3) are left out, as in lw_store_each_recent. */
+    /* The primary key (node, ts_ms, fcnt) answers the range in time order. Readings stored
+     * while the clock was not synchronised count by their provisional time: counters and link
+     * figures do not depend on it, and a clock far off (no RTC) puts them outside any recent
+     * range anyway. */
     sqlite3_stmt *q;
     if (sqlite3_prepare_v2(s->db,
                            "SELECT ts_ms, fcnt, hops, rssi_x10, snr_x10 FROM readings WHERE node = "
-                           "?1 AND ts_ms >= ?2 AND ts_ms < ?3 AND (time_quality IS NULL OR "
-                           "time_quality = 2) ORDER BY ts_ms, fcnt",
+                           "?1 AND ts_ms >= ?2 AND ts_ms < ?3 ORDER BY ts_ms, fcnt",
                            -1, &q, NULL) != SQLITE_OK)
         return LW_ERR_DB;
     sqlite3_bind_int(q, 1, node);
