@@ -252,8 +252,9 @@ static void nodes_usage(FILE *out)
                  "of the last frame as the gateway heard it (the last relay's, when relayed),\n"
                  "battery, hops, and LOSS 24H: the share of frames lost over the 24 hours before\n"
                  "it was last heard, from the gaps in the frame counters of the stored readings\n"
-                 "(- when nothing was received). States: pending (paired, not joined yet), active, silent (not\n"
-                 "heard for 200 s, water nodes 15 min), never-heard, retired (with --all).\n"
+                 "(- when nothing was received). States: pending (paired, not joined yet),\n"
+                 "active, silent (not heard for 200 s, water nodes 15 min), never-heard, retired\n"
+                 "(with --all).\n"
                  "\n"
                  "  -a, --all          include retired nodes\n" CLI_SOCKET_HELP EXIT_HELP);
 }
@@ -268,8 +269,7 @@ static void show_nodes(const cJSON *reply)
     cJSON_ArrayForEach(n, arr)
     {
         double addr = 0, last, rssi, snr, batt, hops;
-        char place[64], seen[32] = "-", link[32] = "-", bat[16] = "-", hop[8] = "-",
-                        loss[16] = "-";
+        char place[64], seen[32] = "-", link[32] = "-", bat[16] = "-", hop[8] = "-", loss[16] = "-";
         cli_jnum(n, "address", &addr);
         place_of(n, place, sizeof(place));
         if (cli_jnum(n, "last_seen_ms", &last))
@@ -344,8 +344,8 @@ static void show_usage(FILE *out)
             "hours before the node was last heard, or from --since until now.\n"
             "\n"
             "      --since TIME   start of link (at most 7 days back): -12h, -2d,\n"
-            "                     YYYY-MM-DD[THH:MM], @UNIXSECONDS, ISO 8601 with a zone\n" CLI_SOCKET_HELP
-                EXIT_HELP);
+            "                     YYYY-MM-DD[THH:MM], @UNIXSECONDS, ISO 8601 with a "
+            "zone\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
 /* The way the node's frames came, by name: node -> relays -> gateway. */
@@ -507,8 +507,8 @@ static void show_link(const cJSON *reply)
     char u[32];
     cli_jnum(h, "until_ms", &until);
     cli_local_time(until - 1, true, u, sizeof(u));
-    printf("%s: link from %s to %s, the last hop as the gateway heard it\n", cli_jstr(n, "name"),
-           t, u);
+    printf("%s: link from %s to %s, the last hop as the gateway heard it\n", cli_jstr(n, "name"), t,
+           u);
     printf("%-16s %-9s %-14s %-16s %s\n", "HOUR", "FRAMES", "RSSI dBm", "SNR dB", "HOPS");
     const cJSON *e;
     int rows = 0;

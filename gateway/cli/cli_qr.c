@@ -1,5 +1,5 @@
 /* The pairing label's QR code (lorawatch keygen): the matrix from libqrencode, drawn in the
- * terminal with UTF-8 half blocks (two rows of modules per line) or written as a PNG with libpng. */
+ * terminal with UTF-8 half blocks (two rows of modules a line) or written as a PNG by libpng. */
 #include <errno.h>
 #include <png.h>
 #include <qrencode.h>

@@ -25,7 +25,17 @@ struct common {
     int fmt;
 };
 
-enum { OPT_SOCKET = 's', OPT_DB = 1000, OPT_NODE, OPT_PLACE, OPT_KIND, OPT_FROM, OPT_TO, OPT_CSV, OPT_JSON };
+enum {
+    OPT_SOCKET = 's',
+    OPT_DB = 1000,
+    OPT_NODE,
+    OPT_PLACE,
+    OPT_KIND,
+    OPT_FROM,
+    OPT_TO,
+    OPT_CSV,
+    OPT_JSON
+};
 
 static int64_t now_ms(void)
 {
@@ -42,11 +52,11 @@ static void silent(void *arg, const char *msg)
 
 /* Where the review commands find the database, for their --help. */
 #define DB_HELP                                                                                    \
-    "      --db FILE        the database file\n"                                                  \
-    "  -c, --config FILE    the configuration naming the database ([gateway] database)\n"        \
-    "  -s, --socket PATH    ask the daemon listening here which database it uses\n"               \
-    "                       (default $LORAWATCH_SOCKET, else " CLI_DEFAULT_SOCKET ")\n"          \
-    "                       Without --db or -c: the database of " CLI_DEFAULT_CONFIG "\n"         \
+    "      --db FILE        the database file\n"                                                   \
+    "  -c, --config FILE    the configuration naming the database ([gateway] database)\n"          \
+    "  -s, --socket PATH    ask the daemon listening here which database it uses\n"                \
+    "                       (default $LORAWATCH_SOCKET, else " CLI_DEFAULT_SOCKET ")\n"            \
+    "                       Without --db or -c: the database of " CLI_DEFAULT_CONFIG "\n"          \
     "                       when it exists, else the one the running daemon uses.\n"
 
 /* The database the running daemon uses, asked over its control socket; false (quietly) when no
@@ -193,11 +203,16 @@ static int parse(const char *prog, int argc, char **argv, struct common *c, cons
                  void (*usage)(FILE *), int *rest)
 {
     struct option opts[24] = {
-        {"db", required_argument, NULL, OPT_DB},     {"config", required_argument, NULL, 'c'},
-        {"node", required_argument, NULL, OPT_NODE}, {"place", required_argument, NULL, OPT_PLACE},
-        {"kind", required_argument, NULL, OPT_KIND}, {"from", required_argument, NULL, OPT_FROM},
-        {"to", required_argument, NULL, OPT_TO},     {"csv", no_argument, NULL, OPT_CSV},
-        {"json", no_argument, NULL, OPT_JSON},       {"help", no_argument, NULL, 'h'},
+        {"db", required_argument, NULL, OPT_DB},
+        {"config", required_argument, NULL, 'c'},
+        {"node", required_argument, NULL, OPT_NODE},
+        {"place", required_argument, NULL, OPT_PLACE},
+        {"kind", required_argument, NULL, OPT_KIND},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
+        {"csv", no_argument, NULL, OPT_CSV},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
         {"socket", required_argument, NULL, OPT_SOCKET},
     };
     size_t k = 11;
@@ -283,8 +298,7 @@ static void history_usage(FILE *out)
             "      --to TIME        end, not included (default now)\n"
             "      --every STEP     raw (default), 5min, hour or day\n"
             "      --csv            CSV with a header line\n"
-            "      --json           a JSON array of objects\n"
-            DB_HELP
+            "      --json           a JSON array of objects\n" DB_HELP
             "  -h, --help           print this help\n"
             "\n"
             "Exit status: 0 success; 1 unreadable, damaged or too new database; 2 usage error\n"
@@ -367,8 +381,7 @@ static void events_usage(FILE *out)
             "      --from TIME      start (default 24 h before --to); forms as in history\n"
             "      --to TIME        end, not included (default now)\n"
             "      --csv            CSV with a header line\n"
-            "      --json           a JSON array of objects\n"
-            DB_HELP
+            "      --json           a JSON array of objects\n" DB_HELP
             "  -h, --help           print this help\n"
             "\n"
             "Exit status: 0 success; 1 unreadable, damaged or too new database; 2 usage error;\n"
@@ -410,8 +423,8 @@ int cli_events(int argc, char **argv)
     bool all = !c.node && !c.place && !c.kind;
     int lrc = LW_OK;
     if (rc == CLI_EXIT_OK && c.fmt == LW_FMT_TABLE)
-        lrc = lw_history_events_table(db, nodes, all ? 0 : n, from, to, verbose, stdout, &rows,
-                                      err, sizeof(err));
+        lrc = lw_history_events_table(db, nodes, all ? 0 : n, from, to, verbose, stdout, &rows, err,
+                                      sizeof(err));
     else if (rc == CLI_EXIT_OK)
         lrc = lw_history_events(db, nodes, all ? 0 : n, from, to, (enum lw_hist_fmt)c.fmt, stdout,
                                 &rows, err, sizeof(err));
@@ -445,8 +458,7 @@ static void report_usage(FILE *out)
             "  -o, --output FILE    where to write (- for standard output)\n"
             "      --place PLACE    only the nodes of this place\n"
             "      --format FORMAT  html (default), csv (the tables, one block each) or json\n"
-            "      --title TEXT     heading (default: lorawatch)\n"
-            DB_HELP
+            "      --title TEXT     heading (default: lorawatch)\n" DB_HELP
             "  -h, --help           print this help\n"
             "\n"
             "Exit status: 0 success; 1 unreadable, damaged or too new database, or FILE not\n"
@@ -478,8 +490,8 @@ int cli_report(int argc, char **argv)
                                          {"title", required_argument, NULL, 'T'}};
     struct common c;
     struct report_args ra = {.format = "html"};
-    int rest, rc = parse("report", argc, argv, &c, "c:o:s:h", more, 3, report_opt, &ra, report_usage,
-                         &rest);
+    int rest, rc = parse("report", argc, argv, &c, "c:o:s:h", more, 3, report_opt, &ra,
+                         report_usage, &rest);
     if (rc >= 100)
         return rc - 100;
     if (rc >= 0)
@@ -556,9 +568,7 @@ static void backup_usage(FILE *out)
                  "A consistent copy of the database while lorawatchd runs (SQLite's online backup\n"
                  "from one read transaction: the daemon keeps writing meanwhile), checked with\n"
                  "quick_check, then renamed into place. FILE must not exist yet.\n"
-                 "\n"
-            DB_HELP
-                 "  -h, --help           print this help\n"
+                 "\n" DB_HELP "  -h, --help           print this help\n"
                  "\n"
                  "Exit status: 0 success; 1 the copy failed; 2 usage error; 5 permission denied;\n"
                  "7 FILE exists.\n");
@@ -567,7 +577,8 @@ static void backup_usage(FILE *out)
 int cli_backup(int argc, char **argv)
 {
     struct common c;
-    int rest, rc = parse("backup", argc, argv, &c, "c:s:h", NULL, 0, NULL, NULL, backup_usage, &rest);
+    int rest,
+        rc = parse("backup", argc, argv, &c, "c:s:h", NULL, 0, NULL, NULL, backup_usage, &rest);
     if (rc >= 100)
         return rc - 100;
     if (rc >= 0)

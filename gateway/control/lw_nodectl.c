@@ -235,8 +235,7 @@ static cJSON *node_json(const struct lw_nodectl_env *env, const struct rows *r,
     /* The hazards of the rules that apply to it: what a silence of the node holds back. */
     bool hazard[LW_HAZARD_COUNT] = {false};
     for (size_t i = 0; i < env->cfg->n_rules; i++)
-        if (env->cfg->rules[i].hazard < LW_HAZARD_COUNT &&
-            lw_rule_applies(&env->cfg->rules[i], c))
+        if (env->cfg->rules[i].hazard < LW_HAZARD_COUNT && lw_rule_applies(&env->cfg->rules[i], c))
             hazard[env->cfg->rules[i].hazard] = true;
     cJSON *hz = cJSON_AddArrayToObject(o, "hazards");
     for (int h = 0; h < LW_HAZARD_COUNT; h++)

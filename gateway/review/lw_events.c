@@ -22,8 +22,8 @@ static const char *col(sqlite3_stmt *q, int i)
  * left wall tags=..." (a value runs up to the next " key="). Empty when absent. */
 static void record_value(const char *rec, const char *key, char *out, size_t cap)
 {
-    static const char *const keys[] = {"name", "eui", "kind", "building", "floor", "unit",
-                                       "grid", "place", "tags"};
+    static const char *const keys[] = {"name", "eui",  "kind",  "building", "floor",
+                                       "unit", "grid", "place", "tags"};
     char pat[24];
     out[0] = 0;
     snprintf(pat, sizeof(pat), "%s=", key);
@@ -203,8 +203,8 @@ int lw_history_events_table(sqlite3 *db, const struct lw_hist_node *nodes, size_
     int64_t pend_alert = 0;
     unsigned pend_n = 0; /* published rows folded into pend */
     int rc;
-    fprintf(out, "%-19s %-5s %-12s %-13s %-12s %-14s %-20s %s\n", "TIME", "ALERT", "EVENT",
-            "LEVEL", "NODE", "PLACE THEN", "WHO", "DETAIL");
+    fprintf(out, "%-19s %-5s %-12s %-13s %-12s %-14s %-20s %s\n", "TIME", "ALERT", "EVENT", "LEVEL",
+            "NODE", "PLACE THEN", "WHO", "DETAIL");
     while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
         memset(&r, 0, sizeof(r));
         int64_t t = sqlite3_column_int64(q, 0);
@@ -216,8 +216,7 @@ int lw_history_events_table(sqlite3 *db, const struct lw_hist_node *nodes, size_
         int64_t id = sqlite3_column_int64(q, 2);
         int node = sqlite3_column_int(q, 5);
         snprintf(r.event, sizeof(r.event), "%s", col(q, 1));
-        snprintf(r.node, sizeof(r.node), "%s",
-                 col(q, 6)[0] ? col(q, 6) : node ? "?" : "gateway");
+        snprintf(r.node, sizeof(r.node), "%s", col(q, 6)[0] ? col(q, 6) : node ? "?" : "gateway");
         /* Broker acknowledgements of one notification: one row (all with verbose). */
         if (alert && !verbose && strcmp(r.event, "published") == 0) {
             if (pend_n && pend_alert == id) {
@@ -259,16 +258,15 @@ int lw_history_events_table(sqlite3 *db, const struct lw_hist_node *nodes, size_
             bool po = record_place(col(q, 13), was, sizeof(was));
             bool pn = record_place(col(q, 14), now, sizeof(now));
             if (po && pn)
-                snprintf(detail, sizeof(detail), "%s -> %s%s%s", was, now, col(q, 10)[0] ? "; " : "",
-                         col(q, 10));
+                snprintf(detail, sizeof(detail), "%s -> %s%s%s", was, now,
+                         col(q, 10)[0] ? "; " : "", col(q, 10));
             else if (pn)
                 snprintf(detail, sizeof(detail), "at %s%s%s", now, col(q, 10)[0] ? "; " : "",
                          col(q, 10));
             else
                 snprintf(detail, sizeof(detail), "%s%s%s%s%s", col(q, 13),
                          col(q, 13)[0] && col(q, 14)[0] ? " -> " : "", col(q, 14),
-                         (col(q, 13)[0] || col(q, 14)[0]) && col(q, 10)[0] ? "; " : "",
-                         col(q, 10));
+                         (col(q, 13)[0] || col(q, 14)[0]) && col(q, 10)[0] ? "; " : "", col(q, 10));
         }
         if (!r.who[0])
             snprintf(r.who, sizeof(r.who), "-");

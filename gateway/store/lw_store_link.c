@@ -30,9 +30,8 @@ int lw_store_each_link(struct lw_store *s, uint16_t node, int64_t since_ms, int6
             .rssi_x10 = sqlite3_column_type(q, 3) == SQLITE_NULL
                             ? INT16_MIN
                             : (int16_t)sqlite3_column_int(q, 3),
-            .snr_x10 = sqlite3_column_type(q, 4) == SQLITE_NULL
-                           ? INT16_MIN
-                           : (int16_t)sqlite3_column_int(q, 4),
+            .snr_x10 = sqlite3_column_type(q, 4) == SQLITE_NULL ? INT16_MIN
+                                                                : (int16_t)sqlite3_column_int(q, 4),
         };
         fn(arg, &l);
     }

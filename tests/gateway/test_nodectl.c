@@ -404,14 +404,23 @@ static void ramp_history(struct fixture *f, int hours, uint32_t skip)
         int64_t t = t0 + i * hour;
         struct lw_reading r = {.present = LW_R_WATER | LW_R_BATTERY};
         r.battery_mv = (uint16_t)(3600 - 10.0 * (double)(t - t0) / 86400000.0);
-        struct lw_store_reading sr = {.node = RAMP, .t_ms = t, .fcnt = fcnt, .type = 1,
-                                      .hops = 2, .rssi_x10 = (int16_t)(-900 - 10 * (i % 3)),
-                                      .snr_x10 = 55, .r = &r};
+        struct lw_store_reading sr = {.node = RAMP,
+                                      .t_ms = t,
+                                      .fcnt = fcnt,
+                                      .type = 1,
+                                      .hops = 2,
+                                      .rssi_x10 = (int16_t)(-900 - 10 * (i % 3)),
+                                      .snr_x10 = 55,
+                                      .r = &r};
         assert_int_equal(lw_store_add_reading(f->store, &sr), LW_OK);
     }
-    struct lw_node_contact seen = {.first_seen_ms = t0, .last_seen_ms = t0 + (hours - 1) * hour,
-                                   .rssi_x10 = -910, .snr_x10 = 55, .battery_mv = 3540,
-                                   .hops = 2, .relay = GAS};
+    struct lw_node_contact seen = {.first_seen_ms = t0,
+                                   .last_seen_ms = t0 + (hours - 1) * hour,
+                                   .rssi_x10 = -910,
+                                   .snr_x10 = 55,
+                                   .battery_mv = 3540,
+                                   .hops = 2,
+                                   .relay = GAS};
     assert_int_equal(lw_nodedb_seen(f->db, RAMP, fcnt - 1, &seen), LW_OK);
     assert_int_equal(lw_store_commit(f->store), LW_OK);
 }
@@ -506,8 +515,10 @@ static void show_link_hours(void **state)
     struct fixture *f = *state;
     ramp_history(f, 30, 0);
     char req[160];
-    snprintf(req, sizeof(req), "{\"cmd\":\"node-show\",\"node\":\"ramp\",\"link\":true,"
-             "\"since_ms\":%lld}", (long long)(f->env.now_ms - 10 * 3600000LL));
+    snprintf(req, sizeof(req),
+             "{\"cmd\":\"node-show\",\"node\":\"ramp\",\"link\":true,"
+             "\"since_ms\":%lld}",
+             (long long)(f->env.now_ms - 10 * 3600000LL));
     cJSON *r = request(f, req);
     assert_true(ok(r));
     const cJSON *h = cJSON_GetObjectItemCaseSensitive(
@@ -526,8 +537,10 @@ static void show_link_hours(void **state)
     }
     assert_true(frames == n);
     cJSON_Delete(r);
-    snprintf(req, sizeof(req), "{\"cmd\":\"node-show\",\"node\":\"ramp\",\"link\":true,"
-             "\"since_ms\":%lld}", (long long)(f->env.now_ms - 8 * 86400000LL));
+    snprintf(req, sizeof(req),
+             "{\"cmd\":\"node-show\",\"node\":\"ramp\",\"link\":true,"
+             "\"since_ms\":%lld}",
+             (long long)(f->env.now_ms - 8 * 86400000LL));
     expect_refusal(f, req, "usage", "since_ms", "7 days", NULL);
 }
 
