@@ -378,7 +378,7 @@ static void print_battery(const cJSON *n)
     if (have)
         printf("%.2f V", v / 1000);
     else
-        printf("-");
+        printf("no voltage reported yet");
     if (t && cli_jnum(t, "window_s", &win) && cli_jnum(t, "floor", &floor_mv)) {
         if (cli_jnum(t, "days_left", &days))
             printf("; %s%.0f days left to %.0f mV (rule %s, trend over %.0f d)",

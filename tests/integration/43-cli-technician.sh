@@ -17,6 +17,15 @@ metric = water_mm
 threshold = 100
 clear = 50
 level = orange
+[rule:battery-warn]
+metric = battery_mv
+direction = below
+statistic = days_left
+window = 7d
+floor = 3000
+threshold = 30
+clear = 45
+level = blue
 [rule:smoke]
 metric = smoke
 threshold = 1
@@ -79,6 +88,9 @@ grep -Eq "^  frames 24h +$got of $want frames received \([0-9.]+ % lost\)" "$WOR
   fail "frames line (stored $got of $want): $(grep frames "$WORK/show.txt")"
 grep -Eq '^  link 24h +RSSI -[0-9]+/-[0-9]+/-[0-9]+ dBm, SNR [0-9.-]+/[0-9.-]+/[0-9.-]+ dB' "$WORK/show.txt" ||
   fail "link 24h line: $(grep 'link 24h' "$WORK/show.txt")"
+# 20 minutes of readings: the battery rule's trend needs half its 7-day window.
+grep -Eq '^  battery +.*days left not known yet: the trend needs 3\.5 d of readings, has 0\.0 d$' "$WORK/show.txt" ||
+  fail "battery line: $(grep battery "$WORK/show.txt")"
 "${LW[@]}" node show relay-roof -s "$SOCK" >"$WORK/roof.txt" || fail "node show relay-roof: exit $?"
 grep -Eq '^  path +relay-roof -> gateway \(0 hops\)$' "$WORK/roof.txt" &&
   grep -Eq '^  heard +gateway heard relay-roof directly at RSSI' "$WORK/roof.txt" ||
@@ -106,7 +118,7 @@ pass "node link: $rows hour row(s) adding up to the $got stored frames; bad --si
 # ---- silence of a node: its own hazards ----------------------------------------------------------
 "${LW[@]}" silence -s "$SOCK" --node garage-b2 --for 3h --reason "sensor cleaning" \
   >"$WORK/sil.txt" 2>&1 || fail "silence of a water node without --hazard: exit $?: $(cat "$WORK/sil.txt")"
-grep -qx "it holds back the node's own alerts: flood" "$WORK/sil.txt" ||
+grep -qx "it holds back the node's own alerts: flood, trouble" "$WORK/sil.txt" ||
   fail "silence output: $(cat "$WORK/sil.txt")"
 [ "$(q "SELECT count(*) FROM silences WHERE node = 2561 AND lifted_ms IS NULL")" -eq 1 ] ||
   fail "the water node's silence is not stored"
