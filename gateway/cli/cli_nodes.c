@@ -348,10 +348,56 @@ static void show_usage(FILE *out)
             "zone\n" CLI_SOCKET_HELP EXIT_HELP);
 }
 
+/* A relay of a route: its name, else its address. */
+static void relay_name(const cJSON *hop, char *out, size_t cap)
+{
+    double a = 0;
+    cli_jnum(hop, "address", &a);
+    if (cli_jstr(hop, "name")[0])
+        snprintf(out, cap, "%s", cli_jstr(hop, "name"));
+    else
+        snprintf(out, cap, "relay 0x%04X", (unsigned)a);
+}
+
+/* The whole route the daemon knows (every relay and each hop's SNR) as a path and one line a
+ * hop: who heard whom, how well. */
+static void print_route(const cJSON *n, const cJSON *route)
+{
+    const cJSON *hop, *gw = cJSON_GetObjectItemCaseSensitive(n, "route_gateway");
+    char name[64], prev[64];
+    int hops = cJSON_GetArraySize(route);
+    printf("  %-12s %s", "path", cli_jstr(n, "name"));
+    cJSON_ArrayForEach(hop, route)
+    {
+        relay_name(hop, name, sizeof(name));
+        printf(" -> %s", name);
+    }
+    printf(" -> gateway (%d hop%s)\n", hops, hops == 1 ? "" : "s");
+    snprintf(prev, sizeof(prev), "%s", cli_jstr(n, "name"));
+    const char *label = "hops";
+    cJSON_ArrayForEach(hop, route)
+    {
+        double snr = 0;
+        cli_jnum(hop, "heard_snr_db", &snr);
+        relay_name(hop, name, sizeof(name));
+        printf("  %-12s %s -> %s: %s heard it at SNR %.0f dB\n", label, prev, name, name, snr);
+        snprintf(prev, sizeof(prev), "%s", name);
+        label = "";
+    }
+    double rssi, snr;
+    if (cli_jnum(gw, "rssi", &rssi) && cli_jnum(gw, "snr", &snr))
+        printf("  %-12s %s -> gateway: RSSI %.1f dBm, SNR %.1f dB\n", label, prev, rssi, snr);
+}
+
 /* The way the node's frames came, by name: node -> relays -> gateway. */
 static void print_path(const cJSON *n)
 {
     double hops, relay;
+    const cJSON *route = cJSON_GetObjectItemCaseSensitive(n, "route");
+    if (cJSON_GetArraySize(route) > 0) {
+        print_route(n, route);
+        return;
+    }
     if (!cli_jnum(n, "hops", &hops))
         return;
     printf("  %-12s %s", "path", cli_jstr(n, "name"));

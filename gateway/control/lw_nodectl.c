@@ -214,6 +214,25 @@ static cJSON *node_json(const struct lw_nodectl_env *env, const struct rows *r,
             if (r->n[i].address == relay && r->n[i].state != LW_NODE_RETIRED)
                 cJSON_AddStringToObject(o, "relay_name", r->n[i].name);
     }
+    /* The whole way of its latest frame, when the mesh sink is at hand: every relay by name
+     * and the SNR each one heard the hop before with; the gateway heard the last relay. */
+    struct lw_mesh_path path;
+    if (env->mesh && c->state != LW_NODE_RETIRED &&
+        lw_mesh_route(env->mesh, c->address, &path) == LW_OK && path.hops > 0) {
+        cJSON *route = cJSON_AddArrayToObject(o, "route");
+        for (unsigned h = 0; h < path.hops && h < LW_HOP_MAX; h++) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddNumberToObject(j, "address", path.hop[h].relay);
+            for (size_t i = 0; i < r->count; i++)
+                if (r->n[i].address == path.hop[h].relay && r->n[i].state != LW_NODE_RETIRED)
+                    cJSON_AddStringToObject(j, "name", r->n[i].name);
+            cJSON_AddNumberToObject(j, "heard_snr_db", path.hop[h].snr_db);
+            cJSON_AddItemToArray(route, j);
+        }
+        cJSON *gw = cJSON_AddObjectToObject(o, "route_gateway");
+        cJSON_AddNumberToObject(gw, "rssi", path.gw_rssi_x10 / 10.0);
+        cJSON_AddNumberToObject(gw, "snr", path.gw_snr_x10 / 10.0);
+    }
     /* Frames lost over the day before it was last heard, from the stored frame counters (a node
      * silent since is shown as silent, not as loss). */
     struct lw_nodectl_loss loss;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "lw_control.h"
+#include "lw_mesh.h"
 #include "lw_model.h"
 #include "lw_nodedb.h"
 #include "lw_registry.h"
@@ -28,6 +29,10 @@ struct lw_nodectl_env {
      * alert id (> 0) or a negative lw_err. */
     int64_t (*test_alarm)(void *arg, struct lw_node *n);
     int64_t now_ms; /* wall clock of this request */
+    /* Optional: the mesh sink, whose latest route of each node names every relay and the SNR
+     * each hop was heard with (node-show's "route"). NULL: only what the node table keeps (the
+     * hop count and the last relay). */
+    const struct lw_mesh *mesh;
 };
 
 /* Handle cmd when it is a node command: a malloc'd reply ({"ok": true, ...} or {"ok": false,

@@ -13,7 +13,10 @@
 
 #include "lw_config.h"
 #include "lw_error.h"
+#include "lw_frame.h"
+#include "lw_mesh.h"
 #include "lw_nodectl.h"
+#include "lw_route.h"
 #include "lw_nodedb.h"
 #include "lw_registry.h"
 #include "lw_store.h"
@@ -544,6 +547,53 @@ static void show_link_hours(void **state)
     expect_refusal(f, req, "usage", "since_ms", "7 days", NULL);
 }
 
+/* With the mesh sink at hand, node-show gives the whole route of the latest frame: every relay
+ * (by name when it is a node of ours) with the SNR it heard the hop before with, and what the
+ * gateway heard of the last relay. Without it, only the node table's last relay. */
+static void show_route_from_mesh(void **state)
+{
+    struct fixture *f = *state;
+    ramp_history(f, 2, 0);
+    cJSON *r = request(f, "{\"cmd\":\"node-show\",\"node\":\"ramp\"}");
+    assert_null(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "node"), "route"));
+    cJSON_Delete(r);
+    struct lw_mesh_config mc;
+    lw_mesh_config_defaults(&mc);
+    struct lw_mesh *m = lw_mesh_new(&mc);
+    assert_non_null(m);
+    static const uint8_t key[LW_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    struct lw_frame_hdr h = {
+        .type = LW_FT_DATA, .hop_limit = 3, .net_id = 0x4C57, .src = RAMP, .fcnt = 9};
+    const uint8_t plain[] = {0x01, 0x02, 0x10, 0x00};
+    uint8_t buf[LW_FRAME_MAX_LEN];
+    int len = lw_frame_seal(&h, key, plain, sizeof(plain), buf, sizeof(buf));
+    assert_true(len > 0);
+    len = lw_route_append(buf, (size_t)len, sizeof(buf), 0x0999, 4); /* not one of ours */
+    len = lw_route_append(buf, (size_t)len, sizeof(buf), GAS, 6);
+    assert_true(len > 0);
+    struct lw_mesh_frame mf;
+    assert_int_equal(lw_mesh_admit(m, buf, (size_t)len, &mf), LW_OK);
+    struct lw_mesh_rx rx = {.mono_ms = 1000, .rssi_x10 = -973, .snr_x10 = 45};
+    assert_int_equal(lw_mesh_accepted(m, &mf, &rx), LW_OK);
+    f->env.mesh = m;
+    r = request(f, "{\"cmd\":\"node-show\",\"node\":\"ramp\"}");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(r, "node");
+    const cJSON *route = cJSON_GetObjectItemCaseSensitive(n, "route");
+    assert_int_equal(cJSON_GetArraySize(route), 2);
+    const cJSON *h0 = cJSON_GetArrayItem(route, 0), *h1 = cJSON_GetArrayItem(route, 1);
+    assert_int_equal((int)num(h0, "address"), 0x0999);
+    assert_null(cJSON_GetObjectItemCaseSensitive(h0, "name"));
+    assert_int_equal((int)num(h0, "heard_snr_db"), 4);
+    assert_string_equal(field(h1, "name"), "kitchen");
+    assert_int_equal((int)num(h1, "heard_snr_db"), 6);
+    assert_true(num(n, "route_gateway.rssi") == -97.3);
+    assert_true(num(n, "route_gateway.snr") == 4.5);
+    cJSON_Delete(r);
+    f->env.mesh = NULL;
+    lw_mesh_free(m);
+}
+
 /* The review commands find the daemon's database through the socket. */
 static void database_path(void **state)
 {
@@ -571,6 +621,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(show_battery_needs_history, setup, teardown),
         cmocka_unit_test_setup_teardown(show_link_hours, setup, teardown),
         cmocka_unit_test_setup_teardown(database_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(show_route_from_mesh, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
