@@ -47,7 +47,7 @@ double lw_link_margin_db(int16_t snr_x10, unsigned sf);
 /* Frames of a node received and expected over a window, from the gaps between the frame
  * counters of its stored readings (lw_nodectl_link.c). Frames lost before the first or after the
  * last one received are not counted (a node that fell silent shows as silent, not as loss); a
- * counter that goes back or jumps by more than 10000 started again (a new session): restarts. */
+ * counter that goes back or jumps by more than 10000 started again (after a join): restarts. */
 struct lw_nodectl_loss {
     uint64_t received, expected;
     uint32_t restarts;

@@ -10,8 +10,8 @@
 #include "lw_error.h"
 #include "lw_rules.h"
 
-/* A counter that jumps further than this, or goes back, started again (a new session after a
- * join or a rekey): the gap says nothing about lost frames. */
+/* A counter that jumps further than this, or goes back, started again (the node joined again,
+ * after a rekey for instance): the gap says nothing about lost frames. */
 #define LOSS_MAX_GAP 10000u
 #define HOUR_MS      3600000LL
 
