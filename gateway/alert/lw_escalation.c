@@ -503,7 +503,9 @@ int lw_escalation_silence_add(struct lw_escalation *d, const struct lw_silence *
                  (unsigned long long)(d->max_silence_ms / 1000));
         return LW_ERR_RANGE;
     }
-    if ((s->hazard < 0 || s->hazard == LW_HAZARD_FIRE) && !s->forced) {
+    /* One node's silence of every hazard holds back that node's own alerts, fire never without
+     * force (matches): the caller refuses it for a node that raises fire alarms. */
+    if ((s->hazard == LW_HAZARD_FIRE || (s->hazard < 0 && !s->node)) && !s->forced) {
         snprintf(why, whycap, "fire alarms are never silenced without --force%s",
                  s->hazard < 0 ? " (give --hazard flood, gas or trouble to leave fire out)" : "");
         return LW_ERR_STATE;

@@ -25,7 +25,14 @@ enum {
                                * retired node, alert already cleared ...) */
 };
 
-/* The control socket: --socket, else $LORAWATCH_SOCKET, else the default. */
+/* Options given before the command (lorawatch -s SOCK nodes): the defaults of the command's own
+ * --socket, --db and --config, which win when given too. NULL when not given. */
+struct cli_globals {
+    const char *socket, *db, *config;
+};
+extern struct cli_globals cli_global;
+
+/* The control socket: --socket, else the global -s, else $LORAWATCH_SOCKET, else the default. */
 const char *cli_socket_path(const char *opt);
 
 /* Send req (a JSON object with "cmd") to the daemon and wait up to timeout_s for its reply.
@@ -59,6 +66,13 @@ void cli_local_time(double unix_ms, bool with_date, char *out, size_t cap);
     "                     " CLI_DEFAULT_SOCKET ")\n"                                               \
     "  -j, --json         print the daemon's reply as JSON\n"                                      \
     "  -h, --help         print this help\n"
+
+/* cli_qr.c: text as a QR code (byte mode, level M, four modules of margin). cli_qr_text draws it
+ * with UTF-8 half blocks, dark modules as ink on a light ground (color: set both with ANSI
+ * colours, for a terminal); cli_qr_png writes a greyscale PNG, scale pixels a module. 0, or -1
+ * (cli_qr_png: with why). */
+int cli_qr_text(const char *text, FILE *out, bool color);
+int cli_qr_png(const char *text, const char *path, int scale, char *why, size_t whycap);
 
 /* Command entry points: argv[0] is the command name; return an exit status. */
 int cli_status(int argc, char **argv);

@@ -390,9 +390,15 @@ static void silence_usage(FILE *out)
             "Every silence has an expiry ([alerts] max_silence at most). Fire alarms are held\n"
             "back only with --force.\n"
             "\n"
+            "A node's silence without --hazard holds back the node's own hazards (those of the\n"
+            "rules that apply to it: flood and trouble for a water sensor); it is refused\n"
+            "when the node raises fire alarms, unless --force or a --hazard other than fire\n"
+            "is given. A building's silence without --hazard is refused without --force.\n"
+            "\n"
             "  --node NODE        one node (its name)\n"
             "  --building B       every node of a building\n"
-            "  --hazard H         only flood, fire, gas or trouble alerts (default: all)\n"
+            "  --hazard H         only flood, fire, gas or trouble alerts (default: a node's\n"
+            "                     own hazards; a building's: all)\n"
             "  --for DURATION     how long, e.g. 30m, 2h\n"
             "  --reason TEXT      why (required; it goes to the journal)\n"
             "  --force            also hold back fire alarms\n" CLI_SOCKET_HELP EXIT_HELP);
@@ -403,6 +409,57 @@ static void show_silence(const cJSON *reply)
     char t[32];
     when(jnum(reply, "until_ms", 0), t, sizeof(t));
     printf("silence #%.0f until %s\n", jnum(reply, "silence", 0), t);
+}
+
+/* lorawatch silence --node N without --hazard or --force: the node's own hazards, which the daemon
+ * holds back (never fire without force). Refused here, naming them, when the node raises fire
+ * alarms. 0 to go on, else the exit status. */
+static int node_hazards(struct args *a, char *shown, size_t cap)
+{
+    const cJSON *node = cJSON_GetObjectItemCaseSensitive(a->req, "node");
+    shown[0] = 0;
+    if (!cJSON_IsString(node) || cJSON_GetObjectItemCaseSensitive(a->req, "hazard") ||
+        cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(a->req, "force")))
+        return 0;
+    cJSON *req = request("node-show"), *h;
+    cJSON_AddStringToObject(req, "node", node->valuestring);
+    int rc;
+    cJSON *reply = cli_call("silence", cli_socket_path(a->socket), req, 10, false, &rc);
+    cJSON_Delete(req);
+    if (!reply)
+        return rc;
+    const cJSON *hz = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(reply, "node"), "hazards");
+    bool fire = false;
+    size_t n = 0;
+    cJSON_ArrayForEach(h, hz)
+    {
+        const char *name = cJSON_GetStringValue(h);
+        if (!name)
+            continue;
+        fire = fire || strcmp(name, "fire") == 0;
+        if (n < cap)
+            n += (size_t)snprintf(shown + n, cap - n, "%s%s", n ? ", " : "", name);
+    }
+    cJSON_Delete(reply);
+    if (fire) {
+        fprintf(stderr,
+                "lorawatch silence: node %s raises fire alarms (its hazards: %s): fire alarms "
+                "are never silenced without --force; give --hazard with another of them to "
+                "leave fire out\n",
+                node->valuestring, shown);
+        return CLI_EXIT_CONFLICT;
+    }
+    return 0;
+}
+
+static const char *silence_covers;
+
+static void show_node_silence(const cJSON *reply)
+{
+    show_silence(reply);
+    if (silence_covers && silence_covers[0])
+        printf("it holds back the node's own alerts: %s\n", silence_covers);
 }
 
 static int cli_silence(int argc, char **argv)
@@ -423,7 +480,11 @@ static int cli_silence(int argc, char **argv)
         fprintf(stderr, "lorawatch silence: --for is required (every silence ends)\n");
         rc = CLI_EXIT_USAGE;
     }
-    return run(&a, rc, show_silence);
+    char covers[128] = "";
+    if (rc == 0)
+        rc = node_hazards(&a, covers, sizeof(covers));
+    silence_covers = covers;
+    return run(&a, rc, show_node_silence);
 }
 
 static void silences_usage(FILE *out)

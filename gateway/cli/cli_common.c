@@ -12,10 +12,14 @@
 
 #include "lw_ctlproto.h"
 
+struct cli_globals cli_global;
+
 const char *cli_socket_path(const char *opt)
 {
     if (opt && opt[0])
         return opt;
+    if (cli_global.socket && cli_global.socket[0])
+        return cli_global.socket;
     const char *e = getenv("LORAWATCH_SOCKET");
     return e && e[0] ? e : CLI_DEFAULT_SOCKET;
 }

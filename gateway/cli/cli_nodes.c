@@ -10,7 +10,9 @@
 
 #include "cli.h"
 #include "lw_error.h"
+#include "lw_history.h"
 #include "lw_parse.h"
+#include "lw_store.h"
 
 /* Options every node command takes. */
 struct common {
@@ -37,12 +39,48 @@ static void ago(double ms_then, char *out, size_t cap)
         snprintf(out, cap, "%.0f d ago", s / 86400);
 }
 
+/* The place for a table: the building, floor and unit given, joined by '/', as typed (no
+ * prefixes); the free text when none is; "-" when nothing is known. */
 static void place_of(const cJSON *node, char *out, size_t cap)
 {
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(node, "place");
-    const char *b = cli_jstr(p, "building"), *f = cli_jstr(p, "floor"), *u = cli_jstr(p, "unit");
-    snprintf(out, cap, "%s%s%s%s%s%s%s", b, *b && (*f || *u) ? "/" : "", *f ? "F" : "", f,
-             *f && *u ? "/" : "", u, !*b && !*f && !*u ? cli_jstr(p, "text") : "");
+    const char *part[] = {cli_jstr(p, "building"), cli_jstr(p, "floor"), cli_jstr(p, "unit")};
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < 3; i++)
+        if (part[i][0] && n < cap)
+            n += (size_t)snprintf(out + n, cap - n, "%s%s", n ? "/" : "", part[i]);
+    if (!n)
+        snprintf(out, cap, "%s", cli_jstr(p, "text")[0] ? cli_jstr(p, "text") : "-");
+}
+
+/* The place in words, only the fields that are set: "building 9, floor B1, unit garage". */
+static void place_words(const cJSON *p, char *out, size_t cap)
+{
+    static const char *const f[] = {"building", "floor", "unit", "grid"};
+    size_t n = 0;
+    out[0] = 0;
+    for (size_t i = 0; i < 4; i++)
+        if (cli_jstr(p, f[i])[0] && n < cap)
+            n += (size_t)snprintf(out + n, cap - n, "%s%s %s", n ? ", " : "", f[i],
+                                  cli_jstr(p, f[i]));
+    if (!n)
+        snprintf(out, cap, "-");
+}
+
+/* "286/288" frames received of those the counters say were sent, and the share lost. */
+static bool loss_text(const cJSON *node, char *out, size_t cap, bool words)
+{
+    const cJSON *l = cJSON_GetObjectItemCaseSensitive(node, "loss");
+    double got, want;
+    if (!cli_jnum(l, "received", &got) || !cli_jnum(l, "expected", &want) || want <= 0)
+        return false;
+    double lost = 100.0 * (want - got) / want;
+    if (words)
+        snprintf(out, cap, "%.0f of %.0f frames received (%.1f %% lost)", got, want, lost);
+    else
+        snprintf(out, cap, "%.1f%%", lost);
+    return true;
 }
 
 /* Reading as one line of "name value unit". */
@@ -168,6 +206,7 @@ enum {
     O_FORCE,
     O_ALL,
     O_WINDOW,
+    O_SINCE,
 };
 
 #define PLACE_OPTIONS                                                                              \
@@ -208,10 +247,14 @@ static void nodes_usage(FILE *out)
 {
     fprintf(out, "Usage: lorawatch nodes [--all] [OPTIONS]\n"
                  "\n"
-                 "List the paired nodes: address, name, kind, place, state, when last heard,\n"
-                 "RSSI/SNR of the last frame, battery and hops. States: pending (paired, not\n"
-                 "joined yet), active, silent (not heard for 200 s, water nodes 15 min),\n"
-                 "never-heard, retired (with --all).\n"
+                 "List the paired nodes: address, name, kind, place (building/floor/unit as\n"
+                 "recorded, or the place text; - when none), state, when last heard, RSSI/SNR\n"
+                 "of the last frame as the gateway heard it (the last relay's, when relayed),\n"
+                 "battery, hops, and LOSS 24H: the share of frames lost over the 24 hours before\n"
+                 "it was last heard, from the gaps in the frame counters of the stored readings\n"
+                 "(- when nothing was received). States: pending (paired, not joined yet),\n"
+                 "active, silent (not heard for 200 s, water nodes 15 min), never-heard, retired\n"
+                 "(with --all).\n"
                  "\n"
                  "  -a, --all          include retired nodes\n" CLI_SOCKET_HELP EXIT_HELP);
 }
@@ -219,14 +262,14 @@ static void nodes_usage(FILE *out)
 static void show_nodes(const cJSON *reply)
 {
     const cJSON *arr = cJSON_GetObjectItemCaseSensitive(reply, "nodes");
-    printf("%-6s %-20s %-6s %-24s %-11s %-13s %-13s %-8s %s\n", "ADDR", "NAME", "KIND", "PLACE",
-           "STATE", "LAST SEEN", "RSSI/SNR", "BATTERY", "HOPS");
+    printf("%-6s %-20s %-6s %-24s %-11s %-13s %-11s %-7s %-4s %s\n", "ADDR", "NAME", "KIND",
+           "PLACE", "STATE", "LAST SEEN", "RSSI/SNR", "BATTERY", "HOPS", "LOSS 24H");
     const cJSON *n;
     int count = 0;
     cJSON_ArrayForEach(n, arr)
     {
         double addr = 0, last, rssi, snr, batt, hops;
-        char place[64], seen[32] = "-", link[32] = "-", bat[16] = "-", hop[8] = "-";
+        char place[64], seen[32] = "-", link[32] = "-", bat[16] = "-", hop[8] = "-", loss[16] = "-";
         cli_jnum(n, "address", &addr);
         place_of(n, place, sizeof(place));
         if (cli_jnum(n, "last_seen_ms", &last))
@@ -237,9 +280,10 @@ static void show_nodes(const cJSON *reply)
             snprintf(bat, sizeof(bat), "%.2f V", batt / 1000);
         if (cli_jnum(n, "hops", &hops))
             snprintf(hop, sizeof(hop), "%.0f", hops);
-        printf("0x%04X %-20s %-6s %-24s %-11s %-13s %-13s %-8s %s\n", (unsigned)addr,
+        loss_text(n, loss, sizeof(loss), false);
+        printf("0x%04X %-20s %-6s %-24s %-11s %-13s %-11s %-7s %-4s %s\n", (unsigned)addr,
                cli_jstr(n, "name"), cli_jstr(n, "kind"), place, cli_jstr(n, "state"), seen, link,
-               bat, hop);
+               bat, hop, loss);
         count++;
     }
     if (!count)
@@ -273,25 +317,149 @@ static int cli_nodes(int argc, char **argv)
 
 static void show_usage(FILE *out)
 {
-    fprintf(out, "Usage: lorawatch node show NODE [OPTIONS]\n"
-                 "\n"
-                 "Everything known about one node (by name, address such as 0x0012, or EUI):\n"
-                 "place, state, link (RSSI, SNR, spreading factor and the margin above the\n"
-                 "demodulation floor), hops and relay, battery, the latest reading, calibration.\n"
-                 "\n" CLI_SOCKET_HELP EXIT_HELP);
+    fprintf(out,
+            "Usage: lorawatch node show NODE [OPTIONS]\n"
+            "       lorawatch node link NODE [--since TIME] [OPTIONS]\n"
+            "\n"
+            "show: everything known about one node (by name, address such as 0x0012, or EUI):\n"
+            "  place        the fields recorded (building, floor, unit, grid) and the text\n"
+            "  state        and when it was last heard\n"
+            "  path         the way its frames came: the node, the relays, the gateway. The\n"
+            "               gateway records how many relays a frame crossed and which one it\n"
+            "               heard; relays before that one are counted but not named\n"
+            "  heard        RSSI and SNR of the last frame as the gateway heard it: the node's\n"
+            "               own link when heard directly, else the last relay's; with the\n"
+            "               spreading factor and the margin above the demodulation floor\n"
+            "  frames 24h   received of those sent over the 24 hours before it was last heard,\n"
+            "               from the gaps in the stored frame counters (a counter that starts\n"
+            "               again, after a join, is counted as a restart, not as loss)\n"
+            "  link 24h     min/median/max RSSI and SNR of the stored frames of those 24 hours\n"
+            "  battery      the last voltage and, when a battery rule with statistic days_left\n"
+            "               applies, the days left until its floor on the trend of its window\n"
+            "               (the figure the rule raises on)\n"
+            "  reading, calibration\n"
+            "\n"
+            "link: the link hour by hour (local time): frames received and expected, RSSI and\n"
+            "SNR min/median/max of the last hop as the gateway heard it, hops; over the 24\n"
+            "hours before the node was last heard, or from --since until now.\n"
+            "\n"
+            "      --since TIME   start of link (at most 7 days back): -12h, -2d,\n"
+            "                     YYYY-MM-DD[THH:MM], @UNIXSECONDS, ISO 8601 with a "
+            "zone\n" CLI_SOCKET_HELP EXIT_HELP);
+}
+
+/* A relay of a route: its name, else its address. */
+static void relay_name(const cJSON *hop, char *out, size_t cap)
+{
+    double a = 0;
+    cli_jnum(hop, "address", &a);
+    if (cli_jstr(hop, "name")[0])
+        snprintf(out, cap, "%s", cli_jstr(hop, "name"));
+    else
+        snprintf(out, cap, "relay 0x%04X", (unsigned)a);
+}
+
+/* The whole route the daemon knows (every relay and each hop's SNR) as a path and one line a
+ * hop: who heard whom, how well. */
+static void print_route(const cJSON *n, const cJSON *route)
+{
+    const cJSON *hop, *gw = cJSON_GetObjectItemCaseSensitive(n, "route_gateway");
+    char name[64], prev[64];
+    int hops = cJSON_GetArraySize(route);
+    printf("  %-12s %s", "path", cli_jstr(n, "name"));
+    cJSON_ArrayForEach(hop, route)
+    {
+        relay_name(hop, name, sizeof(name));
+        printf(" -> %s", name);
+    }
+    printf(" -> gateway (%d hop%s)\n", hops, hops == 1 ? "" : "s");
+    snprintf(prev, sizeof(prev), "%s", cli_jstr(n, "name"));
+    const char *label = "hops";
+    cJSON_ArrayForEach(hop, route)
+    {
+        double snr = 0;
+        cli_jnum(hop, "heard_snr_db", &snr);
+        relay_name(hop, name, sizeof(name));
+        printf("  %-12s %s -> %s: %s heard it at SNR %.0f dB\n", label, prev, name, name, snr);
+        snprintf(prev, sizeof(prev), "%s", name);
+        label = "";
+    }
+    double rssi, snr;
+    if (cli_jnum(gw, "rssi", &rssi) && cli_jnum(gw, "snr", &snr))
+        printf("  %-12s %s -> gateway: RSSI %.1f dBm, SNR %.1f dB\n", label, prev, rssi, snr);
+}
+
+/* The way the node's frames came, by name: node -> relays -> gateway. */
+static void print_path(const cJSON *n)
+{
+    double hops, relay;
+    const cJSON *route = cJSON_GetObjectItemCaseSensitive(n, "route");
+    if (cJSON_GetArraySize(route) > 0) {
+        print_route(n, route);
+        return;
+    }
+    if (!cli_jnum(n, "hops", &hops))
+        return;
+    printf("  %-12s %s", "path", cli_jstr(n, "name"));
+    if (hops >= 1 && cli_jnum(n, "relay", &relay)) {
+        if (hops >= 2)
+            printf(" -> (%.0f relay%s not recorded)", hops - 1, hops >= 3 ? "s" : "");
+        const char *rn = cli_jstr(n, "relay_name");
+        if (rn[0])
+            printf(" -> %s (0x%04X)", rn, (unsigned)relay);
+        else
+            printf(" -> relay 0x%04X", (unsigned)relay);
+    }
+    printf(" -> gateway (%.0f hop%s)\n", hops, hops == 1 ? "" : "s");
+}
+
+static void print_battery(const cJSON *n)
+{
+    double v, days, hist, win, floor_mv;
+    bool have = cli_jnum(n, "battery_mv", &v);
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(n, "battery_trend");
+    if (!have && !t)
+        return;
+    printf("  %-12s ", "battery");
+    if (have)
+        printf("%.2f V", v / 1000);
+    else
+        printf("no voltage reported yet");
+    if (t && cli_jnum(t, "window_s", &win) && cli_jnum(t, "floor", &floor_mv)) {
+        if (cli_jnum(t, "days_left", &days))
+            printf("; %s%.0f days left to %.0f mV (rule %s, trend over %.0f d)",
+                   days >= 36500 ? "over " : "about ", days, floor_mv, cli_jstr(t, "rule"),
+                   win / 86400);
+        else if (cli_jnum(t, "history_s", &hist))
+            printf("; days left not known yet: the trend needs %.1f d of readings, has %.1f d",
+                   win / 86400 / 2, hist / 86400);
+    }
+    printf("\n");
+}
+
+/* "-101/-97/-92" of a [min, median, max] array. */
+static void triple(const cJSON *o, const char *name, int decimals, char *out, size_t cap)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, name);
+    if (cJSON_GetArraySize(a) != 3) {
+        snprintf(out, cap, "-");
+        return;
+    }
+    char one[3][16];
+    for (int i = 0; i < 3; i++)
+        snprintf(one[i], sizeof(one[i]), "%.*f", decimals, cJSON_GetArrayItem(a, i)->valuedouble);
+    snprintf(out, cap, "%s/%s/%s", one[0], one[1], one[2]);
 }
 
 static void print_node(const cJSON *n)
 {
     double v, w;
-    char t[64], place[160];
+    char t[64], place[256];
     printf("%s  (address 0x%04X, EUI %s, %s, %s)\n", cli_jstr(n, "name"),
            cli_jnum(n, "address", &v) ? (unsigned)v : 0u, cli_jstr(n, "eui"), cli_jstr(n, "kind"),
            cli_jstr(n, "source"));
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(n, "place");
-    snprintf(place, sizeof(place), "building %s, floor %s, unit %s, grid %s",
-             cli_jstr(p, "building"), cli_jstr(p, "floor"), cli_jstr(p, "unit"),
-             cli_jstr(p, "grid"));
+    place_words(p, place, sizeof(place));
     printf("  %-12s %s\n", "place", place);
     if (*cli_jstr(p, "text"))
         printf("  %-12s %s\n", "", cli_jstr(p, "text"));
@@ -319,22 +487,49 @@ static void print_node(const cJSON *n)
     } else {
         printf("  %-12s never\n", "last heard");
     }
+    print_path(n);
     if (cli_jnum(n, "rssi", &v) && cli_jnum(n, "snr", &w)) {
-        double sf = 0, m = 0;
+        double sf = 0, m = 0, hops = 0, relay = 0;
         cli_jnum(n, "sf", &sf);
         cli_jnum(n, "link_margin_db", &m);
-        printf("  %-12s RSSI %.1f dBm, SNR %.1f dB, SF%.0f: margin %.1f dB%s\n", "link", v, w, sf,
-               m, m < 5 ? " (weak: move the node, or add a relay)" : "");
+        cli_jnum(n, "hops", &hops);
+        char who[96];
+        const char *rn = cli_jstr(n, "relay_name");
+        bool relayed = hops >= 1 && cli_jnum(n, "relay", &relay);
+        if (relayed && rn[0])
+            snprintf(who, sizeof(who), "%s (the last relay)", rn);
+        else if (relayed)
+            snprintf(who, sizeof(who), "relay 0x%04X (the last relay)", (unsigned)relay);
+        else if (hops >= 1)
+            snprintf(who, sizeof(who), "the last relay");
+        else
+            snprintf(who, sizeof(who), "%s directly", cli_jstr(n, "name"));
+        printf("  %-12s gateway heard %s at RSSI %.1f dBm, SNR %.1f dB, SF%.0f: margin %.1f "
+               "dB%s\n",
+               "heard", who, v, w, sf, m,
+               m < 5 ? (hops >= 1 ? " (weak: the relay's link to the gateway)"
+                                  : " (weak: move the node, or add a relay)")
+                     : "");
     }
-    if (cli_jnum(n, "hops", &v)) {
-        double relay;
-        printf("  %-12s %.0f", "hops", v);
-        if (cli_jnum(n, "relay", &relay))
-            printf(" (last relay 0x%04X)", (unsigned)relay);
+    char loss[96];
+    if (loss_text(n, loss, sizeof(loss), true)) {
+        double restarts;
+        printf("  %-12s %s", "frames 24h", loss);
+        if (cli_jnum(cJSON_GetObjectItemCaseSensitive(n, "loss"), "counter_restarts", &restarts))
+            printf("; frame counter started again %.0f time%s (joins)", restarts,
+                   restarts == 1 ? "" : "s");
         printf("\n");
     }
-    if (cli_jnum(n, "battery_mv", &v))
-        printf("  %-12s %.2f V\n", "battery", v / 1000);
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(n, "link_history"), "overall");
+    if (all) {
+        char r[48], q[48];
+        triple(all, "rssi", 0, r, sizeof(r));
+        triple(all, "snr", 1, q, sizeof(q));
+        printf("  %-12s RSSI %s dBm, SNR %s dB (min/median/max, as the gateway heard it)\n",
+               "link 24h", r, q);
+    }
+    print_battery(n);
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(n, "reading");
     if (r) {
         char text[256];
@@ -345,40 +540,110 @@ static void print_node(const cJSON *n)
         printf("  %-12s mount height %.0f mm, zero offset %.0f mm\n", "calibration", v, w);
 }
 
+/* lorawatch node link: the link hour by hour. */
+static void show_link(const cJSON *reply)
+{
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(reply, "node");
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(n, "link_history");
+    double since = 0;
+    char t[32];
+    cli_jnum(h, "since_ms", &since);
+    cli_local_time(since, true, t, sizeof(t));
+    double until = 0;
+    char u[32];
+    cli_jnum(h, "until_ms", &until);
+    cli_local_time(until - 1, true, u, sizeof(u));
+    printf("%s: link from %s to %s, the last hop as the gateway heard it\n", cli_jstr(n, "name"), t,
+           u);
+    printf("%-16s %-9s %-14s %-16s %s\n", "HOUR", "FRAMES", "RSSI dBm", "SNR dB", "HOPS");
+    const cJSON *e;
+    int rows = 0;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(h, "hours"))
+    {
+        double at = 0, got = 0, want = 0, lo = 0, hi = 0;
+        char when[32], frames[24], r[48], q[48], hops[16];
+        cli_jnum(e, "t_ms", &at);
+        cli_jnum(e, "received", &got);
+        cli_jnum(e, "expected", &want);
+        cli_jnum(e, "hops_min", &lo);
+        cli_jnum(e, "hops_max", &hi);
+        cli_local_time(at, true, when, sizeof(when));
+        when[16] = 0; /* YYYY-MM-DD HH:MM */
+        snprintf(frames, sizeof(frames), "%.0f/%.0f", got, want);
+        triple(e, "rssi", 0, r, sizeof(r));
+        triple(e, "snr", 1, q, sizeof(q));
+        if (lo == hi)
+            snprintf(hops, sizeof(hops), "%.0f", lo);
+        else
+            snprintf(hops, sizeof(hops), "%.0f-%.0f", lo, hi);
+        printf("%-16s %-9s %-14s %-16s %s\n", when, frames, r, q, hops);
+        rows++;
+    }
+    if (!rows)
+        printf("(no stored readings in this range)\n");
+    else
+        printf("FRAMES: received/expected from the frame counters; RSSI and SNR min/median/max\n");
+}
+
 static void show_node(const cJSON *reply)
 {
     print_node(cJSON_GetObjectItemCaseSensitive(reply, "node"));
 }
 
-static int no_opt(void *arg, int o, const char *v)
+static int link_opt(void *arg, int o, const char *v)
 {
-    (void)arg;
-    (void)o;
-    (void)v;
+    cJSON *req = arg;
+    if (o != O_SINCE)
+        return 0;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000, t;
+    if (lw_history_parse_time(v, now, lw_store_tz_offset_ms(), &t) != LW_OK) {
+        fprintf(stderr,
+                "lorawatch node link: --since %s: not a time (use -12h, -2d, YYYY-MM-DD, "
+                "YYYY-MM-DDTHH:MM, @UNIXSECONDS or ISO 8601 with a zone)\n",
+                v);
+        return CLI_EXIT_USAGE;
+    }
+    if (t >= now || t < now - 7 * 86400000LL) {
+        fprintf(stderr, "lorawatch node link: --since %s: must be within the last 7 days\n", v);
+        return CLI_EXIT_USAGE;
+    }
+    cJSON_DeleteItemFromObject(req, "since_ms");
+    cJSON_AddNumberToObject(req, "since_ms", (double)t);
     return 0;
 }
 
 static int cli_node(int argc, char **argv)
 {
-    if (argc < 2 || strcmp(argv[1], "show") != 0) {
+    bool link = argc >= 2 && strcmp(argv[1], "link") == 0;
+    if (argc < 2 || (strcmp(argv[1], "show") != 0 && !link)) {
         if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
             show_usage(stdout);
             return CLI_EXIT_OK;
         }
-        fprintf(stderr, "lorawatch node: expected 'show NODE'\n");
+        fprintf(stderr, "lorawatch node: expected 'show NODE' or 'link NODE'\n");
         show_usage(stderr);
         return CLI_EXIT_USAGE;
     }
+    const char *cmd = link ? "node link" : "node show";
+    static const struct option opts[] = {{"since", required_argument, NULL, O_SINCE}};
     struct common c = {0};
-    int rc = parse("node show", argc - 1, argv + 1, NULL, 0, show_usage, &c, no_opt, NULL);
-    if (rc)
-        return rc >= 1000 ? rc - 1000 : rc;
-    const char *id = one_node("node show", argc - 1, argv + 1, show_usage);
-    if (!id)
-        return CLI_EXIT_USAGE;
     cJSON *req = request("node-show");
+    int rc = parse(cmd, argc - 1, argv + 1, opts, link ? 1 : 0, show_usage, &c, link_opt, req);
+    if (rc) {
+        cJSON_Delete(req);
+        return rc >= 1000 ? rc - 1000 : rc;
+    }
+    const char *id = one_node(cmd, argc - 1, argv + 1, show_usage);
+    if (!id) {
+        cJSON_Delete(req);
+        return CLI_EXIT_USAGE;
+    }
     cJSON_AddStringToObject(req, "node", id);
-    return call("node show", &c, req, show_node);
+    if (link)
+        cJSON_AddBoolToObject(req, "link", 1);
+    return call(cmd, &c, req, link ? show_link : show_node);
 }
 
 /* ---- pair -------------------------------------------------------------------------------- */
@@ -805,7 +1070,7 @@ static int cli_test_alarm(int argc, char **argv)
 const struct cli_command cli_node_commands[] = {
     {"pair", cli_pair, "pair a node: open a pairing window, wait for its join and first reading"},
     {"nodes", cli_nodes, "list the nodes with place, state, last contact, link, battery"},
-    {"node", cli_node, "node show NODE: everything known about one node"},
+    {"node", cli_node, "node show NODE | node link NODE: one node, its path, loss and link"},
     {"unpair", cli_unpair, "cancel a pairing (a node without history)"},
     {"retire", cli_retire, "take a node out of service, keeping its history"},
     {"replace", cli_replace, "new hardware at a node's place (keeps place, rules, history)"},

@@ -19,13 +19,23 @@
 
 /* Options every review command shares. */
 struct common {
-    const char *db, *config;
+    const char *db, *config, *socket;
     const char *node, *place, *kind;
     const char *from, *to;
     int fmt;
 };
 
-enum { OPT_DB = 1000, OPT_NODE, OPT_PLACE, OPT_KIND, OPT_FROM, OPT_TO, OPT_CSV, OPT_JSON };
+enum {
+    OPT_SOCKET = 's',
+    OPT_DB = 1000,
+    OPT_NODE,
+    OPT_PLACE,
+    OPT_KIND,
+    OPT_FROM,
+    OPT_TO,
+    OPT_CSV,
+    OPT_JSON
+};
 
 static int64_t now_ms(void)
 {
@@ -40,14 +50,55 @@ static void silent(void *arg, const char *msg)
     (void)msg;
 }
 
-/* --db, else the database of the configuration file (-c, default /etc/lorawatch/...). */
+/* Where the review commands find the database, for their --help. */
+#define DB_HELP                                                                                    \
+    "      --db FILE        the database file\n"                                                   \
+    "  -c, --config FILE    the configuration naming the database ([gateway] database)\n"          \
+    "  -s, --socket PATH    ask the daemon listening here which database it uses\n"                \
+    "                       (default $LORAWATCH_SOCKET, else " CLI_DEFAULT_SOCKET ")\n"            \
+    "                       Without --db or -c: the database of " CLI_DEFAULT_CONFIG "\n"          \
+    "                       when it exists, else the one the running daemon uses.\n"
+
+/* The database the running daemon uses, asked over its control socket; false (quietly) when no
+ * daemon answers there. */
+static bool daemon_db(const char *prog, const struct common *c, char *out, size_t cap)
+{
+    cJSON *req = cJSON_CreateObject();
+    cJSON_AddStringToObject(req, "cmd", "database");
+    int rc;
+    cJSON *reply = cli_call(prog, cli_socket_path(c->socket), req, 5, true, &rc);
+    cJSON_Delete(req);
+    const char *path = cli_jstr(reply, "path");
+    bool ok = path[0] != 0;
+    if (ok)
+        snprintf(out, cap, "%s", path);
+    cJSON_Delete(reply);
+    return ok;
+}
+
+/* --db (after or before the command), else the database of the configuration given with -c,
+ * else that of the default configuration when it exists, else the running daemon's. */
 static int db_path(const char *prog, const struct common *c, char *out, size_t cap)
 {
-    if (c->db) {
-        snprintf(out, cap, "%s", c->db);
+    const char *db = c->db ? c->db : cli_global.db;
+    if (db) {
+        snprintf(out, cap, "%s", db);
         return CLI_EXIT_OK;
     }
-    const char *conf = c->config ? c->config : CLI_DEFAULT_CONFIG;
+    const char *conf = c->config ? c->config : cli_global.config;
+    if (!conf && access(CLI_DEFAULT_CONFIG, F_OK) != 0) {
+        int e = errno;
+        if (daemon_db(prog, c, out, cap))
+            return CLI_EXIT_OK;
+        fprintf(stderr,
+                "lorawatch %s: which database? " CLI_DEFAULT_CONFIG
+                ": %s, and no daemon answers on %s; give the database with --db FILE or the "
+                "configuration with -c FILE\n",
+                prog, strerror(e), cli_socket_path(c->socket));
+        return CLI_EXIT_FAIL;
+    }
+    if (!conf)
+        conf = CLI_DEFAULT_CONFIG;
     struct lw_config *cfg = lw_config_load(conf, silent, NULL);
     if (!cfg) {
         fprintf(stderr,
@@ -152,13 +203,19 @@ static int parse(const char *prog, int argc, char **argv, struct common *c, cons
                  void (*usage)(FILE *), int *rest)
 {
     struct option opts[24] = {
-        {"db", required_argument, NULL, OPT_DB},     {"config", required_argument, NULL, 'c'},
-        {"node", required_argument, NULL, OPT_NODE}, {"place", required_argument, NULL, OPT_PLACE},
-        {"kind", required_argument, NULL, OPT_KIND}, {"from", required_argument, NULL, OPT_FROM},
-        {"to", required_argument, NULL, OPT_TO},     {"csv", no_argument, NULL, OPT_CSV},
-        {"json", no_argument, NULL, OPT_JSON},       {"help", no_argument, NULL, 'h'},
+        {"db", required_argument, NULL, OPT_DB},
+        {"config", required_argument, NULL, 'c'},
+        {"node", required_argument, NULL, OPT_NODE},
+        {"place", required_argument, NULL, OPT_PLACE},
+        {"kind", required_argument, NULL, OPT_KIND},
+        {"from", required_argument, NULL, OPT_FROM},
+        {"to", required_argument, NULL, OPT_TO},
+        {"csv", no_argument, NULL, OPT_CSV},
+        {"json", no_argument, NULL, OPT_JSON},
+        {"help", no_argument, NULL, 'h'},
+        {"socket", required_argument, NULL, OPT_SOCKET},
     };
-    size_t k = 10;
+    size_t k = 11;
     for (size_t i = 0; i < n_more && k < 23; i++)
         opts[k++] = more[i];
     opts[k] = (struct option){NULL, 0, NULL, 0};
@@ -173,6 +230,9 @@ static int parse(const char *prog, int argc, char **argv, struct common *c, cons
             break;
         case 'c':
             c->config = optarg;
+            break;
+        case OPT_SOCKET:
+            c->socket = optarg;
             break;
         case OPT_NODE:
             c->node = optarg;
@@ -238,10 +298,7 @@ static void history_usage(FILE *out)
             "      --to TIME        end, not included (default now)\n"
             "      --every STEP     raw (default), 5min, hour or day\n"
             "      --csv            CSV with a header line\n"
-            "      --json           a JSON array of objects\n"
-            "      --db FILE        the database (default: the one of the configuration)\n"
-            "  -c, --config FILE    configuration naming the database (default\n"
-            "                       " CLI_DEFAULT_CONFIG ")\n"
+            "      --json           a JSON array of objects\n" DB_HELP
             "  -h, --help           print this help\n"
             "\n"
             "Exit status: 0 success; 1 unreadable, damaged or too new database; 2 usage error\n"
@@ -262,7 +319,7 @@ int cli_history(int argc, char **argv)
     static const struct option more[] = {{"every", required_argument, NULL, 'e'}};
     struct common c;
     const char *every = "raw";
-    int rest, rc = parse("history", argc, argv, &c, "c:h", more, 1, history_opt, &every,
+    int rest, rc = parse("history", argc, argv, &c, "c:s:h", more, 1, history_opt, &every,
                          history_usage, &rest);
     if (rc >= 100)
         return rc - 100;
@@ -303,31 +360,50 @@ static void events_usage(FILE *out)
 {
     fprintf(out,
             "Usage: lorawatch events [--node NAME | --place PLACE | --kind KIND] [--from TIME]\n"
-            "                        [--to TIME] [--csv | --json] [--db FILE | -c CONFIG]\n"
+            "                        [--to TIME] [-v] [--csv | --json] [--db FILE | -c CONFIG]\n"
             "\n"
             "The alert and maintenance journals as one timeline: alerts raised, notified,\n"
             "escalated (to which tier), acknowledged (by whom, through what, how long after\n"
             "being raised: after_s), cleared or closed; and what maintainers did. Read-only.\n"
             "\n"
+            "The table has one line per event: local date and time, alert (#id), event, level\n"
+            "and hazard, node, PLACE THEN (where the node hung at the time: an alert's place\n"
+            "as its raise message published it, else from the maintenance journal's moves),\n"
+            "who (person or uid, duty tier, channel) and the detail cut to 60 characters. The\n"
+            "broker's acknowledgements ('published') of one notification make one line.\n"
+            "--csv and --json give every row and column as stored (t_ms, time, event, alert,\n"
+            "level, hazard, node, place, actor, tier, via, after_s, detail).\n"
+            "\n"
             "      --node NAME      only this node's alerts and maintenance\n"
             "      --place PLACE    only the nodes of this place\n"
             "      --kind KIND      only nodes of this kind\n"
+            "  -v, --verbose        every 'published' row of the broker on its own line\n"
             "      --from TIME      start (default 24 h before --to); forms as in history\n"
             "      --to TIME        end, not included (default now)\n"
             "      --csv            CSV with a header line\n"
-            "      --json           a JSON array of objects\n"
-            "      --db FILE        the database (default: the one of the configuration)\n"
-            "  -c, --config FILE    configuration naming the database\n"
+            "      --json           a JSON array of objects\n" DB_HELP
             "  -h, --help           print this help\n"
             "\n"
             "Exit status: 0 success; 1 unreadable, damaged or too new database; 2 usage error;\n"
             "4 no such node, place or kind; 5 permission denied.\n");
 }
 
+static int events_opt(void *arg, int opt, const char *val)
+{
+    (void)val;
+    if (opt != 'v')
+        return -1;
+    *(bool *)arg = true;
+    return -2; /* handled */
+}
+
 int cli_events(int argc, char **argv)
 {
+    static const struct option more[] = {{"verbose", no_argument, NULL, 'v'}};
     struct common c;
-    int rest, rc = parse("events", argc, argv, &c, "c:h", NULL, 0, NULL, NULL, events_usage, &rest);
+    bool verbose = false;
+    int rest, rc = parse("events", argc, argv, &c, "c:s:hv", more, 1, events_opt, &verbose,
+                         events_usage, &rest);
     if (rc >= 100)
         return rc - 100;
     if (rc >= 0)
@@ -345,9 +421,14 @@ int cli_events(int argc, char **argv)
     char err[512];
     rc = select_nodes("events", db, &c, false, &nodes, &n);
     bool all = !c.node && !c.place && !c.kind;
-    if (rc == CLI_EXIT_OK &&
-        lw_history_events(db, nodes, all ? 0 : n, from, to, (enum lw_hist_fmt)c.fmt, stdout, &rows,
-                          err, sizeof(err)) != LW_OK) {
+    int lrc = LW_OK;
+    if (rc == CLI_EXIT_OK && c.fmt == LW_FMT_TABLE)
+        lrc = lw_history_events_table(db, nodes, all ? 0 : n, from, to, verbose, stdout, &rows, err,
+                                      sizeof(err));
+    else if (rc == CLI_EXIT_OK)
+        lrc = lw_history_events(db, nodes, all ? 0 : n, from, to, (enum lw_hist_fmt)c.fmt, stdout,
+                                &rows, err, sizeof(err));
+    if (lrc != LW_OK) {
         fprintf(stderr, "lorawatch events: %s\n", err);
         rc = CLI_EXIT_FAIL;
     }
@@ -377,9 +458,7 @@ static void report_usage(FILE *out)
             "  -o, --output FILE    where to write (- for standard output)\n"
             "      --place PLACE    only the nodes of this place\n"
             "      --format FORMAT  html (default), csv (the tables, one block each) or json\n"
-            "      --title TEXT     heading (default: lorawatch)\n"
-            "      --db FILE        the database (default: the one of the configuration)\n"
-            "  -c, --config FILE    configuration naming the database\n"
+            "      --title TEXT     heading (default: lorawatch)\n" DB_HELP
             "  -h, --help           print this help\n"
             "\n"
             "Exit status: 0 success; 1 unreadable, damaged or too new database, or FILE not\n"
@@ -411,8 +490,8 @@ int cli_report(int argc, char **argv)
                                          {"title", required_argument, NULL, 'T'}};
     struct common c;
     struct report_args ra = {.format = "html"};
-    int rest, rc = parse("report", argc, argv, &c, "c:o:h", more, 3, report_opt, &ra, report_usage,
-                         &rest);
+    int rest, rc = parse("report", argc, argv, &c, "c:o:s:h", more, 3, report_opt, &ra,
+                         report_usage, &rest);
     if (rc >= 100)
         return rc - 100;
     if (rc >= 0)
@@ -489,10 +568,7 @@ static void backup_usage(FILE *out)
                  "A consistent copy of the database while lorawatchd runs (SQLite's online backup\n"
                  "from one read transaction: the daemon keeps writing meanwhile), checked with\n"
                  "quick_check, then renamed into place. FILE must not exist yet.\n"
-                 "\n"
-                 "      --db FILE        the database (default: the one of the configuration)\n"
-                 "  -c, --config FILE    configuration naming the database\n"
-                 "  -h, --help           print this help\n"
+                 "\n" DB_HELP "  -h, --help           print this help\n"
                  "\n"
                  "Exit status: 0 success; 1 the copy failed; 2 usage error; 5 permission denied;\n"
                  "7 FILE exists.\n");
@@ -501,7 +577,8 @@ static void backup_usage(FILE *out)
 int cli_backup(int argc, char **argv)
 {
     struct common c;
-    int rest, rc = parse("backup", argc, argv, &c, "c:h", NULL, 0, NULL, NULL, backup_usage, &rest);
+    int rest,
+        rc = parse("backup", argc, argv, &c, "c:s:h", NULL, 0, NULL, NULL, backup_usage, &rest);
     if (rc >= 100)
         return rc - 100;
     if (rc >= 0)

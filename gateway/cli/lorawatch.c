@@ -21,7 +21,8 @@
 
 static void usage(FILE *out)
 {
-    fprintf(out, "Usage: lorawatch [--version] [--help] COMMAND [ARGS]\n"
+    fprintf(out, "Usage: lorawatch [-s SOCKET] [-c CONFIG] [--db FILE] COMMAND [ARGS]\n"
+                 "       lorawatch --version | --help\n"
                  "\n"
                  "Maintenance and review client for the lorawatchd gateway.\n"
                  "\n"
@@ -29,15 +30,19 @@ static void usage(FILE *out)
                  "  status [-s SOCKET] [-m FILE] [--json]\n"
                  "                  summary of the daemon: MQTT, frames, readings, alerts,\n"
                  "                  clock, loop lag\n"
-                 "  keygen [--eui EUI] [--json]\n"
+                 "  keygen [--eui EUI] [--qr | --no-qr] [--png FILE] [--json]\n"
                  "                  a new node root key from the OS random source, printed with\n"
-                 "                  its EUI as a label line and a QR-ready string\n"
+                 "                  its EUI as a label line, the pairing string and its QR code\n"
                  "  pair --eui E --key K --kind KIND --name N [--building B --floor F\n"
                  "       --unit U --grid G] [--wait S]\n"
                  "                  pair a node standing next to it; prints its first reading\n"
                  "                  and link quality\n"
-                 "  nodes [--all]   the nodes: place, state, last heard, RSSI/SNR, battery, hops\n"
-                 "  node show NODE  everything about one node (name, address or EUI)\n"
+                 "  nodes [--all]   the nodes: place, state, last heard, RSSI/SNR, battery, hops,\n"
+                 "                  frames lost over the last day heard\n"
+                 "  node show NODE  everything about one node (name, address or EUI): the path by\n"
+                 "                  name, link, frames lost, battery days left\n"
+                 "  node link NODE [--since T]\n"
+                 "                  the node's link hour by hour: frames, RSSI and SNR, hops\n"
                  "  unpair NODE     cancel a pairing (node without history)\n"
                  "  retire NODE     out of service for good; history kept\n"
                  "  replace NODE --eui E --key K\n"
@@ -55,15 +60,17 @@ static void usage(FILE *out)
                  "                  acknowledge an alert: escalation and reminders stop\n"
                  "  silence (--node N | --building B) --for D --reason TEXT [--hazard H]\n"
                  "          [--force]\n"
-                 "                  hold back paging for maintenance (fire only with --force)\n"
+                 "                  hold back paging for maintenance: a node's own hazards, or\n"
+                 "                  H (fire only with --force)\n"
                  "  silences        the active silences\n"
                  "  unsilence SILENCE\n"
                  "                  end a silence early\n"
                  "  history (--node N | --place P | --kind K) [--from T] [--to T] [--every S]\n"
                  "                  readings, raw or per 5min/hour/day, as a table, --csv or\n"
                  "                  --json (read from the database; the daemon may be stopped)\n"
-                 "  events [--node N | --place P] [--from T] [--to T]\n"
-                 "                  alert and maintenance journal as a timeline\n"
+                 "  events [--node N | --place P] [--from T] [--to T] [-v]\n"
+                 "                  alert and maintenance journal as a timeline, with the place\n"
+                 "                  each node had then\n"
                  "  report --from T --to T -o FILE [--place P] [--format html|csv|json]\n"
                  "                  the flood-season review as one printable HTML file\n"
                  "  backup FILE     a consistent copy of the database while the daemon runs\n"
@@ -74,7 +81,13 @@ static void usage(FILE *out)
                  "  event-mode BUILDING on|off [-s SOCKET]\n"
                  "                  fast sampling for the nodes of a building, or back\n"
                  "\n"
-                 "Options:\n"
+                 "Options (before the command; the command's own options of the same name, given\n"
+                 "after it, win):\n"
+                 "  -s, --socket PATH   the daemon's control socket (default $LORAWATCH_SOCKET,\n"
+                 "                  else " CLI_DEFAULT_SOCKET ")\n"
+                 "  -c, --config FILE   the configuration naming the database (history, events,\n"
+                 "                  report, backup; default " CLI_DEFAULT_CONFIG ")\n"
+                 "      --db FILE   the database file itself (history, events, report, backup)\n"
                  "  -V, --version   print the version and exit\n"
                  "  -h, --help      print this help and exit (also: lorawatch COMMAND --help)\n"
                  "\n"
@@ -423,19 +436,28 @@ int cli_status(int argc, char **argv)
 static void keygen_usage(FILE *out)
 {
     fprintf(out,
-            "Usage: lorawatch keygen [--eui EUI] [--json]\n"
+            "Usage: lorawatch keygen [--eui EUI] [--qr | --no-qr] [--png FILE] [--json]\n"
             "\n"
             "Make a 128-bit node root key from the operating system's random source and print\n"
-            "it with the node's EUI-64: a label line to print and stick on the node, and a\n"
-            "QR-ready string (LW1:EUI:KEY) for the pairing phone. Without --eui a random,\n"
-            "locally administered EUI is made too (for simulated or home-made nodes).\n"
-            "Each key is unique and never stored by this command: keep the label safe.\n"
+            "it with the node's EUI-64: a label line to print and stick on the node, and the\n"
+            "pairing string LW1:EUI:KEY (EUI 16 and KEY 32 upper-case hex digits) that the\n"
+            "pairing phone reads, as text and as a QR code (byte mode, error correction level\n"
+            "M, four modules of margin). Without --eui a random, locally administered EUI is\n"
+            "made too (for simulated or home-made nodes). Each key is unique and never stored\n"
+            "by this command: keep the label safe.\n"
             "\n"
-            "  --eui EUI   the node's EUI-64, 16 hex digits (':' or '-' between bytes allowed)\n"
-            "  --json      print {\"eui\", \"key\", \"qr\"}\n"
-            "  -h, --help  print this help\n"
+            "      --eui EUI    the node's EUI-64, 16 hex digits (':' or '-' between bytes\n"
+            "                   allowed)\n"
+            "      --qr         draw the QR code in the terminal with UTF-8 half blocks (the\n"
+            "                   default when standard output is a terminal; in colour there,\n"
+            "                   dark on light, plain blocks on light paper otherwise)\n"
+            "      --no-qr      do not draw it\n"
+            "      --png FILE   also write the QR code as a PNG label, 8 pixels a module\n"
+            "      --json       print {\"eui\", \"key\", \"qr\"[, \"png\"]} and no drawing\n"
+            "  -h, --help       print this help\n"
             "\n"
-            "Exit status: 0 success; 1 no random bytes; 2 usage error (bad EUI).\n");
+            "Exit status: 0 success; 1 no random bytes, or FILE not written; 2 usage error\n"
+            "(bad EUI).\n");
 }
 
 /* Fill buf from getrandom(2): blocks only until the kernel's pool is initialised at boot. */
@@ -458,10 +480,14 @@ int cli_keygen(int argc, char **argv)
 {
     static const struct option opts[] = {{"eui", required_argument, NULL, 'e'},
                                          {"json", no_argument, NULL, 'j'},
+                                         {"qr", no_argument, NULL, 'q'},
+                                         {"no-qr", no_argument, NULL, 'n'},
+                                         {"png", required_argument, NULL, 'p'},
                                          {"help", no_argument, NULL, 'h'},
                                          {NULL, 0, NULL, 0}};
     uint8_t eui[8], key[16];
-    int have_eui = 0, json = 0, c;
+    int have_eui = 0, json = 0, qr = -1, c;
+    const char *png = NULL;
     optind = 1;
     while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
         switch (c) {
@@ -474,6 +500,13 @@ int cli_keygen(int argc, char **argv)
             break;
         case 'j':
             json = 1;
+            break;
+        case 'q':
+        case 'n':
+            qr = c == 'q';
+            break;
+        case 'p':
+            png = optarg;
             break;
         case 'h':
             keygen_usage(stdout);
@@ -497,22 +530,55 @@ int cli_keygen(int argc, char **argv)
     char eh[17], kh[33];
     lw_format_hex(eui, sizeof(eui), eh);
     lw_format_hex(key, sizeof(key), kh);
-    if (json)
-        printf("{\"eui\":\"%s\",\"key\":\"%s\",\"qr\":\"LW1:%s:%s\"}\n", eh, kh, eh, kh);
-    else
-        printf("EUI %s  KEY %s\nLW1:%s:%s\n", eh, kh, eh, kh);
+    char label[64];
+    snprintf(label, sizeof(label), "LW1:%s:%s", eh, kh);
+    char why[256];
+    if (png && cli_qr_png(label, png, 8, why, sizeof(why)) != 0) {
+        /* The key is not printed: a label that was not made must not be half-used. */
+        fprintf(stderr, "lorawatch keygen: --png %s: %s\n", png, why);
+        return CLI_EXIT_FAIL;
+    }
+    if (json) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "eui", eh);
+        cJSON_AddStringToObject(o, "key", kh);
+        cJSON_AddStringToObject(o, "qr", label);
+        if (png)
+            cJSON_AddStringToObject(o, "png", png);
+        char *t = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        if (t)
+            puts(t);
+        free(t);
+        return CLI_EXIT_OK;
+    }
+    printf("EUI %s  KEY %s\n%s\n", eh, kh, label);
+    bool tty = isatty(STDOUT_FILENO);
+    if (qr == 1 || (qr == -1 && tty)) {
+        fflush(stdout);
+        if (cli_qr_text(label, stdout, tty) != 0) {
+            fprintf(stderr, "lorawatch keygen: no QR code: %s\n", strerror(errno));
+            return CLI_EXIT_FAIL;
+        }
+    }
     return CLI_EXIT_OK;
 }
+
+enum { OPT_GLOBAL_DB = 256 };
 
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"version", no_argument, NULL, 'V'},
         {"help", no_argument, NULL, 'h'},
+        {"socket", required_argument, NULL, 's'},
+        {"config", required_argument, NULL, 'c'},
+        {"db", required_argument, NULL, OPT_GLOBAL_DB},
         {NULL, 0, NULL, 0},
     };
     int c;
-    while ((c = getopt_long(argc, argv, "+Vh", longopts, NULL)) != -1) {
+    /* '+': stop at the command; what follows is the command's own (it may repeat these). */
+    while ((c = getopt_long(argc, argv, "+Vhs:c:", longopts, NULL)) != -1) {
         switch (c) {
         case 'V':
             printf("lorawatch %s\n", LW_VERSION);
@@ -520,6 +586,15 @@ int main(int argc, char **argv)
         case 'h':
             usage(stdout);
             return CLI_EXIT_OK;
+        case 's':
+            cli_global.socket = optarg;
+            break;
+        case 'c':
+            cli_global.config = optarg;
+            break;
+        case OPT_GLOBAL_DB:
+            cli_global.db = optarg;
+            break;
         default:
             usage(stderr);
             return CLI_EXIT_USAGE;

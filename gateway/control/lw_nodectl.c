@@ -166,8 +166,11 @@ static void add_hex(cJSON *o, const char *name, const uint8_t *b, size_t n)
 }
 
 /* One node as JSON: the row, merged with the registry's runtime state when it is live. */
-static cJSON *node_json(const struct lw_nodectl_env *env, const struct lw_node_conf *c,
-                        const struct lw_node_contact *seen, bool detail)
+#define DAY_MS 86400000LL
+
+static cJSON *node_json(const struct lw_nodectl_env *env, const struct rows *r,
+                        const struct lw_node_conf *c, const struct lw_node_contact *seen,
+                        bool detail)
 {
     struct lw_node *live =
         c->state != LW_NODE_RETIRED ? lw_registry_find(env->registry(env->arg), c->address) : NULL;
@@ -204,8 +207,38 @@ static cJSON *node_json(const struct lw_nodectl_env *env, const struct lw_node_c
     if (hops >= 0 && last)
         cJSON_AddNumberToObject(o, "hops", hops);
     int relay = live && live->last_seen_ms ? live->last_relay : seen->relay;
-    if (relay > 0 && last)
+    if (relay > 0 && last) {
         cJSON_AddNumberToObject(o, "relay", relay);
+        /* The relay the gateway heard, by name when it is one of ours. */
+        for (size_t i = 0; i < r->count; i++)
+            if (r->n[i].address == relay && r->n[i].state != LW_NODE_RETIRED)
+                cJSON_AddStringToObject(o, "relay_name", r->n[i].name);
+    }
+    /* The whole way of its latest frame, when the mesh sink is at hand: every relay by name
+     * and the SNR each one heard the hop before with; the gateway heard the last relay. */
+    struct lw_mesh_path path;
+    if (env->mesh && c->state != LW_NODE_RETIRED &&
+        lw_mesh_route(env->mesh, c->address, &path) == LW_OK && path.hops > 0) {
+        cJSON *route = cJSON_AddArrayToObject(o, "route");
+        for (unsigned h = 0; h < path.hops && h < LW_HOP_MAX; h++) {
+            cJSON *j = cJSON_CreateObject();
+            cJSON_AddNumberToObject(j, "address", path.hop[h].relay);
+            for (size_t i = 0; i < r->count; i++)
+                if (r->n[i].address == path.hop[h].relay && r->n[i].state != LW_NODE_RETIRED)
+                    cJSON_AddStringToObject(j, "name", r->n[i].name);
+            cJSON_AddNumberToObject(j, "heard_snr_db", path.hop[h].snr_db);
+            cJSON_AddItemToArray(route, j);
+        }
+        cJSON *gw = cJSON_AddObjectToObject(o, "route_gateway");
+        cJSON_AddNumberToObject(gw, "rssi", path.gw_rssi_x10 / 10.0);
+        cJSON_AddNumberToObject(gw, "snr", path.gw_snr_x10 / 10.0);
+    }
+    /* Frames lost over the day before it was last heard, from the stored frame counters (a node
+     * silent since is shown as silent, not as loss). */
+    struct lw_nodectl_loss loss;
+    if (last && lw_nodectl_loss(env->store, c->address, last - DAY_MS, last + 1, &loss) == LW_OK &&
+        loss.received)
+        lw_nodectl_loss_json(o, &loss, DAY_MS);
     if (c->kind == LW_KIND_WATER || c->kind == LW_KIND_MULTI) {
         cJSON_AddNumberToObject(o, "mount_height_mm", c->mount_height_mm);
         cJSON_AddNumberToObject(o, "zero_offset_mm", c->zero_offset_mm);
@@ -218,6 +251,17 @@ static cJSON *node_json(const struct lw_nodectl_env *env, const struct lw_node_c
             add_reading(o, &live->last);
         cJSON_AddBoolToObject(o, "session", c->has_session);
     }
+    /* The hazards of the rules that apply to it: what a silence of the node holds back. */
+    bool hazard[LW_HAZARD_COUNT] = {false};
+    for (size_t i = 0; i < env->cfg->n_rules; i++)
+        if (env->cfg->rules[i].hazard < LW_HAZARD_COUNT && lw_rule_applies(&env->cfg->rules[i], c))
+            hazard[env->cfg->rules[i].hazard] = true;
+    cJSON *hz = cJSON_AddArrayToObject(o, "hazards");
+    for (int h = 0; h < LW_HAZARD_COUNT; h++)
+        if (hazard[h])
+            cJSON_AddItemToArray(hz, cJSON_CreateString(lw_hazard_name((enum lw_hazard)h)));
+    if (lw_nodectl_battery(env->cfg, env->store, c, env->now_ms, o) != LW_OK)
+        lw_log(LW_LOG_WARNING, "node %s: battery trend not read from the database", c->name);
     int64_t readings = 0, alerts = 0;
     if (lw_nodedb_history(env->nodedb, c->address, &readings, &alerts) == LW_OK) {
         cJSON_AddBoolToObject(o, "has_readings", readings > 0);
@@ -240,7 +284,7 @@ static char *cmd_nodes(const struct lw_nodectl_env *env, const cJSON *req,
     cJSON *arr = cJSON_AddArrayToObject(o, "nodes");
     for (size_t i = 0; i < r.count; i++)
         if (all || r.n[i].state != LW_NODE_RETIRED)
-            cJSON_AddItemToArray(arr, node_json(env, &r.n[i], &r.seen[i], false));
+            cJSON_AddItemToArray(arr, node_json(env, &r, &r.n[i], &r.seen[i], false));
     rows_free(&r);
     return finish(o);
 }
@@ -262,9 +306,44 @@ static char *cmd_show(const struct lw_nodectl_env *env, const cJSON *req,
         rows_free(&r);
         return fail("not_found", "no node '%s' (lorawatch nodes --all lists them)", id);
     }
+    /* The link hour by hour from since_ms until now (lorawatch node link), else over the day
+     * before the node was last heard. At most a week of hours: the reply must fit one control
+     * message. */
+    const cJSON *since = cJSON_GetObjectItemCaseSensitive(req, "since_ms");
+    bool hours = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(req, "link"));
+    if (since && (!cJSON_IsNumber(since) || since->valuedouble >= (double)env->now_ms ||
+                  since->valuedouble < (double)(env->now_ms - 7 * DAY_MS - 60000))) {
+        rows_free(&r);
+        return fail("usage", "since_ms: must be a time within the last 7 days (got %.0f)",
+                    cJSON_IsNumber(since) ? since->valuedouble : -1.0);
+    }
     cJSON *o = ok_reply();
-    cJSON_AddItemToObject(o, "node", node_json(env, c, &r.seen[i], true));
+    cJSON *n = node_json(env, &r, c, &r.seen[i], true);
+    cJSON_AddItemToObject(o, "node", n);
+    double last = 0;
+    const cJSON *ls = cJSON_GetObjectItemCaseSensitive(n, "last_seen_ms");
+    if (cJSON_IsNumber(ls))
+        last = ls->valuedouble;
+    int64_t from = since ? (int64_t)since->valuedouble : (int64_t)last - DAY_MS;
+    int64_t until = since ? env->now_ms + 1 : (int64_t)last + 1;
+    if ((since || last > 0) &&
+        lw_nodectl_link(env->store, c->address, from, until, hours, n) != LW_OK)
+        lw_log(LW_LOG_WARNING, "node %s: link history not read from the database", c->name);
     rows_free(&r);
+    return finish(o);
+}
+
+/* The database file the daemon uses, so the review commands (history, events, report) read the
+ * same one without a configuration file of their own. */
+static char *cmd_database(const struct lw_nodectl_env *env, const cJSON *req,
+                          const struct lw_control_peer *peer)
+{
+    (void)req;
+    (void)peer;
+    char path[LW_PATH_MAX + 32];
+    lw_config_db_path(env->cfg, path, sizeof(path));
+    cJSON *o = ok_reply();
+    cJSON_AddStringToObject(o, "path", path);
     return finish(o);
 }
 
@@ -792,7 +871,7 @@ static const struct {
     {"nodes", cmd_nodes},           {"node-show", cmd_show},      {"pair", cmd_pair},
     {"unpair", cmd_unpair},         {"retire", cmd_retire},       {"replace", cmd_replace},
     {"locate", cmd_locate},         {"calibrate", cmd_calibrate}, {"rekey", cmd_rekey},
-    {"test-alarm", cmd_test_alarm},
+    {"test-alarm", cmd_test_alarm}, {"database", cmd_database},
 };
 
 char *lw_nodectl_handle(const struct lw_nodectl_env *env, const char *cmd, const cJSON *req,

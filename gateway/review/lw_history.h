@@ -67,6 +67,15 @@ int lw_history_events(sqlite3 *db, const struct lw_hist_node *nodes, size_t n, i
                       int64_t to, enum lw_hist_fmt fmt, FILE *out, size_t *rows, char *err,
                       size_t errcap);
 
+/* The same timeline as a table for people (lw_events.c): local date and time, alert (#id),
+ * event, level and hazard, node, the place as it was then (an alert's: as its raise message
+ * published it; else from the maintenance journal's place records up to then), who (actor, tier,
+ * channel) and the detail cut to 60 characters. The broker's 'published' rows of one alert in a
+ * row fold into one unless verbose. *rows receives the rows printed. */
+int lw_history_events_table(sqlite3 *db, const struct lw_hist_node *nodes, size_t n, int64_t from,
+                            int64_t to, bool verbose, FILE *out, size_t *rows, char *err,
+                            size_t errcap);
+
 /* Write every row of a prepared statement: a table with aligned columns, RFC 4180 CSV with a
  * header line, or a JSON array of objects (column names as keys). *rows receives the count. */
 int lw_history_write(sqlite3_stmt *q, enum lw_hist_fmt fmt, FILE *out, size_t *rows);

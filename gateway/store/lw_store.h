@@ -75,6 +75,20 @@ int lw_store_each_recent(struct lw_store *s, uint16_t node, int64_t since_ms, in
                          void (*fn)(void *arg, int64_t t_ms, const struct lw_reading *r),
                          void *arg);
 
+/* One stored reading's link figures: its frame counter, the relays it crossed and the last hop
+ * as the gateway heard it (INT16_MIN: not recorded). */
+struct lw_store_link {
+    int64_t t_ms;
+    uint32_t fcnt;
+    uint8_t hops;
+    int16_t rssi_x10, snr_x10;
+};
+/* The node's stored readings in [since_ms, until_ms) by their stored time (provisional ones
+ * included), oldest first (same time: lower frame counter first), as link figures. LW_OK, or
+ * LW_ERR_DB. */
+int lw_store_each_link(struct lw_store *s, uint16_t node, int64_t since_ms, int64_t until_ms,
+                       void (*fn)(void *arg, const struct lw_store_link *l), void *arg);
+
 /* Time of the node's newest stored reading (Unix ms, as stored) in *ts_ms, 0 when it has none.
  * LW_OK, or LW_ERR_DB. */
 int lw_store_newest_reading(struct lw_store *s, uint16_t node, int64_t *ts_ms);

@@ -409,6 +409,34 @@ static void test_silences(void **state)
     assert_int_equal(lw_escalation_silences(f->d, &all), 0);
 }
 
+/* One node's silence without a hazard (lorawatch silence --node N on a water node): accepted
+ * without force; it holds that node's flood and trouble alerts, never its fire alarms. A
+ * building's silence of every hazard stays refused without force. */
+static void test_node_silence_of_its_own_hazards(void **state)
+{
+    struct fixture *f = *state;
+    char why[160];
+    struct lw_silence s = {.id = 5, .node = 7, .hazard = -1, .until_ms = 3600000};
+    snprintf(s.actor, sizeof(s.actor), "uid:0");
+    assert_int_equal(lw_escalation_silence_add(f->d, &s, 0, 0, why, sizeof(why)), LW_OK);
+    struct lw_escalation_alert flood = alert(6, "G1", LW_HAZARD_FLOOD);
+    struct lw_escalation_alert trouble = alert(8, "G1", LW_HAZARD_TROUBLE);
+    struct lw_escalation_alert fire = alert(7, "G1", LW_HAZARD_FIRE);
+    lw_escalation_raised(f->d, &flood, "{\"id\":6}", 0, 0);
+    lw_escalation_raised(f->d, &trouble, "{\"id\":8}", 0, 0);
+    lw_escalation_raised(f->d, &fire, "{\"id\":7}", 0, 0);
+    assert_true(saw("journal 6 silenced uid:0 0 gateway"));
+    assert_true(saw("journal 8 silenced uid:0 0 gateway"));
+    assert_false(saw("publish 6 lorawatch/s/duty/person/wang notified"));
+    assert_true(saw("publish 7 lorawatch/s/duty/person/wang notified")); /* fire goes through */
+    struct lw_silence b = {.id = 6, .hazard = -1, .until_ms = 3600000};
+    snprintf(b.building, sizeof(b.building), "B7");
+    assert_int_equal(lw_escalation_silence_add(f->d, &b, 0, 0, why, sizeof(why)), LW_ERR_STATE);
+    assert_non_null(strstr(why, "never silenced without --force"));
+    struct lw_silence n = {.id = 7, .node = 7, .hazard = LW_HAZARD_FIRE, .until_ms = 3600000};
+    assert_int_equal(lw_escalation_silence_add(f->d, &n, 0, 0, why, sizeof(why)), LW_ERR_STATE);
+}
+
 /* A silence lasts its duration on the monotonic clock: the wall clock stepping forward (NTP after
  * a boot without RTC) must not end it early, nor a step back keep it beyond its hour. */
 static void test_silence_outlasts_wall_clock_steps(void **state)
@@ -502,6 +530,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_reminder_count_is_the_tiers_own, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_continues_the_reminder_count, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silences, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_node_silence_of_its_own_hazards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silence_outlasts_wall_clock_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_msg_ids, setup, teardown),
         cmocka_unit_test(test_commands),

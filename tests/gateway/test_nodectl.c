@@ -13,7 +13,10 @@
 
 #include "lw_config.h"
 #include "lw_error.h"
+#include "lw_frame.h"
+#include "lw_mesh.h"
 #include "lw_nodectl.h"
+#include "lw_route.h"
 #include "lw_nodedb.h"
 #include "lw_registry.h"
 #include "lw_store.h"
@@ -34,6 +37,15 @@ static const char conf_text[] = "[gateway]\n"
                                 "threshold = 50\n"
                                 "clear = 20\n"
                                 "level = red\n"
+                                "[rule:battery-warn]\n"
+                                "metric = battery_mv\n"
+                                "direction = below\n"
+                                "statistic = days_left\n"
+                                "window = 7d\n"
+                                "floor = 3000\n"
+                                "threshold = 30\n"
+                                "clear = 45\n"
+                                "level = blue\n"
                                 "[rule:tamper]\n"
                                 "type = flag\n"
                                 "flag = tamper\n"
@@ -382,6 +394,218 @@ static void other_commands(void **state)
     cJSON_Delete(req);
 }
 
+/* Readings of RAMP, one an hour for hours hours up to now, the battery falling 10 mV a day from
+ * 3600 mV; the frame counter skips every frame whose counter is a multiple of skip (0: none).
+ * The last contact comes through a relay: GAS (kitchen), 2 hops. */
+static void ramp_history(struct fixture *f, int hours, uint32_t skip)
+{
+    int64_t hour = 3600000, t0 = f->env.now_ms - (int64_t)(hours - 1) * hour - 60000;
+    uint32_t fcnt = 1;
+    for (int i = 0; i < hours; i++, fcnt++) {
+        if (skip && fcnt % skip == 0)
+            fcnt++; /* this frame never arrived */
+        int64_t t = t0 + i * hour;
+        struct lw_reading r = {.present = LW_R_WATER | LW_R_BATTERY};
+        r.battery_mv = (uint16_t)(3600 - 10.0 * (double)(t - t0) / 86400000.0);
+        struct lw_store_reading sr = {.node = RAMP,
+                                      .t_ms = t,
+                                      .fcnt = fcnt,
+                                      .type = 1,
+                                      .hops = 2,
+                                      .rssi_x10 = (int16_t)(-900 - 10 * (i % 3)),
+                                      .snr_x10 = 55,
+                                      .r = &r};
+        assert_int_equal(lw_store_add_reading(f->store, &sr), LW_OK);
+    }
+    struct lw_node_contact seen = {.first_seen_ms = t0,
+                                   .last_seen_ms = t0 + (hours - 1) * hour,
+                                   .rssi_x10 = -910,
+                                   .snr_x10 = 55,
+                                   .battery_mv = 3540,
+                                   .hops = 2,
+                                   .relay = GAS};
+    assert_int_equal(lw_nodedb_seen(f->db, RAMP, fcnt - 1, &seen), LW_OK);
+    assert_int_equal(lw_store_commit(f->store), LW_OK);
+}
+
+static double num(const cJSON *o, const char *path)
+{
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", path);
+    const cJSON *v = o;
+    for (char *save = NULL, *k = strtok_r(buf, ".", &save); k; k = strtok_r(NULL, ".", &save))
+        v = cJSON_GetObjectItemCaseSensitive(v, k);
+    if (!cJSON_IsNumber(v))
+        fail_msg("%s: not a number", path);
+    return v->valuedouble;
+}
+
+/* node-show: the relay by name, frames lost from the counter gaps over the day before the node
+ * was last heard, battery days left from the battery rule's own statistic. */
+static void show_loss_battery_relay(void **state)
+{
+    struct fixture *f = *state;
+    ramp_history(f, 6 * 24, 5); /* every 5th counter missing */
+    cJSON *r = request(f, "{\"cmd\":\"node-show\",\"node\":\"ramp\"}");
+    assert_true(ok(r));
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(r, "node");
+    assert_string_equal(field(n, "relay_name"), "kitchen");
+    assert_int_equal((int)num(n, "hops"), 2);
+    /* The last 24 h hold 24 readings (the window is [last - 24 h, last]: 25 hourly slots, the
+     * first of which is at its edge); 1 counter in 5 skipped. */
+    double got = num(n, "loss.received"), want = num(n, "loss.expected");
+    assert_true(got >= 24 && got <= 25);
+    assert_true(want - got >= 5 && want - got <= 7);
+    assert_int_equal((int)num(n, "loss.window_s"), 86400);
+    /* 3540 mV after 6 days, falling 10 mV a day: (3540 - 3000) / 10 = 54 days to the floor. */
+    assert_string_equal(field(cJSON_GetObjectItemCaseSensitive(n, "battery_trend"), "rule"),
+                        "battery-warn");
+    double days = num(n, "battery_trend.days_left");
+    if (days < 52 || days > 56)
+        fail_msg("days left %.1f, expected about 54", days);
+    /* The day's link: RSSI -90, -91, -92 dBm in turn; median -91. */
+    const cJSON *all = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(n, "link_history"), "overall");
+    assert_non_null(all);
+    const cJSON *rssi = cJSON_GetObjectItemCaseSensitive(all, "rssi");
+    assert_int_equal(cJSON_GetArraySize(rssi), 3);
+    assert_true(cJSON_GetArrayItem(rssi, 0)->valuedouble == -92.0);
+    assert_true(cJSON_GetArrayItem(rssi, 1)->valuedouble == -91.0);
+    assert_true(cJSON_GetArrayItem(rssi, 2)->valuedouble == -90.0);
+    assert_null(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(n, "link_history"), "hours"));
+    cJSON_Delete(r);
+    /* The node list carries the loss too. */
+    r = request(f, "{\"cmd\":\"nodes\"}");
+    const cJSON *e;
+    bool seen = false;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(r, "nodes"))
+    {
+        if (strcmp(field(e, "name"), "ramp") == 0) {
+            seen = true;
+            assert_true(num(e, "loss.expected") > num(e, "loss.received"));
+        }
+    }
+    assert_true(seen);
+    cJSON_Delete(r);
+}
+
+/* Two days of readings: not half the 7-day window, so no days left yet, only what is there. */
+static void show_battery_needs_history(void **state)
+{
+    struct fixture *f = *state;
+    ramp_history(f, 48, 0);
+    cJSON *r = request(f, "{\"cmd\":\"node-show\",\"node\":\"ramp\"}");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(r, "node");
+    const cJSON *t = cJSON_GetObjectItemCaseSensitive(n, "battery_trend");
+    assert_non_null(t);
+    assert_null(cJSON_GetObjectItemCaseSensitive(t, "days_left"));
+    assert_true(num(t, "history_s") >= 47 * 3600 && num(t, "history_s") <= 48 * 3600);
+    assert_true(num(n, "loss.received") == num(n, "loss.expected"));
+    cJSON_Delete(r);
+    /* A node never heard: no loss, and no days left. */
+    r = request(f, "{\"cmd\":\"node-show\",\"node\":\"kitchen\"}");
+    n = cJSON_GetObjectItemCaseSensitive(r, "node");
+    assert_null(cJSON_GetObjectItemCaseSensitive(n, "loss"));
+    assert_null(cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(n, "battery_trend"), "days_left"));
+    cJSON_Delete(r);
+}
+
+/* link: true with since_ms: one object per hour; since_ms beyond a week is refused naming it. */
+static void show_link_hours(void **state)
+{
+    struct fixture *f = *state;
+    ramp_history(f, 30, 0);
+    char req[160];
+    snprintf(req, sizeof(req),
+             "{\"cmd\":\"node-show\",\"node\":\"ramp\",\"link\":true,"
+             "\"since_ms\":%lld}",
+             (long long)(f->env.now_ms - 10 * 3600000LL));
+    cJSON *r = request(f, req);
+    assert_true(ok(r));
+    const cJSON *h = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "node"),
+                                         "link_history"),
+        "hours");
+    int n = cJSON_GetArraySize(h);
+    assert_true(n >= 10 && n <= 11);
+    double frames = 0;
+    const cJSON *e;
+    cJSON_ArrayForEach(e, h)
+    {
+        assert_int_equal((int64_t)num(e, "t_ms") % 60000, 0);
+        frames += num(e, "received");
+        assert_int_equal((int)num(e, "hops_max"), 2);
+    }
+    assert_true(frames == n);
+    cJSON_Delete(r);
+    snprintf(req, sizeof(req),
+             "{\"cmd\":\"node-show\",\"node\":\"ramp\",\"link\":true,"
+             "\"since_ms\":%lld}",
+             (long long)(f->env.now_ms - 8 * 86400000LL));
+    expect_refusal(f, req, "usage", "since_ms", "7 days", NULL);
+}
+
+/* With the mesh sink at hand, node-show gives the whole route of the latest frame: every relay
+ * (by name when it is a node of ours) with the SNR it heard the hop before with, and what the
+ * gateway heard of the last relay. Without it, only the node table's last relay. */
+static void show_route_from_mesh(void **state)
+{
+    struct fixture *f = *state;
+    ramp_history(f, 2, 0);
+    cJSON *r = request(f, "{\"cmd\":\"node-show\",\"node\":\"ramp\"}");
+    assert_null(
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(r, "node"), "route"));
+    cJSON_Delete(r);
+    struct lw_mesh_config mc;
+    lw_mesh_config_defaults(&mc);
+    struct lw_mesh *m = lw_mesh_new(&mc);
+    assert_non_null(m);
+    static const uint8_t key[LW_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    struct lw_frame_hdr h = {
+        .type = LW_FT_DATA, .hop_limit = 3, .net_id = 0x4C57, .src = RAMP, .fcnt = 9};
+    const uint8_t plain[] = {0x01, 0x02, 0x10, 0x00};
+    uint8_t buf[LW_FRAME_MAX_LEN];
+    int len = lw_frame_seal(&h, key, plain, sizeof(plain), buf, sizeof(buf));
+    assert_true(len > 0);
+    len = lw_route_append(buf, (size_t)len, sizeof(buf), 0x0999, 4); /* not one of ours */
+    len = lw_route_append(buf, (size_t)len, sizeof(buf), GAS, 6);
+    assert_true(len > 0);
+    struct lw_mesh_frame mf;
+    assert_int_equal(lw_mesh_admit(m, buf, (size_t)len, &mf), LW_OK);
+    struct lw_mesh_rx rx = {.mono_ms = 1000, .rssi_x10 = -973, .snr_x10 = 45};
+    assert_int_equal(lw_mesh_accepted(m, &mf, &rx), LW_OK);
+    f->env.mesh = m;
+    r = request(f, "{\"cmd\":\"node-show\",\"node\":\"ramp\"}");
+    const cJSON *n = cJSON_GetObjectItemCaseSensitive(r, "node");
+    const cJSON *route = cJSON_GetObjectItemCaseSensitive(n, "route");
+    assert_int_equal(cJSON_GetArraySize(route), 2);
+    const cJSON *h0 = cJSON_GetArrayItem(route, 0), *h1 = cJSON_GetArrayItem(route, 1);
+    assert_int_equal((int)num(h0, "address"), 0x0999);
+    assert_null(cJSON_GetObjectItemCaseSensitive(h0, "name"));
+    assert_int_equal((int)num(h0, "heard_snr_db"), 4);
+    assert_string_equal(field(h1, "name"), "kitchen");
+    assert_int_equal((int)num(h1, "heard_snr_db"), 6);
+    assert_true(num(n, "route_gateway.rssi") == -97.3);
+    assert_true(num(n, "route_gateway.snr") == 4.5);
+    cJSON_Delete(r);
+    f->env.mesh = NULL;
+    lw_mesh_free(m);
+}
+
+/* The review commands find the daemon's database through the socket. */
+static void database_path(void **state)
+{
+    struct fixture *f = *state;
+    cJSON *r = request(f, "{\"cmd\":\"database\"}");
+    assert_true(ok(r));
+    char want[512];
+    lw_config_db_path(f->cfg, want, sizeof(want));
+    assert_string_equal(field(r, "path"), want);
+    cJSON_Delete(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -393,6 +617,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(calibrate_mount_height_under_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(calibrate_usage_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(other_commands, setup, teardown),
+        cmocka_unit_test_setup_teardown(show_loss_battery_relay, setup, teardown),
+        cmocka_unit_test_setup_teardown(show_battery_needs_history, setup, teardown),
+        cmocka_unit_test_setup_teardown(show_link_hours, setup, teardown),
+        cmocka_unit_test_setup_teardown(database_path, setup, teardown),
+        cmocka_unit_test_setup_teardown(show_route_from_mesh, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

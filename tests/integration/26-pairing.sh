@@ -56,7 +56,7 @@ ADDR=$(q "SELECT address FROM nodes WHERE name = 'garage-b7'")
 readings_of "$ADDR" 3 || fail "readings not stored"
 
 "${LW[@]}" nodes -s "$SOCK" >"$WORK/nodes.txt"
-grep -q 'garage-b7 .*water .*B7/F-1/garage .*active' "$WORK/nodes.txt" ||
+grep -Eq 'garage-b7 .*water .*B7/-1/garage .*active .* 0 +[0-9.]+%$' "$WORK/nodes.txt" ||
   fail "nodes table: $(cat "$WORK/nodes.txt")"
 "${LW[@]}" nodes -s "$SOCK" --json | jq -e '.nodes[] | select(.name == "garage-b7") |
   .state == "active" and .place.grid == "G3" and .battery_mv == null and .hops == 0' >/dev/null ||
