@@ -46,9 +46,25 @@ static bool all_digits(const char *s)
     return true;
 }
 
+static bool ascii_alnum(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+}
+
+/* Append part to out; a space only between two Latin letters or digits ("B8 garage"), never next
+ * to a Chinese character. */
+static void join_zh(char *out, size_t cap, const char *part)
+{
+    size_t l = strlen(out);
+    if (!part[0] || l + 1 >= cap)
+        return;
+    bool space = l && ascii_alnum(out[l - 1]) && (ascii_alnum(part[0]) || part[0] == '-');
+    snprintf(out + l, cap - l, "%s%s", space ? " " : "", part);
+}
+
 /* Where the node is, in the words the duty worker uses: its place text, else its building, floor
- * and unit said as people say them (7号楼B1层车库 / block 7, floor B1, garage), else its label
- * or id. */
+ * and unit said as people say them (7号楼地下1层车库 / block 7, floor B1, garage), else its
+ * label or id. */
 static void place_text(const struct lw_node_conf *n, bool zh, char *out, size_t cap)
 {
     if (n->place[0]) {
@@ -60,12 +76,23 @@ static void place_text(const struct lw_node_conf *n, bool zh, char *out, size_t 
         return;
     }
     const char *b = n->building, *f = n->floor, *u = n->unit;
-    bool fnum = f[0] && (all_digits(f) || ((f[0] == 'B' || f[0] == 'b') && all_digits(f + 1)));
-    if (zh)
-        snprintf(out, cap, "%s%s%s%s%s", b, all_digits(b) ? "号楼" : "", f, fnum ? "层" : "", u);
-    else
+    if (!zh) {
         snprintf(out, cap, "%s%s%s%s%s%s", all_digits(b) ? "block " : "", b,
                  f[0] ? ", floor " : "", f, u[0] ? ", " : "", u);
+        return;
+    }
+    char part[LW_NAME_MAX + 16];
+    out[0] = 0;
+    snprintf(part, sizeof(part), "%s%s", b, all_digits(b) ? "号楼" : "");
+    join_zh(out, cap, part);
+    /* Floors: 3 -> 3层; B1 or -1 (below ground) -> 地下1层; anything else as written. */
+    bool below = (f[0] == 'B' || f[0] == 'b' || f[0] == '-') && all_digits(f + 1);
+    if (below)
+        snprintf(part, sizeof(part), "地下%s层", f + 1);
+    else
+        snprintf(part, sizeof(part), "%s%s", f, all_digits(f) ? "层" : "");
+    join_zh(out, cap, part);
+    join_zh(out, cap, u);
 }
 
 static void duration_text(uint64_t ms, bool zh, char *out, size_t cap)

@@ -371,6 +371,7 @@ static char *on_control(void *arg, const char *cmd, const cJSON *req,
         .rebuild = gw_rebuild_registry,
         .test_alarm = raise_test_alarm,
         .now_ms = lw_clock_wall_ms(),
+        .mesh = g->mesh, /* node show: each relay of the route by name, with its hop's link */
     };
     char *reply = lw_nodectl_handle(&env, cmd, req, peer);
     if (reply)

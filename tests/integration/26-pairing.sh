@@ -130,7 +130,7 @@ sleep 0.5
 wait $SUB || true
 jq -e -s '.[0].test == true and .[0].node.name == "garage-b7" and .[0].place.building == "B8"
   and (.[0].text_en | startswith("[TEST")) and .[1].state == "cleared"
-  and (.[1].text_en | startswith("[TEST - no action needed] Test alarm ended (flood)"))
+  and (.[1].text_en | startswith("[TEST - no action needed] Test alarm (flood) ended"))
   and (.[1].text_zh | contains("已恢复") | not) and ([.[].value] == [0, 0])' "$WORK/test-alarm.mqtt" \
   >/dev/null || fail "test alarm message: $(cat "$WORK/test-alarm.mqtt")"
 [ "$(q "SELECT count(*) FROM alerts WHERE test = 1 AND node = $ADDR")" -eq 1 ] || fail "test flag"
