@@ -150,8 +150,8 @@ void lw_alert_storage_rule(struct lw_rule_conf *out)
 
 const char *lw_alert_state_name(enum lw_alert_state s)
 {
-    static const char *const names[] = {"raised", "cleared", "closed"};
-    return s <= LW_ALERT_CLOSED ? names[s] : "?";
+    static const char *const names[] = {"raised", "cleared", "closed", "updated"};
+    return s <= LW_ALERT_UPDATED ? names[s] : "?";
 }
 
 /* A value as people read it: whole numbers for millimetres, millivolts, ppm and seconds, one
@@ -368,6 +368,29 @@ static void quantity_text(const struct lw_rule_conf *r, bool zh, char *out, size
     }
 }
 
+/* The water still rising under an open alert: the new peak, the last message's value, and a
+ * higher level's line when it has crossed one. */
+static void sentence_update(const struct lw_alert_info *a, bool zh, const char *ti,
+                            const char *where, char *out, size_t cap)
+{
+    const struct lw_rule_conf *r = a->rule;
+    const char *unit = lw_rule_value_unit(r);
+    char q[96], v[32], prev[32], at[32], line[96] = "";
+    quantity_text(r, zh, q, sizeof(q));
+    value_text(a->value, unit, zh, v, sizeof(v));
+    value_text(a->previous, unit, zh, prev, sizeof(prev));
+    value_text(a->reached_at, unit, zh, at, sizeof(at));
+    if (a->reached > a->level)
+        snprintf(line, sizeof(line), zh ? "，已超过%s线（%s）" : ", now above the %s level (%s)",
+                 zh ? level_zh[a->reached] : level_en[a->reached], at);
+    if (zh)
+        snprintf(out, cap, "%s更新：%s，%s升至%s（上次通报%s）%s，仍在上涨。", ti, where, q, v,
+                 prev, line);
+    else
+        snprintf(out, cap, "%s update: %s: %s up to %s (%s at the last message)%s; still rising.",
+                 ti, where, q, v, prev, line);
+}
+
 static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, size_t cap)
 {
     const struct lw_rule_conf *r = a->rule;
@@ -383,6 +406,10 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
                  zh ? "撤销%s：%s（该规则或节点已从配置中移除）。"
                     : "Withdrawn (%s): %s: its rule or node was removed from the configuration.",
                  ti, where);
+        return;
+    }
+    if (a->state == LW_ALERT_UPDATED) {
+        sentence_update(a, zh, ti, where, out, cap);
         return;
     }
     if (sentence_state(a, zh, ti, where, out, cap))
@@ -451,7 +478,8 @@ static void headline(const struct lw_alert_info *a, bool zh, char *out, size_t c
     title_text(a, zh, ti, sizeof(ti));
     where_text(a->node, zh, where, sizeof(where));
     const char *tag = !a->test ? "" : zh ? "【测试】" : "[TEST] ";
-    const char *state = a->state == LW_ALERT_CLEARED ? (zh ? "解除" : "All clear: ")
+    const char *state = a->state == LW_ALERT_UPDATED  ? (zh ? "更新·" : "Update: ")
+                        : a->state == LW_ALERT_CLEARED ? (zh ? "解除" : "All clear: ")
                         : a->state == LW_ALERT_CLOSED ? (zh ? "撤销" : "Withdrawn: ")
                                                       : "";
     snprintf(out, cap, zh ? "%s%s%s：%s" : "%s%s%s: %s", tag, state, ti, where);
@@ -503,6 +531,10 @@ char *lw_alert_json(const struct lw_alert_info *a)
     if (r->type == LW_RULE_FLAG)
         cJSON_AddStringToObject(o, "flag", lw_rule_flag_name(r->flag));
     cJSON_AddNumberToObject(o, "value", a->value);
+    if (a->state == LW_ALERT_UPDATED) {
+        cJSON_AddNumberToObject(o, "previous", a->previous);
+        cJSON_AddStringToObject(o, "reached", lw_level_name(a->reached));
+    }
     cJSON_AddNumberToObject(o, "threshold", lw_rule_value_threshold(r, false));
     cJSON_AddNumberToObject(o, "clear", lw_rule_value_threshold(r, true));
     cJSON_AddStringToObject(o, "direction", r->below ? "below" : "above");

@@ -13,6 +13,7 @@ enum lw_alert_state {
     LW_ALERT_RAISED,
     LW_ALERT_CLEARED, /* the value went back past the clear level */
     LW_ALERT_CLOSED,  /* withdrawn: its rule or node was removed by a reload */
+    LW_ALERT_UPDATED, /* still open, the water still rising: a new peak (lw_alert_info.previous) */
 };
 
 const char *lw_alert_state_name(enum lw_alert_state s);
@@ -31,6 +32,12 @@ struct lw_alert_info {
     bool test;         /* a test alarm (lorawatch test-alarm): marked so nobody is paged */
     int64_t incident;  /* the incident it belongs to (0: none) */
     bool unconfirmed;  /* raised on water depth the filter could not confirm: go and look */
+    /* LW_ALERT_UPDATED only: the value of the alert's last message, and the highest level whose
+     * lowest threshold the value has now reached (above the alert's own level: reached_at is that
+     * threshold), or the alert's own level. */
+    double previous;
+    enum lw_level reached;
+    double reached_at;
 };
 
 /* lorawatch/<site>/alert/<id> */

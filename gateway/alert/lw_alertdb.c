@@ -77,6 +77,16 @@ int lw_alertdb_update(struct lw_store *s, int64_t alert, unsigned tier, const ch
     return write(s, q);
 }
 
+int lw_alertdb_set_peak(struct lw_store *s, int64_t alert, double peak)
+{
+    sqlite3_stmt *q;
+    if (prep(s, "UPDATE alerts SET peak = ?2 WHERE id = ?1", &q) != LW_OK)
+        return LW_ERR_DB;
+    sqlite3_bind_int64(q, 1, alert);
+    sqlite3_bind_double(q, 2, peak);
+    return write(s, q);
+}
+
 int lw_alertdb_state(struct lw_store *s, int64_t alert, char *state, size_t cap)
 {
     sqlite3_stmt *q;
@@ -111,7 +121,7 @@ int lw_alertdb_each_open(struct lw_store *s, void (*fn)(void *arg, const struct 
              "AND j.event IN ('notified', 'escalated', 'reminded')), "
              "a.level, a.value, a.incident, a.test, a.message, EXISTS (SELECT 1 FROM "
              "alert_journal j WHERE j.alert = a.id AND j.event = 'silenced' AND "
-             "j.actor = 'gateway'), coalesce(a.pin_zero_mm, -1) "
+             "j.actor = 'gateway'), coalesce(a.pin_zero_mm, -1), coalesce(a.peak, a.value) "
              "FROM alerts a WHERE a.state NOT IN ('cleared', 'closed') ORDER BY a.id",
              &q) != LW_OK)
         return LW_ERR_DB;
@@ -139,6 +149,7 @@ int lw_alertdb_each_open(struct lw_store *s, void (*fn)(void *arg, const struct 
             .message = (const char *)sqlite3_column_text(q, 12),
             .withheld = sqlite3_column_int(q, 13) != 0,
             .pin_zero_mm = sqlite3_column_int64(q, 14),
+            .peak = sqlite3_column_double(q, 15),
         };
         sqlite3_bind_int64(rq, 1, a.id);
         while (sqlite3_step(rq) == SQLITE_ROW) {

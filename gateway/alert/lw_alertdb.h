@@ -49,6 +49,7 @@ struct lw_alertdb_open {
     int64_t raised_ms;
     enum lw_level level; /* as raised (a coincidence may have put it above its rule's) */
     double value;        /* at the raise */
+    double peak;         /* the highest value its messages reported (the raise's when none) */
     int64_t incident;    /* 0: none */
     bool test;
     const char *message; /* the raise message as published; NULL in rows older than it */
@@ -79,6 +80,8 @@ int lw_alertdb_incident_open(struct lw_store *s, int64_t id, enum lw_hazard haza
                              const char *building, enum lw_level level, int64_t ts_ms);
 int lw_alertdb_incident_close(struct lw_store *s, int64_t id, int64_t ts_ms);
 int lw_alertdb_set_incident(struct lw_store *s, int64_t alert, int64_t incident);
+/* An open alert's highest value so far (its updates as the water rises). */
+int lw_alertdb_set_peak(struct lw_store *s, int64_t alert, double peak);
 /* A calibration under an open water alert pinned it to zero_mm (-1: unpinned). */
 int lw_alertdb_set_pin(struct lw_store *s, int64_t alert, int64_t zero_mm);
 int lw_alertdb_each_incident_alert(struct lw_store *s, int64_t ts_ms,

@@ -18,6 +18,7 @@ struct entry {
     int64_t tier_since;               /* monotonic: when the current tier was told */
     int64_t next_remind;              /* monotonic */
     unsigned reminders[LW_TIERS + 1]; /* per tier: reminders it has had */
+    unsigned updates;                 /* updates paged (a higher colour reached) */
     bool acked;
     bool held; /* a silence holds paging back */
 };
@@ -96,6 +97,8 @@ static void add_msg_id(cJSON *dj, const struct entry *e, unsigned tier, const ch
     int n = snprintf(id, sizeof(id), "%lld-%u-%s", (long long)e->a.id, tier, kind);
     if (strcmp(kind, "reminder") == 0 && n > 0 && (size_t)n < sizeof(id))
         snprintf(id + n, sizeof(id) - (size_t)n, "-%u", e->reminders[tier]);
+    if (strcmp(kind, "updated") == 0 && n > 0 && (size_t)n < sizeof(id))
+        snprintf(id + n, sizeof(id) - (size_t)n, "-%u", e->updates);
     cJSON_AddStringToObject(dj, "msg_id", id);
 }
 
@@ -385,6 +388,28 @@ void lw_escalation_restore(struct lw_escalation *d, const struct lw_escalation_a
                                         spent(r->reminded_ms, wall_ms, d->remind_ms)
                                   : INT64_MAX;
     e->held = !r->acked && silenced_by(d, a) != NULL;
+}
+
+void lw_escalation_updated(struct lw_escalation *d, int64_t id, const char *payload,
+                           int64_t wall_ms)
+{
+    struct entry *e = find(d, id);
+    if (!e || e->held || !payload)
+        return;
+    e->updates++;
+    struct entry u = *e;
+    u.payload = (char *)payload; /* the update says it; later messages still repeat the raise */
+    for (unsigned t = 1; t <= LW_TIERS; t++)
+        if (e->told & (1u << t)) {
+            char *p = duty_payload(d, &u, t, "updated", wall_ms, NULL);
+            char actors[256] = "";
+            if (p)
+                publish_tier(d, &u, t, p, actors, sizeof(actors));
+            free(p);
+            d->ops.journal(d->ops.arg, id, "repaged", actors, t, "mqtt",
+                           "the water reached a higher level", NULL);
+        }
+    d->ops.commit(d->ops.arg);
 }
 
 void lw_escalation_resolved(struct lw_escalation *d, int64_t id, const char *payload)

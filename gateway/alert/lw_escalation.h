@@ -88,6 +88,11 @@ void lw_escalation_restore(struct lw_escalation *d, const struct lw_escalation_a
  * needs no acknowledgement. */
 void lw_escalation_test(struct lw_escalation *d, const struct lw_escalation_alert *a,
                         const char *payload, int64_t wall_ms);
+/* An open alert's update reached a higher colour (payload: the update message): every tier told
+ * so far is paged again with it (kind "updated"); an acknowledged alert too, as the people on
+ * their way need to know. Nothing else changes (tier, timers, acknowledgement). */
+void lw_escalation_updated(struct lw_escalation *d, int64_t id, const char *payload,
+                           int64_t wall_ms);
 /* The alert was cleared or closed (payload: that message): everyone told gets it; forgotten. */
 void lw_escalation_resolved(struct lw_escalation *d, int64_t id, const char *payload);
 

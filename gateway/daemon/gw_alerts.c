@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lw_clock.h"
 #include "lw_error.h"
 #include "lw_log.h"
 
@@ -59,6 +60,9 @@ void gw_alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
         st->alert_id = gw_next_alert_id(g);
         st->raised_ms = t;
         st->level = lw_rule_raise_level(rule, st);
+        st->reported = value;
+        st->reported_ms = t;
+        st->reported_level = st->level;
         g->c.alerts_raised++;
     } else if (state == LW_ALERT_CLEARED) {
         g->c.alerts_cleared++;
@@ -121,6 +125,98 @@ void gw_alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                   (long long)info.id);
     /* Then the people on duty: tier topics, escalation, reminders (a test alarm: a notice only). */
     gw_escalation_transition(g, node, rule, state, &info, json);
+    free(json);
+}
+
+/* Water rising under an open flood alert: an update when the water has risen UPDATE_RISE_MM since
+ * the alert's last message or reached a higher level's line (the lowest threshold of the node's
+ * rules of that level), at most one per UPDATE_EVERY_MS. The update replaces the retained
+ * alert/<id> (state updated: the new peak) and is journalled; the people told are paged again
+ * only when it reached a colour above any the alert's messages reached before. */
+#define UPDATE_RISE_MM  50.0
+#define UPDATE_EVERY_MS (5 * 60 * 1000)
+
+/* The highest level whose line the node's depth (or its mean) v has reached, and that line. */
+static enum lw_level level_reached(const struct lw_config *cfg, const struct lw_node_conf *node,
+                                   double v, enum lw_level floor, double *line)
+{
+    enum lw_level best = floor;
+    double thr[LW_LEVEL_COUNT];
+    for (int l = 0; l < LW_LEVEL_COUNT; l++)
+        thr[l] = -1;
+    for (size_t i = 0; i < cfg->n_rules; i++) {
+        const struct lw_rule_conf *r = &cfg->rules[i];
+        if (r->type != LW_RULE_THRESHOLD || r->metric != LW_METRIC_WATER || r->below ||
+            (r->statistic != LW_STAT_VALUE && r->statistic != LW_STAT_MEAN) ||
+            r->level >= LW_LEVEL_COUNT || !lw_rule_applies(r, node))
+            continue;
+        if (thr[r->level] < 0 || r->threshold < thr[r->level])
+            thr[r->level] = r->threshold;
+    }
+    *line = 0;
+    for (int l = LW_LEVEL_COUNT - 1; l > (int)floor; l--)
+        if (thr[l] >= 0 && v >= thr[l]) {
+            best = (enum lw_level)l;
+            *line = thr[l];
+            break;
+        }
+    return best;
+}
+
+void gw_alert_rising(struct lw_gateway *g, const struct lw_node_conf *node,
+                     const struct lw_rule_conf *rule, struct lw_rule_state *st, double v,
+                     int64_t t)
+{
+    if (!st->active || st->pinned || rule->hazard != LW_HAZARD_FLOOD ||
+        rule->type != LW_RULE_THRESHOLD || rule->metric != LW_METRIC_WATER || rule->below ||
+        (rule->statistic != LW_STAT_VALUE && rule->statistic != LW_STAT_MEAN))
+        return;
+    double line;
+    enum lw_level reached = level_reached(g->cfg, node, v, st->level, &line);
+    bool higher = reached > st->reported_level;
+    if ((v < st->reported + UPDATE_RISE_MM && !higher) ||
+        (st->reported_ms && t - st->reported_ms < UPDATE_EVERY_MS && t >= st->reported_ms))
+        return;
+    struct lw_alert_info info = {
+        .id = st->alert_id,
+        .site = g->cfg->site,
+        .rule = rule,
+        .node = node,
+        .state = LW_ALERT_UPDATED,
+        .level = st->level,
+        .value = v,
+        .raised_ms = st->raised_ms ? st->raised_ms : t,
+        .t_ms = t,
+        .incident = g->incidents ? lw_incident_find(g->incidents, rule->hazard, node->building)
+                                 : 0,
+        .unconfirmed = st->unconfirmed,
+        .previous = st->reported,
+        .reached = reached,
+        .reached_at = line,
+    };
+    char sentence[512], topic[128];
+    lw_alert_sentence_en(&info, sentence, sizeof(sentence));
+    lw_alert_topic(topic, sizeof(topic), g->cfg->site, info.id);
+    char *json = lw_alert_json(&info);
+    if (!json)
+        return;
+    int64_t tag;
+    gw_journal_event(g, info.id, t, "updated", NULL, 0, NULL, sentence, NULL);
+    gw_journal_peak(g, info.id, v);
+    if (lw_spool_message(g->spool, info.id, topic, json, true, &tag) != LW_OK && g->mqtt)
+        lw_mqtt_publish(g->mqtt, topic, json, 1, true, 0);
+    lw_log_fields(LW_LOG_NOTICE, node->name, (long long)info.id, "alert #%lld updated: %s",
+                  (long long)info.id, sentence);
+    st->reported = v;
+    st->reported_ms = t;
+    if (higher) {
+        st->reported_level = reached;
+        if (g->escalation)
+            lw_escalation_updated(g->escalation, info.id, json, lw_clock_wall_ms());
+    }
+    if (gw_journal_now(g) != LW_OK)
+        lw_log(LW_LOG_ERR, "alert #%lld: its update could not be journalled yet",
+               (long long)info.id);
     free(json);
 }
 

@@ -143,6 +143,7 @@ int gw_journal_incident(struct lw_gateway *g, int64_t id, bool open, enum lw_haz
                         enum lw_level level, const char *building, int64_t t);
 int gw_journal_update(struct lw_gateway *g, int64_t alert, unsigned tier, const char *acked_by,
                       int64_t acked_ms, const char *outcome);
+int gw_journal_peak(struct lw_gateway *g, int64_t alert, double peak);
 void gw_journal_silence_end(struct lw_gateway *g, int64_t silence, int64_t t);
 void gw_journal_acked(struct lw_gateway *g, int64_t seq, int64_t t);
 
@@ -152,6 +153,9 @@ int gw_rebuild_registry(void *arg);
 int gw_registry_open(struct lw_gateway *g);
 
 /* gw_alerts.c */
+void gw_alert_rising(struct lw_gateway *g, const struct lw_node_conf *node,
+                     const struct lw_rule_conf *rule, struct lw_rule_state *st, double v,
+                     int64_t t);
 void gw_alert_transition(struct lw_gateway *g, const struct lw_node_conf *node,
                          const struct lw_rule_conf *rule, struct lw_rule_state *st,
                          enum lw_alert_state state, double value, int64_t t);

@@ -193,6 +193,17 @@ static int apply_update_row(struct lw_store *s, const void *data)
                              u->acked && u->outcome[0] ? u->outcome : NULL);
 }
 
+struct peak_row {
+    int64_t alert;
+    double peak;
+};
+
+static int apply_peak_row(struct lw_store *s, const void *data)
+{
+    const struct peak_row *r = data;
+    return lw_alertdb_set_peak(s, r->alert, r->peak);
+}
+
 static int apply_silence_end(struct lw_store *s, const void *data)
 {
     const struct silence_end_row *r = data;
@@ -203,7 +214,7 @@ static int apply_silence_end(struct lw_store *s, const void *data)
  * previous run of the same build is read back with this table). */
 static const lw_spool_apply_fn spool_kinds[] = {
     apply_outbox_done,  apply_alert_row,  apply_state_row,   apply_journal_row,
-    apply_incident_row, apply_update_row, apply_silence_end,
+    apply_incident_row, apply_update_row, apply_silence_end, apply_peak_row,
 };
 
 /* Alert writes a run killed with a full disk left in the spool file are journalled now, before
@@ -212,10 +223,10 @@ static const lw_spool_apply_fn spool_kinds[] = {
 static int keep_spool(struct lw_gateway *g)
 {
     char layout[160];
-    snprintf(layout, sizeof(layout), "%s %zu %zu %zu %zu %zu %zu %zu", LW_VERSION,
+    snprintf(layout, sizeof(layout), "%s %zu %zu %zu %zu %zu %zu %zu %zu", LW_VERSION,
              sizeof(struct outbox_done_row), sizeof(struct alert_row), sizeof(struct state_row),
              sizeof(struct journal_row), sizeof(struct incident_row), sizeof(struct update_row),
-             sizeof(struct silence_end_row));
+             sizeof(struct silence_end_row), sizeof(struct peak_row));
     if (lw_spool_keep(g->spool, g->cfg->spool_file, spool_kinds,
                       sizeof(spool_kinds) / sizeof(spool_kinds[0]), layout) != LW_OK)
         return LW_ERR_NOMEM;
@@ -304,6 +315,12 @@ int gw_journal_update(struct lw_gateway *g, int64_t alert, unsigned tier, const 
     if (outcome)
         snprintf(u.outcome, sizeof(u.outcome), "%s", outcome);
     return lw_spool_write(g->spool, apply_update_row, &u, sizeof(u));
+}
+
+int gw_journal_peak(struct lw_gateway *g, int64_t alert, double peak)
+{
+    struct peak_row r = {alert, peak};
+    return lw_spool_write(g->spool, apply_peak_row, &r, sizeof(r));
 }
 
 void gw_journal_silence_end(struct lw_gateway *g, int64_t silence, int64_t t)

@@ -70,6 +70,8 @@ static void restore_alert(void *arg, const struct lw_alertdb_open *o)
                 n->rules[i].alert_id = o->id;
                 n->rules[i].raised_ms = o->raised_ms;
                 n->rules[i].level = o->level;
+                n->rules[i].reported = o->peak; /* the next update goes on from its peak */
+                n->rules[i].reported_level = o->level;
                 n->rules[i].unconfirmed = raised_unconfirmed(o->message);
                 if (o->pin_zero_mm >= 0) {
                     n->rules[i].pinned = true;

@@ -35,6 +35,8 @@ void gw_apply_rules(struct lw_gateway *g, struct lw_node *node, const struct lw_
         if (ev != LW_RULE_NONE)
             gw_alert_transition(g, node->conf, rule, st,
                                 ev == LW_RULE_CLEAR ? LW_ALERT_CLEARED : LW_ALERT_RAISED, v, t);
+        else if (st->active)
+            gw_alert_rising(g, node->conf, rule, st, v, t); /* still open: higher now? */
         /* A persistence that began with this reading ends between reports: the tick raises. */
         rules_wake_by(g, lw_rules_node_due(g->rules, rule, node->conf, st), rule_ms);
     }

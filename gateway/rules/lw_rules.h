@@ -46,6 +46,9 @@ struct lw_rule_state {
     double last;            /* threshold: the latest value or statistic (natural units) */
     double twa;             /* twa: exponentially weighted mean of value^exponent */
     int64_t twa_ms;         /* time of the last twa update; 0: none yet */
+    double reported;        /* water alerts: the value of the alert's last message (raise or update) */
+    int64_t reported_ms;    /* ... when it was sent (wall clock; 0: allow an update at once) */
+    enum lw_level reported_level; /* ... the highest level any of its messages reached */
     bool pinned;            /* the node was recalibrated while this alert (exceedance) was on ... */
     uint32_t pin_zero_mm;   /* ... from this zero offset: it clears on real readings only */
 };

@@ -219,7 +219,9 @@ static const char migrate_v10[] =
  * from what the person chose, never from words in a note. alerts.peak: the highest value seen
  * while the alert was open (updates as water rises). roster_journal: the duty roster as it was
  * loaded, one row per person and period (to_ms NULL while the entry is in force), so a review
- * months later names people as they were. Append-only except for closing a period. */
+ * months later names people as they were. Append-only except for closing a period. New journal
+ * events (no schema change): 'updated' (an open flood alert's new peak as the water rises) and
+ * 'repaged' (the people told paged again with it: a higher colour was reached). */
 static const char migrate_v11[] =
     "ALTER TABLE alerts ADD COLUMN ack_outcome TEXT;"
     "ALTER TABLE alerts ADD COLUMN peak REAL;"

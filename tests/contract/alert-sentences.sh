@@ -44,7 +44,7 @@ for line in open(sys.argv[1], encoding="utf-8"):
         no(re.search("BLUE|YELLOW|ORANGE|RED", m["text_en"]), "a fire graded by colour", en)
     elif not m.get("test") and kind in ("", "notified"):
         name = {"flood": "内涝", "gas": "燃气", "trouble": "设备故障"}[m["hazard"]]
-        no(not re.match(r"(【测试，无需出动】)?(解除|撤销)?" + name + "(蓝色|黄色|橙色|红色)预警：", zh),
+        no(not re.match(r"(【测试，无需出动】)?(解除|撤销)?" + name + "(蓝色|黄色|橙色|红色)预警(更新)?：", zh),
            "Chinese warning not hazard first", zh)
     if kind in ("escalated", "reminder", "acknowledged"):
         no("请立即到场确认" in zh or "check now" in en, "a duty follow-up repeating the raise", zh)
@@ -54,6 +54,9 @@ for line in open(sys.argv[1], encoding="utf-8"):
            "an acknowledgement not naming who", zh)
         no(m["duty"].get("outcome") == "on_my_way" and "正在赶往现场" not in zh,
            "an acknowledgement not saying its outcome", zh)
+    if m["state"] == "updated":
+        no("仍在上涨" not in zh or "still rising" not in en, "an update not saying the water rises", zh)
+        no(m["reached"] != m["level"] and "线" not in zh, "an update not naming the level reached", zh)
     if m.get("test"):
         no(not zh.startswith("【测试") or "TEST" not in en, "a test alarm not marked as one", zh)
         no(re.search(r"\d+mm", zh), "a test alarm quoting a reading", zh)

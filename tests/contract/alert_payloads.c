@@ -140,6 +140,22 @@ static void one_alert(struct lw_escalation *d, const struct lw_config *cfg,
     a.value = value_for(rule, a.state);
     print_alert(&a);
     char *raised = lw_alert_json(&a);
+    /* Water still rising under a flood alert on depth: an update, into the red line. */
+    char *updated = NULL;
+    bool rises = rule->hazard == LW_HAZARD_FLOOD && rule->metric == LW_METRIC_WATER &&
+                 rule->type == LW_RULE_THRESHOLD &&
+                 (rule->statistic == LW_STAT_VALUE || rule->statistic == LW_STAT_MEAN);
+    if (rises) {
+        struct lw_alert_info u = a;
+        u.state = LW_ALERT_UPDATED;
+        u.previous = a.value;
+        u.value = a.value + 120;
+        u.reached = level < LW_LEVEL_RED ? LW_LEVEL_RED : level;
+        u.reached_at = a.value + 100;
+        u.t_ms = t0 + 300000;
+        print_alert(&u);
+        updated = lw_alert_json(&u);
+    }
     a.state = LW_ALERT_CLEARED;
     a.value = value_for(rule, a.state);
     a.t_ms = t0 + 600000;
@@ -163,6 +179,9 @@ static void one_alert(struct lw_escalation *d, const struct lw_config *cfg,
          due != INT64_MAX && due <= mono + (int64_t)cfg->escalate_after_ms;
          due = lw_escalation_next_due(d))
         lw_escalation_tick(d, due, t0 + (due - mono));
+    if (updated)
+        lw_escalation_updated(d, a.id, updated, t0 + 600000);
+    free(updated);
     char why[128];
     lw_escalation_ack(d, a.id, &(struct lw_ack){.actor = "pl-room", .tier = 2, .via = "mqtt", .note = "已带水泵出发", .outcome = "on_my_way"}, t0 + 900000, why, sizeof(why));
     lw_escalation_resolved(d, a.id, cleared);

@@ -361,6 +361,10 @@ static void test_msg_ids(void **state)
     lw_escalation_tick(d, 2 * MIN, 0);
     lw_escalation_tick(d, 4 * MIN, 0);
     lw_escalation_tick(d, 5 * MIN, 0);
+    /* The water rose into higher colours twice: every tier told is paged with each update. */
+    lw_escalation_updated(d, 5, "{\"id\":5,\"state\":\"updated\"}", 0);
+    lw_escalation_updated(d, 5, "{\"id\":5,\"state\":\"updated\"}", 0);
+    lw_escalation_updated(d, 99, "{\"id\":99,\"state\":\"updated\"}", 0); /* not open */
     assert_int_equal(lw_escalation_ack(d, 5, &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt", .note = NULL}, 1000, why, sizeof(why)), LW_OK);
     lw_escalation_resolved(d, 5, "{\"id\":5,\"state\":\"cleared\"}");
     assert_int_equal(seen_ids("lorawatch/s/duty/tier/1 5-1-notified"), 1);
@@ -368,6 +372,12 @@ static void test_msg_ids(void **state)
     assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-reminder-1"), 1);
     assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-reminder-2"), 1);
     assert_int_equal(seen_ids("lorawatch/s/duty/person/room 5-2-escalated"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-updated-1"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/room 5-2-updated-1"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/room 5-2-updated-2"), 1);
+    assert_int_equal(seen_ids("lorawatch/s/duty/person/office-1 5-3-updated-1"), 0); /* not told */
+    assert_true(saw("journal 5 repaged wang 1 mqtt"));
+    assert_true(saw("journal 5 repaged room 2 mqtt"));
     assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-acknowledged"), 1);
     assert_int_equal(seen_ids("lorawatch/s/duty/person/room 5-2-acknowledged"), 1);
     assert_int_equal(seen_ids("lorawatch/s/duty/person/room 5-2-cleared"), 1);
