@@ -156,7 +156,7 @@ q() { sqlite3 -cmd '.timeout 5000' "$DB" "$1"; }
 # fault_received FILE...: "id state" lines of every alert message received (deduplicated).
 fault_received() {
   { grep -h "^lorawatch/$FAULT_SITE/alert/" "$@" || true; } | cut -d' ' -f2- | sed '/^(null)$/d' |
-    jq -r 'select(.state != "updated") | "\(.id) \(.state)"' | sort -u
+    jq -r '"\(.id) \(if .state == "updated" then "raised" else .state end)"' | sort -u
 }
 # fault_journalled: "id state" of every raised/cleared transition in the journal.
 fault_journalled() {
