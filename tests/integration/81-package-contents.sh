@@ -118,8 +118,9 @@ pass "maintainer scripts: no enable or start, every systemctl call '|| true'"
 # Behaviour: postinst (fresh install and upgrade) and prerm with a systemd that is running (a
 # private /run) and a systemctl that always fails; the user and file tools are stand-ins that
 # only record their arguments. Needs root for the mount namespace.
-if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null; then
-  pass "maintainer script run skipped (needs root and unshare)"
+if [ "$(id -u)" -ne 0 ] || ! command -v unshare >/dev/null ||
+  ! unshare -m sh -c 'mount -t tmpfs lw-run /run' 2>/dev/null; then
+  pass "maintainer script run skipped (needs root and a private mount namespace)"
   exit 0
 fi
 S=$WORK/stubs
