@@ -179,11 +179,16 @@ static int check_secrets(const struct lw_config *cfg, const char *path)
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
-        {"config", required_argument, NULL, 'f'}, {"check", no_argument, NULL, 'n'},
-        {"foreground", no_argument, NULL, 'd'},   {"verbose", no_argument, NULL, 'v'},
-        {"version", no_argument, NULL, 'V'},      {"help", no_argument, NULL, 'h'},
-        {"help-config", no_argument, NULL, 'C'},  {"radio-selftest", no_argument, NULL, 'R'},
-        {"strict", no_argument, NULL, 'S'},       {NULL, 0, NULL, 0},
+        {"config", required_argument, NULL, 'f'},
+        {"check", no_argument, NULL, 'n'},
+        {"strict", no_argument, NULL, 'S'},
+        {"foreground", no_argument, NULL, 'd'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {"help-config", no_argument, NULL, 'C'},
+        {"radio-selftest", no_argument, NULL, 'R'},
+        {NULL, 0, NULL, 0},
     };
     struct daemon_state d = {.path = DEFAULT_CONFIG};
     bool check = false, strict = false, foreground = false, selftest = false;
