@@ -57,8 +57,11 @@ grep -q "configuration OK (0 nodes, $rules rules, 2 warnings)" "$DOC" ||
 {
   cat "$LW_SOURCE_DIR/config/lorawatch.conf"
   printf '[radio]\nboard = dragino-lora-gps-hat\n'
-  awk '/^```ini$/ { ini = 1; next } /^```/ { ini = 0 } ini && /duty/, 0' "$DOC" |
-    awk '/^```/ { exit } 1'
+  # The first ini block with a [duty:ID] section (one awk: an early exit would cut a pipe).
+  awk '/^```ini$/ { ini = 1; if (!done) n = 0; next }
+    /^```/ && ini { ini = 0; if (duty) done = 1; next }
+    ini && !done { block[n++] = $0; if ($0 ~ /^\[duty:/) duty = 1 }
+    END { for (i = 0; i < n && duty; i++) print block[i] }' "$DOC"
 } >"$WORK/configured.conf"
 "$LW_BIN/lorawatchd" -n --strict -f "$WORK/configured.conf" >"$WORK/configured.out" 2>&1 ||
   fail "the shipped file with a board and INSTALL.md's roster fails --strict: $(cat "$WORK/configured.out")"
