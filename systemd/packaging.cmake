@@ -51,10 +51,18 @@ foreach(page lorawatch.1 lorawatch.conf.5 lorawatchd.8)
   install(FILES ${lw_man_out}/${page}.gz DESTINATION ${CMAKE_INSTALL_MANDIR}/man${section})
 endforeach()
 
-install(FILES ${CMAKE_SOURCE_DIR}/README.md ${CMAKE_SOURCE_DIR}/docs/INSTALL.md
-              ${CMAKE_SOURCE_DIR}/docs/ARCHITECTURE.md ${CMAKE_SOURCE_DIR}/docs/RULES.md
-              ${CMAKE_SOURCE_DIR}/proto/PROTOCOL.md ${CMAKE_SOURCE_DIR}/nodes/SCENARIO.md
+# Every document under docs/ (MQTT.md links its schemas as schemas/..., so they sit beside it),
+# the broker examples (mosquitto bridge, ACL, phones' broker) under examples/, and the Debian
+# copyright file (DEP-5, debian/copyright) as the package's copyright.
+file(GLOB lw_docs CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/docs/*.md)
+install(FILES ${CMAKE_SOURCE_DIR}/README.md ${lw_docs} ${CMAKE_SOURCE_DIR}/proto/PROTOCOL.md
+              ${CMAKE_SOURCE_DIR}/nodes/SCENARIO.md
         DESTINATION ${CMAKE_INSTALL_DOCDIR})
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/docs/schemas/ DESTINATION ${CMAKE_INSTALL_DOCDIR}/schemas
+        FILES_MATCHING PATTERN "*.json")
+install(DIRECTORY ${CMAKE_SOURCE_DIR}/config/mosquitto/
+        DESTINATION ${CMAKE_INSTALL_DOCDIR}/examples/mosquitto)
+install(FILES ${CMAKE_SOURCE_DIR}/debian/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 # ---- Debian package ---------------------------------------------------------------------------
 set(CPACK_GENERATOR DEB)
@@ -72,13 +80,17 @@ staff's phones.
 .
 This package contains the daemon (lorawatchd), its hardened systemd unit, the
 lorawatch client and the lorawatch-sim simulator. The service is installed but
-neither enabled nor started: edit /etc/lorawatch/lorawatch.conf first.")
+neither enabled nor started: choose the radio and the duty roster in
+/etc/lorawatch/lorawatch.conf first (lorawatchd -n --strict checks it).")
 set(CPACK_DEBIAN_PACKAGE_SECTION misc)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Depends: from dpkg-shlibdeps (dpkg-dev), with versions: exactly the libraries the programs link
 # (libmosquitto1, libuv1, libsqlite3-0, libcjson1, libinih1, libssl3, libsystemd0, libc6 ...).
 set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
-set(CPACK_DEBIAN_PACKAGE_RECOMMENDS mosquitto)
+# mosquitto: the local broker the default configuration talks to. fonts-wqy-microhei: a small CJK
+# font, so that Chinese place names in the season report (lorawatch report, opened or printed in
+# a browser on the Pi) are not drawn as boxes.
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "mosquitto, fonts-wqy-microhei")
 set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
 # The package holds what this configuration installs (the unit names its sbindir).
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
@@ -88,6 +100,9 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA
     ${CMAKE_SOURCE_DIR}/systemd/debian/conffiles ${CMAKE_SOURCE_DIR}/systemd/debian/postinst
     ${CMAKE_SOURCE_DIR}/systemd/debian/prerm ${CMAKE_SOURCE_DIR}/systemd/debian/postrm)
 set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
-# make package_source: the tree without build directories and git metadata.
+# make package_source: the tree without build directories and git metadata. CPACK_ variables are
+# written to CPack's configuration files escaped as they are (the regular expressions below would
+# otherwise reach cpack as "\." and warn "Invalid escape sequence").
+set(CPACK_VERBATIM_VARIABLES ON)
 set(CPACK_SOURCE_IGNORE_FILES "/\\.git/" "/build[^/]*/" "\\.swp$")
 include(CPack)

@@ -605,6 +605,9 @@ static void validate_radio_chip(struct parse *p)
         report(p, sline(p, "board"), "[radio] board = %s: must be one of: %s", c->radio_board,
                names);
     }
+    static const char *const choosers[] = {"backend", "board", "sim_listen", "sim_clock"};
+    for (size_t i = 0; i < sizeof(choosers) / sizeof(choosers[0]) && !c->radio_chosen_line; i++)
+        c->radio_chosen_line = sline(p, choosers[i]);
     if (b && !sline(p, "backend"))
         snprintf(c->radio_backend, sizeof(c->radio_backend), "%s", b->backend);
     else if (b && strcmp(b->backend, c->radio_backend) != 0)

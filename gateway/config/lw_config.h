@@ -4,6 +4,7 @@
 #ifndef LW_CONFIG_H
 #define LW_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -34,6 +35,15 @@ void lw_config_keep_restart_keys(const struct lw_config *running, struct lw_conf
  * loader reports each problem at its line before this is ever called). */
 int lw_radio_settings_from_config(const struct lw_config *cfg, struct lw_radio_settings *out,
                                   char *why, size_t cap);
+
+/* Settings that load but are wrong for a gateway in service (lw_config_warn.c): the radio never
+ * chosen or the simulator's, node keys published in lorawatch's examples, no duty roster. One
+ * call per warning, formatted like the errors ("FILE:LINE: [section] key: message", without
+ * LINE when no line says it). Returns how many there were. */
+size_t lw_config_warnings(const struct lw_config *cfg, lw_config_error_fn warn, void *arg);
+/* Whether the file chose a radio: [radio] backend, board, or a sim_* key (the simulator). The
+ * daemon refuses to start without one. */
+bool lw_config_radio_chosen(const struct lw_config *cfg);
 
 /* Print every scalar key with default, range and meaning (for --help-config and the man page). */
 void lw_config_print_keys(FILE *out);

@@ -157,6 +157,10 @@ struct lw_config {
     uint64_t metrics_interval_ms;
     /* [radio] */
     char radio_backend[16];
+    /* Line of the key that chose the radio: [radio] backend, else board, else sim_listen or
+     * sim_clock (a file setting up the simulated medium means the simulator); 0: none, the
+     * radio was never chosen (lw_config_warnings; lorawatchd refuses to start). */
+    int radio_chosen_line;
     char sim_listen[64];
     char sim_clock[16];        /* "system" or "medium" */
     char forwarder_listen[64]; /* udp-forwarder: where lora_pkt_fwd sends its datagrams */

@@ -23,7 +23,8 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "Usage: lorawatchd [-dnv] [-f FILE]\n"
+            "Usage: lorawatchd [-dv] [-f FILE]\n"
+            "       lorawatchd -n [--strict] [-f FILE]\n"
             "       lorawatchd --help-config\n"
             "       lorawatchd --radio-selftest [-f FILE]\n"
             "\n"
@@ -34,7 +35,11 @@ static void usage(FILE *out)
             "Options:\n"
             "  -f, --config FILE   configuration file (default " DEFAULT_CONFIG ")\n"
             "  -n, --check         check the configuration, print problems as FILE:LINE and\n"
-            "                      exit: 0 when valid, 1 when not\n"
+            "                      exit: 0 when valid, 1 when not. Settings that are valid but\n"
+            "                      wrong for a gateway in service (no radio chosen or the\n"
+            "                      simulator's, a published node key, no duty roster) are\n"
+            "                      printed as WARNING: lines and do not change the status\n"
+            "      --strict        with -n: exit 1 when there is any warning as well\n"
             "  -d, --foreground    stay in the foreground and log to stderr (always the case\n"
             "                      under systemd, which is detected)\n"
             "  -v, --verbose       log debug messages (overrides [gateway] log_level)\n"
@@ -70,6 +75,18 @@ static void print_config_error(void *arg, const char *msg)
 {
     (void)arg;
     fprintf(stderr, "%s\n", msg);
+}
+
+static void print_config_warning(void *arg, const char *msg)
+{
+    (void)arg;
+    fprintf(stderr, "WARNING: %s\n", msg);
+}
+
+static void log_config_warning(void *arg, const char *msg)
+{
+    (void)arg;
+    lw_log(LW_LOG_WARNING, "%s", msg);
 }
 
 static void log_config_error(void *arg, const char *msg)
@@ -164,6 +181,7 @@ int main(int argc, char **argv)
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'f'},
         {"check", no_argument, NULL, 'n'},
+        {"strict", no_argument, NULL, 'S'},
         {"foreground", no_argument, NULL, 'd'},
         {"verbose", no_argument, NULL, 'v'},
         {"version", no_argument, NULL, 'V'},
@@ -173,7 +191,7 @@ int main(int argc, char **argv)
         {NULL, 0, NULL, 0},
     };
     struct daemon_state d = {.path = DEFAULT_CONFIG};
-    bool check = false, foreground = false, selftest = false;
+    bool check = false, strict = false, foreground = false, selftest = false;
     int c;
     while ((c = getopt_long(argc, argv, "f:ndvVh", longopts, NULL)) != -1) {
         switch (c) {
@@ -201,6 +219,9 @@ int main(int argc, char **argv)
         case 'R':
             selftest = true;
             break;
+        case 'S':
+            strict = true;
+            break;
         default:
             usage(stderr);
             return 2;
@@ -209,6 +230,10 @@ int main(int argc, char **argv)
     if (optind < argc) {
         fprintf(stderr, "lorawatchd: unexpected argument '%s'\n", argv[optind]);
         usage(stderr);
+        return 2;
+    }
+    if (strict && !check) {
+        fprintf(stderr, "lorawatchd: --strict goes with -n (--check)\n");
         return 2;
     }
 
@@ -225,13 +250,31 @@ int main(int argc, char **argv)
         return st == LW_OK ? 0 : 1;
     }
     if (check) {
-        printf("%s: configuration OK (%zu nodes, %zu rules)\n", d.path, d.cfg->n_nodes,
-               d.cfg->n_rules);
+        size_t warnings = lw_config_warnings(d.cfg, print_config_warning, NULL);
+        if (strict && warnings) {
+            fprintf(stderr, "lorawatchd: %s: %zu warning%s, refused under --strict\n", d.path,
+                    warnings, warnings == 1 ? "" : "s");
+            lw_config_free(d.cfg);
+            return 1;
+        }
+        printf("%s: configuration OK (%zu nodes, %zu rules, %zu warning%s)\n", d.path,
+               d.cfg->n_nodes, d.cfg->n_rules, warnings, warnings == 1 ? "" : "s");
         lw_config_free(d.cfg);
         return 0;
     }
 
     lw_log_init("lorawatchd", d.verbose ? LW_LOG_DEBUG : lw_log_level_parse(d.cfg->log_level));
+    /* A package's configuration leaves the radio for the admin to choose: starting on the
+     * simulator's default would run a gateway that hears nothing. */
+    if (!lw_config_radio_chosen(d.cfg)) {
+        lw_log(LW_LOG_ERR,
+               "%s: [radio] backend: not set: choose the radio (sx127x, sx126x, board, "
+               "udp-forwarder, or sim for the simulator); see docs/HARDWARE.md",
+               d.path);
+        lw_config_free(d.cfg);
+        return 1;
+    }
+    lw_config_warnings(d.cfg, log_config_warning, NULL);
     /* Files we create (database, WAL) are for the service user and its group only. */
     umask(027);
     if (check_secrets(d.cfg, d.path) != LW_OK) {

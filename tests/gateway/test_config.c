@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "lw_config.h"
+#include "lw_roster.h"
 
 #define MAX_ERRS 32
 
@@ -114,7 +115,6 @@ static void test_shipped_config_loads(void **state)
     assert_non_null(cfg);
     assert_string_equal(cfg->path, path);
     assert_true(cfg->n_rules >= 7); /* these seven first; test_rules checks the others */
-    assert_int_equal(cfg->n_nodes, 1);
     assert_string_equal(cfg->site, "estate");
     assert_int_equal(cfg->network_id, 0x4C57);
     assert_int_equal(cfg->frequency_hz, 470300000);
@@ -138,17 +138,11 @@ static void test_shipped_config_loads(void **state)
     assert_int_equal(bat->hazard, LW_HAZARD_TROUBLE);
     assert_true(bat->persistence_ms == 3600000);
 
-    const struct lw_node_conf *n = &cfg->nodes[0];
-    static const uint8_t eui[8] = {0x70, 0xB3, 0xD5, 0x7E, 0xD0, 0x00, 0x00, 0x01};
-    assert_string_equal(n->name, "example-garage");
-    assert_int_equal(n->address, 1);
-    assert_memory_equal(n->eui, eui, 8);
-    assert_int_equal(n->key[0], 0x6A);
-    assert_int_equal(n->key[15], 0x46);
-    assert_int_equal(n->kind, LW_KIND_WATER);
-    assert_string_equal(n->floor, "B1");
-    assert_string_equal(n->tags, "low-lying,basement");
-    assert_string_equal(n->place, "1号楼地下车库入口 / Block 1 basement garage entrance");
+    /* Nodes are paired into the database; the file provisions none, and it leaves the radio for
+     * the admin to choose (the daemon refuses to start until then). */
+    assert_int_equal(cfg->n_nodes, 0);
+    assert_false(lw_config_radio_chosen(cfg));
+    assert_int_equal(cfg->roster->n, 0);
     lw_config_free(cfg);
 }
 
@@ -721,6 +715,130 @@ static void test_free_null_is_harmless(void **state)
     lw_config_free(NULL);
 }
 
+/* ---- warnings: valid settings that are wrong for a gateway in service -------------------- */
+
+/* The warnings of text (which must load), collected in w. */
+static size_t warnings_of(struct errs *w, const char *text)
+{
+    struct errs e;
+    struct lw_config *cfg = parse(&e, text);
+    if (e.n)
+        dump(&e);
+    assert_non_null(cfg);
+    memset(w, 0, sizeof(*w));
+    size_t n = lw_config_warnings(cfg, collect, w);
+    assert_int_equal((int)n, w->n);
+    lw_config_free(cfg);
+    return n;
+}
+
+static void assert_warning(const struct errs *w, const char *prefix, const char *contains)
+{
+    for (int i = 0; i < w->n && i < MAX_ERRS; i++)
+        if (strncmp(w->msg[i], prefix, strlen(prefix)) == 0 &&
+            (!contains || strstr(w->msg[i], contains)))
+            return;
+    dump(w);
+    fail_msg("no warning \"%s...%s\"", prefix, contains ? contains : "");
+}
+
+#define DUTY "[duty:room]\ntier = 2\n"
+
+/* The shipped file: no radio chosen (the daemon will not start) and no duty roster. */
+static void test_warnings_shipped_config(void **state)
+{
+    const char *src = getenv("LW_SOURCE_DIR");
+    char path[1024];
+    struct errs e, w;
+    (void)state;
+    assert_non_null(src);
+    snprintf(path, sizeof(path), "%s/config/lorawatch.conf", src);
+    memset(&e, 0, sizeof(e));
+    struct lw_config *cfg = lw_config_load(path, collect, &e);
+    assert_non_null(cfg);
+    memset(&w, 0, sizeof(w));
+    assert_int_equal(lw_config_warnings(cfg, collect, &w), 2);
+    char prefix[1100];
+    snprintf(prefix, sizeof(prefix), "%s: [radio] backend: not set", path);
+    assert_warning(&w, prefix, "refuses to start");
+    snprintf(prefix, sizeof(prefix), "%s: [duty:ID]: no duty roster", path);
+    assert_warning(&w, prefix, "lorawatch/estate/duty/tier/N");
+    lw_config_free(cfg);
+}
+
+/* What the package used to install: the simulator, the example node's published key, nobody on
+ * duty. Each is named with its line. */
+static void test_warnings_sim_published_key_no_roster(void **state)
+{
+    struct errs w;
+    (void)state;
+    assert_int_equal(warnings_of(&w, "[radio]\n"
+                                     "backend = sim\n"
+                                     "[node:example-garage]\n"
+                                     "address = 1\n"
+                                     "eui = 70B3D57ED0000001\n"
+                                     "key = 6A1F3C9E58B20D47A3E19C5F0B7D2846\n"
+                                     "kind = water\n"),
+                     3);
+    assert_warning(&w, "t.conf:2: [radio] backend = sim:", "simulated medium only");
+    assert_warning(&w, "t.conf:3: [node:example-garage] key:", "published");
+    assert_warning(&w, "t.conf: [duty:ID]: no duty roster", NULL);
+}
+
+/* A key of one repeated digit is as good as published; a lower-case published key is the same. */
+static void test_warnings_weak_keys(void **state)
+{
+    struct errs w;
+    (void)state;
+    assert_int_equal(warnings_of(&w, "[radio]\nbackend = udp-forwarder\n" DUTY
+                                     "[node:a]\naddress = 1\neui = 70B3D57ED0000001\n"
+                                     "key = 3c0e9a51d47b28f6e1a59c03b7d4862f\nkind = water\n"
+                                     "[node:b]\naddress = 2\neui = 70B3D57ED0000002\n"
+                                     "key = 77777777777777777777777777777777\nkind = smoke\n"),
+                     2);
+    assert_warning(&w, "t.conf:5: [node:a] key:", "published");
+    assert_warning(&w, "t.conf:10: [node:b] key:", "repeated");
+}
+
+/* A gateway set up for service: a radio, a roster, keys of its own. */
+static void test_warnings_none_when_configured(void **state)
+{
+    struct errs w;
+    (void)state;
+    assert_int_equal(warnings_of(&w, "[radio]\nboard = dragino-lora-gps-hat\n" DUTY
+                                     "[node:a]\naddress = 1\neui = 70B3D57ED0000001\n"
+                                     "key = 0F1E2D3C4B5A69788796A5B4C3D2E1F0\nkind = water\n"),
+                     0);
+    assert_int_equal(
+        warnings_of(&w, "[radio]\nbackend = sx126x\nboard = waveshare-sx1262-hat\n" DUTY), 0);
+    assert_int_equal(warnings_of(&w, "[radio]\nforwarder_listen = 127.0.0.1:1700\n"
+                                     "backend = udp-forwarder\n" DUTY),
+                     0);
+}
+
+/* The simulated medium's keys choose the simulator (the test and demo configurations); nothing
+ * at all chooses no radio. */
+static void test_radio_chosen(void **state)
+{
+    struct errs e, w;
+    (void)state;
+    static const char *const chosen[] = {
+        "[radio]\nbackend = sim\n", "[radio]\nsim_listen = 127.0.0.1:1\n",
+        "[radio]\nsim_clock = medium\n", "[radio]\nboard = dragino-lora-gps-hat\n"};
+    for (size_t i = 0; i < sizeof(chosen) / sizeof(chosen[0]); i++) {
+        struct lw_config *cfg = parse(&e, chosen[i]);
+        assert_non_null(cfg);
+        assert_true(lw_config_radio_chosen(cfg));
+        lw_config_free(cfg);
+    }
+    struct lw_config *cfg = parse(&e, "[gateway]\nsite = x\n[radio]\nspreading_factor = 9\n");
+    assert_non_null(cfg);
+    assert_false(lw_config_radio_chosen(cfg));
+    lw_config_free(cfg);
+    assert_int_equal(warnings_of(&w, "[radio]\nsim_clock = medium\n" DUTY), 1);
+    assert_warning(&w, "t.conf:2: [radio] backend = sim:", NULL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -759,6 +877,11 @@ int main(void)
         cmocka_unit_test(test_crlf_and_bom_config),
         cmocka_unit_test(test_tags_match),
         cmocka_unit_test(test_free_null_is_harmless),
+        cmocka_unit_test(test_warnings_shipped_config),
+        cmocka_unit_test(test_warnings_sim_published_key_no_roster),
+        cmocka_unit_test(test_warnings_weak_keys),
+        cmocka_unit_test(test_warnings_none_when_configured),
+        cmocka_unit_test(test_radio_chosen),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

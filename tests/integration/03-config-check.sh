@@ -56,8 +56,9 @@ pass "config/lorawatch.conf documents every key of --help-config"
 # A database that is somebody else's must be refused and left exactly as it was.
 sqlite3 "$WORK/foreign.db" 'CREATE TABLE t(x); INSERT INTO t VALUES (42);'
 sum=$(md5sum <"$WORK/foreign.db")
+# The shipped file chooses no radio (the daemon would refuse to start): the simulator here.
 sed -e "s#^state_dir = .*#database = $WORK/foreign.db#" "$LW_SOURCE_DIR/config/lorawatch.conf" \
-  | sed -e "s#^sim_listen = .*#sim_listen = 127.0.0.1:$(lw_free_port udp)#" >"$WORK/foreign.conf"
+  | sed -e "s#^;sim_listen = .*#sim_listen = 127.0.0.1:$(lw_free_port udp)#" >"$WORK/foreign.conf"
 chmod 600 "$WORK/foreign.conf" "$WORK/foreign.db"
 rc=0; timeout 10 "$D" -d -f "$WORK/foreign.conf" >"$WORK/foreign.log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "foreign database: exit $rc, expected 1"
@@ -66,8 +67,13 @@ grep -q "not a lorawatch database" "$WORK/foreign.log" || fail "foreign database
 pass "foreign database refused and untouched"
 
 # Keys and readings open to other users: refuse to start, saying which file and how to fix it.
-sed -e "s#^state_dir = .*#database = $WORK/open.db#" "$LW_SOURCE_DIR/config/lorawatch.conf" \
-  >"$WORK/open.conf"
+# With a node of its own: the shipped file provisions none (nodes are paired).
+{
+  sed -e "s#^state_dir = .*#database = $WORK/open.db#" \
+    -e "s#^;sim_listen = .*#sim_listen = 127.0.0.1:$(lw_free_port udp)#" \
+    "$LW_SOURCE_DIR/config/lorawatch.conf"
+  printf '[node:n1]\naddress = 1\neui = 70B3D57ED0000001\nkey = 5A4B3C2D1E0F11223344556677889900\nkind = water\n'
+} >"$WORK/open.conf"
 chmod 644 "$WORK/open.conf"
 rc=0; timeout 10 "$D" -d -f "$WORK/open.conf" >"$WORK/open.log" 2>&1 || rc=$?
 [ $rc -eq 1 ] || fail "world-readable keys: exit $rc, expected 1"
