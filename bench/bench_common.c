@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared pieces of the benchmark programs: the bench estate, clocks, /proc readings, JSON. */
 #include "bench_common.h"
 

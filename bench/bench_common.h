@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared pieces of the benchmark programs: the 1,000-node estate (keys, configuration text,
  * sealed frames), clocks and percentiles, /proc readings of another process, flat JSON output. */
 #ifndef BENCH_COMMON_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Idle cost of a running lorawatchd: wakeups (voluntary + involuntary context switches of all
  * its threads) and CPU time over a window with no traffic, plus its resident memory.
  * usage: bench_idle --pid PID [--seconds S] [--json FILE] */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Ingest benchmark: sealed frames from a 1,000-node registry through the daemon's whole pipeline
  * (admission, CCM, SQLite batch, rules, node-state publish when a broker is given), side by side
  * with a minimal batched SQLite insert loop in the same run, so the ratio survives machine drift.

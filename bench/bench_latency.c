@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alert latency of a running lorawatchd: frames into its sim radio at a steady background rate, an
  * alert raised or cleared every interval, timed from the datagram leaving here to the alert
  * arriving at an MQTT subscriber; beside it a bare QoS 1 publish->subscribe through the same

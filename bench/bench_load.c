@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Memory under load: routine frames from all 1,000 nodes into a running lorawatchd's sim radio as
  * fast as it takes them (its socket queue is watched so nothing is dropped), with the daemon's
  * resident memory sampled before, at every quarter and after the queue has drained.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Mesh capacity of an estate in virtual time: 300 sensor nodes in ten buildings, up to three
  * relays from the gateway, routine readings and acknowledged alarms over the simulated air
  * (sim_air: links, collisions, channels), the real node core (lw_node: relaying, retries) and the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Prints the lorawatchd configuration of the bench estate: 1,000 nodes with distinct keys, the
  * rules of a given file, the sim radio on a loopback port and a private broker.
  * usage: bench_mkconf --db FILE --mqtt-port PORT --udp-port PORT [--site S] [--rules FILE]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Season generator and history benchmark. `generate` fills a new database with a flood season
  * through lw_store (the daemon's schema, batches and rollups): nodes in buildings and grid
  * sectors, one reading per node every interval, storms with rising and falling water, a few fires

@@ -5,6 +5,7 @@
 # subscriber whose queue the broker keeps). Prints, per setting, the database rewrites, the bytes
 # the broker wrote (its own log subtracted) and the database size at the end.
 #   bench/broker-autosave.sh [BUILD_DIR]    (default build)
+# SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD

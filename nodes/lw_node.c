@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Portable sensor-node core: join, reading -> TLVs -> sealed frame -> HAL send, downlinks. */
 #include "lw_node.h"
 #include "lw_error.h"

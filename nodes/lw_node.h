@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Portable sensor-node core: joins (or uses a personalised key), turns readings into sealed
  * DATA/ALARM frames for a caller-supplied radio HAL and opens downlinks. No OS calls, no heap: it
  * builds for Linux and for microcontrollers. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Simulated air: a dense link matrix and a list of transmissions kept until nothing still in
  * the air overlaps them. */
 #include "sim_air.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The simulated air of a mesh (pure: no I/O, virtual time in microseconds): endpoints (the
  * gateway is endpoint 0) joined by symmetric links with an SNR and a loss rate, transmissions on
  * channels with their time on air, and for each one who received it: lost on the link, lost in a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The gateway's configuration of a scenario's nodes: written in the daemon's format, so it
  * changes with the daemon's keys and not with the simulator's. */
 #include "sim_gwconf.h"

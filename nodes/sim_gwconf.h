@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What the gateway needs to know of a scenario's nodes: their [node:NAME] sections for the
  * daemon's configuration (lorawatch-sim --emit-node-config). */
 #ifndef SIM_GWCONF_H

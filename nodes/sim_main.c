@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lorawatch-sim entry point: command-line options, usage text, and the choice between a scenario
  * run, an ad-hoc single node, --check and --emit-node-config. */
 #include "lw_error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Simulated radio medium over UDP: encode lw_simwire datagrams and send them without blocking. */
 #include "sim_medium.h"
 #include "lw_error.h"

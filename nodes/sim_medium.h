@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The simulated radio medium: lw_simwire datagrams over loopback UDP to the gateway's sim
  * radio backend, on a libuv loop. */
 #ifndef SIM_MEDIUM_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Bad-frame injection: each mutation breaks exactly one property the gateway must check. */
 #include "sim_mutate.h"
 #include "lw_error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Deliberately bad frames for gateway tests (--mutate): replayed, forged, truncated, oversized,
  * foreign-network, wrong-key, wrong-version and garbage frames. */
 #ifndef SIM_MUTATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* splitmix64 (Steele, Lea, Flood 2014): tiny, fast and good enough for jitter; never rand(). */
 #include "sim_prng.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Small seeded PRNG (splitmix64) for reproducible simulator jitter and garbage bytes. */
 #ifndef SIM_PRNG_H
 #define SIM_PRNG_H

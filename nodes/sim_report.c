@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Summary of a simulator run for people (one line) and for scripts (JSON through cJSON). */
 #include "sim_report.h"
 #include "lw_error.h"

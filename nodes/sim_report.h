@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* End-of-run summary of the simulator: one human line and the same figures as JSON. */
 #ifndef SIM_REPORT_H
 #define SIM_REPORT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Virtual-time scheduler: one uv_timer walks the merged schedule of all nodes (reports, join
  * starts, the node core's retries), TICKs, received downlinks and the end of the scenario; real
  * delays are virtual delays divided by the acceleration, and virtual time waits for answers. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The virtual-time scheduler: runs a scenario's nodes on a libuv loop, pacing virtual time
  * against real time, and sends their frames and the TICKs through the simulated medium. */
 #ifndef SIM_RUN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The mesh's air in a run: with links, every frame goes through the simulated air (sim_air),
  * where relays, losses and collisions happen, and what reaches the gateway is counted here. Kept
  * apart from the scheduler, which runs scenarios without links just the same. */

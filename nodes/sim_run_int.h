@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The state of a run, for the scheduler (sim_run.c) and the mesh's air (sim_run_air.c), and the
  * scheduler's helpers the air uses. Not for the rest of the simulator. */
 #ifndef SIM_RUN_INT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Scenario keys: each INI key to the simulation model, and the whole-scenario checks, with
  * every bad value reported as FILE:LINE. Reading the files is sim_scenario_file.c's job. */
 #include "sim_scenario.h"

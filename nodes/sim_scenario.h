@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Simulation scenarios: the [scenario] and [node:NAME] INI model and its validation with
  * FILE:LINE diagnostics. The gateway-side node config it implies is sim_gwconf.h, per-node
  * sampling sim_sensor.h. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading a scenario file, kept apart from what its keys mean: the lines are indexed and the
  * sections created before the INI parser walks the keys, and the diagnostics of every pass are
  * handed on in line order. */

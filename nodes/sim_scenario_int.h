@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* For the modules built on the scenario model (the file reader, the gateway configuration): the
  * key names, the diagnostics sink and the node lookup of sim_scenario.c. Not for the rest of
  * the simulator. */

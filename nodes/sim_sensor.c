@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The sensor model: traces to the units and ranges of a reading's TLVs, and the ALARM rule.
  * Apart from the scenario parser, since the run samples it and the parser never does. */
 #include "sim_sensor.h"

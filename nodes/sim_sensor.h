@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The sensors of a simulated node: its readings at a virtual time, from the scenario's traces. */
 #ifndef SIM_SENSOR_H
 #define SIM_SENSOR_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Simulator state file: strict INI reading with line numbers, atomic durable rewriting. */
 #include "sim_state.h"
 #include "lw_error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Durable per-node state of the simulator (--state FILE): the last join nonce used and a bound
  * ahead of each personalised node's frame counter, so a restarted simulator never reuses either. */
 #ifndef SIM_STATE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Value traces: strict parsing of "value@time" lists and their evaluation in virtual time. */
 #include "sim_trace.h"
 #include "lw_error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Value traces of simulated sensors: "value@time" points parsed from text, evaluated at a
  * virtual time by linear interpolation or by holding the last step. */
 #ifndef SIM_TRACE_H

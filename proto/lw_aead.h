@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal AES-128-CCM (8-byte tag, 13-byte nonce) seam: with its sibling lw_kdf.h (HKDF for the
  * join procedure) the only place proto touches a crypto library, so a microcontroller build can
  * swap in mbedTLS or hardware AES by replacing the file that implements each (lw_aead_openssl.c

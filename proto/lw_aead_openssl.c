@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* AES-128-CCM for proto on top of OpenSSL libcrypto EVP; replace this file to port to mbedTLS or
  * hardware AES.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* LoRa time on air from the Semtech SX127x/SX126x datasheet formula, in exact integer math so
  * results do not depend on floating-point rounding across platforms. */
 #include "lw_airtime.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* LoRa time on air (SX127x/SX126x datasheet formula) for airtime accounting and config checks. */
 #ifndef LW_AIRTIME_H
 #define LW_AIRTIME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Little-endian byte order on the wire (PROTOCOL.md §1): the one set of helpers every encoder
  * and decoder of proto/ uses. Header-only and free of libc, so it builds for microcontrollers. */
 #ifndef LW_BYTES_H

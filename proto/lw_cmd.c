@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Configuration command TLVs: encode and strict decode. */
 #include "lw_cmd.h"
 #include "lw_error.h"

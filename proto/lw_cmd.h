@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Configuration commands carried (encrypted) in CMD downlinks (PROTOCOL.md section 13): the
  * reporting interval, event mode (fast sampling while an incident is open) and alarm thresholds
  * kept on the node. Encode and strict decode, no I/O. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Texts for the project-wide error enum. */
 #include "lw_error.h"
 

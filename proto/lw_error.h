@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one error type of lorawatch: 0 is success, every failure a negative lw_err. */
 #ifndef LW_ERROR_H
 #define LW_ERROR_H

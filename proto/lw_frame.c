@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Over-the-air frame v1: header packing, AAD/nonce construction and CCM seal/open via lw_aead. */
 #include "lw_frame.h"
 #include "lw_aead.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Over-the-air frame v1: header layout, sealing (AES-128-CCM, 8-byte MIC) and opening. No I/O. */
 #ifndef LW_FRAME_H
 #define LW_FRAME_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* INI parsing with exact line numbers: inih reads lines through our reader, which counts them
  * and blanks out lines that are not INI syntax after reporting them. Debian's libinih is built
  * without INI_HANDLER_LINENO, so the line number has to come from the reader. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* INI parsing with exact line numbers, over text already in memory (the caller reads the file),
  * built on inih so that every bad line can be reported as file:line and parsing goes on. */
 #ifndef LW_INI_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Join procedure: JOIN_REQ/JOIN_ACC layout, CCM via lw_aead and key derivation via lw_kdf. */
 #include "lw_join.h"
 #include "lw_aead.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Join procedure (PROTOCOL.md section 12): JOIN_REQ/JOIN_ACC frames and session-key derivation
  * from a node's root key. Pure functions: no I/O, no allocation, no state of their own. */
 #ifndef LW_JOIN_H

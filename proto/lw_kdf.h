@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Internal HKDF-SHA256 (RFC 5869) seam, sibling of lw_aead.h: the join procedure derives every key
  * through it, and a microcontroller build swaps the one file that implements it
  * (lw_kdf_openssl.c on Linux) for mbedTLS or its SDK's SHA-256. Not part of the public API. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HKDF-SHA256 for proto on top of OpenSSL libcrypto (EVP_PKEY_HKDF); replace this file, with
  * lw_aead_openssl.c, to port proto to another crypto library. Joins are rare, so no caching. */
 #include "lw_kdf.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Strict value parsers shared by the daemon's config, the simulator's scenarios and the CLI. */
 #include "lw_parse.h"
 #include "lw_error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Strict parsers for configuration and command-line values (pure functions, no I/O): each
  * rejects trailing junk, empty strings and out-of-range values instead of guessing. */
 #ifndef LW_PARSE_H

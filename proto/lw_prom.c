@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Strict reader for the Prometheus text format (the subset a textfile holds). */
 #include "lw_prom.h"
 

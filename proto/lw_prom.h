@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Prometheus text exposition format, read strictly: the daemon writes its metrics as a
  * node-exporter textfile and `lorawatch status` reads them back. Pure: no I/O. */
 #ifndef LW_PROM_H

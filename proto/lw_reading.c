@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading TLVs: encoder in ascending type order and a strict decoder (no silent acceptance of
  * malformed sensor data, since alarms are raised from it). */
 #include "lw_reading.h"

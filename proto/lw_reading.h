@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Reading TLVs carried (encrypted) in DATA and ALARM frames: encode and strict decode. No I/O. */
 #ifndef LW_READING_H
 #define LW_READING_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-node replay window: a counter is accepted once, and only if it is newer than the highest
  * seen or among the 63 counters just below it. */
 #include "lw_replay.h"

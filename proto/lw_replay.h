@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Per-node replay protection: highest frame counter seen plus a 64-frame sliding window, so
  * frames reordered by relays are still accepted once. Value type, no allocation, no I/O. */
 #ifndef LW_REPLAY_H

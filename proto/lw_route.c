@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Route trailer: parse, strip and append hop entries after the origin frame's MIC. */
 #include "lw_route.h"
 #include "lw_error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Route trailer of relayed frames (PROTOCOL.md section 8): each relay appends its address and the
  * SNR it heard the frame with, and counts the hop. Pure functions on frames in buffers. */
 #ifndef LW_ROUTE_H

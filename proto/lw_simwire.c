@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Simulated radio medium datagram: fixed 30-byte little-endian header plus one PHY payload. */
 #include "lw_simwire.h"
 #include "lw_bytes.h"

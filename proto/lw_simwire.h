@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Datagram format of the simulated radio medium (loopback UDP between lorawatch-sim and the
  * daemon's sim radio backend): RF metadata, virtual time and one LoRa PHY payload. No I/O. */
 #ifndef LW_SIMWIRE_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Formatting for the bus's log hook, so drivers log without knowing where messages go. */
 #include "lw_radio_bus.h"
 

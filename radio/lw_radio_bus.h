@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The bus contract: everything a chip driver needs from the board, as a table of operations with
  * a context. No fds, GPIO numbers or OS calls, so one driver runs over Linux spidev + libgpiod, a
  * register-level emulator, or a microcontroller's radio SPI (where BUSY and NSS may be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Helpers the chip drivers share: the blocking CAD wait and the airtime parameters. */
 #include "lw_radio_drv.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The chip driver contract: what a driver (sx127x, sx126x) offers its consumer, and the helpers
  * the drivers share. Drivers include only this (and proto/), never their consumers, so the
  * gateway, a node program and microcontroller firmware use the same drivers. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Plain radio types shared by the chip drivers and their consumers (gateway, node programs,
  * firmware): a received frame and the LoRa settings a driver runs with. No platform types. */
 #ifndef LW_RADIO_TYPES_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SX1262 driver: BUSY handshake, probe by status and sync-word reset values, TCXO and RF switch
  * options, LoRa set-up, continuous RX with RxDone/CrcErr on DIO1, TX with TxDone, CAD. */
 #include "lw_sx126x.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SX1262 driver over the chip bus (BUSY handshake before every command, IRQs on DIO1); its table
  * is lw_sx126x_driver (lw_radio_drv.h). The conversions below are exported for the tests and
  * the emulator. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SX1261/62 command set, parameter values, IRQ bits and the registers the driver and the emulator
  * use, with reset values (SX1261/2 datasheet rev. 2.1, chapters 11-13 and 15; cross-checked with
  * RadioLib's SX126x command header and the STM32WL sub-GHz radio reference manual RM0453, which

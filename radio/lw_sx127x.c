@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SX1276/77/78/79 driver: probe by RegVersion, LoRa mode through sleep, channel and modem set-up,
  * continuous RX with RxDone/CRC error on DIO0, TX with TxDone, CAD for listen before talk. */
 #include "lw_sx127x.h"

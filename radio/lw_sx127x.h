@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SX1276/77/78/79 driver (LoRa mode) over the chip bus; its table is lw_sx127x_driver
  * (lw_radio_drv.h). The conversions below are exported for the tests and the emulator. */
 #ifndef LW_SX127X_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SX1276/77/78/79 LoRa-mode register map: every address the driver and the emulator use, its
  * field masks and values, and its reset default (SX1276/77/78/79 datasheet rev. 7, chapter 6,
  * tables 41-42 and section 4.1; cross-checked against Semtech's LoRaMac-node register header). */

@@ -1,6 +1,7 @@
 # Shell helpers shared by scripts/demo and the integration tests: free ports, a private
 # mosquitto, a daemon configuration composed from the shipped rules and a scenario's nodes, and
 # cleanup that leaves no process behind. Source it; it defines functions only.
+# SPDX-License-Identifier: Apache-2.0
 
 # lw_free_port tcp|udp: print a loopback port nobody listens on.
 lw_free_port() {

@@ -5,6 +5,7 @@
 # System integration files go where systemd and the daemon look for them whatever the prefix:
 # the configuration under /etc/lorawatch (the daemon's built-in default), the unit, sysusers and
 # tmpfiles snippets under <prefix>/lib (/usr/lib for /usr; never the multiarch libdir).
+# SPDX-License-Identifier: Apache-2.0
 
 set(LW_SYSCONF_DIR /etc/lorawatch)
 set(LW_UNIT_DIR lib/systemd/system)

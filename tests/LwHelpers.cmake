@@ -1,4 +1,5 @@
 # Helpers that every tests/ subfolder uses, so test registration looks the same everywhere.
+# SPDX-License-Identifier: Apache-2.0
 
 # lw_add_unit_test(NAME SOURCES a.c b.c LIBS lib1 lib2)
 # One cmocka program per module (OpenVPN habit); registered with ctest under label "unit".

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alert topics and payloads. */
 #include "lw_alert.h"
 

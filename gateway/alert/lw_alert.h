@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alert messages: MQTT topics and JSON payloads (cJSON) with structured fields and a sentence in
  * Chinese and English, so a generic phone MQTT app is already useful. Pure: no I/O. */
 #ifndef LW_ALERT_H

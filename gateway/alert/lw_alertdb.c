@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alert lifecycle rows. Statements are prepared per call: these run per alert transition or
  * command, never per reading. */
 #include "lw_alertdb.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The alert lifecycle's rows: journal rows with who/tier/channel, the alert's tier and
  * acknowledgement, maintenance silences, and the open alerts for `lorawatch alerts`. On the
  * store's connection; writes join the open transaction (commit with lw_store_commit). */

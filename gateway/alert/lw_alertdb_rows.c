@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The alert rows themselves: an alert's record, its state, its test mark, the plain journal row,
  * and the id blocks reserved ahead. On the store's connection (lw_store_int.h); each call joins
  * the open transaction. */

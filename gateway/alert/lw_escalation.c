@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Duty escalation state: a small array of open alerts and one of silences. */
 #include "lw_escalation.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Duty escalation: who is told about each open alert, when it goes up a tier (grid worker ->
  * community duty room -> street emergency office), reminders while nobody acknowledges it,
  * acknowledgements, and maintenance silences that hold paging back for a while. Time is passed

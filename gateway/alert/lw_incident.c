@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Incidents as a small array of (incident, hazard, building, alert) memberships: a site has a
  * handful of open alerts at a time, even in a storm. */
 #include "lw_incident.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Incidents: the open alerts of one hazard in one building, grouped, so a flood that sets off
  * every sensor of a basement is one event for the duty staff and the review. Pure bookkeeping:
  * ids come from the caller's database. */

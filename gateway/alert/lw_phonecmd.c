@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Command payloads: one JSON object, known fields only, each checked for type and range. */
 #include "lw_phonecmd.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Commands duty phones publish on lorawatch/<site>/command/<mqtt_user>: acknowledge an alert,
  * silence alerts for maintenance, lift a silence. Outside input: parsed strictly, every refusal
  * with a reason for the reply topic. Pure: no I/O. */

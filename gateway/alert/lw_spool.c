@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The in-memory queue of writes waiting for the database: a singly linked list, oldest first. */
 #include "lw_spool.h"
 

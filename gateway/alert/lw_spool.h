@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Writes the database could not take yet, kept in memory in their order: an alert transition
  * that cannot be journalled (disk full, I/O error) is paged all the same, and written, with its
  * original times, once the disk takes writes again. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Radio backend selection and the loop glue: poll the backend fd, drain frames, hand them on. */
 #include "lw_radio.h"
 

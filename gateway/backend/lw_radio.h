@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The radio boundary: every backend (sim, udp-forwarder, sx127x, sx126x) is a table of
  * operations with a void *ctx, chosen by its config name. The daemon watches the backend's fd in
  * its libuv loop and drains received frames when it is readable: no work in interrupt context. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sx127x and sx126x radio backends: one epoll fd over the chip's IRQ line and a watchdog timer,
  * so everything (IRQ handling, read-back checks, resets) runs in the daemon's loop. */
 #include "lw_radio_chip.h"

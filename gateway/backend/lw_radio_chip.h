@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Single-chip radio backends (sx127x, sx126x): a chip driver (radio/lw_radio_drv.h) on the Linux
  * chip bus, run from the daemon's loop through one pollable fd (the chip's IRQ line and a
  * watchdog timer), with a radio watchdog that notices a hung, reset or deaf chip and resets it

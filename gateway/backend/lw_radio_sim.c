@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* sim radio backend: receives lw_simwire datagrams from lorawatch-sim over loopback UDP. */
 #include "lw_radio.h"
 

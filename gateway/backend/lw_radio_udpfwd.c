@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* udp-forwarder radio backend: the server end of Semtech's UDP packet-forwarder protocol, so an
  * 8-channel SX1301/SX1302 concentrator works through the vendor's lora_pkt_fwd. */
 #include "lw_radio.h"

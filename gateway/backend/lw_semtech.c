@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Semtech UDP packet-forwarder protocol v2, server side: field layout and JSON follow Semtech's
  * PROTOCOL.TXT (Lora-net/packet_forwarder v1.3+) and PROTOCOL.md (Lora-net/sx1302_hal). */
 #include "lw_semtech.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Semtech UDP packet-forwarder protocol v2 (Semtech PROTOCOL.TXT / sx1302_hal PROTOCOL.md, as
  * spoken by lora_pkt_fwd): datagram parsing and building for the server side, no I/O. */
 #ifndef LW_SEMTECH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared parts of the lorawatch CLI: exit statuses, the control-socket client, and the command
  * entry points, one file per family of commands (status/keygen here in lorawatch.c, nodes in
  * cli_nodes.c, alerts in cli_alerts.c, history and reports in cli_review.c ...). */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lorawatch alerts, ack, silence, silences, unsilence: the alert lifecycle through the daemon's
  * control socket. An acknowledgement from here is journalled as the roster person the Unix user
  * is (or --as names), else "uid:N", via "cli". */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The CLI side of the control socket: one request, one reply, errors turned into one line that
  * says what to do and an exit status. */
 #include "cli.h"

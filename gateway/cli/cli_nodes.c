@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lorawatch pair, nodes, node, unpair, retire, replace, locate, calibrate, rekey, test-alarm:
  * the node registry, through the daemon's control socket. Human tables by default, --json for
  * scripts; every failure is one line saying what to do, with the exit status of cli.h. */

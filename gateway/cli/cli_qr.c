@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The pairing label's QR code (lorawatch keygen): the matrix from libqrencode, drawn in the
  * terminal with UTF-8 half blocks (two rows of modules a line) or written as a PNG by libpng. */
 #include <errno.h>

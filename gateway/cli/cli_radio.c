@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lorawatch airtime, plan and event-mode: time on air of one frame, channel load and expected
  * delivery of a planned estate (pure ALOHA), and event mode for a building through the daemon. */
 #include <getopt.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lorawatch history, events, report and backup: the season review, read straight from the
  * database file (read-only), so it works whether the daemon runs or not. */
 #include <errno.h>

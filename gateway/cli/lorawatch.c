@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lorawatch: maintenance and review client. `status` summarises the daemon from the metrics file
  * it keeps; node pairing, alerts and history arrive with their own features. */
 #include <cjson/cJSON.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Configuration loading: INI parsing through lw_ini against the key tables (lw_config_keys.c),
  * defaults and cross-checks. */
 #include "lw_config.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's configuration loader: one INI file parsed into a validated struct lw_config
  * (lw_model.h). Scalar keys come from a single table (name, type, default, bounds, help) that
  * drives parsing, validation and --help. */

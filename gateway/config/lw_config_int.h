@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Shared by the configuration loader's files and not for other modules: the key tables
  * (lw_config_keys.c) that the parser (lw_config.c) walks, and the enum spellings (lw_model.c)
  * that both use. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The configuration's key tables: section, name, type, default, bounds and help of every key,
  * and the listing printed from them (--help-config). Apart from the parser so each stays a
  * readable size; lw_config_int.h shares them. */

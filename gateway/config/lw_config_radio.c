@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The [radio] section resolved into the settings a chip backend runs with (lw_presets.h): here,
  * with the configuration, so the presets need not know struct lw_config. */
 #include "lw_config.h"

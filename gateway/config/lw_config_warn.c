@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Configuration warnings: settings that load fine but leave a gateway in service deaf, open to
  * forged frames or paging nobody. lorawatchd -n prints them (and fails on them with --strict);
  * the daemon logs them at start. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The model's pure helpers: names of its enums (as the configuration and the payloads spell
  * them), place tags and the database path. No parsing and no I/O, so any module may link them. */
 #include "lw_model.h"

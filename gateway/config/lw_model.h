@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The domain model every module shares: node, rule and gateway settings as loaded, their enums
  * and small pure helpers on them. Its own header so modules that only use these types need not
  * include the loader (lw_config.h). */

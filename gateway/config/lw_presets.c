@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Board and region presets, and the LoRa parameters of resolved radio settings. */
 #include "lw_presets.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Board presets (which chip, SPI device and GPIO pins a radio HAT uses) and region presets
  * (band, power and airtime rules), and the resolved settings a chip backend runs with (filled
  * from the configuration by lw_radio_settings_from_config, lw_config.h). Pure: no I/O, so the

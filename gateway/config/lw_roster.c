@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Duty roster parsing over the same INI reader as the rest of the configuration. */
 #include "lw_roster.h"
 

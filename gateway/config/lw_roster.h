@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The duty roster: who is told about an alert, at which tier, for which grid sectors, under which
  * MQTT identity. Parsed from the [duty:ID] sections of the daemon's configuration file, so it
  * reloads with the rules, atomically. Pure: no I/O. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Control socket server on the libuv loop: accept, check peer credentials, frame, dispatch. */
 #define _GNU_SOURCE /* struct ucred, SO_PEERGROUPS */
 #include "lw_control.h"

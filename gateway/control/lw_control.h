@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's Unix control socket for the lorawatch CLI: 0660 with the service group (0600 with
  * none), and every connection's peer credentials checked again (root, the daemon's own user, or a
  * member of the group), so a wrong mode on the file alone does not let anyone in. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Control-socket framing and request validation. */
 #include "lw_ctlproto.h"
 

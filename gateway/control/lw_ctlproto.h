@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Control-socket messages: a 4-byte big-endian length, then that many bytes of UTF-8 JSON, one
  * object per message. Requests are {"cmd": NAME, ...}; replies {"ok": true, ...} or
  * {"ok": false, "error": TEXT}. Pure framing and validation, no I/O. */

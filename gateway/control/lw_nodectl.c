@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Node registry commands of the control socket. Requests are outside input: every field is
  * checked and a refusal says what to do; keys never appear in replies or in the journal. */
 #include "lw_nodectl.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Control-socket commands for the node registry: nodes, node-show, pair, unpair, retire, replace,
  * locate, calibrate, rekey, test-alarm. Each change is checked, stored with a maintenance journal
  * row naming the caller's uid, committed, and then the daemon's registry is rebuilt from the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What a technician asks of a node beyond its last contact: frames lost (gaps in the stored frame
  * counters), battery days left (the days_left statistic of the battery rules, computed by the
  * rules layer over the stored readings) and the link hour by hour. Read-only on the store. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Alert transitions: an alert raised, updated or cleared becomes its record, its journal row,
  * its retained message and its duty state; flood and fire alerts of a building form incidents. */
 #include "gw_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The wall clock's synchronisation: readings and alert times taken before it are corrected once
  * it is, and the open alerts' messages are sent again with the corrected times. */
 #include "gw_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Commands: from duty phones over MQTT (acknowledge, silence, unsilence) and from the lorawatch
  * CLI over the control socket, each dispatched through one table. */
 #include "gw_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's core in the order it starts. Each job of the pipeline lives in a file of its own
  * (gw_int.h lists them); this file starts them in dependency order and stops them in reverse,
  * and counts the loop's handles so the gateway is freed when the last one has closed. Everything

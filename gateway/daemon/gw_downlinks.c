@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Downlinks: alarm ACKs, join accepts and configuration CMDs, queued by priority and sent within
  * the region's airtime rules; event mode for the nodes of a flooded building. */
 #include "gw_int.h"

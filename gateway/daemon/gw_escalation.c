@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Duty: escalation, reminders, acknowledgements and silences (lw_escalation decides, this file
  * writes through the journal and publishes). */
 #include "gw_int.h"

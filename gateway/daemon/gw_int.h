@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's table of contents: the gateway's state, shared by the files of gateway/daemon/,
  * each of which does one job of the pipeline (see gw_core.c for the order they start in).
  * Prototypes are grouped by the file that defines them. Nothing outside gateway/daemon/ includes

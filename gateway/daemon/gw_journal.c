@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The one writer of alert and journal rows: every write is queued in order (lw_spool) until the
  * database has it, and alert ids are reserved ahead so none is handed out twice. */
 #include "gw_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The metrics snapshot: the file node-exporter reads and the CLI's status. */
 #include "gw_int.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The node registry: built from the node table at start, rebuilt after maintenance commands and
  * on reload, carrying runtime state over by address and rule name. */
 #include "gw_int.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Relays gone silent: one trouble alert per relay naming the nodes behind it, and the relays
  * that were already silent before a restart. */
 #include "gw_int.h"

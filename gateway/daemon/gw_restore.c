@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Start-up: the last run's open alerts, silences and incidents come back as they were. */
 #include "gw_int.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rules on the pipeline: each reading through the node's rules, the timer of time-based rules,
  * and rule histories primed from stored readings at start. */
 #include "gw_int.h"

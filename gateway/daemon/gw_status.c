@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The MQTT session: the gateway's status, the outbox handed to the broker and its mark, and
  * what is sent again when a broker lost its retained state. */
 #include "gw_int.h"

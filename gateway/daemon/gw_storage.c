@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Storage: batched commits, the disk's trouble alert and retention of raw readings. */
 #include "gw_int.h"
 

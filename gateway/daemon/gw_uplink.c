@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The uplink pipeline: frame -> mesh -> join? -> admission -> node state -> store -> rules ->
  * node state topic. */
 #include "gw_int.h"

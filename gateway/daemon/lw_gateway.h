@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's core: owns storage, registry, radio and MQTT, and runs the pipeline
  * frame -> admission -> SQLite -> rules -> alert journal -> MQTT. */
 #ifndef LW_GATEWAY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Metrics text and atomic file writes. */
 #include "lw_metrics.h"
 

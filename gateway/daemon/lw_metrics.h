@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Metrics as a Prometheus node-exporter textfile: written atomically (temporary file, rename) so
  * node_exporter and `lorawatch status` never read half a file. */
 #ifndef LW_METRICS_H

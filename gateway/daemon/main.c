@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lorawatchd: parse options, load the configuration, start the gateway, run the loop, stop. */
 #include <getopt.h>
 #include <signal.h>

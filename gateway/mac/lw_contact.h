@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A node's last contact as the node table stores it: what the registry shows for a node until it
  * is heard again after a restart. Its own header so the registry needs no database. */
 #ifndef LW_CONTACT_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Downlink scheduler: a small array queue (few frames wait at once), a token bucket for the duty
  * cycle, and a sorted table of per-node downlink counters. */
 #include "lw_downlink.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Downlink scheduler of the gateway (pure: no I/O, time passed in): a priority queue of sealed
  * frames, time-on-air accounting against the region's per-frame cap and duty cycle,
  * listen-before-talk with random back-off before every transmission, and the per-node downlink

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Frame admission, ordered so that cheap checks run before crypto and nothing unauthenticated
  * changes state. */
 #include "lw_ingest.h"

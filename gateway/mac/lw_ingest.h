@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Frame admission: header sanity, network id, known source, MIC, replay window, reading TLVs.
  * Pure: no I/O and no clock, so every rejection path is unit-tested; the caller logs. */
 #ifndef LW_INGEST_H

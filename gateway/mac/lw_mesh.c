@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Mesh sink: nodes in a sorted array (binary search), a small ring of accepted counters each. */
 #include "lw_mesh.h"
 #include "lw_error.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Mesh sink of the gateway (pure: no I/O, time passed in): hop-limit enforcement, duplicate
  * suppression on (source, frame counter) across relays, the path, hop count and per-hop link
  * quality of every accepted frame, reverse routes for downlinks, and relays gone silent. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Node registry rows and the maintenance journal, on the store's connection and transaction. */
 #include "lw_nodedb.h"
 

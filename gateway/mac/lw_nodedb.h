@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The node registry's table in the database: nodes paired through the control socket and those
  * provisioned from [node:] sections, their keys, place, lifecycle state and last contact, and the
  * append-only maintenance journal. A node row is a place: its address keys readings and alerts,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Join admission: cheap checks first (rate, structure, network, registry), crypto last, and
  * nothing about a refused request ever goes back on the air. */
 #include "lw_pairing.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The gateway's side of the join procedure (PROTOCOL.md section 12): which requests are answered
  * (pairing window, known EUI, root key, fresh nonce, rate limit) and the accept that answers them.
  * Pure: the caller passes the time and the gateway nonce's random bytes, persists the outcome and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Node registry: a sorted array of nodes, binary-searched by address. */
 #include "lw_registry.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Node registry: the nodes loaded from the database (paired ones and those provisioned from
  * [node:] sections) with their runtime state, looked up by frame source address. */
 #ifndef LW_REGISTRY_H

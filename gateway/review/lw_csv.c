@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CSV fields (RFC 4180) with the spreadsheet-formula guard OWASP describes for exported text. */
 #include "lw_csv.h"
 

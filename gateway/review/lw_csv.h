@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* CSV output for the history query and the season report (RFC 4180 fields). */
 #ifndef LW_CSV_H
 #define LW_CSV_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* lorawatch events as a table people read: local date and time, alert, event, level, node, the
  * place as it was then, who (actor, tier, channel) and a short detail; the broker's 'published'
  * acknowledgements of one notification folded into one row. Read-only. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* History queries for the review commands: strict parsing of what the user typed, node
  * selection, and SQL over readings, rollups and journals written as table, CSV or JSON. */
 #include "lw_history.h"

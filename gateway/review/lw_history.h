@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* History read back from the database for lorawatch history and events: time-range and step
  * parsing (pure), node selection by name, place or kind, and the queries, written as a table,
  * CSV or JSON. Read-only: every function takes a connection from lw_store_open_readonly. */

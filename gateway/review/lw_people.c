@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Who was told about an alert, by name as it was. */
 #include "lw_people.h"
 

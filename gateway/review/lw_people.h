@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* People in the alert journal, named as the roster journal had them when they were told or
  * acted: for the CLI's alert list and anything else that shows who was paged. Read-only. */
 #ifndef LW_PEOPLE_H

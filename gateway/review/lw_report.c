@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Season report: the data is gathered once from the rollups and the journal into plain tables,
  * then written as HTML (with inline SVG charts), CSV or JSON from those same tables. */
 #include "lw_report.h"

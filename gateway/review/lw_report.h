@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The flood-season review: per-site water curves with the rule levels, flood events, response
  * times per tier and per worker, node availability and battery, false or causeless alarms; as one
  * self-contained HTML file (inline SVG, print CSS, Chinese and English labels) or the same tables

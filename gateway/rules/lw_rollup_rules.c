@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The rules' levels for the rollups: which threshold each level's time above is measured from,
  * per node and metric, handed to the store as a plain level source (struct lw_level_source). */
 #include "lw_rollup_rules.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The rules' side of the rollups: which rule levels a node's readings are measured against,
  * handed to the store as a plain level source (struct lw_level_source, lw_model.h) so that
  * storage applies no rule semantics of its own. */

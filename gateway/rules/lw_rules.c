@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rule evaluation: threshold with hysteresis and persistence over values or statistics, water
  * filtering, coincidence groups, silence, flags and the gateway's radio (docs/RULES.md). */
 #include "lw_rules.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rule evaluation, pure: threshold with hysteresis and persistence over a value or a statistic
  * (sliding mean, rate of rise, time-weighted mean, days left on a trend), FloodNet-style filtering
  * of water depth, two-device coincidence, node silence, reading flags and the gateway's radio.

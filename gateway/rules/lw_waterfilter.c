@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* FloodNet-style water-depth filter. FloodNet cleans its series after the fact, looking at both
  * neighbours of a reading; an alarm cannot wait for the future, so a jump is held back until the
  * next reading shows whether it was a spike (back at the old level), a possible obstruction (flat

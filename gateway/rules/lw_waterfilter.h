@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* FloodNet-style cleaning of one node's water-depth readings before rules see them: noise floor,
  * single-sample spikes, impossible rises and flat plateaus (a parked car under the sensor), with
  * a bound on how long anything is held back. Pure: state in a value type, time passed in. */

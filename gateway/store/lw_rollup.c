@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rollups kept as data arrives. Each node's current hour and current day are accumulated in
  * memory (its "open slices") and written as additive upserts when the node moves on to the next
  * one, every LW_ROLLUP_FLUSH_MS, or at close; readings of an hour or day already written are

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hourly and daily rollups of the readings (count, min, max, mean, time above each rule level),
  * accumulated in memory and written in the transaction of a batch of readings: a node's current
  * hour and day when it moves on to the next, or every LW_ROLLUP_FLUSH_MS; after a crash, what was

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SQLite storage: opening the database, the prepared statements and the one open batch
  * transaction at a time that every other part of the store writes in. */
 #include "lw_store.h"

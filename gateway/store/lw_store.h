@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SQLite storage: readings in batched transactions, alerts with their journal, and the MQTT
  * outbox that makes every alert durable before it is published. One file, WAL mode. */
 #ifndef LW_STORE_H

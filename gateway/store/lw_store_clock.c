@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Times written before the wall clock was synchronised: readings keep their monotonic time and
  * alert-side rows are listed by temporary triggers, so both are corrected in one transaction
  * once the clock is right (and what an earlier boot left pending is marked unknown). */

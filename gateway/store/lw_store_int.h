@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* For modules that keep their own tables in the store's database (node registry, ...): the
  * connection, the shared open transaction, and statement execution with the store's error
  * accounting. Not for the rest of the daemon. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Read-only queries for a node's link record: the frame counter, hops and the last hop's RSSI
  * and SNR of every stored reading, for packet loss and link history (lorawatch node show). */
 #include <sqlite3.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The MQTT outbox: the messages that must reach the broker at least once, kept until it has
  * acknowledged them, with the mark of how far it has. */
 #include <sqlite3.h>

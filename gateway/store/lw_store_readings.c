@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Readings: queued in the batch transaction (and handed to the rollups), and the queries the
  * daemon runs on them at start and for its rules. */
 #include <sqlite3.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Retention: raw readings older than the configured days are deleted a bounded step at a time
  * (rollups and journals are kept). */
 #include <sqlite3.h>

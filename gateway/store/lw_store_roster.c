@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The roster journal (schema v11): the duty roster as each load of the configuration found it,
  * one row per person and period, so a review months later names people as they were. */
 #include <sqlite3.h>

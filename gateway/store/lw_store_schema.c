@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The schema: creating a new file, migrating an older one step by step, refusing a file that is
  * not ours or is damaged, and the read-only opening used by history and reports. */
 #include <sqlite3.h>

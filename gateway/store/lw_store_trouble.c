@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Storage trouble: the ballast kept beside the database for alerts, the WAL checkpoints, and
  * the state (full, I/O error, WAL pinned) that decides whether readings are shed. */
 #include <fcntl.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Clock synchronisation status and the two clocks. */
 #include "lw_clock.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Is the wall clock synchronised? A Raspberry Pi has no real-time clock and boots with a wrong
  * time until NTP has synchronised it; readings received before then are marked and corrected. */
 #ifndef LW_CLOCK_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Logging to stderr, with journal priority prefixes when stderr is the journal. */
 #include "lw_log.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The daemon's one logging API: printf-checked, levels as syslog, stderr in the foreground and
  * the journal's <N> prefixes under systemd, with per-call-site rate limiting for outside input. */
 #ifndef LW_LOG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libmosquitto inside libuv. The client's socket changes on every reconnect, so each connection
  * gets its own heap-allocated uv_poll_t that is closed when the connection ends. */
 #include "lw_mqtt.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* MQTT 5 client driven from the libuv loop: libmosquitto's socket watched by uv_poll, its keepalive
  * by a 1 s timer, reconnection with exponential backoff (at most 1 s for a broker on loopback), a
  * much slower one after another client took the session over (lw_mqtt_yield). No threads. */

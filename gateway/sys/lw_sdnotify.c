@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* systemd watchdog keep-alives from the event loop. */
 #include "lw_sdnotify.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* systemd watchdog: when the service manager asks for keep-alives (WatchdogSec=), ping it from a
  * loop timer at half the interval, so a stalled loop stops the pings and gets the daemon
  * restarted. Nothing happens when no watchdog is configured. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Permission checks, so keys and readings are never left world-readable by mistake. */
 #include "lw_secrets.h"
 

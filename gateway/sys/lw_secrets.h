@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* File permission checks for secrets: node keys, the MQTT password and TLS key, the database. */
 #ifndef LW_SECRETS_H
 #define LW_SECRETS_H

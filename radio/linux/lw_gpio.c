@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GPIO through libgpiod 1.6 (Debian 12, Raspberry Pi OS bookworm): lines requested on a chip,
  * edge events read from a non-blocking fd that the daemon's loop polls. */
 #include "lw_gpio.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GPIO lines for radio HATs behind a small table of operations: the Linux implementation uses
  * libgpiod 1.6 (character device, edge events as a pollable fd); emulators in tests provide their
  * own table, so the chip drivers run unchanged against either. */

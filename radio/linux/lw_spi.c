@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* spidev access (open, mode/speed ioctls, SPI_IOC_MESSAGE transfers) and the chip bus that adds
  * the GPIO lines around it and offers both to the drivers as their bus contract. */
 #include "lw_spi.h"

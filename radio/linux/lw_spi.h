@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SPI access for radio HATs behind a small table of operations (Linux: /dev/spidevB.C and its
  * SPI_IOC_MESSAGE ioctl), and the Linux chip bus: SPI plus the chip's GPIO lines (software
  * chip-select, reset, IRQ, BUSY) implementing the drivers' bus contract (lw_radio_bus.h), so

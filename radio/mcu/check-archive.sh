@@ -1,6 +1,7 @@
 #!/bin/sh
 # Checks the STM32WLE5 radio archive defines the SX126x driver and the sub-GHz transport.
 # Usage: check-archive.sh NM ARCHIVE; an empty NM (no cross toolchain) skips with 77.
+# SPDX-License-Identifier: Apache-2.0
 nm=$1
 archive=$2
 [ -n "$nm" ] || { echo "no arm-none-eabi toolchain: skipped"; exit 77; }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The few STM32WLE5 registers the sub-GHz radio transport touches (reference manual RM0461).
  * Addresses and bits only; the transport in lw_stm32wl_subghz.c says how they are used. */
 #ifndef LW_STM32WL_REGS_H

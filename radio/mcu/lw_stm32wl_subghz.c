@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* STM32WLE5 sub-GHz radio transport (RM0461): register-level, no HAL, no interrupts of its own. */
 #include "lw_stm32wl_subghz.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The drivers' bus contract on an STM32WLE5's built-in SX126x: SPI through SUBGHZSPI, NSS and
  * BUSY through power-controller bits, reset through RCC, the IRQ as an interrupt line. A stub
  * that shows the contract fits a microcontroller: time comes from the board, logging is off. */

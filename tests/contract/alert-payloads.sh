@@ -2,6 +2,7 @@
 # Every rule type's alert, on alert/<id> and on the duty topics, matches docs/schemas: each rule
 # of the shipped config/lorawatch.conf raised, cleared and closed, with its duty round (notified,
 # reminder, escalated, acknowledged, cleared), plus the radio-fault and relay-silent alerts.
+# SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 : "${LW_SOURCE_DIR:?}" "${LW_TESTBIN:?}"
 SCHEMAS=$LW_SOURCE_DIR/docs/schemas

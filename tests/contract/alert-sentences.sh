@@ -4,6 +4,7 @@
 # every state, for real and test alarms, checked against rules people rely on, then compared
 # with the reviewed snapshot tests/contract/sentences.txt.
 #   LW_UPDATE_SNAPSHOT=1 ctest -R contract-alert-sentences   rewrites the snapshot (review the diff)
+# SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 : "${LW_SOURCE_DIR:?}" "${LW_TESTBIN:?}"
 CONF=$LW_SOURCE_DIR/config/lorawatch.conf

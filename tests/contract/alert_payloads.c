@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Prints every alert message the rules of a configuration file can make, as `mosquitto_sub -v`
  * lines (TOPIC PAYLOAD), for a JSON Schema check (alert-payloads.sh): each rule raised, cleared
  * and closed on a node it applies to, the gateway's radio-fault alert, the built-in relay-silent

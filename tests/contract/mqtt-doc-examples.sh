@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # docs/MQTT.md tells the truth: each of its payload examples matches its JSON Schema, and its
 # alert field tables name every field the alert schema has.
+# SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 : "${LW_SOURCE_DIR:?}"
 PY=

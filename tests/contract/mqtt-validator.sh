@@ -4,6 +4,7 @@
 # topic outside the docs/MQTT.md topic tree (a new kind of message cannot go unchecked), an empty
 # payload anywhere but on alert/<id>, a duty object on the wrong topic or tier; and it reads
 # mosquitto_sub captures as they are (its own error lines, "(null)", a line still being written).
+# SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 : "${LW_SOURCE_DIR:?}" "${LW_TESTBIN:?}"
 SCHEMAS=$LW_SOURCE_DIR/docs/schemas

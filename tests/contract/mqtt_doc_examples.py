@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Check every payload example in docs/MQTT.md against its JSON Schema, and that the alert field
 table names every field of the alert schema.
 

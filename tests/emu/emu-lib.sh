@@ -2,6 +2,7 @@
 # started with tests/emu's LD_PRELOAD shim, which puts a register-level SX1276 or SX1262 behind
 # its spidev and libgpiod calls and listens for the air (lw_simwire datagrams) on LW_EMU_AIR.
 # Source after common.sh.
+# SPDX-License-Identifier: Apache-2.0
 
 LW_EMU_SO=${LW_TESTBIN:?}/lw_emu_preload.so
 [ -f "$LW_EMU_SO" ] || { echo "SKIP: $LW_EMU_SO not built"; exit 77; }

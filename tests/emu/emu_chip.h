@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The interface every register-level radio emulator offers to the hardware stand-ins (emu_hw for
  * unit tests, the LD_PRELOAD shim for the daemon): one SPI transaction as the chip decodes it,
  * its reset pin, its IRQ and BUSY lines, and time passing. */

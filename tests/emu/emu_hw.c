@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* In-process SPI and GPIO operations over an emulated chip, for the unit tests. */
 #include "emu_hw.h"
 

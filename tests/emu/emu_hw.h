@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Hardware stand-in for unit tests: lw_spi_ops and lw_gpio_ops backed by an emulated chip, on a
  * virtual clock that delay_us advances, with the IRQ line's edges delivered through a real pipe
  * fd that can be polled like libgpiod's event fd. Faults of the host side (SPI ioctl failures,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* LD_PRELOAD stand-in for a radio HAT: interposes open/ioctl/close on /dev/spidev* and the
  * libgpiod 1.6 functions lorawatchd uses, and hosts a register-level chip emulator in the
  * process, so the daemon's unmodified spidev and libgpiod code drives an emulated SX1276 or

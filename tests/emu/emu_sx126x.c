@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Command-level SX1262 emulator: every SPI transaction decoded as the chip does (opcode, exact
  * parameter count, status byte from the second MISO byte, data after the NOP), BUSY high while a
  * command is processed (a command sent during BUSY is ignored and counted), modes with the

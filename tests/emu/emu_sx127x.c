@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Register-level SX1276 emulator in LoRa mode: SPI bursts decoded as the chip does (wnr bit,
  * auto-increment, FIFO through FifoAddrPtr), modes with LongRangeMode only changeable in sleep,
  * the shared 256-byte FIFO with RX/TX base addresses, IRQ flags with mask and write-1-to-clear,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* LD_PRELOAD stand-in for a small file system that fills up: files under one directory live on
  * a "disk" of LW_ENOSPC_QUOTA bytes (the sizes of the directory's files count against it, and
  * statvfs reports it), and writes that would go beyond it fail with ENOSPC, as on a full disk,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the configuration command decoder: anything decodes or is refused with c
  * zeroed; what decodes encodes again to bytes that decode to the same command. */
 #include <stdint.h>

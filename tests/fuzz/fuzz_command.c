@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for MQTT command payloads from duty phones: arbitrary bytes; an accepted
  * command has the fields its kind needs and only acceptable text. */
 #include <stddef.h>

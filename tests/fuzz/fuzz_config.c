@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for lw_config_parse: arbitrary text as a config file; a config is returned
  * exactly when no error was reported, and every message names the file. */
 #include <stdint.h>

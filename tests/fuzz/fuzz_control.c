@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for control-socket input: arbitrary bytes as a stream of framed requests;
  * every message taken lies inside the input and every accepted command is a short word. */
 #include <stddef.h>

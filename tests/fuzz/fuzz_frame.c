@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for lw_frame: peek and open arbitrary bytes, and for anything that opens,
  * decode its readings and check that re-sealing reproduces the exact frame. */
 #include <stdint.h>

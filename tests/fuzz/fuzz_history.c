@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the review commands' time-range and step parsing (lw_history_parse_*):
  * any text must be accepted or rejected cleanly, and what is accepted must be in range. */
 #include <stdint.h>

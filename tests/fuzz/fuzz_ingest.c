@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the gateway's whole admission path of radio frames, in the order
  * lw_gateway_handle_rx runs it: mesh sink (route trailer, hop limit, duplicates), then either the
  * join procedure (lw_pairing_handle) or frame admission (lw_ingest_frame) against a registry.

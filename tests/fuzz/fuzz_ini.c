@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for lw_ini_parse: arbitrary bytes; line numbers stay within the text and the
  * return value is exactly the number of syntax errors plus handler rejections. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for lw_join: parse arbitrary bytes as JOIN_REQ and JOIN_ACC, check that
  * failures leak nothing and that whatever verifies re-builds to the exact frame. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the node core's receiving side, the code a microcontroller runs on
  * whatever it hears: lw_node_hear (relay role: duplicate suppression, route trailers, rank
  * learning, forwarding) and lw_node_handle_downlink (JOIN_ACC, ACK, CMD), with lw_node_poll

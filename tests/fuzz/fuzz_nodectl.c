@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the node registry's control requests (lw_nodectl): arbitrary bytes as a
  * request body, parsed like the control socket does, then handled against a real (in-memory)
  * database. Every request is answered with a JSON object saying ok or why not; nothing crashes,

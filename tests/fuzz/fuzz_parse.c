@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for lw_parse: the first byte picks a parser, the rest is its NUL-terminated
  * argument; whatever parses must be in range and survive a round trip where one exists. */
 #include <stdbool.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for lw_prom_parse: arbitrary bytes as a metrics file; accepted samples have a
  * valid name, and lw_prom_label never reads past the label text. */
 #include <stddef.h>

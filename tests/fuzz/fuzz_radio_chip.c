@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the SX127x and SX126x drivers: the input is everything a broken or
  * noisy chip could clock out on MISO (and its BUSY line), fed to probe, configuration,
  * read-back, IRQ handling, TX and CAD. The drivers must never overrun a buffer, hang, or hand

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for lw_reading: strict decode of arbitrary TLVs; whatever decodes must
  * re-encode and decode to the same reading. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for lw_route: parse arbitrary frames' route trailers, strip them, and check
  * that appending a fresh hop to a parsed frame parses again with one more hop. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for lw_semtech: arbitrary datagrams through the upstream parser and the
  * PUSH_DATA/TX_ACK JSON parsers, checking every accepted rxpk is within its documented ranges. */
 #include <stdint.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the simulator's scenario reader (nodes and their traces, mesh links,
  * relays): any text parses or is refused with diagnostics, never crashes or leaks; a valid mesh
  * has every link resolvable. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the simulator's state file reader: any text is parsed or refused with a
  * line number; what parses is kept in full. */
 #include <stdint.h>

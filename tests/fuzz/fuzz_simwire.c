@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for lw_simwire: decode arbitrary datagrams and check that a successful decode
  * re-encodes to the identical bytes. */
 #include <stdint.h>

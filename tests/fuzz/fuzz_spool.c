@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* libFuzzer harness for the spool file reader (lw_spool_load): whatever a file left by a killed
  * daemon holds (cut short, damaged, another version's) is queued whole, cut at a clean record, or
  * set aside; never a crash or a write of another kind than the table has. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_alert: the JSON payload parsed back with cJSON, sentences, topics and local time
  * in Asia/Shanghai. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_config: the shipped file, defaults, every error kind as NAME:LINE with its
  * value, rules and radio checks. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_csv: RFC 4180 quoting and the formula guard on text cells, table-driven. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the downlink scheduler: priorities, listen-before-talk back-off, the region's
  * per-frame cap and duty cycle, stale frames, downlink counters reserved ahead (also through the
  * node table in SQLite), and the ACK frame format. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_escalation (escalation, reminders, acknowledgements, silences) with injected time
  * and recording ops, and of lw_phonecmd (the duty phones' command payloads). */
 #include <stdarg.h>

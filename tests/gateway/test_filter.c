@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_waterfilter: FloodNet-style cleaning of water depth, table-driven with injected
  * time: noise floor, spikes, impossible rises, plateaus, held jumps and what comes out of them. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_semtech (Semtech UDP packet-forwarder protocol v2, byte for byte as PROTOCOL.TXT
  * lays it out) and of the udp-forwarder radio backend over loopback sockets. */
 #include <stdarg.h>

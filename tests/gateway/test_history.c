@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_history and lw_report: time-range parsing (outside input), and the figures the
  * timeline and the season report print, checked against brute-force SQL on small data. */
 #define _GNU_SOURCE /* fopencookie */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_ingest: every admission and rejection path with real sealed frames, the replay
  * window and each counter. */
 #include <stdarg.h>

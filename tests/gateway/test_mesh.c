@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the mesh sink: diamond copies give one frame, hop limits, loops, forged copies
  * cannot block the genuine frame, paths and routes, and one report per silent relay. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_nodectl: control-socket node requests against a real node table, above all
  * that calibrating a water node under an open alert is refused unless forced. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_pairing: which join requests the gateway answers, and that its accept gives
  * the node the same session keys the gateway keeps. The node side is proto/lw_join.h. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the radio watchdog: its pure schedule with made-up time, and the sx127x backend
  * on the emulator with its virtual clock: a hung chip, a chip that reset itself, a deaf chip and
  * a lost TxDone are each noticed, the chip reset and configured again; a dead chip sets the fault

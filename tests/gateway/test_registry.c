@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_registry: lookup by address among unsorted config nodes and per-node rule state
  * slots. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the season report's people and false alarms: false alarms come from the outcome
  * chosen when acknowledging (never from words in a note), test alarms are listed apart and kept
  * out of the response statistics, and people are named as the roster journal had them when

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the rollups and retention kept by lw_store: every hourly and daily row is checked
  * against brute-force SQL over the raw readings of small generated data, after a clean close and
  * after a crash (the held hours recovered from the readings); and the compact readings row. */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the roster journal on real SQLite files: what each load of the configuration
  * writes, that a failed write leaves nothing half done, and naming a person as they were. */
 #include <stdarg.h>

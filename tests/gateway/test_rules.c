@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_rules: table-driven threshold, persistence and hysteresis with injected time,
  * rule scope and metric units; statistics (mean, rise, time-weighted CO against EN 50291, days
  * left on a battery trend), flags, silence ticks, coincidence of two devices, the radio rule. */

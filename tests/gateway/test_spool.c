@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_spool on a real store: writes kept in order, messages published from memory
  * until the broker has them, and everything written and committed by one flush. */
 #include <stdarg.h>

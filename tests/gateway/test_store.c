@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_store on real SQLite files in a scratch directory: schema, refusal of foreign
  * files, batches, alerts and the outbox. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* What several gateway unit tests share: a fresh path for a database file, and the first
  * schema (version 1) the store's migrations start from. */
 #ifndef LW_TEST_SUPPORT_H

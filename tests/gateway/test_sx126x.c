@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the SX126x driver and the sx126x backend against the command-level emulator
  * (tests/emu): no command while BUSY is high, the command set at init (TCXO, RF switch, LoRa
  * parameters, sync word registers, IRQ masks), frames with RSSI/SNR, CRC errors, TX with TxDone,

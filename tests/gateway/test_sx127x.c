@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the SX127x driver and the sx127x backend, run unchanged against the register-level
  * emulator (tests/emu): probe, register values after init, frames received with RSSI/SNR, CRC
  * errors, TX with TxDone, CAD, a missing or wrong chip, SPI and GPIO failures. */

@@ -2,6 +2,7 @@
 # The walking skeleton end to end: the storm-and-fire scenario through lorawatch-sim, lorawatchd
 # and a real mosquitto; flood and fire alerts must arrive over MQTT and every frame the simulator
 # sent must be a row in the SQLite file.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 SCEN=$LW_SOURCE_DIR/config/scenarios/storm-and-fire.ini

@@ -2,6 +2,7 @@
 # Bad input over the simulated radio: replayed, forged, truncated, oversized, foreign-network,
 # unknown-node and garbage frames are rejected, counted by reason and logged rate-limited; none
 # reaches the database and the daemon keeps running and exits cleanly.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # lorawatchd -n: the shipped configuration is valid; a broken one exits non-zero naming FILE:LINE
 # for every problem; usage errors exit 2; a foreign database file is refused, not overwritten.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 D=$LW_BIN/lorawatchd
 

@@ -3,6 +3,7 @@
 # overall exposure of at most 2.0 in systemd-analyze security, the settings the daemon relies on
 # are there, and the sysusers and tmpfiles snippets apply to an empty root. Needs no running
 # systemd (works in a container) and changes nothing on this machine.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 # common.sh's failure report tails $WORK/*.log and stops short of removing $WORK without one.
 : >"$WORK/test.log"

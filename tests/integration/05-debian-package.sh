@@ -2,6 +2,7 @@
 # The Debian package: a separate /usr build of the three programs, cpack -G DEB, then the
 # control fields, the contents, the conffiles and the maintainer scripts as dpkg-deb shows them.
 # Inspects the .deb only; nothing is installed on this machine.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 # common.sh's failure report tails $WORK/*.log and stops short of removing $WORK without one.
 : >"$WORK/test.log"

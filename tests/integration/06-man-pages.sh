@@ -2,6 +2,7 @@
 # The manual pages render without a single groff warning, and stay true to the programs: every
 # option of lorawatchd --help and lorawatch --help is in their page, every section and key of
 # lorawatchd --help-config is in lorawatch.conf(5).
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 # common.sh's failure report tails $WORK/*.log and stops short of removing $WORK without one.
 : >"$WORK/test.log"

@@ -2,6 +2,7 @@
 # systemd watchdog: with WATCHDOG_USEC set, lorawatchd sends READY=1 and then WATCHDOG=1 at half
 # the interval from its event loop; when the loop stalls (test-only switch) the keep-alives stop
 # for longer than the interval, which is what makes systemd restart it; afterwards they resume.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 : "${LW_TESTBIN:?}"
 

@@ -3,6 +3,7 @@
 # alerts, replay windows); settings that need a restart are reported and keep their running value; alerts of a
 # removed rule are closed on the record; a broken file is refused and the old configuration keeps
 # running.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

@@ -3,6 +3,7 @@
 # connects with its CA, certificate, key and credentials, and its status reaches a TLS subscriber.
 # A daemon trusting the wrong CA never connects, keeps retrying and still stops cleanly; a
 # certificate without its key is a configuration error at its line.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 cd "$WORK"
 

@@ -5,6 +5,7 @@
 # readings are rolled up like any other (history by the hour, the season report), also when the
 # daemon was killed before the rollups were written, or stopped before the clock synchronised.
 # What the alert side wrote meanwhile (alerts, journal, incidents) is corrected with them.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 : "${LW_TESTBIN:?}"
 

@@ -2,6 +2,7 @@
 # Observability: lorawatchd rewrites a Prometheus textfile (frames by outcome, alerts, MQTT
 # outbox, database size, clock, loop lag); `lorawatch status` summarises it, as text and JSON,
 # tells a stopped daemon apart (exit 3), and rejects a malformed file naming the line (exit 1).
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

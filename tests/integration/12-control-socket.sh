@@ -3,6 +3,7 @@
 # malformed, unknown and oversized requests get an error reply (oversized: connection closed)
 # and change nothing; other users are refused by the file mode and, should the mode be wrong, by
 # the peer-credential check, which logs them; once stopped, status falls back to the metrics file.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

@@ -3,6 +3,7 @@
 # lora_pkt_fwd, pushes rxpk carrying sealed frames to the real lorawatchd with a real mosquitto.
 # Readings land in SQLite with the rxpk's RSSI/SNR, a flood alert arrives over MQTT, every ACK
 # echoes its token, malformed datagrams are dropped and counted, and SIGTERM exits 0.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

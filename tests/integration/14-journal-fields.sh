@@ -5,6 +5,7 @@
 # the entries: inside a private mount namespace (unshare -Urm, a tmpfs over /run/systemd/journal)
 # wherever user namespaces work, so it runs beside a real journald and without root; else, as
 # root on a host without journald (a container without user namespaces), on the real path.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 JSOCK=/run/systemd/journal/socket

@@ -2,6 +2,7 @@
 # The MQTT contract (docs/MQTT.md): every message the daemon publishes during the storm-and-fire
 # scenario and at SIGTERM must match the JSON Schema for its topic (docs/schemas), and what is
 # retained on the broker afterwards must be the last state of every alert, node and the gateway.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 SCHEMAS=$LW_SOURCE_DIR/docs/schemas

@@ -5,6 +5,7 @@
 # the EN 50291 windows, smoke confirmed by a second detector of the building one level up, and a
 # silent smoke detector raising trouble within 200 s and clearing when heard again, and a basement
 # red flood that readings flagged with a sensor fault do not clear.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 SCEN=$LW_SOURCE_DIR/config/scenarios/rules-check.ini

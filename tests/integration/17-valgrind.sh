@@ -4,6 +4,7 @@
 # socket requests, a reload (SIGHUP), metrics, and a clean stop. No invalid access, no use of
 # uninitialised memory, nothing definitely or indirectly lost at exit. Skipped (77) without
 # valgrind, and for sanitizer builds (valgrind cannot run those; they check the same at exit).
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 command -v valgrind >/dev/null || { echo "skip: valgrind is not installed"; exit 77; }

@@ -4,6 +4,7 @@
 # the same alert is still open (not closed as "no longer configured", not raised again under a
 # new id), still the duty room's (it can be acknowledged), and clears when a node is heard; raised
 # again, it is withdrawn (closed, also on its retained topic) when a reload removes the rule.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

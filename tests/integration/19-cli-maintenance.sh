@@ -4,6 +4,7 @@
 # worked out here independently; `rekey` against a running daemon (the node's session ends, it
 # waits for a join, is heard again after it; with --key only the new root key joins); `unsilence`
 # (a held alert is paged at once, the silence's end is recorded, a lifted silence is refused).
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 LW=("$LW_BIN/lorawatch")

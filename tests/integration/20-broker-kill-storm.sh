@@ -8,6 +8,7 @@
 # published that is not in the journal, the outbox must end empty, and the
 # retained topic of every alert the surviving broker saw last must show the journal's last state.
 # Short form ~30 s; LW_LONG=1: more nodes, a longer storm and more kills.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/fault-lib.sh"
 

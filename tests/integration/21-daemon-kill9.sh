@@ -9,6 +9,7 @@
 # alert message received is in the journal, the outbox is empty, and each node's last frame
 # counter in the database is the simulator's.
 # Short form 8 kills (~30 s); LW_LONG=1: 60 kills.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/fault-lib.sh"
 

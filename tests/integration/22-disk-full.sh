@@ -15,6 +15,7 @@
 #
 # Also checks that an alert that could not be stored still has an id of its own (alert ids are
 # handed out by the gateway, gw_next_alert_id in gateway/daemon/gw_journal.c): no id is published for two nodes.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/diskfull-lib.sh"
 diskfull_enter "$@"
 . "$(dirname "$0")/common.sh"

@@ -4,6 +4,7 @@
 # the header, another program's SQLite file, a text file, a newer schema). For each, lorawatchd
 # must refuse to start: exit non-zero within seconds, a message naming the file and saying what
 # to do, the file byte for byte unchanged and never silently re-created, no -wal/-shm left.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/fault-lib.sh"
 

@@ -4,6 +4,7 @@
 # day forwards must not raise the alert early, a jump of two days backwards must not hold it
 # back; stored reading times follow the wall clock as it is. The machine's clock is not touched:
 # the clock_shift.so preload shifts CLOCK_REALTIME for lorawatchd alone (sim_clock = system).
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/fault-lib.sh"
 : "${LW_TESTBIN:?}"

@@ -4,6 +4,7 @@
 # is listed, moved, calibrated, given new hardware (its history stays with the place), sends a
 # test alarm marked as a test, and is retired. A join with a wrong key and a replayed join (a
 # reused join nonce) are refused and never answered; every CLI error has its exit status.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

@@ -6,6 +6,7 @@
 # and with --force, as on a reload, the open alerts stay open while the water keeps rising and
 # clear only when it really falls. So does a zero_offset changed in the file while the daemon
 # is stopped.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

@@ -3,6 +3,7 @@
 # [mqtt] reconnect_min 1s / reconnect_max 60s, the daemon's backoff would have grown to a minute
 # during a 40 s stop, but a broker on loopback is retried every second. The daemon must be back
 # within 3 s of the broker listening again, and an alert raised during the outage delivered.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/fault-lib.sh"
 

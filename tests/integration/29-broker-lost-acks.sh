@@ -6,6 +6,7 @@
 # it comes back without them: once from a snapshot without the daemon's outbox mark, once from
 # one whose mark is behind. Every journalled transition must still reach the subscriber, and
 # every open alert nobody acknowledged must have its duty message there, with its msg_id.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/fault-lib.sh"
 

@@ -4,6 +4,7 @@
 # (tests/emu LD_PRELOAD shim). Frames from lorawatch-sim arrive as RF receptions in the chip,
 # are read out of its FIFO on DIO0 interrupts, stored with the chip's RSSI/SNR, and raise a flood
 # alert over a real mosquitto. The self-test finds the chip, and reports a missing one.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$LW_SOURCE_DIR/tests/emu/emu-lib.sh"
 

@@ -4,6 +4,7 @@
 # comes back: each time the watchdog's read-back notices, resets the chip through its reset line
 # and configures it again; `lorawatch status` counts the resets; frames are received again after
 # every recovery; while the chip is dead the fault is logged and retried with backoff.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$LW_SOURCE_DIR/tests/emu/emu-lib.sh"
 

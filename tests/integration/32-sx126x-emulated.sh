@@ -3,6 +3,7 @@
 # emulator (tests/emu LD_PRELOAD shim): BUSY handshake, TCXO and RF-switch set-up, frames from
 # lorawatch-sim received through DIO1 and stored with the chip's RSSI/SNR, an alert over MQTT,
 # and a hang (BUSY stuck high) that the radio watchdog resets.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$LW_SOURCE_DIR/tests/emu/emu-lib.sh"
 

@@ -3,6 +3,7 @@
 # runs on the sx127x backend (tests/emu LD_PRELOAD shim). Its JOIN_REQ is received by the chip,
 # the JOIN_ACC goes out through the chip's FIFO in TX mode with inverted IQ, TxDone on DIO0
 # returns the chip to reception, and the node, joined, reports through the chip.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$LW_SOURCE_DIR/tests/emu/emu-lib.sh"
 

@@ -4,6 +4,7 @@
 # the first storage check gives it its own all-clear ("the database takes writes again"): it is
 # not withdrawn as a rule "no longer configured" with an empty retained message, which would tell
 # the duty room nothing about whether the database works again.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/diskfull-lib.sh"
 diskfull_enter "$@"
 . "$(dirname "$0")/common.sh"

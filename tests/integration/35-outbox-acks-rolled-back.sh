@@ -5,6 +5,7 @@
 # every acknowledgement goes through the queue of alert writes and is committed at once (or kept
 # until the disk takes writes): none waits in the batch, no message stays in the outbox, and the
 # broker's retained state of every alert follows the database's (raised, or removed when ended).
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/diskfull-lib.sh"
 diskfull_enter "$@"
 . "$(dirname "$0")/common.sh"

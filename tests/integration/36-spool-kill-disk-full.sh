@@ -5,6 +5,7 @@
 # alerts: the alert, its journal and its retained state agree, and it goes on (reminders,
 # escalation) like any open alert. Without the file the alert was paged, retained on the broker,
 # and unknown to the database for good.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/diskfull-lib.sh"
 diskfull_enter "$@"
 . "$(dirname "$0")/common.sh"

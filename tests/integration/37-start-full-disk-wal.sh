@@ -4,6 +4,7 @@
 # kept beside the database it gives that up and comes up at once; without one (given up before
 # the kill) it waits for room for a few seconds instead of calling the database unreadable and
 # exiting, and comes up when a filler goes. Nothing stored before the kill is lost.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/diskfull-lib.sh"
 diskfull_enter "$@"
 . "$(dirname "$0")/common.sh"

@@ -4,6 +4,7 @@
 # must not tell the broker its mark meanwhile (that would say the broker has everything), so even
 # when lorawatchd is killed too before the disk takes writes again, the next start finds the
 # broker behind and sends it every open alert's retained state again.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/diskfull-lib.sh"
 diskfull_enter "$@"
 . "$(dirname "$0")/common.sh"

@@ -4,6 +4,7 @@
 # daemon would have forgotten it and paged the alerts it holds back. Made with the ENOSPC shim
 # (every write under the state directory fails while its control file exists), so the refusal
 # does not depend on how much room SQLite's WAL happens to have left.
+# SPDX-License-Identifier: Apache-2.0
 LW_DISKFULL_MODE=preload
 . "$(dirname "$0")/diskfull-lib.sh"
 diskfull_enter "$@"

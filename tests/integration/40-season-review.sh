@@ -3,6 +3,7 @@
 # lw_store) read back by lorawatch history, events and report, figures checked against
 # brute-force SQL; bad input gives one line on stderr and the documented exit status; backup
 # makes a consistent copy while lorawatchd is writing.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 : >"$WORK/test.log"
 GEN=${LW_BENCH_BIN:-$LW_BIN}/bench_season

@@ -2,6 +2,7 @@
 # The season report opens in headless Chromium (Debian's chromium) without a console error, and
 # its first page is written as a screenshot (kept in $LW_SCREENSHOT_DIR when that is set).
 # Skipped (77) when chromium is not installed: scripts/setup does not install it (it is large).
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 : >"$WORK/test.log"
 GEN=${LW_BENCH_BIN:-$LW_BIN}/bench_season

@@ -4,6 +4,7 @@
 # from the rollups (never from the readings); on restart it rolls those readings back in before
 # anything else, so every hourly row equals brute-force SQL over the raw readings again: count,
 # sum, min, max and the time above the blue level, without counting a reading twice.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

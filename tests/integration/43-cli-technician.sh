@@ -3,6 +3,7 @@
 # without invented place prefixes or blank fields; node show with the whole path by name (the
 # relays the gateway cannot name counted), the last hop's link labelled as the relay's, frames
 # lost from the frame-counter gaps, and the link hour by hour; global options before the command.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/mesh-lib.sh"
 

@@ -2,6 +2,7 @@
 # lorawatch keygen draws the pairing string LW1:EUI:KEY as a QR code: in the terminal with UTF-8
 # half blocks (--qr) and as a PNG label (--png). Both are decoded here by zbarimg (zbar-tools) and
 # must give back exactly the string printed above them.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 : >"$WORK/test.log"
 command -v zbarimg >/dev/null || fail "zbarimg not found: install zbar-tools (scripts/setup does)"

@@ -2,6 +2,7 @@
 # A water sensor three relays away from the gateway (mesh-chain.ini): every frame arrives with
 # hop count 3 and the relays' path recorded, every ALARM is acknowledged back along the chain,
 # and the sensor never has to give up on an alarm.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/mesh-lib.sh"
 

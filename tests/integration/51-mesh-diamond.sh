@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Two relays hear the same frames and both forward them (mesh-diamond.ini): the gateway gets two
 # copies of each and stores one reading per frame; copies are dropped before any cryptography.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/mesh-lib.sh"
 

@@ -2,6 +2,7 @@
 # Three relays in a ring (mesh-loop.ini): frames could circle for ever. Each relay forwards a
 # frame at most once, the run ends, and the gateway stores each reading once. A frame whose route
 # already shows a loop, sent straight to the gateway, is dropped.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/mesh-lib.sh"
 

@@ -2,6 +2,7 @@
 # The stairwell relay of block 12 goes dark with three sensors behind it (mesh-relay-fail.ini):
 # the gateway raises ONE trouble alert naming the relay and the three nodes, not one per node,
 # and nothing about block 14, whose relay keeps working.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/mesh-lib.sh"
 

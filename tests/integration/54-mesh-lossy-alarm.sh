@@ -3,6 +3,7 @@
 # retransmissions with back-off carry every alarm to the gateway, each is acknowledged, and no
 # retransmission becomes a second alert: under the shipped smoke rule the one smoke episode (from
 # minute 1 to the end) is exactly one alert, raised once and still open.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/mesh-lib.sh"
 

@@ -3,6 +3,7 @@
 # through the control socket (what the daemon does when a flood incident opens there) and back.
 # Its nodes, one behind a relay, then report every 15 s instead of every minute; block 8 does
 # not change. Checked on the stored readings' (virtual) times.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/mesh-lib.sh"
 

@@ -5,6 +5,7 @@
 # may keep such a level back for 5 minutes at most (docs/RULES.md): the street rules must raise,
 # marked unconfirmed in the payload and in both sentences, and every alert message must fit its
 # schema.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 SCEN=$LW_SOURCE_DIR/config/scenarios/mesh-chain.ini

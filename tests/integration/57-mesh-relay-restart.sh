@@ -4,6 +4,7 @@
 # trouble alert still comes at 4 min + relay_silence (7 min), not 3 min after the restart (which
 # would be after the 8-minute scenario). Healthy relay-14 stays unreported: only time the daemon
 # listened counts as a relay's silence.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/mesh-lib.sh"
 

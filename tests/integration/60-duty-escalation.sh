@@ -8,6 +8,7 @@
 # CLI acknowledges as the roster person of the Unix login (or --as), else uid:N; a test alarm
 # reaches the worker marked as a test and never escalates; a maintenance silence holds paging back until it expires (fire only with --force); the
 # all-clear reaches every tier that was told. Every step is an append-only journal row.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

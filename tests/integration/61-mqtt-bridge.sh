@@ -6,6 +6,7 @@
 # through the bridge. The phones' broker's ACL keeps a phone from reading another's duty topic
 # and from acknowledging as someone else. An alert raised while the phones' broker is down
 # reaches it once it is back (queued in the bridge's persistent session).
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 EX=$LW_SOURCE_DIR/config/mosquitto

@@ -5,6 +5,7 @@
 # under the water: its silence alert is raised and journalled but not paged, because the
 # building's flood incident explains it. Last the water drains and the pit sensor reports again:
 # every alert of the incident clears and the incident closes.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 SCEN1=$LW_SOURCE_DIR/config/scenarios/basement-flood.ini

@@ -4,6 +4,7 @@
 # goes up to tier 2 when its 10 s are over, not 10 s after the restart; a tier 2 whose time ran
 # out while the daemon was down goes up to tier 3 as soon as the daemon is back. No roster: the
 # tier topics escalate on the timer, as people who do not answer would.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

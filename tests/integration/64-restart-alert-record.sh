@@ -9,6 +9,7 @@
 # keeps the raised level. A fourth water node of the building, never heard, falls silent while
 # the building floods: its silence alert is not paged, and the restart does not page it either.
 # No roster: the tier topics escalate on the (shortened) timer.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

@@ -8,6 +8,7 @@
 # readings stored before the kill are replayed into the rule at start-up. The replay itself
 # raises nothing (the alert comes with a real reading), and a stored reading with no trustworthy
 # time is not replayed.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/restart-lib.sh"
 

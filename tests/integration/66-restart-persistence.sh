@@ -5,6 +5,7 @@
 # the first reading (plus 5 s for the restart and a loaded machine), not 20 s after the restart:
 # the stored readings of the last 20 s are replayed into the rule at start-up, and the first
 # real reading after it raises.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/restart-lib.sh"
 

@@ -3,6 +3,7 @@
 # with a renamed and a removed person closes their periods and opens the new one, an unchanged
 # reload writes nothing. lorawatch alerts names the people told and who acknowledged as they
 # were then (also after the rename), and so does the season report.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

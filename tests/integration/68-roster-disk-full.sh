@@ -4,6 +4,7 @@
 # (no period closed without its successor); once the disk is back the next reload journals the
 # roster then in force. (Start-up journals through the same call.) Made with the ENOSPC shim (every write under the state
 # directory fails while its control file exists).
+# SPDX-License-Identifier: Apache-2.0
 LW_DISKFULL_MODE=preload
 . "$(dirname "$0")/diskfull-lib.sh"
 diskfull_enter "$@"

@@ -5,6 +5,7 @@
 # rejected, counted (replay, or mesh duplicate when a relay could have sent it), logged
 # rate-limited; no reading, journal row or alert state changes; the node's next genuine frame
 # is still accepted.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/attack-lib.sh"
 

@@ -5,6 +5,7 @@
 # one reason (the counters add up to what was sent), log lines stay rate-limited, nothing is
 # stored, and the genuine frame the forgeries were made from is still accepted afterwards: a
 # forgery cannot burn the node's frame counter.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/attack-lib.sh"
 

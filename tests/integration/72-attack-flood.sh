@@ -5,6 +5,7 @@
 # the join rate limiter drops most requests unexamined and counts them, log lines stay
 # rate-limited, nothing of the attacker is stored, and afterwards a genuine frame and the
 # genuine join of the node being paired go through.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/attack-lib.sh"
 

@@ -5,6 +5,7 @@
 # refused (the reply says why), none changes the alert or its journal, the refusals are logged
 # rate-limited, the daemon's memory stays flat once warmed up, and a genuine acknowledgement
 # afterwards is taken. (60-duty-escalation covers each kind of bad command once.)
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/attack-lib.sh"
 

@@ -6,6 +6,7 @@
 # users through a world-writable socket. Each is refused or answered with an error, counted
 # (lorawatch_control_*), logged rate-limited; the daemon's memory and open files stay bounded,
 # nothing changes state, and `lorawatch status` works throughout and afterwards.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 . "$(dirname "$0")/attack-lib.sh"
 

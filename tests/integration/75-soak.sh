@@ -3,6 +3,7 @@
 # against the real daemon and broker (scripts/soak); VmRSS and open files flat after the warm-up.
 # The long form (300 nodes, 7 simulated days, about 10 minutes) is `scripts/soak` itself; its
 # figures are in docs/RELIABILITY.md.
+# SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 : "${LW_SOURCE_DIR:?}" "${LW_BIN:?}"
 # Under AddressSanitizer freed memory sits in a quarantine that would look like growth.

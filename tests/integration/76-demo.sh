@@ -4,6 +4,7 @@
 # daemon's reply), an unanswered alert going up to the duty room, and a summary that tells the
 # broker's PUBACKs apart from people's acknowledgements. The alert sentences are not checked here
 # (test 15 and the contract tests do).
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 out=$WORK/demo.out

@@ -5,6 +5,7 @@
 # reconnecting at full speed for ever. Two ways to learn of it: a real mosquitto 2.0 as in Debian
 # 12, which just closes the older connection, and an MQTT 5 broker that says why (DISCONNECT
 # reason 0x8E, mosquitto 2.0.15 and later), played by fake_broker_takeover.py.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 lw_start_broker "$WORK"

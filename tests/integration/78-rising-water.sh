@@ -7,6 +7,7 @@
 # each quoting the previous message's value; the duty worker paged again only when a higher
 # colour was reached; the database keeps the peak and journals every update; the raise's facts
 # never change; after the all-clear nothing is retained.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 
 SEED=${LW_SEED:-1}

@@ -3,6 +3,7 @@
 # gateway in service: no radio chosen or the simulator's, a node key published in lorawatch's
 # examples, no duty roster. -n --strict fails on them. The shipped configuration chooses no radio,
 # so the daemon started on it refuses, naming the file and the key.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 D=$LW_BIN/lorawatchd
 SHIPPED=$LW_SOURCE_DIR/config/lorawatch.conf

@@ -9,6 +9,7 @@
 #   - the maintainer scripts never enable or start the service, and every systemctl call is
 #     allowed to fail: run with a systemctl that fails, postinst and prerm still exit 0.
 # Inspects the .deb only; nothing is installed on this machine.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 : >"$WORK/test.log"
 

@@ -2,6 +2,7 @@
 # docs/INSTALL.md uses only real commands and options: every `lorawatch COMMAND --option` and
 # `lorawatchd --option` in its shell blocks is in the built programs' --help, every [radio] board
 # it names is a preset, and its `lorawatchd -n` examples match what the daemon prints.
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 DOC=$LW_SOURCE_DIR/docs/INSTALL.md
 

@@ -1,6 +1,7 @@
 # Helpers shared by the attack tests (70-79), sourced after common.sh: the attacker on the
 # simulated medium (attack_udp.py), counters from the daemon's metrics file, and the daemon's
 # memory and open files from /proc; atk_start brings the daemon up on a one-node configuration.
+# SPDX-License-Identifier: Apache-2.0
 
 ATK=(python3 "$LW_SOURCE_DIR/tests/integration/attack_udp.py")
 

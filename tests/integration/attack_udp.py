@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Attacker on the simulated radio medium for the attack tests (70-79): records genuine
 datagrams, replays them (directly or with a forged relay hop), sends every bit flip and
 truncation of a recorded frame, and floods the gateway with frames and join requests of unknown

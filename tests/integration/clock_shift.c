@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* LD_PRELOAD shim for the wall-clock jump test: makes one process see its wall clock jump without
  * touching the machine's clock. CLOCK_REALTIME (and gettimeofday, time) are shifted by the number
  * of milliseconds in the file named by LW_CLOCK_SHIFT_FILE, read again on every call, so a test

@@ -1,4 +1,5 @@
 # Common set-up for the numbered system tests: a private work dir, a broker, and failure helpers.
+# SPDX-License-Identifier: Apache-2.0
 set -euo pipefail
 : "${LW_SOURCE_DIR:?}" "${LW_BIN:?}"
 . "$LW_SOURCE_DIR/scripts/lw-env.sh"

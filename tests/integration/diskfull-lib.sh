@@ -6,6 +6,7 @@
 #            statvfs reports and writes beyond it fail with ENOSPC.
 # LW_DISKFULL_MODE=tmpfs or preload forces one. In CI (CI=true) a test that can have neither
 # fails instead of skipping.
+# SPDX-License-Identifier: Apache-2.0
 
 # diskfull_enter "$@": first thing in the test, before common.sh. Runs the test again inside a
 # user + mount namespace where one can be made (its mounts vanish with it, whatever happens).

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A stand-in MQTT 5 broker that does what mosquitto 2.0.15 and later, EMQX and HiveMQ do to a
 client whose session another client took over: DISCONNECT with reason 0x8E, then close. Every
 connection gets CONNACK, then that DISCONNECT after DELAY seconds. Prints one line per CONNECT

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test stand-in for Semtech's lora_pkt_fwd: speaks the UDP packet-forwarder protocol v2 byte for
  * byte (PROTOCOL.TXT) from two sockets as the real one does, pushing rxpk that carry frames it
  * seals itself for one node, and checks that every PUSH_ACK and PULL_ACK echoes its token.

@@ -2,6 +2,7 @@
 # state on disk and can be killed and restarted on the same port, a daemon started so that the
 # cleanup trap always stops it, generated alert-storm scenarios, and journal/MQTT comparisons.
 # Short forms fit in CI; LW_LONG=1 selects the long forms.
+# SPDX-License-Identifier: Apache-2.0
 
 LW_LONG=${LW_LONG:-}
 FAULT_SITE=${FAULT_SITE:-ft}

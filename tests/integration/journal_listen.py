@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Stand-in for journald's native socket: binds a Unix datagram socket and prints every entry it
 receives as one JSON object per line (field name -> value), decoding the native journal protocol
 (KEY=value lines, and KEY\\n<64-bit little-endian length><bytes>\\n for values with newlines).

@@ -1,5 +1,6 @@
 # Shared by the mesh system tests (50-59): the daemon with a simulated-clock radio and the
 # [node:] sections of a mesh scenario, and the simulator playing it. Source after common.sh.
+# SPDX-License-Identifier: Apache-2.0
 
 # mesh_start SCENARIO [extra config on stdin]: broker, capture of the site's messages, config,
 # daemon; MESH_SC is the file.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Test helper standing in for systemd's end of sd_notify(3): binds a Unix datagram socket and
  * prints every message it receives as "<monotonic ms> <message>", one line per message.
  * usage: notify_listen SOCKET_PATH  (stops on SIGTERM or SIGINT) */

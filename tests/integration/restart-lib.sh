@@ -1,6 +1,7 @@
 # Shared by the restart tests 65 and 66: a broker, one water node whose rules come on stdin, the
 # configuration checked, and helpers to start the daemon, query its database and read the clock.
 #   restart_setup NAME <<'EOF' ... EOF     (the [gateway]/[rule:] sections for lw_one_node_conf)
+# SPDX-License-Identifier: Apache-2.0
 restart_setup() {
   lw_start_broker "$WORK"
   lw_one_node_conf "$1"

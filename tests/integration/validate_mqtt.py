@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Check MQTT messages captured with `mosquitto_sub -v` against lorawatch's JSON Schemas (docs/schemas).
 
 Usage: validate_mqtt.py [--capture] [--skip-commands] SCHEMA_DIR [FILE...]    (no FILE: stdin)

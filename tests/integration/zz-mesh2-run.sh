@@ -1,4 +1,5 @@
 # run.sh SCENARIO [sim args]: daemon + scenario, prints summary
+# SPDX-License-Identifier: Apache-2.0
 . "$(dirname "$0")/common.sh"
 SC=$1; shift
 lw_start_broker "$WORK"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the portable node core with a fake HAL that captures every frame sent and plays
  * the gateway's part of the join procedure with lw_join. */
 #include <stdarg.h>

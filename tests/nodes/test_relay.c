@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the node core's relay role: forwarding with a route entry, duplicate
  * suppression, rebroadcast delay by rank, cancel on overhearing, hop limit, loops, reverse-path
  * downlinks (ACK and JOIN_ACC), and a sensor node opening a relayed downlink. */

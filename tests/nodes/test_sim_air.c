@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the simulated air: delivery over links, link loss, collisions with and without
  * capture, half duplex, channels, a failed endpoint, listen before talk, utilisation. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Simulator downlinks and join mode against a stand-in gateway on loopback UDP: a thread that
  * answers JOIN_REQs with lw_join (or stays silent) and opens the data frames that follow. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of sim_scenario: a valid file, every bad line reported with its line number,
  * duplicate identities, --emit-node-config output, sampling, and the bundled demo scenario. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of sim_trace: parsing, interpolation, steps, continuation and error messages. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_airtime: the datasheet table at BW125 CR4/5, LDRO rules and validation. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the configuration command TLVs: round trip, the byte layout of PROTOCOL.md
  * section 13, and every rejection of the strict decoder. */
 #include <stdarg.h>

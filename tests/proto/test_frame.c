@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_frame: header rules, CCM seal/open, relay hops and the PROTOCOL.md vectors. */
 #include <stdarg.h>
 #include <stddef.h>

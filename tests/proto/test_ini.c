@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_ini: exact line numbers for pairs and syntax errors, CRLF, BOM, comments and
  * continuations. */
 #include <stdarg.h>

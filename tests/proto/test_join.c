@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_join: PROTOCOL.md section 12 vectors, round trips and every rejection rule. */
 #include <stdarg.h>
 #include <stddef.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_parse: strict integers, numbers, booleans, durations, hex, host:port and times.
  */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_reading: TLV encoding order, strict decoding and every rejection rule. */
 #include <stdarg.h>
 #include <stddef.h>

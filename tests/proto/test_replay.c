@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_replay: in-order, reordered, duplicate, stale and far-jumping counters. */
 #include <stdarg.h>
 #include <stddef.h>

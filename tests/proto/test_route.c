@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of the route trailer: relays append hops, the receiver strips them, and the origin
  * frame still authenticates; loops, bad addresses and hop limits are refused. */
 #include <stdarg.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Unit tests of lw_simwire: exact layout, round trips and every rejection of the decoder. */
 #include <stdarg.h>
 #include <stddef.h>

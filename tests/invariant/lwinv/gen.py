@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Seeded generator of one invariant-checker scenario: an estate, its storm, a fault schedule and the ground truth.
 
 Everything here is a pure function of the seed: the same seed gives the same files and the same

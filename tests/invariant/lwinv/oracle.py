@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The oracle: checks one finished run against the ground truth and the documented invariants.
 
 Each violation has a kind (named so a check can be switched off with LW_INV_SKIP=kind,kind while

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Runs one generated scenario against the real processes and records what happened.
 
 A private mosquitto (persistent, autosave as in config/mosquitto/local.conf) on a free loopback

@@ -1,2 +1,3 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* A lower module that includes one above it. */
 #include "up.h"
