@@ -3,6 +3,7 @@
  * place as it was then, who (actor, tier, channel) and a short detail; the broker's 'published'
  * acknowledgements of one notification folded into one row. Read-only. */
 #include "lw_history.h"
+#include "lw_people.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -157,21 +158,42 @@ static void print_row(FILE *out, const struct row *r)
     fprintf(out, "%s\n", r->detail);
 }
 
+/* Does the table have the column (an older database may not)? */
+static bool has_column(sqlite3 *db, const char *table, const char *column)
+{
+    sqlite3_stmt *q = NULL;
+    bool yes = sqlite3_prepare_v2(db, "SELECT count(*) FROM pragma_table_info(?1) WHERE name = ?2",
+                                  -1, &q, NULL) == SQLITE_OK &&
+               sqlite3_bind_text(q, 1, table, -1, SQLITE_STATIC) == SQLITE_OK &&
+               sqlite3_bind_text(q, 2, column, -1, SQLITE_STATIC) == SQLITE_OK &&
+               sqlite3_step(q) == SQLITE_ROW && sqlite3_column_int(q, 0) > 0;
+    sqlite3_finalize(q);
+    return yes;
+}
+
+/* The broker acknowledgements folded into pend: one row for them. */
+static void flush_published(FILE *out, struct row *pend, unsigned *pend_n, size_t *rows)
+{
+    if (!*pend_n)
+        return;
+    if (*pend_n > 1)
+        snprintf(pend->detail, sizeof(pend->detail), "%u messages acknowledged by the broker",
+                 *pend_n);
+    print_row(out, pend);
+    (*rows)++;
+    *pend_n = 0;
+}
+
 int lw_history_events_table(sqlite3 *db, const struct lw_hist_node *nodes, size_t n, int64_t from,
                             int64_t to, bool verbose, FILE *out, size_t *rows, char *err,
                             size_t errcap)
 {
     *rows = 0;
-    /* alerts.message (schema 7) holds the raise message with the place as published. */
-    bool has_message = false;
+    /* alerts.message (schema 7) holds the raise message with the place as published;
+     * alert_journal.outcome (schema 11) what an acknowledgement said. */
+    bool has_message = has_column(db, "alerts", "message");
+    bool has_outcome = has_column(db, "alert_journal", "outcome");
     sqlite3_stmt *q = NULL;
-    if (sqlite3_prepare_v2(db,
-                           "SELECT count(*) FROM pragma_table_info('alerts') WHERE name = "
-                           "'message'",
-                           -1, &q, NULL) == SQLITE_OK &&
-        sqlite3_step(q) == SQLITE_ROW)
-        has_message = sqlite3_column_int(q, 0) > 0;
-    sqlite3_finalize(q);
     char *in = sqlite3_mprintf("%s", "");
     for (size_t i = 0; in && i < n; i++) {
         char *next = sqlite3_mprintf("%s%s%d", in, i ? "," : "", nodes[i].address);
@@ -181,14 +203,15 @@ int lw_history_events_table(sqlite3 *db, const struct lw_hist_node *nodes, size_
     char *sql =
         in ? sqlite3_mprintf(
                  "SELECT j.ts_ms, j.event, j.alert, a.level, a.hazard, a.node, n.name, j.actor, "
-                 "j.tier, j.via, j.detail, %s, a.raised_ms, NULL, NULL FROM alert_journal j JOIN "
+                 "j.tier, j.via, j.detail, %s, a.raised_ms, NULL, NULL, %s FROM alert_journal j JOIN "
                  "alerts a ON a.id = j.alert LEFT JOIN nodes n ON n.address = a.node WHERE "
                  "j.ts_ms >= ?1 AND j.ts_ms < ?2 %s%s%s UNION ALL SELECT m.ts_ms, m.action, NULL, "
                  "NULL, NULL, m.node, n.name, CASE WHEN m.uid >= 0 THEN 'uid:' || m.uid END, "
-                 "NULL, NULL, m.detail, NULL, NULL, m.old, m.new FROM maintenance m LEFT JOIN "
+                 "NULL, NULL, m.detail, NULL, NULL, m.old, m.new, NULL FROM maintenance m LEFT JOIN "
                  "nodes n ON n.address = m.node WHERE m.ts_ms >= ?1 AND m.ts_ms < ?2 %s%s%s "
                  "ORDER BY 1, 3",
-                 has_message ? "a.message" : "NULL", n ? "AND a.node IN (" : "", n ? in : "",
+                 has_message ? "a.message" : "NULL", has_outcome ? "j.outcome" : "NULL",
+                 n ? "AND a.node IN (" : "", n ? in : "",
                  n ? ")" : "", n ? "AND m.node IN (" : "", n ? in : "", n ? ")" : "")
            : NULL;
     sqlite3_free(in);
@@ -225,14 +248,7 @@ int lw_history_events_table(sqlite3 *db, const struct lw_hist_node *nodes, size_
                 continue;
             }
         }
-        if (pend_n) {
-            if (pend_n > 1)
-                snprintf(pend.detail, sizeof(pend.detail), "%u messages acknowledged by the broker",
-                         pend_n);
-            print_row(out, &pend);
-            (*rows)++;
-            pend_n = 0;
-        }
+        flush_published(out, &pend, &pend_n, rows);
         char detail[512] = "";
         if (alert) {
             snprintf(r.alert, sizeof(r.alert), "#%lld", (long long)id);
@@ -240,14 +256,18 @@ int lw_history_events_table(sqlite3 *db, const struct lw_hist_node *nodes, size_
             if (!message_place(col(q, 11), r.place, sizeof(r.place)))
                 place_then(db, node, sqlite3_column_int64(q, 12), r.place, sizeof(r.place));
             size_t k = 0;
-            if (col(q, 7)[0])
-                k += (size_t)snprintf(r.who + k, sizeof(r.who) - k, "%s", col(q, 7));
+            char names[256];
+            if (col(q, 7)[0]) /* people as the roster named them then */
+                k += (size_t)snprintf(r.who + k, sizeof(r.who) - k, "%s",
+                                      lw_people_names(db, col(q, 7), t, names, sizeof(names)));
             if (sqlite3_column_int(q, 8) > 0 && k < sizeof(r.who))
                 k += (size_t)snprintf(r.who + k, sizeof(r.who) - k, "%stier %d", k ? " " : "",
                                       sqlite3_column_int(q, 8));
             if (col(q, 9)[0] && k < sizeof(r.who))
                 snprintf(r.who + k, sizeof(r.who) - k, "%svia %s", k ? " " : "", col(q, 9));
-            snprintf(detail, sizeof(detail), "%s", col(q, 10));
+            /* An acknowledgement's outcome first, then its note. */
+            snprintf(detail, sizeof(detail), "%s%s%s", col(q, 15),
+                     col(q, 15)[0] && col(q, 10)[0] ? "; " : "", col(q, 10));
             if (strcmp(r.event, "published") == 0 && !detail[0])
                 snprintf(detail, sizeof(detail), "acknowledged by the broker");
         } else {
@@ -281,13 +301,7 @@ int lw_history_events_table(sqlite3 *db, const struct lw_hist_node *nodes, size_
         print_row(out, &r);
         (*rows)++;
     }
-    if (pend_n) {
-        if (pend_n > 1)
-            snprintf(pend.detail, sizeof(pend.detail), "%u messages acknowledged by the broker",
-                     pend_n);
-        print_row(out, &pend);
-        (*rows)++;
-    }
+    flush_published(out, &pend, &pend_n, rows);
     if (rc != SQLITE_DONE)
         snprintf(err, errcap, "events: %s", sqlite3_errmsg(db));
     sqlite3_finalize(q);

@@ -137,6 +137,10 @@ got duty/person/room '.duty.kind == "escalated" and (.text_zh | startswith("升�
   fail "the escalation repeats the raise instead of saying it escalated"
 got duty/person/wang '.duty.kind == "reminder" and (.text_en | startswith("Reminder: alert #1 "))' ||
   fail "the reminder does not say it is one"
+# The timeline names the person as the roster had them and shows what the acknowledgement said.
+"${LW[@]}" events --db "$WORK/lw.db" >"$WORK/events.txt" || fail "lorawatch events"
+grep -E '^[0-9-]+ [0-9:]+ +#1 +acknowledged .*Duty room tier 2 via mqtt +on_my_way; 误报\? 正在去现场' \
+  "$WORK/events.txt" >/dev/null || fail "events: $(grep acknowledged "$WORK/events.txt")"
 sleep 4
 got duty/person/office-1 '.id == 1' && fail "escalated to tier 3 after the acknowledgement"
 [ "$(q "SELECT count(*) FROM alert_journal WHERE alert = 1 AND event = 'escalated' AND tier = 3")" -eq 0 ] ||
