@@ -13,7 +13,7 @@
 static const char *const level_zh[] = {"蓝色", "黄色", "橙色", "红色"};
 static const char *const level_en[] = {"BLUE", "YELLOW", "ORANGE", "RED"};
 static const char *const hazard_zh[] = {"内涝", "火灾", "燃气", "设备故障"};
-static const char *const metric_zh[] = {"水深",     "烟感报警", "烟雾浓度", "可燃气体浓度",
+static const char *const metric_zh[] = {"水深",         "烟感报警", "烟雾浓度", "可燃气体浓度",
                                         "一氧化碳浓度", "温度",     "电池电压"};
 static const char *const metric_en[] = {"water depth",     "smoke alarm",     "smoke obscuration",
                                         "combustible gas", "carbon monoxide", "temperature",
@@ -78,8 +78,8 @@ static void place_text(const struct lw_node_conf *n, bool zh, char *out, size_t 
     }
     const char *b = n->building, *f = n->floor, *u = n->unit;
     if (!zh) {
-        snprintf(out, cap, "%s%s%s%s%s%s", all_digits(b) ? "block " : "", b,
-                 f[0] ? ", floor " : "", f, u[0] ? ", " : "", u);
+        snprintf(out, cap, "%s%s%s%s%s%s", all_digits(b) ? "block " : "", b, f[0] ? ", floor " : "",
+                 f, u[0] ? ", " : "", u);
         return;
     }
     char part[LW_NAME_MAX + 16];
@@ -156,11 +156,12 @@ const char *lw_alert_state_name(enum lw_alert_state s)
 }
 
 /* A value as people read it: whole numbers for millimetres, millivolts, ppm and seconds, one
- * decimal otherwise (never 77.6667), the unit after it (in Chinese without a space, 天 for days). */
+ * decimal otherwise (never 77.6667), the unit after it (in Chinese without a space, 天 for days).
+ */
 static void value_text(double v, const char *unit, bool zh, char *out, size_t cap)
 {
-    bool whole = !unit[0] || !strcmp(unit, "mm") || !strcmp(unit, "mV") ||
-                 !strcmp(unit, "ppm") || !strcmp(unit, "s");
+    bool whole = !unit[0] || !strcmp(unit, "mm") || !strcmp(unit, "mV") || !strcmp(unit, "ppm") ||
+                 !strcmp(unit, "s");
     char n[32];
     if (whole || fabs(v - round(v)) < 0.05)
         snprintf(n, sizeof(n), "%.0f", v);
@@ -191,7 +192,9 @@ static void title_text(const struct lw_alert_info *a, bool zh, char *out, size_t
         snprintf(out, cap, "%s%s预警", hazard_zh[h], level_zh[a->level]);
     else
         snprintf(out, cap, "%s %s warning", level_en[a->level],
-                 h == LW_HAZARD_FLOOD ? "flood" : h == LW_HAZARD_GAS ? "gas" : "trouble");
+                 h == LW_HAZARD_FLOOD ? "flood"
+                 : h == LW_HAZARD_GAS ? "gas"
+                                      : "trouble");
 }
 
 /* The place in the reader's language: a place text written "中文 / English" (a slash after the
@@ -229,8 +232,9 @@ static const char *action_text(const struct lw_alert_info *a, bool zh)
     const struct lw_rule_conf *r = a->rule;
     bool confirmed = a->level > r->level;
     if (r->hazard == LW_HAZARD_FIRE && confirmed)
-        return zh ? (r->coincidence == LW_COINC_ZONE ? "同一区域另一探测器也在报警，请立即到场处置，必要时拨打119。"
-                                                     : "同楼另一探测器也在报警，请立即到场处置，必要时拨打119。")
+        return zh ? (r->coincidence == LW_COINC_ZONE
+                         ? "同一区域另一探测器也在报警，请立即到场处置，必要时拨打119。"
+                         : "同楼另一探测器也在报警，请立即到场处置，必要时拨打119。")
                   : " A second detector nearby agrees: go now, call 119 if needed.";
     if (r->hazard == LW_HAZARD_FIRE)
         return zh ? "请立即到场确认。" : " Go and check now.";
@@ -279,8 +283,8 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *t
                      ti, where, zh ? what_zh[f] : what_en[f]);
         else
             snprintf(out, cap,
-                     zh ? "%s：%s，报告%s，请检查设备。" : "%s: %s: node reports %s, check it.",
-                     ti, where, zh ? what_zh[f] : what_en[f]);
+                     zh ? "%s：%s，报告%s，请检查设备。" : "%s: %s: node reports %s, check it.", ti,
+                     where, zh ? what_zh[f] : what_en[f]);
         return true;
     }
     case LW_RULE_RADIO_FAULT:
@@ -325,8 +329,8 @@ static bool sentence_state(const struct lw_alert_info *a, bool zh, const char *t
 
 /* A test alarm tests the path, not the hazard: it quotes no reading, so its end cannot read as
  * the water having gone (or risen). */
-static void sentence_test(const struct lw_alert_info *a, bool zh, const char *ti,
-                          const char *where, char *out, size_t cap)
+static void sentence_test(const struct lw_alert_info *a, bool zh, const char *ti, const char *where,
+                          char *out, size_t cap)
 {
     bool cleared = a->state == LW_ALERT_CLEARED;
     if (zh)
@@ -423,8 +427,9 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
                         : "All clear (%s): %s: smoke detector back to normal.",
                      ti, where);
         else
-            snprintf(out, cap, zh ? "%s：%s，烟感探测器报警，%s" : "%s: %s: smoke detector in alarm.%s",
-                     ti, where, action_text(a, zh));
+            snprintf(out, cap,
+                     zh ? "%s：%s，烟感探测器报警，%s" : "%s: %s: smoke detector in alarm.%s", ti,
+                     where, action_text(a, zh));
         return;
     }
     const char *unit = lw_rule_value_unit(r);
@@ -437,8 +442,8 @@ static void sentence_body(const struct lw_alert_info *a, bool zh, char *out, siz
             snprintf(out, cap, "解除%s：%s，%s已%s至%s（解除线%s）。", ti, where, q,
                      r->below ? "回升" : "回落", v, clr);
         else
-            snprintf(out, cap, "All clear (%s): %s: %s back to %s (clear level %s).", ti, where,
-                     q, v, clr);
+            snprintf(out, cap, "All clear (%s): %s: %s back to %s (clear level %s).", ti, where, q,
+                     v, clr);
         return;
     }
     duration_text(r->persistence_ms, zh, held, sizeof(held));
@@ -479,10 +484,10 @@ static void headline(const struct lw_alert_info *a, bool zh, char *out, size_t c
     title_text(a, zh, ti, sizeof(ti));
     where_text(a->node, zh, where, sizeof(where));
     const char *tag = !a->test ? "" : zh ? "【测试】" : "[TEST] ";
-    const char *state = a->state == LW_ALERT_UPDATED  ? (zh ? "更新·" : "Update: ")
+    const char *state = a->state == LW_ALERT_UPDATED   ? (zh ? "更新·" : "Update: ")
                         : a->state == LW_ALERT_CLEARED ? (zh ? "解除" : "All clear: ")
-                        : a->state == LW_ALERT_CLOSED ? (zh ? "撤销" : "Withdrawn: ")
-                                                      : "";
+                        : a->state == LW_ALERT_CLOSED  ? (zh ? "撤销" : "Withdrawn: ")
+                                                       : "";
     snprintf(out, cap, zh ? "%s%s%s：%s" : "%s%s%s: %s", tag, state, ti, where);
 }
 

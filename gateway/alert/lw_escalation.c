@@ -140,12 +140,12 @@ static const char *str_of(const cJSON *o, const char *name)
 /* The sentences of a duty message after the first notice: they say what happened to the alert
  * (gone up a tier, still open, acknowledged by whom and what they said), built on the alert's
  * title, and do not repeat the raise's call to go. Notices and all-clears keep the alert's own. */
-static void duty_text(const struct lw_escalation *d, const struct entry *e, cJSON *o,
-                      unsigned tier, const char *kind, int64_t wall_ms, const struct lw_ack *ack)
+static void duty_text(const struct lw_escalation *d, const struct entry *e, cJSON *o, unsigned tier,
+                      const char *kind, int64_t wall_ms, const struct lw_ack *ack)
 {
     const cJSON *raised = cJSON_GetObjectItemCaseSensitive(o, "time_ms");
-    int64_t open_ms = cJSON_IsNumber(raised) && wall_ms > 0 ? wall_ms - (int64_t)raised->valuedouble
-                                                            : 0;
+    int64_t open_ms =
+        cJSON_IsNumber(raised) && wall_ms > 0 ? wall_ms - (int64_t)raised->valuedouble : 0;
     char zh[768], en[768], oz[48], oe[48];
     open_text(open_ms, true, oz, sizeof(oz));
     open_text(open_ms, false, oe, sizeof(oe));
@@ -160,10 +160,11 @@ static void duty_text(const struct lw_escalation *d, const struct entry *e, cJSO
                  "now.",
                  tier_en[t], id, te, oe);
     } else if (strcmp(kind, "reminder") == 0) {
-        snprintf(zh, sizeof(zh), "提醒：#%lld「%s」已发出%s，仍无人确认，请尽快确认。", id, tz,
-                 oz);
-        snprintf(en, sizeof(en), "Reminder: alert #%lld (%s) has been open for %s and nobody "
-                 "has acknowledged it.", id, te, oe);
+        snprintf(zh, sizeof(zh), "提醒：#%lld「%s」已发出%s，仍无人确认，请尽快确认。", id, tz, oz);
+        snprintf(en, sizeof(en),
+                 "Reminder: alert #%lld (%s) has been open for %s and nobody "
+                 "has acknowledged it.",
+                 id, te, oe);
     } else if (strcmp(kind, "acknowledged") == 0 && ack) {
         unsigned at = ack->tier <= LW_TIERS ? ack->tier : 0;
         const char *who = person_name(d, ack->actor);
@@ -490,8 +491,7 @@ void lw_escalation_tick(struct lw_escalation *d, int64_t mono_ms, int64_t wall_m
                 publish_tier(d, e, e->tier, p, actors, sizeof(actors));
             free(p);
             snprintf(detail, sizeof(detail), "reminder %u", e->reminders[e->tier]);
-            d->ops.journal(d->ops.arg, e->a.id, "reminded", actors, e->tier, "mqtt", detail,
-                           NULL);
+            d->ops.journal(d->ops.arg, e->a.id, "reminded", actors, e->tier, "mqtt", detail, NULL);
             changed = true;
         }
     }

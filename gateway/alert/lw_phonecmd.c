@@ -40,9 +40,9 @@ static bool take_id(const cJSON *o, const char *name, int64_t *out, char *why, s
 int lw_phonecmd_parse(const char *payload, size_t len, struct lw_phonecmd *out, char *why,
                       size_t whycap)
 {
-    static const char *const allowed[] = {"cmd",    "id",     "by",       "alert",  "note",
-                                          "outcome", "node", "building", "hazard", "for",
-                                          "reason", "force",  "silence"};
+    static const char *const allowed[] = {"cmd",     "id",    "by",       "alert",  "note",
+                                          "outcome", "node",  "building", "hazard", "for",
+                                          "reason",  "force", "silence"};
     memset(out, 0, sizeof(*out));
     out->hazard = -1;
     if (len > LW_PHONECMD_MAX_BYTES) {

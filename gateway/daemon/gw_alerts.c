@@ -165,8 +165,7 @@ static enum lw_level level_reached(const struct lw_config *cfg, const struct lw_
 }
 
 void gw_alert_rising(struct lw_gateway *g, const struct lw_node_conf *node,
-                     const struct lw_rule_conf *rule, struct lw_rule_state *st, double v,
-                     int64_t t)
+                     const struct lw_rule_conf *rule, struct lw_rule_state *st, double v, int64_t t)
 {
     if (!st->active || st->pinned || rule->hazard != LW_HAZARD_FLOOD ||
         rule->type != LW_RULE_THRESHOLD || rule->metric != LW_METRIC_WATER || rule->below ||
@@ -188,8 +187,7 @@ void gw_alert_rising(struct lw_gateway *g, const struct lw_node_conf *node,
         .value = v,
         .raised_ms = st->raised_ms ? st->raised_ms : t,
         .t_ms = t,
-        .incident = g->incidents ? lw_incident_find(g->incidents, rule->hazard, node->building)
-                                 : 0,
+        .incident = g->incidents ? lw_incident_find(g->incidents, rule->hazard, node->building) : 0,
         .unconfirmed = st->unconfirmed,
         .previous = st->reported,
         .reached = reached,

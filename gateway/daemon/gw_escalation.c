@@ -203,8 +203,8 @@ void gw_restore_silence(void *arg, const struct lw_silence *s)
 }
 
 /* Acknowledge alert id for actor; the reply's error text and code on failure. */
-int gw_ack_alert(struct lw_gateway *g, int64_t id, const struct lw_ack *ack, char *why,
-                 size_t cap, const char **code)
+int gw_ack_alert(struct lw_gateway *g, int64_t id, const struct lw_ack *ack, char *why, size_t cap,
+                 const char **code)
 {
     int rc = lw_escalation_ack(g->escalation, id, ack, lw_clock_wall_ms(), why, cap);
     if (rc == LW_ERR_UNKNOWN_NODE) {

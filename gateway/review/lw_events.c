@@ -203,16 +203,18 @@ int lw_history_events_table(sqlite3 *db, const struct lw_hist_node *nodes, size_
     char *sql =
         in ? sqlite3_mprintf(
                  "SELECT j.ts_ms, j.event, j.alert, a.level, a.hazard, a.node, n.name, j.actor, "
-                 "j.tier, j.via, j.detail, %s, a.raised_ms, NULL, NULL, %s FROM alert_journal j JOIN "
+                 "j.tier, j.via, j.detail, %s, a.raised_ms, NULL, NULL, %s FROM alert_journal j "
+                 "JOIN "
                  "alerts a ON a.id = j.alert LEFT JOIN nodes n ON n.address = a.node WHERE "
                  "j.ts_ms >= ?1 AND j.ts_ms < ?2 %s%s%s UNION ALL SELECT m.ts_ms, m.action, NULL, "
                  "NULL, NULL, m.node, n.name, CASE WHEN m.uid >= 0 THEN 'uid:' || m.uid END, "
-                 "NULL, NULL, m.detail, NULL, NULL, m.old, m.new, NULL FROM maintenance m LEFT JOIN "
+                 "NULL, NULL, m.detail, NULL, NULL, m.old, m.new, NULL FROM maintenance m LEFT "
+                 "JOIN "
                  "nodes n ON n.address = m.node WHERE m.ts_ms >= ?1 AND m.ts_ms < ?2 %s%s%s "
                  "ORDER BY 1, 3",
                  has_message ? "a.message" : "NULL", has_outcome ? "j.outcome" : "NULL",
-                 n ? "AND a.node IN (" : "", n ? in : "",
-                 n ? ")" : "", n ? "AND m.node IN (" : "", n ? in : "", n ? ")" : "")
+                 n ? "AND a.node IN (" : "", n ? in : "", n ? ")" : "", n ? "AND m.node IN (" : "",
+                 n ? in : "", n ? ")" : "")
            : NULL;
     sqlite3_free(in);
     if (!sql || sqlite3_prepare_v2(db, sql, -1, &q, NULL) != SQLITE_OK) {

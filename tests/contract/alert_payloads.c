@@ -3,7 +3,8 @@
  * lines (TOPIC PAYLOAD), for a JSON Schema check (alert-payloads.sh): each rule raised, cleared
  * and closed on a node it applies to, the gateway's radio-fault alert, the built-in relay-silent
  * alert, and the duty messages (notified, reminder, escalated, acknowledged, cleared) that
- * lw_escalation makes of them. Nodes of every kind and a duty roster are added to the configuration.
+ * lw_escalation makes of them. Nodes of every kind and a duty roster are added to the
+ * configuration.
  *
  * Usage: alert_payloads CONFIG > messages. Exit 1 when the configuration does not load or a
  * rule applies to none of the added nodes. */
@@ -184,7 +185,13 @@ static void one_alert(struct lw_escalation *d, const struct lw_config *cfg,
         lw_escalation_updated(d, a.id, updated, t0 + 600000);
     free(updated);
     char why[128];
-    lw_escalation_ack(d, a.id, &(struct lw_ack){.actor = "pl-room", .tier = 2, .via = "mqtt", .note = "已带水泵出发", .outcome = "on_my_way"}, t0 + 900000, why, sizeof(why));
+    lw_escalation_ack(d, a.id,
+                      &(struct lw_ack){.actor = "pl-room",
+                                       .tier = 2,
+                                       .via = "mqtt",
+                                       .note = "已带水泵出发",
+                                       .outcome = "on_my_way"},
+                      t0 + 900000, why, sizeof(why));
     lw_escalation_resolved(d, a.id, cleared);
     free(raised);
     free(cleared);
@@ -224,10 +231,10 @@ int main(int argc, char **argv)
     if (!cfg)
         return 1;
     struct lw_escalation_ops ops = {.publish = pub,
-                              .journal = journal,
-                              .update = update,
-                              .silence_ended = silence_ended,
-                              .commit = commit};
+                                    .journal = journal,
+                                    .update = update,
+                                    .silence_ended = silence_ended,
+                                    .commit = commit};
     struct lw_escalation *d = lw_escalation_new(SITE, cfg, &ops);
     struct lw_rules *engine = lw_rules_new();
     if (!d || !engine)
@@ -267,13 +274,19 @@ int main(int argc, char **argv)
             continue;
         struct lw_rule_conf test;
         lw_alert_test_rule(&test, cfg->nodes[k].kind);
-        struct lw_alert_info a = {.id = next_id++, .site = SITE, .rule = &test,
-                                  .level = test.level, .node = &cfg->nodes[k], .raised_ms = t0,
-                                  .t_ms = t0, .test = true, .state = LW_ALERT_RAISED};
+        struct lw_alert_info a = {.id = next_id++,
+                                  .site = SITE,
+                                  .rule = &test,
+                                  .level = test.level,
+                                  .node = &cfg->nodes[k],
+                                  .raised_ms = t0,
+                                  .t_ms = t0,
+                                  .test = true,
+                                  .state = LW_ALERT_RAISED};
         print_alert(&a);
         char *raised = lw_alert_json(&a);
-        struct lw_escalation_alert da = {.id = a.id, .node = a.node->address,
-                                         .hazard = test.hazard};
+        struct lw_escalation_alert da = {
+            .id = a.id, .node = a.node->address, .hazard = test.hazard};
         snprintf(da.grid, sizeof(da.grid), "%s", a.node->grid);
         if (raised)
             lw_escalation_test(d, &da, raised, t0);

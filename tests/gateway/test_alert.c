@@ -159,9 +159,8 @@ static void test_json_has_every_field(void **state)
     assert_non_null(strstr(str(o, "text_zh"), "1号楼地下车库入口"));
     assert_non_null(strstr(str(o, "text_zh"), "水深63mm"));
     assert_non_null(strstr(str(o, "text_zh"), "已持续2分钟"));
-    assert_string_equal(str(o, "text_en"),
-                        "RED flood warning: Block 1 garage entrance: "
-                        "water depth 63 mm, above 50 mm for 2 min.");
+    assert_string_equal(str(o, "text_en"), "RED flood warning: Block 1 garage entrance: "
+                                           "water depth 63 mm, above 50 mm for 2 min.");
     cJSON_Delete(o);
 }
 
@@ -434,8 +433,12 @@ static void test_place_falls_back_to_label_then_name(void **state)
 static void test_place_in_the_readers_language(void **state)
 {
     struct lw_node_conf n = *node_named("stair");
-    struct lw_alert_info a = {.id = 3, .site = "estate", .rule = rule_named("fire-smoke"),
-                              .node = &n, .level = LW_LEVEL_RED, .value = 1};
+    struct lw_alert_info a = {.id = 3,
+                              .site = "estate",
+                              .rule = rule_named("fire-smoke"),
+                              .node = &n,
+                              .level = LW_LEVEL_RED,
+                              .value = 1};
     (void)state;
     strcpy(n.place, "南门道路入口（低洼处）/ South gate road entrance (low point)");
     cJSON *o = json_of(&a);
@@ -664,8 +667,7 @@ static void test_every_shipped_rule_type(void **state)
                            : "heard again after %llu s silent",
                      whole ? silent / 60 : silent);
             contains(en, part, r->name);
-            snprintf(part_zh, sizeof(part_zh),
-                     whole ? "此前%llu分钟未上报" : "此前%llu秒未上报",
+            snprintf(part_zh, sizeof(part_zh), whole ? "此前%llu分钟未上报" : "此前%llu秒未上报",
                      whole ? silent / 60 : silent);
             contains(zh, "恢复通信", r->name);
             contains(zh, part_zh, r->name);
@@ -703,9 +705,13 @@ static void test_relay_silent_alert(void **state)
                              .address = 0x0E10,
                              .kind = LW_KIND_MULTI,
                              .place = "relay relay-0E10; 2 nodes behind it: a,b"};
-    struct lw_alert_info a = {
-        .id = 5, .site = "estate", .rule = &r, .level = r.level, .node = &n,
-        .state = LW_ALERT_RAISED, .value = 301};
+    struct lw_alert_info a = {.id = 5,
+                              .site = "estate",
+                              .rule = &r,
+                              .level = r.level,
+                              .node = &n,
+                              .state = LW_ALERT_RAISED,
+                              .value = 301};
     char zh[512], en[512];
     cJSON *o = sentences(&a, zh, en, sizeof(zh));
     check_fields(o, &r);
@@ -731,9 +737,13 @@ static void test_storage_alert(void **state)
     struct lw_rule_conf r;
     lw_alert_storage_rule(&r);
     struct lw_node_conf n = {.name = "gateway", .kind = LW_KIND_MULTI};
-    struct lw_alert_info a = {
-        .id = 6, .site = "estate", .rule = &r, .level = r.level, .node = &n,
-        .state = LW_ALERT_RAISED, .value = 1};
+    struct lw_alert_info a = {.id = 6,
+                              .site = "estate",
+                              .rule = &r,
+                              .level = r.level,
+                              .node = &n,
+                              .state = LW_ALERT_RAISED,
+                              .value = 1};
     char zh[512], en[512];
     cJSON *o = sentences(&a, zh, en, sizeof(zh));
     check_fields(o, &r);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Unit tests of lw_escalation (escalation, reminders, acknowledgements, silences) with injected time
- * and recording ops, and of lw_phonecmd (the duty phones' command payloads). */
+/* Unit tests of lw_escalation (escalation, reminders, acknowledgements, silences) with injected
+ * time and recording ops, and of lw_phonecmd (the duty phones' command payloads). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -126,10 +126,10 @@ static int setup(void **state)
         lw_config_parse("duty.conf", conf_text, sizeof(conf_text) - 1, fail_on_config_error, NULL);
     assert_non_null(f.cfg);
     struct lw_escalation_ops ops = {.publish = r_publish,
-                              .journal = r_journal,
-                              .update = r_update,
-                              .silence_ended = r_silence_ended,
-                              .commit = r_commit};
+                                    .journal = r_journal,
+                                    .update = r_update,
+                                    .silence_ended = r_silence_ended,
+                                    .commit = r_commit};
     f.d = lw_escalation_new("s", f.cfg, &ops);
     assert_non_null(f.d);
     *state = &f;
@@ -189,8 +189,12 @@ static void test_ack_stops_escalation_and_is_told(void **state)
     char why[128];
     lw_escalation_raised(f->d, &a, "{\"id\":2}", 0, 0);
     lw_escalation_tick(f->d, 5 * MIN, 0); /* room told */
-    assert_int_equal(lw_escalation_ack(f->d, 2, &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt", .note = "on the way"}, 1000, why, sizeof(why)),
-                     LW_OK);
+    assert_int_equal(
+        lw_escalation_ack(
+            f->d, 2,
+            &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt", .note = "on the way"}, 1000,
+            why, sizeof(why)),
+        LW_OK);
     assert_true(saw("journal 2 acknowledged room 2 mqtt"));
     assert_true(saw("update 2 2 room"));
     assert_true(saw("publish 2 lorawatch/s/duty/person/wang acknowledged"));
@@ -198,16 +202,25 @@ static void test_ack_stops_escalation_and_is_told(void **state)
     assert_int_equal(lw_escalation_next_due(f->d), INT64_MAX);
     lw_escalation_tick(f->d, 60 * MIN, 0);
     assert_false(saw("publish 2 lorawatch/s/duty/person/office-1 escalated"));
-    assert_int_equal(lw_escalation_ack(f->d, 2, &(struct lw_ack){.actor = "wang", .tier = 1, .via = "mqtt", .note = NULL}, 2000, why, sizeof(why)),
-                     LW_ERR_STATE);
-    assert_int_equal(lw_escalation_ack(f->d, 99, &(struct lw_ack){.actor = "wang", .tier = 1, .via = "mqtt", .note = NULL}, 2000, why, sizeof(why)),
-                     LW_ERR_UNKNOWN_NODE);
+    assert_int_equal(
+        lw_escalation_ack(f->d, 2,
+                          &(struct lw_ack){.actor = "wang", .tier = 1, .via = "mqtt", .note = NULL},
+                          2000, why, sizeof(why)),
+        LW_ERR_STATE);
+    assert_int_equal(
+        lw_escalation_ack(f->d, 99,
+                          &(struct lw_ack){.actor = "wang", .tier = 1, .via = "mqtt", .note = NULL},
+                          2000, why, sizeof(why)),
+        LW_ERR_UNKNOWN_NODE);
     lw_escalation_resolved(f->d, 2, "{\"id\":2,\"state\":\"cleared\"}");
     assert_true(saw("publish 2 lorawatch/s/duty/person/wang cleared"));
     assert_true(saw("publish 2 lorawatch/s/duty/person/room cleared"));
     assert_false(saw("publish 2 lorawatch/s/duty/person/office-1 cleared")); /* never told */
-    assert_int_equal(lw_escalation_ack(f->d, 2, &(struct lw_ack){.actor = "wang", .tier = 1, .via = "mqtt", .note = NULL}, 2000, why, sizeof(why)),
-                     LW_ERR_UNKNOWN_NODE);
+    assert_int_equal(
+        lw_escalation_ack(f->d, 2,
+                          &(struct lw_ack){.actor = "wang", .tier = 1, .via = "mqtt", .note = NULL},
+                          2000, why, sizeof(why)),
+        LW_ERR_UNKNOWN_NODE);
 }
 
 static void test_sector_without_worker_goes_to_tier_2(void **state)
@@ -243,7 +256,8 @@ static void test_restore_resumes_the_timers(void **state)
 
     /* Tier 2 told an hour ago: the escalation fell due while the gateway was down. */
     struct lw_escalation_alert b = alert(5, "G1", LW_HAZARD_FIRE);
-    struct lw_escalation_resume rb = {.tier = 2, .told_ms = wall - 60 * MIN, .reminded_ms = wall - MIN};
+    struct lw_escalation_resume rb = {
+        .tier = 2, .told_ms = wall - 60 * MIN, .reminded_ms = wall - MIN};
     lw_escalation_restore(f->d, &b, "{\"id\":5}", &rb, mono, wall);
     assert_int_equal(lw_escalation_next_due(f->d), mono);
     lw_escalation_tick(f->d, mono, wall);
@@ -251,7 +265,8 @@ static void test_restore_resumes_the_timers(void **state)
 
     /* The wall clock is behind the journal (no RTC yet), or the times are unknown: full time. */
     struct lw_escalation_alert c = alert(6, "G2", LW_HAZARD_GAS);
-    struct lw_escalation_resume rc = {.tier = 1, .told_ms = wall + 10 * MIN, .reminded_ms = wall + MIN};
+    struct lw_escalation_resume rc = {
+        .tier = 1, .told_ms = wall + 10 * MIN, .reminded_ms = wall + MIN};
     lw_escalation_restore(f->d, &c, "{\"id\":6}", &rc, mono, wall);
     struct lw_escalation_alert e = alert(7, "G2", LW_HAZARD_GAS);
     struct lw_escalation_resume re = {.tier = 1};
@@ -291,7 +306,11 @@ static void test_reminder_count_is_the_tiers_own(void **state)
     assert_true(got("9 tier/2 escalated reminder=0 {\"id\":9,\"duty\":{\"tie"));
     lw_escalation_tick(f->d, 7 * MIN, 0);
     assert_true(got("9 tier/2 reminder reminder=1 {\"id\":9,\"duty\":{\"tie"));
-    assert_int_equal(lw_escalation_ack(f->d, 9, &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt", .note = NULL}, 1000, why, sizeof(why)), LW_OK);
+    assert_int_equal(
+        lw_escalation_ack(f->d, 9,
+                          &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt", .note = NULL},
+                          1000, why, sizeof(why)),
+        LW_OK);
     assert_true(got("9 tier/1 acknowledged reminder=2 {\"id\":9,\"duty\":{\"tie"));
     assert_true(got("9 tier/2 acknowledged reminder=1 {\"id\":9,\"duty\":{\"tie"));
 }
@@ -350,10 +369,10 @@ static void test_msg_ids(void **state)
 {
     struct fixture *f = *state;
     struct lw_escalation_ops ops = {.publish = id_publish,
-                              .journal = r_journal,
-                              .update = r_update,
-                              .silence_ended = r_silence_ended,
-                              .commit = r_commit};
+                                    .journal = r_journal,
+                                    .update = r_update,
+                                    .silence_ended = r_silence_ended,
+                                    .commit = r_commit};
     struct lw_escalation *d = lw_escalation_new("s", f->cfg, &ops);
     struct lw_escalation_alert a = alert(5, "G1", LW_HAZARD_FLOOD);
     char why[128];
@@ -366,7 +385,11 @@ static void test_msg_ids(void **state)
     lw_escalation_updated(d, 5, "{\"id\":5,\"state\":\"updated\"}", 0);
     lw_escalation_updated(d, 5, "{\"id\":5,\"state\":\"updated\"}", 0);
     lw_escalation_updated(d, 99, "{\"id\":99,\"state\":\"updated\"}", 0); /* not open */
-    assert_int_equal(lw_escalation_ack(d, 5, &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt", .note = NULL}, 1000, why, sizeof(why)), LW_OK);
+    assert_int_equal(
+        lw_escalation_ack(d, 5,
+                          &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt", .note = NULL},
+                          1000, why, sizeof(why)),
+        LW_OK);
     lw_escalation_resolved(d, 5, "{\"id\":5,\"state\":\"cleared\"}");
     assert_int_equal(seen_ids("lorawatch/s/duty/tier/1 5-1-notified"), 1);
     assert_int_equal(seen_ids("lorawatch/s/duty/person/wang 5-1-notified"), 1);
