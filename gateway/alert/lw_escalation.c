@@ -137,6 +137,15 @@ static const char *str_of(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
+/* Set (or add) a string field of the message. */
+static void set_text(cJSON *o, const char *name, const char *text)
+{
+    cJSON *v = cJSON_CreateString(text);
+    if (v && !cJSON_ReplaceItemInObjectCaseSensitive(o, name, v) &&
+        !cJSON_AddItemToObject(o, name, v))
+        cJSON_Delete(v);
+}
+
 /* The sentences of a duty message after the first notice: they say what happened to the alert
  * (gone up a tier, still open, acknowledged by whom and what they said), built on the alert's
  * title, and do not repeat the raise's call to go. Notices and all-clears keep the alert's own. */
@@ -185,8 +194,8 @@ static void duty_text(const struct lw_escalation *d, const struct entry *e, cJSO
     } else {
         return;
     }
-    cJSON_ReplaceItemInObjectCaseSensitive(o, "text_zh", cJSON_CreateString(zh));
-    cJSON_ReplaceItemInObjectCaseSensitive(o, "text_en", cJSON_CreateString(en));
+    set_text(o, "text_zh", zh);
+    set_text(o, "text_en", en);
 }
 
 /* The alert's JSON with a "duty" object saying why this person gets it. */
