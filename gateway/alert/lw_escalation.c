@@ -137,12 +137,11 @@ static const char *str_of(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : "";
 }
 
-/* Set (or add) a string field of the message. */
+/* Replace a sentence of the message (one without it, as older rows may be, is left so). */
 static void set_text(cJSON *o, const char *name, const char *text)
 {
     cJSON *v = cJSON_CreateString(text);
-    if (v && !cJSON_ReplaceItemInObjectCaseSensitive(o, name, v) &&
-        !cJSON_AddItemToObject(o, name, v))
+    if (v && !cJSON_ReplaceItemInObjectCaseSensitive(o, name, v))
         cJSON_Delete(v);
 }
 
