@@ -20,6 +20,7 @@ struct entry {
     int64_t next_remind;              /* monotonic */
     unsigned reminders[LW_TIERS + 1]; /* per tier: reminders it has had */
     unsigned updates;                 /* updates paged (a higher colour reached) */
+    int64_t opened;                   /* monotonic: when it was raised (how long it is open) */
     bool acked;
     bool held; /* a silence holds paging back */
 };
@@ -149,11 +150,10 @@ static void set_text(cJSON *o, const char *name, const char *text)
  * (gone up a tier, still open, acknowledged by whom and what they said), built on the alert's
  * title, and do not repeat the raise's call to go. Notices and all-clears keep the alert's own. */
 static void duty_text(const struct lw_escalation *d, const struct entry *e, cJSON *o, unsigned tier,
-                      const char *kind, int64_t wall_ms, const struct lw_ack *ack)
+                      const char *kind, int64_t mono, const struct lw_ack *ack)
 {
-    const cJSON *raised = cJSON_GetObjectItemCaseSensitive(o, "time_ms");
-    int64_t open_ms =
-        cJSON_IsNumber(raised) && wall_ms > 0 ? wall_ms - (int64_t)raised->valuedouble : 0;
+    /* On the monotonic clock: the raise's time_ms is the medium's on a simulated one. */
+    int64_t open_ms = mono > e->opened ? mono - e->opened : 0;
     char zh[768], en[768], oz[48], oe[48];
     open_text(open_ms, true, oz, sizeof(oz));
     open_text(open_ms, false, oe, sizeof(oe));
@@ -199,12 +199,12 @@ static void duty_text(const struct lw_escalation *d, const struct entry *e, cJSO
 
 /* The alert's JSON with a "duty" object saying why this person gets it. */
 static char *duty_payload(const struct lw_escalation *d, const struct entry *e, unsigned tier,
-                          const char *kind, int64_t wall_ms, const struct lw_ack *ack)
+                          const char *kind, int64_t mono, const struct lw_ack *ack)
 {
     cJSON *o = cJSON_Parse(e->payload);
     if (!o)
         return NULL;
-    duty_text(d, e, o, tier, kind, wall_ms, ack);
+    duty_text(d, e, o, tier, kind, mono, ack);
     cJSON *dj = cJSON_AddObjectToObject(o, "duty");
     cJSON_AddNumberToObject(dj, "tier", tier);
     /* notified, escalated, reminder, acknowledged, cleared */
@@ -252,14 +252,13 @@ static size_t publish_tier(struct lw_escalation *d, const struct entry *e, unsig
 /* Tell tier t now (first notice or escalation). A tier with nobody on the roster for the alert
  * goes up at once: nobody is there to answer. Without any roster, only the tier topics are
  * used, and they escalate on the timer like people would. */
-static void tell(struct lw_escalation *d, struct entry *e, unsigned tier, int64_t mono,
-                 int64_t wall)
+static void tell(struct lw_escalation *d, struct entry *e, unsigned tier, int64_t mono)
 {
     for (;;) {
         /* The first tier told is notified, even when it is not the grid worker's. */
         unsigned first = e->a.first_tier > 1 ? e->a.first_tier : 1;
         const char *kind = tier > first ? "escalated" : "notified";
-        char *p = duty_payload(d, e, tier, kind, wall, NULL);
+        char *p = duty_payload(d, e, tier, kind, mono, NULL);
         char actors[256] = "";
         size_t n = p ? publish_tier(d, e, tier, p, actors, sizeof(actors)) : 0;
         free(p);
@@ -297,14 +296,14 @@ static const struct lw_silence *silenced_by(const struct lw_escalation *d,
 }
 
 /* Alerts held back by silences that are gone now are told at once. */
-static void release(struct lw_escalation *d, int64_t mono, int64_t wall)
+static void release(struct lw_escalation *d, int64_t mono)
 {
     for (size_t i = 0; i < d->n; i++) {
         struct entry *e = &d->e[i];
         if (e->held && !silenced_by(d, &e->a)) {
             e->held = false;
             if (!e->acked)
-                tell(d, e, 1, mono, wall);
+                tell(d, e, 1, mono);
         }
     }
 }
@@ -341,11 +340,13 @@ static struct entry *add(struct lw_escalation *d, const struct lw_escalation_ale
 void lw_escalation_raised(struct lw_escalation *d, const struct lw_escalation_alert *a,
                           const char *payload, int64_t mono_ms, int64_t wall_ms)
 {
+    (void)wall_ms;
     struct entry *e = add(d, a, payload);
     if (!e) {
         lw_log(LW_LOG_ERR, "alert #%lld: out of memory: duty staff not told", (long long)a->id);
         return;
     }
+    e->opened = mono_ms;
     const struct lw_silence *s = silenced_by(d, a);
     if (s) {
         char detail[LW_TEXT_MAX + 96];
@@ -355,8 +356,7 @@ void lw_escalation_raised(struct lw_escalation *d, const struct lw_escalation_al
         d->ops.journal(d->ops.arg, a->id, "silenced", s->actor, 0, "gateway", detail, NULL);
         return;
     }
-    tell(d, e, a->first_tier > 1 && a->first_tier <= LW_TIERS ? a->first_tier : 1, mono_ms,
-         wall_ms);
+    tell(d, e, a->first_tier > 1 && a->first_tier <= LW_TIERS ? a->first_tier : 1, mono_ms);
 }
 
 void lw_escalation_test(struct lw_escalation *d, const struct lw_escalation_alert *a,
@@ -393,6 +393,12 @@ void lw_escalation_restore(struct lw_escalation *d, const struct lw_escalation_a
     e->told = (2u << e->tier) - 2; /* tiers 1..tier were told before the restart */
     memcpy(e->reminders, r->reminders, sizeof(e->reminders)); /* the count goes on */
     /* The monotonic clock started again with the process: carry over the time spent. */
+    cJSON *o = cJSON_Parse(payload);
+    const cJSON *raised = cJSON_GetObjectItemCaseSensitive(o, "time_ms");
+    e->opened = mono_ms - (cJSON_IsNumber(raised) ? spent((int64_t)raised->valuedouble, wall_ms,
+                                                          (uint64_t)INT64_MAX)
+                                                  : 0);
+    cJSON_Delete(o);
     e->tier_since = mono_ms - spent(r->told_ms, wall_ms, d->escalate_ms);
     e->next_remind = d->remind_ms ? mono_ms + (int64_t)d->remind_ms -
                                         spent(r->reminded_ms, wall_ms, d->remind_ms)
@@ -482,18 +488,18 @@ void lw_escalation_tick(struct lw_escalation *d, int64_t mono_ms, int64_t wall_m
         }
     }
     if (changed)
-        release(d, mono_ms, wall_ms);
+        release(d, mono_ms);
     for (size_t i = 0; i < d->n; i++) {
         struct entry *e = &d->e[i];
         if (e->acked || e->held || !e->tier)
             continue;
         if (e->tier < LW_TIERS && mono_ms - e->tier_since >= (int64_t)d->escalate_ms) {
-            tell(d, e, e->tier + 1, mono_ms, wall_ms);
+            tell(d, e, e->tier + 1, mono_ms);
             changed = true;
         } else if (mono_ms >= e->next_remind) {
             e->reminders[e->tier]++;
             e->next_remind = mono_ms + (int64_t)d->remind_ms;
-            char *p = duty_payload(d, e, e->tier, "reminder", wall_ms, NULL);
+            char *p = duty_payload(d, e, e->tier, "reminder", mono_ms, NULL);
             char actors[256] = "", detail[48];
             if (p)
                 publish_tier(d, e, e->tier, p, actors, sizeof(actors));
@@ -571,11 +577,12 @@ int lw_escalation_silence_add(struct lw_escalation *d, const struct lw_silence *
 int lw_escalation_silence_lift(struct lw_escalation *d, int64_t id, int64_t mono_ms,
                                int64_t wall_ms)
 {
+    (void)wall_ms;
     for (size_t i = 0; i < d->ns; i++)
         if (d->s[i].id == id) {
             d->s_end[i] = d->s_end[d->ns - 1];
             d->s[i] = d->s[--d->ns];
-            release(d, mono_ms, wall_ms);
+            release(d, mono_ms);
             return LW_OK;
         }
     return LW_ERR_UNKNOWN_NODE;

@@ -410,6 +410,58 @@ static void test_msg_ids(void **state)
     lw_escalation_free(d);
 }
 
+/* The follow-ups' sentences: the escalation says how long nobody answered, on the monotonic clock
+ * (a simulated medium's raise time is not the wall clock's), and the acknowledgement who, by
+ * roster name, with the outcome and note. */
+static char last_room[2048];
+static int text_publish(void *arg, int64_t alert, const char *topic, const char *payload,
+                        bool retain)
+{
+    (void)arg, (void)alert, (void)retain;
+    if (strcmp(topic, "lorawatch/s/duty/person/room") == 0)
+        snprintf(last_room, sizeof(last_room), "%s", payload);
+    return LW_OK;
+}
+
+static void test_follow_up_sentences(void **state)
+{
+    struct fixture *f = *state;
+    struct lw_escalation_ops ops = {.publish = text_publish,
+                                    .journal = r_journal,
+                                    .update = r_update,
+                                    .silence_ended = r_silence_ended,
+                                    .commit = r_commit};
+    struct lw_escalation *d = lw_escalation_new("s", f->cfg, &ops);
+    struct lw_escalation_alert a = alert(7, "G2", LW_HAZARD_FLOOD);
+    const int64_t wall = INT64_C(1796668800000); /* months after the medium's raise time */
+    lw_escalation_raised(d, &a,
+                         "{\"id\":7,\"time_ms\":1784052000000,\"title_zh\":\"内涝红色预警：1号楼\","
+                         "\"title_en\":\"RED flood warning: block 1\",\"text_zh\":\"raise\","
+                         "\"text_en\":\"raise\"}",
+                         1000, wall);
+    lw_escalation_tick(d, 1000 + 5 * MIN, wall + 5 * MIN); /* zhao (G2) -> room */
+    cJSON *o = cJSON_Parse(last_room);
+    assert_non_null(o);
+    assert_string_equal(cJSON_GetObjectItem(o, "text_zh")->valuestring,
+                        "升级通知：#7「内涝红色预警：1号楼」已发出5分钟仍无人确认，现通知社区值班室，"
+                        "请立即处置。");
+    cJSON_Delete(o);
+    char why[128];
+    assert_int_equal(lw_escalation_ack(d, 7,
+                                       &(struct lw_ack){.actor = "room", .tier = 2, .via = "mqtt",
+                                                        .note = "已到", .outcome = "dealt_with"},
+                                       wall + 6 * MIN, why, sizeof(why)),
+                     LW_OK);
+    o = cJSON_Parse(last_room);
+    assert_string_equal(cJSON_GetObjectItem(o, "text_en")->valuestring,
+                        "Acknowledged: alert #7 (RED flood warning: block 1) by room (community "
+                        "duty room): dealt with; note: \"已到\".");
+    assert_string_equal(
+        cJSON_GetObjectItem(cJSON_GetObjectItem(o, "duty"), "outcome")->valuestring, "dealt_with");
+    cJSON_Delete(o);
+    lw_escalation_free(d);
+}
+
 static void test_silences(void **state)
 {
     struct fixture *f = *state;
@@ -567,6 +619,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_node_silence_of_its_own_hazards, setup, teardown),
         cmocka_unit_test_setup_teardown(test_silence_outlasts_wall_clock_steps, setup, teardown),
         cmocka_unit_test_setup_teardown(test_msg_ids, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_follow_up_sentences, setup, teardown),
         cmocka_unit_test(test_commands),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
