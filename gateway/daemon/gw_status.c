@@ -230,16 +230,19 @@ static void on_mqtt_taken_over(void *arg, uint64_t retry_ms)
  * restart by our status topic, which only this site's gateway writes: right after such a close
  * it holds the status (online, or its will) of a process started at another time than this one.
  * Twice in a row: once could be a broker restored from an old snapshot holding the status of
- * this gateway's previous run. */
-static bool status_of_another(struct lw_gateway *g, const char *owner, char *started, size_t cap)
+ * this gateway's previous run. *older: the other gateway was started before this one. */
+static bool status_of_another(struct lw_gateway *g, const char *owner, char *started, size_t cap,
+                              bool *older)
 {
     bool other = false;
+    *older = false;
     cJSON *o = owner && owner[0] ? cJSON_Parse(owner) : NULL;
     const cJSON *s = cJSON_GetObjectItemCaseSensitive(o, "started");
     if (cJSON_IsString(s)) {
         char ours[40];
         lw_format_time(g->started_ms, ours, sizeof(ours));
         other = strcmp(s->valuestring, ours) != 0;
+        *older = strcmp(s->valuestring, ours) < 0; /* the same format and offset: ordered */
         snprintf(started, cap, "%s", s->valuestring);
     }
     cJSON_Delete(o);
@@ -250,10 +253,19 @@ static void on_mqtt_connected(void *arg, const char *retained, const char *owner
 {
     struct lw_gateway *g = arg;
     char started[64], how[400];
+    bool older = false;
+    /* Only the newer of the two gives way, so one of them keeps the session (both leaving, as
+     * both would when each saw the other's status, would leave the site offline). */
     if (!lw_mqtt_closed_by_broker(g->mqtt) ||
-        !status_of_another(g, owner, started, sizeof(started)))
+        !status_of_another(g, owner, started, sizeof(started), &older))
         g->foreign_status = 0;
-    else if (++g->foreign_status >= 2) {
+    else if (!older) {
+        g->foreign_status = 0;
+        lw_log_rl(LW_LOG_WARNING,
+                  "mqtt: a gateway started %s after this one connects with client id %s too "
+                  "(site %s); it gives way, this one keeps the session",
+                  started, g->cfg->mqtt_client_id, g->cfg->site);
+    } else if (++g->foreign_status >= 2) {
         /* Leave before publishing anything: the other gateway keeps the session. */
         g->foreign_status = 0;
         uint64_t wait = lw_mqtt_yield(g->mqtt);

@@ -43,7 +43,11 @@ case $line in
   *"client id lorawatchd-twin"*"two gateways with site twin?"*"give each its own [mqtt] client_id / site"*"tries again in 30 s"*) ;;
   *) fail "take-over error does not name the client id, site and remedy: $line" ;;
 esac
-pass "the fight over client id lorawatchd-twin is logged: $line"
+# The newer gateway (b) gives way; the older one (a) keeps the session: never both.
+grep -q 'another gateway connected' "$WORK/twin-a.log" &&
+  fail "the older gateway gave way: $(grep -h 'another gateway\|gives way' "$WORK"/twin-*.log)"
+grep -q 'another gateway connected' "$WORK/twin-b.log" || fail "the newer gateway did not give way"
+pass "the fight over client id lorawatchd-twin is logged by the newer gateway, which gives way: $line"
 
 # Bounded: in the 15 s after (less than the 30 s the one that left waits) the broker sees a
 # handful of connections as lorawatchd-twin, not one every reconnect_min (200 ms) from each side.
