@@ -665,7 +665,6 @@ static int build_false(struct report *r)
                        .cols = {"告警 Alert", "触发 Raised", "节点 Node", "位置 Place", "规则 Rule",
                                 "级别 Level", "持续 Lasted (min)", "原因 Why listed"}};
     int rc = LW_OK;
-    size_t n_false = 0;
     for (size_t a = 0; a < r->n_alerts && rc == LW_OK; a++) {
         const struct ralert *al = &r->alerts[a];
         if (al->test)
@@ -676,7 +675,6 @@ static int build_false(struct report *r)
         bool closed = strcmp(al->state, "closed") == 0;
         if (!shortlived && !marked && !closed)
             continue;
-        n_false += marked;
         char when[32], why[512], id[24];
         fmt_time(al->raised, when, sizeof(when));
         snprintf(id, sizeof(id), "#%lld", (long long)al->id);
