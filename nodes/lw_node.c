@@ -2,7 +2,9 @@
 /* Portable sensor-node core: join, reading -> TLVs -> sealed frame -> HAL send, downlinks. */
 #include "lw_node.h"
 #include "lw_error.h"
+#include "lw_checkin.h"
 #include "lw_join.h"
+#include "lw_presence.h"
 #include "lw_route.h"
 
 #include <string.h>
@@ -72,6 +74,8 @@ int lw_node_init(struct lw_node *n, const struct lw_node_config *cfg, const stru
         n->cfg.alarm_retry_max_ms = n->cfg.alarm_retry_min_ms;
     if (n->cfg.relay_slot_ms == 0)
         n->cfg.relay_slot_ms = LW_NODE_RELAY_SLOT_MS;
+    if (n->cfg.hop_retries == 0)
+        n->cfg.hop_retries = LW_NODE_HOP_RETRIES;
     n->relay_rank = cfg->relay_rank;
     if (cfg->relay)
         n->address = cfg->address; /* route entries name it, also before any join */
@@ -96,9 +100,11 @@ static uint64_t lw_node_backoff(const struct lw_node *n, uint32_t attempt, uint3
 
 /* Seal and send one reading; *fcnt_used gets the counter when a frame was sealed. */
 static int lw_node_send_reading(struct lw_node *n, const struct lw_reading *r, bool alarm,
-                                uint32_t *fcnt_used)
+                                const uint8_t *extra, size_t extra_len, uint32_t *fcnt_used)
 {
-    uint8_t plain[LW_READING_MAX_LEN];
+    bool urgent = n->next_urgent; /* lw_node_report_trouble: DATA with ACK_REQ */
+    n->next_urgent = false;
+    uint8_t plain[LW_READING_MAX_LEN + LW_PRESENCE_MAX_LEN];
     struct lw_frame_hdr hdr;
     int plen, flen;
 
@@ -108,16 +114,23 @@ static int lw_node_send_reading(struct lw_node *n, const struct lw_reading *r, b
         return LW_ERR_STATE;
     if (n->fcnt_spent)
         return LW_ERR_RANGE;
-    plen = lw_reading_encode(r, plain, sizeof(plain));
+    plen = lw_reading_encode(r, plain, LW_READING_MAX_LEN);
     if (plen < 0)
         return plen;
+    if (extra_len > 0) {
+        /* Only optional TLVs (0x80..): a decoder that does not know them skips them. */
+        if (extra == NULL || extra[0] < 0x80u || extra_len > LW_PRESENCE_MAX_LEN)
+            return LW_ERR_INVAL;
+        memcpy(plain + plen, extra, extra_len);
+        plen += (int)extra_len;
+    }
 
     memset(&hdr, 0, sizeof(hdr));
     hdr.version = LW_PROTO_VERSION;
     hdr.type = alarm ? LW_FT_ALARM : LW_FT_DATA;
     hdr.hop_count = 0;
     hdr.hop_limit = n->cfg.hop_limit;
-    hdr.ack_req = alarm;
+    hdr.ack_req = alarm || urgent;
     hdr.net_id = n->cfg.net_id;
     hdr.src = n->address;
     hdr.dst = LW_ADDR_GATEWAY;
@@ -139,10 +152,16 @@ static int lw_node_send_reading(struct lw_node *n, const struct lw_reading *r, b
     return flen;
 }
 
+static uint64_t lw_node_hop_wait(const struct lw_node *n);
+static uint32_t lw_node_rand(const struct lw_node *n);
+
 static void lw_node_alarm_sent(struct lw_node *n, uint32_t fcnt, uint64_t now)
 {
     n->alarm_last_fcnt = fcnt;
     n->alarm_attempts++;
+    n->alarm_hop_acked = n->cfg.hop_ack_ms == 0;
+    n->alarm_hop_tries = 0;
+    n->alarm_hop_at = now + lw_node_hop_wait(n);
     uint32_t min = n->cfg.alarm_retry_min_ms + n->down_hops * LW_NODE_ALARM_RETRY_PER_HOP_MS;
     n->alarm_retry_at =
         now + lw_node_backoff(n, n->alarm_attempts, min,
@@ -151,12 +170,18 @@ static void lw_node_alarm_sent(struct lw_node *n, uint32_t fcnt, uint64_t now)
 
 int lw_node_report(struct lw_node *n, const struct lw_reading *r, bool alarm)
 {
+    return lw_node_report_with(n, r, alarm, NULL, 0);
+}
+
+int lw_node_report_with(struct lw_node *n, const struct lw_reading *r, bool alarm,
+                        const uint8_t *extra, size_t extra_len)
+{
     uint32_t fcnt = 0;
     int rc;
 
     if (n == NULL || r == NULL)
         return LW_ERR_INVAL;
-    rc = lw_node_send_reading(n, r, alarm, &fcnt);
+    rc = lw_node_send_reading(n, r, alarm, extra, extra_len, &fcnt);
     if (alarm && fcnt != 0 && !n->cfg.alarm_send_once) {
         /* The newest alarm reading is the one that must arrive; it replaces an older one. */
         n->alarm_pending = true;
@@ -166,6 +191,15 @@ int lw_node_report(struct lw_node *n, const struct lw_reading *r, bool alarm)
         lw_node_alarm_sent(n, fcnt, lw_node_now(n));
     }
     return rc;
+}
+
+int lw_node_report_trouble(struct lw_node *n, const struct lw_reading *r, const uint8_t *extra,
+                           size_t extra_len)
+{
+    if (n == NULL)
+        return LW_ERR_INVAL;
+    n->next_urgent = true;
+    return lw_node_report_with(n, r, false, extra, extra_len);
 }
 
 uint32_t lw_node_fcnt_next(const struct lw_node *n)
@@ -199,6 +233,23 @@ static uint64_t lw_node_backoff(const struct lw_node *n, uint32_t attempt, uint3
         d = d - d / 4 + n->hal.random(n->hal.ctx) % span;
     }
     return d;
+}
+
+/* v1.1: how long to listen for the next hop forwarding an ALARM before sending it again: the
+ * configured wait plus a random part that widens with every try (tries so far), so senders whose
+ * copies collided at a receiver they cannot hear each other from do not collide again. */
+static uint64_t lw_node_hop_wait_try(const struct lw_node *n, uint32_t tries)
+{
+    uint32_t w = n->cfg.hop_ack_ms;
+    if (w == 0)
+        return 0;
+    uint32_t spread = (w / 2) * (tries + 1);
+    return w + (n->hal.random != NULL && spread > 0 ? n->hal.random(n->hal.ctx) % spread : 0);
+}
+
+static uint64_t lw_node_hop_wait(const struct lw_node *n)
+{
+    return lw_node_hop_wait_try(n, n->alarm_hop_tries);
 }
 
 /* One JOIN_REQ with the next nonce, and the retry after it. */
@@ -252,6 +303,16 @@ int lw_node_join_start(struct lw_node *n)
 }
 
 static int lw_node_relay_send_due(struct lw_node *n, uint64_t now_ms);
+static void lw_node_child_heard(struct lw_node *n, uint16_t src, uint64_t now_ms);
+static int lw_node_checkin_send(struct lw_node *n, uint64_t now_ms);
+static int lw_node_hear_checkin(struct lw_node *n, const uint8_t *frame, size_t len,
+                                uint64_t now_ms);
+static int lw_node_hear_beacon(struct lw_node *n, const uint8_t *frame, size_t len,
+                               uint64_t now_ms);
+static bool lw_node_slotted(const struct lw_node *n, uint64_t now_ms);
+static uint8_t lw_node_next_slot(const struct lw_node *n);
+static uint64_t lw_node_slot_at(const struct lw_node *n, uint8_t s);
+static void lw_node_relay_acked_by_gateway(struct lw_node *n, uint16_t node);
 
 int lw_node_poll(struct lw_node *n, uint64_t now_ms)
 {
@@ -262,9 +323,39 @@ int lw_node_poll(struct lw_node *n, uint64_t now_ms)
     rc = lw_node_relay_send_due(n, now_ms);
     if (rc != 0)
         return rc;
+    if (n->checkin_pending && now_ms >= n->checkin_retry_at) {
+        if (n->checkin_tries >= LW_NODE_CHECKIN_TRIES) {
+            n->checkin_pending = false; /* the next period tries again */
+            return 0;
+        }
+        rc = lw_node_checkin_send(n, now_ms);
+        return rc < 0 ? rc : 1;
+    }
+    if (n->alarm_pending && n->have_session && !n->alarm_hop_acked && now_ms >= n->alarm_hop_at &&
+        now_ms < n->alarm_retry_at) {
+        /* v1.1: the next hop was not overheard forwarding it: send it again now rather than
+         * wait for the end-to-end retry. A new counter, as every retry. */
+        if (n->alarm_hop_tries >= n->cfg.hop_retries) {
+            n->alarm_hop_acked = true; /* the end-to-end retry takes over */
+            return 0;
+        }
+        if (n->hal.channel_busy != NULL && n->hal.channel_busy(n->hal.ctx) > 0) {
+            /* The next hop (or a neighbour) is on the air: a copy now would collide. */
+            n->alarm_hop_at = now_ms + 50u + lw_node_rand(n) % 300u;
+            return 0;
+        }
+        uint32_t fcnt = 0;
+        rc = lw_node_send_reading(n, &n->alarm_reading, true, NULL, 0, &fcnt);
+        if (fcnt != 0)
+            n->alarm_last_fcnt = fcnt;
+        n->alarm_hop_tries++;
+        n->hop_retries_sent++;
+        n->alarm_hop_at = now_ms + lw_node_hop_wait(n);
+        return rc < 0 ? rc : 1;
+    }
     if (n->alarm_pending && n->have_session && now_ms >= n->alarm_retry_at) {
         uint32_t fcnt = 0;
-        rc = lw_node_send_reading(n, &n->alarm_reading, true, &fcnt);
+        rc = lw_node_send_reading(n, &n->alarm_reading, true, NULL, 0, &fcnt);
         if (fcnt != 0)
             lw_node_alarm_sent(n, fcnt, now_ms);
         else /* nothing sealed (counter spent): try later, do not spin */
@@ -301,9 +392,25 @@ uint64_t lw_node_next_due(const struct lw_node *n)
         due = n->join_retry_at;
     if (n->alarm_pending && n->have_session && n->alarm_retry_at < due)
         due = n->alarm_retry_at;
-    for (size_t i = 0; i < LW_NODE_RELAY_QUEUE; i++)
-        if (n->relay_q[i].used && n->relay_q[i].due < due)
-            due = n->relay_q[i].due;
+    if (n->alarm_pending && n->have_session && !n->alarm_hop_acked && n->alarm_hop_at < due)
+        due = n->alarm_hop_at;
+    if (n->checkin_pending && n->checkin_retry_at < due)
+        due = n->checkin_retry_at;
+    for (size_t i = 0; i < LW_NODE_RELAY_QUEUE; i++) {
+        if (!n->relay_q[i].used)
+            continue;
+        uint64_t d = n->relay_q[i].due;
+        if (n->cfg.backbone_slot != 0 && n->beacon_at != 0) {
+            /* In an alarm cycle: its next slot, or when the cycles have stopped. */
+            uint64_t hold = n->beacon_at + LW_NODE_BEACON_HOLD_MS;
+            uint8_t ns = lw_node_next_slot(n);
+            uint64_t slot = ns ? lw_node_slot_at(n, ns) : hold;
+            if (d < hold && d < slot)
+                d = slot;
+        }
+        if (d < due)
+            due = d;
+    }
     return due;
 }
 
@@ -679,6 +786,19 @@ static int lw_node_relay_queue(struct lw_node *n, const struct lw_frame_hdr *h,
     struct lw_node_relay_frame *slot = NULL;
     int flen;
 
+    if (n->cfg.hop_ack_ms != 0 && (h->type == LW_FT_ALARM || h->type == LW_FT_ACK)) {
+        /* v1.1: a newer ALARM of a node carries what an older one still queued here would (the
+         * origin re-sends its latest reading), and a newer ACK to a node says what an older
+         * one would: the newer takes the older's place instead of queueing behind it. */
+        for (size_t i = 0; i < LW_NODE_RELAY_QUEUE && !slot; i++) {
+            struct lw_node_relay_frame *q = &n->relay_q[i];
+            if (q->used && q->type == h->type && q->src == h->src && q->dst == h->dst &&
+                q->fcnt < h->fcnt) {
+                slot = q;
+                n->relay_stats.superseded++;
+            }
+        }
+    }
     for (size_t i = 0; i < LW_NODE_RELAY_QUEUE && !slot; i++)
         if (!n->relay_q[i].used)
             slot = &n->relay_q[i];
@@ -706,14 +826,39 @@ static int lw_node_relay_queue(struct lw_node *n, const struct lw_frame_hdr *h,
     slot->used = true;
     slot->urgent = urgent;
     slot->type = h->type;
+    slot->ack_req = h->ack_req && h->src != LW_ADDR_GATEWAY;
     slot->hop_heard = h->hop_count;
     slot->src = h->src;
     slot->dst = h->dst;
     slot->fcnt = h->fcnt;
     slot->busy_tries = 0;
+    slot->await = false;
+    slot->retries = 0;
     slot->len = (uint16_t)flen;
     slot->due = now_ms + lw_node_relay_delay(n, urgent, downlink);
     return LW_OK;
+}
+
+static bool lw_node_is_child(const struct lw_node *n, uint16_t addr)
+{
+    for (uint8_t i = 0; i < n->n_children; i++)
+        if (n->children[i].addr == addr)
+            return true;
+    return false;
+}
+
+/* v1.1 (PROTOCOL.md 15.3): uplinks travel along the tree the check-ins build: a relay carries
+ * what its children sent (their own frames, or what they forwarded), and an ALARM heard straight
+ * from its origin even when that node checks in elsewhere (a second path). What another relay
+ * forwarded is that relay's path, not this one's. */
+static bool lw_node_tree_forwards(const struct lw_node *n, const struct lw_route *rt)
+{
+    uint16_t sender = rt->n_hops > 0 ? rt->hops[rt->n_hops - 1].relay : rt->hdr.src;
+    if (n->cfg.parent != LW_ADDR_GATEWAY && sender == n->cfg.parent)
+        return false;
+    if (lw_node_is_child(n, sender))
+        return true;
+    return rt->hdr.type == LW_FT_ALARM && rt->n_hops == 0;
 }
 
 /* Should this relay forward h (a frame of someone else)? */
@@ -723,11 +868,31 @@ static int lw_node_relay_consider(struct lw_node *n, const struct lw_route *rt,
     const struct lw_frame_hdr *h = &rt->hdr;
     struct lw_node_relay_seen *seen = lw_node_seen_find(n, h);
     bool downlink = h->src == LW_ADDR_GATEWAY;
-    bool urgent = downlink || h->type == LW_FT_ALARM || h->type == LW_FT_JOIN_REQ;
+    /* A DATA frame asking for an acknowledgement is a trouble report (v1.1, PROTOCOL.md
+     * 15.2): it goes ahead of routine frames like an ALARM. */
+    bool urgent = downlink || h->type == LW_FT_ALARM || h->type == LW_FT_JOIN_REQ || h->ack_req;
 
     if (seen != NULL) {
         struct lw_node_relay_frame *q = lw_node_queued(n, h);
-        if (q != NULL && seen->state == SEEN_QUEUED && h->hop_count > q->hop_heard) {
+        if (q != NULL && q->await) {
+            if (h->hop_count > q->hop_heard + 1) {
+                /* The next hop forwarded what this relay forwarded: done here. */
+                q->used = false;
+                n->relay_stats.implicit_acks++;
+            } else if (h->hop_count <= q->hop_heard) {
+                /* The hop before repeats it: it did not hear this relay's copy, and the
+                 * next hop may not have either: send it again soon. */
+                uint64_t soon = now_ms + 1 + lw_node_rand(n) % (n->cfg.relay_slot_ms / 2 + 1);
+                if (soon < q->due)
+                    q->due = soon;
+            }
+            n->relay_stats.duplicates++;
+            return LW_ERR_DUP;
+        }
+        bool from_child = n->cfg.hop_ack_ms != 0 && rt->n_hops > 0 &&
+                          lw_node_is_child(n, rt->hops[rt->n_hops - 1].relay);
+        if (q != NULL && seen->state == SEEN_QUEUED && h->hop_count > q->hop_heard && !from_child) {
+            /* (v1.1: a child forwarding it towards this relay is no reason to hold back.) */
             /* Another relay forwarded the copy this one was waiting to forward. */
             q->used = false;
             seen->state = SEEN_CANCELLED;
@@ -769,6 +934,10 @@ static int lw_node_relay_consider(struct lw_node *n, const struct lw_route *rt,
     } else if (h->dst != LW_ADDR_GATEWAY) {
         n->relay_stats.invalid++;
         return LW_ERR_INVAL;
+    } else if (n->cfg.hop_ack_ms != 0 && !lw_node_tree_forwards(n, rt)) {
+        n->relay_stats.no_progress++;
+        lw_node_seen_add(n, h, SEEN_SKIPPED);
+        return LW_ERR_RANGE;
     } else if (rt->n_hops > 0 && n->relay_rank != LW_NODE_RELAY_RANK_LEARN) {
         /* Forward only towards the gateway: a copy last carried by a relay known to be at
          * least as near it needs nobody here (neighbouring roofs would flood each other). */
@@ -793,6 +962,9 @@ int lw_node_hear(struct lw_node *n, const uint8_t *frame, size_t len, int8_t snr
     if (n == NULL || frame == NULL)
         return LW_ERR_INVAL;
     n->relay_stats.heard++;
+    if (lw_checkin_is(frame, len))
+        return (frame[0] & 0x0F) == LW_FT_BEACON ? lw_node_hear_beacon(n, frame, len, now_ms)
+                                                 : lw_node_hear_checkin(n, frame, len, now_ms);
     rc = lw_route_parse(frame, len, &rt);
     if (rc != LW_OK) {
         n->relay_stats.invalid += n->cfg.relay;
@@ -801,6 +973,23 @@ int lw_node_hear(struct lw_node *n, const uint8_t *frame, size_t len, int8_t snr
     const struct lw_frame_hdr *h = &rt.hdr;
     if (h->net_id != n->cfg.net_id)
         return LW_ERR_NETWORK;
+    if (h->src != LW_ADDR_GATEWAY && h->hop_count == 0 && n->cfg.relay)
+        lw_node_child_heard(n, h->src, now_ms);
+    if (h->src == n->address && n->have_session && h->src != LW_ADDR_GATEWAY &&
+        h->type == LW_FT_ALARM && h->hop_count > 0) {
+        /* Its own ALARM forwarded by the next hop: an implicit acknowledgement of that hop. */
+        if (n->alarm_pending && !n->alarm_hop_acked && h->fcnt >= n->alarm_first_fcnt &&
+            h->fcnt <= n->alarm_last_fcnt) {
+            n->alarm_hop_acked = true;
+            n->relay_stats.implicit_acks++;
+        }
+        return LW_ERR_DUP;
+    }
+    if (h->src == LW_ADDR_GATEWAY && h->type == LW_FT_ACK && n->cfg.relay) {
+        lw_node_relay_acked_by_gateway(n, h->dst);
+        if (n->cfg.hop_ack_ms != 0)
+            n->quiet_until = now_ms + LW_NODE_QUIET_MS; /* an alarm is being answered */
+    }
     if (h->src == LW_ADDR_GATEWAY) {
         /* A frame of the gateway heard after h relays: this node is h + 1 hops from it, and
          * h relays lie between (its rank). */
@@ -823,6 +1012,28 @@ int lw_node_hear(struct lw_node *n, const uint8_t *frame, size_t len, int8_t snr
     return lw_node_relay_consider(n, &rt, frame, len, snr_db, now_ms);
 }
 
+/* Which queued frame goes first: ALARMs towards the gateway, then other urgent frames (trouble
+ * reports, joins, downlinks such as the ACKs going back), then routine ones. */
+static int lw_node_relay_prio(const struct lw_node_relay_frame *q)
+{
+    if (q->type == LW_FT_ALARM && q->src != LW_ADDR_GATEWAY)
+        return 2;
+    return q->urgent ? 1 : 0;
+}
+
+/* The gateway acknowledged node's ALARM (or trouble report): whatever of node's this relay still
+ * waits on has arrived (the ACK is sent only once it is in). */
+static void lw_node_relay_acked_by_gateway(struct lw_node *n, uint16_t node)
+{
+    for (size_t i = 0; i < LW_NODE_RELAY_QUEUE; i++) {
+        struct lw_node_relay_frame *q = &n->relay_q[i];
+        if (q->used && q->await && q->src == node && q->ack_req) {
+            q->used = false;
+            n->relay_stats.implicit_acks++;
+        }
+    }
+}
+
 /* Forward the most urgent due frame: listen first, and while the channel is busy wait a random
  * part of a slot (a frame that stays unsendable for a whole rank of slots is dropped). */
 static int lw_node_relay_send_due(struct lw_node *n, uint64_t now_ms)
@@ -833,13 +1044,37 @@ static int lw_node_relay_send_due(struct lw_node *n, uint64_t now_ms)
         struct lw_node_relay_frame *q = &n->relay_q[i];
         if (!q->used || q->due > now_ms)
             continue;
-        if (best == NULL || (q->urgent && !best->urgent) ||
-            (q->urgent == best->urgent && q->due < best->due))
+        if (!q->urgent && now_ms < n->quiet_until) {
+            q->due = n->quiet_until + lw_node_rand(n) % (n->cfg.relay_slot_ms + 1);
+            continue; /* routine waits out the alarm quiet */
+        }
+        if (best == NULL || lw_node_relay_prio(q) > lw_node_relay_prio(best) ||
+            (lw_node_relay_prio(q) == lw_node_relay_prio(best) && q->due < best->due))
             best = q;
     }
     if (best == NULL)
         return 0;
-    if (n->hal.channel_busy != NULL && n->hal.channel_busy(n->hal.ctx) > 0) {
+    bool slotted = lw_node_slotted(n, now_ms);
+    if (best->await && best->retries >= n->cfg.hop_retries && !slotted) {
+        best->used = false; /* the next hop never answered: the end-to-end retry remains */
+        return 0;
+    }
+    uint8_t slot_now = 0;
+    if (slotted) {
+        /* Alarm cycle: one frame per slot of this relay's, without listening first (the slot
+         * is its own); everything else waits. A slot it was too late for passes unused. */
+        uint8_t ns;
+        while ((ns = lw_node_next_slot(n)) != 0 &&
+               now_ms >= lw_node_slot_at(n, ns) + n->slot_ms / 4)
+            n->slots_used |= (uint16_t)(1u << (ns - 1));
+        if (ns == 0 || now_ms < lw_node_slot_at(n, ns))
+            return 0;
+        slot_now = ns;
+    } else if (n->hal.channel_busy != NULL &&
+               !(n->cfg.hop_ack_ms != 0 && best->urgent && best->busy_tries >= 8) &&
+               n->hal.channel_busy(n->hal.ctx) > 0) {
+        /* v1: a frame the channel never lets through is dropped after 8 tries. v1.1: an urgent
+         * one goes out after 8 regardless (a busy building must not silence its alarms). */
         if (++best->busy_tries > 8) {
             best->used = false;
             n->relay_stats.queue_full++;
@@ -856,8 +1091,30 @@ static int lw_node_relay_send_due(struct lw_node *n, uint64_t now_ms)
         seen->state = SEEN_FORWARDED;
     if (best->src != LW_ADDR_GATEWAY && best->type != LW_FT_JOIN_REQ)
         lw_node_route_note(n, best->src, now_ms); /* the reverse path for its downlinks */
-    best->used = false;
-    n->relay_stats.forwarded++;
+    if (best->await) {
+        best->retries++;
+        n->relay_stats.hop_retries++;
+    } else {
+        n->relay_stats.forwarded++;
+    }
+    if (slot_now) {
+        struct lw_node_slot_frame *f = &n->slot_frame[slot_now - 1];
+        n->slots_used |= (uint16_t)(1u << (slot_now - 1));
+        f->valid = true;
+        f->src = best->src;
+        f->fcnt = best->fcnt;
+        f->type = best->type;
+    }
+    if (n->cfg.hop_ack_ms != 0 && best->ack_req && best->src != LW_ADDR_GATEWAY) {
+        /* v1.1: keep it until the next hop is overheard forwarding it. */
+        if (best->type == LW_FT_ALARM)
+            n->quiet_until = now_ms + LW_NODE_QUIET_MS;
+        best->await = true;
+        best->due = now_ms + lw_node_hop_wait_try(n, best->retries);
+        best->busy_tries = 0;
+    } else {
+        best->used = false;
+    }
     int rc = n->hal.send(n->hal.ctx, best->buf, best->len);
     return rc < 0 ? rc : 1;
 }
@@ -870,4 +1127,229 @@ void lw_node_relay_stats(const struct lw_node *n, struct lw_node_relay_stats *ou
 uint8_t lw_node_relay_rank(const struct lw_node *n)
 {
     return n->relay_rank;
+}
+
+/* ---- supervision (PROTOCOL.md 15.4) -----------------------------------------------------------
+ */
+
+static int lw_node_checkin_send(struct lw_node *n, uint64_t now_ms)
+{
+    uint8_t buf[LW_CHECKIN_LEN];
+    struct lw_checkin c = {.type = LW_FT_CHECKIN,
+                           .net_id = n->cfg.net_id,
+                           .from = n->address,
+                           .to = n->cfg.parent,
+                           .period_10s = (uint8_t)(n->cfg.checkin_period_ms / 10000u)};
+    int len = lw_checkin_encode(&c, buf, sizeof(buf));
+    if (len < 0)
+        return len;
+    if (n->hal.channel_busy != NULL && n->checkin_defers < LW_NODE_CHECKIN_DEFERS &&
+        n->hal.channel_busy(n->hal.ctx) > 0) {
+        /* Someone near is talking (its relay, likely): a frame now would be lost at the relay
+         * or by it. Try again shortly; this costs no try. */
+        n->checkin_defers++;
+        n->checkin_pending = true;
+        n->checkin_retry_at = now_ms + 200u + lw_node_rand(n) % 800u;
+        return 0;
+    }
+    n->checkin_defers = 0;
+    n->checkin_pending = true;
+    n->checkin_tries++;
+    n->checkins_sent++;
+    n->checkin_retry_at = now_ms + LW_NODE_CHECKIN_ACK_MS + 1000u + lw_node_rand(n) % 2000u;
+    int rc = n->hal.send(n->hal.ctx, buf, (size_t)len);
+    return rc < 0 ? rc : len;
+}
+
+int lw_node_checkin(struct lw_node *n)
+{
+    if (n == NULL)
+        return LW_ERR_INVAL;
+    if (n->cfg.parent == LW_ADDR_GATEWAY || n->cfg.parent == LW_ADDR_BROADCAST ||
+        n->address == LW_ADDR_GATEWAY)
+        return LW_ERR_STATE;
+    if (n->cfg.checkin_period_ms < 10000u || n->cfg.checkin_period_ms > 2550000u)
+        return LW_ERR_INVAL;
+    n->checkin_tries = 0;
+    n->checkin_defers = 0;
+    return lw_node_checkin_send(n, lw_node_now(n));
+}
+
+bool lw_node_quiet(const struct lw_node *n, uint64_t now_ms)
+{
+    return now_ms < n->quiet_until;
+}
+
+bool lw_node_checkin_pending(const struct lw_node *n)
+{
+    return n->checkin_pending;
+}
+
+/* A compact frame: a child's CHECKIN to this relay (answer it, count the child present), or the
+ * answer to this node's own. */
+static int lw_node_hear_checkin(struct lw_node *n, const uint8_t *frame, size_t len,
+                                uint64_t now_ms)
+{
+    struct lw_checkin c;
+    int rc = lw_checkin_decode(frame, len, &c);
+    if (rc != LW_OK)
+        return rc;
+    if (c.net_id != n->cfg.net_id)
+        return LW_ERR_NETWORK;
+    if (c.type == LW_FT_CHECKIN_ACK) {
+        if (c.to != n->address || c.from != n->cfg.parent || !n->checkin_pending)
+            return LW_ERR_INVAL;
+        n->checkin_pending = false;
+        n->checkins_acked++;
+        return LW_OK;
+    }
+    if (!n->cfg.relay || c.to != n->address)
+        return LW_ERR_INVAL;
+    struct lw_node_child *child = NULL;
+    for (uint8_t i = 0; i < n->n_children && !child; i++)
+        if (n->children[i].addr == c.from)
+            child = &n->children[i];
+    if (!child) {
+        if (n->n_children >= LW_NODE_CHILDREN)
+            return LW_ERR_AGAIN;
+        child = &n->children[n->n_children++];
+        child->addr = c.from;
+        child->absent = false;
+    }
+    child->last = now_ms;
+    child->period_10s = c.period_10s;
+    n->relay_stats.checkins++;
+    if (lw_node_slotted(n, now_ms) && now_ms < n->slots_end)
+        return LW_OK; /* heard, not answered: the gateway's alarm slots run; the child retries */
+    /* Answer at once: the child listens only briefly after its frame. */
+    uint8_t ack[LW_CHECKIN_LEN];
+    struct lw_checkin a = {
+        .type = LW_FT_CHECKIN_ACK, .net_id = n->cfg.net_id, .from = n->address, .to = c.from};
+    int al = lw_checkin_encode(&a, ack, sizeof(ack));
+    if (al > 0 && n->hal.send(n->hal.ctx, ack, (size_t)al) >= 0)
+        n->checkin_acks_sent++;
+    return LW_OK;
+}
+
+static bool lw_node_child_absent(const struct lw_node *n, const struct lw_node_child *c,
+                                 uint64_t now_ms)
+{
+    (void)n;
+    uint64_t period = (uint64_t)c->period_10s * 10000u;
+    return now_ms > c->last && now_ms - c->last > period + period / 10 + LW_NODE_CHECKIN_GRACE_MS;
+}
+
+/* The gateway's BEACON: a cycle of slots starts; the bitmap says which slots of the cycle
+ * before brought a frame (this relay is done with what it sent there) and, through it, which
+ * shared slots are this relay's now. */
+static int lw_node_hear_beacon(struct lw_node *n, const uint8_t *frame, size_t len, uint64_t now_ms)
+{
+    struct lw_beacon b;
+    int rc = lw_beacon_decode(frame, len, &b);
+    if (rc != LW_OK)
+        return rc;
+    if (b.net_id != n->cfg.net_id)
+        return LW_ERR_NETWORK;
+    n->beacons_heard++;
+    n->quiet_until = now_ms + LW_NODE_QUIET_MS; /* beacons mean alarms in flight */
+    if (!n->cfg.relay || n->cfg.backbone_slot == 0 || n->cfg.backbone_slot > b.owned)
+        return LW_OK;
+    for (uint8_t s = 1; s <= 16; s++) {
+        struct lw_node_slot_frame *f = &n->slot_frame[s - 1];
+        if (!f->valid || !((b.received >> (s - 1)) & 1u))
+            continue;
+        for (size_t i = 0; i < LW_NODE_RELAY_QUEUE; i++) {
+            struct lw_node_relay_frame *q = &n->relay_q[i];
+            if (q->used && q->await && q->src == f->src && q->fcnt == f->fcnt &&
+                q->type == f->type) {
+                q->used = false;
+                n->slot_acks++;
+                n->relay_stats.implicit_acks++;
+            }
+        }
+    }
+    memset(n->slot_frame, 0, sizeof(n->slot_frame));
+    n->beacon_at = now_ms;
+    n->slot_ms = (uint32_t)b.slot_10ms * 10u;
+    n->cycle_start = now_ms + LW_NODE_SLOT_GUARD_MS;
+    n->slots_end = n->cycle_start + (uint64_t)b.slots * n->slot_ms;
+    n->my_slots = (uint16_t)(1u << (n->cfg.backbone_slot - 1));
+    for (uint8_t e = (uint8_t)(b.owned + 1); e <= b.slots; e++)
+        if (lw_beacon_extra_owner(&b, e) == n->cfg.backbone_slot)
+            n->my_slots |= (uint16_t)(1u << (e - 1));
+    n->slots_used = 0;
+    return LW_OK;
+}
+
+/* This relay's next slot of the cycle not yet used or passed (1..16), 0 when none is left. */
+static uint8_t lw_node_next_slot(const struct lw_node *n)
+{
+    for (uint8_t s = 1; s <= 16; s++)
+        if ((n->my_slots >> (s - 1)) & 1u && !((n->slots_used >> (s - 1)) & 1u))
+            return s;
+    return 0;
+}
+
+static uint64_t lw_node_slot_at(const struct lw_node *n, uint8_t s)
+{
+    return n->cycle_start + (uint64_t)(s - 1) * n->slot_ms;
+}
+
+static bool lw_node_slotted(const struct lw_node *n, uint64_t now_ms)
+{
+    return n->cfg.backbone_slot != 0 && n->beacon_at != 0 &&
+           now_ms < n->beacon_at + LW_NODE_BEACON_HOLD_MS;
+}
+
+int lw_node_supervise(struct lw_node *n, uint16_t addr, uint8_t period_10s, uint64_t now_ms)
+{
+    if (n == NULL || !n->cfg.relay || addr == LW_ADDR_GATEWAY || addr == LW_ADDR_BROADCAST ||
+        period_10s == 0)
+        return LW_ERR_INVAL;
+    for (uint8_t i = 0; i < n->n_children; i++)
+        if (n->children[i].addr == addr) {
+            n->children[i].period_10s = period_10s;
+            return LW_OK;
+        }
+    if (n->n_children >= LW_NODE_CHILDREN)
+        return LW_ERR_AGAIN;
+    struct lw_node_child *c = &n->children[n->n_children++];
+    c->addr = addr;
+    c->absent = false;
+    c->period_10s = period_10s;
+    c->last = now_ms;
+    return LW_OK;
+}
+
+/* Any frame heard straight from a known child is a sign of life. */
+static void lw_node_child_heard(struct lw_node *n, uint16_t src, uint64_t now_ms)
+{
+    for (uint8_t i = 0; i < n->n_children; i++)
+        if (n->children[i].addr == src)
+            n->children[i].last = now_ms;
+}
+
+bool lw_node_presence_changed(const struct lw_node *n, uint64_t now_ms)
+{
+    for (uint8_t i = 0; i < n->n_children; i++)
+        if (lw_node_child_absent(n, &n->children[i], now_ms) != n->children[i].absent)
+            return true;
+    return false;
+}
+
+bool lw_node_presence(struct lw_node *n, uint64_t now_ms, struct lw_presence *out)
+{
+    bool changed = false;
+
+    memset(out, 0, sizeof(*out));
+    out->children = n->n_children;
+    for (uint8_t i = 0; i < n->n_children; i++) {
+        struct lw_node_child *c = &n->children[i];
+        bool absent = lw_node_child_absent(n, c, now_ms);
+        changed |= absent != c->absent;
+        c->absent = absent;
+        if (absent && out->n_absent < LW_PRESENCE_ABSENT_MAX)
+            out->absent[out->n_absent++] = c->addr;
+    }
+    return changed;
 }

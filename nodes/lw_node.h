@@ -35,6 +35,26 @@
 #define LW_NODE_RELAY_ROUTES       32u   /* nodes whose uplinks were forwarded: reverse paths */
 #define LW_NODE_RELAY_ROUTE_TTL_MS (6u * 3600u * 1000u) /* "recently" for reverse paths */
 #define LW_NODE_RELAY_NEIGHBOURS   16u                  /* other relays whose rank was learnt */
+/* v1.1 medium access (PROTOCOL.md 15). Hop-by-hop retry: a sender that does not overhear the
+ * next hop forwarding its ALARM within hop_ack_ms sends it again, up to this many times. */
+#define LW_NODE_HOP_RETRIES 3u
+/* Supervision (PROTOCOL.md 15.4): a CHECKIN unanswered for LW_NODE_CHECKIN_ACK_MS is sent again
+ * 1-3 s later, LW_NODE_CHECKIN_TRIES times in all; a relay counts a child absent once it has
+ * been unheard for its period + 10 % + LW_NODE_CHECKIN_GRACE_MS (the tries, a late clock). */
+#define LW_NODE_CHILDREN         32u
+#define LW_NODE_CHECKIN_ACK_MS   100u
+#define LW_NODE_CHECKIN_TRIES    3u
+#define LW_NODE_CHECKIN_GRACE_MS 15000u
+#define LW_NODE_CHECKIN_DEFERS   5u /* channel busy before a CHECKIN: wait, at most this often */
+/* Alarm quiet (PROTOCOL.md 15.2): a relay that forwards an ALARM or hears the gateway acknowledge
+ * one keeps the air for alarms this long: no routine forwarding, and it tells its application
+ * (lw_node_quiet) to hold its own routine frames. */
+#define LW_NODE_QUIET_MS 20000u
+/* Alarm slots (PROTOCOL.md 15.5): after the gateway's BEACON a relay with a backbone slot sends
+ * only in its slot, one frame per cycle, no listening first; without a BEACON for this long it
+ * goes back to contention. */
+#define LW_NODE_BEACON_HOLD_MS 12000u
+#define LW_NODE_SLOT_GUARD_MS  20u
 
 /* Identity and keys of one node, as provisioned (and as the gateway's registry holds them).
  * Personalised mode: key (and address) set, the node sends at once. Join mode: key all-zero,
@@ -61,6 +81,15 @@ struct lw_node_config {
     uint32_t relay_slot_ms;       /* rebroadcast slot; 0 = LW_NODE_RELAY_SLOT_MS */
     uint8_t relay_rank;           /* relays between this one and the gateway (0: the gateway
                                      hears it directly); LW_NODE_RELAY_RANK_LEARN: learn it */
+    /* v1.1 medium access (PROTOCOL.md 15); zero keeps v1 behaviour. */
+    uint32_t hop_ack_ms;        /* how long to wait to overhear the next hop forward an ALARM
+                                   (origin and relays) before sending it again; 0: no hop retry */
+    uint8_t hop_retries;        /* hop retries per transmission; 0: LW_NODE_HOP_RETRIES */
+    uint16_t parent;            /* relay this node checks in with (lw_node_checkin); 0: none */
+    uint32_t checkin_period_ms; /* how often the application calls lw_node_checkin (10 s ..
+                                   2550 s): the parent relay derives its timeout from it */
+    uint8_t backbone_slot;      /* relay heard by the gateway: its slot (1..16) in the gateway's
+                                   alarm cycles; 0: none */
 };
 
 /* What the node needs from its platform. Designated initialisers, please: more ops will be
@@ -111,8 +140,11 @@ struct lw_node {
     uint32_t alarm_first_fcnt, alarm_last_fcnt; /* counters this alarm was sent with */
     uint32_t alarm_attempts;                    /* transmissions of it so far */
     uint64_t alarm_retry_at;
-    uint64_t alarm_acks; /* alarms acknowledged */
-    uint8_t down_hops;   /* relays the latest authentic downlink came through */
+    uint64_t alarm_acks;     /* alarms acknowledged */
+    bool alarm_hop_acked;    /* the next hop was overheard forwarding the latest copy */
+    uint8_t alarm_hop_tries; /* hop retries of the latest copy */
+    uint64_t alarm_hop_at;   /* when to send it again unless the next hop is overheard */
+    uint8_t down_hops;       /* relays the latest authentic downlink came through */
     /* Set by CMD downlinks (PROTOCOL.md section 13); kept in RAM like the session. */
     uint32_t interval_ms; /* reporting interval; 0: the application's own */
     bool event_mode;      /* an incident is open nearby: report every event_interval_ms */
@@ -124,6 +156,9 @@ struct lw_node {
     /* Relay role. */
     struct lw_node_relay_frame {
         bool used, urgent;
+        bool await;              /* forwarded; waiting to overhear the next hop (v1.1) */
+        bool ack_req;            /* an ALARM or a trouble report: acknowledged end to end */
+        uint8_t retries;         /* hop retries so far */
         uint8_t type, hop_heard; /* hop_count of the copy heard */
         uint16_t src, dst;
         uint32_t fcnt;
@@ -151,16 +186,48 @@ struct lw_node {
     } relay_ranks[LW_NODE_RELAY_NEIGHBOURS]; /* learnt from the route trailers of downlinks */
     uint8_t relay_ranks_head;
     struct lw_node_relay_stats {
-        uint64_t heard;       /* frames given to lw_node_hear */
-        uint64_t forwarded;   /* put on the air again */
-        uint64_t cancelled;   /* another relay forwarded it first */
-        uint64_t duplicates;  /* copies of a frame already handled */
-        uint64_t hop_limit;   /* hop limit reached, or the frame would grow past 255 bytes */
-        uint64_t no_route;    /* downlinks to nodes this relay did not carry */
-        uint64_t queue_full;  /* no room: dropped (routine first) */
-        uint64_t invalid;     /* malformed trailer, loops */
-        uint64_t no_progress; /* forwarded last by a relay at least as near the gateway */
+        uint64_t heard;         /* frames given to lw_node_hear */
+        uint64_t forwarded;     /* put on the air again */
+        uint64_t cancelled;     /* another relay forwarded it first */
+        uint64_t duplicates;    /* copies of a frame already handled */
+        uint64_t hop_limit;     /* hop limit reached, or the frame would grow past 255 bytes */
+        uint64_t no_route;      /* downlinks to nodes this relay did not carry */
+        uint64_t queue_full;    /* no room: dropped (routine first) */
+        uint64_t invalid;       /* malformed trailer, loops */
+        uint64_t no_progress;   /* forwarded last by a relay at least as near the gateway */
+        uint64_t hop_retries;   /* ALARMs sent again: the next hop was not overheard (v1.1) */
+        uint64_t implicit_acks; /* the next hop was overheard forwarding (v1.1) */
+        uint64_t checkins;      /* CHECKINs heard from children (v1.1) */
+        uint64_t superseded;    /* queued ALARM or ACK replaced by a newer one (v1.1) */
     } relay_stats;
+    struct lw_node_child {
+        uint16_t addr;
+        bool absent;        /* as last reported */
+        uint8_t period_10s; /* its check-in period */
+        uint64_t last;      /* hal.now_ms of its latest frame heard directly */
+    } children[LW_NODE_CHILDREN];
+    uint8_t n_children;
+    uint64_t checkin_acks_sent;
+    /* The node's own check-in awaiting its relay's answer. */
+    bool checkin_pending;
+    uint8_t checkin_tries, checkin_defers;
+    uint64_t checkin_retry_at;
+    uint64_t checkins_sent, checkins_acked;
+    uint64_t quiet_until; /* hal.now_ms: alarm traffic about, routine frames wait (relay) */
+    bool next_urgent;     /* the next DATA frame carries ACK_REQ (lw_node_report_trouble) */
+    /* Alarm slots: the latest BEACON, this relay's slots in its cycle, what it sent in each. */
+    uint64_t beacon_at, cycle_start, slots_end;
+    uint32_t slot_ms;
+    uint16_t my_slots;   /* bit s-1: slot s is this relay's in the current cycle */
+    uint16_t slots_used; /* bit s-1: it sent in slot s (or let it pass) */
+    struct lw_node_slot_frame {
+        bool valid;
+        uint16_t src;
+        uint32_t fcnt;
+        uint8_t type;
+    } slot_frame[16];
+    uint64_t beacons_heard, slot_acks;
+    uint64_t hop_retries_sent; /* own ALARMs sent again for want of an implicit acknowledgement */
 };
 
 /* Fill cfg with defaults: everything zero, hop_limit LW_NODE_HOP_LIMIT_DEFAULT, fcnt_start 1. */
@@ -250,6 +317,40 @@ bool lw_node_event_mode(const struct lw_node *n);
  * smoke: the alarm bit at or above)? The application then reports it as an ALARM. */
 bool lw_node_over_threshold(const struct lw_node *n, const struct lw_reading *r);
 uint64_t lw_node_commands(const struct lw_node *n);
+
+/* v1.1 supervision (PROTOCOL.md 15.4). Send a compact CHECKIN to cfg.parent; the node then
+ * listens LW_NODE_CHECKIN_ACK_MS for the relay's CHECKIN_ACK (lw_node_hear), and lw_node_poll
+ * sends it again 1-3 s later while none came, up to LW_NODE_CHECKIN_TRIES in all. Returns the
+ * frame length, LW_ERR_STATE (no parent, or no address yet), LW_ERR_INVAL (checkin_period_ms
+ * outside 10 s .. 2550 s), or hal->send's error. A relay answers a CHECKIN addressed to it at
+ * once and counts the child present. */
+int lw_node_checkin(struct lw_node *n);
+/* Relay (v1.1): is the air being kept for alarms (LW_NODE_QUIET_MS after the latest ALARM
+ * forwarded or gateway ACK heard)? The application holds its own routine reports meanwhile. */
+bool lw_node_quiet(const struct lw_node *n, uint64_t now_ms);
+/* Is the latest CHECKIN still unanswered (the caller keeps the receiver on meanwhile)? */
+bool lw_node_checkin_pending(const struct lw_node *n);
+/* Relay: the children that checked in, with those unheard for their period + 10 % +
+ * LW_NODE_CHECKIN_GRACE_MS listed absent. Returns true when the absent set differs from the one
+ * last returned (report it now). */
+struct lw_presence;
+bool lw_node_presence(struct lw_node *n, uint64_t now_ms, struct lw_presence *out);
+/* Relay: supervise addr, which checks in every period_10s × 10 s, from now_ms on, whether or not
+ * it has checked in yet (the installer's configuration says who a relay's children are: one
+ * that never gets through is then missing, not unknown). LW_OK, LW_ERR_INVAL (not a relay, a
+ * bad address or period 0), LW_ERR_AGAIN (LW_NODE_CHILDREN already). */
+int lw_node_supervise(struct lw_node *n, uint16_t addr, uint8_t period_10s, uint64_t now_ms);
+/* Relay: is the absent set at now_ms different from the one last returned by lw_node_presence? */
+bool lw_node_presence_changed(const struct lw_node *n, uint64_t now_ms);
+/* v1.1: a trouble report (a child gone silent, a fault): DATA with ACK_REQ set, which relays
+ * carry ahead of routine frames and through an alarm quiet, and the gateway acknowledges
+ * (PROTOCOL.md 15.2). Not retried by the core: the caller repeats it. As lw_node_report_with. */
+int lw_node_report_trouble(struct lw_node *n, const struct lw_reading *r, const uint8_t *extra,
+                           size_t extra_len);
+/* Seal and send r with extra optional TLVs (0x80..0xFF, e.g. presence) appended. As
+ * lw_node_report otherwise. */
+int lw_node_report_with(struct lw_node *n, const struct lw_reading *r, bool alarm,
+                        const uint8_t *extra, size_t extra_len);
 
 /* An ALARM awaits its acknowledgement; transmissions of it so far; alarms acknowledged. */
 bool lw_node_alarm_pending(const struct lw_node *n);

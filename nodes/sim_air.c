@@ -4,6 +4,7 @@
 #include "sim_air.h"
 #include "lw_error.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -16,6 +17,10 @@ struct air_link {
 struct air_tx {
     uint32_t tx, channel;
     uint64_t start, end;
+    uint64_t preamble_end; /* start + preamble: when CAD on an SX127x stops seeing it */
+    uint8_t sf, sync;
+    uint32_t bw;
+    bool iq_inv;
     bool resolved;
     uint16_t len;
     uint8_t buf[LW_FRAME_MAX_LEN];
@@ -31,6 +36,13 @@ struct sim_air {
     struct air_tx *txs;
     size_t n_tx, cap_tx;
     struct sim_air_stats st;
+    enum sim_air_model model;
+    double cad_payload, sf_rejection_db;
+    struct sim_air_radio *radio; /* n */
+    struct air_window {
+        uint64_t from, until;
+    } * win;                       /* n: the latest listen window */
+    struct sim_air_energy *energy; /* n */
 };
 
 double sim_air_snr_floor(uint8_t sf)
@@ -55,10 +67,17 @@ struct sim_air *sim_air_new(uint32_t n, uint32_t channels, const struct lw_lora_
     sim_prng_seed(&a->prng, seed);
     a->links = calloc((size_t)n * n, sizeof(*a->links));
     a->down = calloc(n, sizeof(*a->down));
-    if (!a->links || !a->down) {
+    a->radio = calloc(n, sizeof(*a->radio));
+    a->win = calloc(n, sizeof(*a->win));
+    a->energy = calloc(n, sizeof(*a->energy));
+    a->cad_payload = 0.9;
+    a->sf_rejection_db = 16.0;
+    if (!a->links || !a->down || !a->radio || !a->win || !a->energy) {
         sim_air_free(a);
         return NULL;
     }
+    for (uint32_t x = 0; x < n; x++)
+        sim_air_radio_default(a, &a->radio[x]);
     return a;
 }
 
@@ -69,6 +88,9 @@ void sim_air_free(struct sim_air *a)
     free(a->links);
     free(a->down);
     free(a->txs);
+    free(a->radio);
+    free(a->win);
+    free(a->energy);
     free(a);
 }
 
@@ -123,7 +145,7 @@ uint32_t sim_air_transmit(struct sim_air *a, uint32_t tx, uint32_t channel, uint
     if (!a || tx >= a->n || channel >= a->channels || !frame || len == 0 ||
         len > LW_FRAME_MAX_LEN || a->down[tx])
         return 0;
-    uint32_t toa = lw_airtime_us(&a->lora, len);
+    uint32_t toa = sim_air_toa_us(a, tx, len);
     if (toa == 0 || sending(a, tx, t_us, t_us + 1))
         return 0;
     if (a->n_tx == a->cap_tx) {
@@ -139,7 +161,15 @@ uint32_t sim_air_transmit(struct sim_air *a, uint32_t tx, uint32_t channel, uint
     t->channel = channel;
     t->start = t_us;
     t->end = t_us + toa;
+    t->preamble_end = t_us + sim_air_preamble_us(a, tx);
+    const struct sim_air_radio *r = &a->radio[tx];
+    t->sf = a->model == SIM_AIR_HONEST ? r->sf : a->lora.sf;
+    t->bw = a->model == SIM_AIR_HONEST ? r->bw_hz : a->lora.bw_hz;
+    t->sync = r->sync_word;
+    t->iq_inv = r->iq_inverted_tx;
     t->resolved = false;
+    a->energy[tx].tx_us += toa;
+    a->energy[tx].tx_frames++;
     t->len = (uint16_t)len;
     memcpy(t->buf, frame, len);
     a->st.transmissions++;
@@ -191,6 +221,52 @@ static bool survives(struct sim_air *a, const struct air_tx *t, uint32_t rx, dou
     return true;
 }
 
+/* Honest: the interference at rx adds up (power, relative to the noise), and a receiver that
+ * locked on an earlier frame's preamble it could demodulate stays with it. */
+static int survives_honest(struct sim_air *a, const struct air_tx *t, uint32_t rx, double snr)
+{
+    double interf = 0; /* linear, in units of the noise power */
+    const struct sim_air_radio *r = &a->radio[rx];
+    for (size_t i = 0; i < a->n_tx; i++) {
+        const struct air_tx *o = &a->txs[i];
+        if (o == t || o->channel != t->channel || o->start >= t->end || t->start >= o->end)
+            continue;
+        if (o->tx == rx || a->down[o->tx])
+            continue;
+        const struct air_link *l = link_at(a, o->tx, rx);
+        if (!l->up)
+            continue;
+        double p = pow(10.0, l->snr_db / 10.0);
+        if (o->sf != t->sf)
+            p *= pow(10.0, -a->sf_rejection_db / 10.0);
+        interf += p;
+        /* Locked on an earlier, demodulable frame of the receiver's own settings. */
+        if (o->start < t->start && o->sf == r->sf && o->bw == r->bw_hz && o->sync == r->sync_word &&
+            o->iq_inv == r->iq_inverted_rx && l->snr_db >= a->floor_db &&
+            t->start >= o->preamble_end)
+            return 2;
+    }
+    if (interf <= 0)
+        return 0;
+    if (snr - 10.0 * log10(interf) < a->capture_db)
+        return 1;
+    if (snr - 10.0 * log10(1.0 + interf) < a->floor_db)
+        return 1;
+    return 0;
+}
+
+/* Honest: is rx tuned to what t was sent with, and listening when it began? */
+static int tuned(struct sim_air *a, const struct air_tx *t, uint32_t rx)
+{
+    const struct sim_air_radio *r = &a->radio[rx];
+    if (!(r->rx_channels & (1u << t->channel)) || r->sf != t->sf || r->bw_hz != t->bw ||
+        r->sync_word != t->sync || r->iq_inverted_rx != t->iq_inv)
+        return 1;
+    if (!r->rx_always && !(t->start >= a->win[rx].from && t->start < a->win[rx].until))
+        return 2;
+    return 0;
+}
+
 /* Who receives t: decided at its end, before any callback can add transmissions. */
 static size_t resolve(struct sim_air *a, const struct air_tx *t, uint32_t *rx_out, float *snr_out)
 {
@@ -207,17 +283,41 @@ static size_t resolve(struct sim_air *a, const struct air_tx *t, uint32_t *rx_ou
         }
         if (sending(a, rx, t->start, t->end)) {
             a->st.lost_busy++;
+            a->energy[rx].rx_busy++;
             continue;
         }
-        if (!survives(a, t, rx, l->snr_db)) {
+        if (a->model == SIM_AIR_HONEST) {
+            int why = tuned(a, t, rx);
+            if (why) {
+                if (why == 1)
+                    a->st.lost_mismatch++;
+                else
+                    a->st.lost_asleep++;
+                continue;
+            }
+            why = survives_honest(a, t, rx, l->snr_db);
+            if (why) {
+                if (why == 2) {
+                    a->st.lost_locked++;
+                    a->energy[rx].rx_locked++;
+                } else {
+                    a->st.lost_collision++;
+                    a->energy[rx].rx_collision++;
+                }
+                continue;
+            }
+        } else if (!survives(a, t, rx, l->snr_db)) {
             a->st.lost_collision++;
+            a->energy[rx].rx_collision++;
             continue;
         }
         if (l->loss > 0 && (double)sim_prng_below(&a->prng, 1000000) < (double)l->loss * 1e6) {
             a->st.lost_link++;
+            a->energy[rx].rx_link++;
             continue;
         }
         a->st.receptions++;
+        a->energy[rx].rx_ok++;
         rx_out[k] = rx;
         snr_out[k] = l->snr_db;
         k++;
@@ -286,4 +386,141 @@ void sim_air_stats(const struct sim_air *a, struct sim_air_stats *out)
 uint32_t sim_air_channels(const struct sim_air *a)
 {
     return a->channels;
+}
+
+void sim_air_set_model(struct sim_air *a, enum sim_air_model m)
+{
+    if (a)
+        a->model = m;
+}
+
+void sim_air_radio_default(const struct sim_air *a, struct sim_air_radio *r)
+{
+    memset(r, 0, sizeof(*r));
+    r->chip = SIM_AIR_SX127X;
+    r->sf = a->lora.sf;
+    r->bw_hz = a->lora.bw_hz;
+    r->sync_word = 0x12;
+    r->rx_channels = a->channels >= 32 ? UINT32_MAX : (1u << a->channels) - 1u;
+    r->rx_always = true;
+    r->tx_dbm = 14;
+}
+
+int sim_air_set_radio(struct sim_air *a, uint32_t x, const struct sim_air_radio *r)
+{
+    if (!a || !r || x >= a->n || r->sf < 6 || r->sf > 12 || r->bw_hz == 0)
+        return LW_ERR_INVAL;
+    a->radio[x] = *r;
+    return LW_OK;
+}
+
+int sim_air_listen(struct sim_air *a, uint32_t x, uint64_t from_us, uint64_t until_us)
+{
+    if (!a || x >= a->n || until_us < from_us)
+        return LW_ERR_INVAL;
+    struct air_window *w = &a->win[x];
+    if (from_us <= w->until && until_us >= w->from && w->until > 0) {
+        /* Touching the current window: extend it, count only the new time. */
+        if (until_us > w->until) {
+            a->energy[x].rx_us += until_us - w->until;
+            w->until = until_us;
+        }
+        if (from_us < w->from) {
+            a->energy[x].rx_us += w->from - from_us;
+            w->from = from_us;
+        }
+        return LW_OK;
+    }
+    w->from = from_us;
+    w->until = until_us;
+    a->energy[x].rx_us += until_us - from_us;
+    return LW_OK;
+}
+
+static struct lw_lora_params lora_of(const struct sim_air *a, uint32_t x)
+{
+    struct lw_lora_params p = a->lora;
+    if (a->model == SIM_AIR_HONEST && x < a->n) {
+        p.sf = a->radio[x].sf;
+        p.bw_hz = a->radio[x].bw_hz;
+    }
+    return p;
+}
+
+uint32_t sim_air_toa_us(const struct sim_air *a, uint32_t x, size_t len)
+{
+    struct lw_lora_params p = lora_of(a, x);
+    return lw_airtime_us(&p, len);
+}
+
+static double symbol_us(const struct lw_lora_params *p)
+{
+    return (double)(1u << p->sf) * 1e6 / (double)p->bw_hz;
+}
+
+uint32_t sim_air_preamble_us(const struct sim_air *a, uint32_t x)
+{
+    struct lw_lora_params p = lora_of(a, x);
+    return (uint32_t)lround((p.preamble + 4.25) * symbol_us(&p));
+}
+
+bool sim_air_cad(struct sim_air *a, uint32_t x, uint32_t channel, uint64_t t_us, uint32_t *cad_us)
+{
+    if (cad_us)
+        *cad_us = 0;
+    if (!a || x >= a->n)
+        return false;
+    if (a->model != SIM_AIR_HONEST)
+        return sim_air_busy(a, x, channel, t_us);
+    const struct sim_air_radio *r = &a->radio[x];
+    struct lw_lora_params p = lora_of(a, x);
+    /* SX127x: the receiver on for (2^SF + 32) / BW, then a correlation of a little less than a
+     * symbol: about two symbols (datasheet, "Principle of Operation" of CAD). SX126x: cadSymbolNum
+     * 4 at SF9 and above, 2 below (the STM32WL reference manual's recommended settings), plus
+     * half a symbol of processing. */
+    double sym = r->chip == SIM_AIR_SX126X ? (r->sf >= 9 ? 4.5 : 2.5) : 2.0;
+    uint32_t d = (uint32_t)lround(sym * symbol_us(&p));
+    if (cad_us)
+        *cad_us = d;
+    a->energy[x].cad_us += d;
+    a->energy[x].cads++;
+    a->st.cads++;
+    if (sending(a, x, t_us, t_us + 1))
+        return true;
+    for (size_t i = 0; i < a->n_tx; i++) {
+        const struct air_tx *o = &a->txs[i];
+        if (o->channel != channel || o->start >= t_us + d || t_us >= o->end || a->down[o->tx])
+            continue;
+        if (o->sf != r->sf || o->bw != r->bw_hz)
+            continue; /* CAD correlates against its own chirps only */
+        const struct air_link *l = link_at(a, o->tx, x);
+        if (!l->up || l->snr_db < a->floor_db)
+            continue;
+        bool in_preamble = o->start < t_us + d && t_us < o->preamble_end;
+        if (in_preamble || (r->chip == SIM_AIR_SX126X &&
+                            (double)sim_prng_below(&a->prng, 1000000) < a->cad_payload * 1e6)) {
+            a->st.cad_hits++;
+            return true;
+        }
+    }
+    return false;
+}
+
+void sim_air_set_cad_payload(struct sim_air *a, double p)
+{
+    if (a && p >= 0 && p <= 1)
+        a->cad_payload = p;
+}
+
+void sim_air_set_sf_rejection(struct sim_air *a, double db)
+{
+    if (a && db >= 0)
+        a->sf_rejection_db = db;
+}
+
+void sim_air_energy(const struct sim_air *a, uint32_t x, struct sim_air_energy *out)
+{
+    memset(out, 0, sizeof(*out));
+    if (a && x < a->n)
+        *out = a->energy[x];
 }

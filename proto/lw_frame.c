@@ -153,9 +153,13 @@ int lw_frame_hop(uint8_t *buf, size_t len)
 const char *lw_frame_type_name(uint8_t type)
 {
     static const char *const names[] = {
-        [LW_FT_DATA] = "DATA",         [LW_FT_ALARM] = "ALARM", [LW_FT_JOIN_REQ] = "JOIN_REQ",
-        [LW_FT_JOIN_ACC] = "JOIN_ACC", [LW_FT_ACK] = "ACK",     [LW_FT_CMD] = "CMD",
+        [LW_FT_DATA] = "DATA",         [LW_FT_ALARM] = "ALARM",
+        [LW_FT_JOIN_REQ] = "JOIN_REQ", [LW_FT_JOIN_ACC] = "JOIN_ACC",
+        [LW_FT_ACK] = "ACK",           [LW_FT_CMD] = "CMD",
+        [LW_FT_CHECKIN] = "CHECKIN",   [LW_FT_CHECKIN_ACK] = "CHECKIN_ACK",
+        [LW_FT_BEACON] = "BEACON",
     };
 
-    return lw_type_valid(type) ? names[type] : "?";
+    return lw_type_valid(type) || (type >= LW_FT_CHECKIN && type <= LW_FT_BEACON) ? names[type]
+                                                                                  : "?";
 }

@@ -26,6 +26,12 @@ enum lw_frame_type {
     LW_FT_JOIN_ACC = 4, /* reserved for the join procedure */
     LW_FT_ACK = 5,      /* gateway acknowledgement of an ALARM frame */
     LW_FT_CMD = 6,      /* downlink configuration command */
+    /* v1.1 compact frames (8 bytes, not sealed, never forwarded; lw_checkin.h, PROTOCOL.md
+     * 15.4-15.5): a node tells its parent relay it is alive, the relay answers; the gateway
+     * opens a cycle of slots in which the relays nearest it forward alarms without contention. */
+    LW_FT_CHECKIN = 7,
+    LW_FT_CHECKIN_ACK = 8,
+    LW_FT_BEACON = 9, /* the gateway opens a cycle of alarm slots (PROTOCOL.md 15.5) */
 };
 
 struct lw_frame_hdr {

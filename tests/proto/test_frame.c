@@ -604,7 +604,10 @@ static void test_type_names(void **state)
     assert_string_equal(lw_frame_type_name(LW_FT_ACK), "ACK");
     assert_string_equal(lw_frame_type_name(LW_FT_CMD), "CMD");
     assert_string_equal(lw_frame_type_name(0), "?");
-    assert_string_equal(lw_frame_type_name(7), "?");
+    assert_string_equal(lw_frame_type_name(LW_FT_CHECKIN), "CHECKIN"); /* compact, v1.1 */
+    assert_string_equal(lw_frame_type_name(LW_FT_CHECKIN_ACK), "CHECKIN_ACK");
+    assert_string_equal(lw_frame_type_name(LW_FT_BEACON), "BEACON");
+    assert_string_equal(lw_frame_type_name(10), "?");
     assert_string_equal(lw_frame_type_name(255), "?");
 }
 
