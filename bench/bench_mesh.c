@@ -98,7 +98,6 @@ struct run {
     uint32_t *last_acked; /* per node: the latest ALARM counter acknowledged */
     uint64_t *last_ack_ms;
     struct lw_lora_params lp;
-    uint32_t dl_channel;
     /* v1.1 alarm cycles (PROTOCOL.md 15.5): while alarms are in flight the gateway beacons; the
      * roof relays then forward in their own slots and the gateway answers after them. */
     uint64_t alarm_activity_until, next_beacon, slots_end, cycle_start;
@@ -110,7 +109,7 @@ struct run {
     uint64_t routine_sent, routine_delivered, alarms, alarms_delivered, alarms_acked;
     uint32_t *lat;
     size_t n_lat, cap_lat;
-    uint64_t relay_hop_retries, origin_hop_retries, presence_changes;
+    uint64_t presence_changes;
 };
 
 struct result {
@@ -219,14 +218,15 @@ static int hal_send(void *ctx, const uint8_t *frame, size_t len)
 static int dl_busy(void *ctx)
 {
     (void)ctx;
-    return sim_air_cad(R.air, SIM_AIR_GATEWAY, R.dl_channel, R.now_ms * 1000, NULL) ? 1 : 0;
+    /* The gateway listens before its downlinks on channel 0: the single-chip HAT's one. */
+    return sim_air_cad(R.air, SIM_AIR_GATEWAY, 0, R.now_ms * 1000, NULL) ? 1 : 0;
 }
 
 static int dl_transmit(void *ctx, const uint8_t *buf, size_t len)
 {
     (void)ctx;
     /* The downlink goes on the channel of the building it is for (honest), at random (ideal). */
-    uint32_t ch = R.honest ? R.dl_channel : (uint32_t)sim_prng_below(&R.prng, R.set->channels);
+    uint32_t ch = R.honest ? 0 : (uint32_t)sim_prng_below(&R.prng, R.set->channels);
     struct lw_frame_hdr h;
     if (R.honest && lw_frame_peek(buf, len, &h) == LW_OK) {
         struct bnode *n = by_addr(h.dst);

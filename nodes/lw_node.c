@@ -1231,10 +1231,8 @@ static int lw_node_hear_checkin(struct lw_node *n, const uint8_t *frame, size_t 
     return LW_OK;
 }
 
-static bool lw_node_child_absent(const struct lw_node *n, const struct lw_node_child *c,
-                                 uint64_t now_ms)
+static bool lw_node_child_absent(const struct lw_node_child *c, uint64_t now_ms)
 {
-    (void)n;
     uint64_t period = (uint64_t)c->period_10s * 10000u;
     return now_ms > c->last && now_ms - c->last > period + period / 10 + LW_NODE_CHECKIN_GRACE_MS;
 }
@@ -1332,7 +1330,7 @@ static void lw_node_child_heard(struct lw_node *n, uint16_t src, uint64_t now_ms
 bool lw_node_presence_changed(const struct lw_node *n, uint64_t now_ms)
 {
     for (uint8_t i = 0; i < n->n_children; i++)
-        if (lw_node_child_absent(n, &n->children[i], now_ms) != n->children[i].absent)
+        if (lw_node_child_absent(&n->children[i], now_ms) != n->children[i].absent)
             return true;
     return false;
 }
@@ -1345,7 +1343,7 @@ bool lw_node_presence(struct lw_node *n, uint64_t now_ms, struct lw_presence *ou
     out->children = n->n_children;
     for (uint8_t i = 0; i < n->n_children; i++) {
         struct lw_node_child *c = &n->children[i];
-        bool absent = lw_node_child_absent(n, c, now_ms);
+        bool absent = lw_node_child_absent(c, now_ms);
         changed |= absent != c->absent;
         c->absent = absent;
         if (absent && out->n_absent < LW_PRESENCE_ABSENT_MAX)

@@ -203,19 +203,24 @@ uint64_t sim_air_next_end(const struct sim_air *a)
     return e;
 }
 
+/* The link over which o interferes with t at rx, or NULL when it does not: another frame on
+ * t's channel, overlapping it in time, from a live endpoint other than rx that rx hears. */
+static const struct air_link *interferer(const struct sim_air *a, const struct air_tx *t,
+                                         const struct air_tx *o, uint32_t rx)
+{
+    if (o == t || o->channel != t->channel || o->start >= t->end || t->start >= o->end ||
+        o->tx == rx || a->down[o->tx])
+        return NULL;
+    const struct air_link *l = link_at(a, o->tx, rx);
+    return l->up ? l : NULL;
+}
+
 /* Does reception of t at rx survive the other transmissions that overlap it? */
 static bool survives(struct sim_air *a, const struct air_tx *t, uint32_t rx, double snr)
 {
     for (size_t i = 0; i < a->n_tx; i++) {
-        const struct air_tx *o = &a->txs[i];
-        if (o == t || o->channel != t->channel || o->start >= t->end || t->start >= o->end)
-            continue;
-        if (o->tx == rx || a->down[o->tx])
-            continue;
-        const struct air_link *l = link_at(a, o->tx, rx);
-        if (!l->up)
-            continue;
-        if (snr < l->snr_db + a->capture_db)
+        const struct air_link *l = interferer(a, t, &a->txs[i], rx);
+        if (l && snr < l->snr_db + a->capture_db)
             return false;
     }
     return true;
@@ -229,12 +234,8 @@ static int survives_honest(struct sim_air *a, const struct air_tx *t, uint32_t r
     const struct sim_air_radio *r = &a->radio[rx];
     for (size_t i = 0; i < a->n_tx; i++) {
         const struct air_tx *o = &a->txs[i];
-        if (o == t || o->channel != t->channel || o->start >= t->end || t->start >= o->end)
-            continue;
-        if (o->tx == rx || a->down[o->tx])
-            continue;
-        const struct air_link *l = link_at(a, o->tx, rx);
-        if (!l->up)
+        const struct air_link *l = interferer(a, t, o, rx);
+        if (!l)
             continue;
         double p = pow(10.0, l->snr_db / 10.0);
         if (o->sf != t->sf)

@@ -38,6 +38,16 @@ int lw_checkin_is(const uint8_t *buf, size_t len)
             buf[0] == (LW_PROTO_VERSION << 4 | LW_FT_BEACON));
 }
 
+/* Length and version, the same for every compact frame. */
+static int compact_header(const uint8_t *buf, size_t len)
+{
+    if (len < LW_CHECKIN_LEN)
+        return LW_ERR_TRUNCATED;
+    if (len > LW_CHECKIN_LEN)
+        return LW_ERR_TOOBIG;
+    return buf[0] >> 4 == LW_PROTO_VERSION ? LW_OK : LW_ERR_VERSION;
+}
+
 static int beacon_ok(const struct lw_beacon *b)
 {
     return b->slots >= 1 && b->slots <= 16 && b->slot_10ms >= 1 && b->owned >= 1 &&
@@ -77,12 +87,9 @@ int lw_beacon_decode(const uint8_t *buf, size_t len, struct lw_beacon *b)
     if (b == NULL || buf == NULL)
         return LW_ERR_INVAL;
     memset(b, 0, sizeof(*b));
-    if (len < LW_CHECKIN_LEN)
-        return LW_ERR_TRUNCATED;
-    if (len > LW_CHECKIN_LEN)
-        return LW_ERR_TOOBIG;
-    if (buf[0] >> 4 != LW_PROTO_VERSION)
-        return LW_ERR_VERSION;
+    int rc = compact_header(buf, len);
+    if (rc != LW_OK)
+        return rc;
     if ((buf[0] & 0x0F) != LW_FT_BEACON)
         return LW_ERR_TYPE;
     struct lw_beacon v = {
@@ -103,12 +110,9 @@ int lw_checkin_decode(const uint8_t *buf, size_t len, struct lw_checkin *c)
     if (c == NULL || buf == NULL)
         return LW_ERR_INVAL;
     memset(c, 0, sizeof(*c));
-    if (len < LW_CHECKIN_LEN)
-        return LW_ERR_TRUNCATED;
-    if (len > LW_CHECKIN_LEN)
-        return LW_ERR_TOOBIG;
-    if (buf[0] >> 4 != LW_PROTO_VERSION)
-        return LW_ERR_VERSION;
+    int rc = compact_header(buf, len);
+    if (rc != LW_OK)
+        return rc;
     uint8_t type = buf[0] & 0x0F;
     if (type != LW_FT_CHECKIN && type != LW_FT_CHECKIN_ACK)
         return LW_ERR_TYPE; /* a BEACON has its own decoder */
