@@ -28,6 +28,7 @@
 
 #define BUILDINGS    10
 #define RELAYS_PER_B 3 /* roof (rank 0), mid (rank 1), basement (rank 2) */
+#define SHARED_SLOTS 2 /* alarm cycle: shared slots after the roofs' own (PROTOCOL.md 15.5) */
 #define NET_ID       0x4C57
 #define KILLS        6 /* nodes that fail in each run */
 
@@ -73,6 +74,7 @@ struct bnode {
     bool alarm_open, had_alarm;
     uint32_t alarms_raised;
     uint64_t alarm_start;
+    uint64_t alarm_roof_at; /* --verbose twice: when its building's roof relay first heard it */
     bool dead;
     uint64_t died_at, detected_at;
     uint64_t last_heard; /* at the gateway: any authentic frame */
@@ -107,6 +109,7 @@ struct run {
     uint64_t beacons;
     /* figures */
     uint64_t routine_sent, routine_delivered, alarms, alarms_delivered, alarms_acked;
+    uint64_t repeats_to_answer, repeats_answered; /* acknowledged ALARMs heard again (v1.1) */
     uint32_t *lat;
     size_t n_lat, cap_lat;
     uint64_t presence_changes;
@@ -125,12 +128,14 @@ struct result {
     double years_min;       /* worst battery node */
     double relay_duty_max;  /* share of time on air of the busiest relay */
     uint64_t lost_mismatch; /* honest model: frames on settings nobody listened to */
+    uint64_t repeats_to_answer, repeats_answered;
     uint64_t hop_retries;
 };
 
 static struct run R;
-static int verbose;   /* --verbose: a line per seed; twice: what each run's air did */
-static bool no_slots; /* --no-slots: v1.1 without the gateway's alarm cycles */
+static int verbose;          /* --verbose: a line per seed; twice: what each run's air did */
+static bool no_slots;        /* --no-slots: v1.1 without the gateway's alarm cycles */
+static uint32_t inert_types; /* --inert: bit t: frames of type t take no air (what-if) */
 
 static struct bnode *by_addr(uint16_t a)
 {
@@ -203,6 +208,7 @@ static int hal_send(void *ctx, const uint8_t *frame, size_t len)
     uint32_t ch = n->channel;
     if (!R.honest) /* the first simulator's nodes hopped channels at random */
         n->channel = (uint32_t)sim_prng_below(&R.prng, R.set->channels);
+    sim_air_set_tx_inert(R.air, n->ep, (inert_types >> (frame[0] & 0x0F)) & 1u);
     uint32_t toa = sim_air_transmit(R.air, n->ep, ch, R.now_ms * 1000, frame, len);
     if (!toa)
         return LW_ERR_AGAIN;
@@ -233,6 +239,8 @@ static int dl_transmit(void *ctx, const uint8_t *buf, size_t len)
         if (n)
             ch = n->channel;
     }
+    sim_air_set_tx_inert(R.air, SIM_AIR_GATEWAY,
+                         len > 0 && ((inert_types >> (buf[0] & 0x0F)) & 1u));
     return sim_air_transmit(R.air, SIM_AIR_GATEWAY, ch, R.now_ms * 1000, buf, len) ? LW_OK
                                                                                    : LW_ERR_AGAIN;
 }
@@ -257,14 +265,10 @@ static void send_ack(struct bnode *n, uint32_t fcnt)
 static void beacon(void)
 {
     uint8_t buf[LW_CHECKIN_LEN];
-    /* Two shared slots per roof whose slot was busy, at most six: a building in trouble gets
-     * more of the air, an idle cycle stays short. */
-    uint32_t busy = 0;
-    for (int k = 0; k < BUILDINGS; k++)
-        busy += (R.slot_rx >> k) & 1u;
-    uint32_t extra = 2 * busy > 6 ? 6 : 2 * busy;
+    /* Every cycle is as long as the last (a slot per roof and two shared ones, which go to the
+     * roofs whose slot was busy): a roof that misses a BEACON still knows when its slot comes. */
     struct lw_beacon b = {.net_id = NET_ID,
-                          .slots = (uint8_t)(BUILDINGS + extra),
+                          .slots = (uint8_t)(BUILDINGS + SHARED_SLOTS),
                           .slot_10ms = (uint8_t)(R.slot_ms / 10),
                           .received = (uint16_t)(R.slot_rx & ((1u << BUILDINGS) - 1u)),
                           .owned = BUILDINGS};
@@ -278,6 +282,7 @@ static void beacon(void)
     R.prev_beacon = b;
     R.slot_rx = 0;
     int bl = lw_beacon_encode(&b, buf, sizeof(buf));
+    sim_air_set_tx_inert(R.air, SIM_AIR_GATEWAY, false);
     uint32_t toa =
         bl > 0 ? sim_air_transmit(R.air, SIM_AIR_GATEWAY, 0, R.now_ms * 1000, buf, (size_t)bl) : 0;
     uint64_t start = R.now_ms + (toa + 999) / 1000;
@@ -295,6 +300,27 @@ static void detected(struct bnode *n)
         n->detected_at = R.now_ms;
 }
 
+/* Slot s (0-based) of the cycle brought an authentic frame: its bit is set in the next BEACON
+ * only when the frame came from the relay the slot was given to (a frame of anyone else there,
+ * or one that does not authenticate, would acknowledge what the slot's relay sent, lost). */
+static void slot_brought(int s, const struct lw_mesh_frame *mf, const uint8_t *buf)
+{
+    if (mf->route.n_hops == 0)
+        return;
+    struct bnode *last = by_addr(mf->route.hops[mf->route.n_hops - 1].relay);
+    struct bnode *o = by_addr(mf->route.hdr.src);
+    uint8_t plain[LW_FRAME_MAX_PAYLOAD];
+    struct lw_frame_hdr h;
+    if (!last || !o || last->role != R_RELAY || last->rank != 0 ||
+        lw_frame_open(buf, mf->len, o->key, &h, plain, sizeof(plain)) < 0)
+        return;
+    uint8_t owner = (uint8_t)(s + 1) <= BUILDINGS
+                        ? (uint8_t)(s + 1)
+                        : lw_beacon_extra_owner(&R.prev_beacon, (uint8_t)(s + 1));
+    if (owner == last->building + 1)
+        R.slot_rx |= (uint16_t)(1u << s);
+}
+
 /* The gateway: mesh sink, authentication with the node's key, ACK for an ALARM; a relay's
  * presence TLV tells it which children went silent. */
 static void gateway_rx(const uint8_t *frame, size_t len, double snr)
@@ -302,24 +328,31 @@ static void gateway_rx(const uint8_t *frame, size_t len, double snr)
     uint8_t buf[LW_FRAME_MAX_LEN], plain[LW_FRAME_MAX_PAYLOAD];
     struct lw_mesh_frame mf;
     memcpy(buf, frame, len);
+    int slot = -1; /* the slot of the cycle it began in */
     if (R.slots_end && R.now_ms <= R.slots_end + 400) {
-        /* The slot it began in brought a frame. */
         uint64_t start_us = R.now_ms * 1000 - lw_airtime_us(&R.lp, len);
         if (start_us >= R.cycle_start * 1000) {
             uint64_t s = (start_us - R.cycle_start * 1000) / (R.slot_ms * 1000ull);
             if (s < R.cycle_slots)
-                R.slot_rx |= (uint16_t)(1u << s);
+                slot = (int)s;
         }
     }
     int rc = lw_mesh_admit(R.mesh, buf, len, &mf);
+    if ((rc == LW_OK || (rc == LW_ERR_DUP && mf.copy)) && slot >= 0)
+        slot_brought(slot, &mf, buf);
     if (rc == LW_ERR_DUP && mf.copy && R.mac == MAC_V11 && mf.route.hdr.type == LW_FT_ALARM) {
         /* v1.1: a repeated ALARM the gateway has acknowledged means the ACK went missing
          * (the last relay did not overhear it): acknowledge again, at most every 0.5 s. */
         struct bnode *n = by_addr(mf.route.hdr.src);
         size_t i = n ? (size_t)(n - R.nodes) : 0;
-        if (n && R.last_acked[i] == mf.route.hdr.fcnt && R.now_ms - R.last_ack_ms[i] >= 500 &&
-            lw_frame_open(buf, mf.len, n->key, NULL, plain, sizeof(plain)) >= 0)
-            send_ack(n, mf.route.hdr.fcnt);
+        struct lw_frame_hdr h;
+        if (n && R.last_acked[i] == mf.route.hdr.fcnt && R.now_ms - R.last_ack_ms[i] >= 500) {
+            R.repeats_to_answer++;
+            if (lw_frame_open(buf, mf.len, n->key, &h, plain, sizeof(plain)) >= 0) {
+                R.repeats_answered++;
+                send_ack(n, mf.route.hdr.fcnt);
+            }
+        }
         return;
     }
     if (rc != LW_OK)
@@ -358,6 +391,14 @@ static void gateway_rx(const uint8_t *frame, size_t len, double snr)
             R.lat = realloc(R.lat, R.cap_lat * sizeof(*R.lat));
         }
         R.lat[R.n_lat++] = (uint32_t)(R.now_ms - n->alarm_start);
+        if (verbose > 1)
+            fprintf(stderr,
+                    "alarm stages: role %d rank %u storm %d to roof %lld ms, roof to gateway %lld "
+                    "ms node %zu at %llu\n",
+                    n->role, n->rank, R.now_ms >= storm_at_ms && R.now_ms < storm_at_ms + 360000,
+                    n->alarm_roof_at ? (long long)(n->alarm_roof_at - n->alarm_start) : -1LL,
+                    n->alarm_roof_at ? (long long)(R.now_ms - n->alarm_roof_at) : -1LL,
+                    (size_t)(n - R.nodes), (unsigned long long)n->alarm_start);
         if (verbose > 1 && R.now_ms - n->alarm_start > 20000)
             fprintf(stderr,
                     "slow alarm: node %zu role %d rank %u at %llu ms: %llu ms, %u attempts, "
@@ -382,6 +423,13 @@ static void on_rx(void *user, uint32_t rx, uint32_t tx, const uint8_t *frame, si
     struct bnode *n = &R.nodes[rx - 1];
     if (n->dead)
         return;
+    if (verbose > 1 && n->role == R_RELAY && n->rank == 0 && (frame[0] & 0x0F) == LW_FT_ALARM) {
+        struct lw_route rt;
+        struct bnode *o;
+        if (lw_route_parse(frame, len, &rt) == LW_OK && (o = by_addr(rt.hdr.src)) != NULL &&
+            o->alarm_open && !o->alarm_roof_at && o->building == n->building)
+            o->alarm_roof_at = R.now_ms;
+    }
     uint64_t acks = lw_node_alarm_acks(&n->node);
     lw_node_hear(&n->node, frame, len, (int8_t)lround(snr_db), R.now_ms);
     if (lw_node_alarm_acks(&n->node) != acks)
@@ -844,6 +892,7 @@ static void run_one(const struct setting *set, enum mac mac, bool honest, uint64
             n->had_alarm = true;
             n->alarms_raised++;
             n->alarm_start = t;
+            n->alarm_roof_at = 0;
             if (n->role == R_WATER)
                 n->level_mm = 300;
             sensor_report(n, true);
@@ -928,6 +977,8 @@ static void run_one(const struct setting *set, enum mac mac, bool honest, uint64
         fprintf(stderr, "%s %s %s seed %llu: p99 %.1f s max %.1f s, %zu alarms\n", set->name,
                 honest ? "honest" : "ideal", mac ? "v1.1" : "v1", (unsigned long long)seed,
                 out->p99 / 1000, out->n_lat ? out->lat[out->n_lat - 1] / 1000.0 : 0, out->n_lat);
+    out->repeats_to_answer = R.repeats_to_answer;
+    out->repeats_answered = R.repeats_answered;
     out->routine_sent = R.routine_sent;
     out->routine_delivered = R.routine_delivered;
     out->lost_mismatch = as.lost_mismatch;
@@ -1207,15 +1258,48 @@ static void usage(FILE *f)
             "  --only NAME  one setting only\n"
             "  --mac M      v1, v1.1 or both (default)\n"
             "  --no-slots   v1.1 without the gateway's alarm cycles (what they add)\n"
+            "  --inert LIST what-if, not a design: frames of these kinds (comma-\n"
+            "               separated: checkin (with its ACK), data, ack, alarm) still reach\n"
+            "               their receivers but take no air from anyone else; weighs what\n"
+            "               that traffic costs the rest\n"
             "  --verbose    a line per seed; twice: each run's air, queues and slow alarms\n"
             "  --seed N     the first seed (default 1)\n"
             "  --quick      3 seeds of half an hour\n"
             "  --check      exit 1 unless, in every run played, every alarm reached the gateway,\n"
-            "               every failed node was noticed and no frame went out on settings its\n"
-            "               receiver was not tuned to; alarms not acknowledged at their node by\n"
-            "               the end are noted\n"
+            "               every failed node was noticed, no frame went out on settings its\n"
+            "               receiver was not tuned to and the gateway answered every repeat of\n"
+            "               an ALARM it had acknowledged; alarms not acknowledged at their node\n"
+            "               by the end are noted\n"
             "  --json FILE  the figures of 1ch-sf9 on the honest model, v1.1 as mesh_* and v1\n"
             "               as mesh_baseline_*, other settings as mesh_<setting>_*\n");
+}
+
+/* --inert: a comma-separated list of frame kinds. */
+static int parse_inert(const char *list)
+{
+    static const struct {
+        const char *name;
+        uint32_t bits;
+    } kinds[] = {
+        {"checkin", (1u << LW_FT_CHECKIN) | (1u << LW_FT_CHECKIN_ACK)},
+        {"data", 1u << LW_FT_DATA},
+        {"ack", 1u << LW_FT_ACK},
+        {"alarm", 1u << LW_FT_ALARM},
+    };
+    char buf[128];
+    snprintf(buf, sizeof(buf), "%s", list);
+    for (char *save = NULL, *k = strtok_r(buf, ",", &save); k; k = strtok_r(NULL, ",", &save)) {
+        size_t i = 0;
+        while (i < sizeof(kinds) / sizeof(kinds[0]) && strcmp(kinds[i].name, k))
+            i++;
+        if (i == sizeof(kinds) / sizeof(kinds[0])) {
+            fprintf(stderr, "bench_mesh: --inert: unknown kind '%s' (checkin, data, ack, alarm)\n",
+                    k);
+            return -1;
+        }
+        inert_types |= kinds[i].bits;
+    }
+    return 0;
 }
 
 int main(int argc, char **argv)
@@ -1231,13 +1315,21 @@ int main(int argc, char **argv)
     const char *json = NULL, *only = NULL, *model = "both", *macs = "both";
     bool check = false;
     static const struct option opts[] = {
-        {"seeds", required_argument, NULL, 'S'}, {"hours", required_argument, NULL, 'H'},
-        {"nodes", required_argument, NULL, 'n'}, {"only", required_argument, NULL, 'o'},
-        {"model", required_argument, NULL, 'm'}, {"quick", no_argument, NULL, 'q'},
-        {"check", no_argument, NULL, 'c'},       {"json", required_argument, NULL, 'j'},
-        {"seed", required_argument, NULL, 's'},  {"mac", required_argument, NULL, 'M'},
-        {"verbose", no_argument, NULL, 'v'},     {"no-slots", no_argument, NULL, 'N'},
-        {"help", no_argument, NULL, 'h'},        {NULL, 0, NULL, 0},
+        {"seeds", required_argument, NULL, 'S'},
+        {"hours", required_argument, NULL, 'H'},
+        {"nodes", required_argument, NULL, 'n'},
+        {"only", required_argument, NULL, 'o'},
+        {"model", required_argument, NULL, 'm'},
+        {"quick", no_argument, NULL, 'q'},
+        {"check", no_argument, NULL, 'c'},
+        {"json", required_argument, NULL, 'j'},
+        {"seed", required_argument, NULL, 's'},
+        {"mac", required_argument, NULL, 'M'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"no-slots", no_argument, NULL, 'N'},
+        {"inert", required_argument, NULL, 'I'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
     };
     int o;
     while ((o = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -1259,6 +1351,10 @@ int main(int argc, char **argv)
             break;
         case 'N':
             no_slots = true;
+            break;
+        case 'I':
+            if (parse_inert(optarg) != 0)
+                return 2;
             break;
         case 'n':
             sensors = (uint32_t)atoi(optarg);
@@ -1336,6 +1432,16 @@ int main(int argc, char **argv)
                                 settings[s].name, honest ? "honest" : "ideal", mac ? "v1.1" : "v1",
                                 first_seed + k, (unsigned long long)r.acked,
                                 (unsigned long long)r.ack_expected);
+                    if (check && r.repeats_answered != r.repeats_to_answer) {
+                        /* Every repeat is one of the node's own authentic frames here. */
+                        fprintf(stderr,
+                                "bench_mesh: %s %s %s seed %u: the gateway answered %llu of %llu "
+                                "repeats of ALARMs it had acknowledged\n",
+                                settings[s].name, honest ? "honest" : "ideal", mac ? "v1.1" : "v1",
+                                first_seed + k, (unsigned long long)r.repeats_answered,
+                                (unsigned long long)r.repeats_to_answer);
+                        ok = false;
+                    }
                     if (check &&
                         (r.delivered != r.alarms || r.loc_missed || (honest && r.lost_mismatch))) {
                         fprintf(stderr,

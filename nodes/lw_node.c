@@ -310,6 +310,7 @@ static int lw_node_hear_checkin(struct lw_node *n, const uint8_t *frame, size_t 
 static int lw_node_hear_beacon(struct lw_node *n, const uint8_t *frame, size_t len,
                                uint64_t now_ms);
 static bool lw_node_slotted(const struct lw_node *n, uint64_t now_ms);
+static void lw_node_cycle_roll(struct lw_node *n, uint64_t now_ms);
 static uint8_t lw_node_next_slot(const struct lw_node *n);
 static uint64_t lw_node_slot_at(const struct lw_node *n, uint8_t s);
 static void lw_node_relay_acked_by_gateway(struct lw_node *n, uint16_t node);
@@ -402,10 +403,13 @@ uint64_t lw_node_next_due(const struct lw_node *n)
         uint64_t d = n->relay_q[i].due;
         if (n->cfg.backbone_slot != 0 && n->beacon_at != 0) {
             /* In an alarm cycle: its next slot, or when the cycles have stopped. */
-            uint64_t hold = n->beacon_at + LW_NODE_BEACON_HOLD_MS;
+            uint64_t hold = n->hold_until;
             uint8_t ns = lw_node_next_slot(n);
             uint64_t slot = ns ? lw_node_slot_at(n, ns) : hold;
-            if (d < hold && d < slot)
+            if (!ns && n->cycle_ms != 0 &&
+                lw_node_slot_at(n, n->cfg.backbone_slot) + n->cycle_ms < hold)
+                slot = lw_node_slot_at(n, n->cfg.backbone_slot) + n->cycle_ms; /* predicted */
+            if (d < hold && (d < slot || !n->relay_q[i].await))
                 d = slot;
         }
         if (d < due)
@@ -1040,9 +1044,13 @@ static int lw_node_relay_send_due(struct lw_node *n, uint64_t now_ms)
 {
     struct lw_node_relay_frame *best = NULL;
 
+    lw_node_cycle_roll(n, now_ms);
+    bool slotted = lw_node_slotted(n, now_ms);
     for (size_t i = 0; i < LW_NODE_RELAY_QUEUE; i++) {
         struct lw_node_relay_frame *q = &n->relay_q[i];
-        if (!q->used || q->due > now_ms)
+        /* In an alarm cycle the slot decides when; a rebroadcast delay still running must not
+         * let a less urgent frame take the slot (only a hop wait, await, keeps a frame back). */
+        if (!q->used || (q->due > now_ms && !(slotted && !q->await)))
             continue;
         if (!q->urgent && now_ms < n->quiet_until) {
             q->due = n->quiet_until + lw_node_rand(n) % (n->cfg.relay_slot_ms + 1);
@@ -1054,7 +1062,6 @@ static int lw_node_relay_send_due(struct lw_node *n, uint64_t now_ms)
     }
     if (best == NULL)
         return 0;
-    bool slotted = lw_node_slotted(n, now_ms);
     if (best->await && best->retries >= n->cfg.hop_retries && !slotted) {
         best->used = false; /* the next hop never answered: the end-to-end retry remains */
         return 0;
@@ -1267,7 +1274,20 @@ static int lw_node_hear_beacon(struct lw_node *n, const uint8_t *frame, size_t l
         }
     }
     memset(n->slot_frame, 0, sizeof(n->slot_frame));
+    /* Two BEACONs in a row of a cycle as long as the last one: its period, for cycles whose
+     * BEACON this relay misses (a child on the air at the time, a collision). */
+    uint64_t since = now_ms - n->beacon_at;
+    uint32_t slot_ms = (uint32_t)b.slot_10ms * 10u;
+    if (n->beacon_at != 0 && n->slot_ms == slot_ms && since > (uint64_t)b.slots * slot_ms &&
+        since * 2 < (uint64_t)b.slots * slot_ms * 3)
+        n->cycle_ms = (uint32_t)since;
+    else if (n->slot_ms != slot_ms)
+        n->cycle_ms = 0;
     n->beacon_at = now_ms;
+    /* Relays that all heard this BEACON and miss the next ones must not all return to
+     * contention at the same instant (they cannot hear each other): a random part spreads them. */
+    n->hold_until =
+        now_ms + LW_NODE_BEACON_HOLD_MS + lw_node_rand(n) % (LW_NODE_BEACON_HOLD_MS / 4);
     n->slot_ms = (uint32_t)b.slot_10ms * 10u;
     n->cycle_start = now_ms + LW_NODE_SLOT_GUARD_MS;
     n->slots_end = n->cycle_start + (uint64_t)b.slots * n->slot_ms;
@@ -1293,10 +1313,24 @@ static uint64_t lw_node_slot_at(const struct lw_node *n, uint8_t s)
     return n->cycle_start + (uint64_t)(s - 1) * n->slot_ms;
 }
 
+/* A BEACON due by now did not come (or was not heard): the cycle it would have opened begins
+ * anyway, with this relay's own slot in it (shared slots need the BEACON's bitmap). */
+static void lw_node_cycle_roll(struct lw_node *n, uint64_t now_ms)
+{
+    while (n->cycle_ms != 0 && n->beacon_at != 0 && now_ms < n->hold_until &&
+           now_ms >= n->beacon_at + n->cycle_ms + LW_NODE_SLOT_GUARD_MS) {
+        n->beacon_at += n->cycle_ms;
+        n->cycle_start += n->cycle_ms;
+        n->slots_end += n->cycle_ms;
+        n->my_slots = (uint16_t)(1u << (n->cfg.backbone_slot - 1));
+        n->slots_used = 0;
+        memset(n->slot_frame, 0, sizeof(n->slot_frame));
+    }
+}
+
 static bool lw_node_slotted(const struct lw_node *n, uint64_t now_ms)
 {
-    return n->cfg.backbone_slot != 0 && n->beacon_at != 0 &&
-           now_ms < n->beacon_at + LW_NODE_BEACON_HOLD_MS;
+    return n->cfg.backbone_slot != 0 && n->beacon_at != 0 && now_ms < n->hold_until;
 }
 
 int lw_node_supervise(struct lw_node *n, uint16_t addr, uint8_t period_10s, uint64_t now_ms)

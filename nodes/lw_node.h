@@ -217,6 +217,8 @@ struct lw_node {
     bool next_urgent;     /* the next DATA frame carries ACK_REQ (lw_node_report_trouble) */
     /* Alarm slots: the latest BEACON, this relay's slots in its cycle, what it sent in each. */
     uint64_t beacon_at, cycle_start, slots_end;
+    uint64_t hold_until; /* back to contention then unless another BEACON comes */
+    uint32_t cycle_ms;   /* BEACON to BEACON, measured; 0: not known */
     uint32_t slot_ms;
     uint16_t my_slots;   /* bit s-1: slot s is this relay's in the current cycle */
     uint16_t slots_used; /* bit s-1: it sent in slot s (or let it pass) */

@@ -22,6 +22,7 @@ struct air_tx {
     uint32_t bw;
     bool iq_inv;
     bool resolved;
+    bool inert; /* what-if: heard by its receivers, takes no air from anyone else */
     uint16_t len;
     uint8_t buf[LW_FRAME_MAX_LEN];
 };
@@ -43,6 +44,7 @@ struct sim_air {
         uint64_t from, until;
     } * win;                       /* n: the latest listen window */
     struct sim_air_energy *energy; /* n */
+    bool *inert;                   /* n: sim_air_set_tx_inert */
 };
 
 double sim_air_snr_floor(uint8_t sf)
@@ -70,9 +72,10 @@ struct sim_air *sim_air_new(uint32_t n, uint32_t channels, const struct lw_lora_
     a->radio = calloc(n, sizeof(*a->radio));
     a->win = calloc(n, sizeof(*a->win));
     a->energy = calloc(n, sizeof(*a->energy));
+    a->inert = calloc(n, sizeof(*a->inert));
     a->cad_payload = 0.9;
     a->sf_rejection_db = 16.0;
-    if (!a->links || !a->down || !a->radio || !a->win || !a->energy) {
+    if (!a->links || !a->down || !a->radio || !a->win || !a->energy || !a->inert) {
         sim_air_free(a);
         return NULL;
     }
@@ -91,6 +94,7 @@ void sim_air_free(struct sim_air *a)
     free(a->radio);
     free(a->win);
     free(a->energy);
+    free(a->inert);
     free(a);
 }
 
@@ -168,6 +172,7 @@ uint32_t sim_air_transmit(struct sim_air *a, uint32_t tx, uint32_t channel, uint
     t->sync = r->sync_word;
     t->iq_inv = r->iq_inverted_tx;
     t->resolved = false;
+    t->inert = a->inert[tx];
     a->energy[tx].tx_us += toa;
     a->energy[tx].tx_frames++;
     t->len = (uint16_t)len;
@@ -185,7 +190,7 @@ bool sim_air_busy(const struct sim_air *a, uint32_t x, uint32_t channel, uint64_
             continue;
         if (t->tx == x)
             return true;
-        if (t->channel != channel || a->down[t->tx])
+        if (t->channel != channel || a->down[t->tx] || t->inert)
             continue;
         const struct air_link *l = link_at(a, t->tx, x);
         if (l->up && l->snr_db >= a->floor_db)
@@ -209,7 +214,7 @@ static const struct air_link *interferer(const struct sim_air *a, const struct a
                                          const struct air_tx *o, uint32_t rx)
 {
     if (o == t || o->channel != t->channel || o->start >= t->end || t->start >= o->end ||
-        o->tx == rx || a->down[o->tx])
+        o->tx == rx || a->down[o->tx] || o->inert)
         return NULL;
     const struct air_link *l = link_at(a, o->tx, rx);
     return l->up ? l : NULL;
@@ -490,7 +495,8 @@ bool sim_air_cad(struct sim_air *a, uint32_t x, uint32_t channel, uint64_t t_us,
         return true;
     for (size_t i = 0; i < a->n_tx; i++) {
         const struct air_tx *o = &a->txs[i];
-        if (o->channel != channel || o->start >= t_us + d || t_us >= o->end || a->down[o->tx])
+        if (o->channel != channel || o->start >= t_us + d || t_us >= o->end || a->down[o->tx] ||
+            o->inert)
             continue;
         if (o->sf != r->sf || o->bw != r->bw_hz)
             continue; /* CAD correlates against its own chirps only */
@@ -517,6 +523,14 @@ void sim_air_set_sf_rejection(struct sim_air *a, double db)
 {
     if (a && db >= 0)
         a->sf_rejection_db = db;
+}
+
+int sim_air_set_tx_inert(struct sim_air *a, uint32_t x, bool inert)
+{
+    if (!a || x >= a->n)
+        return LW_ERR_INVAL;
+    a->inert[x] = inert;
+    return LW_OK;
 }
 
 void sim_air_energy(const struct sim_air *a, uint32_t x, struct sim_air_energy *out)

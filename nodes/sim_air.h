@@ -127,6 +127,10 @@ bool sim_air_cad(struct sim_air *a, uint32_t x, uint32_t channel, uint64_t t_us,
 void sim_air_set_cad_payload(struct sim_air *a, double p);
 /* How much weaker a frame of another spreading factor counts as interference (dB, default 16). */
 void sim_air_set_sf_rejection(struct sim_air *a, double db);
+/* What-if analysis, never a model of a radio: x's next transmissions reach their receivers as
+ * usual but take no air from anyone else (no interference, no lock, no CAD or carrier-sense hit),
+ * so a run with one kind of traffic made inert weighs what that traffic costs the rest. */
+int sim_air_set_tx_inert(struct sim_air *a, uint32_t x, bool inert);
 void sim_air_energy(const struct sim_air *a, uint32_t x, struct sim_air_energy *out);
 /* Time on air of len bytes sent by x (its spreading factor and bandwidth). */
 uint32_t sim_air_toa_us(const struct sim_air *a, uint32_t x, size_t len);

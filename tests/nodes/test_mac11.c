@@ -772,6 +772,116 @@ static void beacon_extra_slot_owners(void **state)
     assert_int_equal(lw_beacon_extra_owner(&d, 4), 1);
 }
 
+/* A roof relay's slot goes to its most urgent frame even when that frame's rebroadcast delay has
+ * not run out yet: the slot is its own, the delay only orders relays in contention. (It used to
+ * send a trouble report in the slot and leave the ALARM for the next cycle, seconds later.) */
+static void slot_takes_the_most_urgent_frame(void **state)
+{
+    (void)state;
+    struct air a = {.rnd = 150};
+    struct lw_node r;
+    struct lw_node_config cfg;
+    relay_cfg(&cfg, 0);
+    cfg.backbone_slot = 2;
+    init_node(&r, &a, &cfg);
+    const uint64_t T = 50000;
+    uint8_t ck[LW_CHECKIN_LEN];
+    checkin_frame(ck, SENSOR2, 14);
+    assert_int_equal(lw_node_hear(&r, ck, sizeof(ck), 0, T - 5000), LW_OK);
+    assert_int_equal(lw_node_poll(&r, T - 5000), 0);
+    size_t before = a.sent; /* the CHECKIN_ACK */
+    struct lw_beacon b = {.net_id = NET, .slots = 3, .slot_10ms = 30, .received = 0, .owned = 3};
+    uint8_t bf[LW_CHECKIN_LEN];
+    assert_int_equal(lw_beacon_encode(&b, bf, sizeof(bf)), LW_CHECKIN_LEN);
+    assert_int_equal(lw_node_hear(&r, bf, sizeof(bf), 0, T), LW_OK);
+    const uint64_t slot = T + LW_NODE_SLOT_GUARD_MS + 300;
+    uint8_t f[LW_FRAME_MAX_LEN];
+    size_t len = uplink(f, SENSOR2, 9, K_TROUBLE); /* its child's trouble report, due first */
+    assert_int_equal(lw_node_hear(&r, f, len, 0, T + 1), LW_OK);
+    len = uplink(f, SENSOR, 4, K_ALARM); /* an ALARM heard 20 ms before the slot */
+    assert_int_equal(lw_node_hear(&r, f, len, 0, slot - 20), LW_OK);
+    assert_int_equal(queued(&r), 2);
+    assert_int_equal(lw_node_next_due(&r), slot);
+    assert_int_equal(lw_node_poll(&r, slot), 1);
+    assert_int_equal(a.sent, before + 1);
+    struct lw_frame_hdr h = peek(&a);
+    assert_int_equal(h.type, LW_FT_ALARM);
+    assert_int_equal(h.src, SENSOR);
+}
+
+/* Roof relays that heard the same BEACON and then miss the following ones go back to contention
+ * at different moments: they cannot hear each other, and leaving the cycle at the same instant
+ * made their first frames collide at the gateway every time. */
+static void beacon_hold_ends_apart(void **state)
+{
+    (void)state;
+    const uint64_t T = 50000;
+    uint64_t due[2];
+    for (int k = 0; k < 2; k++) {
+        struct air a = {.rnd = k ? 2345u : 0u};
+        struct lw_node r;
+        struct lw_node_config cfg;
+        relay_cfg(&cfg, 0);
+        cfg.backbone_slot = (uint8_t)(k + 1);
+        init_node(&r, &a, &cfg);
+        struct lw_beacon b = {
+            .net_id = NET, .slots = 2, .slot_10ms = 30, .received = 0, .owned = 2};
+        uint8_t bf[LW_CHECKIN_LEN];
+        assert_int_equal(lw_beacon_encode(&b, bf, sizeof(bf)), LW_CHECKIN_LEN);
+        assert_int_equal(lw_node_hear(&r, bf, sizeof(bf), 0, T), LW_OK);
+        /* An ALARM arrives after its slot has passed: it waits for the next BEACON, which
+         * never comes, and goes out in contention when the hold ends. */
+        uint8_t f[LW_FRAME_MAX_LEN];
+        size_t len = uplink(f, SENSOR, 7, K_ALARM);
+        assert_int_equal(lw_node_hear(&r, f, len, 0, T + 2000), LW_OK);
+        assert_int_equal(lw_node_poll(&r, T + 2000), 0); /* the cycle's slots have passed */
+        due[k] = lw_node_next_due(&r);
+        assert_true(due[k] >= T + LW_NODE_BEACON_HOLD_MS);
+        assert_true(due[k] < T + LW_NODE_BEACON_HOLD_MS + LW_NODE_BEACON_HOLD_MS / 4);
+        assert_int_equal(lw_node_poll(&r, due[k] - 1), 0);
+        assert_int_equal(a.sent, 0);
+        assert_int_equal(lw_node_poll(&r, due[k]), 1);
+        assert_int_equal(a.sent, 1);
+    }
+    assert_int_not_equal(due[0], due[1]);
+}
+
+/* A roof relay that has heard two BEACONs one cycle apart and then misses the next one (its own
+ * child on the air, a collision) still sends in its slot of the cycle that BEACON opened: the
+ * gateway keeps its cycles the same length. (It used to stay silent until a BEACON was heard.) */
+static void missed_beacon_keeps_own_slot(void **state)
+{
+    (void)state;
+    struct air a = {.rnd = 0};
+    struct lw_node r;
+    struct lw_node_config cfg;
+    relay_cfg(&cfg, 0);
+    cfg.backbone_slot = 2;
+    init_node(&r, &a, &cfg);
+    const uint64_t T = 50000, P = 1200; /* three slots of 300 ms, then the gateway's time */
+    struct lw_beacon b = {.net_id = NET, .slots = 3, .slot_10ms = 30, .received = 0, .owned = 3};
+    uint8_t bf[LW_CHECKIN_LEN];
+    assert_int_equal(lw_beacon_encode(&b, bf, sizeof(bf)), LW_CHECKIN_LEN);
+    assert_int_equal(lw_node_hear(&r, bf, sizeof(bf), 0, T), LW_OK);
+    assert_int_equal(lw_node_hear(&r, bf, sizeof(bf), 0, T + P), LW_OK);
+    uint8_t f[LW_FRAME_MAX_LEN];
+    size_t len = uplink(f, SENSOR, 5, K_ALARM);
+    assert_int_equal(lw_node_hear(&r, f, len, 0, T + P + 1000), LW_OK); /* after its slot */
+    assert_int_equal(lw_node_poll(&r, T + P + 1000), 0);
+    const uint64_t slot = T + 2 * P + LW_NODE_SLOT_GUARD_MS + 300; /* slot 2, next cycle */
+    assert_int_equal(lw_node_next_due(&r), slot);
+    a.busy = 1000;
+    assert_int_equal(lw_node_poll(&r, slot - 1), 0);
+    assert_int_equal(lw_node_poll(&r, slot), 1);
+    assert_int_equal(a.sent, 1);
+    assert_int_equal(a.busy_calls, 0); /* its slot: no listening first */
+    assert_int_equal(peek(&a).type, LW_FT_ALARM);
+    /* The predicted cycle has only the relay's own slot: no second frame in it. */
+    len = uplink(f, SENSOR2, 6, K_ALARM);
+    assert_int_equal(lw_node_hear(&r, f, len, 0, slot + 10), LW_OK);
+    assert_true(lw_node_next_due(&r) >= T + 3 * P);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -789,6 +899,9 @@ int main(void)
         cmocka_unit_test(newer_alarm_supersedes),
         cmocka_unit_test(alarm_slots),
         cmocka_unit_test(beacon_extra_slot_owners),
+        cmocka_unit_test(slot_takes_the_most_urgent_frame),
+        cmocka_unit_test(beacon_hold_ends_apart),
+        cmocka_unit_test(missed_beacon_keeps_own_slot),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

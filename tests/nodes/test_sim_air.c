@@ -316,6 +316,36 @@ static void honest_cad_sees_preambles_only_on_sx127x(void **state)
     sim_air_free(a);
 }
 
+/* The what-if switch: an inert frame takes no air from anyone else (no collision, no lock, no
+ * CAD or carrier-sense hit); switched off, the same air collides. */
+static void inert_frames_take_no_air(void **state)
+{
+    (void)state;
+    for (int inert = 0; inert < 2; inert++) {
+        struct sim_air *a = honest(4);
+        sim_air_link(a, 1, 0, 5, 0);
+        sim_air_link(a, 2, 0, 5, 0);
+        sim_air_link(a, 2, 3, 5, 0);
+        sim_air_link(a, 1, 3, 5, 0);
+        assert_int_equal(sim_air_set_tx_inert(a, 2, inert), LW_OK);
+        struct got g = {0};
+        sim_air_transmit(a, 2, 0, 0, frame, sizeof(frame));
+        sim_air_transmit(a, 1, 0, 20000, frame, sizeof(frame));
+        assert_int_equal(sim_air_busy(a, 3, 0, 500), !inert);
+        assert_int_equal(sim_air_cad(a, 3, 0, 500, NULL), !inert);
+        sim_air_advance(a, 10000000, on_rx, &g);
+        int from1 = 0, from2 = 0;
+        for (int i = 0; i < g.n && i < 16; i++) {
+            from1 += g.tx[i] == 1 && g.rx[i] == 0;
+            from2 += g.tx[i] == 2;
+        }
+        assert_int_equal(from1, inert); /* 1's frame survives only beside an inert one */
+        assert_int_equal(from2, 0);     /* an inert frame still suffers from those that are not */
+        sim_air_free(a);
+    }
+    assert_int_equal(sim_air_set_tx_inert(NULL, 1, true), LW_ERR_INVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -327,6 +357,7 @@ int main(void)
         cmocka_unit_test(honest_interference_adds_up),
         cmocka_unit_test(honest_receiver_locks_on_first_preamble),
         cmocka_unit_test(honest_cad_sees_preambles_only_on_sx127x),
+        cmocka_unit_test(inert_frames_take_no_air),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
