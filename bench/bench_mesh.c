@@ -68,13 +68,13 @@ struct bnode {
     uint32_t channel;        /* the channel it sends on */
     uint32_t parent;         /* index of its relay (sensors, mid and basement relays) */
     uint64_t next_report, next_checkin, next_sample, next_presence;
-    uint32_t presence_repeats; /* a change of presence is reported three times, 4 s apart */
-    bool presence_trouble;     /* the next report is one of them */
     uint32_t report_ms;
     bool alarm_open, had_alarm;
     uint32_t alarms_raised;
     uint64_t alarm_start;
     uint64_t alarm_roof_at; /* --verbose twice: when its building's roof relay first heard it */
+    uint32_t routine_fcnt;  /* --verbose twice: its latest routine report, and how far it got: */
+    uint8_t routine_reach;  /* bit 0 its parent relay heard it, bit 1 its roof, bit 2 gateway */
     bool dead;
     uint64_t died_at, detected_at;
     uint64_t last_heard; /* at the gateway: any authentic frame */
@@ -110,6 +110,7 @@ struct run {
     /* figures */
     uint64_t routine_sent, routine_delivered, alarms, alarms_delivered, alarms_acked;
     uint64_t repeats_to_answer, repeats_answered; /* acknowledged ALARMs heard again (v1.1) */
+    uint64_t routine_reached[4]; /* --verbose twice: routine reports heard by parent, roof, gw */
     uint32_t *lat;
     size_t n_lat, cap_lat;
     uint64_t presence_changes;
@@ -208,6 +209,15 @@ static int hal_send(void *ctx, const uint8_t *frame, size_t len)
     uint32_t ch = n->channel;
     if (!R.honest) /* the first simulator's nodes hopped channels at random */
         n->channel = (uint32_t)sim_prng_below(&R.prng, R.set->channels);
+    if (verbose > 1 && n->role == R_RELAY && n->rank == 0 && (frame[0] & 0x0F) == LW_FT_DATA) {
+        struct lw_route rt;
+        struct bnode *o;
+        if (lw_route_parse(frame, len, &rt) == LW_OK && (o = by_addr(rt.hdr.src)) != NULL &&
+            o->role != R_RELAY && rt.hdr.fcnt == o->routine_fcnt)
+            o->routine_reach |= 8u;
+    }
+    if (getenv("EXP_T") && (size_t)(n - R.nodes) == 15 && R.now_ms > 1330000 && R.now_ms < 2100000)
+        fprintf(stderr, "T %llu relay 15 tx type %d len %zu\n", (unsigned long long)R.now_ms, frame[0] & 0x0F, len);
     sim_air_set_tx_inert(R.air, n->ep, (inert_types >> (frame[0] & 0x0F)) & 1u);
     uint32_t toa = sim_air_transmit(R.air, n->ep, ch, R.now_ms * 1000, frame, len);
     if (!toa)
@@ -365,13 +375,17 @@ static void gateway_rx(const uint8_t *frame, size_t len, double snr)
     struct lw_mesh_rx mrx = {(int64_t)R.now_ms, (int16_t)((snr - 117) * 10), (int16_t)(snr * 10)};
     lw_mesh_accepted(R.mesh, &mf, &mrx);
     n->last_heard = R.now_ms;
-    if (h.type == LW_FT_DATA && n->role != R_RELAY)
+    if (h.type == LW_FT_DATA && n->role != R_RELAY) {
         R.routine_delivered++;
+        if (h.fcnt == n->routine_fcnt)
+            n->routine_reach |= 4u;
+    }
     struct lw_presence pr;
     if (h.type == LW_FT_DATA && n->role == R_RELAY &&
         lw_presence_find(plain, (size_t)plen, &pr) == LW_OK)
         for (uint8_t k = 0; k < pr.n_absent; k++) {
             struct bnode *c = by_addr(pr.absent[k]);
+            if (getenv("EXP_T")) fprintf(stderr, "T %llu gw: relay %04x report ack_req %d absent %04x\n", (unsigned long long)R.now_ms, h.src, h.ack_req, pr.absent[k]);
             if (c)
                 detected(c);
         }
@@ -423,6 +437,17 @@ static void on_rx(void *user, uint32_t rx, uint32_t tx, const uint8_t *frame, si
     struct bnode *n = &R.nodes[rx - 1];
     if (n->dead)
         return;
+    if (verbose > 1 && n->role == R_RELAY && (frame[0] & 0x0F) == LW_FT_DATA) {
+        struct lw_route rt;
+        struct bnode *o;
+        if (lw_route_parse(frame, len, &rt) == LW_OK && (o = by_addr(rt.hdr.src)) != NULL &&
+            o->role != R_RELAY && rt.hdr.fcnt == o->routine_fcnt) {
+            if ((size_t)(n - R.nodes) == o->parent)
+                o->routine_reach |= 1u;
+            if (n->rank == 0 && n->building == o->building)
+                o->routine_reach |= 2u;
+        }
+    }
     if (verbose > 1 && n->role == R_RELAY && n->rank == 0 && (frame[0] & 0x0F) == LW_FT_ALARM) {
         struct lw_route rt;
         struct bnode *o;
@@ -498,20 +523,18 @@ static uint64_t silence_timeout_ms(const struct bnode *n)
 static void relay_report(struct bnode *n)
 {
     struct lw_reading r = {.present = LW_R_BATTERY, .battery_mv = 13200};
-    uint8_t extra[LW_PRESENCE_MAX_LEN];
-    int el = 0;
-    if (R.mac == MAC_V11) {
-        struct lw_presence pr;
-        lw_node_presence(&n->node, R.now_ms, &pr);
-        el = lw_presence_encode(&pr, extra, sizeof(extra));
-        if (el < 0)
-            el = 0;
-    }
-    if (n->presence_repeats || n->presence_trouble)
-        lw_node_report_trouble(&n->node, &r, extra, (size_t)el);
+    if (R.mac == MAC_V11)
+        lw_node_relay_report(&n->node, &r); /* with its children's presence */
     else
-        lw_node_report_with(&n->node, &r, false, extra, (size_t)el);
-    n->presence_trouble = false;
+        lw_node_report(&n->node, &r, false);
+}
+
+static void routine_tally(struct bnode *n)
+{
+    for (int k = 0; k < 4; k++)
+        if (n->routine_fcnt && ((n->routine_reach >> k) & 1u))
+            R.routine_reached[k]++;
+    n->routine_fcnt = 0;
 }
 
 static void sensor_report(struct bnode *n, bool alarm)
@@ -524,8 +547,12 @@ static void sensor_report(struct bnode *n, bool alarm)
         r.present |= LW_R_WATER;
         r.water_mm = n->level_mm;
     }
-    if (!alarm)
+    if (!alarm) {
+        routine_tally(n);
         R.routine_sent++;
+        n->routine_fcnt = lw_node_fcnt_next(&n->node);
+        n->routine_reach = 0;
+    }
     lw_node_report(&n->node, &r, alarm);
 }
 
@@ -923,14 +950,13 @@ static void run_one(const struct setting *set, enum mac mac, bool honest, uint64
             if (n->next_presence <= t) {
                 n->next_presence = t + 5000;
                 if (lw_node_presence_changed(&n->node, t)) {
+                    if (getenv("EXP_T")) fprintf(stderr, "T %llu relay %zu presence changed\n", (unsigned long long)t, i);
                     n->next_report = t; /* a child went silent (or came back): say so now */
-                    n->presence_repeats = 2;
-                    n->presence_trouble = true;
                     R.presence_changes++;
                 }
             }
             if (n->next_report <= t && n->role == R_RELAY && lw_node_quiet(&n->node, t) &&
-                !n->presence_repeats) {
+                !lw_node_presence_changed(&n->node, t)) {
                 /* The air is kept for alarms: the routine report waits (a presence change
                  * does not: that is what the quiet must not hide). */
                 n->next_report = t + 5000 + sim_prng_below(&R.prng, 5000);
@@ -943,11 +969,6 @@ static void run_one(const struct setting *set, enum mac mac, bool honest, uint64
                 uint32_t p =
                     n->role == R_WATER && set->storm && mac == MAC_V11 ? 300000 : n->report_ms;
                 n->next_report = jitter(t, p);
-                if (n->presence_repeats) {
-                    n->presence_repeats--;
-                    n->presence_trouble = true;
-                    n->next_report = t + 4000;
-                }
             }
         }
     }
@@ -1139,6 +1160,15 @@ static void run_one(const struct setting *set, enum mac mac, bool honest, uint64
             fprintf(stderr, "\n");
         }
         memset(gw_air, 0, sizeof(gw_air));
+        for (size_t i = 0; i < R.n; i++)
+            if (R.nodes[i].role != R_RELAY)
+                routine_tally(&R.nodes[i]);
+        fprintf(stderr,
+                "routine reports %llu: heard by their relay %llu, by their roof %llu, sent on by "
+                "the roof %llu, at the gateway %llu\n",
+                (unsigned long long)R.routine_sent, (unsigned long long)R.routine_reached[0],
+                (unsigned long long)R.routine_reached[1], (unsigned long long)R.routine_reached[3],
+                (unsigned long long)R.routine_reached[2]);
         fprintf(stderr,
                 "checkins sent %llu acked %llu acks sent %llu; relay forwarded %llu, hop "
                 "retries %llu, queue full %llu\n",

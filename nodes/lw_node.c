@@ -193,6 +193,54 @@ int lw_node_report_with(struct lw_node *n, const struct lw_reading *r, bool alar
     return rc;
 }
 
+/* A relay's report with its presence TLV; urgent: as a trouble report, one more try of the
+ * change not yet acknowledged. */
+static int lw_node_presence_send(struct lw_node *n, const struct lw_reading *r, bool urgent)
+{
+    struct lw_presence pr;
+    uint8_t extra[LW_PRESENCE_MAX_LEN];
+    uint64_t now = lw_node_now(n);
+    uint32_t fcnt = n->fcnt_next;
+    if (urgent && lw_node_presence_changed(n, now)) {
+        /* A new state: only an acknowledgement of a report carrying it (or a newer one) ends
+         * the tries, and they start again. */
+        n->presence_first_fcnt = fcnt;
+        n->presence_tries = 0;
+    }
+    lw_node_presence(n, now, &pr);
+    int el = lw_presence_encode(&pr, extra, sizeof(extra));
+    if (el < 0)
+        return el;
+    if (!urgent)
+        return lw_node_report_with(n, r, false, extra, (size_t)el);
+    n->presence_tries++;
+    uint64_t wait = LW_NODE_PRESENCE_REPEAT_MS;
+    for (uint8_t k = 2; k < n->presence_tries && wait < 64000u; k++)
+        wait *= 2;
+    if (wait > 64000u)
+        wait = 64000u;
+    n->presence_repeat_at =
+        now + wait + (n->presence_tries >= 3 ? lw_node_rand(n) % (wait / 4) : 0);
+    int rc = lw_node_report_trouble(n, r, extra, (size_t)el);
+    if (rc > 0)
+        n->presence_last_fcnt = fcnt;
+    return rc;
+}
+
+int lw_node_relay_report(struct lw_node *n, const struct lw_reading *r)
+{
+    if (n == NULL || r == NULL || !n->cfg.relay)
+        return LW_ERR_INVAL;
+    uint64_t now = lw_node_now(n);
+    if (lw_node_presence_changed(n, now)) {
+        /* Whatever made this report due, it carries the change: a trouble report, tried until
+         * the gateway acknowledges one that carries this state or a newer one. */
+        n->presence_unacked = true;
+        n->presence_reading = *r;
+    }
+    return lw_node_presence_send(n, r, n->presence_unacked);
+}
+
 int lw_node_report_trouble(struct lw_node *n, const struct lw_reading *r, const uint8_t *extra,
                            size_t extra_len)
 {
@@ -324,6 +372,14 @@ int lw_node_poll(struct lw_node *n, uint64_t now_ms)
     rc = lw_node_relay_send_due(n, now_ms);
     if (rc != 0)
         return rc;
+    if (n->presence_unacked && now_ms >= n->presence_repeat_at) {
+        if (n->presence_tries >= LW_NODE_PRESENCE_TRIES) {
+            n->presence_unacked = false; /* its routine reports carry the presence on */
+            return 0;
+        }
+        rc = lw_node_presence_send(n, &n->presence_reading, true);
+        return rc < 0 ? rc : 1;
+    }
     if (n->checkin_pending && now_ms >= n->checkin_retry_at) {
         if (n->checkin_tries >= LW_NODE_CHECKIN_TRIES) {
             n->checkin_pending = false; /* the next period tries again */
@@ -397,6 +453,8 @@ uint64_t lw_node_next_due(const struct lw_node *n)
         due = n->alarm_hop_at;
     if (n->checkin_pending && n->checkin_retry_at < due)
         due = n->checkin_retry_at;
+    if (n->presence_unacked && n->presence_repeat_at < due)
+        due = n->presence_repeat_at;
     for (size_t i = 0; i < LW_NODE_RELAY_QUEUE; i++) {
         if (!n->relay_q[i].used)
             continue;
@@ -582,6 +640,12 @@ static int lw_node_downlink(struct lw_node *n, const struct lw_frame_hdr *peeked
             n->alarm_pending = false;
             n->alarm_acks++;
         }
+    }
+    if (hdr.type == LW_FT_ACK && n->presence_unacked && plen >= 4) {
+        uint32_t acked = (uint32_t)plain[0] | (uint32_t)plain[1] << 8 | (uint32_t)plain[2] << 16 |
+                         (uint32_t)plain[3] << 24;
+        if (acked >= n->presence_first_fcnt && acked <= n->presence_last_fcnt)
+            n->presence_unacked = false; /* the gateway knows who is missing */
     }
     if (n->hal.on_receive != NULL)
         n->hal.on_receive(n->hal.ctx, &hdr, plain, (size_t)plen);
@@ -1053,7 +1117,9 @@ static int lw_node_relay_send_due(struct lw_node *n, uint64_t now_ms)
         if (!q->used || (q->due > now_ms && !(slotted && !q->await)))
             continue;
         if (!q->urgent && now_ms < n->quiet_until) {
-            q->due = n->quiet_until + lw_node_rand(n) % (n->cfg.relay_slot_ms + 1);
+            /* Relays that heard the same ACK or BEACON end their quiet together and cannot all
+             * hear each other: released within a slot, their held frames met at the gateway. */
+            q->due = n->quiet_until + lw_node_rand(n) % (LW_NODE_QUIET_MS / 2);
             continue; /* routine waits out the alarm quiet */
         }
         if (best == NULL || lw_node_relay_prio(q) > lw_node_relay_prio(best) ||

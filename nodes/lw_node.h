@@ -53,8 +53,10 @@
 /* Alarm slots (PROTOCOL.md 15.5): after the gateway's BEACON a relay with a backbone slot sends
  * only in its slot, one frame per cycle, no listening first; without a BEACON for this long it
  * goes back to contention. */
-#define LW_NODE_BEACON_HOLD_MS 12000u
-#define LW_NODE_SLOT_GUARD_MS  20u
+#define LW_NODE_BEACON_HOLD_MS     12000u
+#define LW_NODE_PRESENCE_REPEAT_MS 4000u /* a presence change: three tries this far apart, */
+#define LW_NODE_PRESENCE_TRIES     10u /* then doubling to 64 s, until acknowledged or this many */
+#define LW_NODE_SLOT_GUARD_MS      20u
 
 /* Identity and keys of one node, as provisioned (and as the gateway's registry holds them).
  * Personalised mode: key (and address) set, the node sends at once. Join mode: key all-zero,
@@ -218,7 +220,13 @@ struct lw_node {
     /* Alarm slots: the latest BEACON, this relay's slots in its cycle, what it sent in each. */
     uint64_t beacon_at, cycle_start, slots_end;
     uint64_t hold_until; /* back to contention then unless another BEACON comes */
-    uint32_t cycle_ms;   /* BEACON to BEACON, measured; 0: not known */
+    /* A change of its children's presence: reported until the gateway acknowledges it. */
+    bool presence_unacked;
+    uint8_t presence_tries;
+    uint32_t presence_first_fcnt, presence_last_fcnt;
+    uint64_t presence_repeat_at;
+    struct lw_reading presence_reading;
+    uint32_t cycle_ms; /* BEACON to BEACON, measured; 0: not known */
     uint32_t slot_ms;
     uint16_t my_slots;   /* bit s-1: slot s is this relay's in the current cycle */
     uint16_t slots_used; /* bit s-1: it sent in slot s (or let it pass) */
@@ -344,6 +352,13 @@ bool lw_node_presence(struct lw_node *n, uint64_t now_ms, struct lw_presence *ou
 int lw_node_supervise(struct lw_node *n, uint16_t addr, uint8_t period_10s, uint64_t now_ms);
 /* Relay: is the absent set at now_ms different from the one last returned by lw_node_presence? */
 bool lw_node_presence_changed(const struct lw_node *n, uint64_t now_ms);
+/* Relay (v1.1, PROTOCOL.md 15.4): its own report r with the presence of its children. When the
+ * absent set changed since the last one it goes out as a trouble report, which lw_node_poll
+ * sends again (with the presence as it is then) until the gateway's ACK of one of them arrives:
+ * twice LW_NODE_PRESENCE_REPEAT_MS apart, then doubling up to 64 s, LW_NODE_PRESENCE_TRIES in
+ * all; otherwise as a routine report. Call it on the relay's schedule, and at once when
+ * lw_node_presence_changed. As lw_node_report_with. */
+int lw_node_relay_report(struct lw_node *n, const struct lw_reading *r);
 /* v1.1: a trouble report (a child gone silent, a fault): DATA with ACK_REQ set, which relays
  * carry ahead of routine frames and through an alarm quiet, and the gateway acknowledges
  * (PROTOCOL.md 15.2). Not retried by the core: the caller repeats it. As lw_node_report_with. */

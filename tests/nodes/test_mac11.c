@@ -882,6 +882,105 @@ static void missed_beacon_keeps_own_slot(void **state)
     assert_true(lw_node_next_due(&r) >= T + 3 * P);
 }
 
+/* Routine frames held through the alarm quiet go out spread over half the quiet's length after
+ * it: relays that heard the same BEACON or ACK end their quiet at the same instant, and released
+ * within a slot their frames collided at the gateway (routine delivery fell to a third). */
+static void quiet_release_spread(void **state)
+{
+    (void)state;
+    struct air a = {.rnd = 7000};
+    struct lw_node r;
+    struct lw_node_config cfg;
+    relay_cfg(&cfg, 1);
+    init_node(&r, &a, &cfg);
+    const uint64_t T = 50000;
+    uint8_t ck[LW_CHECKIN_LEN];
+    checkin_frame(ck, SENSOR2, 14);
+    assert_int_equal(lw_node_hear(&r, ck, sizeof(ck), 0, T - 5000), LW_OK);
+    assert_int_equal(lw_node_poll(&r, T - 5000), 0);
+    size_t before = a.sent;
+    struct lw_beacon b = {.net_id = NET, .slots = 3, .slot_10ms = 30, .received = 0, .owned = 3};
+    uint8_t bf[LW_CHECKIN_LEN];
+    assert_int_equal(lw_beacon_encode(&b, bf, sizeof(bf)), LW_CHECKIN_LEN);
+    assert_int_equal(lw_node_hear(&r, bf, sizeof(bf), 0, T), LW_OK);
+    assert_true(lw_node_quiet(&r, T + 1));
+    uint8_t f[LW_FRAME_MAX_LEN];
+    size_t len = uplink(f, SENSOR2, 12, K_DATA);
+    assert_int_equal(lw_node_hear(&r, f, len, 0, T + 100), LW_OK);
+    for (uint64_t t = T + 100; t < T + LW_NODE_QUIET_MS + 7000; t += 50)
+        assert_int_equal(lw_node_poll(&r, t), 0);
+    assert_int_equal(a.sent, before);
+    assert_int_equal(lw_node_next_due(&r), T + LW_NODE_QUIET_MS + 7000);
+    assert_int_equal(lw_node_poll(&r, T + LW_NODE_QUIET_MS + 7000), 1);
+    assert_int_equal(a.sent, before + 1);
+    assert_int_equal(peek(&a).type, LW_FT_DATA);
+}
+
+/* A relay's routine report that happens to fall just after a child went silent carries the
+ * change as a trouble report, and the relay tries it again (4 s, 4 s, then doubling) until the
+ * gateway acknowledges one: a change once went out in an unacknowledged routine frame, was
+ * lost in a storm, and the gateway heard of the silent node 13 minutes later. */
+static void presence_change_tried_until_acknowledged(void **state)
+{
+    (void)state;
+    struct air a = {.rnd = 0};
+    struct lw_node r;
+    struct lw_node_config cfg;
+    relay_cfg(&cfg, 0);
+    memcpy(cfg.key, k_sensor, LW_KEY_LEN); /* its own session: it reports */
+    init_node(&r, &a, &cfg);
+    const uint64_t t0 = 3000, limit = t0 + 140000 + 14000 + LW_NODE_CHECKIN_GRACE_MS;
+    assert_int_equal(lw_node_supervise(&r, SENSOR, 14, t0), LW_OK);
+    a.now = t0 + 1000;
+    assert_true(lw_node_relay_report(&r, &k_reading) > 0);
+    assert_int_equal(peek(&a).type, LW_FT_DATA);
+    assert_false(peek(&a).ack_req); /* nothing changed: routine */
+    assert_int_equal(lw_node_next_due(&r), UINT64_MAX);
+    a.now = limit + 1; /* the child is missing from now on: the scheduled report carries it */
+    assert_true(lw_node_relay_report(&r, &k_reading) > 0);
+    struct lw_frame_hdr h = peek(&a);
+    assert_int_equal(h.type, LW_FT_DATA);
+    assert_true(h.ack_req);
+    uint64_t at[5] = {a.now};
+    for (int k = 1; k < 5; k++) {
+        at[k] = lw_node_next_due(&r);
+        a.now = at[k];
+        size_t sent = a.sent;
+        assert_int_equal(lw_node_poll(&r, at[k]), 1);
+        assert_int_equal(a.sent, sent + 1);
+        h = peek(&a);
+        assert_true(h.ack_req);
+        struct lw_presence pr;
+        uint8_t plain[LW_FRAME_MAX_PAYLOAD];
+        int pl = lw_frame_open(a.last, a.last_len, k_sensor, &h, plain, sizeof(plain));
+        assert_true(pl > 0);
+        assert_int_equal(lw_presence_find(plain, (size_t)pl, &pr), LW_OK);
+        assert_int_equal(pr.n_absent, 1);
+        assert_int_equal(pr.absent[0], SENSOR);
+    }
+    assert_int_equal(at[1] - at[0], LW_NODE_PRESENCE_REPEAT_MS);
+    assert_int_equal(at[2] - at[1], LW_NODE_PRESENCE_REPEAT_MS);
+    assert_int_equal(at[3] - at[2], 2 * LW_NODE_PRESENCE_REPEAT_MS);
+    assert_int_equal(at[4] - at[3], 4 * LW_NODE_PRESENCE_REPEAT_MS);
+    /* The gateway's ACK of the latest: done. */
+    struct lw_frame_hdr ah = {.type = LW_FT_ACK,
+                              .hop_limit = 3,
+                              .net_id = NET,
+                              .src = LW_ADDR_GATEWAY,
+                              .dst = RELAY,
+                              .fcnt = 1};
+    uint8_t p[4] = {(uint8_t)h.fcnt, (uint8_t)(h.fcnt >> 8), (uint8_t)(h.fcnt >> 16),
+                    (uint8_t)(h.fcnt >> 24)};
+    uint8_t ack[LW_FRAME_MAX_LEN];
+    int alen = lw_frame_seal(&ah, k_sensor, p, sizeof(p), ack, sizeof(ack));
+    assert_true(alen > 0);
+    assert_int_equal(lw_node_hear(&r, ack, (size_t)alen, 2, a.now + 500), LW_OK);
+    assert_int_equal(lw_node_next_due(&r), UINT64_MAX);
+    a.now += 100000;
+    assert_true(lw_node_relay_report(&r, &k_reading) > 0);
+    assert_false(peek(&a).ack_req); /* the same state again: routine */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -902,6 +1001,8 @@ int main(void)
         cmocka_unit_test(slot_takes_the_most_urgent_frame),
         cmocka_unit_test(beacon_hold_ends_apart),
         cmocka_unit_test(missed_beacon_keeps_own_slot),
+        cmocka_unit_test(quiet_release_spread),
+        cmocka_unit_test(presence_change_tried_until_acknowledged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
