@@ -216,8 +216,6 @@ static int hal_send(void *ctx, const uint8_t *frame, size_t len)
             o->role != R_RELAY && rt.hdr.fcnt == o->routine_fcnt)
             o->routine_reach |= 8u;
     }
-    if (getenv("EXP_T") && (size_t)(n - R.nodes) == 15 && R.now_ms > 1330000 && R.now_ms < 2100000)
-        fprintf(stderr, "T %llu relay 15 tx type %d len %zu\n", (unsigned long long)R.now_ms, frame[0] & 0x0F, len);
     sim_air_set_tx_inert(R.air, n->ep, (inert_types >> (frame[0] & 0x0F)) & 1u);
     uint32_t toa = sim_air_transmit(R.air, n->ep, ch, R.now_ms * 1000, frame, len);
     if (!toa)
@@ -385,7 +383,6 @@ static void gateway_rx(const uint8_t *frame, size_t len, double snr)
         lw_presence_find(plain, (size_t)plen, &pr) == LW_OK)
         for (uint8_t k = 0; k < pr.n_absent; k++) {
             struct bnode *c = by_addr(pr.absent[k]);
-            if (getenv("EXP_T")) fprintf(stderr, "T %llu gw: relay %04x report ack_req %d absent %04x\n", (unsigned long long)R.now_ms, h.src, h.ack_req, pr.absent[k]);
             if (c)
                 detected(c);
         }
@@ -950,7 +947,6 @@ static void run_one(const struct setting *set, enum mac mac, bool honest, uint64
             if (n->next_presence <= t) {
                 n->next_presence = t + 5000;
                 if (lw_node_presence_changed(&n->node, t)) {
-                    if (getenv("EXP_T")) fprintf(stderr, "T %llu relay %zu presence changed\n", (unsigned long long)t, i);
                     n->next_report = t; /* a child went silent (or came back): say so now */
                     R.presence_changes++;
                 }
@@ -958,8 +954,9 @@ static void run_one(const struct setting *set, enum mac mac, bool honest, uint64
             if (n->next_report <= t && n->role == R_RELAY && lw_node_quiet(&n->node, t) &&
                 !lw_node_presence_changed(&n->node, t)) {
                 /* The air is kept for alarms: the routine report waits (a presence change
-                 * does not: that is what the quiet must not hide). */
-                n->next_report = t + 5000 + sim_prng_below(&R.prng, 5000);
+                 * does not: that is what the quiet must not hide), spread over 30 s, for every
+                 * roof ends its quiet at about the same moment. */
+                n->next_report = t + 5000 + sim_prng_below(&R.prng, 25000);
             }
             if (n->next_report <= t) {
                 if (n->role == R_RELAY)

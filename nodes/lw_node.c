@@ -1119,7 +1119,7 @@ static int lw_node_relay_send_due(struct lw_node *n, uint64_t now_ms)
         if (!q->urgent && now_ms < n->quiet_until) {
             /* Relays that heard the same ACK or BEACON end their quiet together and cannot all
              * hear each other: released within a slot, their held frames met at the gateway. */
-            q->due = n->quiet_until + lw_node_rand(n) % (LW_NODE_QUIET_MS / 2);
+            q->due = n->quiet_until + lw_node_rand(n) % (LW_NODE_QUIET_MS * 3 / 2);
             continue; /* routine waits out the alarm quiet */
         }
         if (best == NULL || lw_node_relay_prio(q) > lw_node_relay_prio(best) ||
