@@ -386,8 +386,8 @@ static void gateway_rx(const uint8_t *frame, size_t len, double snr)
             if (c)
                 detected(c);
         }
-    if (R.mac == MAC_V11 && h.ack_req)
-        R.alarm_activity_until = R.now_ms + 30000; /* keep beaconing while alarms arrive */
+    if (R.mac == MAC_V11 && h.type == LW_FT_ALARM)
+        R.alarm_activity_until = R.now_ms + 15000; /* cycles while ALARMs arrive (15.5) */
     if (h.type == LW_FT_DATA && h.ack_req && R.mac == MAC_V11) {
         send_ack(n, h.fcnt); /* a trouble report: acknowledged like an alarm */
         return;
@@ -1075,7 +1075,7 @@ static void run_one(const struct setting *set, enum mac mac, bool honest, uint64
         double worst = 0;
         size_t wi = 0;
         for (size_t i = 0; i < R.n; i++)
-            if (R.nodes[i].role != R_RELAY && !R.nodes[i].dead &&
+            if (R.nodes[i].role != R_RELAY && !R.nodes[i].dead && !R.nodes[i].had_alarm &&
                 node_mah_day(&R.nodes[i], end_ms) > worst) {
                 worst = node_mah_day(&R.nodes[i], end_ms);
                 wi = i;
@@ -1083,10 +1083,14 @@ static void run_one(const struct setting *set, enum mac mac, bool honest, uint64
         struct sim_air_energy e;
         sim_air_energy(R.air, R.nodes[wi].ep, &e);
         fprintf(stderr,
-                "worst battery node %zu (role %d rank %u): %.2f mAh/day, tx %llu frames "
-                "%.1f s, rx %.1f s, cad %llu %.2f s\n",
+                "worst battery node without an alarm %zu (role %d rank %u): %.2f mAh/day, tx "
+                "%llu frames %.1f s, rx %.1f s, cad %llu %.2f s, check-ins %llu (%llu "
+                "answered), %llu readings\n",
                 wi, R.nodes[wi].role, R.nodes[wi].rank, worst, (unsigned long long)e.tx_frames,
-                e.tx_us / 1e6, e.rx_us / 1e6, (unsigned long long)e.cads, e.cad_us / 1e6);
+                e.tx_us / 1e6, e.rx_us / 1e6, (unsigned long long)e.cads, e.cad_us / 1e6,
+                (unsigned long long)R.nodes[wi].node.checkins_sent,
+                (unsigned long long)R.nodes[wi].node.checkins_acked,
+                (unsigned long long)R.nodes[wi].samples);
         memset(tx_by_type, 0, sizeof(tx_by_type));
         fprintf(stderr, "latencies ms:");
         for (size_t i = 0; i < R.n_lat; i++)

@@ -381,8 +381,12 @@ int lw_node_poll(struct lw_node *n, uint64_t now_ms)
         return rc < 0 ? rc : 1;
     }
     if (n->checkin_pending && now_ms >= n->checkin_retry_at) {
-        if (n->checkin_tries >= LW_NODE_CHECKIN_TRIES) {
+        uint8_t tries =
+            n->checkin_unanswered >= LW_NODE_CHECKIN_ORPHANED ? 1u : LW_NODE_CHECKIN_TRIES;
+        if (n->checkin_tries >= tries) {
             n->checkin_pending = false; /* the next period tries again */
+            if (n->checkin_unanswered < UINT8_MAX)
+                n->checkin_unanswered++;
             return 0;
         }
         rc = lw_node_checkin_send(n, now_ms);
@@ -1248,6 +1252,11 @@ int lw_node_checkin(struct lw_node *n)
     return lw_node_checkin_send(n, lw_node_now(n));
 }
 
+uint8_t lw_node_checkin_unanswered(const struct lw_node *n)
+{
+    return n != NULL ? n->checkin_unanswered : 0;
+}
+
 bool lw_node_quiet(const struct lw_node *n, uint64_t now_ms)
 {
     return now_ms < n->quiet_until;
@@ -1273,6 +1282,7 @@ static int lw_node_hear_checkin(struct lw_node *n, const uint8_t *frame, size_t 
         if (c.to != n->address || c.from != n->cfg.parent || !n->checkin_pending)
             return LW_ERR_INVAL;
         n->checkin_pending = false;
+        n->checkin_unanswered = 0;
         n->checkins_acked++;
         return LW_OK;
     }

@@ -46,6 +46,10 @@
 #define LW_NODE_CHECKIN_TRIES    3u
 #define LW_NODE_CHECKIN_GRACE_MS 15000u
 #define LW_NODE_CHECKIN_DEFERS   5u /* channel busy before a CHECKIN: wait, at most this often */
+/* After this many periods in a row without an answer the relay is taken for gone (failed, or out
+ * of reach): one try per period, not LW_NODE_CHECKIN_TRIES, until an answer comes again (an
+ * orphan retrying three times a period spent its battery twice as fast as any other node). */
+#define LW_NODE_CHECKIN_ORPHANED 5u
 /* Alarm quiet (PROTOCOL.md 15.2): a relay that forwards an ALARM or hears the gateway acknowledge
  * one keeps the air for alarms this long: no routine forwarding, and it tells its application
  * (lw_node_quiet) to hold its own routine frames. */
@@ -213,6 +217,7 @@ struct lw_node {
     /* The node's own check-in awaiting its relay's answer. */
     bool checkin_pending;
     uint8_t checkin_tries, checkin_defers;
+    uint8_t checkin_unanswered; /* periods in a row whose CHECKINs all went unanswered */
     uint64_t checkin_retry_at;
     uint64_t checkins_sent, checkins_acked;
     uint64_t quiet_until; /* hal.now_ms: alarm traffic about, routine frames wait (relay) */
@@ -326,6 +331,10 @@ bool lw_node_event_mode(const struct lw_node *n);
 /* Does r reach an alarm threshold a CMD set (water, gas, CO, temperature, battery: at or above;
  * smoke: the alarm bit at or above)? The application then reports it as an ALARM. */
 bool lw_node_over_threshold(const struct lw_node *n, const struct lw_reading *r);
+/* Periods in a row whose CHECKINs all went unanswered (0 after an answer): from
+ * LW_NODE_CHECKIN_ORPHANED on the node tries once a period; the application may look for
+ * another parent. */
+uint8_t lw_node_checkin_unanswered(const struct lw_node *n);
 uint64_t lw_node_commands(const struct lw_node *n);
 
 /* v1.1 supervision (PROTOCOL.md 15.4). Send a compact CHECKIN to cfg.parent; the node then

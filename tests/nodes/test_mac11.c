@@ -981,6 +981,52 @@ static void presence_change_tried_until_acknowledged(void **state)
     assert_false(peek(&a).ack_req); /* the same state again: routine */
 }
 
+/* One period of check-ins with no answer: how many CHECKINs went out. */
+static size_t checkin_period(struct lw_node *s, struct air *a, uint64_t start)
+{
+    size_t before = a->sent;
+    a->now = start;
+    assert_int_equal(lw_node_checkin(s), LW_CHECKIN_LEN);
+    uint64_t due;
+    while ((due = lw_node_next_due(s)) != UINT64_MAX) {
+        a->now = due;
+        assert_true(lw_node_poll(s, due) >= 0);
+    }
+    return a->sent - before;
+}
+
+/* A node whose relay is gone (failed, out of reach) stops trying three times a period after
+ * LW_NODE_CHECKIN_ORPHANED unanswered periods, and goes back to three once answered: such an
+ * orphan was the worst battery of the estate, spending twice what any other node did. */
+static void orphan_checks_in_once_a_period(void **state)
+{
+    (void)state;
+    struct air a = {.rnd = 700, .now = 5000};
+    struct lw_node s;
+    struct lw_node_config cfg;
+    sensor_cfg(&cfg, SENSOR);
+    cfg.parent = RELAY;
+    cfg.checkin_period_ms = 140000;
+    init_node(&s, &a, &cfg);
+    uint64_t t = 5000;
+    for (unsigned p = 0; p < LW_NODE_CHECKIN_ORPHANED; p++, t += 140000) {
+        assert_int_equal(checkin_period(&s, &a, t), LW_NODE_CHECKIN_TRIES);
+        assert_int_equal(lw_node_checkin_unanswered(&s), p + 1);
+    }
+    for (int p = 0; p < 3; p++, t += 140000)
+        assert_int_equal(checkin_period(&s, &a, t), 1);
+    /* The relay answers again: three tries a period from the next one on. */
+    a.now = t;
+    assert_int_equal(lw_node_checkin(&s), LW_CHECKIN_LEN);
+    struct lw_checkin ack = {.type = LW_FT_CHECKIN_ACK, .net_id = NET, .from = RELAY, .to = SENSOR};
+    uint8_t af[LW_CHECKIN_LEN];
+    assert_int_equal(lw_checkin_encode(&ack, af, sizeof(af)), LW_CHECKIN_LEN);
+    assert_int_equal(lw_node_hear(&s, af, sizeof(af), 0, t + 50), LW_OK);
+    assert_int_equal(lw_node_checkin_unanswered(&s), 0);
+    assert_false(lw_node_checkin_pending(&s));
+    assert_int_equal(checkin_period(&s, &a, t + 140000), LW_NODE_CHECKIN_TRIES);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1003,6 +1049,7 @@ int main(void)
         cmocka_unit_test(missed_beacon_keeps_own_slot),
         cmocka_unit_test(quiet_release_spread),
         cmocka_unit_test(presence_change_tried_until_acknowledged),
+        cmocka_unit_test(orphan_checks_in_once_a_period),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
