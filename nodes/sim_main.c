@@ -51,6 +51,7 @@ enum long_only {
     OPT_STATE,
     OPT_REPLY_WAIT,
     OPT_ALARM_ACK,
+    OPT_TROUBLE,
 };
 
 static const struct option long_options[] = {
@@ -87,6 +88,7 @@ static const struct option long_options[] = {
     {"state", required_argument, NULL, OPT_STATE},
     {"reply-wait", required_argument, NULL, OPT_REPLY_WAIT},
     {"alarm-ack", no_argument, NULL, OPT_ALARM_ACK},
+    {"trouble", no_argument, NULL, OPT_TROUBLE},
     {NULL, 0, NULL, 0},
 };
 
@@ -186,6 +188,9 @@ static void usage(FILE *f)
           "    --root-key R           the node's root key for the join, 32 hex digits\n"
           "    --alarm-ack            re-send each ALARM (new counter) after 2s, 4s .. 60s\n"
           "                           until the gateway's ACK arrives (default: sent once)\n"
+          "    --trouble              send the DATA frames as trouble reports (ACK_REQ set,\n"
+          "                           draft v1.1, proto/PROTOCOL.md 15.2): the gateway answers\n"
+          "                           each with an ACK\n"
           "    --join-attempts N      give up (exit 1) after N unanswered JOIN_REQs; 0 = never\n"
           "                           (default 0)\n"
           "    --mutate KIND          send deliberately bad frames, for gateway tests:\n",
@@ -493,6 +498,9 @@ static int parse_args(int argc, char **argv, struct opts *o)
             break;
         case OPT_ALARM_ACK:
             rc = add_adhoc(o, "--alarm-ack", "alarm_ack", "yes", false);
+            break;
+        case OPT_TROUBLE:
+            rc = add_adhoc(o, "--trouble", "trouble_frames", "yes", false);
             break;
         case OPT_ROOT_KEY:
             rc = add_adhoc(o, "--root-key", "root_key", optarg, false);

@@ -201,7 +201,11 @@ static void report_node(struct run *r, struct run_node *rn)
         rn->alarm_start = r->vnow;
         r->st->mesh_st.alarms++;
     }
-    int rc = lw_node_report(&rn->node, &rd, alarm);
+    bool trouble = !alarm && rn->sn->trouble_frames;
+    int rc = trouble ? lw_node_report_trouble(&rn->node, &rd, NULL, 0)
+                     : lw_node_report(&rn->node, &rd, alarm);
+    if (trouble && rc >= 0)
+        rn->trouble_pending = true;
     /* LW_ERR_IO: the node's radio is dark (a failed relay) or the loopback socket failed;
      * LW_ERR_AGAIN: its radio was still sending a forward. The frame is lost like one lost on
      * the air, and the node goes on. */
@@ -352,6 +356,8 @@ void sim_note_downlink(struct run *r, struct run_node *rn, uint8_t type, bool ha
     {
         rn->st->downlinks++;
         rn->reply_until = 0;
+        if (type == LW_FT_ACK)
+            rn->trouble_pending = false;
         if (type == LW_FT_JOIN_ACC) {
             rn->st->joined_ms = (int64_t)r->vnow;
             rn->st->address = lw_node_address(&rn->node);
@@ -439,6 +445,9 @@ static enum ev next_event(struct run *r, uint64_t *t, struct run_node **who)
         struct run_node *rn = &r->nodes[i];
         if (!rn->stopped && rn->join_at != UINT64_MAX)
             TAKE(rn->join_at, EV_JOIN, rn);
+        /* A trouble report's answer is waited for even after the node's last report. */
+        if (!rn->stopped && rn->trouble_pending && rn->reply_until != 0)
+            TAKE(rn->reply_until + 1, EV_POLL, rn);
     }
     for (size_t i = 0; i < r->n; i++) {
         struct run_node *rn = &r->nodes[i];
@@ -493,8 +502,8 @@ static bool must_wait(struct run *r, uint64_t t, uint64_t *wait_ms)
         struct run_node *rn = &r->nodes[i];
         if (rn->reply_until == 0 || rn->reply_until >= t)
             continue;
-        if (rn->stopped ||
-            (!lw_node_join_pending(&rn->node) && !lw_node_alarm_pending(&rn->node))) {
+        if (rn->stopped || (!lw_node_join_pending(&rn->node) && !lw_node_alarm_pending(&rn->node) &&
+                            !rn->trouble_pending)) {
             rn->reply_until = 0; /* answered, or nothing to wait for any more */
             continue;
         }

@@ -40,6 +40,7 @@ struct run_node {
     bool stopped;         /* the node failed: nothing more at all */
     uint64_t join_at;     /* virtual time to start the join, UINT64_MAX = none */
     uint64_t reply_until; /* end of the open reply window (virtual), 0 = none */
+    bool trouble_pending; /* a trouble report sent, its ACK not in yet (the window waits) */
     uint64_t reply_real;  /* uv_hrtime when that window opened */
     size_t state_idx;     /* entry in o->state */
     struct sim_node_stats *st;

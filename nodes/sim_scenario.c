@@ -37,6 +37,7 @@ const char *const sim_node_key_names[SIM_NK_COUNT] = {
     [SIM_NK_ROOT_KEY] = "root_key",
     [SIM_NK_JOIN_ATTEMPTS] = "join_attempts",
     [SIM_NK_ALARM_ACK] = "alarm_ack",
+    [SIM_NK_TROUBLE_FRAMES] = "trouble_frames",
     [SIM_NK_RELAY] = "relay",
     [SIM_NK_RELAY_RANK] = "relay_rank",
     [SIM_NK_LINKS] = "links",
@@ -574,6 +575,10 @@ static int apply_node_key(struct sim_node *n, int k, const char *value, bool con
         n->cfg.alarm_send_once = !ack;
         return LW_OK;
     }
+    case SIM_NK_TROUBLE_FRAMES:
+        if (lw_parse_bool(value, &n->trouble_frames) != LW_OK)
+            return fail(err, errlen, LW_ERR_INVAL, "'%s' is not yes or no", value);
+        return LW_OK;
     case SIM_NK_RELAY:
         if (lw_parse_bool(value, &n->cfg.relay) != LW_OK)
             return fail(err, errlen, LW_ERR_INVAL, "'%s' is not yes or no", value);

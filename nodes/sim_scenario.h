@@ -59,6 +59,7 @@ enum sim_node_key {
     SIM_NK_ROOT_KEY,
     SIM_NK_JOIN_ATTEMPTS,
     SIM_NK_ALARM_ACK,
+    SIM_NK_TROUBLE_FRAMES,
     SIM_NK_RELAY,
     SIM_NK_RELAY_RANK,
     SIM_NK_LINKS,
@@ -106,6 +107,7 @@ struct sim_node {
     double rssi_dbm, snr_db;
     enum sim_alarm_mode alarm_frames;
     bool join; /* join mode: root_key set, address and session keys come from the JOIN_ACC */
+    bool trouble_frames; /* DATA frames go as trouble reports (ACK_REQ set, PROTOCOL.md 15.2) */
     struct sim_trace traces[SIM_M_COUNT];
     int key_line[SIM_NK_COUNT]; /* where each key was set; 0 = unset, -1 = set, no line */
     struct sim_link *links;     /* mesh topology (scenario has_links) */

@@ -236,13 +236,13 @@ void gw_reserve_downlinks_ahead(struct lw_gateway *g, const struct lw_node_conf 
 }
 
 /* An authenticated ALARM asking for it: the ACK names the copy's counter (PROTOCOL.md 3.1). */
-void gw_send_alarm_ack(struct lw_gateway *g, const struct lw_node *n, uint32_t alarm_fcnt)
+void gw_send_ack(struct lw_gateway *g, const struct lw_node *n, uint8_t type, uint32_t fcnt)
 {
     uint8_t p[LW_ACK_PAYLOAD_LEN];
-    lw_downlink_ack_payload(alarm_fcnt, p);
+    lw_downlink_ack_payload(fcnt, p);
     int rc = send_to_node(g, n->conf, LW_FT_ACK, p, sizeof(p), LW_DL_URGENT);
-    lw_log(rc == LW_OK ? LW_LOG_DEBUG : LW_LOG_WARNING, "ACK of %s alarm fcnt %u%s%s",
-           n->conf->name, alarm_fcnt,
+    lw_log(rc == LW_OK ? LW_LOG_DEBUG : LW_LOG_WARNING, "ACK of %s %s fcnt %u%s%s", n->conf->name,
+           type == LW_FT_ALARM ? "alarm" : "trouble report", fcnt,
            rc == LW_OK ? " queued" : " not sent: ", rc == LW_OK ? "" : lw_strerror(rc));
 }
 

@@ -106,8 +106,9 @@ struct lw_gateway {
     char mark_topic[128]; /* lorawatch/<site>/gateway/mark: see publish_mark */
     int64_t mark_sent;    /* the mark last given to the broker (-1: none on this connection) */
     int64_t mark_requeue; /* broker lost state, requeue waits for the disk; -1: none */
-    unsigned foreign_status; /* connects in a row that found another gateway's status (gw_status.c) */
-    char **replayed;      /* replay_outbox: retained topics sent again in this pass */
+    unsigned
+        foreign_status; /* connects in a row that found another gateway's status (gw_status.c) */
+    char **replayed;    /* replay_outbox: retained topics sent again in this pass */
     size_t n_replayed, cap_replayed;
     int64_t sent_pruned_ms; /* wall clock of the last lw_store_outbox_prune */
     void (*done)(void *);
@@ -171,8 +172,8 @@ void gw_restore_duty(struct lw_gateway *g, const struct lw_node_conf *nc,
 void gw_restore_incident(void *arg, int64_t incident, const char *hazard, const char *building,
                          int64_t alert);
 void gw_restore_silence(void *arg, const struct lw_silence *s);
-int gw_ack_alert(struct lw_gateway *g, int64_t id, const struct lw_ack *ack, char *why,
-                 size_t cap, const char **code);
+int gw_ack_alert(struct lw_gateway *g, int64_t id, const struct lw_ack *ack, char *why, size_t cap,
+                 const char **code);
 int gw_make_silence(struct lw_gateway *g, const char *node, const char *building, int hazard,
                     uint64_t for_ms, bool force, const char *actor, const char *reason,
                     struct lw_silence *s, char *why, size_t cap, const char **code);
@@ -226,7 +227,8 @@ void gw_send_pending_cmd(struct lw_gateway *g, const struct lw_node *n);
 char *gw_control_event_mode(struct lw_gateway *g, const cJSON *req);
 int gw_send_downlink(struct lw_gateway *g, enum lw_dl_prio prio, const uint8_t *buf, size_t len);
 void gw_reserve_downlinks_ahead(struct lw_gateway *g, const struct lw_node_conf *nc);
-void gw_send_alarm_ack(struct lw_gateway *g, const struct lw_node *n, uint32_t alarm_fcnt);
+/* The ACK of an ALARM or of a trouble report (DATA with ACK_REQ, PROTOCOL.md 15.2). */
+void gw_send_ack(struct lw_gateway *g, const struct lw_node *n, uint8_t type, uint32_t fcnt);
 int gw_downlinks_start(struct lw_gateway *g);
 void gw_downlinks_stop(struct lw_gateway *g);
 

@@ -187,8 +187,9 @@ static bool mesh_step(struct lw_gateway *g, const struct lw_radio_rx *rx, struct
     return true;
 }
 
-/* Admission: the node's session, MIC and replay window (lw_ingest). An accepted alarm is ACKed
- * at once, before anything is stored: the node stops retrying. False when refused. */
+/* Admission: the node's session, MIC and replay window (lw_ingest). An accepted alarm or trouble
+ * report is ACKed at once, before anything is stored: the node stops retrying. False when
+ * refused. */
 static bool ingest_step(struct lw_gateway *g, const struct lw_radio_rx *rx,
                         const struct lw_mesh_frame *mf, bool mesh_copy,
                         struct lw_ingest_result *res)
@@ -200,8 +201,8 @@ static bool ingest_step(struct lw_gateway *g, const struct lw_radio_rx *rx,
         lw_mesh_accepted(g->mesh, mf, &mrx);
         res->hdr.hop_count = mf->route.n_hops; /* as received: the sink cleared it */
         res->node->last_relay = mf->route.n_hops ? mf->route.hops[mf->route.n_hops - 1].relay : 0;
-        if (res->hdr.type == LW_FT_ALARM && res->hdr.ack_req)
-            gw_send_alarm_ack(g, res->node, res->hdr.fcnt); /* first: the node stops retrying */
+        if (res->hdr.ack_req) /* an ALARM, or a trouble report (PROTOCOL.md 15.2) */
+            gw_send_ack(g, res->node, res->hdr.type, res->hdr.fcnt); /* the node stops retrying */
         else
             gw_reserve_downlinks_ahead(g, res->node->conf);
         if (g->n_pending_cmds)
